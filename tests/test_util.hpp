@@ -1,0 +1,48 @@
+#pragma once
+/// Helpers shared by the tests: seeded random points and finite-difference gradients.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "ufm/linalg.hpp"
+
+namespace ufm::test {
+
+/// Gaussian vector with entries of standard deviation `scale`, from a fixed seed.
+inline Vec random_vec(Index n, unsigned seed, double scale = 1.0) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, scale);
+  Vec v(n);
+  for (Index i = 0; i < n; ++i) v(i) = normal(rng);
+  return v;
+}
+
+inline Mat random_mat(Index rows, Index cols, unsigned seed, double scale = 1.0) {
+  Vec v = random_vec(rows * cols, seed, scale);
+  return Eigen::Map<Mat>(v.data(), rows, cols);
+}
+
+/// Central finite differences of f.value at theta, step h relative to max(1, |theta_i|).
+template <class F>
+Vec finite_difference_gradient(const F& f, const Vec& theta, double h = 1e-5) {
+  Vec g(theta.size());
+  Vec t = theta;
+  for (Index i = 0; i < theta.size(); ++i) {
+    const double step = h * std::max(1.0, std::abs(theta(i)));
+    t(i) = theta(i) + step;
+    const double fp = f.value(t);
+    t(i) = theta(i) - step;
+    const double fm = f.value(t);
+    t(i) = theta(i);
+    g(i) = (fp - fm) / (2 * step);
+  }
+  return g;
+}
+
+/// Relative error ||a - b|| / max(||b||, floor).
+inline double relative_error(const Vec& a, const Vec& b, double floor = 1e-12) {
+  return (a - b).norm() / std::max(b.norm(), floor);
+}
+
+}  // namespace ufm::test
