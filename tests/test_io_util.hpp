@@ -1,0 +1,87 @@
+#pragma once
+/// Helpers shared by the ufm::io tests: a per-test temporary directory, file bytes, hand-built .npy.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <string_view>
+
+namespace ufm::test {
+
+/// A fresh directory under the system temp dir, named after the running test; removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string name = std::string("ufm_io_") + info->test_suite_name() + "_" + info->name() + "_" +
+                             std::to_string(::getpid());
+    path_ = std::filesystem::temp_directory_path() / name;
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_bytes(const std::filesystem::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Appends the little-endian bytes of v (the tests run on little-endian hosts; checked here).
+template <class T>
+void append_le(std::string& out, T v) {
+  static_assert(std::endian::native == std::endian::little, "hand-built test files assume a little-endian host");
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));
+  out.append(buf, sizeof(T));
+}
+
+/// A version 1.0 .npy file: magic, version, header length, `dict` padded with spaces to a
+/// 64-byte boundary and ended by '\n', then `data`, all assembled by hand from the spec.
+inline std::string npy_file(const std::string& dict, std::string_view data) {
+  std::string header = dict;
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+  std::string out("\x93NUMPY\x01\x00", 8);
+  append_le<std::uint16_t>(out, static_cast<std::uint16_t>(header.size()));
+  return out + header + std::string(data);
+}
+
+/// Runs `script` (no double quotes or $ in it) with /usr/bin/python3; its stderr goes to ours unless
+/// quiet. Returns the exit status, 0 on success.
+inline int run_python(const std::string& script, bool quiet = false) {
+  const std::string cmd = "/usr/bin/python3 -c \"" + script + "\"" + (quiet ? " > /dev/null 2>&1" : "");
+  return std::system(cmd.c_str());
+}
+
+inline bool python_has_numpy() {
+  static const bool ok = std::filesystem::exists("/usr/bin/python3") && run_python("import numpy", true) == 0;
+  return ok;
+}
+
+}  // namespace ufm::test
