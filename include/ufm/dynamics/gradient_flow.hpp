@@ -1,0 +1,63 @@
+#pragma once
+/// Gradient flow d theta / dt = -grad F(theta) (theory.md §3), integrated by Boost.Odeint
+/// steppers driven in our own loop, so that an observer can stop the run and a NaN ends it.
+///
+/// - kRk4: classical Runge–Kutta, fixed step dt. Grid times t_k = k * dt (computed, not
+///   accumulated); the last step is shortened so the run ends exactly at max_time. A checkpoint
+///   time t_c is observed at the first grid step with t_k >= t_c - dt/2 (the nearest one);
+///   several checkpoints on one grid step are observed once. 4 gradient evaluations per step.
+/// - kDopri5: adaptive Dormand–Prince 5(4) dense output with abs_tol / rel_tol; checkpoints are
+///   observed exactly at their times (dense-output interpolation plus one gradient evaluation);
+///   the last step is shortened to end exactly at max_time. The value and gradient of accepted
+///   states come from the FSAL stage (free); grad_tol is checked at every accepted state.
+#include <span>
+
+#include "ufm/dynamics/observer.hpp"
+#include "ufm/dynamics/run_summary.hpp"
+#include "ufm/linalg.hpp"
+#include "ufm/objectives/objective.hpp"
+
+namespace ufm {
+
+enum class Integrator { kRk4, kDopri5 };
+
+class GradientFlow {
+ public:
+  struct Options {
+    Integrator integrator = Integrator::kDopri5;
+    double dt = 0.1;             ///< RK4 step; dopri5 initial step
+    double abs_tol = 1e-10;      ///< dopri5 absolute tolerance
+    double rel_tol = 1e-10;      ///< dopri5 relative tolerance
+    double max_time = 100.0;     ///< the run ends (kMaxTime) at exactly this time
+    long max_steps = 100000000;  ///< accepted-step budget (kMaxSteps)
+    double grad_tol = 0.0;       ///< stop (kConverged) once ||grad|| <= grad_tol; 0 disables
+    /// Throws std::invalid_argument("'dt' must be ...") on a bad field.
+    void validate() const;
+  };
+
+  explicit GradientFlow(Options options);
+  const Options& options() const { return options_; }
+
+  /// Integrates from t = 0 to max_time (or convergence, divergence, step budget, observer stop).
+  /// \param theta In: theta(0). Out: the final state (kDiverged: the last finite accepted
+  ///        state; kStopped: the state the observer stopped at).
+  /// \param checkpoint_times sorted times to observe; times beyond max_time are ignored. The
+  ///        final state is always observed, except on kDiverged (non-finite states never are).
+  /// Checkpoint::step is the number of accepted steps taken when the checkpoint is reached.
+  /// An odeint error (step size not found) ends the run as kDiverged with odeint's message.
+  /// Allocates only before the loop and during the first step.
+  template <Objective F, Observer O>
+  RunSummary run(const F& f, Vec& theta, std::span<const double> checkpoint_times, O&& observe) const;
+
+ private:
+  template <class F, class O>
+  RunSummary run_rk4(const F& f, Vec& theta, std::span<const double> checkpoints, O& observe) const;
+  template <class F, class O>
+  RunSummary run_dopri5(const F& f, Vec& theta, std::span<const double> checkpoints, O& observe) const;
+
+  Options options_;
+};
+
+}  // namespace ufm
+
+#include "ufm/dynamics/gradient_flow_impl.hpp"

@@ -1,0 +1,237 @@
+#pragma once
+/// Bodies of GradientFlow (included at the bottom of gradient_flow.hpp).
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+// clang-format off
+// The Eigen adapter specializes algebra_dispatcher_sfinae, so the primary template comes first.
+#include <boost/numeric/odeint/algebra/algebra_dispatcher.hpp>
+#include <boost/numeric/odeint/algebra/vector_space_algebra.hpp>
+#include <boost/numeric/odeint/external/eigen/eigen.hpp>  // Eigen::VectorXd as odeint state
+// clang-format on
+#include <boost/numeric/odeint/stepper/controlled_runge_kutta.hpp>
+#include <boost/numeric/odeint/stepper/dense_output_runge_kutta.hpp>
+#include <boost/numeric/odeint/stepper/runge_kutta4.hpp>
+#include <boost/numeric/odeint/stepper/runge_kutta_dopri5.hpp>
+#include <boost/numeric/odeint/util/odeint_error.hpp>
+
+#include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/dynamics/schedule.hpp"
+
+namespace ufm {
+namespace detail {
+
+/// Number of RK4 steps from 0 to T: T/h when that is an integer up to rounding, else ceil(T/h)
+/// (the last step is then shorter).
+inline long rk4_grid_steps(double T, double h) {
+  if (T <= 0.0) return 0;
+  const double r = T / h;
+  const double nearest = std::round(r);
+  if (std::abs(r - nearest) <= 1e-9 * std::max(1.0, r)) return std::max(1L, static_cast<long>(nearest));
+  return static_cast<long>(std::ceil(r));
+}
+
+/// What the odeint system saw last: the FSAL stage of dopri5 is the accepted state.
+struct LastEvaluation {
+  double value = 0.0;
+  const double* x = nullptr;  ///< data() of the state evaluated last
+  const Vec* dxdt = nullptr;  ///< the derivative buffer written last (-grad)
+};
+
+/// odeint's default_error_checker (a_x = a_dxdt = 1) without its per-step copies: in Boost 1.74
+/// its rel_error operation takes get_unit_value() of each Eigen vector, which returns by value
+/// (three heap allocations per trial step). Same formula:
+///   err = max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)),
+/// NaN-propagating, so a NaN stage is accepted and then reported as divergence.
+struct EigenErrorChecker {
+  double abs_tol = 1e-6, rel_tol = 1e-6;
+  template <class Algebra>
+  double error(Algebra&, const Vec& x_old, const Vec& dxdt_old, const Vec& x_err, double dt) const {
+    return (x_err.array().abs() / (abs_tol + rel_tol * (x_old.array().abs() + std::abs(dt) * dxdt_old.array().abs())))
+        .template maxCoeff<Eigen::PropagateNaN>();
+  }
+};
+
+}  // namespace detail
+
+template <Objective F, Observer O>
+RunSummary GradientFlow::run(const F& f, Vec& theta, std::span<const double> checkpoint_times, O&& observe) const {
+  const Index n = static_cast<Index>(f.num_params());
+  if (theta.size() != n)
+    throw std::invalid_argument("GradientFlow::run(): theta has " + std::to_string(theta.size()) +
+                                " entries, the objective needs " + std::to_string(n));
+  detail::check_schedule(checkpoint_times, "GradientFlow::run()");
+  if (options_.integrator == Integrator::kRk4) return run_rk4(f, theta, checkpoint_times, observe);
+  return run_dopri5(f, theta, checkpoint_times, observe);
+}
+
+template <class F, class O>
+RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double> checkpoints, O& observe) const {
+  namespace odeint = boost::numeric::odeint;
+  const Index n = theta.size();
+  const double T = options_.max_time, h = options_.dt, tol = options_.grad_tol;
+  const long n_grid = detail::rk4_grid_steps(T, h), max_steps = options_.max_steps;
+  odeint::runge_kutta4<Vec, double, Vec, double, odeint::vector_space_algebra> stepper;
+  Vec grad(n), dxdt(n), previous(n);
+  RunSummary s;
+  auto system = [&f, &s](const Vec& x, Vec& dx, double) {
+    f.value_and_gradient(x, dx);
+    dx *= -1.0;
+    ++s.gradient_evaluations;
+  };
+  std::size_t next = 0;  // first checkpoint not yet observed
+  double previous_value = 0.0;
+  for (long k = 0;; ++k) {
+    const double t = k >= n_grid ? T : static_cast<double>(k) * h;
+    const double value = f.value_and_gradient(theta, grad);  // also the first RK4 stage
+    ++s.gradient_evaluations;
+    if (k == 0) s.initial_value = value;
+    const double grad_norm = grad.norm();  // NaN/Inf if an entry is, or if the norm overflows
+    if (!std::isfinite(value) || !std::isfinite(grad_norm)) {
+      s.status = RunStatus::kDiverged;
+      s.message = detail::non_finite_message(std::isfinite(value), k, t);
+      s.final_value = value;
+      if (k > 0) {  // end the trajectory at the last finite state
+        theta = previous;
+        s.final_value = previous_value;
+        s.steps = k - 1;
+        s.time = static_cast<double>(k - 1) * h;
+      }
+      return s;
+    }
+    bool scheduled = false;
+    while (next < checkpoints.size() && checkpoints[next] <= t + 0.5 * h) {  // t_k >= t_c - h/2
+      scheduled |= checkpoints[next] <= T;
+      ++next;
+    }
+    const auto budget = k >= n_grid      ? std::optional(RunStatus::kMaxTime)
+                        : k >= max_steps ? std::optional(RunStatus::kMaxSteps)
+                                         : std::nullopt;
+    if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, theta, grad}, scheduled, tol, budget, s)) return s;
+    previous = theta;  // kept to end a diverging run at its last finite state
+    previous_value = value;
+    dxdt.noalias() = -grad;
+    const double step = k + 1 >= n_grid ? T - t : h;  // t_{k+1} - t_k
+    stepper.do_step(system, theta, dxdt, t, step);    // 3 more evaluations
+  }
+}
+
+template <class F, class O>
+RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const double> checkpoints, O& observe) const {
+  namespace odeint = boost::numeric::odeint;
+  using Dopri5 = odeint::runge_kutta_dopri5<Vec, double, Vec, double, odeint::vector_space_algebra>;
+  using Controlled = odeint::controlled_runge_kutta<Dopri5, detail::EigenErrorChecker>;
+  const Index n = theta.size();
+  const double T = options_.max_time, tol = options_.grad_tol;
+  const double end_slack = 1e-12 * std::max(1.0, T);  // a step ending this close to T ends the run
+  const long max_steps = options_.max_steps;
+  RunSummary s;
+  detail::LastEvaluation last;
+  auto system = [&f, &s, &last](const Vec& x, Vec& dx, double) {
+    last.value = f.value_and_gradient(x, dx);
+    dx *= -1.0;
+    ++s.gradient_evaluations;
+    last.x = x.data();
+    last.dxdt = &dx;
+  };
+  Vec grad(n), xc(n), gc(n);  // gradient at the accepted state; state and gradient at a checkpoint
+  odeint::dense_output_runge_kutta<Controlled> stepper(
+      Controlled(detail::EigenErrorChecker{options_.abs_tol, options_.rel_tol}));
+  std::size_t next = 0;  // first checkpoint not yet observed
+
+  double value = f.value_and_gradient(theta, grad);
+  ++s.gradient_evaluations;
+  s.initial_value = s.final_value = value;
+  double grad_norm = grad.norm();
+  if (!std::isfinite(value) || !std::isfinite(grad_norm)) {
+    s.status = RunStatus::kDiverged;
+    s.message = detail::non_finite_message(std::isfinite(value), 0, 0.0);
+    return s;
+  }
+  bool scheduled = false;
+  for (; next < checkpoints.size() && checkpoints[next] <= 0.0; ++next) scheduled = true;
+  auto budget = T <= 0.0         ? std::optional(RunStatus::kMaxTime)
+                : max_steps <= 0 ? std::optional(RunStatus::kMaxSteps)
+                                 : std::nullopt;
+  if (detail::settle(observe, Checkpoint{0, 0.0, value, grad_norm, theta, grad}, scheduled, tol, budget, s)) return s;
+
+  stepper.initialize(theta, 0.0, std::min(options_.dt, T));
+  long k = 0;                                // accepted steps
+  double t = 0.0;                            // time of the current accepted state
+  bool stepped = false;                      // a step was accepted but (t, value) still describe the previous state
+  auto diverge = [&](std::string message) {  // end at the previous accepted state (t, value)
+    s.status = RunStatus::kDiverged;
+    s.message = std::move(message);
+    theta = stepper.previous_state();
+    s.steps = k - 1;
+    s.time = t;
+    s.final_value = value;
+    return s;
+  };
+  try {
+    for (;;) {
+      if (stepper.current_time() + stepper.current_time_step() > T) {  // end exactly at T
+        xc = stepper.current_state();
+        stepper.initialize(xc, stepper.current_time(), T - stepper.current_time());
+      }
+      const double t_new = stepper.do_step(system).second;
+      ++k;
+      stepped = true;
+      const Vec& x = stepper.current_state();
+      if (last.x != x.data()) system(x, grad, t_new);  // never with odeint's FSAL dopri5; kept for safety
+      const Vec& dxdt = *last.dxdt;
+      const double new_grad_norm = dxdt.norm();
+      if (!std::isfinite(last.value) || !std::isfinite(new_grad_norm))
+        return diverge(detail::non_finite_message(std::isfinite(last.value), k, t_new));
+      const bool at_end = t_new >= T - end_slack;
+      const double t_state = at_end ? T : t_new;
+
+      // Checkpoints inside (t, t_new): interpolate, then evaluate there.
+      while (next < checkpoints.size() && checkpoints[next] < t_new &&
+             !(at_end && checkpoints[next] >= T - end_slack)) {
+        const double tc = checkpoints[next++];
+        stepper.calc_state(tc, xc);
+        const double vc = f.value_and_gradient(xc, gc);
+        ++s.gradient_evaluations;
+        const double gc_norm = gc.norm();
+        if (!std::isfinite(vc) || !std::isfinite(gc_norm))
+          return diverge(detail::non_finite_message(std::isfinite(vc), k, tc));
+        if (detail::settle(observe, Checkpoint{k, tc, vc, gc_norm, xc, gc}, true, tol, std::nullopt, s)) {
+          theta = xc;
+          return s;
+        }
+      }
+      scheduled = false;
+      for (; next < checkpoints.size() && (checkpoints[next] <= t_new || (at_end && checkpoints[next] <= T)); ++next)
+        scheduled = true;
+
+      value = last.value;
+      t = t_state;
+      stepped = false;
+      grad.noalias() = -dxdt;
+      grad_norm = new_grad_norm;
+      budget = at_end           ? std::optional(RunStatus::kMaxTime)
+               : k >= max_steps ? std::optional(RunStatus::kMaxSteps)
+                                : std::nullopt;
+      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, x, grad}, scheduled, tol, budget, s)) {
+        theta = x;
+        return s;
+      }
+    }
+  } catch (const odeint::odeint_error& e) {  // e.g. no step size found after 500 rejections
+    std::string message = detail::at_step_message("odeint error", stepped ? k : k + 1, t) + ": " + e.what();
+    if (stepped) return diverge(std::move(message));
+    s.status = RunStatus::kDiverged;  // do_step threw: the current state is the last accepted one
+    s.message = std::move(message);
+    theta = stepper.current_state();
+    s.steps = k;
+    s.time = t;
+    s.final_value = value;
+    return s;
+  }
+}
+
+}  // namespace ufm

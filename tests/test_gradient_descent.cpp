@@ -1,0 +1,210 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+#include "ufm/dynamics/gradient_descent.hpp"
+#include "ufm/objectives/labels.hpp"
+#include "ufm/objectives/ufm_objective.hpp"
+
+namespace ufm {
+namespace {
+
+/// F(x) = ½ (x − c)ᵀ A (x − c) with A = Q diag(eigenvalues) Qᵀ, Q a fixed random rotation.
+struct Quadratic {
+  Mat A;
+  Vec c;
+  mutable Vec r;  // workspace x − c
+  Quadratic(const Vec& eigenvalues, unsigned seed) {
+    const Index n = eigenvalues.size();
+    const Mat Q = Eigen::HouseholderQR<Mat>(test::random_mat(n, n, seed)).householderQ();
+    A = Q * eigenvalues.asDiagonal() * Q.transpose();
+    c = test::random_vec(n, seed + 1);
+    r.resize(n);
+  }
+  Index num_params() const { return c.size(); }
+  double value(const Vec& x) const { return 0.5 * (x - c).dot(A * (x - c)); }
+  double value_and_gradient(const Vec& x, Vec& g) const {
+    r = x - c;
+    g.noalias() = A * r;
+    return 0.5 * r.dot(g);
+  }
+};
+static_assert(Objective<Quadratic>);
+
+struct Record {
+  std::vector<long> steps;
+  std::vector<double> times, values, grad_norms;
+  std::vector<Vec> thetas, grads;
+  ObserverAction operator()(const Checkpoint& c) {
+    steps.push_back(c.step);
+    times.push_back(c.time);
+    values.push_back(c.value);
+    grad_norms.push_back(c.grad_norm);
+    thetas.push_back(c.theta);
+    grads.push_back(c.grad);
+    return ObserverAction::kContinue;
+  }
+};
+
+Vec eigenvalues(std::initializer_list<double> l) {
+  Vec v(static_cast<Index>(l.size()));
+  Index i = 0;
+  for (double x : l) v(i++) = x;
+  return v;
+}
+
+TEST(GradientDescent, ReachesMinimumOfQuadratic) {
+  const Quadratic f(eigenvalues({0.1, 0.5, 1.0, 2.0}), 3);
+  Vec theta = test::random_vec(4, 7, 2.0);
+  const double f0 = f.value(theta);
+  GradientDescent gd({.lr = 0.5, .max_steps = 100000, .grad_tol = 1e-10});
+  const RunSummary s = gd.run(f, theta, {}, NullObserver{});
+  EXPECT_EQ(s.status, RunStatus::kConverged) << s.message;
+  EXPECT_LT((theta - f.c).norm(), 1e-9 / 0.1 * 1.01);  // ||x − c|| <= ||g|| / lambda_min
+  EXPECT_DOUBLE_EQ(s.initial_value, f0);
+  EXPECT_LT(s.final_value, 1e-18);
+  EXPECT_EQ(s.gradient_evaluations, s.steps + 1);
+  EXPECT_DOUBLE_EQ(s.time, 0.5 * static_cast<double>(s.steps));
+  EXPECT_NE(s.message.find("grad_tol"), std::string::npos) << s.message;
+}
+
+TEST(GradientDescent, ObservesScheduledStepsWithTheirOwnValueAndGradient) {
+  const Quadratic f(eigenvalues({0.3, 1.0, 1.5}), 11);
+  const Vec theta0 = test::random_vec(3, 13);
+  Vec theta = theta0;
+  const double lr = 0.2;
+  GradientDescent gd({.lr = lr, .max_steps = 20});
+  Record rec;
+  const std::vector<long> schedule{0, 1, 5, 5, 17, 40};  // duplicates and beyond max_steps are fine
+  const RunSummary s = gd.run(f, theta, schedule, rec);
+  EXPECT_EQ(s.status, RunStatus::kMaxSteps);
+  EXPECT_EQ(s.steps, 20);
+  EXPECT_EQ(rec.steps, (std::vector<long>{0, 1, 5, 17, 20}));  // the last step is always observed
+  const Mat M = Mat::Identity(3, 3) - lr * f.A;                // x_k − c = M^k (x_0 − c)
+  for (std::size_t i = 0; i < rec.steps.size(); ++i) {
+    Vec exact = f.c;
+    Vec e = theta0 - f.c;
+    for (long k = 0; k < rec.steps[i]; ++k) e = M * e;
+    exact += e;
+    EXPECT_LT((rec.thetas[i] - exact).norm(), 1e-13) << "step " << rec.steps[i];
+    EXPECT_DOUBLE_EQ(rec.times[i], lr * static_cast<double>(rec.steps[i]));
+    EXPECT_NEAR(rec.values[i], f.value(rec.thetas[i]), 1e-15);
+    EXPECT_LT((rec.grads[i] - f.A * (rec.thetas[i] - f.c)).norm(), 1e-14);
+    EXPECT_DOUBLE_EQ(rec.grad_norms[i], rec.grads[i].norm());
+  }
+  EXPECT_EQ(theta, rec.thetas.back());
+  EXPECT_EQ(s.gradient_evaluations, 21);
+}
+
+TEST(GradientDescent, MomentumFollowsTheHeavyBallRecursion) {
+  const Quadratic f(eigenvalues({0.7}), 5);  // 1-D: F = ½ a (x − c)²
+  const double a = f.A(0, 0), c = f.c(0), lr = 0.3, beta = 0.6;
+  Vec theta = Vec::Constant(1, 2.0);
+  Record rec;
+  const std::vector<long> all{0, 1, 2, 3, 4, 5, 6};
+  GradientDescent({.lr = lr, .max_steps = 6, .momentum = beta}).run(f, theta, all, rec);
+  double x = 2.0, v = 0.0;
+  for (long k = 0; k <= 6; ++k) {
+    EXPECT_DOUBLE_EQ(rec.thetas[static_cast<std::size_t>(k)](0), x) << k;
+    v = beta * v + a * (x - c);
+    x -= lr * v;
+  }
+}
+
+TEST(GradientDescent, MomentumConvergesFasterOnIllConditionedQuadratic) {
+  const Quadratic f(eigenvalues({0.01, 0.1, 0.5, 1.0}), 21);
+  const Vec theta0 = test::random_vec(4, 23);
+  long steps[2];
+  for (int m = 0; m < 2; ++m) {
+    Vec theta = theta0;
+    const RunSummary s = GradientDescent({.lr = 1.0, .max_steps = 100000, .momentum = m ? 0.9 : 0.0, .grad_tol = 1e-8})
+                             .run(f, theta, {}, NullObserver{});
+    EXPECT_EQ(s.status, RunStatus::kConverged) << s.message;
+    EXPECT_LT((theta - f.c).norm(), 1.01e-6);
+    steps[m] = s.steps;
+  }
+  std::printf("steps to grad_tol 1e-8 (kappa 100): GD %ld, momentum 0.9: %ld\n", steps[0], steps[1]);
+  EXPECT_LT(3 * steps[1], steps[0]);
+}
+
+TEST(GradientDescent, HugeLearningRateOnMseDivergesAndNeverObservesNonFinite) {
+  const UfmObjective f(3, 4, block_labels(balanced_counts(3, 3)), Loss::kMse, BiasMode::kNone, {});
+  Vec theta = test::random_vec(f.num_params(), 31);
+  std::vector<long> every(201);
+  for (long k = 0; k <= 200; ++k) every[static_cast<std::size_t>(k)] = k;
+  Record rec;
+  const RunSummary s = GradientDescent({.lr = 50.0, .max_steps = 200}).run(f, theta, every, rec);
+  ASSERT_EQ(s.status, RunStatus::kDiverged) << s.message;
+  EXPECT_NE(s.message.find("non-finite"), std::string::npos) << s.message;
+  EXPECT_NE(s.message.find("at step " + std::to_string(s.steps + 1) + " "), std::string::npos) << s.message;
+  ASSERT_FALSE(rec.values.empty());
+  for (std::size_t i = 0; i < rec.values.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(rec.values[i]) && std::isfinite(rec.grad_norms[i]) && rec.thetas[i].allFinite());
+  }
+  EXPECT_EQ(rec.steps.back(), s.steps);  // every step was scheduled: the last finite one was seen
+  EXPECT_TRUE(theta.allFinite());        // the run ends at its last finite state
+  EXPECT_EQ(theta, rec.thetas.back());
+  EXPECT_DOUBLE_EQ(s.final_value, f.value(theta));
+}
+
+TEST(GradientDescent, GradTolConvergedStateIsObservedEvenIfUnscheduled) {
+  const Quadratic f(eigenvalues({0.5, 1.0}), 41);
+  Vec theta = test::random_vec(2, 43);
+  Record rec;
+  const std::vector<long> schedule{0, 100000};
+  const RunSummary s = GradientDescent({.lr = 0.5, .max_steps = 100000, .grad_tol = 1e-6}).run(f, theta, schedule, rec);
+  EXPECT_EQ(s.status, RunStatus::kConverged);
+  ASSERT_EQ(rec.steps.size(), 2u);
+  EXPECT_EQ(rec.steps[1], s.steps);
+  EXPECT_LE(rec.grad_norms[1], 1e-6);
+  EXPECT_GT(rec.grad_norms[0], 1e-6);
+}
+
+TEST(GradientDescent, ObserverStopEndsTheRunAsStopped) {
+  const Quadratic f(eigenvalues({0.5, 1.0}), 51);
+  Vec theta = test::random_vec(2, 53);
+  int calls = 0;
+  Vec seen;
+  auto stop_at_5 = [&](const Checkpoint& c) {
+    ++calls;
+    seen = c.theta;
+    return c.step == 5 ? ObserverAction::kStop : ObserverAction::kContinue;
+  };
+  const std::vector<long> schedule{0, 5, 10};
+  const RunSummary s = GradientDescent({.lr = 0.1, .max_steps = 50}).run(f, theta, schedule, stop_at_5);
+  EXPECT_EQ(s.status, RunStatus::kStopped);
+  EXPECT_EQ(s.steps, 5);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(theta, seen);
+  EXPECT_DOUBLE_EQ(s.final_value, f.value(theta));
+  EXPECT_EQ(to_string(s.status), "stopped");
+}
+
+TEST(GradientDescent, RejectsBadOptionsAndInputs) {
+  EXPECT_THROW(GradientDescent({.lr = 0.0}), std::invalid_argument);
+  EXPECT_THROW(GradientDescent({.lr = 0.1, .max_steps = -1}), std::invalid_argument);
+  EXPECT_THROW(GradientDescent({.lr = 0.1, .momentum = 1.0}), std::invalid_argument);
+  EXPECT_THROW(GradientDescent({.lr = 0.1, .grad_tol = -1.0}), std::invalid_argument);
+  const Quadratic f(eigenvalues({1.0, 2.0}), 61);
+  GradientDescent gd({});
+  Vec wrong(3);
+  EXPECT_THROW(gd.run(f, wrong, {}, NullObserver{}), std::invalid_argument);
+  Vec theta(2);
+  const std::vector<long> unsorted{0, 5, 3};
+  EXPECT_THROW(gd.run(f, theta, unsorted, NullObserver{}), std::invalid_argument);
+}
+
+TEST(RunStatus, Names) {
+  EXPECT_EQ(to_string(RunStatus::kConverged), "converged");
+  EXPECT_EQ(to_string(RunStatus::kMaxSteps), "max_steps");
+  EXPECT_EQ(to_string(RunStatus::kMaxTime), "max_time");
+  EXPECT_EQ(to_string(RunStatus::kDiverged), "diverged");
+  EXPECT_EQ(to_string(RunStatus::kStopped), "stopped");
+}
+
+}  // namespace
+}  // namespace ufm

@@ -1,0 +1,221 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+#include "ufm/dynamics/gradient_flow.hpp"
+
+namespace ufm {
+namespace {
+
+/// F(x) = ½ (x − c)ᵀ A (x − c), A = Q diag(lambda) Qᵀ; exact flow x(t) = c + Q e^{−diag(lambda) t} Qᵀ (x0 − c).
+struct Quadratic {
+  Mat Q, A;
+  Vec lambda, c;
+  mutable Vec r;
+  mutable long evaluations = 0;
+  Quadratic(std::vector<double> eig, unsigned seed) : lambda(Eigen::Map<Vec>(eig.data(), Index(eig.size()))) {
+    const Index n = lambda.size();
+    Q = Eigen::HouseholderQR<Mat>(test::random_mat(n, n, seed)).householderQ();
+    A = Q * lambda.asDiagonal() * Q.transpose();
+    c = test::random_vec(n, seed + 100);
+    r.resize(n);
+  }
+  Index num_params() const { return c.size(); }
+  double value(const Vec& x) const { return 0.5 * (x - c).dot(A * (x - c)); }
+  double value_and_gradient(const Vec& x, Vec& g) const {
+    ++evaluations;
+    r = x - c;
+    g.noalias() = A * r;
+    return 0.5 * r.dot(g);
+  }
+  Vec exact(const Vec& x0, double t) const {
+    return c + Q * (-lambda.array() * t).exp().matrix().asDiagonal() * Q.transpose() * (x0 - c);
+  }
+};
+
+struct Record {
+  std::vector<long> steps;
+  std::vector<double> times, values, grad_norms;
+  std::vector<Vec> thetas, grads;
+  ObserverAction operator()(const Checkpoint& c) {
+    steps.push_back(c.step);
+    times.push_back(c.time);
+    values.push_back(c.value);
+    grad_norms.push_back(c.grad_norm);
+    thetas.push_back(c.theta);
+    grads.push_back(c.grad);
+    return ObserverAction::kContinue;
+  }
+};
+
+GradientFlow rk4(double dt, double T) {
+  return GradientFlow({.integrator = Integrator::kRk4, .dt = dt, .max_time = T});
+}
+GradientFlow dopri5(double tol, double T) {
+  return GradientFlow({.integrator = Integrator::kDopri5, .dt = 0.01, .abs_tol = tol, .rel_tol = tol, .max_time = T});
+}
+
+double rk4_error(const Quadratic& f, const Vec& x0, double dt, double T) {
+  Vec x = x0;
+  const RunSummary s = rk4(dt, T).run(f, x, {}, NullObserver{});
+  EXPECT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+  return (x - f.exact(x0, T)).norm() / (x0 - f.c).norm();
+}
+
+TEST(GradientFlow, Rk4MatchesMatrixExponential) {
+  const Quadratic f({0.5, 1.0, 2.0, 3.0}, 1);
+  const Vec x0 = test::random_vec(4, 2);
+  EXPECT_LT(rk4_error(f, x0, 0.01, 2.0), 1e-8);
+}
+
+TEST(GradientFlow, Rk4ErrorScalesLikeDtToTheFourth) {
+  const Quadratic f({0.5, 1.0, 2.0, 3.0}, 1);
+  const Vec x0 = test::random_vec(4, 2);
+  const double e1 = rk4_error(f, x0, 0.2, 2.0), e2 = rk4_error(f, x0, 0.1, 2.0), e3 = rk4_error(f, x0, 0.05, 2.0);
+  std::printf("RK4 errors at dt 0.2, 0.1, 0.05: %.3e %.3e %.3e, ratios %.2f %.2f\n", e1, e2, e3, e1 / e2, e2 / e3);
+  EXPECT_GT(e1 / e2, 13.0);
+  EXPECT_LT(e1 / e2, 19.0);
+  EXPECT_GT(e2 / e3, 13.0);
+  EXPECT_LT(e2 / e3, 19.0);
+}
+
+TEST(GradientFlow, Rk4EndsExactlyAtMaxTimeWithAShortLastStepAndFourEvaluationsPerStep) {
+  const Quadratic f({0.5, 1.0, 2.0}, 3);
+  const Vec x0 = test::random_vec(3, 4);
+  Vec x = x0;
+  Record rec;
+  f.evaluations = 0;
+  const RunSummary s = rk4(0.1, 1.05).run(f, x, {}, rec);
+  EXPECT_EQ(s.status, RunStatus::kMaxTime);
+  EXPECT_EQ(s.steps, 11);  // ten steps of 0.1, one of 0.05
+  EXPECT_EQ(s.time, 1.05);
+  ASSERT_EQ(rec.times.size(), 1u);
+  EXPECT_EQ(rec.times[0], 1.05);
+  EXPECT_LT((x - f.exact(x0, 1.05)).norm(), 5e-5);
+  EXPECT_GT((x - f.exact(x0, 1.0)).norm(), 1e-2);  // and not at 1.0 or 1.1
+  EXPECT_GT((x - f.exact(x0, 1.1)).norm(), 1e-2);
+  EXPECT_EQ(s.gradient_evaluations, 4 * 11 + 1);
+  EXPECT_EQ(f.evaluations, s.gradient_evaluations);
+}
+
+TEST(GradientFlow, Rk4ObservesTheNearestGridStepOnce) {
+  const Quadratic f({1.0, 2.0}, 5);
+  Vec x = test::random_vec(2, 6);
+  Record rec;
+  const std::vector<double> schedule{0.0, 0.24, 0.26, 0.27, 0.5, 2.0};  // 2.0 is past max_time
+  const RunSummary s = rk4(0.1, 1.0).run(f, x, schedule, rec);
+  EXPECT_EQ(s.status, RunStatus::kMaxTime);
+  EXPECT_EQ(rec.steps, (std::vector<long>{0, 2, 3, 5, 10}));
+  EXPECT_EQ(rec.times, (std::vector<double>{0.0, 2 * 0.1, 3 * 0.1, 5 * 0.1, 1.0}));  // k * dt, not accumulated
+  for (std::size_t i = 0; i < rec.steps.size(); ++i) {
+    EXPECT_NEAR(rec.values[i], f.value(rec.thetas[i]), 1e-15);
+    EXPECT_LT((rec.grads[i] - f.A * (rec.thetas[i] - f.c)).norm(), 1e-14);
+  }
+}
+
+TEST(GradientFlow, Dopri5MatchesMatrixExponentialExactlyAtCheckpointTimes) {
+  const Quadratic f({0.5, 1.0, 2.0, 3.0}, 7);
+  const Vec x0 = test::random_vec(4, 8);
+  Vec x = x0;
+  Record rec;
+  const std::vector<double> schedule{0.0, 1e-3, 0.0123, 0.1, 0.37, 1.0, 2.5, 4.99, 5.0};
+  f.evaluations = 0;
+  const RunSummary s = dopri5(1e-10, 5.0).run(f, x, schedule, rec);
+  EXPECT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+  EXPECT_EQ(rec.times, schedule);  // bitwise: dense output, not the nearest step
+  EXPECT_EQ(s.time, 5.0);
+  for (std::size_t i = 0; i < rec.times.size(); ++i) {
+    const Vec exact = f.exact(x0, rec.times[i]);
+    EXPECT_LT((rec.thetas[i] - exact).norm() / (x0 - f.c).norm(), 1e-8) << "t = " << rec.times[i];
+    EXPECT_NEAR(rec.values[i], f.value(rec.thetas[i]), 1e-14);
+    EXPECT_LT((rec.grads[i] - f.A * (rec.thetas[i] - f.c)).norm(), 1e-13);
+  }
+  EXPECT_EQ(x, rec.thetas.back());
+  EXPECT_EQ(f.evaluations, s.gradient_evaluations);
+  std::printf("dopri5 tol 1e-10 to T=5: %ld accepted steps, %ld gradient evaluations\n", s.steps,
+              s.gradient_evaluations);
+}
+
+TEST(GradientFlow, Dopri5TighterToleranceIsMoreAccurate) {
+  const Quadratic f({0.5, 1.0, 2.0, 3.0}, 9);
+  const Vec x0 = test::random_vec(4, 10);
+  double err[2];
+  for (int i = 0; i < 2; ++i) {
+    Vec x = x0;
+    dopri5(i ? 1e-11 : 1e-6, 3.0).run(f, x, {}, NullObserver{});
+    err[i] = (x - f.exact(x0, 3.0)).norm() / (x0 - f.c).norm();
+  }
+  std::printf("dopri5 error at tol 1e-6: %.3e, at tol 1e-11: %.3e\n", err[0], err[1]);
+  EXPECT_LT(err[1], 1e-9);
+  EXPECT_LT(100 * err[1], err[0]);
+}
+
+TEST(GradientFlow, GradTolEndsAsConvergedAndIsObserved) {
+  const Quadratic f({0.5, 1.0}, 11);
+  for (Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    Vec x = test::random_vec(2, 12);
+    Record rec;
+    const GradientFlow flow({.integrator = integrator, .dt = 0.05, .max_time = 1000.0, .grad_tol = 1e-6});
+    const RunSummary s = flow.run(f, x, {}, rec);
+    EXPECT_EQ(s.status, RunStatus::kConverged) << s.message;
+    ASSERT_EQ(rec.grad_norms.size(), 1u);
+    EXPECT_LE(rec.grad_norms[0], 1e-6);
+    EXPECT_LT(s.time, 100.0);
+    EXPECT_LT((x - f.c).norm(), 1e-6 / 0.5 * 1.01);
+  }
+}
+
+TEST(GradientFlow, ObserverStopAtAnInterpolatedCheckpoint) {
+  const Quadratic f({0.5, 1.0}, 13);
+  Vec x = test::random_vec(2, 14);
+  Vec seen;
+  auto stop = [&](const Checkpoint& c) {
+    seen = c.theta;
+    return c.time == 0.37 ? ObserverAction::kStop : ObserverAction::kContinue;
+  };
+  const std::vector<double> schedule{0.1, 0.37, 0.5};
+  const RunSummary s = dopri5(1e-10, 10.0).run(f, x, schedule, stop);
+  EXPECT_EQ(s.status, RunStatus::kStopped);
+  EXPECT_EQ(s.time, 0.37);
+  EXPECT_EQ(x, seen);
+  EXPECT_DOUBLE_EQ(s.final_value, f.value(x));
+}
+
+TEST(GradientFlow, RejectsBadOptionsAndInputs) {
+  EXPECT_THROW(GradientFlow({.dt = 0.0}), std::invalid_argument);
+  EXPECT_THROW(GradientFlow({.abs_tol = 0.0}), std::invalid_argument);
+  EXPECT_THROW(GradientFlow({.max_time = -1.0}), std::invalid_argument);
+  EXPECT_THROW(GradientFlow({.max_steps = -1}), std::invalid_argument);
+  const Quadratic f({1.0, 2.0}, 17);
+  Vec wrong(3);
+  EXPECT_THROW(GradientFlow({}).run(f, wrong, {}, NullObserver{}), std::invalid_argument);
+  Vec x(2);
+  const std::vector<double> unsorted{0.0, 2.0, 1.0};
+  EXPECT_THROW(GradientFlow({}).run(f, x, unsorted, NullObserver{}), std::invalid_argument);
+}
+
+TEST(GradientFlow, MaxStepsAndZeroTime) {
+  const Quadratic f({1.0, 2.0}, 19);
+  for (Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    Vec x = test::random_vec(2, 20);
+    Record rec;
+    RunSummary s =
+        GradientFlow({.integrator = integrator, .dt = 0.01, .max_time = 10.0, .max_steps = 7}).run(f, x, {}, rec);
+    EXPECT_EQ(s.status, RunStatus::kMaxSteps);
+    EXPECT_EQ(s.steps, 7);
+    EXPECT_EQ(rec.steps, (std::vector<long>{7}));
+    const Vec x0 = x;
+    s = GradientFlow({.integrator = integrator, .max_time = 0.0}).run(f, x, {}, rec);
+    EXPECT_EQ(s.status, RunStatus::kMaxTime);
+    EXPECT_EQ(s.steps, 0);
+    EXPECT_EQ(x, x0);
+  }
+}
+
+}  // namespace
+}  // namespace ufm
