@@ -1,0 +1,67 @@
+#include "ufm/metrics/class_stats.hpp"
+
+#include <stdexcept>
+
+#include "ufm/metrics/geometry.hpp"
+#include "ufm/objectives/labels.hpp"
+
+namespace ufm {
+
+std::string ClassStats::mt_reason() const {
+  if (!empty_reason.empty()) return empty_reason;
+  if (means_coincide) return "all class means coincide";
+  return "";
+}
+
+ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K, const char* caller) {
+  const Index d = H.rows(), N = H.cols();
+  if (K < 2) throw std::invalid_argument(std::string(caller) + ": K must be at least 2, got " + std::to_string(K));
+  if (static_cast<Index>(labels.size()) != N || N == 0)
+    throw std::invalid_argument(std::string(caller) + ": " + std::to_string(labels.size()) + " labels for " +
+                                std::to_string(N) + " feature columns (need as many, at least one)");
+  ClassStats s;
+  s.counts = class_counts(labels, K);  // throws on a label outside [0, K)
+  s.means = Mat::Zero(d, K);
+  for (Index i = 0; i < N; ++i) {
+    s.means.col(labels[i]) += H.col(i);
+    s.h_sq += H.col(i).squaredNorm();
+  }
+  for (Index c = 0; c < K; ++c) {
+    if (s.counts[c] == 0) {
+      if (s.empty_reason.empty()) s.empty_reason = "class " + std::to_string(c) + " has no samples";
+      continue;
+    }
+    s.means.col(c) /= static_cast<double>(s.counts[c]);
+  }
+  s.scale_sq = s.means.squaredNorm();
+  s.mu_G = s.means.rowwise().mean();
+  s.Mt = s.means.colwise() - s.mu_G;
+  s.G.noalias() = s.Mt.transpose() * s.Mt;
+  s.means_coincide = negligible(s.G.trace(), s.scale_sq);
+  return s;
+}
+
+Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s) {
+  Mat P(s.Mt.cols(), H.cols());
+  P.noalias() = s.Mt.transpose() * H;
+  P.colwise() -= s.Mt.transpose() * s.mu_G;
+  return P;
+}
+
+std::vector<int> nearest_class_center(const ClassStats& s, const Mat& P) {
+  const Index K = P.rows(), N = P.cols();
+  const Vec sq = s.G.diagonal();
+  std::vector<int> pred(N);
+  for (Index i = 0; i < N; ++i) {
+    int best = 0;
+    double best_score = sq(0) - 2.0 * P(0, i);
+    for (Index c = 1; c < K; ++c) {
+      const double score = sq(c) - 2.0 * P(c, i);
+      if (score < best_score) best_score = score, best = static_cast<int>(c);
+    }
+    pred[i] = best;
+  }
+  return pred;
+}
+
+}  // namespace ufm

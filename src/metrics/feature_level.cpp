@@ -1,0 +1,142 @@
+#include "ufm/metrics/feature_level.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "ufm/metrics/geometry.hpp"
+#include "ufm/metrics/spectra.hpp"
+
+namespace ufm::detail {
+namespace {
+
+constexpr double kPinvRelTol = 1e-10;  ///< theory.md §4: eigenvalues of Σ_B below 1e-10 × the largest are dropped
+
+/// nc1 = tr(M̃ᵀΣ_W M̃ (M̃ᵀM̃)^{+2}) with S = M̃ᵀΣ_W M̃ (K×K) and G = M̃ᵀM̃: Σ_k v_kᵀ S v_k / λ_k² over the
+/// eigenpairs of G with λ_k > 1e-10 λ_max. Equals tr(Σ_W Σ_B⁺)/K (Σ_B = M̃M̃ᵀ/K shares G's nonzero
+/// eigenvalues up to the factor K, so the same relative cut applies).
+double nc1_from_gram(const Mat& S, const Mat& G) {
+  Eigen::SelfAdjointEigenSolver<Mat> eig(G);
+  const Vec& lambda = eig.eigenvalues();  // ascending
+  const double cut = kPinvRelTol * lambda(lambda.size() - 1);
+  double nc1 = 0.0;
+  for (Index k = 0; k < lambda.size(); ++k) {
+    if (lambda(k) <= cut) continue;
+    const auto v = eig.eigenvectors().col(k);
+    nc1 += v.dot(S * v) / (lambda(k) * lambda(k));
+  }
+  return nc1;
+}
+
+/// ‖(1/N) Σ_i h_i‖ = ‖Σ_c n_c μ_c‖/N, from the class means (no pass over H).
+double sample_mean_norm(const ClassStats& s, double n) {
+  Vec total = Vec::Zero(s.means.rows());
+  for (Index c = 0; c < s.means.cols(); ++c) total += static_cast<double>(s.counts[c]) * s.means.col(c);
+  return total.norm() / n;
+}
+
+void put_null_means_metrics(const std::string& why, MetricSet& out) {
+  for (const char* name : {"nc1", "nc1_tr", "cdnv", "equinorm_h", "equiangle_h", "etf_error_h", "ncc_accuracy"})
+    put_metric(out, name, std::nullopt, why);
+}
+
+}  // namespace
+
+void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, const ClassStats& s,
+                         const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc) {
+  const Index N = H.cols(), K = s.Mt.cols();
+  const double n = static_cast<double>(N);
+  ncc.clear();
+  put_metric(out, "h_norm", std::sqrt(s.h_sq));
+  if (!s.empty_reason.empty()) {  // μ_c of an empty class, hence μ_G and M̃, are undefined
+    put_null_means_metrics(s.empty_reason, out);
+    if (opt.spectra) put_null_spectrum(s.empty_reason + " (mu_G undefined)", out);
+    put_metric(out, "nc1_unscaled", std::nullopt, s.empty_reason);
+    put_metric(out, "global_mean_norm", sample_mean_norm(s, n));
+    put_metric(out, "mean_of_means_norm", std::nullopt, s.empty_reason);
+    return;
+  }
+
+  // One pass over H in blocks of columns X_b = H_b − μ_G1ᵀ (no d×N copy when d ≤ N): P = M̃ᵀX (K×N),
+  // dist2_i = ‖h_i − μ_{y_i}‖² = ‖x_i − m̃_{y_i}‖² (direct: no cancellation at collapse), ‖X‖²_F, and the
+  // d×d Gram X Xᵀ by symmetric rank updates. If d > N the spectrum needs the N×N Gram XᵀX instead, which
+  // takes the one centred d×N copy.
+  const Index d = H.rows();
+  const bool small_gram_is_dd = d <= N;
+  const Index block = small_gram_is_dd ? std::min<Index>(N, 256) : N;
+  Mat Xb(d, block), P(K, N), gram;
+  if (opt.spectra && small_gram_is_dd) gram = Mat::Zero(d, d);
+  Vec dist2(N);
+  double x_sq = 0.0;
+  for (Index j0 = 0; j0 < N; j0 += block) {
+    const Index nb = std::min(block, N - j0);
+    auto X = Xb.leftCols(nb);
+    X = H.middleCols(j0, nb).colwise() - s.mu_G;
+    P.middleCols(j0, nb).noalias() = s.Mt.transpose() * X;
+    for (Index j = 0; j < nb; ++j) {
+      dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
+      x_sq += X.col(j).squaredNorm();
+    }
+    if (opt.spectra && small_gram_is_dd) gram.selfadjointView<Eigen::Lower>().rankUpdate(X);
+  }
+  if (opt.spectra && !small_gram_is_dd) {  // here Xb holds all of X
+    gram = Mat::Zero(N, N);
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(Xb.transpose());
+  }
+  if (!s.means_coincide) ncc = nearest_class_center(s, P);
+
+  // C = M̃ᵀ(H − μ_y) = P − G[:, y_i] (in place), and S = M̃ᵀΣ_W M̃ = C Cᵀ/N.
+  for (Index i = 0; i < N; ++i) P.col(i) -= s.G.col(labels[i]);
+  Mat S(K, K);
+  S.noalias() = P * P.transpose();
+  S /= n;
+
+  std::optional<double> nc1;
+  if (s.means_coincide) {
+    put_null_means_metrics(s.mt_reason(), out);
+  } else {
+    nc1 = nc1_from_gram(S, s.G);
+    put_metric(out, "nc1", nc1);
+    // tr(Σ_W)/tr(Σ_B) with tr(Σ_W) = Σ dist2/N and tr(Σ_B) = ‖M̃‖²_F/K.
+    put_metric(out, "nc1_tr", (dist2.sum() / n) / (s.G.trace() / static_cast<double>(K)));
+    Vec var = Vec::Zero(K);  // Var_c = mean ‖h − μ_c‖² over class c
+    for (Index i = 0; i < N; ++i) var(labels[i]) += dist2(i);
+    for (Index c = 0; c < K; ++c) var(c) /= static_cast<double>(s.counts[c]);
+    double cdnv = 0.0;
+    std::string cdnv_null;
+    for (Index c = 0; c < K && cdnv_null.empty(); ++c) {
+      for (Index e = c + 1; e < K; ++e) {
+        const double gap2 = (s.means.col(c) - s.means.col(e)).squaredNorm();
+        if (negligible(gap2, s.scale_sq)) {
+          cdnv_null = "class means " + std::to_string(c) + " and " + std::to_string(e) + " coincide";
+          break;
+        }
+        cdnv += (var(c) + var(e)) / (2.0 * gap2);
+      }
+    }
+    if (cdnv_null.empty())
+      put_metric(out, "cdnv", cdnv / (0.5 * static_cast<double>(K * (K - 1))));
+    else
+      put_metric(out, "cdnv", std::nullopt, cdnv_null);
+    put_frame_geometry(s.Mt, s.scale_sq, "h", out);
+    Index hits = 0;
+    for (Index i = 0; i < N; ++i) hits += (ncc[i] == labels[i]);
+    put_metric(out, "ncc_accuracy", static_cast<double>(hits) / n);
+  }
+
+  if (opt.spectra) {  // when skipped on request, the names are absent rather than null
+    if (negligible(x_sq, s.h_sq))
+      put_null_spectrum("centred features are zero", out);
+    else
+      put_spectrum(singular_values_from_gram(gram), K - 1, opt.max_singular_values, out);
+  }
+
+  if (nc1)
+    put_metric(out, "nc1_unscaled", static_cast<double>(K) * *nc1);
+  else
+    put_metric(out, "nc1_unscaled", std::nullopt, s.mt_reason());
+  put_metric(out, "global_mean_norm", sample_mean_norm(s, n));
+  put_metric(out, "mean_of_means_norm", s.mu_G.norm());
+}
+
+}  // namespace ufm::detail

@@ -1,0 +1,50 @@
+#include "ufm/metrics/metric_set.hpp"
+
+#include <cmath>
+
+namespace ufm {
+namespace {
+
+void put_null(MetricSet& out, const std::string& name, std::string_view reason) {
+  out[name] = nullptr;
+  out[kNullReasons][name] = reason.empty() ? std::string("undefined") : std::string(reason);
+}
+
+void clear_reason(MetricSet& out, const std::string& name) {
+  auto it = out.find(kNullReasons);
+  if (it != out.end()) it->erase(name);
+}
+
+}  // namespace
+
+void put_metric(MetricSet& out, const std::string& name, std::optional<double> value, std::string_view reason) {
+  if (!value) return put_null(out, name, reason);
+  if (!std::isfinite(*value)) return put_null(out, name, "non-finite value");
+  out[name] = *value;
+  clear_reason(out, name);
+}
+
+void put_metric(MetricSet& out, const std::string& name, const std::vector<double>& values) {
+  for (double v : values)
+    if (!std::isfinite(v)) return put_null(out, name, "non-finite value");
+  out[name] = values;
+  clear_reason(out, name);
+}
+
+std::optional<double> get_metric(const MetricSet& m, const std::string& name) {
+  if (!m.is_object()) return std::nullopt;
+  auto it = m.find(name);
+  if (it == m.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+void move_null_reasons_last(MetricSet& out) {
+  if (!out.is_object()) return;
+  auto it = out.find(kNullReasons);
+  if (it == out.end()) return;
+  MetricSet reasons = std::move(*it);
+  out.erase(kNullReasons);
+  if (!reasons.empty()) out[kNullReasons] = std::move(reasons);
+}
+
+}  // namespace ufm
