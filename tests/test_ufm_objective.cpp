@@ -12,12 +12,6 @@ namespace {
 
 static_assert(Objective<UfmObjective>);
 
-struct Case {
-  Loss loss;
-  BiasMode bias;
-  Regularization lambda;
-};
-
 class UfmGradient : public ::testing::TestWithParam<std::tuple<Loss, BiasMode, int>> {};
 
 Regularization lambda_setting(int which, BiasMode bias) {
@@ -50,7 +44,12 @@ INSTANTIATE_TEST_SUITE_P(AllLossBiasLambda, UfmGradient,
                          ::testing::Combine(::testing::Values(Loss::kCrossEntropy, Loss::kMse),
                                             ::testing::Values(BiasMode::kNone, BiasMode::kFree,
                                                               BiasMode::kRegularized),
-                                            ::testing::Values(0, 1, 2)));
+                                            ::testing::Values(0, 1, 2)),
+                         [](const auto& info) {
+                           const auto [loss, bias, which] = info.param;
+                           return std::string(to_string(loss)) + "_bias_" + std::string(to_string(bias)) +
+                                  "_lambda" + std::to_string(which);
+                         });
 
 TEST(UfmObjective, PartsAddUpToTheValueAndMatchHandComputedMse) {
   // K=2, d=1, N=2: H = [1, -1], W = [2; 0], no bias. Z = [[2,-2],[0,0]].

@@ -1,0 +1,24 @@
+#pragma once
+/// Command-line and --config parsing for `ufm-sim run`.
+#include <string>
+#include <vector>
+
+#include "ufm/config/run_config.hpp"
+
+namespace ufm {
+
+struct ParsedRun {
+  RunConfig config;
+  bool help = false;       ///< --help was given: print help_text, exit 0
+  std::string help_text;
+};
+
+/// Parses the options of `ufm-sim run` (args exclude the program name and the subcommand).
+/// `--config FILE` options are read first; options on the command line win.
+/// Throws ConfigError, naming the option, for any unknown option, malformed value or bad config file.
+ParsedRun parse_run_options(const std::vector<std::string>& args);
+
+/// Every option of `run` with its default and allowed values, as `--help` prints it.
+std::string run_help_text();
+
+}  // namespace ufm

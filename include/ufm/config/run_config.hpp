@@ -1,0 +1,90 @@
+#pragma once
+/// Every option of `ufm-sim run`, as given (unset optionals = "not given") and as resolved.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/dynamics/schedule.hpp"
+#include "ufm/linalg.hpp"
+#include "ufm/objectives/model_spec.hpp"
+
+namespace ufm {
+
+enum class Dynamics { kFlow, kGd, kMomentum };
+enum class OutputFormat { kJson, kJsonl };
+
+/// Options as the user gave them. Optionals distinguish "not given" from a value, so that
+/// impossible combinations (--lambda-b with --bias none) can be rejected.
+struct RunConfig {
+  // model
+  Index classes = 4;
+  Index per_class = 10;
+  Index dim = 16;
+  Loss loss = Loss::kMse;
+  BiasMode bias = BiasMode::kNone;
+  double lambda = 5e-4;
+  std::optional<double> lambda_w, lambda_h, lambda_b;
+  // initialization
+  double init_scale = 0.1;
+  std::uint64_t seed = 0;
+  std::string init_state;  ///< directory written by --save-state; empty = Gaussian init
+  // dynamics
+  Dynamics dynamics = Dynamics::kFlow;
+  std::optional<Integrator> integrator;  ///< flow only
+  std::optional<double> dt, abs_tol, rel_tol, time;  ///< flow only
+  std::optional<double> lr;              ///< gd, momentum
+  std::optional<long> steps;             ///< gd, momentum
+  std::optional<double> momentum;        ///< momentum only
+  double grad_tol = 0.0;
+  std::optional<long> max_steps;         ///< flow: cap on accepted integrator steps
+  // output
+  Spacing checkpoints = Spacing::kLog;
+  int num_checkpoints = 100;
+  Index max_singular_values = 100;
+  OutputFormat format = OutputFormat::kJson;
+  std::string out;                       ///< empty = stdout
+  std::string save_state;                ///< empty = none
+  bool quiet = false;
+};
+
+/// Defaults of the options that depend on the dynamics.
+struct DynamicsDefaults {
+  static constexpr Integrator kIntegrator = Integrator::kDopri5;
+  static constexpr double kDt = 0.1;
+  static constexpr double kAbsTol = 1e-10;
+  static constexpr double kRelTol = 1e-10;
+  static constexpr double kTime = 2e4;
+  static constexpr long kMaxSteps = 100000000;
+  static constexpr double kLr = 0.1;
+  static constexpr long kSteps = 10000;
+  static constexpr double kMomentum = 0.9;
+};
+
+/// Options after defaults and overrides are applied; what the output's `config` records.
+struct ResolvedConfig {
+  RunConfig given;
+  Regularization lambda;  ///< per factor; b = 0 unless bias is reg
+  Integrator integrator = DynamicsDefaults::kIntegrator;
+  double dt = 0, abs_tol = 0, rel_tol = 0, time = 0;
+  double lr = 0, momentum = 0;
+  long steps = 0, max_steps = 0;
+};
+
+/// Checks ranges and combinations; throws ConfigError naming the option.
+void validate(const RunConfig& config);
+/// validate() then fill in defaults.
+ResolvedConfig resolve(const RunConfig& config);
+
+/// The `config` object of the output: every option, resolved; options that do not apply are null.
+/// Fed back through --config it reproduces the run.
+nlohmann::ordered_json to_json(const ResolvedConfig& config);
+
+std::string_view to_string(Dynamics dynamics);
+std::string_view to_string(Integrator integrator);
+std::string_view to_string(Spacing spacing);
+std::string_view to_string(OutputFormat format);
+
+}  // namespace ufm

@@ -1,0 +1,230 @@
+#include "ufm/app/simulate.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <sstream>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ufm/app/exit_status.hpp"
+#include "ufm/app/progress_bar.hpp"
+#include "ufm/config/cli.hpp"
+#include "ufm/config/config_error.hpp"
+#include "ufm/dynamics/gradient_descent.hpp"
+#include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/dynamics/observer.hpp"
+#include "ufm/dynamics/schedule.hpp"
+#include "ufm/io/atomic_file.hpp"
+#include "ufm/io/state_dir.hpp"
+#include "ufm/metrics/nc.hpp"
+#include "ufm/metrics/snapshot.hpp"
+#include "ufm/objectives/labels.hpp"
+#include "ufm/random.hpp"
+#include "ufm/version.hpp"
+
+namespace ufm {
+namespace {
+
+nlohmann::ordered_json model_json(const UfmObjective& f) {
+  const UfmLayout& L = f.layout();
+  nlohmann::ordered_json m;
+  m["K"] = L.K;
+  m["d"] = L.d;
+  m["N"] = L.N;
+  m["class_counts"] = class_counts(f.labels(), L.K);
+  m["num_params"] = f.num_params();
+  return m;
+}
+
+nlohmann::ordered_json environment_json() {
+  nlohmann::ordered_json e;
+#ifdef _OPENMP
+  e["threads"] = omp_get_max_threads();
+#else
+  e["threads"] = 1;
+#endif
+  e["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+               std::to_string(EIGEN_MINOR_VERSION);
+  e["compiler"] = __VERSION__;
+  return e;
+}
+
+/// One trajectory entry: step, time, the objective's parts, the gradient norm and every metric.
+nlohmann::ordered_json checkpoint_json(const UfmObjective& f, const Checkpoint& c, const MetricOptions& options) {
+  const UfmLayout& L = f.layout();
+  nlohmann::ordered_json j;
+  j["step"] = c.step;
+  j["time"] = c.time;
+  const ObjectiveParts parts = f.parts(c.theta);
+  put_metric(j, "objective", c.value);
+  put_metric(j, "loss", parts.loss);
+  put_metric(j, "penalty_w", parts.penalty_w);
+  put_metric(j, "penalty_h", parts.penalty_h);
+  put_metric(j, "penalty_b", parts.penalty_b);
+  put_metric(j, "grad_norm", c.grad_norm);
+  const Snapshot s{L.H(c.theta), L.W(c.theta), L.b(c.theta), f.labels(), L.K, f.loss()};
+  MetricSet metrics = collapse_metrics(s, options);
+  nlohmann::ordered_json reasons = j.contains("null_reasons") ? j["null_reasons"] : nlohmann::ordered_json::object();
+  j.erase("null_reasons");
+  if (metrics.contains("null_reasons")) {
+    reasons.update(metrics["null_reasons"]);
+    metrics.erase("null_reasons");
+  }
+  j.update(metrics);
+  j["null_reasons"] = reasons;
+  return j;
+}
+
+std::string short_number(const nlohmann::ordered_json& v) {
+  if (!v.is_number()) return "null";
+  std::ostringstream s;
+  s.precision(3);
+  s << v.get<double>();
+  return s.str();
+}
+
+}  // namespace
+
+InitialModel initial_model(const ResolvedConfig& config) {
+  const RunConfig& c = config.given;
+  InitialModel m;
+  m.labels = block_labels(balanced_counts(c.classes, c.per_class));
+  const UfmLayout layout{c.dim, static_cast<Index>(m.labels.size()), c.classes, c.bias != BiasMode::kNone};
+  m.theta.resize(layout.size());
+  if (c.init_state.empty()) {
+    fill_gaussian(m.theta, c.init_scale, c.seed);
+    return m;
+  }
+  io::ModelState state = io::load_state(c.init_state, layout.d, layout.N, layout.K, layout.has_bias);
+  if (class_counts(state.labels, layout.K) != class_counts(m.labels, layout.K))
+    throw ConfigError("--init-state", c.init_state, "a state whose labels have the configured class counts");
+  m.labels = std::move(state.labels);
+  layout.H(m.theta) = state.H;
+  layout.W(m.theta) = state.W;
+  if (layout.has_bias) layout.b(m.theta) = state.b;
+  return m;
+}
+
+UfmObjective make_objective(const ResolvedConfig& config, std::vector<int> labels) {
+  const RunConfig& c = config.given;
+  return UfmObjective(c.classes, c.dim, std::move(labels), c.loss, c.bias, config.lambda);
+}
+
+SimulationResult simulate(const ResolvedConfig& config, const UfmObjective& f, Vec theta, TrajectoryWriter& writer,
+                          bool progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const RunConfig& c = config.given;
+  nlohmann::ordered_json header;
+  header["ufm_sim_version"] = kVersion;
+  header["command"] = "run";
+  header["config"] = to_json(config);
+  header["seed"] = c.seed;
+  header["model"] = model_json(f);
+  header["environment"] = environment_json();
+  writer.header(header);
+
+  const MetricOptions metric_options{c.max_singular_values};
+  ProgressBar bar(progress);
+  const double horizon = c.dynamics == Dynamics::kFlow ? config.time : static_cast<double>(config.steps);
+  SimulationResult result;
+  auto observe = [&](const Checkpoint& cp) {
+    nlohmann::ordered_json j = checkpoint_json(f, cp, metric_options);
+    const double done = c.dynamics == Dynamics::kFlow ? cp.time : static_cast<double>(cp.step);
+    bar.update(horizon > 0 ? done / horizon : 1.0,
+               "step " + std::to_string(cp.step) + " nc1=" + short_number(j["nc1"]) +
+                   " F=" + short_number(j["objective"]));
+    writer.checkpoint(j);
+    result.final = std::move(j);
+    return ObserverAction::kContinue;
+  };
+
+  if (c.dynamics == Dynamics::kFlow) {
+    GradientFlow::Options o;
+    o.integrator = config.integrator;
+    o.dt = config.dt;
+    o.abs_tol = config.abs_tol;
+    o.rel_tol = config.rel_tol;
+    o.max_time = config.time;
+    o.max_steps = config.max_steps;
+    o.grad_tol = c.grad_tol;
+    std::vector<double> times;
+    if (config.integrator == Integrator::kRk4) {
+      const long total = static_cast<long>(std::ceil(config.time / config.dt - 1e-9));
+      for (long k : checkpoint_steps(total, c.num_checkpoints, c.checkpoints))
+        times.push_back(std::min(static_cast<double>(k) * config.dt, config.time));
+    } else {
+      times = checkpoint_times(config.time, std::min(config.dt, config.time), c.num_checkpoints, c.checkpoints);
+    }
+    result.summary = GradientFlow(o).run(f, theta, times, observe);
+  } else {
+    GradientDescent::Options o;
+    o.lr = config.lr;
+    o.max_steps = config.steps;
+    o.momentum = config.momentum;
+    o.grad_tol = c.grad_tol;
+    const std::vector<long> steps = checkpoint_steps(config.steps, c.num_checkpoints, c.checkpoints);
+    result.summary = GradientDescent(o).run(f, theta, steps, observe);
+  }
+  bar.done();
+
+  nlohmann::ordered_json footer;
+  footer["final"] = result.final;
+  footer["status"] = to_string(result.summary.status);
+  footer["message"] = result.summary.message;
+  footer["summary"] = {{"steps", result.summary.steps},
+                       {"time", result.summary.time},
+                       {"gradient_evaluations", result.summary.gradient_evaluations}};
+  footer["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  writer.finish(footer);
+  result.theta = std::move(theta);
+  return result;
+}
+
+int run_command(const std::vector<std::string>& args) {
+  ResolvedConfig config;
+  InitialModel init;
+  std::unique_ptr<TrajectoryWriter> writer;
+  try {
+    const ParsedRun parsed = parse_run_options(args);
+    if (parsed.help) {
+      std::cout << parsed.help_text;
+      return kExitOk;
+    }
+    config = resolve(parsed.config);
+    init = initial_model(config);
+    if (!config.given.save_state.empty()) {
+      const std::filesystem::path dir = config.given.save_state;
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) throw ConfigError("--save-state", dir.string(), "a directory that can be created (" + ec.message() + ")");
+      io::check_writable(dir / "H.npy");
+    }
+    writer = std::make_unique<TrajectoryWriter>(config.given.format, config.given.out);
+  } catch (const ConfigError& e) {
+    std::cerr << "ufm-sim: error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const io::IoError& e) {
+    std::cerr << "ufm-sim: error: " << e.what() << "\n";
+    return kExitBadInput;
+  }
+  const UfmObjective f = make_objective(config, init.labels);
+  const bool progress = !config.given.quiet && stderr_is_terminal();
+  const SimulationResult result = simulate(config, f, std::move(init.theta), *writer, progress);
+  if (result.summary.status == RunStatus::kDiverged) {
+    std::cerr << "ufm-sim: diverged: " << result.summary.message << "\n";
+    return kExitDiverged;
+  }
+  if (!config.given.save_state.empty()) {
+    const UfmLayout& L = f.layout();
+    io::ModelState state{L.H(result.theta), L.W(result.theta), L.b(result.theta),
+                         std::vector<int>(f.labels().begin(), f.labels().end()),
+                         {{"ufm_sim_version", kVersion}, {"config", to_json(config)}}};
+    io::save_state(config.given.save_state, state);
+  }
+  return kExitOk;
+}
+
+}  // namespace ufm

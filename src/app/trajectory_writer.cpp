@@ -1,0 +1,67 @@
+#include "ufm/app/trajectory_writer.hpp"
+
+#include <iostream>
+
+#include "ufm/io/atomic_file.hpp"
+
+namespace ufm {
+
+TrajectoryWriter::TrajectoryWriter(OutputFormat format, const std::string& out_path)
+    : format_(format), out_path_(out_path) {
+  if (out_path_.empty()) return;
+  if (format_ == OutputFormat::kJsonl)
+    stream_ = std::make_unique<io::AtomicWriter>(out_path_);
+  else
+    io::check_writable(out_path_);
+}
+
+TrajectoryWriter::~TrajectoryWriter() = default;
+
+void TrajectoryWriter::emit_line(const nlohmann::ordered_json& record) {
+  const std::string line = record.dump() + "\n";
+  if (stream_) {
+    stream_->write(line);
+    stream_->flush();  // a killed run keeps every line so far in the temp file
+  } else {
+    std::cout << line << std::flush;
+  }
+}
+
+void TrajectoryWriter::header(const nlohmann::ordered_json& header) {
+  if (format_ == OutputFormat::kJsonl) {
+    nlohmann::ordered_json record = {{"type", "header"}};
+    record.update(header);
+    emit_line(record);
+  } else {
+    document_ = header;
+    document_["trajectory"] = nlohmann::ordered_json::array();
+  }
+}
+
+void TrajectoryWriter::checkpoint(const nlohmann::ordered_json& checkpoint) {
+  if (format_ == OutputFormat::kJsonl) {
+    nlohmann::ordered_json record = {{"type", "checkpoint"}};
+    record.update(checkpoint);
+    emit_line(record);
+  } else {
+    document_["trajectory"].push_back(checkpoint);
+  }
+}
+
+void TrajectoryWriter::finish(const nlohmann::ordered_json& footer) {
+  if (format_ == OutputFormat::kJsonl) {
+    nlohmann::ordered_json record = {{"type", "end"}};
+    record.update(footer);
+    emit_line(record);
+    if (stream_) stream_->commit();
+    return;
+  }
+  document_.update(footer);
+  const std::string text = document_.dump(1) + "\n";
+  if (out_path_.empty())
+    std::cout << text << std::flush;
+  else
+    io::write_file_atomic(out_path_, text);
+}
+
+}  // namespace ufm

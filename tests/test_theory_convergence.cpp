@@ -1,0 +1,104 @@
+/// Converged gradient flow reaches the closed-form global minimizers of theory.md §5 (a), (b), (d).
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+#include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/metrics/nc.hpp"
+#include "ufm/metrics/snapshot.hpp"
+#include "ufm/objectives/labels.hpp"
+#include "ufm/objectives/ufm_objective.hpp"
+#include "ufm/random.hpp"
+#include "ufm/theory/ufm_predictions.hpp"
+
+namespace ufm {
+namespace {
+
+struct Setting {
+  const char* theorem;
+  Loss loss;
+  BiasMode bias;
+  Index K, n, d;
+  Regularization lambda;
+};
+
+void PrintTo(const Setting& s, std::ostream* os) {
+  *os << s.theorem << " K=" << s.K << " n=" << s.n << " d=" << s.d << " lw=" << s.lambda.w << " lh=" << s.lambda.h;
+}
+
+class ConvergedFlow : public ::testing::TestWithParam<Setting> {};
+
+/// Runs dopri5 gradient flow from a small random init until ||grad F|| <= 1e-11.
+Vec converge(const UfmObjective& f, std::uint64_t seed) {
+  Vec theta(f.num_params());
+  fill_gaussian(theta, 0.1, seed);
+  GradientFlow::Options o;
+  o.integrator = Integrator::kDopri5;
+  o.abs_tol = 1e-12;
+  o.rel_tol = 1e-12;
+  o.max_time = 1e7;
+  o.grad_tol = 1e-11;
+  const std::vector<double> times{0.0, o.max_time};
+  const RunSummary s = GradientFlow(o).run(f, theta, times, [](const Checkpoint&) { return ObserverAction::kContinue; });
+  EXPECT_EQ(s.status, RunStatus::kConverged) << s.message;
+  return theta;
+}
+
+double rel(double got, double want) { return want == 0 ? std::abs(got) : std::abs(got - want) / std::abs(want); }
+
+TEST_P(ConvergedFlow, ReachesThePredictedMinimumValueNormsAndSpectra) {
+  const Setting& s = GetParam();
+  const PredictionOutcome outcome = predict_ufm({s.K, s.n, s.d, s.loss, s.bias, s.lambda});
+  ASSERT_TRUE(outcome.prediction) << outcome.reason;
+  const Prediction& p = *outcome.prediction;
+  EXPECT_EQ(p.theorem, s.theorem);
+  ASSERT_FALSE(p.zero_solution);
+
+  const UfmObjective f(s.K, s.d, block_labels(balanced_counts(s.K, s.n)), s.loss, s.bias, s.lambda);
+  const Vec theta = converge(f, 11);
+  const UfmLayout& L = f.layout();
+  EXPECT_LT(rel(f.value(theta), p.min_value), 1e-6) << f.value(theta) << " vs " << p.min_value;
+  EXPECT_LT(rel(L.W(theta).norm(), p.w_norm), 1e-6);
+  EXPECT_LT(rel(L.H(theta).norm(), p.h_norm), 1e-6);
+  if (p.b_norm) {
+    EXPECT_LT(rel(L.b(theta).norm(), *p.b_norm), 1e-6);
+  }
+
+  const Snapshot snap{L.H(theta), L.W(theta), L.b(theta), f.labels(), s.K, s.loss};
+  const MetricSet m = collapse_metrics(snap);
+  const auto eig = m["wwt_eigenvalues"].get<std::vector<double>>();
+  const auto sv = m["wh_singular_values"].get<std::vector<double>>();
+  ASSERT_EQ(eig.size(), p.wwt_eigenvalues.size());
+  for (std::size_t i = 0; i < eig.size(); ++i) {
+    EXPECT_NEAR(eig[i], p.wwt_eigenvalues[i], 1e-6 * p.wwt_eigenvalues[0]) << i;
+    EXPECT_NEAR(sv[i], p.wh_singular_values[i], 1e-6 * p.wh_singular_values[0]) << i;
+  }
+  EXPECT_LT(get_metric(m, "nc1").value(), 1e-10);
+  EXPECT_LT(get_metric(m, "etf_error_h").value(), 1e-6);
+  if (p.theorem != std::string("a")) {
+    EXPECT_LT(get_metric(m, "nc3").value(), 1e-10);
+    EXPECT_LT(get_metric(m, "etf_error_w").value(), 1e-6);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    TheoryMd5, ConvergedFlow,
+    ::testing::Values(Setting{"a", Loss::kMse, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
+                      Setting{"a", Loss::kMse, BiasMode::kNone, 4, 3, 6, {3e-2, 5e-3, 0}},
+                      Setting{"b", Loss::kMse, BiasMode::kFree, 3, 4, 5, {1e-2, 1e-2, 0}},
+                      Setting{"b", Loss::kMse, BiasMode::kFree, 4, 3, 4, {2e-2, 1e-2, 0}},
+                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
+                      Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 3, 5, {5e-3, 2e-2, 0}}));
+
+TEST(ConvergedFlow, AboveTheThresholdEndsAtZero) {
+  // (a) with c = K sqrt(n lw lh) = 3 * sqrt(4) * 0.2 = 1.2 >= 1: W = 0, H = 0, F* = 1/2.
+  const PredictionOutcome o = predict_ufm({3, 4, 5, Loss::kMse, BiasMode::kNone, {0.2, 0.2, 0}});
+  ASSERT_TRUE(o.prediction);
+  EXPECT_TRUE(o.prediction->zero_solution);
+  const UfmObjective f(3, 5, block_labels(balanced_counts(3, 4)), Loss::kMse, BiasMode::kNone, {0.2, 0.2, 0});
+  const Vec theta = converge(f, 5);
+  EXPECT_NEAR(f.value(theta), 0.5, 1e-9);
+  EXPECT_LT(theta.norm(), 1e-6);
+}
+
+}  // namespace
+}  // namespace ufm
