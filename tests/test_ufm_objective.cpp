@@ -40,16 +40,17 @@ TEST_P(UfmGradient, MatchesCentralFiniteDifferences) {
   }
 }
 
+std::string case_name(const ::testing::TestParamInfo<UfmGradient::ParamType>& info) {
+  const auto& [loss, bias, which] = info.param;
+  return std::string(to_string(loss)) + "_bias_" + std::string(to_string(bias)) + "_lambda" + std::to_string(which);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllLossBiasLambda, UfmGradient,
                          ::testing::Combine(::testing::Values(Loss::kCrossEntropy, Loss::kMse),
                                             ::testing::Values(BiasMode::kNone, BiasMode::kFree,
                                                               BiasMode::kRegularized),
                                             ::testing::Values(0, 1, 2)),
-                         [](const auto& info) {
-                           const auto [loss, bias, which] = info.param;
-                           return std::string(to_string(loss)) + "_bias_" + std::string(to_string(bias)) +
-                                  "_lambda" + std::to_string(which);
-                         });
+                         case_name);
 
 TEST(UfmObjective, PartsAddUpToTheValueAndMatchHandComputedMse) {
   // K=2, d=1, N=2: H = [1, -1], W = [2; 0], no bias. Z = [[2,-2],[0,0]].
