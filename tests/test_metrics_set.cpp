@@ -62,7 +62,8 @@ TEST(MetricSet, CollapseMetricsFollowsTheDocumentedOrder) {
       "mean_of_means_norm", "accuracy", "w_norm", "b_norm", "margin_mean", "equinorm_w", "equiangle_w",
       "etf_error_w", "nc3", "nc4", "snc_w", "snc_h", "eps_avg", "eps_tilde_avg", "eps_std", "eps_tilde_std",
       "eps_rel_std", "eps_tilde_rel_std", "sqi_avg_gap", "sqi_pointwise_gap", "nc3_uncentered", "nc4_no_bias",
-      "wh_singular_values", "wwt_eigenvalues"};
+      "wh_singular_values", "wwt_eigenvalues", "min_margin", "normalized_min_margin", "minority_w_norm_mean",
+      "majority_w_norm_mean", "minority_cosine_mean", "self_dual_etf_distance", "null_reasons"};
   EXPECT_EQ(keys, expected);
 }
 

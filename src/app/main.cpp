@@ -6,6 +6,7 @@
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/simulate.hpp"
+#include "ufm/app/theory_command.hpp"
 #include "ufm/version.hpp"
 
 namespace {
@@ -14,6 +15,7 @@ constexpr const char* kUsage =
     "ufm-sim: simulate the unconstrained features model and measure neural collapse\n"
     "\n"
     "usage: ufm-sim [run] [options]     simulate (the default subcommand); ufm-sim run --help\n"
+    "       ufm-sim theory [options]    the closed-form global minimizer of the same model (theory.md §5)\n"
     "       ufm-sim --version\n";
 
 }  // namespace
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
       std::cout << "ufm-sim " << ufm::kVersion << "\n";
       return ufm::kExitOk;
     }
+    if (!args.empty() && args[0] == "theory") return ufm::theory_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "run") args.erase(args.begin());
     else if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) std::cout << kUsage << "\n";
     return ufm::run_command(args);

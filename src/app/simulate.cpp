@@ -11,6 +11,7 @@
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/progress_bar.hpp"
+#include "ufm/app/theory_command.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/dynamics/gradient_descent.hpp"
@@ -22,6 +23,7 @@
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
 #include "ufm/objectives/labels.hpp"
+#include "ufm/objectives/simplex_etf.hpp"
 #include "ufm/random.hpp"
 #include "ufm/version.hpp"
 
@@ -91,11 +93,13 @@ std::string short_number(const nlohmann::ordered_json& v) {
 InitialModel initial_model(const ResolvedConfig& config) {
   const RunConfig& c = config.given;
   InitialModel m;
-  m.labels = block_labels(balanced_counts(c.classes, c.per_class));
+  m.labels = block_labels(config.class_counts);
   const UfmLayout layout{c.dim, static_cast<Index>(m.labels.size()), c.classes, c.bias != BiasMode::kNone};
   m.theta.resize(layout.size());
   if (c.init_state.empty()) {
     fill_gaussian(m.theta, c.init_scale, c.seed);
+    if (c.fixed_classifier == FixedClassifier::kEtf)
+      layout.W(m.theta) = simplex_etf_classifier(c.classes, c.dim, config.classifier_norm);
     return m;
   }
   io::ModelState state = io::load_state(c.init_state, layout.d, layout.N, layout.K, layout.has_bias);
@@ -110,7 +114,8 @@ InitialModel initial_model(const ResolvedConfig& config) {
 
 UfmObjective make_objective(const ResolvedConfig& config, std::vector<int> labels) {
   const RunConfig& c = config.given;
-  return UfmObjective(c.classes, c.dim, std::move(labels), c.loss, c.bias, config.lambda);
+  return UfmObjective(c.classes, c.dim, std::move(labels), c.loss, c.bias, config.lambda,
+                      c.fixed_classifier == FixedClassifier::kEtf);
 }
 
 SimulationResult simulate(const ResolvedConfig& config, const UfmObjective& f, Vec theta, TrajectoryWriter& writer,
@@ -177,6 +182,15 @@ SimulationResult simulate(const ResolvedConfig& config, const UfmObjective& f, V
   footer["summary"] = {{"steps", result.summary.steps},
                        {"time", result.summary.time},
                        {"gradient_evaluations", result.summary.gradient_evaluations}};
+  if (c.check_theory && result.summary.status != RunStatus::kDiverged) {
+    const PredictionOutcome outcome = predict_for(config);
+    footer["theory"] = prediction_json(outcome);
+    footer["theory_check"] = nullptr;
+    if (outcome.prediction) {
+      footer["theory_check"] = check_against(*outcome.prediction, result.final, config.theory_tol);
+      result.theory_pass = footer["theory_check"]["pass"].get<bool>();
+    }
+  }
   footer["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   writer.finish(footer);
   result.theta = std::move(theta);
@@ -223,6 +237,11 @@ int run_command(const std::vector<std::string>& args) {
                          std::vector<int>(f.labels().begin(), f.labels().end()),
                          {{"ufm_sim_version", kVersion}, {"config", to_json(config)}}};
     io::save_state(config.given.save_state, state);
+  }
+  if (result.theory_pass == false) {
+    std::cerr << "ufm-sim: the final state does not match the theory.md §5 prediction within --theory-tol "
+              << config.theory_tol << " (see theory_check)\n";
+    return kExitTheoryFailed;
   }
   return kExitOk;
 }

@@ -23,6 +23,7 @@ struct OptionSpec {
   std::string default_str;  ///< shown in --help
   std::string help;         ///< meaning and allowed values
   Setter set;               ///< empty for flags
+  bool RunConfig::*flag = nullptr;  ///< for flags: the field set to true
 };
 
 double parse_double(const std::string& option, const std::string& v) {
@@ -66,8 +67,27 @@ Setter text(std::string RunConfig::*field) {
 
 const std::vector<OptionSpec>& option_specs() {
   static const std::vector<OptionSpec> specs = {
-      {"classes", "4", "number of classes K (>= 2)", count(&RunConfig::classes)},
-      {"per-class", "10", "samples per class n (>= 1); N = K n", count(&RunConfig::per_class)},
+      {"classes", "4", "number of classes K (>= 2)",
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.classes = parse_integer(o, v);
+         c.classes_given = true;
+       }},
+      {"per-class", "10", "samples per class n (>= 1); N = K n",
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.per_class = parse_integer(o, v);
+         c.per_class_given = true;
+       }},
+      {"imbalance", "", "ratio R >= 1: the first K_maj classes get n samples, the rest max(1, round(n/R))",
+       optional_real(&RunConfig::imbalance)},
+      {"majority-classes", "K/2", "K_maj in [1, K-1], with --imbalance",
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.majority_classes = parse_integer(o, v); }},
+      {"class-counts", "", "explicit samples per class n1,n2,... (K = their number; each >= 1)",
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.class_counts.clear();
+         std::stringstream in(v);
+         for (std::string item; std::getline(in, item, ',');) c.class_counts.push_back(parse_integer(o, item));
+         if (c.class_counts.empty() || v.back() == ',') throw ConfigError(o, v, "a comma-separated list of integers");
+       }},
       {"dim", "16", "feature dimension d (>= 1)", count(&RunConfig::dim)},
       {"loss", "mse", "ce | mse",
        [](RunConfig& c, const std::string& o, const std::string& v) {
@@ -85,6 +105,13 @@ const std::vector<OptionSpec>& option_specs() {
        optional_real(&RunConfig::lambda_h)},
       {"lambda-b", "--lambda", "weight decay of the bias b (>= 0; --bias reg only)",
        optional_real(&RunConfig::lambda_b)},
+      {"fixed-classifier", "none", "none | etf (W frozen to a simplex ETF of norm --classifier-norm; needs d >= K-1)",
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.fixed_classifier =
+             parse_enum<FixedClassifier>(o, v, {{"none", FixedClassifier::kNone}, {"etf", FixedClassifier::kEtf}});
+       }},
+      {"classifier-norm", "1", "Frobenius norm of the fixed ETF classifier (> 0)",
+       optional_real(&RunConfig::classifier_norm)},
       {"init-scale", "0.1", "standard deviation sigma of the Gaussian init of H, W and b (>= 0)",
        real(&RunConfig::init_scale)},
       {"seed", "0", "random seed (integer >= 0); same seed => bit-identical output",
@@ -135,15 +162,19 @@ const std::vector<OptionSpec>& option_specs() {
       {"out", "stdout", "write the output to this file (atomically: temp file, then rename)", text(&RunConfig::out)},
       {"save-state", "", "write the final H, W, b and labels as .npy files into this directory",
        text(&RunConfig::save_state)},
-      {"quiet", "off", "no progress bar on stderr", {}},
+      {"quiet", "off", "no progress bar on stderr", {}, &RunConfig::quiet},
+      {"check-theory", "off", "compare the final state with the closed-form prediction (exit 4 on mismatch)", {},
+       &RunConfig::check_theory},
+      {"theory-tol", "1e-5", "relative tolerance of --check-theory (> 0)", optional_real(&RunConfig::theory_tol)},
   };
   return specs;
 }
 
-/// What --help shows for the option's value: CHOICE, PATH or NUM.
+/// What --help shows for the option's value: CHOICE, PATH, LIST or NUM.
 std::string type_name(const OptionSpec& spec) {
   if (spec.help.find(" | ") != std::string::npos) return "CHOICE";
-  if (spec.default_str.empty() || spec.name == "out") return "PATH";
+  if (spec.name == "out" || spec.name == "init-state" || spec.name == "save-state") return "PATH";
+  if (spec.name == "class-counts") return "LIST";
   return "NUM";
 }
 
@@ -158,14 +189,14 @@ struct App {
   std::map<std::string, std::string> values;
   std::map<std::string, CLI::Option*> options;
   std::string config_file;
-  bool quiet = false;
+  std::map<std::string, bool> flags;
 
   App() {
     app.set_help_flag("-h,--help", "print this help and exit");
     app.get_formatter()->column_width(34);
     for (const OptionSpec& spec : option_specs()) {
       CLI::Option* opt = spec.set ? app.add_option("--" + spec.name, values[spec.name], spec.help)
-                                  : app.add_flag("--" + spec.name, quiet, spec.help);
+                                  : app.add_flag("--" + spec.name, flags[spec.name], spec.help);
       opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       if (spec.set) opt->default_str(spec.default_str)->type_name(type_name(spec));
       options[spec.name] = opt;
@@ -197,7 +228,7 @@ struct App {
       if (spec.set)
         spec.set(c, "--" + spec.name, values.at(spec.name));
       else
-        c.quiet = quiet;
+        c.*spec.flag = flags.at(spec.name);
     }
   }
 };
@@ -212,8 +243,16 @@ std::string as_argument(const std::string& key, const nlohmann::json& v, const s
     s << v.get<double>();
     return s.str();
   }
+  if (v.is_array() && !v.empty()) {  // lists such as class_counts: "10,10,5"
+    std::string joined;
+    for (const auto& item : v) {
+      if (!item.is_number() && !item.is_string()) break;
+      joined += (joined.empty() ? "" : ",") + as_argument(key, item, file);
+    }
+    if (!joined.empty()) return joined;
+  }
   throw ConfigError(file + ": key '" + key + "' has a " + v.type_name() + " value " + v.dump() +
-                    ", allowed: a number or a string");
+                    ", allowed: a number, a string or a list of them");
 }
 
 /// The options a --config file gives, as command-line arguments.
@@ -249,7 +288,7 @@ std::vector<std::string> config_file_arguments(const std::string& file, const Ap
     // --lambda on the command line replaces every per-factor decay of the file.
     if (cli_sets_lambda && (key == "lambda_w" || key == "lambda_h" || key == "lambda_b")) continue;
     const std::string flag = "--" + it->second->name;
-    if (!it->second->set) {
+    if (it->second->flag) {
       if (!value.is_boolean()) throw ConfigError(file + ": key '" + key + "' must be true or false");
       if (value.get<bool>()) args.push_back(flag);
       continue;

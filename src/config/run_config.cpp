@@ -35,12 +35,75 @@ void reject_for(bool given, const std::string& option, const std::string& applie
                       option);
 }
 
+std::string join(const std::vector<Index>& v) {
+  std::string s;
+  for (Index x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
+void validate_classes(const RunConfig& c) {
+  if (!c.class_counts.empty()) {
+    const std::string counts = join(c.class_counts);
+    require(c.class_counts.size() >= 2, "--class-counts", counts, "at least two counts (K >= 2)");
+    for (Index n : c.class_counts) require(n >= 1, "--class-counts", counts, "counts that are integers >= 1");
+    if (c.classes_given && c.classes != static_cast<Index>(c.class_counts.size()))
+      throw ConfigError("--class-counts: got " + std::to_string(c.class_counts.size()) + " counts (" + counts +
+                            ") but --classes " + std::to_string(c.classes) + "; give one count per class",
+                        "--class-counts");
+    if (c.per_class_given) throw ConfigError("--per-class: conflicts with --class-counts; give one", "--per-class");
+    if (c.imbalance) throw ConfigError("--imbalance: conflicts with --class-counts; give one", "--imbalance");
+    return;
+  }
+  require(c.classes >= 2, "--classes", std::to_string(c.classes), "an integer >= 2");
+  require(c.per_class >= 1, "--per-class", std::to_string(c.per_class), "an integer >= 1");
+  if (c.imbalance)
+    require(std::isfinite(*c.imbalance) && *c.imbalance >= 1, "--imbalance", number(*c.imbalance),
+            "a finite ratio R >= 1");
+  if (c.majority_classes) {
+    if (!c.imbalance) throw ConfigError("--majority-classes: applies only with --imbalance", "--majority-classes");
+    require(*c.majority_classes >= 1 && *c.majority_classes < c.classes, "--majority-classes",
+            std::to_string(*c.majority_classes), "an integer in [1, K-1] = [1, " + std::to_string(c.classes - 1) + "]");
+  }
+}
+
+}  // namespace
+
+std::vector<Index> resolve_class_counts(const RunConfig& c) {
+  if (!c.class_counts.empty()) return c.class_counts;
+  std::vector<Index> counts(c.classes, c.per_class);
+  if (c.imbalance) {
+    const Index majority = c.majority_classes.value_or(std::max<Index>(1, c.classes / 2));
+    const Index minority = std::max<Index>(1, std::llround(static_cast<double>(c.per_class) / *c.imbalance));
+    for (Index k = majority; k < c.classes; ++k) counts[k] = minority;
+  }
+  return counts;
+}
+
+namespace {
+
+void validate_model_variants(const RunConfig& c, Index K) {
+  if (c.fixed_classifier == FixedClassifier::kEtf) {
+    if (c.dim < K - 1)
+      throw ConfigError("--fixed-classifier: a simplex ETF of K = " + std::to_string(K) + " classes needs --dim >= " +
+                            std::to_string(K - 1) + ", got --dim " + std::to_string(c.dim),
+                        "--fixed-classifier");
+    if (c.classifier_norm) require_positive("--classifier-norm", *c.classifier_norm);
+  } else if (c.classifier_norm) {
+    throw ConfigError("--classifier-norm: applies only with --fixed-classifier etf", "--classifier-norm");
+  }
+  if (c.theory_tol) {
+    if (!c.check_theory) throw ConfigError("--theory-tol: applies only with --check-theory", "--theory-tol");
+    require_positive("--theory-tol", *c.theory_tol);
+  }
+}
+
 }  // namespace
 
 void validate(const RunConfig& c) {
-  require(c.classes >= 2, "--classes", std::to_string(c.classes), "an integer >= 2");
-  require(c.per_class >= 1, "--per-class", std::to_string(c.per_class), "an integer >= 1");
+  validate_classes(c);
+  const Index K = c.class_counts.empty() ? c.classes : static_cast<Index>(c.class_counts.size());
   require(c.dim >= 1, "--dim", std::to_string(c.dim), "an integer >= 1");
+  validate_model_variants(c, K);
   require_nonnegative("--lambda", c.lambda);
   if (c.lambda_w) require_nonnegative("--lambda-w", *c.lambda_w);
   if (c.lambda_h) require_nonnegative("--lambda-h", *c.lambda_h);
@@ -92,6 +155,12 @@ ResolvedConfig resolve(const RunConfig& c) {
   validate(c);
   ResolvedConfig r;
   r.given = c;
+  r.class_counts = resolve_class_counts(c);
+  r.given.classes = static_cast<Index>(r.class_counts.size());
+  r.classifier_norm = c.fixed_classifier == FixedClassifier::kEtf
+                          ? c.classifier_norm.value_or(DynamicsDefaults::kClassifierNorm)
+                          : 0.0;
+  r.theory_tol = c.check_theory ? c.theory_tol.value_or(DynamicsDefaults::kTheoryTol) : 0.0;
   r.lambda.w = c.lambda_w.value_or(c.lambda);
   r.lambda.h = c.lambda_h.value_or(c.lambda);
   r.lambda.b = c.bias == BiasMode::kRegularized ? c.lambda_b.value_or(c.lambda) : 0.0;
@@ -119,8 +188,13 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
     return applies ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
   };
   nlohmann::ordered_json j;
+  const bool explicit_counts = !c.class_counts.empty();
   j["classes"] = c.classes;
-  j["per_class"] = c.per_class;
+  j["per_class"] = or_null(!explicit_counts, c.per_class);
+  j["imbalance"] = or_null(c.imbalance.has_value(), c.imbalance.value_or(0.0));
+  j["majority_classes"] =
+      or_null(c.imbalance.has_value(), c.majority_classes.value_or(std::max<Index>(1, c.classes / 2)));
+  j["class_counts"] = or_null(explicit_counts, c.class_counts);
   j["dim"] = c.dim;
   j["loss"] = to_string(c.loss);
   j["bias"] = to_string(c.bias);
@@ -128,6 +202,8 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
   j["lambda_w"] = r.lambda.w;
   j["lambda_h"] = r.lambda.h;
   j["lambda_b"] = or_null(c.bias != BiasMode::kNone, r.lambda.b);
+  j["fixed_classifier"] = to_string(c.fixed_classifier);
+  j["classifier_norm"] = or_null(c.fixed_classifier == FixedClassifier::kEtf, r.classifier_norm);
   j["init_scale"] = c.init_scale;
   j["seed"] = c.seed;
   j["init_state"] = or_null(!c.init_state.empty(), c.init_state);
@@ -149,6 +225,8 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
   j["out"] = or_null(!c.out.empty(), c.out);
   j["save_state"] = or_null(!c.save_state.empty(), c.save_state);
   j["quiet"] = c.quiet;
+  j["check_theory"] = c.check_theory;
+  j["theory_tol"] = or_null(c.check_theory, r.theory_tol);
   return j;
 }
 
@@ -163,5 +241,6 @@ std::string_view to_string(Dynamics d) {
 std::string_view to_string(Integrator i) { return i == Integrator::kRk4 ? "rk4" : "dopri5"; }
 std::string_view to_string(Spacing s) { return s == Spacing::kLog ? "log" : "linear"; }
 std::string_view to_string(OutputFormat f) { return f == OutputFormat::kJson ? "json" : "jsonl"; }
+std::string_view to_string(FixedClassifier f) { return f == FixedClassifier::kNone ? "none" : "etf"; }
 
 }  // namespace ufm

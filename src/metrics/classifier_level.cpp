@@ -1,5 +1,6 @@
 #include "ufm/metrics/classifier_level.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -37,7 +38,7 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     for (Index i = 0; i < N; ++i) nc4_nb += (argmax_lowest(Z.col(i)) != ncc[i]);
   if (sn.b.size() == K) Z.colwise() += sn.b;
   Index hits = 0, nc4 = 0;
-  double margin = 0.0;
+  double margin = 0.0, min_margin = std::numeric_limits<double>::infinity();
   for (Index i = 0; i < N; ++i) {
     const auto z = Z.col(i);
     const int y = labels[i];
@@ -48,6 +49,7 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     for (Index c = 0; c < K; ++c)
       if (c != y) other = std::max(other, z(c));
     margin += z(y) - other;
+    min_margin = std::min(min_margin, z(y) - other);
   }
   put_metric(out, "accuracy", static_cast<double>(hits) / n);
   put_metric(out, "w_norm", std::sqrt(w_sq));
@@ -119,6 +121,61 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     put_metric(out, "wh_singular_values", singular_values_descending(WHbar));
   }
   put_metric(out, "wwt_eigenvalues", eigenvalues_descending(WWt));
+  put_margin_metrics(sn, s, min_margin, w_sq, out);
+  put_minority_metrics(sn, s, out);
+}
+
+void put_margin_metrics(const Snapshot& sn, const ClassStats& s, double min_margin, double w_sq, MetricSet& out) {
+  put_metric(out, "min_margin", min_margin);
+  const double theta_sq = w_sq + s.h_sq;
+  if (negligible(theta_sq))
+    put_metric(out, "normalized_min_margin", std::nullopt, "W and H are zero");
+  else
+    put_metric(out, "normalized_min_margin", min_margin / theta_sq);
+}
+
+void put_self_dual_etf_distance(MetricSet& out) {
+  const auto ew = get_metric(out, "etf_error_w"), eh = get_metric(out, "etf_error_h"), nc3 = get_metric(out, "nc3");
+  if (ew && eh && nc3)
+    put_metric(out, "self_dual_etf_distance", std::sqrt(*ew * *ew + *eh * *eh + *nc3));
+  else
+    put_metric(out, "self_dual_etf_distance", std::nullopt, "etf_error_w, etf_error_h or nc3 is undefined");
+}
+
+void put_minority_metrics(const Snapshot& sn, const ClassStats& s, MetricSet& out) {
+  const Index K = sn.K;
+  const Index largest = *std::max_element(s.counts.begin(), s.counts.end());
+  std::vector<Index> minority, majority;
+  for (Index c = 0; c < K; ++c) (s.counts[c] < largest ? minority : majority).push_back(c);
+  const char* names[] = {"minority_w_norm_mean", "majority_w_norm_mean", "minority_cosine_mean"};
+  if (minority.empty()) {
+    for (const char* name : names) put_metric(out, name, std::nullopt, "classes are balanced");
+    return;
+  }
+  const auto mean_norm = [&](const std::vector<Index>& rows) {
+    double total = 0.0;
+    for (Index c : rows) total += sn.W.row(c).norm();
+    return total / static_cast<double>(rows.size());
+  };
+  put_metric(out, names[0], mean_norm(minority));
+  put_metric(out, names[1], mean_norm(majority));
+  if (minority.size() < 2) {
+    put_metric(out, names[2], std::nullopt, "fewer than two minority classes");
+    return;
+  }
+  double total = 0.0;
+  Index pairs = 0;
+  for (std::size_t i = 0; i < minority.size(); ++i)
+    for (std::size_t j = i + 1; j < minority.size(); ++j) {
+      const double ni = sn.W.row(minority[i]).norm(), nj = sn.W.row(minority[j]).norm();
+      if (negligible(ni * ni) || negligible(nj * nj)) {
+        put_metric(out, names[2], std::nullopt, "a minority classifier row is zero");
+        return;
+      }
+      total += sn.W.row(minority[i]).dot(sn.W.row(minority[j])) / (ni * nj);
+      ++pairs;
+    }
+  put_metric(out, names[2], total / static_cast<double>(pairs));
 }
 
 }  // namespace ufm::detail

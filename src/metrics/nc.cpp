@@ -30,6 +30,7 @@ MetricSet collapse_metrics(const Snapshot& sn, const MetricOptions& opt) {
   std::vector<int> ncc;
   detail::put_feature_metrics(sn.H, sn.labels, s, opt, out, ncc);
   detail::put_classifier_metrics(sn, s, ncc, out);
+  detail::put_self_dual_etf_distance(out);
   move_null_reasons_last(out);
   return out;
 }

@@ -1,5 +1,6 @@
 #pragma once
 /// `ufm-sim run`: build the model a config describes, drive its dynamics, record the trajectory.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct SimulationResult {
   RunSummary summary;
   nlohmann::ordered_json final;  ///< the last (finite) checkpoint
   Vec theta;                     ///< parameters at the end of the run
+  std::optional<bool> theory_pass;  ///< --check-theory: whether the prediction matched (none: not checked)
 };
 
 /// Runs the dynamics from theta, writing header, checkpoints and the footer to writer.

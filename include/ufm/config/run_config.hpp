@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 namespace ufm {
 
 enum class Dynamics { kFlow, kGd, kMomentum };
+enum class FixedClassifier { kNone, kEtf };
 enum class OutputFormat { kJson, kJsonl };
 
 /// Options as the user gave them. Optionals distinguish "not given" from a value, so that
@@ -23,10 +25,17 @@ struct RunConfig {
   Index classes = 4;
   Index per_class = 10;
   Index dim = 16;
+  std::optional<double> imbalance;         ///< R >= 1: minority classes get round(n / R) samples
+  std::optional<Index> majority_classes;   ///< K_maj (with --imbalance); default K / 2
+  std::vector<Index> class_counts;         ///< explicit n_1..n_K; empty = from the options above
+  bool classes_given = false;              ///< --classes was given (checked against --class-counts)
+  bool per_class_given = false;
   Loss loss = Loss::kMse;
   BiasMode bias = BiasMode::kNone;
   double lambda = 5e-4;
   std::optional<double> lambda_w, lambda_h, lambda_b;
+  FixedClassifier fixed_classifier = FixedClassifier::kNone;
+  std::optional<double> classifier_norm;   ///< ‖W‖_F of the fixed ETF classifier
   // initialization
   double init_scale = 0.1;
   std::uint64_t seed = 0;
@@ -48,6 +57,9 @@ struct RunConfig {
   std::string out;                       ///< empty = stdout
   std::string save_state;                ///< empty = none
   bool quiet = false;
+  // theory
+  bool check_theory = false;
+  std::optional<double> theory_tol;
 };
 
 /// Defaults of the options that depend on the dynamics.
@@ -61,12 +73,17 @@ struct DynamicsDefaults {
   static constexpr double kLr = 0.1;
   static constexpr long kSteps = 10000;
   static constexpr double kMomentum = 0.9;
+  static constexpr double kClassifierNorm = 1.0;
+  static constexpr double kTheoryTol = 1e-5;
 };
 
 /// Options after defaults and overrides are applied; what the output's `config` records.
 struct ResolvedConfig {
   RunConfig given;
+  std::vector<Index> class_counts;  ///< n_1..n_K, resolved
   Regularization lambda;  ///< per factor; b = 0 unless bias is reg
+  double classifier_norm = 0;
+  double theory_tol = 0;
   Integrator integrator = DynamicsDefaults::kIntegrator;
   double dt = 0, abs_tol = 0, rel_tol = 0, time = 0;
   double lr = 0, momentum = 0;
@@ -86,5 +103,10 @@ std::string_view to_string(Dynamics dynamics);
 std::string_view to_string(Integrator integrator);
 std::string_view to_string(Spacing spacing);
 std::string_view to_string(OutputFormat format);
+std::string_view to_string(FixedClassifier fixed);
+
+/// n_1..n_K: --class-counts, or n for the first K_maj classes and max(1, round(n / R)) for the rest,
+/// or K classes of n.
+std::vector<Index> resolve_class_counts(const RunConfig& config);
 
 }  // namespace ufm
