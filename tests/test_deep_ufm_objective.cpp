@@ -1,0 +1,235 @@
+// DeepUfmObjective: analytic gradients against finite differences, L = 1 against UfmObjective,
+// frozen classifier, parts, feature levels, constructor errors and no allocation per call.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+#include "test_util.hpp"
+#include "ufm/objectives/deep_ufm_objective.hpp"
+#include "ufm/objectives/labels.hpp"
+#include "ufm/objectives/ufm_objective.hpp"
+
+namespace {
+std::size_t g_malloc_calls = 0;  // Eigen and operator new both allocate through malloc
+}  // namespace
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* malloc(std::size_t n) noexcept {
+  ++g_malloc_calls;
+  return __libc_malloc(n);
+}
+}
+
+namespace ufm {
+namespace {
+
+const std::vector<int> kLabels = block_labels(std::vector<Index>{2, 3, 2});  // K = 3, N = 7
+
+/// L layers: d₀ = 5, widths 4, 6, …; `decays`: 0 all zero, 1 distinct per factor.
+DeepUfmSpec make_spec(Index L, Activation act, Loss loss, BiasMode bias, int decays) {
+  DeepUfmSpec s;
+  s.K = 3, s.dim = 5, s.activation = act, s.loss = loss, s.bias = bias;
+  for (Index l = 1; l < L; ++l) s.widths.push_back(2 + 2 * l);
+  s.lambda_w.assign(L, 0.0);
+  if (decays == 1) {
+    s.lambda_h = 7e-3;
+    for (Index l = 0; l < L; ++l) s.lambda_w[l] = 3e-2 + 2e-2 * l;
+    s.lambda_b = bias == BiasMode::kRegularized ? 1e-1 : 0.0;
+  }
+  return s;
+}
+
+/// The ReLU pattern (S_l > 0 for l >= 1) at theta.
+std::vector<Eigen::ArrayXXd> pattern(const DeepUfmObjective& f, const Vec& theta) {
+  std::vector<Mat> levels;
+  f.feature_levels(theta, levels);
+  std::vector<Eigen::ArrayXXd> p;
+  for (std::size_t l = 1; l < levels.size(); ++l) p.push_back((levels[l].array() > 0.0).cast<double>());
+  return p;
+}
+
+/// True when no central-difference probe of step h * max(1, |theta_i|) crosses a ReLU kink.
+bool away_from_kinks(const DeepUfmObjective& f, const Vec& theta, double h) {
+  const auto base = pattern(f, theta);
+  Vec t = theta;
+  for (Index i = 0; i < theta.size(); ++i) {
+    for (double sign : {-1.0, 1.0}) {
+      t(i) = theta(i) + sign * h * std::max(1.0, std::abs(theta(i)));
+      const auto p = pattern(f, t);
+      for (std::size_t l = 0; l < p.size(); ++l)
+        if ((p[l] != base[l]).any()) return false;
+    }
+    t(i) = theta(i);
+  }
+  return true;
+}
+
+class DeepUfmGradient
+    : public ::testing::TestWithParam<std::tuple<Index, Activation, Loss, BiasMode, int>> {};
+
+TEST_P(DeepUfmGradient, MatchesCentralFiniteDifferences) {
+  const auto [L, act, loss, bias, decays] = GetParam();
+  const DeepUfmObjective f(make_spec(L, act, loss, bias, decays), kLabels);
+  // Z is linear in each single coordinate, so central differences are exact up to the loss's
+  // curvature: a large step near the origin keeps the (tiny) gradient above round-off.
+  for (const auto& [scale, h] : {std::pair{2e-2, 1e-3}, std::pair{0.7, 1e-5}}) {
+    int checked = 0;
+    for (unsigned seed = 1; checked < 2 && seed < 200; ++seed) {
+      const Vec theta = test::random_vec(f.num_params(), seed, scale);
+      if (act == Activation::kRelu && !away_from_kinks(f, theta, h)) continue;
+      ++checked;
+      Vec grad(f.num_params());
+      const double value = f.value_and_gradient(theta, grad);
+      EXPECT_NEAR(value, f.value(theta), 1e-14 * std::max(1.0, std::abs(value)));
+      const Vec fd = test::finite_difference_gradient(f, theta, h);
+      EXPECT_GT(grad.norm(), 1e-7);
+      EXPECT_LT(test::relative_error(grad, fd), 1e-6) << "seed " << seed << " scale " << scale;
+    }
+    EXPECT_EQ(checked, 2) << "no kink-free point found at scale " << scale;
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<DeepUfmGradient::ParamType>& info) {
+  const auto& [L, act, loss, bias, decays] = info.param;
+  return "L" + std::to_string(L) + "_" + std::string(to_string(act)) + "_" + std::string(to_string(loss)) +
+         "_bias_" + std::string(to_string(bias)) + "_lambda" + std::to_string(decays);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDepthsActivationsLossesBiasesDecays, DeepUfmGradient,
+                         ::testing::Combine(::testing::Values(Index{2}, Index{3}),
+                                            ::testing::Values(Activation::kLinear, Activation::kRelu),
+                                            ::testing::Values(Loss::kCrossEntropy, Loss::kMse),
+                                            ::testing::Values(BiasMode::kNone, BiasMode::kFree,
+                                                              BiasMode::kRegularized),
+                                            ::testing::Values(0, 1)),
+                         case_name);
+
+TEST(DeepUfmObjective, OneLayerIsTheUfmObjective) {
+  for (Loss loss : {Loss::kCrossEntropy, Loss::kMse}) {
+    for (BiasMode bias : {BiasMode::kNone, BiasMode::kFree, BiasMode::kRegularized}) {
+      for (bool freeze : {false, true}) {
+        DeepUfmSpec s = make_spec(1, Activation::kRelu, loss, bias, 1);
+        s.freeze_classifier = freeze;
+        const DeepUfmObjective deep(s, kLabels);
+        const UfmObjective one(3, 5, kLabels, loss, bias, {s.lambda_w[0], s.lambda_h, s.lambda_b}, freeze);
+        ASSERT_EQ(deep.num_params(), one.num_params());
+        const Vec theta = test::random_vec(one.num_params(), 11, 0.8);
+        Vec g_deep, g_one;
+        const double v_deep = deep.value_and_gradient(theta, g_deep), v_one = one.value_and_gradient(theta, g_one);
+        const std::string where = std::string(to_string(loss)) + " " + std::string(to_string(bias));
+        EXPECT_NEAR(v_deep, v_one, 1e-14 * std::abs(v_one)) << where;
+        EXPECT_NEAR(deep.value(theta), one.value(theta), 1e-14 * std::abs(v_one)) << where;
+        EXPECT_LT(test::relative_error(g_deep, g_one), 1e-14) << where;
+      }
+    }
+  }
+}
+
+TEST(DeepUfmObjective, FrozenClassifierHasZeroGradientOnlyThere) {
+  DeepUfmSpec s = make_spec(3, Activation::kRelu, Loss::kMse, BiasMode::kFree, 1);
+  s.freeze_classifier = true;
+  const DeepUfmObjective f(s, kLabels);
+  const Vec theta = test::random_vec(f.num_params(), 3);
+  Vec grad;
+  f.value_and_gradient(theta, grad);
+  const auto& lay = f.layout();
+  EXPECT_EQ(lay.W(3, grad).norm(), 0.0);
+  EXPECT_GT(lay.H1(grad).norm(), 0.0);
+  EXPECT_GT(lay.W(1, grad).norm(), 0.0);
+  EXPECT_GT(lay.W(2, grad).norm(), 0.0);
+  EXPECT_GT(lay.b(grad).norm(), 0.0);
+}
+
+TEST(DeepUfmObjective, PartsAddUpToTheValue) {
+  const DeepUfmObjective f(make_spec(3, Activation::kRelu, Loss::kCrossEntropy, BiasMode::kRegularized, 1), kLabels);
+  const Vec theta = test::random_vec(f.num_params(), 4, 0.6);
+  const DeepObjectiveParts p = f.parts(theta);
+  ASSERT_EQ(p.penalty_w.size(), 3u);
+  const auto& lay = f.layout();
+  EXPECT_DOUBLE_EQ(p.penalty_h, 0.5 * 7e-3 * lay.H1(theta).squaredNorm());
+  for (Index l = 1; l <= 3; ++l)
+    EXPECT_DOUBLE_EQ(p.penalty_w[l - 1], 0.5 * f.spec().lambda_w[l - 1] * lay.W(l, theta).squaredNorm());
+  EXPECT_DOUBLE_EQ(p.penalty_b, 0.5 * 1e-1 * lay.b(theta).squaredNorm());
+  EXPECT_GT(p.loss, 0.0);
+  EXPECT_NEAR(p.total(), f.value(theta), 1e-15 * std::abs(p.total()));
+}
+
+TEST(DeepUfmObjective, FeatureLevelsHaveTheRightShapesAndValues) {
+  const DeepUfmObjective lin(make_spec(2, Activation::kLinear, Loss::kMse, BiasMode::kFree, 0), kLabels);
+  const Vec theta = test::random_vec(lin.num_params(), 5);
+  std::vector<Mat> levels;
+  lin.feature_levels(theta, levels);
+  ASSERT_EQ(levels.size(), 2u);
+  EXPECT_EQ(levels[0], Mat(lin.layout().H1(theta)));
+  const Mat WH = lin.layout().W(1, theta) * lin.layout().H1(theta);
+  ASSERT_EQ(levels[1].rows(), 4);
+  ASSERT_EQ(levels[1].cols(), 7);
+  EXPECT_LT((levels[1] - WH).norm(), 1e-14 * WH.norm());
+
+  const DeepUfmObjective relu(make_spec(3, Activation::kRelu, Loss::kMse, BiasMode::kNone, 0), kLabels);
+  const Vec t3 = test::random_vec(relu.num_params(), 6);
+  relu.feature_levels(t3, levels);
+  ASSERT_EQ(levels.size(), 3u);
+  const Mat S1 = (relu.layout().W(1, t3) * relu.layout().H1(t3)).cwiseMax(0.0);
+  const Mat S2 = (relu.layout().W(2, t3) * S1).cwiseMax(0.0);
+  EXPECT_EQ(levels[0].rows(), 5);
+  EXPECT_LT((levels[1] - S1).norm(), 1e-14 * S1.norm());
+  EXPECT_LT((levels[2] - S2).norm(), 1e-14 * S2.norm());
+  EXPECT_EQ(levels[2].rows(), 6);
+  EXPECT_GT((levels[1].array() == 0.0).count(), 0);  // ReLU really clipped something
+  Mat Z;
+  relu.logits(t3, Z);
+  EXPECT_LT((Z - relu.layout().W(3, t3) * S2).norm(), 1e-14 * Z.norm());
+}
+
+void expect_invalid(const DeepUfmSpec& s, const std::vector<int>& labels, const std::string& field) {
+  try {
+    DeepUfmObjective f(s, labels);
+    ADD_FAILURE() << "no exception for " << field;
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'" + field + "'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DeepUfmObjective, RejectsBadSpecsNamingTheField) {
+  const DeepUfmSpec good = make_spec(3, Activation::kRelu, Loss::kMse, BiasMode::kNone, 1);
+  EXPECT_NO_THROW(DeepUfmObjective(good, kLabels));
+  DeepUfmSpec s = good;
+  s.widths[1] = 0;
+  expect_invalid(s, kLabels, "widths");
+  s = good;
+  s.lambda_w.pop_back();
+  expect_invalid(s, kLabels, "lambda_w");
+  s = good;
+  s.K = 1;
+  expect_invalid(s, {0, 0}, "K");
+  expect_invalid(good, {0, 1, 3}, "labels");
+  expect_invalid(good, {0, -1}, "labels");
+  expect_invalid(good, {}, "labels");
+  s = good;
+  s.dim = 0;
+  expect_invalid(s, kLabels, "dim");
+  s = good;
+  s.lambda_h = -1.0;
+  expect_invalid(s, kLabels, "lambda_h");
+}
+
+TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
+  for (Activation act : {Activation::kLinear, Activation::kRelu}) {
+    const DeepUfmObjective f(make_spec(3, act, Loss::kCrossEntropy, BiasMode::kRegularized, 1), kLabels);
+    const Vec theta = test::random_vec(f.num_params(), 7);
+    Vec grad(f.num_params());
+    const std::size_t before = g_malloc_calls;
+    for (int i = 0; i < 3; ++i) f.value_and_gradient(theta, grad), f.value(theta);
+    EXPECT_EQ(g_malloc_calls, before) << to_string(act);
+    Vec wrong;  // the counter does see allocations: a wrongly sized grad is resized
+    f.value_and_gradient(theta, wrong);
+    EXPECT_GT(g_malloc_calls, before);
+  }
+}
+
+}  // namespace
+}  // namespace ufm
