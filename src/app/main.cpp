@@ -7,6 +7,7 @@
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/simulate.hpp"
 #include "ufm/app/theory_command.hpp"
+#include "ufm/app/toy_command.hpp"
 #include "ufm/version.hpp"
 
 namespace {
@@ -16,6 +17,7 @@ constexpr const char* kUsage =
     "\n"
     "usage: ufm-sim [run] [options]     simulate (the default subcommand); ufm-sim run --help\n"
     "       ufm-sim theory [options]    the closed-form global minimizer of the same model (theory.md §5)\n"
+    "       ufm-sim toy [options]       the Wojtowytsch-E three-parameter flow (theory.md §5 (g))\n"
     "       ufm-sim --version\n";
 
 }  // namespace
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
       std::cout << "ufm-sim " << ufm::kVersion << "\n";
       return ufm::kExitOk;
     }
+    if (!args.empty() && args[0] == "toy") return ufm::toy_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "theory") return ufm::theory_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "run") args.erase(args.begin());
     else if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) std::cout << kUsage << "\n";

@@ -9,6 +9,7 @@
 #include <omp.h>
 #endif
 
+#include "ufm/app/checkpoint_report.hpp"
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/theory_command.hpp"
@@ -30,12 +31,14 @@
 namespace ufm {
 namespace {
 
-nlohmann::ordered_json model_json(const UfmObjective& f) {
-  const UfmLayout& L = f.layout();
+nlohmann::ordered_json model_json(const DeepUfmObjective& f) {
+  const DeepUfmLayout& L = f.layout();
   nlohmann::ordered_json m;
   m["K"] = L.K;
-  m["d"] = L.d;
+  m["d"] = L.dims.front();
   m["N"] = L.N;
+  m["layers"] = L.layers();
+  m["dims"] = L.dims;
   m["class_counts"] = class_counts(f.labels(), L.K);
   m["num_params"] = f.num_params();
   return m;
@@ -54,32 +57,6 @@ nlohmann::ordered_json environment_json() {
   return e;
 }
 
-/// One trajectory entry: step, time, the objective's parts, the gradient norm and every metric.
-nlohmann::ordered_json checkpoint_json(const UfmObjective& f, const Checkpoint& c, const MetricOptions& options) {
-  const UfmLayout& L = f.layout();
-  nlohmann::ordered_json j;
-  j["step"] = c.step;
-  j["time"] = c.time;
-  const ObjectiveParts parts = f.parts(c.theta);
-  put_metric(j, "objective", c.value);
-  put_metric(j, "loss", parts.loss);
-  put_metric(j, "penalty_w", parts.penalty_w);
-  put_metric(j, "penalty_h", parts.penalty_h);
-  put_metric(j, "penalty_b", parts.penalty_b);
-  put_metric(j, "grad_norm", c.grad_norm);
-  const Snapshot s{L.H(c.theta), L.W(c.theta), L.b(c.theta), f.labels(), L.K, f.loss()};
-  MetricSet metrics = collapse_metrics(s, options);
-  nlohmann::ordered_json reasons = j.contains("null_reasons") ? j["null_reasons"] : nlohmann::ordered_json::object();
-  j.erase("null_reasons");
-  if (metrics.contains("null_reasons")) {
-    reasons.update(metrics["null_reasons"]);
-    metrics.erase("null_reasons");
-  }
-  j.update(metrics);
-  j["null_reasons"] = reasons;
-  return j;
-}
-
 std::string short_number(const nlohmann::ordered_json& v) {
   if (!v.is_number()) return "null";
   std::ostringstream s;
@@ -94,31 +71,44 @@ InitialModel initial_model(const ResolvedConfig& config) {
   const RunConfig& c = config.given;
   InitialModel m;
   m.labels = block_labels(config.class_counts);
-  const UfmLayout layout{c.dim, static_cast<Index>(m.labels.size()), c.classes, c.bias != BiasMode::kNone};
+  const DeepUfmSpec spec = deep_spec(config);
+  const DeepUfmLayout layout(spec, static_cast<Index>(m.labels.size()));
+  const Index L = layout.layers();
   m.theta.resize(layout.size());
   if (c.init_state.empty()) {
     fill_gaussian(m.theta, c.init_scale, c.seed);
     if (c.fixed_classifier == FixedClassifier::kEtf)
-      layout.W(m.theta) = simplex_etf_classifier(c.classes, c.dim, config.classifier_norm);
+      layout.W(L, m.theta) = simplex_etf_classifier(layout.K, layout.cols(L), config.classifier_norm);
     return m;
   }
-  io::ModelState state = io::load_state(c.init_state, layout.d, layout.N, layout.K, layout.has_bias);
+  // H.npy is H₁ (d₀×N), W1.npy … the hidden weights, W.npy the classifier W_L (K×d_{L−1}).
+  const std::vector<Index> dims(layout.dims.begin(), layout.dims.end() - 1);
+  io::ModelState state = io::load_state(c.init_state, dims, layout.N, layout.K, layout.has_bias);
   if (class_counts(state.labels, layout.K) != class_counts(m.labels, layout.K))
     throw ConfigError("--init-state", c.init_state, "a state whose labels have the configured class counts");
   m.labels = std::move(state.labels);
-  layout.H(m.theta) = state.H;
-  layout.W(m.theta) = state.W;
+  layout.H1(m.theta) = state.H;
+  for (Index l = 1; l < L; ++l) layout.W(l, m.theta) = state.hidden[l - 1];
+  layout.W(L, m.theta) = state.W;
   if (layout.has_bias) layout.b(m.theta) = state.b;
   return m;
 }
 
-UfmObjective make_objective(const ResolvedConfig& config, std::vector<int> labels) {
-  const RunConfig& c = config.given;
-  return UfmObjective(c.classes, c.dim, std::move(labels), c.loss, c.bias, config.lambda,
-                      c.fixed_classifier == FixedClassifier::kEtf);
+DeepUfmObjective make_objective(const ResolvedConfig& config, std::vector<int> labels) {
+  return DeepUfmObjective(deep_spec(config), std::move(labels));
 }
 
-SimulationResult simulate(const ResolvedConfig& config, const UfmObjective& f, Vec theta, TrajectoryWriter& writer,
+void save_model_state(const ResolvedConfig& config, const DeepUfmObjective& f, const Vec& theta) {
+  const DeepUfmLayout& L = f.layout();
+  const Index layers = L.layers();
+  io::ModelState state{L.H1(theta), L.W(layers, theta), {}, L.b(theta),
+                       std::vector<int>(f.labels().begin(), f.labels().end()),
+                       {{"ufm_sim_version", kVersion}, {"config", to_json(config)}}};
+  for (Index l = 1; l < layers; ++l) state.hidden.emplace_back(L.W(l, theta));
+  io::save_state(config.given.save_state, state);
+}
+
+SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& f, Vec theta, TrajectoryWriter& writer,
                           bool progress) {
   const auto start = std::chrono::steady_clock::now();
   const RunConfig& c = config.given;
@@ -136,7 +126,7 @@ SimulationResult simulate(const ResolvedConfig& config, const UfmObjective& f, V
   const double horizon = c.dynamics == Dynamics::kFlow ? config.time : static_cast<double>(config.steps);
   SimulationResult result;
   auto observe = [&](const Checkpoint& cp) {
-    nlohmann::ordered_json j = checkpoint_json(f, cp, metric_options);
+    nlohmann::ordered_json j = checkpoint_report(f, cp, metric_options);
     const double done = c.dynamics == Dynamics::kFlow ? cp.time : static_cast<double>(cp.step);
     bar.update(horizon > 0 ? done / horizon : 1.0,
                "step " + std::to_string(cp.step) + " nc1=" + short_number(j["nc1"]) +
@@ -183,11 +173,11 @@ SimulationResult simulate(const ResolvedConfig& config, const UfmObjective& f, V
                        {"time", result.summary.time},
                        {"gradient_evaluations", result.summary.gradient_evaluations}};
   if (c.check_theory && result.summary.status != RunStatus::kDiverged) {
-    const PredictionOutcome outcome = predict_for(config);
-    footer["theory"] = prediction_json(outcome);
+    const TheoryOutcome theory = predict_for(config);
+    footer["theory"] = prediction_json(theory);
     footer["theory_check"] = nullptr;
-    if (outcome.prediction) {
-      footer["theory_check"] = check_against(*outcome.prediction, result.final, config.theory_tol);
+    if (theory.outcome.prediction) {
+      footer["theory_check"] = check_against(theory, result.final, config.theory_tol);
       result.theory_pass = footer["theory_check"]["pass"].get<bool>();
     }
   }
@@ -224,20 +214,14 @@ int run_command(const std::vector<std::string>& args) {
     std::cerr << "ufm-sim: error: " << e.what() << "\n";
     return kExitBadInput;
   }
-  const UfmObjective f = make_objective(config, init.labels);
+  const DeepUfmObjective f = make_objective(config, init.labels);
   const bool progress = !config.given.quiet && stderr_is_terminal();
   const SimulationResult result = simulate(config, f, std::move(init.theta), *writer, progress);
   if (result.summary.status == RunStatus::kDiverged) {
     std::cerr << "ufm-sim: diverged: " << result.summary.message << "\n";
     return kExitDiverged;
   }
-  if (!config.given.save_state.empty()) {
-    const UfmLayout& L = f.layout();
-    io::ModelState state{L.H(result.theta), L.W(result.theta), L.b(result.theta),
-                         std::vector<int>(f.labels().begin(), f.labels().end()),
-                         {{"ufm_sim_version", kVersion}, {"config", to_json(config)}}};
-    io::save_state(config.given.save_state, state);
-  }
+  if (!config.given.save_state.empty()) save_model_state(config, f, result.theta);
   if (result.theory_pass == false) {
     std::cerr << "ufm-sim: the final state does not match the theory.md §5 prediction within --theory-tol "
               << config.theory_tol << " (see theory_check)\n";

@@ -39,30 +39,43 @@ nlohmann::ordered_json compare(const nlohmann::ordered_json& predicted, const nl
 
 }  // namespace
 
-PredictionOutcome predict_for(const ResolvedConfig& config) {
+TheoryOutcome predict_for(const ResolvedConfig& config) {
   const RunConfig& c = config.given;
   const std::vector<Index>& counts = config.class_counts;
+  const auto none = [](std::string reason) { return TheoryOutcome{{std::nullopt, std::move(reason)}, std::nullopt}; };
   if (std::adjacent_find(counts.begin(), counts.end(), std::not_equal_to<>()) != counts.end())
-    return {std::nullopt, "class imbalance: theory.md §5 (a)-(d) assume balanced classes (see (f))"};
-  if (c.fixed_classifier != FixedClassifier::kNone)
-    return {std::nullopt, "a fixed classifier: theory.md §5 has no closed form for it"};
-  return predict_ufm({static_cast<Index>(counts.size()), counts.front(), c.dim, c.loss, c.bias, config.lambda});
+    return none("class imbalance: theory.md §5 (a)-(d) assume balanced classes (see (f))");
+  if (c.fixed_classifier != FixedClassifier::kNone) return none("a fixed classifier: theory.md §5 has no closed form");
+  const Index K = static_cast<Index>(counts.size()), n = counts.front();
+  if (c.layers == 1) return {predict_ufm({K, n, c.dim, c.loss, c.bias, config.lambda}), std::nullopt};
+  if (c.layers > 2) return none("L >= 3 layers: theory.md §5 (c) covers the 2-layer model only");
+  if (c.activation != Activation::kLinear) return none("ReLU layers: no closed form (theory.md §5 (c) is linear)");
+  if (c.loss != Loss::kMse || c.bias != BiasMode::kNone)
+    return none("2 layers: theory.md §5 (c) covers MSE without a bias only");
+  TwoLayerPredictionOutcome two =
+      predict_two_layer({K, n, c.dim, config.widths[0], config.lambda.w, config.lambda_layers[0], config.lambda.h});
+  if (!two.prediction) return none(two.reason);
+  return {{two.prediction->base, ""}, two.prediction};
 }
 
-nlohmann::ordered_json prediction_json(const PredictionOutcome& outcome) {
-  if (outcome.prediction) return {{"prediction", to_json(*outcome.prediction)}};
-  return {{"prediction", nullptr}, {"reason", outcome.reason}};
+nlohmann::ordered_json prediction_json(const TheoryOutcome& theory) {
+  if (theory.two_layer) return {{"prediction", to_json(*theory.two_layer)}};
+  if (theory.outcome.prediction) return {{"prediction", to_json(*theory.outcome.prediction)}};
+  return {{"prediction", nullptr}, {"reason", theory.outcome.reason}};
 }
 
-nlohmann::ordered_json check_against(const Prediction& p, const nlohmann::ordered_json& final, double tol) {
+nlohmann::ordered_json check_against(const TheoryOutcome& theory, const nlohmann::ordered_json& final, double tol) {
+  const Prediction& p = theory.outcome.prediction.value();
   const auto simulated = [&](const char* name) { return final.contains(name) ? final[name] : nullptr; };
+  const bool deep = final.contains("levels");
   nlohmann::ordered_json q;
   q["min_value"] = compare(p.min_value, simulated("objective"), tol);
   q["w_norm"] = compare(p.w_norm, simulated("w_norm"), tol);
-  q["h_norm"] = compare(p.h_norm, simulated("h_norm"), tol);
+  q["h_norm"] = compare(p.h_norm, deep ? final["levels"]["H1"]["h_norm"] : simulated("h_norm"), tol);
   if (p.b_norm) q["b_norm"] = compare(*p.b_norm, simulated("b_norm"), tol);
   q["wwt_eigenvalues"] = compare(p.wwt_eigenvalues, simulated("wwt_eigenvalues"), tol);
   q["wh_singular_values"] = compare(p.wh_singular_values, simulated("wh_singular_values"), tol);
+  if (theory.two_layer) q["w1_norm"] = compare(theory.two_layer->w1_norm, final["weights"]["W1"]["norm"], tol);
   bool pass = true;
   for (const auto& [_, item] : q.items()) pass = pass && item["pass"].get<bool>();
   return {{"tolerance", tol}, {"pass", pass}, {"quantities", q}};

@@ -43,6 +43,15 @@ long long parse_integer(const std::string& option, const std::string& v) {
   return x;
 }
 
+/// "10,10,5" -> {10, 10, 5}.
+std::vector<Index> parse_list(const std::string& option, const std::string& v) {
+  std::vector<Index> list;
+  std::stringstream in(v);
+  for (std::string item; std::getline(in, item, ',');) list.push_back(parse_integer(option, item));
+  if (list.empty() || v.back() == ',') throw ConfigError(option, v, "a comma-separated list of integers");
+  return list;
+}
+
 template <class E>
 E parse_enum(const std::string& option, const std::string& v, const std::map<std::string, E>& choices) {
   const auto it = choices.find(v);
@@ -77,17 +86,22 @@ const std::vector<OptionSpec>& option_specs() {
          c.per_class = parse_integer(o, v);
          c.per_class_given = true;
        }},
+      {"layers", "1", "L >= 1: free H1, then L-1 hidden layers W_1..W_{L-1}, then the classifier W_L",
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.layers = parse_integer(o, v); }},
+      {"width", "--dim", "width of every hidden layer (--layers >= 2)",
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.width = parse_integer(o, v); }},
+      {"widths", "", "hidden widths d1,...,d_{L-1}, one per hidden layer",
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.widths = parse_list(o, v); }},
+      {"activation", "linear", "linear | relu, between hidden layers (--layers >= 2)",
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.activation = parse_enum<Activation>(o, v, {{"linear", Activation::kLinear}, {"relu", Activation::kRelu}});
+       }},
       {"imbalance", "", "ratio R >= 1: the first K_maj classes get n samples, the rest max(1, round(n/R))",
        optional_real(&RunConfig::imbalance)},
       {"majority-classes", "K/2", "K_maj in [1, K-1], with --imbalance",
        [](RunConfig& c, const std::string& o, const std::string& v) { c.majority_classes = parse_integer(o, v); }},
       {"class-counts", "", "explicit samples per class n1,n2,... (K = their number; each >= 1)",
-       [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.class_counts.clear();
-         std::stringstream in(v);
-         for (std::string item; std::getline(in, item, ',');) c.class_counts.push_back(parse_integer(o, item));
-         if (c.class_counts.empty() || v.back() == ',') throw ConfigError(o, v, "a comma-separated list of integers");
-       }},
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.class_counts = parse_list(o, v); }},
       {"dim", "16", "feature dimension d (>= 1)", count(&RunConfig::dim)},
       {"loss", "mse", "ce | mse",
        [](RunConfig& c, const std::string& o, const std::string& v) {
@@ -103,6 +117,18 @@ const std::vector<OptionSpec>& option_specs() {
       {"lambda-w", "--lambda", "weight decay of the classifier W (>= 0)", optional_real(&RunConfig::lambda_w)},
       {"lambda-h", "--lambda", "weight decay of the features H, on the sum over samples (>= 0)",
        optional_real(&RunConfig::lambda_h)},
+      {"lambda-layer", "--lambda",
+       "weight decays of hidden weights, l=x,... with l in 1..L-1 (W_1 acts on H1; the classifier W_L is --lambda-w)",
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.lambda_layer.clear();
+         std::stringstream in(v);
+         for (std::string item; std::getline(in, item, ',');) {
+           const auto eq = item.find('=');
+           if (eq == std::string::npos) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3,2=5e-4");
+           c.lambda_layer.emplace_back(parse_integer(o, item.substr(0, eq)), parse_double(o, item.substr(eq + 1)));
+         }
+         if (c.lambda_layer.empty()) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3");
+       }},
       {"lambda-b", "--lambda", "weight decay of the bias b (>= 0; --bias reg only)",
        optional_real(&RunConfig::lambda_b)},
       {"fixed-classifier", "none", "none | etf (W frozen to a simplex ETF of norm --classifier-norm; needs d >= K-1)",
@@ -127,7 +153,7 @@ const std::vector<OptionSpec>& option_specs() {
          c.dynamics = parse_enum<Dynamics>(
              o, v, {{"flow", Dynamics::kFlow}, {"gd", Dynamics::kGd}, {"momentum", Dynamics::kMomentum}});
        }},
-      {"integrator", "dopri5", "flow: rk4 (fixed step --dt) | dopri5 (adaptive, --abs-tol/--rel-tol)",
+      {"integrator", "dopri5", "flow: rk4 (fixed step --dt) | dopri5 (adaptive, --abs-tol/--rel-tol); rk4 with relu",
        [](RunConfig& c, const std::string& o, const std::string& v) {
          c.integrator = parse_enum<Integrator>(o, v, {{"rk4", Integrator::kRk4}, {"dopri5", Integrator::kDopri5}});
        }},
@@ -174,7 +200,7 @@ const std::vector<OptionSpec>& option_specs() {
 std::string type_name(const OptionSpec& spec) {
   if (spec.help.find(" | ") != std::string::npos) return "CHOICE";
   if (spec.name == "out" || spec.name == "init-state" || spec.name == "save-state") return "PATH";
-  if (spec.name == "class-counts") return "LIST";
+  if (spec.name == "class-counts" || spec.name == "widths" || spec.name == "lambda-layer") return "LIST";
   return "NUM";
 }
 
@@ -286,7 +312,8 @@ std::vector<std::string> config_file_arguments(const std::string& file, const Ap
     }
     if (value.is_null() || skipped.count(key)) continue;  // null: "does not apply" in an output's config
     // --lambda on the command line replaces every per-factor decay of the file.
-    if (cli_sets_lambda && (key == "lambda_w" || key == "lambda_h" || key == "lambda_b")) continue;
+    if (cli_sets_lambda && (key == "lambda_w" || key == "lambda_h" || key == "lambda_b" || key == "lambda_layer"))
+      continue;
     const std::string flag = "--" + it->second->name;
     if (it->second->flag) {
       if (!value.is_boolean()) throw ConfigError(file + ": key '" + key + "' must be true or false");

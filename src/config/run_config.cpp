@@ -81,11 +81,51 @@ std::vector<Index> resolve_class_counts(const RunConfig& c) {
 
 namespace {
 
+/// --integrator, else dopri5; but rk4 with ReLU layers, whose kinks make the vector field
+/// non-smooth, where an adaptive method stalls.
+Integrator default_integrator(const RunConfig& c) {
+  const bool relu = c.layers > 1 && c.activation == Activation::kRelu;
+  return c.integrator.value_or(relu ? Integrator::kRk4 : DynamicsDefaults::kIntegrator);
+}
+
+/// d₁..d_{L−1}: --widths, or --width (default --dim) for every hidden layer.
+std::vector<Index> hidden_widths(const RunConfig& c) {
+  if (!c.widths.empty()) return c.widths;
+  return std::vector<Index>(std::max<Index>(0, c.layers - 1), c.width.value_or(c.dim));
+}
+
+void validate_layers(const RunConfig& c) {
+  require(c.layers >= 1, "--layers", std::to_string(c.layers), "an integer >= 1 (1 = the plain UFM)");
+  if (!c.widths.empty()) {
+    if (c.width) throw ConfigError("--width: conflicts with --widths; give one", "--width");
+    if (static_cast<Index>(c.widths.size()) != c.layers - 1)
+      throw ConfigError("--widths: got " + std::to_string(c.widths.size()) + " widths (" + join(c.widths) +
+                            ") but --layers " + std::to_string(c.layers) + " needs L-1 = " +
+                            std::to_string(c.layers - 1),
+                        "--widths");
+    for (Index w : c.widths) require(w >= 1, "--widths", join(c.widths), "integers >= 1");
+  }
+  if (c.width) {
+    if (c.layers < 2) throw ConfigError("--width: applies only with --layers >= 2", "--width");
+    require(*c.width >= 1, "--width", std::to_string(*c.width), "an integer >= 1");
+  }
+  if (c.layers < 2 && c.activation != Activation::kLinear)
+    throw ConfigError("--activation: applies only with --layers >= 2 (hidden layers)", "--activation");
+  for (const auto& [l, lambda] : c.lambda_layer) {
+    require(l >= 1 && l < c.layers, "--lambda-layer", std::to_string(l) + "=" + number(lambda),
+            "l=x with l in [1, L-1] = [1, " + std::to_string(c.layers - 1) + "] (the classifier W_L is --lambda-w)");
+    require_nonnegative("--lambda-layer", lambda);
+  }
+}
+
 void validate_model_variants(const RunConfig& c, Index K) {
   if (c.fixed_classifier == FixedClassifier::kEtf) {
-    if (c.dim < K - 1)
-      throw ConfigError("--fixed-classifier: a simplex ETF of K = " + std::to_string(K) + " classes needs --dim >= " +
-                            std::to_string(K - 1) + ", got --dim " + std::to_string(c.dim),
+    const std::vector<Index> widths = hidden_widths(c);
+    const Index penultimate = widths.empty() ? c.dim : widths.back();
+    if (penultimate < K - 1)
+      throw ConfigError("--fixed-classifier: a simplex ETF of K = " + std::to_string(K) +
+                            " classes needs a penultimate width >= " + std::to_string(K - 1) + ", got " +
+                            std::to_string(penultimate),
                         "--fixed-classifier");
     if (c.classifier_norm) require_positive("--classifier-norm", *c.classifier_norm);
   } else if (c.classifier_norm) {
@@ -103,6 +143,7 @@ void validate(const RunConfig& c) {
   validate_classes(c);
   const Index K = c.class_counts.empty() ? c.classes : static_cast<Index>(c.class_counts.size());
   require(c.dim >= 1, "--dim", std::to_string(c.dim), "an integer >= 1");
+  validate_layers(c);
   validate_model_variants(c, K);
   require_nonnegative("--lambda", c.lambda);
   if (c.lambda_w) require_nonnegative("--lambda-w", *c.lambda_w);
@@ -131,9 +172,10 @@ void validate(const RunConfig& c) {
   reject_for(flow && c.steps.has_value(), "--steps", "--dynamics gd|momentum (use --time)", c.dynamics);
   reject_for(c.dynamics != Dynamics::kMomentum && c.momentum.has_value(), "--momentum", "--dynamics momentum",
              c.dynamics);
-  if (flow && c.integrator == Integrator::kRk4) {
-    if (c.abs_tol) throw ConfigError("--abs-tol: applies only to --integrator dopri5, not rk4", "--abs-tol");
-    if (c.rel_tol) throw ConfigError("--rel-tol: applies only to --integrator dopri5, not rk4", "--rel-tol");
+  if (flow && default_integrator(c) == Integrator::kRk4) {
+    const std::string why = c.integrator ? "" : " (the default with --activation relu)";
+    if (c.abs_tol) throw ConfigError("--abs-tol: applies only to --integrator dopri5, not rk4" + why, "--abs-tol");
+    if (c.rel_tol) throw ConfigError("--rel-tol: applies only to --integrator dopri5, not rk4" + why, "--rel-tol");
   }
   if (c.dt) require_positive("--dt", *c.dt);
   if (c.abs_tol) require_positive("--abs-tol", *c.abs_tol);
@@ -161,12 +203,16 @@ ResolvedConfig resolve(const RunConfig& c) {
                           ? c.classifier_norm.value_or(DynamicsDefaults::kClassifierNorm)
                           : 0.0;
   r.theory_tol = c.check_theory ? c.theory_tol.value_or(DynamicsDefaults::kTheoryTol) : 0.0;
+  r.widths = hidden_widths(c);
+  r.lambda_layers.assign(r.widths.size(), c.lambda);
+  for (const auto& [l, lambda] : c.lambda_layer) r.lambda_layers[l - 1] = lambda;
   r.lambda.w = c.lambda_w.value_or(c.lambda);
   r.lambda.h = c.lambda_h.value_or(c.lambda);
   r.lambda.b = c.bias == BiasMode::kRegularized ? c.lambda_b.value_or(c.lambda) : 0.0;
   using D = DynamicsDefaults;
   if (c.dynamics == Dynamics::kFlow) {
-    r.integrator = c.integrator.value_or(D::kIntegrator);
+    // ReLU layers make the vector field non-smooth: an adaptive method stalls at the kinks.
+    r.integrator = default_integrator(c);
     r.dt = c.dt.value_or(D::kDt);
     r.abs_tol = c.abs_tol.value_or(D::kAbsTol);
     r.rel_tol = c.rel_tol.value_or(D::kRelTol);
@@ -196,6 +242,13 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
       or_null(c.imbalance.has_value(), c.majority_classes.value_or(std::max<Index>(1, c.classes / 2)));
   j["class_counts"] = or_null(explicit_counts, c.class_counts);
   j["dim"] = c.dim;
+  j["layers"] = c.layers;
+  j["widths"] = or_null(c.layers > 1, r.widths);
+  j["activation"] = or_null(c.layers > 1, std::string(to_string(c.activation)));
+  nlohmann::ordered_json per_layer = nlohmann::ordered_json::array();
+  for (std::size_t l = 0; l < r.lambda_layers.size(); ++l)
+    per_layer.push_back(std::to_string(l + 1) + "=" + number(r.lambda_layers[l]));
+  j["lambda_layer"] = or_null(c.layers > 1, per_layer);
   j["loss"] = to_string(c.loss);
   j["bias"] = to_string(c.bias);
   j["lambda"] = c.lambda;
@@ -228,6 +281,23 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
   j["check_theory"] = c.check_theory;
   j["theory_tol"] = or_null(c.check_theory, r.theory_tol);
   return j;
+}
+
+DeepUfmSpec deep_spec(const ResolvedConfig& r) {
+  const RunConfig& c = r.given;
+  DeepUfmSpec spec;
+  spec.K = c.classes;
+  spec.dim = c.dim;
+  spec.widths = r.widths;
+  spec.activation = c.activation;
+  spec.loss = c.loss;
+  spec.bias = c.bias;
+  spec.lambda_h = r.lambda.h;
+  spec.lambda_w = r.lambda_layers;
+  spec.lambda_w.push_back(r.lambda.w);
+  spec.lambda_b = r.lambda.b;
+  spec.freeze_classifier = c.fixed_classifier == FixedClassifier::kEtf;
+  return spec;
 }
 
 std::string_view to_string(Dynamics d) {

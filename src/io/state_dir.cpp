@@ -22,9 +22,17 @@ void ensure_directory(const fs::path& dir) {
 
 void check_consistent(const ModelState& s) {
   auto dims = [](Index r, Index c) { return "(" + std::to_string(r) + ", " + std::to_string(c) + ")"; };
-  if (s.W.cols() != s.H.rows())
+  Index width = s.H.rows();  // rows of the previous factor
+  for (std::size_t l = 0; l < s.hidden.size(); ++l) {
+    if (s.hidden[l].cols() != width)
+      throw std::invalid_argument("save_state(): W" + std::to_string(l + 1) + " is " +
+                                  dims(s.hidden[l].rows(), s.hidden[l].cols()) + " but needs " +
+                                  std::to_string(width) + " columns");
+    width = s.hidden[l].rows();
+  }
+  if (s.W.cols() != width)
     throw std::invalid_argument("save_state(): W is " + dims(s.W.rows(), s.W.cols()) + " but H is " +
-                                dims(s.H.rows(), s.H.cols()) + "; W needs H.rows() columns");
+                                dims(s.H.rows(), s.H.cols()) + "; W needs " + std::to_string(width) + " columns");
   if (static_cast<Index>(s.labels.size()) != s.H.cols())
     throw std::invalid_argument("save_state(): " + std::to_string(s.labels.size()) + " labels but H has " +
                                 std::to_string(s.H.cols()) + " columns");
@@ -59,6 +67,7 @@ void save_state(const fs::path& dir, const ModelState& s) {
   check_consistent(s);
   ensure_directory(dir);
   write_npy(dir / "H.npy", s.H);
+  for (std::size_t l = 0; l < s.hidden.size(); ++l) write_npy(dir / ("W" + std::to_string(l + 1) + ".npy"), s.hidden[l]);
   write_npy(dir / "W.npy", s.W);
   const fs::path b_path = dir / "b.npy";
   if (s.b.size() != 0) {
@@ -78,6 +87,8 @@ void save_state(const fs::path& dir, const ModelState& s) {
       if (key != "format" && key != "shapes") j[key] = value;
   Json shapes = Json::object();
   shapes["H"] = {s.H.rows(), s.H.cols()};
+  for (std::size_t l = 0; l < s.hidden.size(); ++l)
+    shapes["W" + std::to_string(l + 1)] = {s.hidden[l].rows(), s.hidden[l].cols()};
   shapes["W"] = {s.W.rows(), s.W.cols()};
   shapes["b"] = s.b.size() != 0 ? Json::array({s.b.size()}) : Json(nullptr);
   shapes["labels"] = Json::array({s.labels.size()});
@@ -86,13 +97,19 @@ void save_state(const fs::path& dir, const ModelState& s) {
 }
 
 ModelState load_state(const fs::path& dir, Index d, Index N, Index K, bool has_bias) {
+  return load_state(dir, std::vector<Index>{d}, N, K, has_bias);
+}
+
+ModelState load_state(const fs::path& dir, const std::vector<Index>& dims, Index N, Index K, bool has_bias) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) throw IoError("state directory '" + dir.string() + "' does not exist");
   if (!fs::is_directory(dir, ec)) throw IoError("state directory '" + dir.string() + "' is not a directory");
 
   ModelState s;
-  s.H = read_npy_matrix(dir / "H.npy", d, N);
-  s.W = read_npy_matrix(dir / "W.npy", K, d);
+  s.H = read_npy_matrix(dir / "H.npy", dims.front(), N);
+  for (std::size_t l = 1; l < dims.size(); ++l)
+    s.hidden.push_back(read_npy_matrix(dir / ("W" + std::to_string(l) + ".npy"), dims[l], dims[l - 1]));
+  s.W = read_npy_matrix(dir / "W.npy", K, dims.back());
   const fs::path b_path = dir / "b.npy";
   const bool b_exists = fs::exists(b_path, ec);
   if (has_bias && !b_exists)

@@ -9,21 +9,26 @@
 #include "ufm/app/trajectory_writer.hpp"
 #include "ufm/config/run_config.hpp"
 #include "ufm/dynamics/run_summary.hpp"
-#include "ufm/objectives/ufm_objective.hpp"
+#include "ufm/objectives/deep_ufm_objective.hpp"
 
 namespace ufm {
 
 /// Labels and parameters a run starts from.
 struct InitialModel {
   std::vector<int> labels;  ///< N, class blocks unless read from --init-state
-  Vec theta;                ///< UfmLayout order: H, W, b
+  Vec theta;                ///< DeepUfmLayout order: H₁, W_1, …, W_L, b
 };
 
-/// Gaussian init (init_scale, seed) in the order H, W, b; or the --init-state directory, whose
-/// labels must have the configured class counts. Throws io::IoError or ConfigError on a bad state.
+/// Gaussian init (init_scale, seed) in θ order; a fixed classifier is set to its simplex ETF. Or the
+/// --init-state directory (H.npy = H₁, W.npy = W_L, W1.npy … = hidden weights, b.npy, labels.npy),
+/// whose labels must have the configured class counts. Throws io::IoError or ConfigError on a bad state.
 InitialModel initial_model(const ResolvedConfig& config);
 
-UfmObjective make_objective(const ResolvedConfig& config, std::vector<int> labels);
+/// The model of any depth (L = 1 is the plain UFM).
+DeepUfmObjective make_objective(const ResolvedConfig& config, std::vector<int> labels);
+
+/// --save-state: H.npy (H₁), W.npy (W_L), b.npy, labels.npy, state.json, and W1.npy … for L ≥ 2.
+void save_model_state(const ResolvedConfig& config, const DeepUfmObjective& f, const Vec& theta);
 
 struct SimulationResult {
   RunSummary summary;
@@ -33,7 +38,7 @@ struct SimulationResult {
 };
 
 /// Runs the dynamics from theta, writing header, checkpoints and the footer to writer.
-SimulationResult simulate(const ResolvedConfig& config, const UfmObjective& f, Vec theta,
+SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& f, Vec theta,
                           TrajectoryWriter& writer, bool progress);
 
 /// The whole command: parse args (without the program name and "run"), validate, run, write.

@@ -10,6 +10,7 @@
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/dynamics/schedule.hpp"
 #include "ufm/linalg.hpp"
+#include "ufm/objectives/deep_ufm_layout.hpp"
 #include "ufm/objectives/model_spec.hpp"
 
 namespace ufm {
@@ -24,7 +25,12 @@ struct RunConfig {
   // model
   Index classes = 4;
   Index per_class = 10;
-  Index dim = 16;
+  Index dim = 16;                          ///< d₀: rows of H (H₁ in the deep model)
+  Index layers = 1;                        ///< L: 1 = the plain UFM
+  std::optional<Index> width;              ///< every hidden width d₁..d_{L−1} (default: dim)
+  std::vector<Index> widths;               ///< explicit d₁..d_{L−1}
+  Activation activation = Activation::kLinear;
+  std::vector<std::pair<Index, double>> lambda_layer;  ///< (l, λ_l) overrides, l in [1, L−1]
   std::optional<double> imbalance;         ///< R >= 1: minority classes get round(n / R) samples
   std::optional<Index> majority_classes;   ///< K_maj (with --imbalance); default K / 2
   std::vector<Index> class_counts;         ///< explicit n_1..n_K; empty = from the options above
@@ -81,7 +87,9 @@ struct DynamicsDefaults {
 struct ResolvedConfig {
   RunConfig given;
   std::vector<Index> class_counts;  ///< n_1..n_K, resolved
-  Regularization lambda;  ///< per factor; b = 0 unless bias is reg
+  Regularization lambda;  ///< per factor; b = 0 unless bias is reg; w = the classifier's
+  std::vector<Index> widths;        ///< d₁..d_{L−1}, resolved (empty for L = 1)
+  std::vector<double> lambda_layers;  ///< λ_1..λ_{L−1} of the hidden weights, resolved
   double classifier_norm = 0;
   double theory_tol = 0;
   Integrator integrator = DynamicsDefaults::kIntegrator;
@@ -108,5 +116,8 @@ std::string_view to_string(FixedClassifier fixed);
 /// n_1..n_K: --class-counts, or n for the first K_maj classes and max(1, round(n / R)) for the rest,
 /// or K classes of n.
 std::vector<Index> resolve_class_counts(const RunConfig& config);
+
+/// The deep-UFM specification of a resolved config (L = 1 included).
+DeepUfmSpec deep_spec(const ResolvedConfig& config);
 
 }  // namespace ufm

@@ -25,9 +25,12 @@ namespace ufm::io {
 
 inline constexpr const char* kStateFormat = "ufm-sim state v1";
 
+/// H.npy, W1.npy … W{L−1}.npy (hidden weights of the deep model, none for L = 1), W.npy, b.npy,
+/// labels.npy and state.json.
 struct ModelState {
-  Mat H;                        ///< d×N features
-  Mat W;                        ///< K×d classifier
+  Mat H;                        ///< d×N features (H₁ of the deep model)
+  Mat W;                        ///< K×d classifier (W_L; d = rows of the last hidden weight)
+  std::vector<Mat> hidden;      ///< W_1 (d₁×d), …, W_{L−1}: saved as W1.npy, …
   Vec b;                        ///< K, or empty for a bias-free model
   std::vector<int> labels;      ///< N labels in [0, K)
   nlohmann::ordered_json meta;  ///< free-form (config, step, loss...): an object or null
@@ -44,6 +47,9 @@ void save_state(const std::filesystem::path& dir, const ModelState& s);
 /// "format" (if any) is kStateFormat; it becomes meta without its "format" and "shapes" keys
 /// (meta is null when state.json is absent). Throws IoError naming the offending file.
 ModelState load_state(const std::filesystem::path& dir, Index d, Index N, Index K, bool has_bias);
+/// The same for a deep model: dims = d₀, d₁, …, d_{L−1} (H is d₀×N, W_l is d_l×d_{l−1}, W is K×d_{L−1}).
+ModelState load_state(const std::filesystem::path& dir, const std::vector<Index>& dims, Index N, Index K,
+                      bool has_bias);
 
 /// `<dir>/<name>.npy` for extra matrices of deeper models (creates dir if needed).
 void save_matrix(const std::filesystem::path& dir, const std::string& name, const Mat& m);

@@ -1,0 +1,103 @@
+#include "ufm/app/toy_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <sstream>
+
+#include "ufm/app/exit_status.hpp"
+#include "ufm/config/config_error.hpp"
+#include "ufm/io/atomic_file.hpp"
+#include "ufm/theory/toy_flow.hpp"
+#include "ufm/version.hpp"
+
+namespace ufm {
+namespace {
+
+std::array<double, 3> parse_triple(const std::string& option, const std::string& v, bool positive) {
+  const std::string allowed = positive ? "three positive numbers x1,x2,x3" : "three finite numbers x1,x2,x3";
+  std::array<double, 3> out{};
+  std::stringstream in(v);
+  std::string item;
+  int i = 0;
+  for (; std::getline(in, item, ','); ++i) {
+    double x = 0;
+    const char* end = item.data() + item.size();
+    auto [ptr, ec] = std::from_chars(item.data(), end, x);
+    if (i >= 3 || item.empty() || ec != std::errc() || ptr != end || !std::isfinite(x) || (positive && x <= 0))
+      throw ConfigError(option, v, allowed);
+    out[i] = x;
+  }
+  if (i != 3) throw ConfigError(option, v, allowed);
+  return out;
+}
+
+double parse_positive(const std::string& option, const std::string& v) {
+  double x = 0;
+  const char* end = v.data() + v.size();
+  auto [ptr, ec] = std::from_chars(v.data(), end, x);
+  if (v.empty() || ec != std::errc() || ptr != end || !std::isfinite(x) || x <= 0)
+    throw ConfigError(option, v, "a finite number > 0");
+  return x;
+}
+
+}  // namespace
+
+int toy_command(const std::vector<std::string>& args) {
+  CLI::App app{"ufm-sim toy: gradient flow of the Wojtowytsch-E shallow-network toy (theory.md §5 (g)); reports "
+               "h(1) - h(-1) = a3 - a2 - a1 against its limit log(p3/(2 p1)) at log-spaced times",
+               "ufm-sim toy"};
+  std::string p = "0.25,0.5,0.25", a0 = "0,0,0", time = "1e4", num = "50", abs_tol = "1e-12", rel_tol = "1e-12", out;
+  app.add_option("--p", p, "masses p1,p2,p3 of the data at -1, 0, 1 (positive)")->default_str(p);
+  app.add_option("--a0", a0, "initial outer weights a1,a2,a3")->default_str(a0);
+  app.add_option("--time", time, "flow time T (> 0)")->default_str(time);
+  app.add_option("--num-checkpoints", num, "checkpoints: t = 0 and log-spaced from 1e-2 to T (>= 2)")->default_str(num);
+  app.add_option("--abs-tol", abs_tol, "dopri5 absolute tolerance (> 0)")->default_str(abs_tol);
+  app.add_option("--rel-tol", rel_tol, "dopri5 relative tolerance (> 0)")->default_str(rel_tol);
+  app.add_option("--out", out, "write the JSON here (atomically) instead of stdout");
+  ToyFlowInput input;
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+    input.p = parse_triple("--p", p, true);
+    input.a0 = parse_triple("--a0", a0, false);
+    input.time = parse_positive("--time", time);
+    const double checkpoints = parse_positive("--num-checkpoints", num);
+    if (checkpoints < 2 || checkpoints != std::floor(checkpoints) || checkpoints > 1e6)
+      throw ConfigError("--num-checkpoints", num, "an integer in [2, 1e6]");
+    input.num_checkpoints = static_cast<int>(checkpoints);
+    input.abs_tol = parse_positive("--abs-tol", abs_tol);
+    input.rel_tol = parse_positive("--rel-tol", rel_tol);
+    if (!out.empty()) io::check_writable(out);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ufm-sim toy: error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const ConfigError& e) {
+    std::cerr << "ufm-sim toy: error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const io::IoError& e) {
+    std::cerr << "ufm-sim toy: error: " << e.what() << "\n";
+    return kExitBadInput;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const ToyFlowResult result = run_toy_flow(input);
+  nlohmann::ordered_json doc;
+  doc["ufm_sim_version"] = kVersion;
+  doc["command"] = "toy";
+  doc.update(to_json(result, input));
+  doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string text = doc.dump(1) + "\n";
+  if (out.empty())
+    std::cout << text;
+  else
+    io::write_file_atomic(out, text);
+  return result.summary.status == RunStatus::kDiverged ? kExitDiverged : kExitOk;
+}
+
+}  // namespace ufm
