@@ -86,19 +86,38 @@ INSTANTIATE_TEST_SUITE_P(
                       Setting{"a", Loss::kMse, BiasMode::kNone, 4, 3, 6, {3e-2, 5e-3, 0}},
                       Setting{"b", Loss::kMse, BiasMode::kFree, 3, 4, 5, {1e-2, 1e-2, 0}},
                       Setting{"b", Loss::kMse, BiasMode::kFree, 4, 3, 4, {2e-2, 1e-2, 0}},
+                      Setting{"b", Loss::kMse, BiasMode::kFree, 5, 2, 7, {4e-2, 3e-2, 0}},
+                      Setting{"a", Loss::kMse, BiasMode::kNone, 2, 6, 3, {5e-2, 2e-2, 0}},
                       Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
-                      Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 3, 5, {5e-3, 2e-2, 0}}));
+                      Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 3, 5, {5e-3, 2e-2, 0}},
+                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 5, 2, 6, {3e-2, 4e-2, 0}}));
 
-TEST(ConvergedFlow, AboveTheThresholdEndsAtZero) {
-  // (a) with c = K sqrt(n lw lh) = 3 * sqrt(4) * 0.2 = 1.2 >= 1: W = 0, H = 0, F* = 1/2.
-  const PredictionOutcome o = predict_ufm({3, 4, 5, Loss::kMse, BiasMode::kNone, {0.2, 0.2, 0}});
-  ASSERT_TRUE(o.prediction);
-  EXPECT_TRUE(o.prediction->zero_solution);
-  const UfmObjective f(3, 5, block_labels(balanced_counts(3, 4)), Loss::kMse, BiasMode::kNone, {0.2, 0.2, 0});
+class ZeroSolution : public ::testing::TestWithParam<Setting> {};
+
+TEST_P(ZeroSolution, AboveTheThresholdTheFlowEndsAtThePredictedZeroMinimizer) {
+  const Setting& s = GetParam();
+  const PredictionOutcome o = predict_ufm({s.K, s.n, s.d, s.loss, s.bias, s.lambda});
+  ASSERT_TRUE(o.prediction) << o.reason;
+  const Prediction& p = *o.prediction;
+  EXPECT_EQ(p.theorem, s.theorem);
+  ASSERT_TRUE(p.zero_solution);
+  const UfmObjective f(s.K, s.d, block_labels(balanced_counts(s.K, s.n)), s.loss, s.bias, s.lambda);
   const Vec theta = converge(f, 5);
-  EXPECT_NEAR(f.value(theta), 0.5, 1e-9);
-  EXPECT_LT(theta.norm(), 1e-6);
+  const UfmLayout& L = f.layout();
+  EXPECT_LT(rel(f.value(theta), p.min_value), 1e-9) << f.value(theta) << " vs " << p.min_value;
+  EXPECT_LT(L.W(theta).norm(), 1e-6);
+  EXPECT_LT(L.H(theta).norm(), 1e-6);
+  if (p.b_norm) {
+    EXPECT_LT(std::abs(L.b(theta).norm() - *p.b_norm), 1e-6);
+  }
 }
+
+// c = K sqrt(n lw lh) = 3 * 2 * 0.2 = 1.2 >= 1 for (a), (b); K gamma = 3 * 2 * 0.2 = 1.2 >= 1 for (d).
+INSTANTIATE_TEST_SUITE_P(TheoryMd5, ZeroSolution,
+                         ::testing::Values(Setting{"a", Loss::kMse, BiasMode::kNone, 3, 4, 5, {0.2, 0.2, 0}},
+                                           Setting{"b", Loss::kMse, BiasMode::kFree, 3, 4, 5, {0.2, 0.2, 0}},
+                                           Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {0.2, 0.2, 0}},
+                                           Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 1, 4, {0.5, 0.6, 0}}));
 
 }  // namespace
 }  // namespace ufm
