@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "test_problems.hpp"
 #include "test_util.hpp"
 #include "ufm/dynamics/gradient_descent.hpp"
 #include "ufm/objectives/labels.hpp"
@@ -13,52 +14,12 @@
 namespace ufm {
 namespace {
 
-/// F(x) = ½ (x − c)ᵀ A (x − c) with A = Q diag(eigenvalues) Qᵀ, Q a fixed random rotation.
-struct Quadratic {
-  Mat A;
-  Vec c;
-  mutable Vec r;  // workspace x − c
-  Quadratic(const Vec& eigenvalues, unsigned seed) {
-    const Index n = eigenvalues.size();
-    const Mat Q = Eigen::HouseholderQR<Mat>(test::random_mat(n, n, seed)).householderQ();
-    A = Q * eigenvalues.asDiagonal() * Q.transpose();
-    c = test::random_vec(n, seed + 1);
-    r.resize(n);
-  }
-  Index num_params() const { return c.size(); }
-  double value(const Vec& x) const { return 0.5 * (x - c).dot(A * (x - c)); }
-  double value_and_gradient(const Vec& x, Vec& g) const {
-    r = x - c;
-    g.noalias() = A * r;
-    return 0.5 * r.dot(g);
-  }
-};
-static_assert(Objective<Quadratic>);
+using test::Quadratic;
+using test::Record;
 
-struct Record {
-  std::vector<long> steps;
-  std::vector<double> times, values, grad_norms;
-  std::vector<Vec> thetas, grads;
-  ObserverAction operator()(const Checkpoint& c) {
-    steps.push_back(c.step);
-    times.push_back(c.time);
-    values.push_back(c.value);
-    grad_norms.push_back(c.grad_norm);
-    thetas.push_back(c.theta);
-    grads.push_back(c.grad);
-    return ObserverAction::kContinue;
-  }
-};
-
-Vec eigenvalues(std::initializer_list<double> l) {
-  Vec v(static_cast<Index>(l.size()));
-  Index i = 0;
-  for (double x : l) v(i++) = x;
-  return v;
-}
 
 TEST(GradientDescent, ReachesMinimumOfQuadratic) {
-  const Quadratic f(eigenvalues({0.1, 0.5, 1.0, 2.0}), 3);
+  const Quadratic f({0.1, 0.5, 1.0, 2.0}, 3, 1);
   Vec theta = test::random_vec(4, 7, 2.0);
   const double f0 = f.value(theta);
   GradientDescent gd({.lr = 0.5, .max_steps = 100000, .grad_tol = 1e-10});
@@ -73,7 +34,7 @@ TEST(GradientDescent, ReachesMinimumOfQuadratic) {
 }
 
 TEST(GradientDescent, ObservesScheduledStepsWithTheirOwnValueAndGradient) {
-  const Quadratic f(eigenvalues({0.3, 1.0, 1.5}), 11);
+  const Quadratic f({0.3, 1.0, 1.5}, 11, 1);
   const Vec theta0 = test::random_vec(3, 13);
   Vec theta = theta0;
   const double lr = 0.2;
@@ -101,7 +62,7 @@ TEST(GradientDescent, ObservesScheduledStepsWithTheirOwnValueAndGradient) {
 }
 
 TEST(GradientDescent, MomentumFollowsTheHeavyBallRecursion) {
-  const Quadratic f(eigenvalues({0.7}), 5);  // 1-D: F = ½ a (x − c)²
+  const Quadratic f({0.7}, 5, 1);  // 1-D: F = ½ a (x − c)²
   const double a = f.A(0, 0), c = f.c(0), lr = 0.3, beta = 0.6;
   Vec theta = Vec::Constant(1, 2.0);
   Record rec;
@@ -116,7 +77,7 @@ TEST(GradientDescent, MomentumFollowsTheHeavyBallRecursion) {
 }
 
 TEST(GradientDescent, MomentumConvergesFasterOnIllConditionedQuadratic) {
-  const Quadratic f(eigenvalues({0.01, 0.1, 0.5, 1.0}), 21);
+  const Quadratic f({0.01, 0.1, 0.5, 1.0}, 21, 1);
   const Vec theta0 = test::random_vec(4, 23);
   long steps[2];
   for (int m = 0; m < 2; ++m) {
@@ -152,7 +113,7 @@ TEST(GradientDescent, HugeLearningRateOnMseDivergesAndNeverObservesNonFinite) {
 }
 
 TEST(GradientDescent, GradTolConvergedStateIsObservedEvenIfUnscheduled) {
-  const Quadratic f(eigenvalues({0.5, 1.0}), 41);
+  const Quadratic f({0.5, 1.0}, 41, 1);
   Vec theta = test::random_vec(2, 43);
   Record rec;
   const std::vector<long> schedule{0, 100000};
@@ -165,7 +126,7 @@ TEST(GradientDescent, GradTolConvergedStateIsObservedEvenIfUnscheduled) {
 }
 
 TEST(GradientDescent, ObserverStopEndsTheRunAsStopped) {
-  const Quadratic f(eigenvalues({0.5, 1.0}), 51);
+  const Quadratic f({0.5, 1.0}, 51, 1);
   Vec theta = test::random_vec(2, 53);
   int calls = 0;
   Vec seen;
@@ -189,7 +150,7 @@ TEST(GradientDescent, RejectsBadOptionsAndInputs) {
   EXPECT_THROW(GradientDescent({.lr = 0.1, .max_steps = -1}), std::invalid_argument);
   EXPECT_THROW(GradientDescent({.lr = 0.1, .momentum = 1.0}), std::invalid_argument);
   EXPECT_THROW(GradientDescent({.lr = 0.1, .grad_tol = -1.0}), std::invalid_argument);
-  const Quadratic f(eigenvalues({1.0, 2.0}), 61);
+  const Quadratic f({1.0, 2.0}, 61, 1);
   GradientDescent gd({});
   Vec wrong(3);
   EXPECT_THROW(gd.run(f, wrong, {}, NullObserver{}), std::invalid_argument);

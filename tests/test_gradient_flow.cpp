@@ -6,52 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "test_problems.hpp"
 #include "test_util.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 
 namespace ufm {
 namespace {
 
-/// F(x) = ½ (x − c)ᵀ A (x − c), A = Q diag(lambda) Qᵀ; exact flow x(t) = c + Q e^{−diag(lambda) t} Qᵀ (x0 − c).
-struct Quadratic {
-  Mat Q, A;
-  Vec lambda, c;
-  mutable Vec r;
-  mutable long evaluations = 0;
-  Quadratic(std::vector<double> eig, unsigned seed) : lambda(Eigen::Map<Vec>(eig.data(), Index(eig.size()))) {
-    const Index n = lambda.size();
-    Q = Eigen::HouseholderQR<Mat>(test::random_mat(n, n, seed)).householderQ();
-    A = Q * lambda.asDiagonal() * Q.transpose();
-    c = test::random_vec(n, seed + 100);
-    r.resize(n);
-  }
-  Index num_params() const { return c.size(); }
-  double value(const Vec& x) const { return 0.5 * (x - c).dot(A * (x - c)); }
-  double value_and_gradient(const Vec& x, Vec& g) const {
-    ++evaluations;
-    r = x - c;
-    g.noalias() = A * r;
-    return 0.5 * r.dot(g);
-  }
-  Vec exact(const Vec& x0, double t) const {
-    return c + Q * (-lambda.array() * t).exp().matrix().asDiagonal() * Q.transpose() * (x0 - c);
-  }
-};
-
-struct Record {
-  std::vector<long> steps;
-  std::vector<double> times, values, grad_norms;
-  std::vector<Vec> thetas, grads;
-  ObserverAction operator()(const Checkpoint& c) {
-    steps.push_back(c.step);
-    times.push_back(c.time);
-    values.push_back(c.value);
-    grad_norms.push_back(c.grad_norm);
-    thetas.push_back(c.theta);
-    grads.push_back(c.grad);
-    return ObserverAction::kContinue;
-  }
-};
+using test::Quadratic;
+using test::Record;
 
 GradientFlow rk4(double dt, double T) {
   return GradientFlow({.integrator = Integrator::kRk4, .dt = dt, .max_time = T});
