@@ -121,11 +121,11 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     put_metric(out, "wh_singular_values", singular_values_descending(WHbar));
   }
   put_metric(out, "wwt_eigenvalues", eigenvalues_descending(WWt));
-  put_margin_metrics(sn, s, min_margin, w_sq, out);
+  put_margin_metrics(s, min_margin, w_sq, out);
   put_minority_metrics(sn, s, out);
 }
 
-void put_margin_metrics(const Snapshot& sn, const ClassStats& s, double min_margin, double w_sq, MetricSet& out) {
+void put_margin_metrics(const ClassStats& s, double min_margin, double w_sq, MetricSet& out) {
   put_metric(out, "min_margin", min_margin);
   const double theta_sq = w_sq + s.h_sq;
   if (negligible(theta_sq))

@@ -20,7 +20,7 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
 /// Unregularized CE (theory.md §5 (e)): min_margin = min_i z_{y_i} − max_{c≠y_i} z_c (bias included);
 /// normalized_min_margin = min_margin / (‖W‖²_F + ‖H‖²_F), Ji et al.'s normalized margin of the
 /// degree-2 homogeneous bias-free model.
-void put_margin_metrics(const Snapshot& sn, const ClassStats& s, double min_margin, double w_sq, MetricSet& out);
+void put_margin_metrics(const ClassStats& s, double min_margin, double w_sq, MetricSet& out);
 
 /// self_dual_etf_distance = √(etf_error_w² + etf_error_h² + nc3) from the values already in out:
 /// zero exactly when W and M̃ form a self-dual simplex ETF (the max-margin direction of §5 (e)).
