@@ -1,32 +1,39 @@
 #include "ufm/objectives/loss.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ufm {
 namespace {
 
-/// -log softmax(z)_y, computed stably.
+using ArrayMap = Eigen::Map<Eigen::ArrayXd>;
+
+/// Columns per block when loss_and_residual / loss_sum transpose K×N logits into the class-major
+/// layout; the stack buffer holds kBlock·kMaxK doubles (32 KiB).
+constexpr Index kBlock = 32;
+constexpr Index kMaxK = 128;
+
+/// -log softmax(z)_y of one column, computed stably (the K > kMaxK path).
 double cross_entropy(const Eigen::Ref<const Mat>& Z, Index i, int y) {
   const double m = Z.col(i).maxCoeff();
   const double s = (Z.col(i).array() - m).exp().sum();
   return m + std::log(s) - Z(y, i);
 }
 
-}  // namespace
-
-double loss_and_residual(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labels) {
+/// The K > kMaxK path of loss_and_residual (column by column).
+double loss_and_residual_by_column(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labels) {
   const Index N = Z.cols();
   double total = 0.0;
-  if (loss == Loss::kMse) {
-    for (Index i = 0; i < N; ++i) {
-      Z(labels[i], i) -= 1.0;
-      total += 0.5 * Z.col(i).squaredNorm();
-    }
-    return total;
-  }
   for (Index i = 0; i < N; ++i) {
     auto z = Z.col(i);
     const int y = labels[i];
+    if (loss == Loss::kMse) {
+      z(y) -= 1.0;
+      double sq = 0.0;  // in class order, like loss_sum
+      for (Index c = 0; c < z.size(); ++c) sq += z(c) * z(c);
+      total += 0.5 * sq;
+      continue;
+    }
     const double zy = z(y);
     const double m = z.maxCoeff();
     z.array() = (z.array() - m).exp();
@@ -38,7 +45,126 @@ double loss_and_residual(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labe
   return total;
 }
 
+/// Runs loss_and_residual_class_major over K×N logits in blocks of kBlock columns through a stack
+/// buffer; writes the residual back into `out` when it is not null.
+double by_blocks(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Eigen::Ref<Mat>* out) {
+  const Index K = Z.rows(), N = Z.cols();
+  alignas(64) double buffer[kBlock * kMaxK];
+  alignas(64) double work[3 * kBlock];
+  double total = 0.0;
+  for (Index c0 = 0; c0 < N; c0 += kBlock) {
+    const Index n = std::min(kBlock, N - c0);
+    Eigen::Map<Mat> Zt(buffer, n, K);
+    Zt = Z.middleCols(c0, n).transpose();
+    total += loss_and_residual_class_major(loss, buffer, K, n, n, labels.data() + c0, 1.0, work);
+    if (out) out->middleCols(c0, n) = Zt.transpose();
+  }
+  return total;
+}
+
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<double>::type;
+constexpr Index kLanes = ei::packet_traits<double>::size;
+
+/// exp(x) for x <= 0 (softmax arguments z − max z), without a division: x = k ln2 + r with
+/// |r| <= ln2/2 (Cody–Waite), exp(r) by its Taylor polynomial of degree 13 (truncation < 2e-16
+/// relative), times 2^k. Within 2 ulp of std::exp; 0 below −745; NaN stays NaN.
+inline Packet exp_nonpositive(Packet x) {
+  const Packet lo = ei::pset1<Packet>(-745.2);
+  const Packet xc = ei::pmax(x, lo);  // NaN-propagating max: pmax(a, b) returns b (= x) if x is NaN
+  const Packet k = ei::pfloor(ei::pmadd(xc, ei::pset1<Packet>(1.4426950408889634), ei::pset1<Packet>(0.5)));
+  Packet r = ei::pmadd(k, ei::pset1<Packet>(-0.693145751953125), xc);  // ln2 = C1 + C2, C1 exact in 21 bits
+  r = ei::pmadd(k, ei::pset1<Packet>(-1.4286068203094172321e-6), r);
+  constexpr double kInvFactorial[14] = {1.0,
+                                        1.0,
+                                        1.0 / 2,
+                                        1.0 / 6,
+                                        1.0 / 24,
+                                        1.0 / 120,
+                                        1.0 / 720,
+                                        1.0 / 5040,
+                                        1.0 / 40320,
+                                        1.0 / 362880,
+                                        1.0 / 3628800,
+                                        1.0 / 39916800,
+                                        1.0 / 479001600,
+                                        1.0 / 6227020800.0};
+  Packet p = ei::pset1<Packet>(kInvFactorial[13]);
+  for (int j = 12; j >= 0; --j) p = ei::pmadd(p, r, ei::pset1<Packet>(kInvFactorial[j]));
+#if defined(EIGEN_VECTORIZE_AVX512)
+  return _mm512_scalef_pd(p, k);  // p·2^k in one instruction (ei::pldexp takes ~20)
+#else
+  return ei::pldexp(p, k);
+#endif
+}
+
+}  // namespace
+
+double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, Index ld, const int* labels,
+                                     double scale, double* work) {
+  auto col = [&](Index k) { return ArrayMap(Zt + k * ld, n); };
+  if (loss == Loss::kMse) {
+    for (Index i = 0; i < n; ++i) Zt[labels[i] * ld + i] -= 1.0;  // z − e_y, exact entry by entry
+    ArrayMap sq(work, n);
+    sq = col(0).square();
+    for (Index k = 1; k < K; ++k) sq += col(k).square();
+    for (Index k = 0; k < K; ++k) col(k) *= scale;
+    return 0.5 * sq.sum();
+  }
+  // Full packets of samples: one fused pass (max, exp, sum, log, scale) per packet.
+  const Index nv = n - n % kLanes;
+  Packet total_v = ei::pset1<Packet>(0.0);
+  for (Index i = 0; i < nv; i += kLanes) {
+    Packet m = ei::ploadu<Packet>(Zt + i);
+    for (Index k = 1; k < K; ++k) m = ei::pmax(m, ei::ploadu<Packet>(Zt + k * ld + i));
+    alignas(64) double zy_lanes[kLanes];
+    for (Index l = 0; l < kLanes; ++l) zy_lanes[l] = Zt[labels[i + l] * ld + i + l];
+    Packet s = ei::pset1<Packet>(0.0);
+    for (Index k = 0; k < K; ++k) {
+      const Packet e = exp_nonpositive(ei::psub(ei::ploadu<Packet>(Zt + k * ld + i), m));
+      ei::pstoreu(Zt + k * ld + i, e);
+      s = ei::padd(s, e);
+    }
+    // −log softmax(z)_y = m + log Σ exp(z − m) − z_y
+    total_v = ei::padd(total_v, ei::psub(ei::padd(m, ei::plog(s)), ei::pload<Packet>(zy_lanes)));
+    const Packet inv = ei::pdiv(ei::pset1<Packet>(scale), s);
+    for (Index k = 0; k < K; ++k) ei::pstoreu(Zt + k * ld + i, ei::pmul(ei::ploadu<Packet>(Zt + k * ld + i), inv));
+    for (Index l = 0; l < kLanes; ++l) Zt[labels[i + l] * ld + i + l] -= scale;
+  }
+  alignas(64) double lanes[kLanes];
+  ei::pstore(lanes, total_v);
+  double total = 0.0;
+  for (double x : lanes) total += x;
+  if (nv == n) return total;
+
+  // The remaining samples, with Eigen's scalar path.
+  Zt += nv;
+  labels += nv;
+  n -= nv;
+  ArrayMap m(work, n), s(work + n, n), zy(work + 2 * n, n);
+  m = col(0);
+  for (Index k = 1; k < K; ++k) m = m.max(col(k));
+  for (Index i = 0; i < n; ++i) zy[i] = Zt[labels[i] * ld + i];
+  col(0) = (col(0) - m).exp();
+  s = col(0);
+  for (Index k = 1; k < K; ++k) {
+    col(k) = (col(k) - m).exp();
+    s += col(k);
+  }
+  total += (m + s.log() - zy).sum();
+  s = scale / s;
+  for (Index k = 0; k < K; ++k) col(k) *= s;
+  for (Index i = 0; i < n; ++i) Zt[labels[i] * ld + i] -= scale;
+  return total;
+}
+
+double loss_and_residual(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labels) {
+  if (Z.rows() > kMaxK) return loss_and_residual_by_column(loss, Z, labels);
+  return by_blocks(loss, Z, labels, &Z);
+}
+
 double loss_sum(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels) {
+  if (Z.rows() <= kMaxK) return by_blocks(loss, Z, labels, nullptr);
   const Index N = Z.cols();
   double total = 0.0;
   for (Index i = 0; i < N; ++i) {

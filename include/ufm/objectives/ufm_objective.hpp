@@ -1,6 +1,11 @@
 #pragma once
 /// The one-layer unconstrained features model of theory.md §1–2:
 ///   F(H, W, b) = (1/N) Σ_i l(W h_i + b, y_i) + (λ_W/2)||W||² + (λ_H/2)||H||² + (λ_b/2)||b||².
+///
+/// Evaluation streams H once, in blocks of columns: per block the logits, the loss and residual, the
+/// H-gradient and a partial W-gradient, while the block is in cache. The blocks are grouped into a
+/// fixed number of chunks (set by K, d and N only); OpenMP threads take whole chunks and the chunk
+/// partials are added in chunk order, so value and gradient are bit-identical for any thread count.
 #include <span>
 #include <vector>
 
@@ -24,21 +29,42 @@ class UfmObjective {
   BiasMode bias() const { return bias_; }
   const Regularization& lambda() const { return lambda_; }
 
+  /// Equal to value_and_gradient's value, bit for bit (same arithmetic). Does not allocate.
   double value(const Vec& theta) const;
   /// \param grad Out: dF/dtheta; resized only if its size is wrong (never in a step loop).
+  /// Does not allocate when K ≤ 24 (own kernels); above, Eigen's products may.
   double value_and_gradient(const Vec& theta, Vec& grad) const;
+  /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
   void logits(const Vec& theta, Mat& Z) const;
 
  private:
+  /// Per-chunk workspace and partial results.
+  struct Chunk {
+    Index first_block = 0, end_block = 0;
+    Mat Zt;       ///< block×K: class-major logits, then the residual G (scaled by 1/N)
+    Vec work;     ///< 3·block scratch of the softmax
+    Mat gWt;      ///< d×K: this chunk's Σ_i h_i g_iᵀ
+    Vec gb;       ///< K: this chunk's Σ_i g_i
+    Vec Hp;       ///< block·d: the current block of H, packed by row tiles (large H only)
+    double loss = 0.0, h_squared = 0.0;
+  };
+  /// Value parts, and the gradient into *grad when grad is not null.
+  ObjectiveParts evaluate(const Vec& theta, Vec* grad) const;
+  void run_chunk(Chunk& c, const double* H, const double* W, const double* b, double* gH, bool stream) const;
+
   UfmLayout layout_;
   std::vector<int> labels_;
   Loss loss_;
   BiasMode bias_;
   Regularization lambda_;
   bool freeze_w_;
-  mutable Mat Z_;  ///< K×N workspace: logits, then the residual
+  Index block_ = 0;               ///< columns of H per block
+  bool backward_kernels_ = true;  ///< own backward kernels (K ≤ 24), else Eigen products per block
+  bool stream_gradient_ = false;  ///< write the H-gradient with non-temporal stores (large H)
+  mutable Mat Wt_;                ///< d×K: Wᵀ of the current call
+  mutable std::vector<Chunk> chunks_;
 };
 
 }  // namespace ufm
