@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""ufm-sim versus PyTorch, side by side, in one invocation.
+
+For every configuration (size x model x loss x threads) it runs, interleaved and `--repeats`
+times, ufm-sim's GD step (bench/ufm-bench step), the hand-written PyTorch step
+(bench/torch_ufm.py) and the autograd one (torch_ufm.py --autograd), and prints the median
+steps/s of each, their ratios, the achieved GEMM rate and the fraction of this machine's limit
+(FMA peak and memory bandwidth, measured by `ufm-bench limits` in the same run). Then the cost
+of one collapse_metrics call and of one RK4 stage (against one gradient evaluation) per size,
+and (--scaling) time per step and peak memory against N and d.
+
+Run with Debian's interpreter, after building ufm-bench
+(cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DUFM_BUILD_BENCH=ON &&
+ cmake --build build-bench --target ufm-bench):
+
+    /usr/bin/python3 bench/compare.py                  # full table (about 15 minutes)
+    /usr/bin/python3 bench/compare.py --quick          # 1 s per run, 1 repeat
+    /usr/bin/python3 bench/compare.py --sizes paper --losses ce --threads 1
+
+Threads: ufm-sim gets OMP_NUM_THREADS=T; PyTorch gets OPENBLAS_NUM_THREADS=T with
+`--threads 1` (torch's own intra-op threads only add contention; see torch_ufm.py's README).
+The machine is shared: only ratios measured in the same run mean anything, and the load
+average is printed with the table.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+SIZES = {  # name: (K, n, d)
+    "small": (4, 10, 16),
+    "medium": (10, 100, 64),
+    "paper": (10, 500, 512),
+    "large": (100, 100, 512),
+}
+# model: (layers, relu, sizes it runs at)
+MODELS = {
+    "UFM": (1, False, ["small", "medium", "paper", "large"]),
+    "2-layer linear": (2, False, ["medium", "paper"]),
+    "2-layer ReLU": (2, True, ["medium"]),
+}
+
+
+def run_json(cmd, env_extra):
+    env = dict(os.environ)
+    env.update(env_extra)
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def common_args(K, n, d, loss, layers, relu, target):
+    a = ["--K", str(K), "--n", str(n), "--d", str(d), "--loss", loss, "--layers", str(layers),
+         "--lr", "0.1", "--lam", "5e-4", "--init", "0.1", "--steps", "0", "--target-time", str(target)]
+    return a + (["--relu"] if relu else [])
+
+
+def ufm_cmd(bench, threads, args):
+    return [bench, "step", "--threads", str(threads)] + args, {"OMP_NUM_THREADS": str(threads)}
+
+
+def torch_cmd(threads, args, autograd):
+    cmd = ["/usr/bin/python3", os.path.join(HERE, "torch_ufm.py"), "--threads", "1"] + args
+    if autograd:
+        cmd.append("--autograd")
+    return cmd, {"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def fmt(x, digits=3):
+    if x is None:
+        return "–"
+    if x >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def loadavg():
+    try:
+        return open("/proc/loadavg").read().split()[0]
+    except OSError:
+        return "?"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
+    p.add_argument("--sizes", default="small,medium,paper,large")
+    p.add_argument("--models", default="UFM,2-layer linear,2-layer ReLU")
+    p.add_argument("--losses", default="ce,mse")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--target-time", type=float, default=3.0, help="seconds per timed loop")
+    p.add_argument("--repeats", type=int, default=2, help="interleaved repetitions (median)")
+    p.add_argument("--quick", action="store_true", help="--target-time 1 --repeats 1")
+    p.add_argument("--no-autograd", action="store_true")
+    p.add_argument("--no-metrics", action="store_true")
+    p.add_argument("--scaling", action="store_true", help="also time per step and memory vs N and d")
+    p.add_argument("--json", help="write every raw record to this file")
+    a = p.parse_args()
+    if a.quick:
+        a.target_time, a.repeats = 1.0, 1
+    bench = os.path.join(a.build_dir, "bench", "ufm-bench")
+    if not os.path.exists(bench):
+        sys.exit(f"compare.py: {bench} not found; build it with -DUFM_BUILD_BENCH=ON (see the docstring)")
+    sizes = a.sizes.split(",")
+    losses = a.losses.split(",")
+    threads_list = [int(t) for t in a.threads.split(",")]
+    models = a.models.split(",")
+    raw = {"limits": [], "steps": [], "metrics": [], "scaling": []}
+
+    print(f"# ufm-sim vs PyTorch — {datetime.datetime.now().isoformat(timespec='seconds')}, "
+          f"{platform.node()}, load average at start {loadavg()}")
+    limits = {}
+    for t in threads_list:
+        lim = run_json([bench, "limits", "--threads", str(t)], {"OMP_NUM_THREADS": str(t)})
+        limits[t] = lim
+        raw["limits"].append(lim)
+        print(f"limits, {t} thread(s): FMA peak {lim['fma_peak_gflops']:.1f} GFLOP/s, "
+              f"Eigen GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, "
+              f"triad {lim['triad_gbs']:.1f} GB/s")
+    print()
+    print("| size | model | loss | threads | ufm-sim steps/s | torch manual | torch autograd | × manual | "
+          "× autograd | ufm GFLOP/s | % of limit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for model in models:
+        layers, relu, model_sizes = MODELS[model]
+        for size in sizes:
+            if size not in model_sizes:
+                continue
+            K, n, d = SIZES[size]
+            for loss in losses:
+                for t in threads_list:
+                    args = common_args(K, n, d, loss, layers, relu, a.target_time)
+                    runs = {"ufm": [], "manual": [], "autograd": []}
+                    last = None
+                    for _ in range(a.repeats):
+                        rec = run_json(*ufm_cmd(bench, t, args))
+                        runs["ufm"].append(rec["steps_per_s"])
+                        last = rec
+                        raw["steps"].append(rec)
+                        for kind in (["manual"] if a.no_autograd else ["manual", "autograd"]):
+                            trec = run_json(*torch_cmd(t, args, kind == "autograd"))
+                            runs[kind].append(trec["steps_per_s"])
+                            raw["steps"].append(dict(trec, threads=t))
+                    med = {k: statistics.median(v) if v else None for k, v in runs.items()}
+                    # Limit: the FMA peak for the GEMM flops, or the bandwidth for reading and
+                    # writing theta once, whichever is slower.
+                    lim = limits[t]
+                    t_fma = last["gemm_flops_per_step"] / (lim["fma_peak_gflops"] * 1e9)
+                    t_mem = 2 * last["param_bytes"] / (lim["triad_gbs"] * 1e9)
+                    bound = "fma" if t_fma >= t_mem else "mem"
+                    pct = 100 * max(t_fma, t_mem) * med["ufm"]
+                    gflops = last["gemm_flops_per_step"] * med["ufm"] / 1e9
+                    x_man = med["ufm"] / med["manual"] if med["manual"] else None
+                    x_auto = med["ufm"] / med["autograd"] if med["autograd"] else None
+                    print(f"| {size} (K={K} n={n} d={d}) | {model} | {loss} | {t} | {fmt(med['ufm'])} | "
+                          f"{fmt(med['manual'])} | {fmt(med['autograd'])} | {fmt(x_man, 2)} | {fmt(x_auto, 2)} | "
+                          f"{gflops:.1f} | {pct:.0f}% ({bound}) |", flush=True)
+    if not a.no_metrics:
+        print()
+        print("| size | collapse_metrics ms/call (1 thread) | GD steps per metrics call | "
+              "µs per gradient evaluation | µs per RK4 stage | stage / evaluation |")
+        print("|---|---|---|---|---|---|")
+        for size in sizes:
+            K, n, d = SIZES[size]
+            rec = run_json([bench, "metrics", "--K", str(K), "--n", str(n), "--d", str(d), "--threads", "1",
+                            "--target-time", str(min(a.target_time, 2.0))], {"OMP_NUM_THREADS": "1"})
+            raw["metrics"].append(rec)
+            step = [r for r in raw["steps"] if r.get("impl") == "ufm-sim" and r["K"] == K and r["n"] == n
+                    and r["d"] == d and r["layers"] == 1 and r["threads"] == 1]
+            per_step = statistics.median(1e3 / r["steps_per_s"] for r in step) if step else None
+            ratio = rec["ms_per_call"] / per_step if per_step else None
+            flow = run_json([bench, "flow", "--K", str(K), "--n", str(n), "--d", str(d), "--threads", "1",
+                             "--target-time", str(min(a.target_time, 2.0))], {"OMP_NUM_THREADS": "1"})
+            raw["metrics"].append(flow)
+            print(f"| {size} (K={K} n={n} d={d}) | {rec['ms_per_call']:.3g} | {fmt(ratio, 2)} | "
+                  f"{flow['us_per_gradient_evaluation']:.3g} | {flow['us_per_rk4_stage']:.3g} | "
+                  f"{flow['stage_over_evaluation']:.2f} |", flush=True)
+    if a.scaling:
+        print()
+        print("| K | n | N | d | params | ms/step (1 thread) | µs per 1k samples | peak RSS MB | RSS / param bytes |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        grid = [(10, N // 10, 64) for N in (1000, 10000, 100000)] + [(10, 1000, dd) for dd in (16, 64, 256, 1024)]
+        for K, n, d in grid:
+            args = common_args(K, n, d, "ce", 1, False, min(a.target_time, 2.0))
+            rec = run_json(*ufm_cmd(bench, 1, args))
+            raw["scaling"].append(rec)
+            ms = rec["us_per_step"] / 1e3
+            print(f"| {K} | {n} | {K * n} | {d} | {rec['num_params']:,} | {ms:.3g} | "
+                  f"{1e3 * ms / (K * n / 1000):.3g} | {rec['max_rss_kb'] / 1024:.1f} | "
+                  f"{rec['max_rss_kb'] * 1024 / rec['param_bytes']:.2f} |", flush=True)
+    print(f"\nload average at end {loadavg()}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(raw, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

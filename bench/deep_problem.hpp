@@ -1,0 +1,37 @@
+#pragma once
+/// The 2-layer problem ufm-bench times (bench/torch_ufm.py --layers 2): H₁ d×N, W₁ d×d (width d),
+/// W₂ K×d, b; linear or ReLU hidden layer; every weight decay = lam; same init as the 1-layer one.
+#include "bench_problem.hpp"
+#include "ufm/objectives/deep_ufm_objective.hpp"
+
+namespace ufm::bench {
+
+inline DeepUfmObjective make_deep_objective(const Problem& p, bool relu) {
+  DeepUfmSpec spec;
+  spec.K = p.K;
+  spec.dim = p.d;
+  spec.widths = {p.d};
+  spec.activation = relu ? Activation::kRelu : Activation::kLinear;
+  spec.loss = p.loss;
+  spec.bias = BiasMode::kRegularized;
+  spec.lambda_h = p.lam;
+  spec.lambda_w = {p.lam, p.lam};
+  spec.lambda_b = p.lam;
+  return DeepUfmObjective(spec, block_labels(balanced_counts(p.K, p.n)));
+}
+
+/// theta_0: H₁, W₁, W₂ Gaussian with std p.init (one seeded stream), b = 0.
+inline Vec initial_deep_theta(const Problem& p, const DeepUfmObjective& f) {
+  Vec theta(f.num_params());
+  fill_gaussian(theta, p.init, p.seed);
+  f.layout().b(theta).setZero();
+  return theta;
+}
+
+/// GEMM flops of one 2-layer step (width d): W₂S, G Sᵀ, W₂ᵀG and W₁H, dA Hᵀ, W₁ᵀdA.
+inline double deep_gemm_flops(const Problem& p) {
+  const double K = static_cast<double>(p.K), d = static_cast<double>(p.d), N = static_cast<double>(p.N());
+  return 6.0 * K * d * N + 6.0 * d * d * N;
+}
+
+}  // namespace ufm::bench

@@ -1,0 +1,386 @@
+/// ufm-bench: times ufm-sim's gradient-descent step, one collapse_metrics call, and this machine's
+/// limits (FMA peak, GEMM rate, memory bandwidth). Prints one JSON line per command, like
+/// bench/torch_ufm.py, so that bench/compare.py can put both side by side.
+///
+///   ufm-bench step    --K 10 --n 500 --d 512 --loss ce [--layers 2] [--threads 1] [--steps 0 --target-time 3]
+///   ufm-bench metrics --K 10 --n 500 --d 512 [--threads 1]
+///   ufm-bench flow    --K 10 --n 500 --d 512 [--threads 1]   (RK4 stage vs gradient evaluation)
+///   ufm-bench limits  [--threads 1]
+///
+/// A plain std::chrono harness rather than Google Benchmark: the comparison needs the protocol of
+/// torch_ufm.py (untimed warmup, then a calibrated loop of consecutive GD steps on one evolving
+/// state, wall clock), per-configuration command-line arguments, and one JSON record per run.
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bench_problem.hpp"
+#include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/metrics/nc.hpp"
+#include "ufm/metrics/snapshot.hpp"
+
+#if defined(UFM_BENCH_DEEP) && __has_include("deep_problem.hpp")
+#include "deep_problem.hpp"
+#define UFM_BENCH_HAS_DEEP 1
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using ufm::Index;
+using ufm::Mat;
+using ufm::Vec;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+long max_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+struct Timed {
+  long steps = 0, warmup = 0, calibration_steps = 0;
+  double elapsed = 0.0;
+  double cpu = 0.0;  ///< process CPU time of the timed loop (all threads)
+};
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+/// torch_ufm.py's protocol: with steps == 0, grow a probe (x4) until it lasts >= min(0.2 s,
+/// target/10), then choose steps to last about `target` seconds; warmup = min(10, max(1, steps/10))
+/// untimed steps; then one timed call of `run(steps)`.
+Timed calibrate_and_time(const std::function<void(long)>& run, long steps, long warmup, double target) {
+  Timed t;
+  if (steps == 0) {
+    long k = 1;
+    auto t0 = Clock::now();
+    run(k);
+    double el = seconds_since(t0);
+    t.calibration_steps = 1;
+    while (el < std::min(0.2, target / 10)) {
+      k *= 4;
+      t0 = Clock::now();
+      run(k);
+      el = seconds_since(t0);
+      t.calibration_steps += k;
+    }
+    steps = std::max(1L, static_cast<long>(std::ceil(target / (el / static_cast<double>(k)))));
+  }
+  t.steps = steps;
+  t.warmup = warmup >= 0 ? warmup : std::min(10L, std::max(1L, steps / 10));
+  if (t.warmup > 0) run(t.warmup);
+  const double c0 = process_cpu_seconds();
+  const auto t0 = Clock::now();
+  run(steps);
+  t.elapsed = seconds_since(t0);
+  t.cpu = process_cpu_seconds() - c0;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine limits
+
+/// Register-resident FMA throughput of one thread (GFLOP/s): 16 independent chains of packet FMAs.
+double fma_gflops_one_thread(double seconds) {
+  using P = Eigen::internal::packet_traits<double>::type;
+  constexpr int kLanes = Eigen::internal::packet_traits<double>::size;
+  constexpr int kChains = 16;
+  P acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = Eigen::internal::pset1<P>(1.0 + 1e-3 * j);
+  const P a = Eigen::internal::pset1<P>(0.999999), b = Eigen::internal::pset1<P>(1e-9);
+  long iters = 0;
+  const long chunk = 1 << 20;
+  const auto t0 = Clock::now();
+  double el = 0.0;
+  do {
+    for (long i = 0; i < chunk; ++i) {
+#pragma GCC unroll 16
+      for (int j = 0; j < kChains; ++j) acc[j] = Eigen::internal::pmadd(acc[j], a, b);
+    }
+    iters += chunk;
+    el = seconds_since(t0);
+  } while (el < seconds);
+  double sink = 0.0;
+  for (int j = 0; j < kChains; ++j) {
+    alignas(64) double lanes[kLanes];
+    Eigen::internal::pstore(lanes, acc[j]);
+    for (double x : lanes) sink += x;
+  }
+  volatile double keep = sink;
+  (void)keep;
+  return 2.0 * kLanes * kChains * static_cast<double>(iters) / el / 1e9;
+}
+
+/// Runs f(thread) on `threads` threads at once; returns the sum of their results.
+double on_threads(int threads, const std::function<double(int)>& f) {
+  std::vector<double> r(static_cast<std::size_t>(threads), 0.0);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  r[static_cast<std::size_t>(omp_get_thread_num())] = f(omp_get_thread_num());
+#else
+  r[0] = f(0);
+#endif
+  double s = 0.0;
+  for (double x : r) s += x;
+  return s;
+}
+
+/// Eigen GEMM (single-threaded, as ufm-sim builds it) on an m×k times k×n product, GFLOP/s of one
+/// thread, best of several timed loops.
+double eigen_gemm_gflops(Index m, Index k, Index n, double seconds) {
+  Mat A = Mat::Random(m, k), B = Mat::Random(k, n), C(m, n);
+  C.noalias() = A * B;
+  double best = 0.0;
+  const auto t_start = Clock::now();
+  do {
+    long reps = 0;
+    const auto t0 = Clock::now();
+    do {
+      C.noalias() = A * B;
+      ++reps;
+    } while (seconds_since(t0) < seconds / 5);
+    best = std::max(best, 2.0 * m * k * n * static_cast<double>(reps) / seconds_since(t0) / 1e9);
+  } while (seconds_since(t_start) < seconds);
+  volatile double keep = C(0, 0);
+  (void)keep;
+  return best;
+}
+
+/// STREAM triad a = b + s c over 3 arrays of 64 MiB (far beyond L3), static fixed split over
+/// `threads`; GB/s counted as 24 bytes per element (STREAM's convention), best of 6.
+double triad_gbs(int threads) {
+  const Index n = Index{1} << 23;
+  Vec a(n), b(n), c(n);
+  const double s = 1.0000001;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (Index i = 0; i < n; ++i) a[i] = 0.0, b[i] = 1.0, c[i] = 2.0;  // first touch by the worker
+  double best = 0.0;
+  for (int rep = 0; rep < 6; ++rep) {
+    const auto t0 = Clock::now();
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (Index i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+    best = std::max(best, 24.0 * static_cast<double>(n) / seconds_since(t0) / 1e9);
+  }
+  volatile double keep = a[n / 2];
+  (void)keep;
+  return best;
+}
+
+nlohmann::ordered_json limits(int threads) {
+  nlohmann::ordered_json j;
+  j["impl"] = "limits";
+  j["threads"] = threads;
+  j["fma_peak_gflops"] = on_threads(threads, [](int) { return fma_gflops_one_thread(0.5); });
+  j["eigen_gemm_512_gflops"] = on_threads(threads, [](int) { return eigen_gemm_gflops(512, 512, 512, 0.6); });
+  j["triad_gbs"] = triad_gbs(threads);
+  return j;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Args {
+  std::string command;
+  ufm::bench::Problem p;
+  std::string loss = "ce";
+  int layers = 1;
+  bool relu = false;
+  int threads = 1;
+  long steps = 0, warmup = -1;
+  double target_time = 3.0;
+};
+
+nlohmann::ordered_json problem_json(const Args& a) {
+  nlohmann::ordered_json j;
+  j["loss"] = a.loss;
+  j["K"] = a.p.K;
+  j["n"] = a.p.n;
+  j["N"] = a.p.N();
+  j["d"] = a.p.d;
+  j["layers"] = a.layers;
+  j["relu"] = a.relu;
+  j["lr"] = a.p.lr;
+  j["lam"] = a.p.lam;
+  j["init"] = a.p.init;
+  j["seed"] = a.p.seed;
+  j["threads"] = max_threads();
+  return j;
+}
+
+nlohmann::ordered_json time_step(const Args& a) {
+  nlohmann::ordered_json j;
+  j["impl"] = "ufm-sim";
+  j.update(problem_json(a));
+  double flops = a.p.gemm_flops();
+  Index num_params = 0;
+  double final_value = 0.0;
+  Timed t;
+  if (a.layers == 1) {
+    const ufm::UfmObjective f = ufm::bench::make_objective(a.p);
+    Vec theta = ufm::bench::initial_theta(a.p, f);
+    num_params = f.num_params();
+    t = calibrate_and_time([&](long k) { ufm::bench::run_steps(f, theta, a.p.lr, k); }, a.steps, a.warmup,
+                           a.target_time);
+    final_value = f.value(theta);
+  } else {
+#ifdef UFM_BENCH_HAS_DEEP
+    const auto f = ufm::bench::make_deep_objective(a.p, a.relu);
+    Vec theta = ufm::bench::initial_deep_theta(a.p, f);
+    num_params = f.num_params();
+    flops = ufm::bench::deep_gemm_flops(a.p);
+    t = calibrate_and_time([&](long k) { ufm::bench::run_steps(f, theta, a.p.lr, k); }, a.steps, a.warmup,
+                           a.target_time);
+    final_value = f.value(theta);
+#else
+    throw std::runtime_error("ufm-bench: built without the 2-layer objective (deep_ufm_objective.hpp)");
+#endif
+  }
+  j["num_params"] = num_params;
+  j["steps"] = t.steps;
+  j["warmup"] = t.warmup;
+  j["calibration_steps"] = t.calibration_steps;
+  j["elapsed_s"] = t.elapsed;
+  // run_steps(k) makes k updates and k + 1 gradient evaluations; counted as k steps.
+  j["steps_per_s"] = static_cast<double>(t.steps) / t.elapsed;
+  j["us_per_step"] = 1e6 * t.elapsed / static_cast<double>(t.steps);
+  j["cpu_s"] = t.cpu;
+  j["cpu_steps_per_s"] = static_cast<double>(t.steps) / t.cpu;
+  j["gemm_flops_per_step"] = flops;
+  j["gemm_gflops_achieved"] = flops * static_cast<double>(t.steps) / t.elapsed / 1e9;
+  j["final_value"] = final_value;
+  j["param_bytes"] = 8.0 * static_cast<double>(num_params);
+  j["max_rss_kb"] = max_rss_kb();
+  return j;
+}
+
+nlohmann::ordered_json time_metrics(const Args& a) {
+  const ufm::UfmObjective f = ufm::bench::make_objective(a.p);
+  Vec theta = ufm::bench::initial_theta(a.p, f);
+  ufm::bench::run_steps(f, theta, a.p.lr, 20);  // a state a little away from the random start
+  const ufm::UfmLayout& L = f.layout();
+  const Vec& state = theta;
+  const ufm::Snapshot s{L.H(state), L.W(state), L.b(state), f.labels(), L.K, f.loss()};
+  volatile std::size_t keep = 0;
+  const Timed t = calibrate_and_time(
+      [&](long k) {
+        for (long i = 0; i < k; ++i) keep = keep + ufm::collapse_metrics(s).size();
+      },
+      a.steps, a.warmup, a.target_time);
+  nlohmann::ordered_json j;
+  j["impl"] = "ufm-sim-metrics";
+  j.update(problem_json(a));
+  j["calls"] = t.steps;
+  j["elapsed_s"] = t.elapsed;
+  j["ms_per_call"] = 1e3 * t.elapsed / static_cast<double>(t.steps);
+  return j;
+}
+
+/// Cost of one RK4 stage against one gradient evaluation (the stage should cost no more).
+nlohmann::ordered_json time_flow(const Args& a) {
+  const ufm::UfmObjective f = ufm::bench::make_objective(a.p);
+  Vec theta = ufm::bench::initial_theta(a.p, f), grad(f.num_params());
+  const Timed eval = calibrate_and_time(
+      [&](long k) {
+        for (long i = 0; i < k; ++i) f.value_and_gradient(theta, grad);
+      },
+      a.steps, a.warmup, a.target_time / 2);
+  const Timed rk4 = calibrate_and_time(
+      [&](long k) {
+        ufm::GradientFlow::Options o;
+        o.integrator = ufm::Integrator::kRk4;
+        o.dt = a.p.lr;
+        o.max_time = static_cast<double>(k) * a.p.lr;
+        ufm::GradientFlow(o).run(f, theta, std::span<const double>{}, ufm::NullObserver{});
+      },
+      a.steps, a.warmup, a.target_time / 2);
+  nlohmann::ordered_json j;
+  j["impl"] = "ufm-sim-flow";
+  j.update(problem_json(a));
+  const double us_eval = 1e6 * eval.elapsed / static_cast<double>(eval.steps);
+  const double us_stage = 1e6 * rk4.elapsed / static_cast<double>(4 * rk4.steps);
+  j["us_per_gradient_evaluation"] = us_eval;
+  j["us_per_rk4_stage"] = us_stage;
+  j["stage_over_evaluation"] = us_stage / us_eval;
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ufm-bench: time ufm-sim's GD step, collapse_metrics, and the machine's limits"};
+  app.require_subcommand(1);
+  Args a;
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("--threads", a.threads, "OpenMP threads")->check(CLI::PositiveNumber);
+    c->add_option("--steps", a.steps, "timed steps/calls; 0 = calibrate to --target-time")
+        ->check(CLI::NonNegativeNumber);
+    c->add_option("--warmup", a.warmup, "untimed steps (default min(10, max(1, steps/10)))");
+    c->add_option("--target-time", a.target_time, "seconds of the timed loop when --steps 0");
+  };
+  auto add_problem = [&](CLI::App* c) {
+    c->add_option("--K", a.p.K, "classes")->check(CLI::Range(2, 1 << 20));
+    c->add_option("--n", a.p.n, "samples per class")->check(CLI::PositiveNumber);
+    c->add_option("--d", a.p.d, "feature dimension")->check(CLI::PositiveNumber);
+    c->add_option("--loss", a.loss, "ce | mse")->check(CLI::IsMember({"ce", "mse"}));
+    c->add_option("--layers", a.layers, "1 or 2 (2: hidden layer of width d)")->check(CLI::Range(1, 2));
+    c->add_flag("--relu", a.relu, "ReLU hidden layer (--layers 2); default linear");
+    c->add_option("--lr", a.p.lr, "learning rate");
+    c->add_option("--lam", a.p.lam, "weight decay of every factor");
+    c->add_option("--init", a.p.init, "std of the Gaussian initialization");
+    c->add_option("--seed", a.p.seed, "seed");
+  };
+  CLI::App* step = app.add_subcommand("step", "time GD steps (value + gradient + update)");
+  CLI::App* metrics = app.add_subcommand("metrics", "time one collapse_metrics call");
+  CLI::App* flow = app.add_subcommand("flow", "time an RK4 stage against one gradient evaluation");
+  CLI::App* lim = app.add_subcommand("limits", "FMA peak, Eigen GEMM rate and triad bandwidth");
+  for (CLI::App* c : {step, metrics, flow}) add_problem(c), add_common(c);
+  lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+  a.p.loss = a.loss == "mse" ? ufm::Loss::kMse : ufm::Loss::kCrossEntropy;
+#ifdef _OPENMP
+  omp_set_num_threads(a.threads);
+#endif
+  try {
+    nlohmann::ordered_json out;
+    if (*step) out = time_step(a);
+    if (*metrics) out = time_metrics(a);
+    if (*flow) out = time_flow(a);
+    if (*lim) out = limits(a.threads);
+    std::cout << out.dump() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
