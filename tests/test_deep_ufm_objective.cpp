@@ -7,6 +7,10 @@
 #include <string>
 #include <tuple>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "test_util.hpp"
 #include "ufm/objectives/deep_ufm_objective.hpp"
 #include "ufm/objectives/labels.hpp"
@@ -216,6 +220,56 @@ TEST(DeepUfmObjective, RejectsBadSpecsNamingTheField) {
   s.lambda_h = -1.0;
   expect_invalid(s, kLabels, "lambda_h");
 }
+
+/// L = 3 over many samples, so that the evaluation runs over several column chunks.
+DeepUfmSpec wide_spec(Activation act, Index d, Index K) {
+  DeepUfmSpec s;
+  s.K = K, s.dim = d, s.widths = {d, d}, s.activation = act, s.loss = Loss::kCrossEntropy;
+  s.bias = BiasMode::kRegularized, s.lambda_h = 1e-2, s.lambda_w = {2e-2, 3e-2, 4e-2}, s.lambda_b = 5e-2;
+  return s;
+}
+
+TEST(DeepUfmObjective, ChunkedGradientMatchesFiniteDifferences) {
+  // N = 301 samples: 4 column chunks of unequal width; every chunk's contribution is checked.
+  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
+  for (Activation act : {Activation::kLinear, Activation::kRelu}) {
+    const DeepUfmObjective f(wide_spec(act, 4, 3), labels);
+    int checked = 0;
+    for (unsigned seed = 1; checked < 1 && seed < 50; ++seed) {
+      const Vec theta = test::random_vec(f.num_params(), seed, 0.7);
+      if (act == Activation::kRelu && !away_from_kinks(f, theta, 1e-5)) continue;
+      ++checked;
+      Vec grad(f.num_params());
+      const double value = f.value_and_gradient(theta, grad);
+      EXPECT_NEAR(value, f.value(theta), 1e-14 * std::max(1.0, std::abs(value)));
+      EXPECT_LT(test::relative_error(grad, test::finite_difference_gradient(f, theta, 1e-5)), 1e-6)
+          << to_string(act);
+    }
+    EXPECT_EQ(checked, 1) << "no kink-free point found";
+  }
+}
+
+#ifdef _OPENMP
+TEST(DeepUfmObjective, BitIdenticalForAnyThreadCount) {
+  // Large enough (3·10⁷ flops per evaluation) for the chunks to run on OpenMP threads.
+  const std::vector<int> labels = block_labels(balanced_counts(10, 100));
+  const int saved = omp_get_max_threads();
+  for (Activation act : {Activation::kLinear, Activation::kRelu}) {
+    const DeepUfmObjective f(wide_spec(act, 48, 10), labels);
+    const Vec theta = test::random_vec(f.num_params(), 3, 0.3);
+    Vec reference(f.num_params()), grad(f.num_params());
+    omp_set_num_threads(1);
+    const double value = f.value_and_gradient(theta, reference), plain_value = f.value(theta);
+    for (int threads : {2, 3}) {
+      omp_set_num_threads(threads);
+      EXPECT_EQ(f.value_and_gradient(theta, grad), value) << threads << " threads, " << to_string(act);
+      EXPECT_TRUE(grad == reference) << threads << " threads, " << to_string(act);
+      EXPECT_EQ(f.value(theta), plain_value) << threads << " threads, " << to_string(act);
+    }
+  }
+  omp_set_num_threads(saved);
+}
+#endif
 
 TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
   for (Activation act : {Activation::kLinear, Activation::kRelu}) {

@@ -1,10 +1,15 @@
 #include "ufm/objectives/deep_ufm_objective.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "ufm/objectives/loss.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace ufm {
 namespace {
@@ -40,12 +45,22 @@ DeepUfmSpec validated(DeepUfmSpec spec, const std::vector<int>& labels) {
 
 }  // namespace
 
+namespace {
+
+constexpr Index kMaxChunks = 16;
+constexpr Index kMinChunkCols = 64;  ///< narrower chunks make the products inefficient
+constexpr double kMaxPartialBytes = 64.0 * (1 << 20);  ///< cap on the chunks' W-gradient partials
+/// Below this many flops per evaluation one thread does it all: a fork/join costs more than it saves.
+constexpr double kParallelFlops = 2e7;
+
+}  // namespace
+
 DeepUfmObjective::DeepUfmObjective(DeepUfmSpec spec, std::vector<int> labels)
     : spec_(validated(std::move(spec), labels)),
       labels_(std::move(labels)),
       layout_(spec_, static_cast<Index>(labels_.size())),
       Z_(spec_.K, layout_.N) {
-  const Index L = layout_.layers();
+  const Index L = layout_.layers(), N = layout_.N;
   if (L == 1)
     shallow_.emplace(spec_.K, spec_.dim, labels_, spec_.loss, spec_.bias,
                      Regularization{spec_.lambda_w[0], spec_.lambda_h, spec_.lambda_b}, spec_.freeze_classifier);
@@ -53,9 +68,25 @@ DeepUfmObjective::DeepUfmObjective(DeepUfmSpec spec, std::vector<int> labels)
   S_.resize(L);
   D_.resize(L);
   for (Index l = 1; l < L; ++l) {
-    A_[l].resize(layout_.dims[l], layout_.N);
-    D_[l].resize(layout_.dims[l], layout_.N);
-    if (spec_.activation == Activation::kRelu) S_[l].resize(layout_.dims[l], layout_.N);
+    A_[l].resize(layout_.dims[l], N);
+    D_[l].resize(layout_.dims[l], N);
+    if (spec_.activation == Activation::kRelu) S_[l].resize(layout_.dims[l], N);
+  }
+
+  // The chunk plan depends on the sizes only (never on the thread count).
+  double weights = 0.0;  // Σ_l d_l d_{l−1}: parameters of the W_l, flops per sample / 2 of a forward pass
+  for (Index l = 1; l <= L; ++l) weights += static_cast<double>(layout_.rows(l)) * static_cast<double>(layout_.cols(l));
+  const Index by_memory = std::max<Index>(1, static_cast<Index>(kMaxPartialBytes / (8.0 * weights)));
+  const Index chunks = std::clamp<Index>(std::min(N / kMinChunkCols, by_memory), 1, kMaxChunks);
+  parallel_ = chunks > 1 && 6.0 * weights * static_cast<double>(N) >= kParallelFlops;
+  chunks_.resize(static_cast<std::size_t>(chunks));
+  for (Index c = 0; c < chunks; ++c) {
+    Chunk& ch = chunks_[static_cast<std::size_t>(c)];
+    ch.begin = N * c / chunks;
+    ch.cols = N * (c + 1) / chunks - ch.begin;
+    ch.gW.resize(L + 1);
+    for (Index l = 1; l <= L; ++l) ch.gW[l].resize(layout_.rows(l), layout_.cols(l));
+    ch.gb.resize(spec_.K);
   }
 }
 
@@ -65,14 +96,81 @@ ConstMatMap DeepUfmObjective::level(Index l, const Vec& theta) const {
   return {S.data(), S.rows(), S.cols()};
 }
 
-void DeepUfmObjective::forward(const Vec& theta) const {
-  const Index L = layout_.layers();
+void DeepUfmObjective::run_chunk(Chunk& c, const Vec& theta, Vec* grad) const {
+  const Index L = layout_.layers(), i0 = c.begin, n = c.cols;
+  const bool relu = spec_.activation == Activation::kRelu;
+  auto S = [&](Index l) { return level(l, theta).middleCols(i0, n); };  // d_l×n
   for (Index l = 1; l < L; ++l) {
-    A_[l].noalias() = layout_.W(l, theta) * level(l - 1, theta);  // d_l×N
-    if (spec_.activation == Activation::kRelu) S_[l] = A_[l].cwiseMax(0.0);
+    auto A = A_[l].middleCols(i0, n);
+    A.noalias() = layout_.W(l, theta) * S(l - 1);
+    if (relu) S_[l].middleCols(i0, n) = A.cwiseMax(0.0);
   }
-  Z_.noalias() = layout_.W(L, theta) * level(L - 1, theta);  // K×N
-  if (layout_.has_bias) Z_.colwise() += layout_.b(theta);
+  auto Z = Z_.middleCols(i0, n);  // K×n
+  Z.noalias() = layout_.W(L, theta) * S(L - 1);
+  if (layout_.has_bias) Z.colwise() += layout_.b(theta);
+  const std::span<const int> y = std::span<const int>(labels_).subspan(static_cast<std::size_t>(i0),
+                                                                       static_cast<std::size_t>(n));
+  if (!grad) {
+    c.loss = loss_sum(spec_.loss, Z, y);
+    return;
+  }
+  c.loss = loss_and_residual(spec_.loss, Z, y);
+  Z *= 1.0 / static_cast<double>(layout_.N);  // G = dL/dZ (K×n)
+  if (!spec_.freeze_classifier) c.gW[L].noalias() = Z * S(L - 1).transpose();
+  if (layout_.has_bias) c.gb.noalias() = Z.rowwise().sum();
+
+  auto gH = layout_.H1(*grad).middleCols(i0, n);  // d₀×n
+  gH = spec_.lambda_h * layout_.H1(theta).middleCols(i0, n);
+  if (L == 1) {
+    gH.noalias() += layout_.W(L, theta).transpose() * Z;
+    return;
+  }
+  D_[L - 1].middleCols(i0, n).noalias() = layout_.W(L, theta).transpose() * Z;  // dL/dS_{L−1}
+  for (Index l = L - 1; l >= 1; --l) {
+    auto D = D_[l].middleCols(i0, n);
+    if (relu) D.array() *= (A_[l].middleCols(i0, n).array() > 0.0).cast<double>();  // dL/dA_l, σ'(0) = 0
+    c.gW[l].noalias() = D * S(l - 1).transpose();
+    if (l > 1)
+      D_[l - 1].middleCols(i0, n).noalias() = layout_.W(l, theta).transpose() * D;  // dL/dS_{l−1}
+    else
+      gH.noalias() += layout_.W(1, theta).transpose() * D;
+  }
+}
+
+double DeepUfmObjective::evaluate(const Vec& theta, Vec* grad) const {
+  const Index chunks = static_cast<Index>(chunks_.size());
+  auto run = [&](Index c) { run_chunk(chunks_[static_cast<std::size_t>(c)], theta, grad); };
+#ifdef _OPENMP
+  if (parallel_ && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1)  // any assignment of chunks gives the same result
+    for (Index c = 0; c < chunks; ++c) run(c);
+  } else
+#endif
+  {
+    for (Index c = 0; c < chunks; ++c) run(c);
+  }
+  double loss = 0.0;  // chunk partials, added in chunk order
+  for (const Chunk& c : chunks_) loss += c.loss;
+  if (!grad) return loss;
+
+  const Index L = layout_.layers();
+  for (Index l = 1; l <= L; ++l) {
+    auto gW = layout_.W(l, *grad);
+    if (l == L && spec_.freeze_classifier) {
+      gW.setZero();
+      continue;
+    }
+    gW = chunks_[0].gW[l];
+    for (std::size_t c = 1; c < chunks_.size(); ++c) gW += chunks_[c].gW[l];
+    gW += spec_.lambda_w[l - 1] * layout_.W(l, theta);
+  }
+  if (layout_.has_bias) {
+    auto gb = layout_.b(*grad);
+    gb = chunks_[0].gb;
+    for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
+    gb += spec_.lambda_b * layout_.b(theta);
+  }
+  return loss;
 }
 
 double DeepUfmObjective::penalties(const Vec& theta, DeepObjectiveParts* parts) const {
@@ -93,25 +191,23 @@ double DeepUfmObjective::penalties(const Vec& theta, DeepObjectiveParts* parts) 
 }
 
 double DeepUfmObjective::value(const Vec& theta) const {
-  forward(theta);
-  return loss_sum(spec_.loss, Z_, labels_) / static_cast<double>(layout_.N) + penalties(theta, nullptr);
+  return evaluate(theta, nullptr) / static_cast<double>(layout_.N) + penalties(theta, nullptr);
 }
 
 DeepObjectiveParts DeepUfmObjective::parts(const Vec& theta) const {
-  forward(theta);
   DeepObjectiveParts p;
-  p.loss = loss_sum(spec_.loss, Z_, labels_) / static_cast<double>(layout_.N);
+  p.loss = evaluate(theta, nullptr) / static_cast<double>(layout_.N);
   penalties(theta, &p);
   return p;
 }
 
 void DeepUfmObjective::logits(const Vec& theta, Mat& Z) const {
-  forward(theta);
+  evaluate(theta, nullptr);
   Z = Z_;
 }
 
 void DeepUfmObjective::feature_levels(const Vec& theta, std::vector<Mat>& levels) const {
-  forward(theta);
+  evaluate(theta, nullptr);
   const Index L = layout_.layers();
   levels.resize(L);
   for (Index l = 0; l < L; ++l) levels[l] = level(l, theta);
@@ -120,46 +216,7 @@ void DeepUfmObjective::feature_levels(const Vec& theta, std::vector<Mat>& levels
 double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
   if (shallow_) return shallow_->value_and_gradient(theta, grad);
   if (grad.size() != num_params()) grad.resize(num_params());
-  const Index L = layout_.layers();
-  const double inv_n = 1.0 / static_cast<double>(layout_.N);
-  const bool relu = spec_.activation == Activation::kRelu;
-
-  forward(theta);
-  const double loss = loss_and_residual(spec_.loss, Z_, labels_) * inv_n;
-  Z_ *= inv_n;  // G = dL/dZ (K×N)
-
-  const auto W_L = layout_.W(L, theta);
-  auto gW_L = layout_.W(L, grad);
-  if (spec_.freeze_classifier) {
-    gW_L.setZero();
-  } else {
-    gW_L.noalias() = Z_ * level(L - 1, theta).transpose();
-    gW_L += spec_.lambda_w[L - 1] * W_L;
-  }
-  if (layout_.has_bias) {
-    auto gb = layout_.b(grad);
-    gb.noalias() = Z_.rowwise().sum();
-    gb += spec_.lambda_b * layout_.b(theta);
-  }
-
-  auto gH = layout_.H1(grad);
-  if (L == 1) {
-    gH.noalias() = W_L.transpose() * Z_;
-  } else {
-    D_[L - 1].noalias() = W_L.transpose() * Z_;  // dL/dS_{L−1}
-    for (Index l = L - 1; l >= 1; --l) {
-      if (relu) D_[l].array() *= (A_[l].array() > 0.0).cast<double>();  // dL/dA_l, σ'(0) = 0
-      const auto W_l = layout_.W(l, theta);
-      auto gW_l = layout_.W(l, grad);
-      gW_l.noalias() = D_[l] * level(l - 1, theta).transpose();
-      gW_l += spec_.lambda_w[l - 1] * W_l;
-      if (l > 1)
-        D_[l - 1].noalias() = W_l.transpose() * D_[l];  // dL/dS_{l−1}
-      else
-        gH.noalias() = W_l.transpose() * D_[1];
-    }
-  }
-  gH += spec_.lambda_h * layout_.H1(theta);
+  const double loss = evaluate(theta, &grad) / static_cast<double>(layout_.N);
   return loss + penalties(theta, nullptr);
 }
 

@@ -3,6 +3,11 @@
 ///   F = (1/N) Σ_i l(z_i, y_i) + (λ_H/2)||H₁||² + Σ_{l=1..L} (λ_l/2)||W_l||² + (λ_b/2)||b||²,
 /// with Z = W_L S_{L−1} + b 1ᵀ (see deep_ufm_layout.hpp). L = 1 is the one-layer UfmObjective,
 /// with the same theta layout, value and gradient.
+///
+/// Evaluation runs over a fixed set of column chunks of H₁ (set by the sizes only): per chunk the
+/// forward pass, loss, residual, backward pass, H₁-gradient and partial W-gradients. OpenMP threads
+/// take whole chunks and the partials are added in chunk order, so value and gradient are
+/// bit-identical for any thread count.
 #include <optional>
 #include <span>
 #include <vector>
@@ -53,8 +58,19 @@ class DeepUfmObjective {
   void logits(const Vec& theta, Mat& Z) const;
 
  private:
-  /// Fills A_l, S_l (l = 1..L−1) and the logits Z_.
-  void forward(const Vec& theta) const;
+  /// Per-chunk partial sums, added in chunk order after the parallel loop.
+  struct Chunk {
+    Index begin = 0, cols = 0;  ///< columns [begin, begin + cols) of H₁
+    std::vector<Mat> gW;        ///< gW[l]: Σ over the chunk of dL/dA_l S_{l−1}ᵀ (l = 1..L; [0] unused)
+    Vec gb;                     ///< K: Σ over the chunk of g_i
+    double loss = 0.0;          ///< Σ over the chunk of l(z_i, y_i)
+  };
+  /// Fills A_l, S_l (l = 1..L−1) and the logits Z_, and returns the loss sum Σ_i l(z_i, y_i).
+  /// With grad: also the residual in Z_ (scaled by 1/N), the chunks' partial gradients and the
+  /// H₁-gradient in *grad.
+  double evaluate(const Vec& theta, Vec* grad) const;
+  /// One chunk of evaluate.
+  void run_chunk(Chunk& c, const Vec& theta, Vec* grad) const;
   /// S_l as a view: H₁ for l = 0, A_l for linear layers, else the ReLU buffer.
   ConstMatMap level(Index l, const Vec& theta) const;
   /// Σ of the penalties; per layer into penalty_w when it is not null.
@@ -69,6 +85,8 @@ class DeepUfmObjective {
   mutable std::vector<Mat> A_;  ///< A_[l] = W_l S_{l−1} (d_l×N), l = 1..L−1; [0] unused
   mutable std::vector<Mat> S_;  ///< S_[l] = σ(A_l), ReLU only (linear layers alias A_l)
   mutable std::vector<Mat> D_;  ///< D_[l] = dL/dA_l (d_l×N) during backprop
+  mutable std::vector<Chunk> chunks_;
+  bool parallel_ = false;  ///< large enough for a fork/join per evaluation to pay
 };
 
 static_assert(Objective<DeepUfmObjective>);
