@@ -39,8 +39,9 @@ class GradientFlow {
   const Options& options() const { return options_; }
 
   /// Integrates from t = 0 to max_time (or convergence, divergence, step budget, observer stop).
-  /// \param theta In: theta(0). Out: the final state (kDiverged: the last finite accepted
-  ///        state; kStopped: the state the observer stopped at).
+  /// \param theta In: theta(0). Out: the final state (kStopped: the state the observer stopped at;
+  ///        kDiverged: with dopri5 the last finite accepted state, with RK4 the last observed
+  ///        state, i.e. the trajectory's last checkpoint, or theta(0)).
   /// \param checkpoint_times sorted times to observe; times beyond max_time are ignored. The
   ///        final state is always observed, except on kDiverged (non-finite states never are).
   /// Checkpoint::step is the number of accepted steps taken when the checkpoint is reached.

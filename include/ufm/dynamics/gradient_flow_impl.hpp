@@ -75,33 +75,33 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
   const double T = options_.max_time, h = options_.dt, tol = options_.grad_tol;
   const long n_grid = detail::rk4_grid_steps(T, h), max_steps = options_.max_steps;
   odeint::runge_kutta4<Vec, double, Vec, double, odeint::vector_space_algebra> stepper;
-  Vec grad(n), dxdt(n), previous(n);
+  Vec grad(n), saved = theta;  // saved: the last observed state (theta_0 at first)
   RunSummary s;
-  auto system = [&f, &s](const Vec& x, Vec& dx, double) {
-    f.value_and_gradient(x, dx);
-    dx *= -1.0;
+  // odeint integrates dx/ds = +grad F(x) with step ds = -dt: the same RK4 stages and update as
+  // dx/dt = -grad F with step dt, bit for bit (IEEE products are sign-symmetric), without a pass
+  // over the parameters to negate each stage's gradient.
+  auto system = [&f, &s](const Vec& x, Vec& g, double) {
+    f.value_and_gradient(x, g);
     ++s.gradient_evaluations;
   };
   std::size_t next = 0;  // first checkpoint not yet observed
-  double previous_value = 0.0;
+  long saved_step = 0;
+  double saved_time = 0.0, saved_value = 0.0;
   for (long k = 0;; ++k) {
     const double t = k >= n_grid ? T : static_cast<double>(k) * h;
     const double value = f.value_and_gradient(theta, grad);  // also the first RK4 stage
     ++s.gradient_evaluations;
-    if (k == 0) s.initial_value = value;
-    const double grad_norm = grad.norm();  // NaN/Inf if an entry is, or if the norm overflows
-    if (!std::isfinite(value) || !std::isfinite(grad_norm)) {
+    if (k == 0) s.initial_value = saved_value = value;
+    auto diverged = [&](bool value_finite) {  // end the trajectory at its last observed state
       s.status = RunStatus::kDiverged;
-      s.message = detail::non_finite_message(std::isfinite(value), k, t);
-      s.final_value = value;
-      if (k > 0) {  // end the trajectory at the last finite state
-        theta = previous;
-        s.final_value = previous_value;
-        s.steps = k - 1;
-        s.time = static_cast<double>(k - 1) * h;
-      }
+      s.message = detail::non_finite_message(value_finite, k, t);
+      theta = saved;
+      s.steps = saved_step;
+      s.time = saved_time;
+      s.final_value = saved_value;
       return s;
-    }
+    };
+    if (!std::isfinite(value)) return diverged(false);
     bool scheduled = false;
     while (next < checkpoints.size() && checkpoints[next] <= t + 0.5 * h) {  // t_k >= t_c - h/2
       scheduled |= checkpoints[next] <= T;
@@ -110,12 +110,16 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
     const auto budget = k >= n_grid      ? std::optional(RunStatus::kMaxTime)
                         : k >= max_steps ? std::optional(RunStatus::kMaxSteps)
                                          : std::nullopt;
-    if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, theta, grad}, scheduled, tol, budget, s)) return s;
-    previous = theta;  // kept to end a diverging run at its last finite state
-    previous_value = value;
-    dxdt.noalias() = -grad;
+    if (scheduled || budget || tol > 0.0) {  // the state may be observed
+      const double grad_norm = grad.norm();  // NaN/Inf if an entry is, or if the norm overflows
+      if (!std::isfinite(grad_norm)) return diverged(true);
+      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, theta, grad}, scheduled, tol, budget, s))
+        return s;
+      if (scheduled) saved = theta, saved_step = k, saved_time = t, saved_value = value;
+    }
+    // Between checkpoints a non-finite gradient is caught by the next value: theta turns non-finite.
     const double step = k + 1 >= n_grid ? T - t : h;  // t_{k+1} - t_k
-    stepper.do_step(system, theta, dxdt, t, step);    // 3 more evaluations
+    stepper.do_step(system, theta, grad, -t, -step);   // 3 more evaluations
   }
 }
 
