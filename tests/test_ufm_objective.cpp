@@ -1,9 +1,15 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <random>
 #include <tuple>
+#include <vector>
 
 #include "test_util.hpp"
+#include "ufm/objectives/detail/exp_nonpositive.hpp"
 #include "ufm/objectives/labels.hpp"
+#include "ufm/objectives/loss.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
 
@@ -83,6 +89,132 @@ TEST(UfmObjective, FrozenClassifierHasZeroGradient) {
   f.value_and_gradient(theta, grad);
   EXPECT_EQ(f.layout().W(grad).norm(), 0.0);
   EXPECT_GT(f.layout().H(grad).norm(), 0.0);
+}
+
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<double>::type;
+constexpr Index kLanes = ei::packet_traits<double>::size;
+
+/// detail::exp_nonpositive, lane by lane through pload/pstore, over xs (padded with 0).
+std::vector<double> exp_nonpositive_of(const std::vector<double>& xs) {
+  std::vector<double> out(xs.size());
+  constexpr std::size_t L = kLanes;
+  for (std::size_t i = 0; i < xs.size(); i += L) {
+    alignas(64) double in[L], res[L];
+    for (std::size_t l = 0; l < L; ++l) in[l] = i + l < xs.size() ? xs[i + l] : 0.0;
+    ei::pstore(res, detail::exp_nonpositive(ei::pload<Packet>(in)));
+    for (std::size_t l = 0; l < L && i + l < xs.size(); ++l) out[i + l] = res[l];
+  }
+  return out;
+}
+
+/// |got − want| in units of the spacing of doubles at want (denorm_min for subnormal want).
+double ulps(double got, double want) {
+  if (got == want) return 0.0;
+  const double a = std::abs(want);
+  return std::abs(got - want) / (std::nextafter(a, std::numeric_limits<double>::infinity()) - a);
+}
+
+TEST(ExpNonpositive, IsWithinFourUlpOfStdExpOverTheWholeRange) {
+  std::vector<double> xs = {0.0, -0.0, -5e-324, -1e-300, -std::numeric_limits<double>::min(), -1e-17, -1.1e-16,
+                            -1e-10, -0.5, -1.0, -708.0, -708.4, -709.0, -740.0, -744.4, -745.0, -745.13};
+  for (double x = -745.0; x <= 0.0; x += 1.0 / 1024) xs.push_back(x);  // dense grid, exact in double
+  const double half_ln2 = 0.5 * std::log(2.0);
+  for (int k = 0; -k * half_ln2 >= -745.0; ++k) {  // around the Cody–Waite rounding points k·ln2/2
+    double lo = -k * half_ln2, hi = lo;
+    xs.push_back(lo);
+    for (int j = 0; j < 3; ++j) {
+      lo = std::nextafter(lo, -1e9), hi = std::nextafter(hi, 1e9);
+      xs.push_back(lo);
+      if (hi <= 0.0) xs.push_back(hi);
+    }
+  }
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> uniform(-745.0, 0.0), exponent(-320.0, 2.87);
+  for (int i = 0; i < 100000; ++i) xs.push_back(uniform(rng));
+  for (int i = 0; i < 100000; ++i) xs.push_back(-std::pow(10.0, exponent(rng)));  // tiny to large |x|
+
+  const std::vector<double> got = exp_nonpositive_of(xs);
+  double worst = 0.0, worst_x = 0.0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double e = ulps(got[i], std::exp(xs[i]));
+    if (e > worst) worst = e, worst_x = xs[i];
+  }
+  RecordProperty("max_ulp", std::to_string(worst));
+  EXPECT_LE(worst, 4.0) << "at x = " << worst_x << " (" << xs.size() << " points)";
+}
+
+TEST(ExpNonpositive, UnderflowsToZeroAndKeepsNan) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> xs = {-800.0, -inf, -745.2, -1e308, nan, -1.0, nan, -800.0};
+  const std::vector<double> got = exp_nonpositive_of(xs);
+  EXPECT_EQ(got[0], 0.0);
+  EXPECT_EQ(got[1], 0.0);
+  EXPECT_EQ(got[2], 0.0);
+  EXPECT_EQ(got[3], 0.0);
+  EXPECT_TRUE(std::isnan(got[4]));
+  EXPECT_NEAR(got[5], std::exp(-1.0), 4e-16);
+  EXPECT_TRUE(std::isnan(got[6]));
+  EXPECT_EQ(got[7], 0.0);
+}
+
+TEST(LossClassMajor, MatchesPlainPerColumnReferenceForBlocksOfAnyLength) {
+  const double scale = 0.37, guard = 12345.0;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal(0.0, 3.0);
+  for (Loss loss : {Loss::kCrossEntropy, Loss::kMse})
+    for (Index K : {2, 3, 10})
+      for (Index n : {1, 7, 13, 33}) {
+        SCOPED_TRACE(std::string(to_string(loss)) + " K=" + std::to_string(K) + " n=" + std::to_string(n));
+        const Index ld = n + 3;  // a stride past the block: the padding must stay untouched
+        std::vector<double> Zt(static_cast<std::size_t>(K * ld), guard);
+        std::vector<int> labels(static_cast<std::size_t>(n));
+        for (Index i = 0; i < n; ++i) {
+          labels[i] = static_cast<int>(rng() % K);
+          for (Index k = 0; k < K; ++k) Zt[k * ld + i] = rng() % 4 == 0 ? (rng() % 2 ? 700.0 : -700.0) + normal(rng)
+                                                                          : normal(rng);
+        }
+        // Reference: column by column, std::exp / std::log.
+        std::vector<double> want = Zt;
+        double want_total = 0.0;
+        for (Index i = 0; i < n; ++i) {
+          const int y = labels[i];
+          auto z = [&](Index k) -> double& { return want[k * ld + i]; };
+          if (loss == Loss::kMse) {
+            double sq = 0.0;
+            for (Index k = 0; k < K; ++k) {
+              const double r = z(k) - (k == y ? 1.0 : 0.0);
+              sq += r * r;
+              z(k) = scale * r;
+            }
+            want_total += 0.5 * sq;
+            continue;
+          }
+          double m = z(0);
+          for (Index k = 1; k < K; ++k) m = std::max(m, z(k));
+          const double zy = z(y);
+          double s = 0.0;
+          for (Index k = 0; k < K; ++k) s += z(k) = std::exp(z(k) - m);
+          want_total += m + std::log(s) - zy;
+          for (Index k = 0; k < K; ++k) z(k) = scale * (z(k) / s) - (k == y ? scale : 0.0);
+        }
+
+        std::vector<double> work(static_cast<std::size_t>(3 * n));
+        const double total = loss_and_residual_class_major(loss, Zt.data(), K, n, ld, labels.data(), scale, work.data());
+        EXPECT_NEAR(total, want_total, 1e-14 * std::abs(want_total));
+        for (Index k = 0; k < K; ++k)
+          for (Index i = 0; i < ld; ++i) {
+            const double got = Zt[k * ld + i], w = want[k * ld + i];
+            if (i >= n) {
+              EXPECT_EQ(got, guard);
+            } else if (k == labels[i]) {
+              // scale·p_y − scale: the subtraction rounds at the size of scale, whatever computes it.
+              EXPECT_NEAR(got, w, 1e-14 * scale) << "class " << k << " sample " << i;
+            } else {
+              EXPECT_NEAR(got, w, 1e-14 * std::abs(w) + 1e-300) << "class " << k << " sample " << i;
+            }
+          }
+      }
 }
 
 }  // namespace

@@ -1,0 +1,41 @@
+#pragma once
+/// A packet exp for softmax arguments (z − max z ≤ 0), used by loss.cpp.
+#include "ufm/linalg.hpp"
+
+namespace ufm::detail {
+
+/// exp(x) for x <= 0 (softmax arguments z − max z), without a division: x = k ln2 + r with
+/// |r| <= ln2/2 (Cody–Waite), exp(r) by its Taylor polynomial of degree 13 (truncation < 2e-16
+/// relative), times 2^k. Within 2 ulp of std::exp; 0 below −745; NaN stays NaN.
+inline Eigen::internal::packet_traits<double>::type exp_nonpositive(Eigen::internal::packet_traits<double>::type x) {
+  namespace ei = Eigen::internal;
+  using Packet = ei::packet_traits<double>::type;
+  const Packet lo = ei::pset1<Packet>(-745.2);
+  const Packet xc = ei::pmax(x, lo);  // NaN-propagating max: pmax(a, b) returns b (= x) if x is NaN
+  const Packet k = ei::pfloor(ei::pmadd(xc, ei::pset1<Packet>(1.4426950408889634), ei::pset1<Packet>(0.5)));
+  Packet r = ei::pmadd(k, ei::pset1<Packet>(-0.693145751953125), xc);  // ln2 = C1 + C2, C1 exact in 21 bits
+  r = ei::pmadd(k, ei::pset1<Packet>(-1.4286068203094172321e-6), r);
+  constexpr double kInvFactorial[14] = {1.0,
+                                        1.0,
+                                        1.0 / 2,
+                                        1.0 / 6,
+                                        1.0 / 24,
+                                        1.0 / 120,
+                                        1.0 / 720,
+                                        1.0 / 5040,
+                                        1.0 / 40320,
+                                        1.0 / 362880,
+                                        1.0 / 3628800,
+                                        1.0 / 39916800,
+                                        1.0 / 479001600,
+                                        1.0 / 6227020800.0};
+  Packet p = ei::pset1<Packet>(kInvFactorial[13]);
+  for (int j = 12; j >= 0; --j) p = ei::pmadd(p, r, ei::pset1<Packet>(kInvFactorial[j]));
+#if defined(EIGEN_VECTORIZE_AVX512)
+  return _mm512_scalef_pd(p, k);  // p·2^k in one instruction (ei::pldexp takes ~20)
+#else
+  return ei::pldexp(p, k);
+#endif
+}
+
+}  // namespace ufm::detail

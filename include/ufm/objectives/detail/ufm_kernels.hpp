@@ -1,0 +1,35 @@
+#pragma once
+/// The SIMD kernels behind UfmObjective (src/objectives/ufm_kernels.cpp): the logits and the
+/// backward pass of one block of columns of H. Internal to ufm_objective.cpp.
+///
+/// Everything is column-major: h_i = H[i·d ..], w_k = Wt[k·d ..] (Wt = Wᵀ, d×K), and the logits /
+/// residual of a block are class-major, Zt[k·ldz + i].
+#include "ufm/linalg.hpp"
+
+namespace ufm::detail {
+
+/// Doubles per SIMD packet (Eigen's, at the compiled SIMD level).
+inline constexpr Index kLanes = Eigen::internal::packet_traits<double>::size;
+
+/// block_backward handles K up to this; above, Eigen's GEMM is faster.
+inline constexpr Index kMaxKernelK = 24;
+
+/// Logits of a block (class-major, ldz = nb) with the kernels: per group of samples, every class
+/// group while those columns are in L1. pack (streaming mode): receives the block's columns in the
+/// packed layout of block_backward (pack[(r / kLanes)·nb·kLanes + i·kLanes + r % kLanes] = h_i[r]).
+/// W: K×d column-major (theta's own layout); Wt = Wᵀ; b: K biases, or null.
+/// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order).
+double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
+                    double* Zt, double* pack);
+
+/// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels (K ≤ kMaxKernelK):
+///   gHb[:, i] = λ h_i + Σ_k G_ki w_k,   gWt[:, k] += Σ_i G_ki h_i.
+/// packed: the block's columns from block_logits, or null to read Hb. For large H: the packed copy
+/// keeps the loads of H off the 4 KiB-aliased addresses of the gH stores (theta and grad are both
+/// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
+/// non-temporal stores (gHb 64-byte aligned, d a multiple of kLanes), and `next` (the next block of
+/// H, or null) is prefetched into L2.
+void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
+                    const double* Gt, double* gHb, double* gWt, double lambda, bool stream, const double* next);
+
+}  // namespace ufm::detail

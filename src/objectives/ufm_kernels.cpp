@@ -1,0 +1,359 @@
+#include "ufm/objectives/detail/ufm_kernels.hpp"
+
+#include <type_traits>
+
+namespace ufm::detail {
+namespace {
+
+// Kernels. Everything is column-major: h_i = H[i·d ..], w_k = Wt[k·d ..] (Wt = Wᵀ, d×K), and the
+// logits / residual of a block are class-major, Zt[k·ldz + i]. logits_tile and backward_tile
+// vectorize along d with Eigen's packets (any SIMD level); logits_octet (AVX-512, K ≤ 12)
+// vectorizes across 8 samples.
+
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<double>::type;
+
+constexpr int kLogitSamples = 4;   ///< samples per logits tile
+constexpr int kLogitClasses = 5;   ///< classes per logits tile: 4 × 5 = 20 accumulators
+constexpr int kBackwardClasses = 12;  ///< classes per backward tile: 12 w + 12 accumulators
+
+// The kernels are EIGEN_DONT_INLINE: inlined into their callers (lambdas, dispatch), GCC's
+// register allocation of the accumulator tiles degrades (2× slower logits at K = 100).
+
+/// Keeps x in a register: without it GCC folds the loads of a tile's shared operand into every
+/// FMA (one load per FMA instead of one per tile row), which makes the kernels load-bound.
+inline void in_register([[maybe_unused]] Packet& x) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(EIGEN_VECTORIZE_AVX512)
+  __asm__("" : "+v"(x));  // "v": any of the 32 vector registers
+#elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(EIGEN_VECTORIZE_SSE2)
+  __asm__("" : "+x"(x));
+#endif
+}
+
+/// out[j] = sum of the lanes of v[j], j < M.
+template <int M>
+inline void reduce_lanes(const Packet* v, double* out) {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  // Transposing tree: 8 sums in 21 instructions instead of 8 separate horizontal reductions.
+  for (int j0 = 0; j0 < M; j0 += 8) {
+    __m512d x[8];
+    for (int j = 0; j < 8; ++j) x[j] = j0 + j < M ? v[j0 + j] : _mm512_setzero_pd();
+    // The _mask_ forms with a full mask: GCC 12's unmasked ones read an "undefined" register and
+    // trip -Wuninitialized.
+    auto shuffle = [](__m512d a, __m512d b, auto imm) {
+      return _mm512_mask_shuffle_f64x2(a, 0xFF, a, b, decltype(imm)::value);
+    };
+    using I44 = std::integral_constant<int, 0x44>;
+    using IEE = std::integral_constant<int, 0xEE>;
+    using I88 = std::integral_constant<int, 0x88>;
+    using IDD = std::integral_constant<int, 0xDD>;
+    auto halves = [&](__m512d a, __m512d b) {  // [a.lo + a.hi | b.lo + b.hi] (256-bit halves)
+      return _mm512_add_pd(shuffle(a, b, I44{}), shuffle(a, b, IEE{}));
+    };
+    auto quarters = [&](__m512d p, __m512d q) {  // 128-bit lane j: two partial sums of source j
+      return _mm512_add_pd(shuffle(p, q, I88{}), shuffle(p, q, IDD{}));
+    };
+    const __m512d lo = quarters(halves(x[0], x[1]), halves(x[2], x[3]));
+    const __m512d hi = quarters(halves(x[4], x[5]), halves(x[6], x[7]));
+    alignas(64) double r[8];  // lanes: sums of x0, x4, x1, x5, x2, x6, x3, x7
+    _mm512_store_pd(r, _mm512_add_pd(_mm512_mask_unpacklo_pd(lo, 0xFF, lo, hi),  //
+                                     _mm512_mask_unpackhi_pd(lo, 0xFF, lo, hi)));
+    constexpr int kLane[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+    for (int j = 0; j < 8 && j0 + j < M; ++j) out[j0 + j] = r[kLane[j]];
+  }
+#else
+  for (int j = 0; j < M; ++j) out[j] = ei::predux(v[j]);
+#endif
+}
+
+inline double sum_lanes(const Packet& x) {
+  alignas(64) double lanes[kLanes];
+  ei::pstore(lanes, x);
+  double total = 0.0;
+  for (double v : lanes) total += v;
+  return total;
+}
+
+/// Σ_{s < S} Σ_{r ≥ dv} h_s[r]²: the rows after the last full packet.
+inline double squares_from(const double* H, Index d, Index dv, Index S) {
+  double total = 0.0;
+  for (Index s = 0; s < S; ++s)
+    for (Index r = dv; r < d; ++r) total += H[s * d + r] * H[s * d + r];
+  return total;
+}
+
+/// Zt[k·ldz + s] = b_k + w_kᵀ h_s for S samples and G classes (Wt, Zt, b already offset to the first).
+/// kStream (H streams from memory): prefetch the next S columns, and copy the columns into the
+/// packed layout pack[(r / kLanes)·ldp + s·kLanes + r % kLanes] on the way (see block_backward).
+/// kFirst (first class group): also returns Σ_s ||h_s||².
+template <int S, int G, bool kFirst, bool kStream>
+EIGEN_DONT_INLINE double logits_tile(Index d, const double* Wt, const double* H, const double* b, double* Zt,
+                                     Index ldz, [[maybe_unused]] double* pack, [[maybe_unused]] Index ldp) {
+  static_assert(kFirst || !kStream);
+  const Index dv = d - d % kLanes;
+  Packet acc[S * G];
+  for (int j = 0; j < S * G; ++j) acc[j] = ei::pset1<Packet>(0.0);
+  Packet sq = ei::pset1<Packet>(0.0);
+  for (Index r = 0; r < dv; r += kLanes) {
+    Packet x[S];
+    for (int s = 0; s < S; ++s) {
+      x[s] = ei::ploadu<Packet>(H + s * d + r);
+      in_register(x[s]);
+      if constexpr (kFirst) sq = ei::pmadd(x[s], x[s], sq);
+      if constexpr (kStream) {
+        ei::prefetch(H + (s + S) * d + r);
+        ei::pstoreu(pack + (r / kLanes) * ldp + s * kLanes, x[s]);
+      }
+    }
+    for (int k = 0; k < G; ++k) {
+      Packet w = ei::ploadu<Packet>(Wt + k * d + r);
+      in_register(w);
+      for (int s = 0; s < S; ++s) acc[s * G + k] = ei::pmadd(w, x[s], acc[s * G + k]);
+    }
+  }
+  double z[S * G];
+  reduce_lanes<S * G>(acc, z);
+  for (int s = 0; s < S; ++s)
+    for (int k = 0; k < G; ++k) {
+      double v = z[s * G + k];
+      for (Index r = dv; r < d; ++r) v += Wt[k * d + r] * H[s * d + r];
+      Zt[k * ldz + s] = b ? v + b[k] : v;
+    }
+  return kFirst ? sum_lanes(sq) + squares_from(H, d, dv, S) : 0.0;
+}
+
+#if defined(EIGEN_VECTORIZE_AVX512)
+constexpr int kTransposedClasses = 12;  ///< K up to this: logits by logits_octet
+
+/// Zt[k·ldz + s] = b_k + Σ_r W(k, r) h_s[r] for 8 samples s and all K ≤ 12 classes, vectorized
+/// across the samples: each 8×8 tile of the 8 columns is transposed in registers, so the result
+/// needs no horizontal reduction (it is stored class-major as it is). W: K×d column-major (theta's
+/// own layout). kStream: also write the packed copy (block_backward prefetched the block into L2).
+/// Returns Σ_s ||h_s||².
+template <int K, bool kStream>
+EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H, const double* b, double* Zt,
+                                      Index ldz, [[maybe_unused]] double* pack, [[maybe_unused]] Index ldp) {
+  const Index dv = d - d % 8;
+  __m512d acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = _mm512_setzero_pd();
+  __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
+  // _mask_ forms with a full mask: the unmasked ones trip GCC 12's -Wuninitialized (see reduce_lanes).
+  auto lo = [](__m512d a, __m512d c) { return _mm512_mask_unpacklo_pd(a, 0xFF, a, c); };
+  auto hi = [](__m512d a, __m512d c) { return _mm512_mask_unpackhi_pd(a, 0xFF, a, c); };
+  auto sh = [](__m512d a, __m512d c, auto imm) {
+    return _mm512_mask_shuffle_f64x2(a, 0xFF, a, c, decltype(imm)::value);
+  };
+  using I88 = std::integral_constant<int, 0x88>;
+  using IDD = std::integral_constant<int, 0xDD>;
+  for (Index r = 0; r < dv; r += 8) {
+    __m512d a[8];
+    for (int s = 0; s < 8; ++s) {
+      a[s] = _mm512_loadu_pd(H + s * d + r);
+      if (s % 2 == 0)
+        sq0 = _mm512_fmadd_pd(a[s], a[s], sq0);
+      else
+        sq1 = _mm512_fmadd_pd(a[s], a[s], sq1);
+      if constexpr (kStream) _mm512_storeu_pd(pack + (r / 8) * ldp + s * 8, a[s]);
+    }
+    const __m512d t0 = lo(a[0], a[1]), t1 = hi(a[0], a[1]), t2 = lo(a[2], a[3]), t3 = hi(a[2], a[3]);
+    const __m512d t4 = lo(a[4], a[5]), t5 = hi(a[4], a[5]), t6 = lo(a[6], a[7]), t7 = hi(a[6], a[7]);
+    const __m512d u0 = sh(t0, t2, I88{}), u1 = sh(t1, t3, I88{}), u2 = sh(t0, t2, IDD{}), u3 = sh(t1, t3, IDD{});
+    const __m512d u4 = sh(t4, t6, I88{}), u5 = sh(t5, t7, I88{}), u6 = sh(t4, t6, IDD{}), u7 = sh(t5, t7, IDD{});
+    const __m512d row[8] = {sh(u0, u4, I88{}), sh(u1, u5, I88{}), sh(u2, u6, I88{}), sh(u3, u7, I88{}),
+                            sh(u0, u4, IDD{}), sh(u1, u5, IDD{}), sh(u2, u6, IDD{}), sh(u3, u7, IDD{})};
+    for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
+      const double* w = W + (r + j) * K;
+      for (int k = 0; k < K; ++k) acc[k] = _mm512_fmadd_pd(_mm512_set1_pd(w[k]), row[j], acc[k]);
+    }
+  }
+  for (int k = 0; k < K; ++k) {
+    if (dv == d) {  // no leftover rows: store the 8 logits of class k at once
+      _mm512_storeu_pd(Zt + k * ldz, b ? _mm512_add_pd(acc[k], _mm512_set1_pd(b[k])) : acc[k]);
+      continue;
+    }
+    alignas(64) double z[8];
+    _mm512_store_pd(z, acc[k]);
+    for (int s = 0; s < 8; ++s) {
+      double v = z[s];
+      for (Index r = dv; r < d; ++r) v += W[r * K + k] * H[s * d + r];
+      Zt[k * ldz + s] = b ? v + b[k] : v;
+    }
+  }
+  return sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8);
+}
+#endif
+
+inline void store(double* p, const Packet& x, bool stream) {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if (stream) return _mm512_stream_pd(p, x);
+#elif defined(EIGEN_VECTORIZE_AVX)
+  if (stream) return _mm256_stream_pd(p, x);
+#elif defined(EIGEN_VECTORIZE_SSE2)
+  if (stream) return _mm_stream_pd(p, x);
+#endif
+  ei::pstoreu(p, x);
+}
+
+/// Where the backward kernel reads h_i[r .. r + kLanes): X + i·col + (r / kLanes)·tile. Plain
+/// column-major H: col = d, tile = kLanes. Packed copy: col = kLanes, tile = nb·kLanes.
+struct Columns {
+  const double* X;
+  Index col, tile;
+};
+
+/// For G classes (Wt, Gt, gWt offset to the first) and the nb samples of a block (H: its columns):
+///   gH[:, i] = (kFirst ? λ h_i : gH[:, i]) + Σ_k G_ki w_k,   and if kGw: gWt[:, k] += Σ_i G_ki h_i.
+/// `stream`: non-temporal stores (gH aligned, d a multiple of the packet size). `next`: when not
+/// null, prefetch next[i·d + r] into L2 along the way (the next block of H, read next from memory).
+/// Rows past the last full packet are read from H.
+template <int G, bool kFirst, bool kGw>
+EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H, Columns X, Index nb,
+                                       const double* Gt, Index ldg, double* gH, double* gWt, double lambda,
+                                       bool stream, const double* next) {
+  const Index dv = d - d % kLanes;
+  const Packet lam = ei::pset1<Packet>(lambda);
+  for (Index r = 0; r < dv; r += kLanes) {
+    Packet w[G], acc[G];
+    for (int k = 0; k < G; ++k) {
+      w[k] = ei::ploadu<Packet>(Wt + k * d + r);
+      in_register(w[k]);
+      acc[k] = ei::pset1<Packet>(0.0);
+    }
+    const double* xr = X.X + (r / kLanes) * X.tile;
+    for (Index i = 0; i < nb; ++i) {
+      const Packet x = ei::ploadu<Packet>(xr + i * X.col);
+      if (next) __builtin_prefetch(next + i * d + r, 0, 2);
+      // Two chains for Σ_k G_ki w_k (even and odd k), so that the FMA latency does not serialize them.
+      Packet gh = kFirst ? ei::pmul(lam, x) : ei::ploadu<Packet>(gH + i * d + r);
+      Packet gh_odd = ei::pset1<Packet>(0.0);
+      for (int k = 0; k < G; ++k) {
+        const Packet g = ei::pset1<Packet>(Gt[k * ldg + i]);
+        if (k % 2 == 0)
+          gh = ei::pmadd(g, w[k], gh);
+        else
+          gh_odd = ei::pmadd(g, w[k], gh_odd);
+        if constexpr (kGw) acc[k] = ei::pmadd(g, x, acc[k]);
+      }
+      store(gH + i * d + r, ei::padd(gh, gh_odd), stream);
+    }
+    if constexpr (kGw)
+      for (int k = 0; k < G; ++k) ei::pstoreu(gWt + k * d + r, ei::padd(ei::ploadu<Packet>(gWt + k * d + r), acc[k]));
+  }
+  for (Index r = dv; r < d; ++r) {
+    double acc[G] = {};
+    for (Index i = 0; i < nb; ++i) {
+      const double x = H[i * d + r];
+      double gh = kFirst ? lambda * x : gH[i * d + r], gh_odd = 0.0;
+      for (int k = 0; k < G; ++k) {
+        (k % 2 == 0 ? gh : gh_odd) += Gt[k * ldg + i] * Wt[k * d + r];
+        if constexpr (kGw) acc[k] += Gt[k * ldg + i] * x;
+      }
+      gH[i * d + r] = gh + gh_odd;
+    }
+    if constexpr (kGw)
+      for (int k = 0; k < G; ++k) gWt[k * d + r] += acc[k];
+  }
+}
+
+/// Calls f.template operator()<G>() for the runtime g in [1, kMax].
+template <int kMax, int G = 1, class F>
+void with_group(int g, F&& f) {
+  if constexpr (G <= kMax) {
+    if (g == G) return f.template operator()<G>();
+    with_group<kMax, G + 1>(g, f);
+  }
+}
+
+/// [begin, end) of class group j when K classes are split into `groups` near-equal groups.
+Index group_begin(Index K, Index groups, Index j) { return K * j / groups; }
+}  // namespace
+
+/// Logits of a block (class-major, ldz = nb) with the kernels: per group of samples, every class
+/// group while those columns are in L1. pack (streaming mode): receives the block's columns in the
+/// packed layout of Columns (col = kLanes, tile = nb·kLanes).
+/// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order).
+double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
+                    double* Zt, double* pack) {
+  const Index groups = (K + kLogitClasses - 1) / kLogitClasses;
+  double h_squared = 0.0;
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if (K <= kTransposedClasses) {
+    Index i = 0;
+    with_group<kTransposedClasses>(static_cast<int>(K), [&]<int G>() {
+      for (; i + 8 <= nb; i += 8) {
+        if (pack)
+          h_squared += logits_octet<G, true>(d, W, Hb + i * d, b, Zt + i, nb, pack + i * kLanes, nb * kLanes);
+        else
+          h_squared += logits_octet<G, false>(d, W, Hb + i * d, b, Zt + i, nb, nullptr, 0);
+      }
+      for (; i < nb; ++i) {
+        if (pack)
+          h_squared += logits_tile<1, G, true, true>(d, Wt, Hb + i * d, b, Zt + i, nb, pack + i * kLanes, nb * kLanes);
+        else
+          h_squared += logits_tile<1, G, true, false>(d, Wt, Hb + i * d, b, Zt + i, nb, nullptr, 0);
+      }
+    });
+    return h_squared;
+  }
+#else
+  (void)W;
+#endif
+  auto tile = [&]<int S>(Index i, Index j) {
+    const Index k0 = group_begin(K, groups, j), g = group_begin(K, groups, j + 1) - k0;
+    const double* bk = b ? b + k0 : nullptr;
+    with_group<kLogitClasses>(static_cast<int>(g), [&]<int G>() {
+      const double* w = Wt + k0 * d;
+      double* z = Zt + k0 * nb + i;
+      if (j > 0)
+        logits_tile<S, G, false, false>(d, w, Hb + i * d, bk, z, nb, nullptr, 0);
+      else if (pack)  // the first class group reads the columns from memory
+        h_squared += logits_tile<S, G, true, true>(d, w, Hb + i * d, bk, z, nb, pack + i * kLanes, nb * kLanes);
+      else
+        h_squared += logits_tile<S, G, true, false>(d, w, Hb + i * d, bk, z, nb, nullptr, 0);
+    });
+  };
+  auto samples = [&](Index j) {  // every sample of the block against class group j
+    Index i = 0;
+    for (; i + kLogitSamples <= nb; i += kLogitSamples) tile.template operator()<kLogitSamples>(i, j);
+    for (; i < nb; ++i) tile.template operator()<1>(i, j);
+  };
+  if (groups > 2) {  // many classes: keep a class group's rows of Wt in L1, stream the block from L2
+    for (Index j = 0; j < groups; ++j) samples(j);
+    return h_squared;
+  }
+  Index i = 0;  // few classes: keep a few columns in L1, run every class group on them
+  for (; i + kLogitSamples <= nb; i += kLogitSamples)
+    for (Index j = 0; j < groups; ++j) tile.template operator()<kLogitSamples>(i, j);
+  for (; i < nb; ++i)
+    for (Index j = 0; j < groups; ++j) tile.template operator()<1>(i, j);
+  return h_squared;
+}
+
+/// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels. packed: the
+/// block's columns from block_logits, or null to read Hb. For large H: the packed copy keeps the
+/// loads of H off the 4 KiB-aliased addresses of the gH stores (theta and grad are both
+/// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
+/// non-temporal stores, and `next` (the next block of H, or null) is prefetched into L2.
+void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
+                    const double* Gt, double* gHb, double* gWt, double lambda, bool stream, const double* next) {
+  const Index groups = (K + kBackwardClasses - 1) / kBackwardClasses;
+  const Columns X = packed ? Columns{packed, kLanes, nb * kLanes} : Columns{Hb, d, kLanes};
+  for (Index j = 0; j < groups; ++j) {
+    const Index k0 = group_begin(K, groups, j), g = group_begin(K, groups, j + 1) - k0;
+    const bool first = j == 0, last = j + 1 == groups;
+    with_group<kBackwardClasses>(static_cast<int>(g), [&]<int G>() {
+      const double* w = Wt + k0 * d;
+      const double* gt = Gt + k0 * nb;
+      double* gw = gWt ? gWt + k0 * d : nullptr;
+      const bool nt = stream && last;
+      const double* pf = last ? next : nullptr;
+      if (first && gw) backward_tile<G, true, true>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
+      if (first && !gw) backward_tile<G, true, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
+      if (!first && gw) backward_tile<G, false, true>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
+      if (!first && !gw) backward_tile<G, false, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
+    });
+  }
+}
+
+
+}  // namespace ufm::detail
