@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -141,6 +142,26 @@ TEST_P(KernelShapes, MatchTheReference) {
   }
 }
 
+TEST_P(KernelShapes, DescendIsTheGradientStepBitForBit) {
+  // value_and_descend (GD's one-pass step between checkpoints) against value_and_gradient and
+  // t − lr·g: the same value and the same new theta, to the last bit, on every kernel path.
+  const Shape sh = GetParam();
+  std::vector<int> labels(static_cast<std::size_t>(sh.N));
+  for (Index i = 0; i < sh.N; ++i) labels[static_cast<std::size_t>(i)] = static_cast<int>((i * 7 + 3) % sh.K);
+  const UfmObjective f(sh.K, sh.d, labels, sh.loss, sh.bias, {3e-2, 7e-3, 1e-1}, sh.freeze_w);
+  const double lr = 0.3;
+  for (double scale : {1e-3, 0.7}) {
+    const Vec theta0 = test::random_vec(f.num_params(), 6, scale);
+    Vec grad(f.num_params()), scratch(f.num_params()), theta = theta0;
+    const double value = f.value_and_gradient(theta0, grad);
+    Vec expected(f.num_params());
+    for (Index i = 0; i < expected.size(); ++i) expected[i] = theta0[i] - lr * grad[i];
+    EXPECT_EQ(f.value_and_descend(theta, scratch, lr), value);
+    EXPECT_TRUE(theta == expected) << "max difference " << (theta - expected).cwiseAbs().maxCoeff();
+    EXPECT_FALSE(theta == theta0);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, KernelShapes,
     ::testing::Values(Shape{2, 1, 1, Loss::kCrossEntropy, BiasMode::kNone, false},
@@ -187,6 +208,40 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ThreadCounts,
                                            Shape{10, 64, 1000, Loss::kMse, BiasMode::kNone, false},
                                            Shape{40, 48, 2000, Loss::kCrossEntropy, BiasMode::kFree, false},
                                            Shape{10, 512, 4200, Loss::kCrossEntropy, BiasMode::kRegularized, false}));
+
+// GradientDescent takes its steps between checkpoints with value_and_descend: the iterates are the
+// ones of the step-by-step loop (every step observed), and a blow-up there is still reported.
+TEST(GradientDescentOnUfm, OnePassStepsGiveTheObservedIterates) {
+  bench::Problem p;
+  p.K = 10, p.n = 30, p.d = 24;
+  const UfmObjective f = bench::make_objective(p);
+  const Vec theta0 = bench::initial_theta(p, f);
+  const GradientDescent gd({.lr = p.lr, .max_steps = 25});
+  Vec fused = theta0, observed = theta0;
+  std::vector<long> every_step;
+  for (long k = 0; k <= 25; ++k) every_step.push_back(k);
+  const RunSummary a = gd.run(f, fused, std::span<const long>{}, NullObserver{});
+  const RunSummary b = gd.run(f, observed, every_step, NullObserver{});
+  EXPECT_EQ(a.final_value, b.final_value);
+  EXPECT_TRUE(fused == observed);
+  EXPECT_EQ(a.gradient_evaluations, b.gradient_evaluations);
+}
+
+TEST(GradientDescentOnUfm, BlowUpBetweenCheckpointsEndsAtTheLastObservedState) {
+  bench::Problem p;
+  p.K = 4, p.n = 10, p.d = 16, p.loss = Loss::kMse, p.init = 1.0;
+  const UfmObjective f = bench::make_objective(p);
+  const Vec theta0 = bench::initial_theta(p, f);
+  Vec theta = theta0;
+  const GradientDescent gd({.lr = 50.0, .max_steps = 100000});
+  const std::vector<long> checkpoints{0};
+  const RunSummary s = gd.run(f, theta, checkpoints, NullObserver{});
+  EXPECT_EQ(s.status, RunStatus::kDiverged);
+  EXPECT_NE(s.message.find("step"), std::string::npos) << s.message;
+  EXPECT_EQ(s.steps, 0);
+  EXPECT_TRUE(theta == theta0);
+  EXPECT_LT(s.gradient_evaluations, 100000);
+}
 
 }  // namespace
 }  // namespace ufm

@@ -220,4 +220,11 @@ double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
   return loss + penalties(theta, nullptr);
 }
 
+double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
+  if (shallow_) return shallow_->value_and_descend(theta, grad, lr);
+  const double value = value_and_gradient(theta, grad);
+  theta.noalias() -= lr * grad;
+  return value;
+}
+
 }  // namespace ufm

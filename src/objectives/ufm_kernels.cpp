@@ -15,7 +15,7 @@ using Packet = ei::packet_traits<double>::type;
 
 constexpr int kLogitSamples = 4;   ///< samples per logits tile
 constexpr int kLogitClasses = 5;   ///< classes per logits tile: 4 × 5 = 20 accumulators
-constexpr int kBackwardClasses = 12;  ///< classes per backward tile: 12 w + 12 accumulators
+constexpr int kBackwardClasses = static_cast<int>(kMaxDescendK);  ///< classes per backward tile: 12 w + 12 accumulators
 
 // The kernels are EIGEN_DONT_INLINE: inlined into their callers (lambdas, dispatch), GCC's
 // register allocation of the accumulator tiles degrades (2× slower logits at K = 100).
@@ -206,12 +206,13 @@ struct Columns {
 /// `stream`: non-temporal stores (gH aligned, d a multiple of the packet size). `next`: when not
 /// null, prefetch next[i·d + r] into L2 along the way (the next block of H, read next from memory).
 /// Rows past the last full packet are read from H.
-template <int G, bool kFirst, bool kGw>
+template <int G, bool kFirst, bool kGw, bool kDescend>
 EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H, Columns X, Index nb,
                                        const double* Gt, Index ldg, double* gH, double* gWt, double lambda,
-                                       bool stream, const double* next) {
+                                       double lr, bool stream, const double* next) {
+  static_assert(!kDescend || kFirst, "a descent step needs every class in one group");
   const Index dv = d - d % kLanes;
-  const Packet lam = ei::pset1<Packet>(lambda);
+  const Packet lam = ei::pset1<Packet>(lambda), plr = ei::pset1<Packet>(lr);
   for (Index r = 0; r < dv; r += kLanes) {
     Packet w[G], acc[G];
     for (int k = 0; k < G; ++k) {
@@ -234,7 +235,9 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
           gh_odd = ei::pmadd(g, w[k], gh_odd);
         if constexpr (kGw) acc[k] = ei::pmadd(g, x, acc[k]);
       }
-      store(gH + i * d + r, ei::padd(gh, gh_odd), stream);
+      const Packet total = ei::padd(gh, gh_odd);
+      // kDescend: gH is H itself and receives h − lr·g (a product, then a difference: GD's update).
+      store(gH + i * d + r, kDescend ? ei::psub(x, ei::pmul(plr, total)) : total, stream);
     }
     if constexpr (kGw)
       for (int k = 0; k < G; ++k) ei::pstoreu(gWt + k * d + r, ei::padd(ei::ploadu<Packet>(gWt + k * d + r), acc[k]));
@@ -248,7 +251,7 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
         (k % 2 == 0 ? gh : gh_odd) += Gt[k * ldg + i] * Wt[k * d + r];
         if constexpr (kGw) acc[k] += Gt[k * ldg + i] * x;
       }
-      gH[i * d + r] = gh + gh_odd;
+      gH[i * d + r] = kDescend ? x - lr * (gh + gh_odd) : gh + gh_odd;
     }
     if constexpr (kGw)
       for (int k = 0; k < G; ++k) gWt[k * d + r] += acc[k];
@@ -335,9 +338,19 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 /// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
 /// non-temporal stores, and `next` (the next block of H, or null) is prefetched into L2.
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
-                    const double* Gt, double* gHb, double* gWt, double lambda, bool stream, const double* next) {
+                    const double* Gt, double* gHb, double* gWt, double lambda, double lr, bool stream,
+                    const double* next) {
   const Index groups = (K + kBackwardClasses - 1) / kBackwardClasses;
   const Columns X = packed ? Columns{packed, kLanes, nb * kLanes} : Columns{Hb, d, kLanes};
+  if (lr != 0.0) {  // descent step: one class group (K ≤ kMaxDescendK), gHb = Hb updated in place
+    with_group<kBackwardClasses>(static_cast<int>(K), [&]<int G>() {
+      if (gWt)
+        backward_tile<G, true, true, true>(d, Wt, Hb, X, nb, Gt, nb, gHb, gWt, lambda, lr, stream, next);
+      else
+        backward_tile<G, true, false, true>(d, Wt, Hb, X, nb, Gt, nb, gHb, gWt, lambda, lr, stream, next);
+    });
+    return;
+  }
   for (Index j = 0; j < groups; ++j) {
     const Index k0 = group_begin(K, groups, j), g = group_begin(K, groups, j + 1) - k0;
     const bool first = j == 0, last = j + 1 == groups;
@@ -347,13 +360,12 @@ void block_backward(Index d, Index K, const double* Wt, const double* Hb, const 
       double* gw = gWt ? gWt + k0 * d : nullptr;
       const bool nt = stream && last;
       const double* pf = last ? next : nullptr;
-      if (first && gw) backward_tile<G, true, true>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
-      if (first && !gw) backward_tile<G, true, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
-      if (!first && gw) backward_tile<G, false, true>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
-      if (!first && !gw) backward_tile<G, false, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, nt, pf);
+      if (first && gw) backward_tile<G, true, true, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, 0.0, nt, pf);
+      if (first && !gw) backward_tile<G, true, false, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, 0.0, nt, pf);
+      if (!first && gw) backward_tile<G, false, true, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, 0.0, nt, pf);
+      if (!first && !gw) backward_tile<G, false, false, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, 0.0, nt, pf);
     });
   }
 }
-
 
 }  // namespace ufm::detail

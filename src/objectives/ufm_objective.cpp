@@ -27,11 +27,14 @@ namespace {
 using detail::block_backward;
 using detail::block_logits;
 using detail::kLanes;
+using detail::kMaxDescendK;
 using detail::kMaxKernelK;
 
 constexpr Index kMaxChunks = 16;
 constexpr double kMaxChunkBytes = 32.0 * (1 << 20);  ///< cap on the chunks' W-gradient partials
 constexpr double kStreamBytes = 16.0 * (1 << 20);    ///< H-gradients this large bypass the cache
+/// Whether a descent step writes the new H with non-temporal stores too (streaming mode).
+constexpr bool kStreamDescent = false;
 /// Smaller problems run on one thread: a fork/join per evaluation costs more than it saves there,
 /// and on a loaded machine a descheduled worker stalls every region (70× slower at the medium size).
 constexpr double kParallelFlops = 2e7;
@@ -87,7 +90,7 @@ void UfmObjective::logits(const Vec& theta, Mat& Z) const {
 }
 
 void UfmObjective::run_chunk(Chunk& c, const double* H, const double* W, const double* b, double* gH,
-                             bool stream) const {
+                             bool stream, double lr) const {
   const Index d = layout_.d, K = layout_.K, N = layout_.N;
   const double inv_n = 1.0 / static_cast<double>(N);
   const bool with_gw = gH && !freeze_w_;
@@ -108,8 +111,8 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const double* W, const d
     double* gHb = gH + c0 * d;
     if (backward_kernels_) {
       const bool prefetch = stream_gradient_ && blk + 1 < c.end_block;
-      block_backward(d, K, Wt_.data(), Hb, packed, nb, Zt, gHb, with_gw ? c.gWt.data() : nullptr, lambda_.h, stream,
-                     prefetch ? Hb + nb * d : nullptr);
+      block_backward(d, K, Wt_.data(), Hb, packed, nb, Zt, gHb, with_gw ? c.gWt.data() : nullptr, lambda_.h, lr,
+                     stream, prefetch ? Hb + nb * d : nullptr);
     } else {
       Eigen::Map<Mat> gHm(gHb, d, nb);
       gHm = lambda_.h * Hm;
@@ -122,17 +125,20 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const double* W, const d
 #endif
 }
 
-ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad) const {
+ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend, double lr) const {
   const Index K = layout_.K, d = layout_.d, N = layout_.N;
   if (grad && grad->size() != num_params()) grad->resize(num_params());
   const auto W = layout_.W(theta);  // K×d
   Wt_ = W.transpose();
   const double* H = theta.data();
   const double* b = layout_.has_bias ? layout_.b(theta).data() : nullptr;
-  double* gH = grad ? grad->data() : nullptr;
-  const bool stream = gH && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
+  // Descent: the backward pass writes the new H over the old one (descend == &theta), block by
+  // block after the block's own logits; W and b are updated at the end.
+  double* gH = descend ? descend->data() : grad ? grad->data() : nullptr;
+  const bool stream = gH && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0 &&
+                      !(descend && !kStreamDescent);
   const Index chunks = static_cast<Index>(chunks_.size());
-  auto run = [&](Index c) { run_chunk(chunks_[static_cast<std::size_t>(c)], H, W.data(), b, gH, stream); };
+  auto run = [&](Index c) { run_chunk(chunks_[static_cast<std::size_t>(c)], H, W.data(), b, gH, stream, lr); };
 #ifdef _OPENMP
   if (chunks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel() &&
       6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops) {
@@ -169,6 +175,9 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad) const {
     for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
     gb += lambda_.b * layout_.b(theta);
   }
+  if (descend) {  // W and b: t − lr·g, a product then a difference, as GradientDescent does
+    for (Index i = layout_.h_size(); i < num_params(); ++i) (*descend)[i] = theta[i] - lr * (*grad)[i];
+  }
   return p;
 }
 
@@ -177,5 +186,12 @@ ObjectiveParts UfmObjective::parts(const Vec& theta) const { return evaluate(the
 double UfmObjective::value(const Vec& theta) const { return evaluate(theta, nullptr).total(); }
 
 double UfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const { return evaluate(theta, &grad).total(); }
+
+double UfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
+  if (backward_kernels_ && layout_.K <= kMaxDescendK) return evaluate(theta, &grad, &theta, lr).total();
+  const double value = evaluate(theta, &grad).total();
+  for (Index i = 0; i < num_params(); ++i) theta[i] -= lr * grad[i];
+  return value;
+}
 
 }  // namespace ufm

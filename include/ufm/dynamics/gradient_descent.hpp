@@ -46,7 +46,10 @@ class GradientDescent {
   /// Allocates only before the loop (theta, gradient, a copy of the last observed state, and
   /// the velocity with momentum). Between checkpoints a step is one objective evaluation and
   /// one fused pass (gradient norm + update) over the parameters; the pass is split into fixed
-  /// chunks (OpenMP when large), so the trajectory does not depend on the thread count.
+  /// chunks (OpenMP when large), so the trajectory does not depend on the thread count. Plain GD
+  /// (momentum 0) on a DescentStepObjective takes those steps with f.value_and_descend, which
+  /// gives the same iterates bit for bit; a non-finite gradient there shows as a non-finite value
+  /// one step later.
   template <Objective F, Observer O>
   RunSummary run(const F& f, Vec& theta, std::span<const long> checkpoints, O&& observe) const;
 
@@ -151,9 +154,6 @@ RunSummary GradientDescent::run(const F& f, Vec& theta, std::span<const long> ch
   long saved_step = 0;
   double saved_value = 0.0;
   for (long k = 0;; ++k) {
-    const double value = f.value_and_gradient(theta, grad);
-    ++s.gradient_evaluations;
-    if (k == 0) s.initial_value = saved_value = value;
     const double t = static_cast<double>(k) * lr;
     auto diverged = [&](bool value_finite) {  // end the trajectory at its last observed state
       s.status = RunStatus::kDiverged;
@@ -164,11 +164,24 @@ RunSummary GradientDescent::run(const F& f, Vec& theta, std::span<const long> ch
       s.final_value = saved_value;
       return s;
     };
-    if (!std::isfinite(value)) return diverged(false);
     bool scheduled = false;
     while (next < checkpoints.size() && checkpoints[next] <= k) scheduled |= checkpoints[next++] == k;
     const auto budget = k >= max_steps ? std::optional(RunStatus::kMaxSteps) : std::nullopt;
-    if (scheduled || budget || tol > 0.0) {  // the state may be observed: norm first, then update
+    const bool observed = scheduled || budget || tol > 0.0;  // the state may be observed
+    if constexpr (DescentStepObjective<F>) {
+      if (!observed && beta == 0.0) {  // nothing needs the gradient: evaluate and step in one pass
+        const double value = f.value_and_descend(theta, grad, lr);
+        ++s.gradient_evaluations;
+        if (k == 0) s.initial_value = saved_value = value;
+        if (!std::isfinite(value)) return diverged(false);
+        continue;  // a non-finite gradient makes theta non-finite: the next value reports it
+      }
+    }
+    const double value = f.value_and_gradient(theta, grad);
+    ++s.gradient_evaluations;
+    if (k == 0) s.initial_value = saved_value = value;
+    if (!std::isfinite(value)) return diverged(false);
+    if (observed) {  // norm first, then update
       const double grad_norm = detail::gd_pass(grad, nullptr, nullptr, lr, beta, partial);
       if (!std::isfinite(grad_norm)) return diverged(true);
       if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, theta, grad}, scheduled, tol, budget, s)) return s;

@@ -50,6 +50,9 @@ class DeepUfmObjective {
   /// One forward and one backward pass into workspaces allocated by the constructor: no allocation.
   /// \param grad Out: dF/dtheta; resized only if its size is wrong (never in a step loop).
   double value_and_gradient(const Vec& theta, Vec& grad) const;
+  /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective). L = 1: UfmObjective's
+  /// one-pass step; deeper: value_and_gradient, then the update. grad: workspace.
+  double value_and_descend(Vec& theta, Vec& grad, double lr) const;
   DeepObjectiveParts parts(const Vec& theta) const;
   /// Feature levels for metrics: levels[0] = H₁, levels[l] = S_l (l = 1..L−1); the last is the
   /// penultimate level S_{L−1}, the one the classifier sees. levels is resized to L.
@@ -89,6 +92,6 @@ class DeepUfmObjective {
   bool parallel_ = false;  ///< large enough for a fork/join per evaluation to pay
 };
 
-static_assert(Objective<DeepUfmObjective>);
+static_assert(DescentStepObjective<DeepUfmObjective>);
 
 }  // namespace ufm

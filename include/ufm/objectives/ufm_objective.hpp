@@ -11,6 +11,7 @@
 
 #include "ufm/linalg.hpp"
 #include "ufm/objectives/model_spec.hpp"
+#include "ufm/objectives/objective.hpp"
 #include "ufm/objectives/ufm_layout.hpp"
 
 namespace ufm {
@@ -34,6 +35,11 @@ class UfmObjective {
   /// \param grad Out: dF/dtheta; resized only if its size is wrong (never in a step loop).
   /// Does not allocate when K ≤ 24 (own kernels); above, Eigen's products may.
   double value_and_gradient(const Vec& theta, Vec& grad) const;
+  /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective): for K ≤ 12 in the same
+  /// pass over H (the backward kernel writes the new H in place of the old), else value_and_gradient
+  /// and the update. Bit-identical to value_and_gradient followed by t − lr·g. grad: workspace
+  /// (its W and b parts hold their gradient after the call).
+  double value_and_descend(Vec& theta, Vec& grad, double lr) const;
   /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
@@ -51,8 +57,11 @@ class UfmObjective {
     double loss = 0.0, h_squared = 0.0;
   };
   /// Value parts, and the gradient into *grad when grad is not null.
-  ObjectiveParts evaluate(const Vec& theta, Vec* grad) const;
-  void run_chunk(Chunk& c, const double* H, const double* W, const double* b, double* gH, bool stream) const;
+  /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
+  ObjectiveParts evaluate(const Vec& theta, Vec* grad, Vec* descend = nullptr, double lr = 0.0) const;
+  /// gH: the H-gradient, or (lr != 0) H itself, which receives the descent step.
+  void run_chunk(Chunk& c, const double* H, const double* W, const double* b, double* gH, bool stream,
+                 double lr) const;
 
   UfmLayout layout_;
   std::vector<int> labels_;
@@ -66,5 +75,7 @@ class UfmObjective {
   mutable Mat Wt_;                ///< d×K: Wᵀ of the current call
   mutable std::vector<Chunk> chunks_;
 };
+
+static_assert(DescentStepObjective<UfmObjective>);
 
 }  // namespace ufm

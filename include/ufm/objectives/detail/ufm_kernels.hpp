@@ -14,6 +14,9 @@ inline constexpr Index kLanes = Eigen::internal::packet_traits<double>::size;
 /// block_backward handles K up to this; above, Eigen's GEMM is faster.
 inline constexpr Index kMaxKernelK = 24;
 
+/// block_backward takes a descent step in place (lr != 0) up to this K (one class group).
+inline constexpr Index kMaxDescendK = 12;
+
 /// Logits of a block (class-major, ldz = nb) with the kernels: per group of samples, every class
 /// group while those columns are in L1. pack (streaming mode): receives the block's columns in the
 /// packed layout of block_backward (pack[(r / kLanes)·nb·kLanes + i·kLanes + r % kLanes] = h_i[r]).
@@ -29,7 +32,11 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 /// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
 /// non-temporal stores (gHb 64-byte aligned, d a multiple of kLanes), and `next` (the next block of
 /// H, or null) is prefetched into L2.
+/// lr != 0 (K ≤ kMaxDescendK): a gradient-descent step instead; gHb is the block of H itself and
+/// receives h_i − lr·(λ h_i + Σ_k G_ki w_k), a product then a difference, as GradientDescent's update
+/// (gWt still receives the W-gradient contribution of the old H).
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
-                    const double* Gt, double* gHb, double* gWt, double lambda, bool stream, const double* next);
+                    const double* Gt, double* gHb, double* gWt, double lambda, double lr, bool stream,
+                    const double* next);
 
 }  // namespace ufm::detail
