@@ -164,8 +164,9 @@ def main():
     if not a.no_metrics:
         print()
         print("| size | collapse_metrics ms/call (1 thread) | GD steps per metrics call | "
-              "µs per gradient evaluation | µs per RK4 stage | stage / evaluation |")
-        print("|---|---|---|---|---|---|")
+              "µs per gradient evaluation | µs per GD step | µs per RK4 stage | stage / evaluation | "
+              "stage / GD step |")
+        print("|---|---|---|---|---|---|---|---|")
         for size in sizes:
             K, n, d = SIZES[size]
             rec = run_json([bench, "metrics", "--K", str(K), "--n", str(n), "--d", str(d), "--threads", "1",
@@ -178,9 +179,11 @@ def main():
             flow = run_json([bench, "flow", "--K", str(K), "--n", str(n), "--d", str(d), "--threads", "1",
                              "--target-time", str(min(a.target_time, 2.0))], {"OMP_NUM_THREADS": "1"})
             raw["metrics"].append(flow)
+            stage_per_step = flow["us_per_rk4_stage"] / (1e3 * per_step) if per_step else None
             print(f"| {size} (K={K} n={n} d={d}) | {rec['ms_per_call']:.3g} | {fmt(ratio, 2)} | "
-                  f"{flow['us_per_gradient_evaluation']:.3g} | {flow['us_per_rk4_stage']:.3g} | "
-                  f"{flow['stage_over_evaluation']:.2f} |", flush=True)
+                  f"{flow['us_per_gradient_evaluation']:.3g} | {fmt(1e3 * per_step if per_step else None)} | "
+                  f"{flow['us_per_rk4_stage']:.3g} | {flow['stage_over_evaluation']:.2f} | "
+                  f"{fmt(stage_per_step, 2)} |", flush=True)
     if a.scaling:
         print()
         print("| K | n | N | d | params | ms/step (1 thread) | µs per 1k samples | peak RSS MB | RSS / param bytes |")
