@@ -271,6 +271,24 @@ TEST(DeepUfmObjective, BitIdenticalForAnyThreadCount) {
 }
 #endif
 
+TEST(DeepUfmObjective, DescendIsTheGradientStepBitForBit) {
+  // GD's one-pass step between checkpoints: the same value, and theta − lr·grad to the last bit.
+  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
+  for (Index L : {Index{1}, Index{3}}) {
+    DeepUfmSpec spec = wide_spec(Activation::kRelu, 6, 3);
+    spec.widths.resize(static_cast<std::size_t>(L - 1));
+    spec.lambda_w.resize(static_cast<std::size_t>(L));
+    const DeepUfmObjective f(spec, labels);
+    const Vec theta0 = test::random_vec(f.num_params(), 4, 0.5);
+    Vec grad(f.num_params()), scratch(f.num_params()), theta = theta0;
+    const double value = f.value_and_gradient(theta0, grad);
+    Vec expected(f.num_params());
+    for (Index i = 0; i < expected.size(); ++i) expected[i] = theta0[i] - 0.2 * grad[i];
+    EXPECT_EQ(f.value_and_descend(theta, scratch, 0.2), value) << "L = " << L;
+    EXPECT_TRUE(theta == expected) << "L = " << L;
+  }
+}
+
 TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
   for (Activation act : {Activation::kLinear, Activation::kRelu}) {
     const DeepUfmObjective f(make_spec(3, act, Loss::kCrossEntropy, BiasMode::kRegularized, 1), kLabels);
