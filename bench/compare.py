@@ -30,6 +30,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -87,6 +88,47 @@ def loadavg():
         return "?"
 
 
+def agreement(sim, sizes, models, losses, steps, raw):
+    """The same computation on both sides: from one initial state (ufm-sim --save-state),
+    `steps` GD steps by ufm-sim and by each PyTorch formulation; prints F after the last step."""
+    print(f"Agreement: F(θ_{steps}) after {steps} GD steps from the same initial state "
+          "(ufm-sim --save-state, read by torch_ufm.py --init-state)\n")
+    print("| size | model | loss | ufm-sim | torch manual | torch autograd | max relative difference |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in models:
+            layers, relu, model_sizes = MODELS[model]
+            for size in sizes:
+                if size not in model_sizes or size in ("paper", "large"):  # small and medium suffice
+                    continue
+                K, n, d = SIZES[size]
+                for loss in losses:
+                    cfg = ["--classes", str(K), "--per-class", str(n), "--dim", str(d), "--loss", loss,
+                           "--bias", "reg", "--lambda", "5e-4", "--dynamics", "gd", "--lr", "0.1",
+                           "--quiet", "--num-checkpoints", "2"]
+                    if layers == 2:
+                        cfg += ["--layers", "2", "--width", str(d)] + (["--activation", "relu"] if relu else [])
+                    state = os.path.join(tmp, f"{model}-{size}-{loss}".replace(" ", "_"))
+                    subprocess.run([sim, *cfg, "--steps", "0", "--save-state", state, "--out", state + ".json"],
+                                   check=True)
+                    out = subprocess.run([sim, *cfg, "--steps", str(steps), "--init-state", state],
+                                         check=True, capture_output=True, text=True).stdout
+                    f_sim = json.loads(out)["final"]["objective"]
+                    targs = ["--K", str(K), "--n", str(n), "--d", str(d), "--loss", loss, "--layers", str(layers),
+                             "--lr", "0.1", "--lam", "5e-4", "--steps", str(steps), "--warmup", "0",
+                             "--init-state", state] + (["--relu"] if relu else [])
+                    f_torch = {}
+                    for kind in ("manual", "autograd"):
+                        cmd, env = torch_cmd(1, targs, kind == "autograd")
+                        f_torch[kind] = run_json(cmd, env)["final_loss"]
+                    diff = max(abs(f_sim - v) / abs(v) for v in f_torch.values())
+                    raw["agreement"].append({"size": size, "model": model, "loss": loss, "steps": steps,
+                                             "ufm_sim": f_sim, **f_torch, "max_relative_difference": diff})
+                    print(f"| {size} (K={K} n={n} d={d}) | {model} | {loss} | {f_sim:.15g} | "
+                          f"{f_torch['manual']:.15g} | {f_torch['autograd']:.15g} | {diff:.1e} |", flush=True)
+    print()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
@@ -100,6 +142,9 @@ def main():
     p.add_argument("--no-autograd", action="store_true")
     p.add_argument("--no-metrics", action="store_true")
     p.add_argument("--scaling", action="store_true", help="also time per step and memory vs N and d")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the agreement check (ufm-sim and both PyTorch steps from the same state)")
+    p.add_argument("--check-steps", type=int, default=50)
     p.add_argument("--json", help="write every raw record to this file")
     a = p.parse_args()
     if a.quick:
@@ -111,10 +156,15 @@ def main():
     losses = a.losses.split(",")
     threads_list = [int(t) for t in a.threads.split(",")]
     models = a.models.split(",")
-    raw = {"limits": [], "steps": [], "metrics": [], "scaling": []}
+    raw = {"limits": [], "steps": [], "metrics": [], "scaling": [], "agreement": []}
 
     print(f"# ufm-sim vs PyTorch — {datetime.datetime.now().isoformat(timespec='seconds')}, "
           f"{platform.node()}, load average at start {loadavg()}")
+    if not a.no_check:
+        sim = os.path.join(a.build_dir, "ufm-sim")
+        if not os.path.exists(sim):
+            sys.exit(f"compare.py: {sim} not found; build it (scripts/bench.sh does) or pass --no-check")
+        agreement(sim, sizes, models, losses, a.check_steps, raw)
     limits = {}
     for t in threads_list:
         lim = run_json([bench, "limits", "--threads", str(t)], {"OMP_NUM_THREADS": str(t)})

@@ -88,6 +88,10 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--autograd", action="store_true", help="use torch.autograd instead of manual gradients")
+    p.add_argument("--init-state", metavar="DIR",
+                   help="start from ufm-sim's state files (H.npy, W.npy, W1.npy, b.npy of --save-state) "
+                        "instead of the seeded Gaussian init; with --steps S --warmup 0 the run takes "
+                        "exactly S steps, so its final_loss can be compared with ufm-sim's")
     a = p.parse_args(argv)
     for name in ("lamW", "lamH", "lamb"):
         if getattr(a, name) is None:
@@ -124,6 +128,8 @@ class UFM:
             self.Ws = [torch.randn(d1, d, generator=g, dtype=dt) * a.init,  # W1: d1 x d
                        torch.randn(K, d1, generator=g, dtype=dt) * a.init]  # W2: K x d1
         self.b = torch.zeros(K, dtype=dt)                                     # K
+        if a.init_state:
+            self._load_state(a.init_state, dt)
         # manual-mode buffers (no allocation in the step loop except softmax / relu mask)
         self.Z = torch.empty(K, N, dtype=dt)                                  # K x N
         self.gWs = [torch.empty_like(W) for W in self.Ws]
@@ -135,6 +141,28 @@ class UFM:
         if a.autograd:
             for p in self.params:
                 p.requires_grad_(True)
+
+    def _load_state(self, directory, dt):
+        """ufm-sim's --save-state files: H (d x N), W (the classifier), W1 (hidden), b (K)."""
+        import numpy as np
+
+        def load(name, shape):
+            x = torch.from_numpy(np.load(os.path.join(directory, name))).to(dt).contiguous()
+            if tuple(x.shape) != shape:
+                sys.exit(f"torch_ufm.py: {name} has shape {tuple(x.shape)}, expected {shape}")
+            return x
+
+        a, K, N = self.a, self.a.K, self.N
+        labels = np.load(os.path.join(directory, "labels.npy"))
+        if not np.array_equal(labels, self.labels.numpy()):
+            sys.exit("torch_ufm.py: labels.npy is not K blocks of n labels")
+        self.H = load("H.npy", (a.d, N))
+        if a.layers == 1:
+            self.Ws = [load("W.npy", (K, a.d))]
+        else:
+            self.Ws = [load("W1.npy", (a.d1, a.d)), load("W.npy", (K, a.d1))]
+        if not a.no_bias and os.path.exists(os.path.join(directory, "b.npy")):
+            self.b = load("b.npy", (K,))
 
     # ---------- manual gradients ----------
     def _G(self, Z):

@@ -9,5 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh python3-torch libopenblas0-pthread >&2
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DUFM_BUILD_BENCH=ON -DUFM_BUILD_TESTS=OFF >&2
-cmake --build build-bench -j"$(nproc)" --target ufm-bench >&2
+cmake --build build-bench -j"$(nproc)" --target ufm-bench ufm-sim >&2
 exec /usr/bin/python3 bench/compare.py "$@"
