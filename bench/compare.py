@@ -171,7 +171,7 @@ def main():
         limits[t] = lim
         raw["limits"].append(lim)
         print(f"limits, {t} thread(s): FMA peak {lim['fma_peak_gflops']:.1f} GFLOP/s, "
-              f"Eigen GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, "
+              f"GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, "
               f"triad {lim['triad_gbs']:.1f} GB/s")
     print()
     print("| size | model | loss | threads | ufm-sim steps/s | torch manual | torch autograd | × manual | "

@@ -2,7 +2,7 @@
 # Installs ufm-sim's Debian 12 build and plot dependencies (apt only; nothing is downloaded at build time).
 # Extra package names given as arguments are installed too (scripts/bench.sh adds PyTorch's).
 set -euo pipefail
-packages=(g++ cmake make libeigen3-dev libboost-dev libcli11-dev nlohmann-json3-dev
+packages=(g++ cmake make libeigen3-dev libboost-dev libcli11-dev nlohmann-json3-dev libopenblas0-pthread
           libgtest-dev libgmock-dev libomp-dev zlib1g-dev python3 python3-numpy python3-matplotlib "$@")
 missing=()
 for p in "${packages[@]}"; do

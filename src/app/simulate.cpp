@@ -54,6 +54,7 @@ nlohmann::ordered_json environment_json() {
   e["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
                std::to_string(EIGEN_MINOR_VERSION);
   e["compiler"] = __VERSION__;
+  e["blas"] = blas_backend();
   return e;
 }
 
