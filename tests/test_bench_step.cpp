@@ -243,5 +243,15 @@ TEST(GradientDescentOnUfm, BlowUpBetweenCheckpointsEndsAtTheLastObservedState) {
   EXPECT_LT(s.gradient_evaluations, 100000);
 }
 
+#ifdef UFM_USE_OPENBLAS
+extern "C" int openblas_get_num_threads(void);
+
+TEST(Blas, OpenBlasIsPinnedToTheCallingThread) {
+  // Its own thread splits would make results depend on the thread count (linalg.hpp pins it).
+  EXPECT_EQ(openblas_get_num_threads(), 1);
+  EXPECT_NE(std::string(blas_backend()).find("(1 thread)"), std::string::npos) << blas_backend();
+}
+#endif
+
 }  // namespace
 }  // namespace ufm
