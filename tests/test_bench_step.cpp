@@ -149,16 +149,17 @@ TEST_P(KernelShapes, DescendIsTheGradientStepBitForBit) {
   std::vector<int> labels(static_cast<std::size_t>(sh.N));
   for (Index i = 0; i < sh.N; ++i) labels[static_cast<std::size_t>(i)] = static_cast<int>((i * 7 + 3) % sh.K);
   const UfmObjective f(sh.K, sh.d, labels, sh.loss, sh.bias, {3e-2, 7e-3, 1e-1}, sh.freeze_w);
-  const double lr = 0.3;
-  for (double scale : {1e-3, 0.7}) {
-    const Vec theta0 = test::random_vec(f.num_params(), 6, scale);
-    Vec grad(f.num_params()), scratch(f.num_params()), theta = theta0;
-    const double value = f.value_and_gradient(theta0, grad);
-    Vec expected(f.num_params());
-    for (Index i = 0; i < expected.size(); ++i) expected[i] = theta0[i] - lr * grad[i];
-    EXPECT_EQ(f.value_and_descend(theta, scratch, lr), value);
-    EXPECT_TRUE(theta == expected) << "max difference " << (theta - expected).cwiseAbs().maxCoeff();
-    EXPECT_FALSE(theta == theta0);
+  for (double lr : {0.3, 0.0}) {  // lr = 0: a step that leaves theta as it is
+    for (double scale : {1e-3, 0.7}) {
+      const Vec theta0 = test::random_vec(f.num_params(), 6, scale);
+      Vec grad(f.num_params()), scratch(f.num_params()), theta = theta0;
+      const double value = f.value_and_gradient(theta0, grad);
+      Vec expected(f.num_params());
+      for (Index i = 0; i < expected.size(); ++i) expected[i] = theta0[i] - lr * grad[i];
+      EXPECT_EQ(f.value_and_descend(theta, scratch, lr), value);
+      EXPECT_TRUE(theta == expected) << "lr " << lr << ", max difference " << (theta - expected).cwiseAbs().maxCoeff();
+      EXPECT_EQ(theta == theta0, lr == 0.0);
+    }
   }
 }
 

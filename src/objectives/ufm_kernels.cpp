@@ -1,5 +1,6 @@
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 
+#include <optional>
 #include <type_traits>
 
 namespace ufm::detail {
@@ -338,11 +339,12 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 /// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
 /// non-temporal stores, and `next` (the next block of H, or null) is prefetched into L2.
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
-                    const double* Gt, double* gHb, double* gWt, double lambda, double lr, bool stream,
+                    const double* Gt, double* gHb, double* gWt, double lambda, std::optional<double> descend_lr, bool stream,
                     const double* next) {
   const Index groups = (K + kBackwardClasses - 1) / kBackwardClasses;
   const Columns X = packed ? Columns{packed, kLanes, nb * kLanes} : Columns{Hb, d, kLanes};
-  if (lr != 0.0) {  // descent step: one class group (K ≤ kMaxDescendK), gHb = Hb updated in place
+  if (descend_lr) {  // descent step: one class group (K ≤ kMaxDescendK), gHb = Hb updated in place
+    const double lr = *descend_lr;
     with_group<kBackwardClasses>(static_cast<int>(K), [&]<int G>() {
       if (gWt)
         backward_tile<G, true, true, true>(d, Wt, Hb, X, nb, Gt, nb, gHb, gWt, lambda, lr, stream, next);

@@ -6,6 +6,7 @@
 /// H-gradient and a partial W-gradient, while the block is in cache. The blocks are grouped into a
 /// fixed number of chunks (set by K, d and N only); OpenMP threads take whole chunks and the chunk
 /// partials are added in chunk order, so value and gradient are bit-identical for any thread count.
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -59,9 +60,9 @@ class UfmObjective {
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
   ObjectiveParts evaluate(const Vec& theta, Vec* grad, Vec* descend = nullptr, double lr = 0.0) const;
-  /// gH: the H-gradient, or (lr != 0) H itself, which receives the descent step.
+  /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
   void run_chunk(Chunk& c, const double* H, const double* W, const double* b, double* gH, bool stream,
-                 double lr) const;
+                 std::optional<double> descend_lr) const;
 
   UfmLayout layout_;
   std::vector<int> labels_;

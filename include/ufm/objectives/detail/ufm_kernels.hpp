@@ -4,6 +4,8 @@
 ///
 /// Everything is column-major: h_i = H[i·d ..], w_k = Wt[k·d ..] (Wt = Wᵀ, d×K), and the logits /
 /// residual of a block are class-major, Zt[k·ldz + i].
+#include <optional>
+
 #include "ufm/linalg.hpp"
 
 namespace ufm::detail {
@@ -14,7 +16,7 @@ inline constexpr Index kLanes = Eigen::internal::packet_traits<double>::size;
 /// block_backward handles K up to this; above, Eigen's GEMM is faster.
 inline constexpr Index kMaxKernelK = 24;
 
-/// block_backward takes a descent step in place (lr != 0) up to this K (one class group).
+/// block_backward takes a descent step in place (descend_lr set) up to this K (one class group).
 inline constexpr Index kMaxDescendK = 12;
 
 /// Logits of a block (class-major, ldz = nb) with the kernels: per group of samples, every class
@@ -32,11 +34,11 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 /// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
 /// non-temporal stores (gHb 64-byte aligned, d a multiple of kLanes), and `next` (the next block of
 /// H, or null) is prefetched into L2.
-/// lr != 0 (K ≤ kMaxDescendK): a gradient-descent step instead; gHb is the block of H itself and
-/// receives h_i − lr·(λ h_i + Σ_k G_ki w_k), a product then a difference, as GradientDescent's update
+/// descend_lr = lr (K ≤ kMaxDescendK): a gradient-descent step instead; gHb is the block of H itself
+/// and receives h_i − lr·(λ h_i + Σ_k G_ki w_k), a product then a difference, as GradientDescent's update
 /// (gWt still receives the W-gradient contribution of the old H).
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
-                    const double* Gt, double* gHb, double* gWt, double lambda, double lr, bool stream,
+                    const double* Gt, double* gHb, double* gWt, double lambda, std::optional<double> descend_lr, bool stream,
                     const double* next);
 
 }  // namespace ufm::detail
