@@ -6,10 +6,8 @@
 #include <string>
 
 #include "ufm/objectives/loss.hpp"
+#include "ufm/parallel.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace ufm {
 namespace {
@@ -50,8 +48,6 @@ namespace {
 constexpr Index kMaxChunks = 16;
 constexpr Index kMinChunkCols = 64;  ///< narrower chunks make the products inefficient
 constexpr double kMaxPartialBytes = 64.0 * (1 << 20);  ///< cap on the chunks' W-gradient partials
-/// Below this many flops per evaluation one thread does it all: a fork/join costs more than it saves.
-constexpr double kParallelFlops = 2e7;
 
 }  // namespace
 
@@ -78,7 +74,7 @@ DeepUfmObjective::DeepUfmObjective(DeepUfmSpec spec, std::vector<int> labels)
   for (Index l = 1; l <= L; ++l) weights += static_cast<double>(layout_.rows(l)) * static_cast<double>(layout_.cols(l));
   const Index by_memory = std::max<Index>(1, static_cast<Index>(kMaxPartialBytes / (8.0 * weights)));
   const Index chunks = std::clamp<Index>(std::min(N / kMinChunkCols, by_memory), 1, kMaxChunks);
-  parallel_ = chunks > 1 && 6.0 * weights * static_cast<double>(N) >= kParallelFlops;
+  parallel_ = 6.0 * weights * static_cast<double>(N) >= kParallelFlops;
   chunks_.resize(static_cast<std::size_t>(chunks));
   for (Index c = 0; c < chunks; ++c) {
     Chunk& ch = chunks_[static_cast<std::size_t>(c)];
@@ -140,15 +136,7 @@ void DeepUfmObjective::run_chunk(Chunk& c, const Vec& theta, Vec* grad) const {
 double DeepUfmObjective::evaluate(const Vec& theta, Vec* grad) const {
   const Index chunks = static_cast<Index>(chunks_.size());
   auto run = [&](Index c) { run_chunk(chunks_[static_cast<std::size_t>(c)], theta, grad); };
-#ifdef _OPENMP
-  if (parallel_ && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(dynamic, 1)  // any assignment of chunks gives the same result
-    for (Index c = 0; c < chunks; ++c) run(c);
-  } else
-#endif
-  {
-    for (Index c = 0; c < chunks; ++c) run(c);
-  }
+  for_each_chunk(chunks, parallel_, run);
   double loss = 0.0;  // chunk partials, added in chunk order
   for (const Chunk& c : chunks_) loss += c.loss;
   if (!grad) return loss;

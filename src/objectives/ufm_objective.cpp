@@ -5,12 +5,9 @@
 #include <stdexcept>
 #include <string>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 #include "ufm/objectives/loss.hpp"
+#include "ufm/parallel.hpp"
 
 namespace ufm {
 namespace {
@@ -33,9 +30,6 @@ using detail::kMaxKernelK;
 constexpr Index kMaxChunks = 16;
 constexpr double kMaxChunkBytes = 32.0 * (1 << 20);  ///< cap on the chunks' W-gradient partials
 constexpr double kStreamBytes = 16.0 * (1 << 20);    ///< H-gradients this large bypass the cache
-/// Smaller problems run on one thread: a fork/join per evaluation costs more than it saves there,
-/// and on a loaded machine a descheduled worker stalls every region (70× slower at the medium size).
-constexpr double kParallelFlops = 2e7;
 
 }  // namespace
 
@@ -140,16 +134,8 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
   const bool stream = gH && !descend && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
   const Index chunks = static_cast<Index>(chunks_.size());
   auto run = [&](Index c) { run_chunk(chunks_[static_cast<std::size_t>(c)], H, W.data(), b, gH, stream, descend_lr); };
-#ifdef _OPENMP
-  if (chunks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel() &&
-      6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops) {
-#pragma omp parallel for schedule(dynamic, 1)  // any assignment of chunks gives the same result
-    for (Index c = 0; c < chunks; ++c) run(c);
-  } else
-#endif
-  {
-    for (Index c = 0; c < chunks; ++c) run(c);
-  }
+  for_each_chunk(chunks, 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops,
+                 run);
 
   // Chunk partials, added in chunk order.
   double loss = 0.0, h_squared = 0.0;

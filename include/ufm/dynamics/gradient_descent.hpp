@@ -10,15 +10,12 @@
 #include <stdexcept>
 #include <string>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "ufm/dynamics/observer.hpp"
 #include "ufm/dynamics/run_summary.hpp"
 #include "ufm/dynamics/schedule.hpp"
 #include "ufm/linalg.hpp"
 #include "ufm/objectives/objective.hpp"
+#include "ufm/parallel.hpp"
 
 namespace ufm {
 
@@ -118,16 +115,8 @@ inline double gd_pass(const Vec& grad, Vec* theta, Vec* velocity, double lr, dou
     else
       partial[c] = gd_chunk<true, true>(g, theta->data() + lo, velocity->data() + lo, len, lr, beta);
   };
-#ifdef _OPENMP
   // Threads only from 64 chunks (2 MiB per vector): below, the fork/join costs what it saves.
-  if (chunks >= 64 && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(dynamic, 8)  // any assignment of chunks gives the same result
-    for (Index j = 0; j < chunks; ++j) chunk(j);
-  } else
-#endif
-  {
-    for (Index j = 0; j < chunks; ++j) chunk(j);
-  }
+  for_each_chunk(chunks, chunks >= 64, chunk, 8);
   double sum = 0.0;
   for (Index c = 0; c < chunks; ++c) sum += partial[c];
   return std::sqrt(sum);

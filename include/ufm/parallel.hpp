@@ -1,0 +1,34 @@
+#pragma once
+/// Runs a fixed set of chunks, on OpenMP threads when that pays. The chunks are set by the problem's
+/// sizes, never by the thread count; callers keep one partial result per chunk and add them in
+/// chunk order, so the result is bit-identical whichever thread ran which chunk.
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ufm/linalg.hpp"
+
+namespace ufm {
+
+/// Problems under this many flops per evaluation run on one thread: a fork/join per evaluation
+/// costs more than it saves there, and on a loaded machine a descheduled worker stalls every
+/// parallel region (measured: 70× slower at the medium benchmark size).
+inline constexpr double kParallelFlops = 2e7;
+
+/// run(c) for every c in [0, chunks): in order, or, when `parallel` and more than one thread is
+/// available outside any parallel region, on OpenMP threads taking `grain` chunks at a time.
+template <class F>
+void for_each_chunk(Index chunks, bool parallel, F&& run, int grain = 1) {
+#ifdef _OPENMP
+  if (parallel && chunks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, grain)
+    for (Index c = 0; c < chunks; ++c) run(c);
+    return;
+  }
+#else
+  (void)parallel, (void)grain;
+#endif
+  for (Index c = 0; c < chunks; ++c) run(c);
+}
+
+}  // namespace ufm
