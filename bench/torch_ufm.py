@@ -146,16 +146,25 @@ class UFM:
         """ufm-sim's --save-state files: H (d x N), W (the classifier), W1 (hidden), b (K)."""
         import numpy as np
 
+        def fail(what):  # a bad option: exit 2, naming it, like argparse
+            print(f"torch_ufm.py: --init-state {directory}: {what}", file=sys.stderr)
+            sys.exit(2)
+
+        def read(name):
+            try:
+                return np.load(os.path.join(directory, name))
+            except (OSError, ValueError) as e:
+                fail(f"cannot read {name} ({e})")
+
         def load(name, shape):
-            x = torch.from_numpy(np.load(os.path.join(directory, name))).to(dt).contiguous()
+            x = torch.from_numpy(read(name)).to(dt).contiguous()
             if tuple(x.shape) != shape:
-                sys.exit(f"torch_ufm.py: {name} has shape {tuple(x.shape)}, expected {shape}")
+                fail(f"{name} has shape {tuple(x.shape)}, expected {shape} for these --K/--n/--d")
             return x
 
         a, K, N = self.a, self.a.K, self.N
-        labels = np.load(os.path.join(directory, "labels.npy"))
-        if not np.array_equal(labels, self.labels.numpy()):
-            sys.exit("torch_ufm.py: labels.npy is not K blocks of n labels")
+        if not np.array_equal(read("labels.npy"), self.labels.numpy()):
+            fail("labels.npy is not K blocks of n labels")
         self.H = load("H.npy", (a.d, N))
         if a.layers == 1:
             self.Ws = [load("W.npy", (K, a.d))]
