@@ -59,4 +59,5 @@ std::vector<double> singular_values_descending(const Mat& A) {
   return {s.data(), s.data() + s.size()};
 }
 
+
 }  // namespace ufm

@@ -30,7 +30,8 @@ void put_null_spectrum(const std::string& reason, MetricSet& out);
 /// Eigenvalues of a symmetric K×K matrix, descending.
 std::vector<double> eigenvalues_descending(const Mat& S);
 
-/// Singular values of a small matrix, descending.
+/// Singular values of a small matrix, descending (Jacobi SVD: accurate to the smallest value).
 std::vector<double> singular_values_descending(const Mat& A);
+
 
 }  // namespace ufm

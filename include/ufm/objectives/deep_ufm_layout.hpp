@@ -2,18 +2,13 @@
 /// The deep / extended unconstrained features model of theory.md §1 (`--layers L`): its
 /// specification, and where H₁, W_1..W_L and b live in the flat parameter vector.
 ///   A_l = W_l S_{l−1}, S_l = σ(A_l) (l = 1..L−1), S₀ = H₁;  Z = W_L S_{L−1} + b 1ᵀ.
-#include <string_view>
 #include <vector>
 
 #include "ufm/linalg.hpp"
+#include "ufm/objectives/layer_stack.hpp"
 #include "ufm/objectives/model_spec.hpp"
 
 namespace ufm {
-
-/// σ of the hidden layers. ReLU uses σ'(0) = 0.
-enum class Activation { kLinear, kRelu };
-
-std::string_view to_string(Activation activation);  // "linear" | "relu"
 
 struct DeepUfmSpec {
   Index K = 0;                     ///< classes
@@ -30,32 +25,17 @@ struct DeepUfmSpec {
 };
 
 /// theta = [vec H₁ (d₀×N) | vec W_1 (d₁×d₀) | … | vec W_L (K×d_{L−1}) | b (K, only with a bias)],
-/// every block column-major. With L = 1 this is exactly UfmLayout.
-struct DeepUfmLayout {
-  Index N = 0;                 ///< samples
-  Index K = 0;                 ///< classes
-  bool has_bias = false;
-  std::vector<Index> dims;     ///< d₀, d₁, …, d_{L−1}, K (size L+1): W_l is dims[l]×dims[l−1]
-  std::vector<Index> offsets;  ///< block starts (size L+2): [0] H₁, [l] W_l (l = 1..L), [L+1] b
+/// every block column-major: the layer stack's layout with H₁ as its bottom block. With L = 1 this
+/// is exactly UfmLayout.
+struct DeepUfmLayout : LayerStackLayout {
+  Index N = 0;  ///< samples
 
   DeepUfmLayout() = default;
   /// Shapes only; DeepUfmObjective validates the spec.
   DeepUfmLayout(const DeepUfmSpec& spec, Index N);
 
-  Index layers() const { return static_cast<Index>(dims.size()) - 1; }
-  Index rows(Index l) const { return dims[l]; }      ///< of W_l, l = 1..L
-  Index cols(Index l) const { return dims[l - 1]; }  ///< of W_l, l = 1..L
-  Index b_size() const { return has_bias ? K : 0; }
-  Index size() const { return offsets.back() + b_size(); }
-
   ConstMatMap H1(const Vec& t) const { return {t.data(), dims[0], N}; }
   MatMap H1(Vec& t) const { return {t.data(), dims[0], N}; }
-  /// W_l, l = 1..L (W_L is the classifier).
-  ConstMatMap W(Index l, const Vec& t) const { return {t.data() + offsets[l], rows(l), cols(l)}; }
-  MatMap W(Index l, Vec& t) const { return {t.data() + offsets[l], rows(l), cols(l)}; }
-  /// Empty when the model is bias-free.
-  ConstVecMap b(const Vec& t) const { return {t.data() + offsets.back(), b_size()}; }
-  VecMap b(Vec& t) const { return {t.data() + offsets.back(), b_size()}; }
 };
 
 }  // namespace ufm

@@ -4,34 +4,23 @@
 /// with Z = W_L S_{L−1} + b 1ᵀ (see deep_ufm_layout.hpp). L = 1 is the one-layer UfmObjective,
 /// with the same theta layout, value and gradient.
 ///
-/// Evaluation runs over a fixed set of column chunks of H₁ (set by the sizes only): per chunk the
-/// forward pass, loss, residual, backward pass, H₁-gradient and partial W-gradients. OpenMP threads
-/// take whole chunks and the partials are added in chunk order, so value and gradient are
-/// bit-identical for any thread count.
+/// Evaluation is one pass of the LayerStack (layer_stack.hpp) with H₁ as its bottom: over a fixed
+/// set of column chunks of H₁ (set by the sizes only), per chunk the forward pass, loss, residual,
+/// backward pass, H₁-gradient (the stack's dF/dS₀ with bottom decay λ_H) and partial W-gradients.
+/// OpenMP threads take whole chunks and the partials are added in chunk order, so value and
+/// gradient are bit-identical for any thread count. NetworkObjective runs the same stack over data.
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "ufm/linalg.hpp"
 #include "ufm/objectives/deep_ufm_layout.hpp"
+#include "ufm/objectives/layer_stack.hpp"
 #include "ufm/objectives/model_spec.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
 
 namespace ufm {
-
-/// The data part and each penalty of F (theory.md's JSON names; penalty_w per layer).
-struct DeepObjectiveParts {
-  double loss = 0.0;
-  double penalty_h = 0.0;
-  std::vector<double> penalty_w;  ///< size L: (λ_l/2)||W_l||², l = 1..L
-  double penalty_b = 0.0;
-  double total() const {
-    double t = loss + penalty_h + penalty_b;
-    for (double p : penalty_w) t += p;
-    return t;
-  }
-};
 
 class DeepUfmObjective {
  public:
@@ -61,20 +50,10 @@ class DeepUfmObjective {
   void logits(const Vec& theta, Mat& Z) const;
 
  private:
-  /// Per-chunk partial sums, added in chunk order after the parallel loop.
-  struct Chunk {
-    Index begin = 0, cols = 0;  ///< columns [begin, begin + cols) of H₁
-    std::vector<Mat> gW;        ///< gW[l]: Σ over the chunk of dL/dA_l S_{l−1}ᵀ (l = 1..L; [0] unused)
-    Vec gb;                     ///< K: Σ over the chunk of g_i
-    double loss = 0.0;          ///< Σ over the chunk of l(z_i, y_i)
-  };
-  /// Fills A_l, S_l (l = 1..L−1) and the logits Z_, and returns the loss sum Σ_i l(z_i, y_i).
-  /// With grad: also the residual in Z_ (scaled by 1/N), the chunks' partial gradients and the
-  /// H₁-gradient in *grad.
+  /// One pass of the stack over H₁: fills the levels and the logits and returns the loss sum
+  /// Σ_i l(z_i, y_i). With grad: also the W- and b-gradients of the loss and the whole H₁-gradient.
   double evaluate(const Vec& theta, Vec* grad) const;
-  /// One chunk of evaluate.
-  void run_chunk(Chunk& c, const Vec& theta, Vec* grad) const;
-  /// S_l as a view: H₁ for l = 0, A_l for linear layers, else the ReLU buffer.
+  /// S_l as a view: H₁ for l = 0, else the stack's level l of the last pass.
   ConstMatMap level(Index l, const Vec& theta) const;
   /// Σ of the penalties; per layer into penalty_w when it is not null.
   double penalties(const Vec& theta, DeepObjectiveParts* parts) const;
@@ -84,12 +63,7 @@ class DeepUfmObjective {
   DeepUfmLayout layout_;
   /// L = 1: the (benchmarked, optimized) one-layer objective does value and gradient; same θ layout.
   std::optional<UfmObjective> shallow_;
-  mutable Mat Z_;               ///< K×N: logits, then G = dL/dZ
-  mutable std::vector<Mat> A_;  ///< A_[l] = W_l S_{l−1} (d_l×N), l = 1..L−1; [0] unused
-  mutable std::vector<Mat> S_;  ///< S_[l] = σ(A_l), ReLU only (linear layers alias A_l)
-  mutable std::vector<Mat> D_;  ///< D_[l] = dL/dA_l (d_l×N) during backprop
-  mutable std::vector<Chunk> chunks_;
-  bool parallel_ = false;  ///< large enough for a fork/join per evaluation to pay
+  LayerStack stack_;  ///< W_1..W_L over N columns: workspaces, chunk plan, partial gradients
 };
 
 static_assert(DescentStepObjective<DeepUfmObjective>);

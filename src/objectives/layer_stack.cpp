@@ -1,0 +1,191 @@
+#include "ufm/objectives/layer_stack.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "ufm/objectives/loss.hpp"
+#include "ufm/parallel.hpp"
+
+namespace ufm {
+namespace {
+
+constexpr Index kMaxChunks = 16;
+constexpr Index kMinChunkCols = 64;  ///< narrower chunks make the products inefficient
+constexpr double kMaxPartialBytes = 64.0 * (1 << 20);  ///< cap on the chunks' W-gradient partials
+
+}  // namespace
+
+std::string_view to_string(Activation activation) {
+  return activation == Activation::kRelu ? "relu" : "linear";
+}
+
+LayerStackLayout::LayerStackLayout(std::vector<Index> d, bool bias, Index bottom_size)
+    : K(d.back()), has_bias(bias), dims(std::move(d)) {
+  const Index L = layers();
+  offsets.assign(L + 2, 0);
+  offsets[1] = bottom_size;
+  for (Index l = 1; l <= L; ++l) offsets[l + 1] = offsets[l] + rows(l) * cols(l);
+}
+
+double LayerStackLayout::weight_count() const {
+  double w = 0.0;
+  for (Index l = 1; l <= layers(); ++l) w += static_cast<double>(rows(l)) * static_cast<double>(cols(l));
+  return w;
+}
+
+LayerStack::LayerStack(LayerStackLayout layout, Options options, Index capacity)
+    : layout_(std::move(layout)), options_(options), capacity_(capacity), weights_(layout_.weight_count()),
+      Z_(layout_.K, capacity) {
+  const Index L = layout_.layers();
+  A_.resize(L);
+  S_.resize(L);
+  D_.resize(L);
+  for (Index l = 1; l < L; ++l) {
+    A_[l].resize(layout_.dims[l], capacity);
+    D_[l].resize(layout_.dims[l], capacity);
+    if (options_.activation == Activation::kRelu) S_[l].resize(layout_.dims[l], capacity);
+  }
+  chunks_.resize(static_cast<std::size_t>(chunks_for(capacity)));  // chunks_for grows with n
+  for (Chunk& ch : chunks_) {
+    ch.gW.resize(L + 1);
+    for (Index l = 1; l <= L; ++l) ch.gW[l].resize(layout_.rows(l), layout_.cols(l));
+    ch.gb.resize(layout_.K);
+  }
+}
+
+Index LayerStack::chunks_for(Index n) const {
+  const Index by_memory = std::max<Index>(1, static_cast<Index>(kMaxPartialBytes / (8.0 * weights_)));
+  return std::clamp<Index>(std::min(n / kMinChunkCols, by_memory), 1, kMaxChunks);
+}
+
+ConstMatMap LayerStack::level(Index l) const {
+  const Mat& S = options_.activation == Activation::kRelu ? S_[l] : A_[l];
+  return {S.data(), S.rows(), cols_};
+}
+
+void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstMatMap S0,
+                           std::span<const int> labels, const Backward* back) const {
+  const Index L = layout_.layers();
+  const bool relu = options_.activation == Activation::kRelu;
+  // S_l restricted to the chunk (d_l×n): the bottom for l = 0, else the ReLU buffer or A_l.
+  auto S = [&](Index l) {
+    if (l == 0) return ConstMatMap(S0.data() + S0.rows() * i0, S0.rows(), n);
+    const Mat& buf = relu ? S_[l] : A_[l];
+    return ConstMatMap(buf.data() + buf.rows() * i0, buf.rows(), n);
+  };
+  for (Index l = 1; l < L; ++l) {
+    auto A = A_[l].middleCols(i0, n);
+    A.noalias() = layout_.W(l, theta) * S(l - 1);
+    if (relu) S_[l].middleCols(i0, n) = A.cwiseMax(0.0);
+  }
+  auto Z = Z_.middleCols(i0, n);  // K×n
+  Z.noalias() = layout_.W(L, theta) * S(L - 1);
+  if (layout_.has_bias) Z.colwise() += layout_.b(theta);
+  const std::span<const int> y = labels.subspan(static_cast<std::size_t>(i0), static_cast<std::size_t>(n));
+  if (!back) {
+    c.loss = loss_sum(options_.loss, Z, y);
+    return;
+  }
+  c.loss = loss_and_residual(options_.loss, Z, y);
+  Z *= back->scale;  // G = dF/dZ (K×n)
+  if (!options_.freeze_classifier) c.gW[L].noalias() = Z * S(L - 1).transpose();
+  if (layout_.has_bias) c.gb.noalias() = Z.rowwise().sum();
+
+  const Index d0 = layout_.dims[0];
+  MatMap dS0(back->dS0 ? back->dS0 + d0 * i0 : nullptr, d0, back->dS0 ? n : 0);  // d₀×n
+  if (back->dS0) dS0 = back->bottom_decay * S(0);
+  if (L == 1) {
+    if (back->dS0) dS0.noalias() += layout_.W(L, theta).transpose() * Z;
+    return;
+  }
+  D_[L - 1].middleCols(i0, n).noalias() = layout_.W(L, theta).transpose() * Z;  // dF/dS_{L−1}
+  for (Index l = L - 1; l >= 1; --l) {
+    auto D = D_[l].middleCols(i0, n);
+    if (relu) D.array() *= (A_[l].middleCols(i0, n).array() > 0.0).cast<double>();  // dF/dA_l, σ'(0) = 0
+    c.gW[l].noalias() = D * S(l - 1).transpose();
+    if (l > 1)
+      D_[l - 1].middleCols(i0, n).noalias() = layout_.W(l, theta).transpose() * D;  // dF/dS_{l−1}
+    else if (back->dS0)
+      dS0.noalias() += layout_.W(1, theta).transpose() * D;
+  }
+}
+
+double LayerStack::pass(const Vec& theta, ConstMatMap S0, std::span<const int> labels,
+                        const Backward* back) const {
+  const Index n = S0.cols();
+  assert(n <= capacity_ && S0.rows() == layout_.dims[0] && static_cast<Index>(labels.size()) == n);
+  cols_ = n;
+  chunks_used_ = chunks_for(n);
+  const bool parallel = 6.0 * weights_ * static_cast<double>(n) >= kParallelFlops;
+  auto run = [&](Index c) {
+    const Index begin = n * c / chunks_used_, end = n * (c + 1) / chunks_used_;
+    run_chunk(chunks_[static_cast<std::size_t>(c)], begin, end - begin, theta, S0, labels, back);
+  };
+  for_each_chunk(chunks_used_, parallel, run);
+  double loss = 0.0;  // chunk partials, added in chunk order
+  for (Index c = 0; c < chunks_used_; ++c) loss += chunks_[static_cast<std::size_t>(c)].loss;
+  return loss;
+}
+
+double LayerStack::forward(const Vec& theta, ConstMatMap S0, std::span<const int> labels) const {
+  return pass(theta, S0, labels, nullptr);
+}
+
+double LayerStack::forward_backward(const Vec& theta, ConstMatMap S0,
+                                    std::span<const int> labels, const Backward& back) const {
+  return pass(theta, S0, labels, &back);
+}
+
+void LayerStack::add_weight_gradient(Vec& grad, bool first) const {
+  const Index L = layout_.layers();
+  for (Index l = 1; l <= L; ++l) {
+    auto gW = layout_.W(l, grad);
+    if (l == L && options_.freeze_classifier) {
+      gW.setZero();
+      continue;
+    }
+    if (first)
+      gW = chunks_[0].gW[l];
+    else
+      gW += chunks_[0].gW[l];
+    for (Index c = 1; c < chunks_used_; ++c) gW += chunks_[static_cast<std::size_t>(c)].gW[l];
+  }
+  if (layout_.has_bias) {
+    auto gb = layout_.b(grad);
+    if (first)
+      gb = chunks_[0].gb;
+    else
+      gb += chunks_[0].gb;
+    for (Index c = 1; c < chunks_used_; ++c) gb += chunks_[static_cast<std::size_t>(c)].gb;
+  }
+}
+
+void LayerStack::add_weight_decay(const Vec& theta, Vec& grad, std::span<const double> lambda_w,
+                                  double lambda_b) const {
+  const Index L = layout_.layers();
+  for (Index l = 1; l <= L; ++l) {
+    if (l == L && options_.freeze_classifier) continue;
+    layout_.W(l, grad) += lambda_w[static_cast<std::size_t>(l - 1)] * layout_.W(l, theta);
+  }
+  if (layout_.has_bias) layout_.b(grad) += lambda_b * layout_.b(theta);
+}
+
+double LayerStack::weight_penalties(const Vec& theta, std::span<const double> lambda_w, double lambda_b,
+                                    DeepObjectiveParts* parts, double sum) const {
+  const Index L = layout_.layers();
+  if (parts) parts->penalty_w.assign(L, 0.0);
+  double total = sum;
+  for (Index l = 1; l <= L; ++l) {
+    const double p = 0.5 * lambda_w[static_cast<std::size_t>(l - 1)] * layout_.W(l, theta).squaredNorm();
+    if (parts) parts->penalty_w[l - 1] = p;
+    total += p;
+  }
+  if (layout_.has_bias) {
+    const double p = 0.5 * lambda_b * layout_.b(theta).squaredNorm();
+    if (parts) parts->penalty_b = p;
+    total += p;
+  }
+  return total;
+}
+
+}  // namespace ufm
