@@ -101,10 +101,12 @@ TEST(CliTheory, CheckTheoryPassesAtConvergenceAndExits4Before) {
   const test::CliResult early = run_cli(model + " --time 10 --check-theory");
   EXPECT_EQ(early.status, 4) << early.err;
   EXPECT_FALSE(early.json()["theory_check"]["pass"].get<bool>());
+  // Nothing to check against (issue 9): refused up front, naming the option and the reason.
   const test::CliResult none = run_cli(model + " --time 10 --imbalance 2 --check-theory");
-  EXPECT_EQ(none.status, 0);
-  EXPECT_TRUE(none.json()["theory"]["prediction"].is_null());
-  EXPECT_TRUE(none.json()["theory_check"].is_null());
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("--check-theory"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("imbalance"), std::string::npos) << none.err;
+  EXPECT_TRUE(none.out.empty());
 }
 
 }  // namespace

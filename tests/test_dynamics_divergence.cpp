@@ -112,5 +112,55 @@ TEST(GradientFlow, OdeintErrorEndsAsDivergedWithItsMessage) {
   EXPECT_DOUBLE_EQ(s.final_value, f.value(x));
 }
 
+/// F = Σ x⁴/4 (bounded below; flow x(t) = x0 / sqrt(1 + 2 x0² t)). A trial step dt with
+/// r = dt x0² >> 1 overshoots by r in its first stage, r³ in the gradient of the next, and so on:
+/// from |x0| = 1e6 a first step of 0.1 overflows within four stages.
+struct Quartic {
+  Index num_params() const { return 2; }
+  double value(const Vec& x) const { return x.array().square().square().sum() / 4; }
+  double value_and_gradient(const Vec& x, Vec& g) const {
+    g = x.array().cube().matrix();
+    return value(x);
+  }
+};
+
+TEST(GradientFlow, Dopri5RejectsNonFiniteTrialStepsAndShrinksTheStep) {
+  Vec x0(2);
+  x0 << 1e6, -1.0;
+  Vec x = x0;
+  const double T = 10.0;
+  Record rec;
+  const std::vector<double> schedule{0.0, 1e-3, 1.0, T};
+  const GradientFlow flow({.dt = 0.1, .abs_tol = 1e-10, .rel_tol = 1e-10, .max_time = T});
+  const RunSummary s = flow.run(Quartic{}, x, schedule, rec);
+  EXPECT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+  const Vec exact = (x0.array() / (1.0 + 2.0 * x0.array().square() * T).sqrt()).matrix();
+  EXPECT_LT((x - exact).norm() / exact.norm(), 1e-7) << x.transpose() << " vs " << exact.transpose();
+  EXPECT_EQ(rec.times, schedule);
+  for (std::size_t i = 0; i < rec.values.size(); ++i) EXPECT_TRUE(std::isfinite(rec.values[i]));
+}
+
+TEST(GradientFlow, Dopri5DivergesOnlyWhenTheMinimumStepIsStillNonFinite) {
+  // |x0| = 1e40: every trial step down to min_step (r = 1e66) overflows.
+  Vec x0(2);
+  x0 << 1e40, 1.0;
+  Vec x = x0;
+  Record rec;
+  const std::vector<double> schedule{0.0, 1.0};
+  const RunSummary s = GradientFlow({.dt = 0.1, .max_time = 1.0}).run(Quartic{}, x, schedule, rec);
+  ASSERT_EQ(s.status, RunStatus::kDiverged) << s.message;
+  std::printf("  %s\n", s.message.c_str());
+  EXPECT_NE(s.message.find("non-finite trial steps down to the minimum step size"), std::string::npos) << s.message;
+  EXPECT_NE(s.message.find("at step 1 (t = 0)"), std::string::npos) << s.message;
+  EXPECT_EQ(s.steps, 0);
+  EXPECT_EQ(x, x0);  // the last accepted state
+  EXPECT_DOUBLE_EQ(s.final_value, Quartic{}.value(x0));
+  EXPECT_EQ(rec.times, std::vector<double>{0.0});
+  // 0.1 shrinks by 5 per rejection: about 20 trial steps of 6 evaluations each, not odeint's 500.
+  EXPECT_LT(s.gradient_evaluations, 200);
+  EXPECT_LE(GradientFlow::min_step(0.0), 1e-14);
+  EXPECT_DOUBLE_EQ(GradientFlow::min_step(1e6), 1e-8);
+}
+
 }  // namespace
 }  // namespace ufm

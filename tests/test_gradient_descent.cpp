@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -143,6 +144,70 @@ TEST(GradientDescent, ObserverStopEndsTheRunAsStopped) {
   EXPECT_EQ(theta, seen);
   EXPECT_DOUBLE_EQ(s.final_value, f.value(theta));
   EXPECT_EQ(to_string(s.status), "stopped");
+}
+
+/// Wraps an objective and sets `flag` during its n-th evaluation, as a signal handler would in the
+/// middle of a step. Forwards value_and_descend, so plain GD keeps its fused steps.
+template <class F>
+struct SetsFlagAtEvaluation {
+  const F& f;
+  std::atomic<bool>& flag;
+  long n;
+  mutable long calls = 0;
+  Index num_params() const { return f.num_params(); }
+  double value(const Vec& x) const { return f.value(x); }
+  double value_and_gradient(const Vec& x, Vec& g) const {
+    if (++calls == n) flag = true;
+    return f.value_and_gradient(x, g);
+  }
+  double value_and_descend(Vec& x, Vec& g, double lr) const
+    requires DescentStepObjective<F>
+  {
+    if (++calls == n) flag = true;
+    return f.value_and_descend(x, g, lr);
+  }
+};
+
+TEST(GradientDescent, StopRequestEndsGdAndMomentumAtTheNextStepAsStopped) {
+  const UfmObjective ufm(3, 4, block_labels(balanced_counts(3, 3)), Loss::kCrossEntropy, BiasMode::kFree,
+                         {1e-3, 1e-3, 0.0});
+  const Vec theta0 = test::random_vec(ufm.num_params(), 71, 0.3);
+  const std::vector<long> schedule{0, 10, 1000, 100000};
+  for (double beta : {0.0, 0.9}) {
+    SCOPED_TRACE(beta == 0.0 ? "gd" : "momentum");
+    std::atomic<bool> flag{false};
+    const SetsFlagAtEvaluation<UfmObjective> f{ufm, flag, 37};  // during step 36
+    static_assert(DescentStepObjective<SetsFlagAtEvaluation<UfmObjective>>);
+    Vec theta = theta0;
+    Record rec;
+    const RunSummary s =
+        GradientDescent({.lr = 0.05, .max_steps = 100000, .momentum = beta, .stop_request = &flag}).run(f, theta,
+                                                                                                        schedule, rec);
+    EXPECT_EQ(s.status, RunStatus::kStopped) << s.message;
+    EXPECT_EQ(s.steps, 37);  // the step after the one the flag was raised in
+    EXPECT_EQ(s.message, "stopped on request at step 37 (t = 1.85)");
+    EXPECT_EQ(rec.steps, (std::vector<long>{0, 10, 37}));  // the stop state is the final checkpoint
+    EXPECT_EQ(theta, rec.thetas.back());
+    EXPECT_TRUE(theta.allFinite());
+    EXPECT_DOUBLE_EQ(s.final_value, ufm.value(theta));
+    // The same state as a run that simply ends at step 37.
+    Vec reference = theta0;
+    GradientDescent({.lr = 0.05, .max_steps = 37, .momentum = beta}).run(ufm, reference, schedule, NullObserver{});
+    EXPECT_EQ(theta, reference);
+  }
+}
+
+TEST(GradientDescent, StopRequestSetBeforeTheRunEndsItAtStepZero) {
+  const Quadratic f({0.5, 1.0}, 73, 1);
+  const Vec theta0 = test::random_vec(2, 74);
+  Vec theta = theta0;
+  const std::atomic<bool> flag{true};
+  Record rec;
+  const RunSummary s = GradientDescent({.lr = 0.1, .max_steps = 50, .stop_request = &flag}).run(f, theta, {}, rec);
+  EXPECT_EQ(s.status, RunStatus::kStopped);
+  EXPECT_EQ(s.steps, 0);
+  EXPECT_EQ(rec.steps, (std::vector<long>{0}));
+  EXPECT_EQ(theta, theta0);
 }
 
 TEST(GradientDescent, RejectsBadOptionsAndInputs) {

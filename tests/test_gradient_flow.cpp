@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -147,6 +148,58 @@ TEST(GradientFlow, ObserverStopAtAnInterpolatedCheckpoint) {
   EXPECT_EQ(s.time, 0.37);
   EXPECT_EQ(x, seen);
   EXPECT_DOUBLE_EQ(s.final_value, f.value(x));
+}
+
+/// Wraps an objective and sets `flag` during its n-th evaluation, as a signal handler would in the
+/// middle of a step (here: of an RK4 stage or a dopri5 trial step).
+template <class F>
+struct SetsFlagAtEvaluation {
+  const F& f;
+  std::atomic<bool>& flag;
+  long n;
+  mutable long calls = 0;
+  Index num_params() const { return f.num_params(); }
+  double value(const Vec& x) const { return f.value(x); }
+  double value_and_gradient(const Vec& x, Vec& g) const {
+    if (++calls == n) flag = true;
+    return f.value_and_gradient(x, g);
+  }
+};
+
+TEST(GradientFlow, StopRequestEndsRk4AndDopri5AfterTheCurrentStepAsStopped) {
+  const Quadratic f({0.5, 1.0, 3.0}, 21);
+  const Vec x0 = test::random_vec(3, 22);
+  const std::vector<double> schedule{0.0, 0.05, 50.0};
+  for (Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    SCOPED_TRACE(integrator == Integrator::kRk4 ? "rk4" : "dopri5");
+    const GradientFlow::Options base{
+        .integrator = integrator, .dt = 0.01, .abs_tol = 1e-10, .rel_tol = 1e-10, .max_time = 100.0};
+    std::atomic<bool> flag{false};
+    const SetsFlagAtEvaluation<Quadratic> g{f, flag, 50};
+    GradientFlow::Options o = base;
+    o.stop_request = &flag;
+    Vec x = x0;
+    Record rec;
+    const RunSummary s = GradientFlow(o).run(g, x, schedule, rec);
+    EXPECT_EQ(s.status, RunStatus::kStopped) << s.message;
+    EXPECT_GT(s.steps, 0);
+    EXPECT_LE(s.steps, 13);  // 50 evaluations: RK4 4 per step, dopri5 at least 6 per accepted step
+    EXPECT_LT(s.time, 1.0);
+    EXPECT_NE(s.message.find("stopped on request at step " + std::to_string(s.steps) + " "), std::string::npos)
+        << s.message;
+    ASSERT_FALSE(rec.steps.empty());
+    EXPECT_EQ(rec.steps.back(), s.steps);  // the stop state is the final checkpoint
+    EXPECT_EQ(rec.times.back(), s.time);
+    EXPECT_EQ(x, rec.thetas.back());
+    EXPECT_TRUE(x.allFinite());
+    EXPECT_DOUBLE_EQ(s.final_value, f.value(x));
+    // The same state as a run whose step budget ends there.
+    GradientFlow::Options budget = base;
+    budget.max_steps = s.steps;
+    Vec reference = x0;
+    EXPECT_EQ(GradientFlow(budget).run(f, reference, {}, NullObserver{}).status, RunStatus::kMaxSteps);
+    EXPECT_EQ(x, reference);
+  }
 }
 
 TEST(GradientFlow, RejectsBadOptionsAndInputs) {

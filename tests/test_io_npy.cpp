@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <functional>
 #include <random>
 #include <string>
@@ -213,6 +215,29 @@ TEST(NpyErrors, RejectsBadLabels) {
   write_npy(tmp / "float.npy", Vec(Vec::Zero(3)));
   expect_io_error([&] { read_npy_labels(tmp / "float.npy", 3, 3); }, {"float.npy", "not an integer type"});
   expect_io_error([&] { read_npy_labels(tmp / "labels.npy", 4, 5); }, {"labels.npy", "(3,)", "(4,)"});
+}
+
+TEST(NpyErrors, NonFiniteValuesNameTheFirstBadIndexInFileOrder) {
+  TempDir tmp;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  // The same bytes in C and in Fortran order: flat position 4 is [1, 1] in C order, [0, 2] in Fortran.
+  const std::string data = f64_bytes({1, 2, 3, 4, nan, -inf});
+  test::write_bytes(tmp / "c.npy", npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", data));
+  test::write_bytes(tmp / "f.npy", npy_file("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", data));
+  expect_io_error([&] { read_npy_matrix(tmp / "c.npy", 2, 3); }, {"c.npy: non-finite value nan at index (1, 1)"});
+  expect_io_error([&] { read_npy_matrix(tmp / "f.npy", 2, 3); }, {"f.npy: non-finite value nan at index (0, 2)"});
+  test::write_bytes(tmp / "v.npy",
+                    npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", f64_bytes({0, inf, 1})));
+  expect_io_error([&] { read_npy_vector(tmp / "v.npy", 3); }, {"v.npy: non-finite value inf at index (1,)"});
+  // float32 NaN too.
+  std::string f4;
+  for (float v : {0.5f, std::numeric_limits<float>::quiet_NaN()}) test::append_le(f4, v);
+  test::write_bytes(tmp / "f4.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", f4));
+  expect_io_error([&] { read_npy_vector(tmp / "f4.npy", 2); }, {"f4.npy: non-finite value nan at index (1,)"});
+  // read_npy itself reads them (it is the parameter readers that refuse).
+  EXPECT_TRUE(std::isnan(read_npy(tmp / "c.npy").data_f64[4]));
+  EXPECT_EQ(npy_index(read_npy(tmp / "f.npy"), 5), (std::vector<std::size_t>{1, 2}));
 }
 
 }  // namespace

@@ -90,9 +90,34 @@ INSTANTIATE_TEST_SUITE_P(
                       Setting{"a", Loss::kMse, BiasMode::kNone, 2, 6, 3, {5e-2, 2e-2, 0}},
                       Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
                       Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 3, 5, {5e-3, 2e-2, 0}},
-                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 5, 2, 6, {3e-2, 4e-2, 0}}));
+                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 5, 2, 6, {3e-2, 4e-2, 0}},
+                      // d = K-1: a simplex ETF still fits (the issue's reproduction, K=4 n=5 d=3 λ=5e-3)
+                      Setting{"b", Loss::kMse, BiasMode::kFree, 4, 5, 3, {5e-3, 5e-3, 0}},
+                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 4, 5, 3, {5e-3, 5e-3, 0}},
+                      Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 5, 2, 4, {3e-2, 4e-2, 0}}));
 
 class ZeroSolution : public ::testing::TestWithParam<Setting> {};
+
+TEST(Theory, ClosedFormsAtDEqualsKMinusOneMatchTheConvergedValuesOfTheIssue) {
+  // Converged runs reported in issue 9: K=4, n=5, d=3, λ=5e-3.
+  const Regularization lambda{5e-3, 5e-3, 0};
+  const PredictionOutcome ce = predict_ufm({4, 5, 3, Loss::kCrossEntropy, BiasMode::kNone, lambda});
+  ASSERT_TRUE(ce.prediction) << ce.reason;
+  EXPECT_NEAR(ce.prediction->min_value, 0.18369199571769, 1e-13);
+  const PredictionOutcome mse = predict_ufm({4, 5, 3, Loss::kMse, BiasMode::kFree, lambda});
+  ASSERT_TRUE(mse.prediction) << mse.reason;
+  EXPECT_NEAR(mse.prediction->min_value, 0.03279101966250, 1e-13);
+}
+
+TEST(Theory, BiasFreeMseNeedsDAtLeastKAndTheEtfCasesDAtLeastKMinusOne) {
+  const Regularization lambda{5e-3, 5e-3, 0};
+  const PredictionOutcome a = predict_ufm({4, 5, 3, Loss::kMse, BiasMode::kNone, lambda});
+  EXPECT_FALSE(a.prediction);
+  EXPECT_NE(a.reason.find("d >= K"), std::string::npos) << a.reason;
+  EXPECT_FALSE(predict_ufm({4, 5, 2, Loss::kMse, BiasMode::kFree, lambda}).prediction);
+  EXPECT_FALSE(predict_ufm({4, 5, 2, Loss::kCrossEntropy, BiasMode::kNone, lambda}).prediction);
+  EXPECT_TRUE(predict_ufm({4, 5, 4, Loss::kMse, BiasMode::kNone, lambda}).prediction);
+}
 
 TEST_P(ZeroSolution, AboveTheThresholdTheFlowEndsAtThePredictedZeroMinimizer) {
   const Setting& s = GetParam();

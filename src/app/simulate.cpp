@@ -1,6 +1,9 @@
 #include "ufm/app/simulate.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -10,11 +13,14 @@
 #endif
 
 #include "ufm/app/checkpoint_report.hpp"
+#include "ufm/app/environment.hpp"
 #include "ufm/app/exit_status.hpp"
+#include "ufm/app/interrupt.hpp"
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
+#include "ufm/config/resources.hpp"
 #include "ufm/dynamics/gradient_descent.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/dynamics/observer.hpp"
@@ -44,19 +50,6 @@ nlohmann::ordered_json model_json(const DeepUfmObjective& f) {
   return m;
 }
 
-nlohmann::ordered_json environment_json() {
-  nlohmann::ordered_json e;
-#ifdef _OPENMP
-  e["threads"] = omp_get_max_threads();
-#else
-  e["threads"] = 1;
-#endif
-  e["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
-               std::to_string(EIGEN_MINOR_VERSION);
-  e["compiler"] = __VERSION__;
-  e["blas"] = blas_backend();
-  return e;
-}
 
 std::string short_number(const nlohmann::ordered_json& v) {
   if (!v.is_number()) return "null";
@@ -64,6 +57,29 @@ std::string short_number(const nlohmann::ordered_json& v) {
   s.precision(3);
   s << v.get<double>();
   return s.str();
+}
+
+/// --out and --save-state before the run, creating nothing: the state directory must be creatable
+/// or replaceable (io::check_state_dir_writable), and --out must be neither that directory nor
+/// inside it (saving replaces the directory as a whole). Throws ConfigError or io::IoError.
+/// (--out itself is checked by the TrajectoryWriter that opens it.)
+void check_output_paths(const ResolvedConfig& config) {
+  namespace fs = std::filesystem;
+  const std::string& dir = config.given.save_state;
+  const std::string& out = config.given.out;
+  if (dir.empty()) return;
+  if (!out.empty()) {
+    std::error_code ec;
+    auto resolved = [&ec](const std::string& p) {  // absolute, symlinks resolved, no trailing separator
+      fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+      return r.has_filename() ? r : r.parent_path();
+    };
+    const fs::path out_path = resolved(out), dir_path = resolved(dir);
+    const auto [d_end, o_it] = std::mismatch(dir_path.begin(), dir_path.end(), out_path.begin(), out_path.end());
+    if (d_end == dir_path.end())  // out is dir or lies inside it
+      throw ConfigError("--out", out, "a path outside the --save-state directory '" + dir + "'");
+  }
+  io::check_state_dir_writable(dir);
 }
 
 }  // namespace
@@ -86,12 +102,19 @@ InitialModel initial_model(const ResolvedConfig& config) {
   const std::vector<Index> dims(layout.dims.begin(), layout.dims.end() - 1);
   io::ModelState state = io::load_state(c.init_state, dims, layout.N, layout.K, layout.has_bias);
   if (class_counts(state.labels, layout.K) != class_counts(m.labels, layout.K))
-    throw ConfigError("--init-state", c.init_state, "a state whose labels have the configured class counts");
+    throw ConfigError("--init-state", c.init_state,
+                      "a state whose labels have the configured class counts " +
+                          nlohmann::json(class_counts(m.labels, layout.K)).dump() + "; its labels.npy has " +
+                          nlohmann::json(class_counts(state.labels, layout.K)).dump());
   m.labels = std::move(state.labels);
   layout.H1(m.theta) = state.H;
   for (Index l = 1; l < L; ++l) layout.W(l, m.theta) = state.hidden[l - 1];
   layout.W(L, m.theta) = state.W;
   if (layout.has_bias) layout.b(m.theta) = state.b;
+  // A fixed classifier is the simplex ETF whatever W.npy holds: --fixed-classifier etf trains H (and
+  // the hidden weights, b) from the state against the ETF, as it does from a random init.
+  if (c.fixed_classifier == FixedClassifier::kEtf)
+    layout.W(L, m.theta) = simplex_etf_classifier(layout.K, layout.cols(L), config.classifier_norm);
   return m;
 }
 
@@ -110,14 +133,14 @@ void save_model_state(const ResolvedConfig& config, const DeepUfmObjective& f, c
 }
 
 SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& f, Vec theta, TrajectoryWriter& writer,
-                          bool progress) {
+                          bool progress, const std::atomic<bool>* stop_request) {
   const auto start = std::chrono::steady_clock::now();
   const RunConfig& c = config.given;
   nlohmann::ordered_json header;
   header["ufm_sim_version"] = kVersion;
   header["command"] = "run";
   header["config"] = to_json(config);
-  header["seed"] = c.seed;
+  header["seed"] = c.init_state.empty() ? nlohmann::ordered_json(c.seed) : nlohmann::ordered_json(nullptr);
   header["model"] = model_json(f);
   header["environment"] = environment_json();
   writer.header(header);
@@ -146,6 +169,7 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     o.max_time = config.time;
     o.max_steps = config.max_steps;
     o.grad_tol = c.grad_tol;
+    o.stop_request = stop_request;
     std::vector<double> times;
     if (config.integrator == Integrator::kRk4) {
       const long total = static_cast<long>(std::ceil(config.time / config.dt - 1e-9));
@@ -161,10 +185,14 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     o.max_steps = config.steps;
     o.momentum = config.momentum;
     o.grad_tol = c.grad_tol;
+    o.stop_request = stop_request;
     const std::vector<long> steps = checkpoint_steps(config.steps, c.num_checkpoints, c.checkpoints);
     result.summary = GradientDescent(o).run(f, theta, steps, observe);
   }
   bar.done();
+  if (result.summary.status == RunStatus::kStopped && interrupt_signal() != 0)  // "stopped by SIGINT at step ..."
+    result.summary.message = detail::at_step_message(std::string("stopped by ") + signal_name(interrupt_signal()),
+                                                     result.summary.steps, result.summary.time);
 
   nlohmann::ordered_json footer;
   footer["final"] = result.final;
@@ -173,7 +201,8 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
   footer["summary"] = {{"steps", result.summary.steps},
                        {"time", result.summary.time},
                        {"gradient_evaluations", result.summary.gradient_evaluations}};
-  if (c.check_theory && result.summary.status != RunStatus::kDiverged) {
+  const bool ended = result.summary.status != RunStatus::kDiverged && result.summary.status != RunStatus::kStopped;
+  if (c.check_theory && ended) {  // a diverged or interrupted run has no final state to judge
     const TheoryOutcome theory = predict_for(config);
     footer["theory"] = prediction_json(theory);
     footer["theory_check"] = nullptr;
@@ -198,16 +227,22 @@ int run_command(const std::vector<std::string>& args) {
       std::cout << parsed.help_text;
       return kExitOk;
     }
+    validate(parsed.config);
+    require_memory(parsed.config, estimated_run_bytes(parsed.config), "the run");  // before anything is allocated
     config = resolve(parsed.config);
-    init = initial_model(config);
-    if (!config.given.save_state.empty()) {
-      const std::filesystem::path dir = config.given.save_state;
-      std::error_code ec;
-      std::filesystem::create_directories(dir, ec);
-      if (ec) throw ConfigError("--save-state", dir.string(), "a directory that can be created (" + ec.message() + ")");
-      io::check_writable(dir / "H.npy");
+    if (config.given.check_theory) {  // nothing to check against: say so before any work
+      const TheoryOutcome theory = predict_for(config);
+      if (!theory.outcome.prediction)
+        throw ConfigError("--check-theory: no closed form applies to this model (" + theory.outcome.reason +
+                              "); drop --check-theory, or see ufm-sim theory",
+                          "--check-theory");
     }
-    writer = std::make_unique<TrajectoryWriter>(config.given.format, config.given.out);
+    init = initial_model(config);
+    // Every check before anything is created: the state directory is made only when saving.
+    check_output_paths(config);
+    // From here a SIGINT / SIGTERM stops the run after its current step, with every output written.
+    install_interrupt_handlers();
+    writer = std::make_unique<TrajectoryWriter>(config.given.format, config.given.out);  // jsonl: opens the temp file
   } catch (const ConfigError& e) {
     std::cerr << "ufm-sim: error: " << e.what() << "\n";
     return kExitBadInput;
@@ -217,12 +252,17 @@ int run_command(const std::vector<std::string>& args) {
   }
   const DeepUfmObjective f = make_objective(config, init.labels);
   const bool progress = !config.given.quiet && stderr_is_terminal();
-  const SimulationResult result = simulate(config, f, std::move(init.theta), *writer, progress);
+  const SimulationResult result = simulate(config, f, std::move(init.theta), *writer, progress, interrupt_flag());
+  // Saved whatever the status: a diverged run keeps its last finite state, a stopped one its last.
+  if (!config.given.save_state.empty()) save_model_state(config, f, result.theta);
   if (result.summary.status == RunStatus::kDiverged) {
     std::cerr << "ufm-sim: diverged: " << result.summary.message << "\n";
     return kExitDiverged;
   }
-  if (!config.given.save_state.empty()) save_model_state(config, f, result.theta);
+  if (result.summary.status == RunStatus::kStopped && interrupt_requested()) {
+    std::cerr << "ufm-sim: " << result.summary.message << "\n";
+    return exit_status_for_signal(interrupt_signal());
+  }
   if (result.theory_pass == false) {
     std::cerr << "ufm-sim: the final state does not match the theory.md §5 prediction within --theory-tol "
               << config.theory_tol << " (see theory_check)\n";

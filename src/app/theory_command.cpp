@@ -1,12 +1,16 @@
 #include "ufm/app/theory_command.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <iostream>
+#include <set>
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
+#include "ufm/config/resources.hpp"
+#include "ufm/io/atomic_file.hpp"
 #include "ufm/version.hpp"
 
 namespace ufm {
@@ -35,6 +39,18 @@ nlohmann::ordered_json compare(const nlohmann::ordered_json& predicted, const nl
   q["error"] = ok ? nlohmann::ordered_json(error) : nlohmann::ordered_json(nullptr);
   q["pass"] = ok && error <= tol;
   return q;
+}
+
+/// The run config's model part: what `theory` was given (dynamics and output options do not apply).
+nlohmann::ordered_json theory_config_json(const ResolvedConfig& config) {
+  static const std::set<std::string> run_only = {
+      "init_scale", "seed", "init_state", "dynamics", "integrator", "dt", "abs_tol", "rel_tol", "time",
+      "max_steps", "lr", "steps", "momentum", "grad_tol", "checkpoints", "num_checkpoints", "max_singular_values",
+      "format", "save_state", "quiet", "check_theory", "theory_tol"};
+  nlohmann::ordered_json all = to_json(config), j;
+  for (const auto& [key, value] : all.items())
+    if (!run_only.count(key)) j[key] = value;
+  return j;
 }
 
 }  // namespace
@@ -82,26 +98,42 @@ nlohmann::ordered_json check_against(const TheoryOutcome& theory, const nlohmann
 }
 
 int theory_command(const std::vector<std::string>& args) {
+  const auto start = std::chrono::steady_clock::now();
   ResolvedConfig config;
   try {
-    const ParsedRun parsed = parse_run_options(args);
+    const ParsedRun parsed = parse_run_options(args, Command::kTheory);
     if (parsed.help) {
-      std::cout << "ufm-sim theory [model options]: the closed-form global minimizer (theory.md §5) of the model\n"
-                   "the same options describe in `ufm-sim run`; dynamics options are accepted and ignored.\n\n"
-                << parsed.help_text;
+      std::cout << parsed.help_text;
       return kExitOk;
     }
+    validate(parsed.config);
+    require_memory(parsed.config, estimated_theory_bytes(parsed.config), "the prediction");
     config = resolve(parsed.config);
+    if (!config.given.out.empty()) io::check_writable(config.given.out);
   } catch (const ConfigError& e) {
     std::cerr << "ufm-sim theory: error: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const io::IoError& e) {
+    std::cerr << "ufm-sim theory: error: --out: " << e.what() << "\n";
     return kExitBadInput;
   }
   nlohmann::ordered_json doc;
   doc["ufm_sim_version"] = kVersion;
   doc["command"] = "theory";
-  doc["config"] = to_json(config);
+  doc["config"] = theory_config_json(config);
   doc.update(prediction_json(predict_for(config)));
-  std::cout << doc.dump(1) << "\n";
+  doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string text = doc.dump(1) + "\n";
+  if (config.given.out.empty()) {
+    std::cout << text;
+  } else {
+    try {
+      io::write_file_atomic(config.given.out, text);
+    } catch (const io::IoError& e) {
+      std::cerr << "ufm-sim theory: error: --out: " << e.what() << "\n";
+      return kExitBadInput;
+    }
+  }
   return kExitOk;
 }
 

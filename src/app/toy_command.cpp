@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -9,7 +10,9 @@
 #include <sstream>
 
 #include "ufm/app/exit_status.hpp"
+#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
+#include "ufm/config/number_parse.hpp"
 #include "ufm/io/atomic_file.hpp"
 #include "ufm/theory/toy_flow.hpp"
 #include "ufm/version.hpp"
@@ -28,19 +31,16 @@ std::array<double, 3> parse_triple(const std::string& option, const std::string&
     const char* end = item.data() + item.size();
     auto [ptr, ec] = std::from_chars(item.data(), end, x);
     if (i >= 3 || item.empty() || ec != std::errc() || ptr != end || !std::isfinite(x) || (positive && x <= 0))
-      throw ConfigError(option, v, allowed);
+      throw ConfigError(option, abbreviate(v), allowed);
     out[i] = x;
   }
-  if (i != 3) throw ConfigError(option, v, allowed);
+  if (i != 3) throw ConfigError(option, abbreviate(v), allowed);
   return out;
 }
 
 double parse_positive(const std::string& option, const std::string& v) {
-  double x = 0;
-  const char* end = v.data() + v.size();
-  auto [ptr, ec] = std::from_chars(v.data(), end, x);
-  if (v.empty() || ec != std::errc() || ptr != end || !std::isfinite(x) || x <= 0)
-    throw ConfigError(option, v, "a finite number > 0");
+  const double x = parse_real(option, v, "a finite number > 0");
+  if (x <= 0) throw ConfigError(option, v, "a finite number > 0");
   return x;
 }
 
@@ -51,27 +51,40 @@ int toy_command(const std::vector<std::string>& args) {
                "h(1) - h(-1) = a3 - a2 - a1 against its limit log(p3/(2 p1)) at log-spaced times",
                "ufm-sim toy"};
   std::string p = "0.25,0.5,0.25", a0 = "0,0,0", time = "1e4", num = "50", abs_tol = "1e-12", rel_tol = "1e-12", out;
-  app.add_option("--p", p, "masses p1,p2,p3 of the data at -1, 0, 1 (positive)")->default_str(p);
-  app.add_option("--a0", a0, "initial outer weights a1,a2,a3")->default_str(a0);
-  app.add_option("--time", time, "flow time T (> 0)")->default_str(time);
-  app.add_option("--num-checkpoints", num, "checkpoints: t = 0 and log-spaced from 1e-2 to T (>= 2)")->default_str(num);
-  app.add_option("--abs-tol", abs_tol, "dopri5 absolute tolerance (> 0)")->default_str(abs_tol);
-  app.add_option("--rel-tol", rel_tol, "dopri5 relative tolerance (> 0)")->default_str(rel_tol);
-  app.add_option("--out", out, "write the JSON here (atomically) instead of stdout");
+  app.add_option("--p", p, "masses p1,p2,p3 of the data at -1, 0, 1 (positive)")->default_str(p)->type_name("LIST");
+  app.add_option("--a0", a0, "initial outer weights a1,a2,a3")->default_str(a0)->type_name("LIST");
+  app.add_option("--time", time, "flow time T (> 0)")->default_str(time)->type_name("NUM");
+  app.add_option("--num-checkpoints", num, "checkpoints: t = 0 and log-spaced from 1e-2 to T, in [2, 1e6]")
+      ->default_str(num)
+      ->type_name("NUM");
+  app.add_option("--abs-tol", abs_tol, "dopri5 absolute tolerance (> 0)")->default_str(abs_tol)->type_name("NUM");
+  app.add_option("--rel-tol", rel_tol, "dopri5 relative tolerance (> 0)")->default_str(rel_tol)->type_name("NUM");
+  app.add_option("--out", out, "write the JSON here (atomically; a device or FIFO is written directly) instead of stdout")
+      ->type_name("PATH");
+  app.footer("exit status: 0 done, 2 bad input, 3 diverged.");
+  for (CLI::Option* o : app.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  const std::vector<OptionShape> shapes = {{"p"}, {"a0"}, {"time"}, {"num-checkpoints"}, {"abs-tol"}, {"rel-tol"}, {"out"}};
   ToyFlowInput input;
   try {
+    check_arguments(args, shapes, "ufm-sim toy");
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
     input.p = parse_triple("--p", p, true);
     input.a0 = parse_triple("--a0", a0, false);
     input.time = parse_positive("--time", time);
-    const double checkpoints = parse_positive("--num-checkpoints", num);
-    if (checkpoints < 2 || checkpoints != std::floor(checkpoints) || checkpoints > 1e6)
-      throw ConfigError("--num-checkpoints", num, "an integer in [2, 1e6]");
-    input.num_checkpoints = static_cast<int>(checkpoints);
+    input.num_checkpoints = static_cast<int>(parse_integer_in("--num-checkpoints", num, 2, 1000000));
     input.abs_tol = parse_positive("--abs-tol", abs_tol);
     input.rel_tol = parse_positive("--rel-tol", rel_tol);
-    if (!out.empty()) io::check_writable(out);
+    const bool out_given = std::find(args.begin(), args.end(), "--out") != args.end() ||
+                           std::any_of(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--out=", 0) == 0; });
+    if (out_given && out.empty()) throw ConfigError("--out", "", "a non-empty path");
+    if (!out.empty()) {
+      try {
+        io::check_writable(out);
+      } catch (const io::IoError& e) {
+        throw ConfigError(std::string("--out: ") + e.what(), "--out");
+      }
+    }
   } catch (const CLI::CallForHelp&) {
     std::cout << app.help();
     return kExitOk;
@@ -93,10 +106,16 @@ int toy_command(const std::vector<std::string>& args) {
   doc.update(to_json(result, input));
   doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = doc.dump(1) + "\n";
-  if (out.empty())
+  if (out.empty()) {
     std::cout << text;
-  else
-    io::write_file_atomic(out, text);
+  } else {
+    try {
+      io::write_file_atomic(out, text);
+    } catch (const io::IoError& e) {
+      std::cerr << "ufm-sim toy: error: --out: " << e.what() << "\n";
+      return kExitBadInput;
+    }
+  }
   return result.summary.status == RunStatus::kDiverged ? kExitDiverged : kExitOk;
 }
 

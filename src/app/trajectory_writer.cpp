@@ -9,11 +9,17 @@ namespace ufm {
 TrajectoryWriter::TrajectoryWriter(OutputFormat format, const std::string& out_path)
     : format_(format), out_path_(out_path) {
   if (out_path_.empty()) return;
-  if (format_ == OutputFormat::kJsonl)
-    stream_ = std::make_unique<io::AtomicWriter>(out_path_);
-  else
-    io::check_writable(out_path_);
+  try {
+    if (format_ == OutputFormat::kJsonl)
+      stream_ = std::make_unique<io::AtomicWriter>(out_path_);
+    else
+      io::check_writable(out_path_);
+  } catch (const io::IoError& e) {
+    throw io::IoError(std::string("--out: ") + e.what());  // name the option, not only the path
+  }
 }
+
+TrajectoryWriter::TrajectoryWriter(InMemory) : format_(OutputFormat::kJson), in_memory_(true) {}
 
 TrajectoryWriter::~TrajectoryWriter() = default;
 
@@ -57,6 +63,7 @@ void TrajectoryWriter::finish(const nlohmann::ordered_json& footer) {
     return;
   }
   document_.update(footer);
+  if (in_memory_) return;
   const std::string text = document_.dump(1) + "\n";
   if (out_path_.empty())
     std::cout << text << std::flush;

@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -11,7 +13,10 @@
 #include <set>
 #include <sstream>
 
+#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
+#include "ufm/config/config_file.hpp"
+#include "ufm/config/number_parse.hpp"
 
 namespace ufm {
 namespace {
@@ -26,29 +31,33 @@ struct OptionSpec {
   bool RunConfig::*flag = nullptr;  ///< for flags: the field set to true
 };
 
-double parse_double(const std::string& option, const std::string& v) {
-  double x = 0;
-  const char* end = v.data() + v.size();
-  auto [ptr, ec] = std::from_chars(v.data(), end, x);
-  if (v.empty() || ec != std::errc() || ptr != end || !std::isfinite(x))
-    throw ConfigError(option, v, "a finite number");
-  return x;
-}
+double parse_double(const std::string& option, const std::string& v) { return parse_real(option, v); }
 
-long long parse_integer(const std::string& option, const std::string& v) {
-  long long x = 0;
-  const char* end = v.data() + v.size();
-  auto [ptr, ec] = std::from_chars(v.data(), end, x);
-  if (v.empty() || ec != std::errc() || ptr != end) throw ConfigError(option, v, "an integer");
-  return x;
+/// Bounds of the integer options: large enough for any machine, small enough that products of
+/// sizes cannot overflow before the memory check (resources.hpp) refuses them.
+constexpr long long kMaxSize = 1LL << 40;
+constexpr long long kMaxClasses = 2147483647;  // labels are int
+constexpr long long kMaxLayers = 10000;
+constexpr long long kMaxCheckpoints = 1000000;
+
+long long parse_integer(const std::string& option, const std::string& v, long long lo = 0, long long hi = kMaxSize) {
+  return parse_integer_in(option, v, lo, hi);
 }
 
 /// "10,10,5" -> {10, 10, 5}.
 std::vector<Index> parse_list(const std::string& option, const std::string& v) {
+  const std::string allowed = "a comma-separated list of integers in [1, " + std::to_string(kMaxSize) + "]";
   std::vector<Index> list;
   std::stringstream in(v);
-  for (std::string item; std::getline(in, item, ',');) list.push_back(parse_integer(option, item));
-  if (list.empty() || v.back() == ',') throw ConfigError(option, v, "a comma-separated list of integers");
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty()) throw ConfigError(option, abbreviate(v), allowed + " (an empty item)");
+    try {
+      list.push_back(parse_integer(option, item, 1, kMaxSize));
+    } catch (const ConfigError&) {
+      throw ConfigError(option, abbreviate(v), allowed + " ('" + abbreviate(item, 30) + "' is not)");
+    }
+  }
+  if (list.empty() || v.back() == ',') throw ConfigError(option, abbreviate(v), allowed);
   return list;
 }
 
@@ -58,7 +67,7 @@ E parse_enum(const std::string& option, const std::string& v, const std::map<std
   if (it != choices.end()) return it->second;
   std::string allowed;
   for (const auto& [name, _] : choices) allowed += (allowed.empty() ? "" : " | ") + name;
-  throw ConfigError(option, v, allowed);
+  throw ConfigError(option, abbreviate(v), allowed);
 }
 
 Setter real(double RunConfig::*field) {
@@ -67,29 +76,33 @@ Setter real(double RunConfig::*field) {
 Setter optional_real(std::optional<double> RunConfig::*field) {
   return [field](RunConfig& c, const std::string& o, const std::string& v) { c.*field = parse_double(o, v); };
 }
-Setter count(Index RunConfig::*field) {
-  return [field](RunConfig& c, const std::string& o, const std::string& v) { c.*field = parse_integer(o, v); };
+Setter count(Index RunConfig::*field, long long lo) {
+  return [field, lo](RunConfig& c, const std::string& o, const std::string& v) { c.*field = parse_integer(o, v, lo); };
 }
-Setter text(std::string RunConfig::*field) {
-  return [field](RunConfig& c, const std::string&, const std::string& v) { c.*field = v; };
+/// A path: never empty (an empty --out would silently mean stdout, an empty --save-state nothing).
+Setter path(std::string RunConfig::*field) {
+  return [field](RunConfig& c, const std::string& o, const std::string& v) {
+    if (v.empty()) throw ConfigError(o, v, "a non-empty path");
+    c.*field = v;
+  };
 }
 
 const std::vector<OptionSpec>& option_specs() {
   static const std::vector<OptionSpec> specs = {
       {"classes", "4", "number of classes K (>= 2)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.classes = parse_integer(o, v);
+         c.classes = parse_integer(o, v, 2, kMaxClasses);
          c.classes_given = true;
        }},
       {"per-class", "10", "samples per class n (>= 1); N = K n",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.per_class = parse_integer(o, v);
+         c.per_class = parse_integer(o, v, 1);
          c.per_class_given = true;
        }},
       {"layers", "1", "L >= 1: free H1, then L-1 hidden layers W_1..W_{L-1}, then the classifier W_L",
-       [](RunConfig& c, const std::string& o, const std::string& v) { c.layers = parse_integer(o, v); }},
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.layers = parse_integer(o, v, 1, kMaxLayers); }},
       {"width", "--dim", "width of every hidden layer (--layers >= 2)",
-       [](RunConfig& c, const std::string& o, const std::string& v) { c.width = parse_integer(o, v); }},
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.width = parse_integer(o, v, 1); }},
       {"widths", "", "hidden widths d1,...,d_{L-1}, one per hidden layer",
        [](RunConfig& c, const std::string& o, const std::string& v) { c.widths = parse_list(o, v); }},
       {"activation", "linear", "linear | relu, between hidden layers (--layers >= 2)",
@@ -99,10 +112,12 @@ const std::vector<OptionSpec>& option_specs() {
       {"imbalance", "", "ratio R >= 1: the first K_maj classes get n samples, the rest max(1, round(n/R))",
        optional_real(&RunConfig::imbalance)},
       {"majority-classes", "K/2", "K_maj in [1, K-1], with --imbalance",
-       [](RunConfig& c, const std::string& o, const std::string& v) { c.majority_classes = parse_integer(o, v); }},
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.majority_classes = parse_integer(o, v, 1, kMaxClasses);
+       }},
       {"class-counts", "", "explicit samples per class n1,n2,... (K = their number; each >= 1)",
        [](RunConfig& c, const std::string& o, const std::string& v) { c.class_counts = parse_list(o, v); }},
-      {"dim", "16", "feature dimension d (>= 1)", count(&RunConfig::dim)},
+      {"dim", "16", "feature dimension d (>= 1)", count(&RunConfig::dim, 1)},
       {"loss", "mse", "ce | mse",
        [](RunConfig& c, const std::string& o, const std::string& v) {
          c.loss = parse_enum<Loss>(o, v, {{"ce", Loss::kCrossEntropy}, {"mse", Loss::kMse}});
@@ -124,10 +139,12 @@ const std::vector<OptionSpec>& option_specs() {
          std::stringstream in(v);
          for (std::string item; std::getline(in, item, ',');) {
            const auto eq = item.find('=');
-           if (eq == std::string::npos) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3,2=5e-4");
-           c.lambda_layer.emplace_back(parse_integer(o, item.substr(0, eq)), parse_double(o, item.substr(eq + 1)));
+           if (eq == std::string::npos)
+             throw ConfigError(o, abbreviate(v), "l=x pairs separated by commas, e.g. 1=1e-3,2=5e-4");
+           c.lambda_layer.emplace_back(parse_integer(o, item.substr(0, eq), 1, kMaxLayers),
+                                       parse_double(o, item.substr(eq + 1)));
          }
-         if (c.lambda_layer.empty()) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3");
+         if (c.lambda_layer.empty()) throw ConfigError(o, abbreviate(v), "l=x pairs separated by commas, e.g. 1=1e-3");
        }},
       {"lambda-b", "--lambda", "weight decay of the bias b (>= 0; --bias reg only)",
        optional_real(&RunConfig::lambda_b)},
@@ -138,16 +155,19 @@ const std::vector<OptionSpec>& option_specs() {
        }},
       {"classifier-norm", "1", "Frobenius norm of the fixed ETF classifier (> 0)",
        optional_real(&RunConfig::classifier_norm)},
-      {"init-scale", "0.1", "standard deviation sigma of the Gaussian init of H, W and b (>= 0)",
-       real(&RunConfig::init_scale)},
-      {"seed", "0", "random seed (integer >= 0); same seed => bit-identical output",
+      {"init-scale", "0.1", "standard deviation sigma of the Gaussian init of H, W and b (>= 0; not with --init-state)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         const long long s = parse_integer(o, v);
-         if (s < 0) throw ConfigError(o, v, "an integer >= 0");
-         c.seed = static_cast<std::uint64_t>(s);
+         c.init_scale = parse_double(o, v);
+         c.init_scale_given = true;
        }},
-      {"init-state", "", "start from a directory written by --save-state (shapes must match)",
-       text(&RunConfig::init_state)},
+      {"seed", "0", "random seed in [0, 2^64-1]; same seed => bit-identical output (not with --init-state)",
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.seed = parse_unsigned(o, v);
+         c.seed_given = true;
+       }},
+      {"init-state", "", "start from a directory written by --save-state (shapes must match); replaces the "
+                         "random init, so --seed and --init-scale do not apply",
+       path(&RunConfig::init_state)},
       {"dynamics", "flow", "flow (gradient flow ODE) | gd (gradient descent) | momentum (heavy ball)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
          c.dynamics = parse_enum<Dynamics>(
@@ -163,12 +183,11 @@ const std::vector<OptionSpec>& option_specs() {
       {"time", "2e4", "flow: integrate up to time T (> 0)", optional_real(&RunConfig::time)},
       {"max-steps", "1e8", "flow: cap on integrator steps (>= 1)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.max_steps = static_cast<long>(parse_double(o, v));
-         if (static_cast<double>(*c.max_steps) != parse_double(o, v)) throw ConfigError(o, v, "an integer >= 1");
+         c.max_steps = parse_integer(o, v, 1, 1LL << 62);
        }},
       {"lr", "0.1", "gd, momentum: learning rate (> 0)", optional_real(&RunConfig::lr)},
       {"steps", "10000", "gd, momentum: number of steps (>= 0)",
-       [](RunConfig& c, const std::string& o, const std::string& v) { c.steps = parse_integer(o, v); }},
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.steps = parse_integer(o, v, 0, 1LL << 62); }},
       {"momentum", "0.9", "momentum: heavy-ball coefficient beta in [0, 1)", optional_real(&RunConfig::momentum)},
       {"grad-tol", "0", "stop as converged when ||grad F|| <= this (>= 0; 0 = never)", real(&RunConfig::grad_tol)},
       {"checkpoints", "log", "log | linear spacing of the checkpoints",
@@ -177,23 +196,55 @@ const std::vector<OptionSpec>& option_specs() {
        }},
       {"num-checkpoints", "100", "about this many checkpoints, always with the first and last (>= 2)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.num_checkpoints = static_cast<int>(parse_integer(o, v));
+         c.num_checkpoints = static_cast<int>(parse_integer(o, v, 2, kMaxCheckpoints));
        }},
       {"max-singular-values", "100", "report at most this many singular values (0 = all)",
-       count(&RunConfig::max_singular_values)},
+       count(&RunConfig::max_singular_values, 0)},
       {"format", "json", "json (one document) | jsonl (one line per checkpoint, streamed)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
          c.format = parse_enum<OutputFormat>(o, v, {{"json", OutputFormat::kJson}, {"jsonl", OutputFormat::kJsonl}});
        }},
-      {"out", "stdout", "write the output to this file (atomically: temp file, then rename)", text(&RunConfig::out)},
-      {"save-state", "", "write the final H, W, b and labels as .npy files into this directory",
-       text(&RunConfig::save_state)},
+      {"out", "stdout",
+       "write the output to this file (atomically: temp file, then rename; a device or FIFO is written directly)",
+       path(&RunConfig::out)},
+      {"save-state", "", "write the final H, W, b and labels as .npy files into this (new, empty or state) directory",
+       path(&RunConfig::save_state)},
       {"quiet", "off", "no progress bar on stderr", {}, &RunConfig::quiet},
       {"check-theory", "off", "compare the final state with the closed-form prediction (exit 4 on mismatch)", {},
        &RunConfig::check_theory},
       {"theory-tol", "1e-5", "relative tolerance of --check-theory (> 0)", optional_real(&RunConfig::theory_tol)},
   };
   return specs;
+}
+
+constexpr const char* kExitStatuses =
+    "exit status: 0 done (converged, max_steps, max_time), 1 internal error, 2 bad input (nothing run or written),\n"
+    "3 diverged (trajectory and state so far written), 4 --check-theory mismatch, 130/143 stopped by SIGINT/SIGTERM\n"
+    "(output written with status \"stopped\"; a second signal ends the run at once).";
+
+const std::string kRunFooter =
+    std::string("Options that do not apply to the chosen dynamics or model are errors. --init-state replaces the random\n"
+                "initialization: --seed and --init-scale do not apply with it. A checkpoint computes every metric of\n"
+                "the state (about 2-15 gradient steps' worth at K=10, d=512; see the README's 'Cost of metrics').\n\n") +
+    kExitStatuses;
+
+const std::string kTheoryFooter =
+    std::string("Takes the model options only; options of the dynamics and of the output format are errors here.\n"
+                "--config reads a file's model options (a run's output document works) and skips the rest.\n"
+                "Where no closed form applies the output is \"prediction\": null with the reason, exit status 0.\n\n") +
+    "exit status: 0 printed, 2 bad input.";
+
+/// The options of `ufm-sim theory`: the model, and where to write the prediction.
+bool is_theory_option(const std::string& name) {
+  static const std::set<std::string> names = {
+      "classes", "per-class", "layers", "width", "widths", "activation", "imbalance", "majority-classes",
+      "class-counts", "dim", "loss", "bias", "lambda", "lambda-w", "lambda-h", "lambda-layer", "lambda-b",
+      "fixed-classifier", "classifier-norm", "out"};
+  return names.count(name) > 0;
+}
+
+bool applies(const OptionSpec& spec, Command command) {
+  return command == Command::kRun || is_theory_option(spec.name);
 }
 
 /// What --help shows for the option's value: CHOICE, PATH, LIST or NUM.
@@ -204,49 +255,76 @@ std::string type_name(const OptionSpec& spec) {
   return "NUM";
 }
 
-std::string json_key(std::string name) {
-  for (char& ch : name)
-    if (ch == '-') ch = '_';
-  return name;
-}
+const char* command_name(Command command) { return command == Command::kRun ? "ufm-sim run" : "ufm-sim theory"; }
 
 struct App {
-  CLI::App app{"ufm-sim run: simulate the unconstrained features model and report neural-collapse metrics", "ufm-sim"};
+  Command command;
+  CLI::App app;
   std::map<std::string, std::string> values;
   std::map<std::string, CLI::Option*> options;
   std::string config_file;
   std::map<std::string, bool> flags;
+  std::vector<OptionShape> shapes;
 
-  App() {
+  explicit App(Command which)
+      : command(which),
+        app(which == Command::kRun
+                ? "ufm-sim run: simulate the unconstrained features model and report neural-collapse metrics"
+                : "ufm-sim theory: the closed-form global minimizer (theory.md §5) of the model these options describe",
+            command_name(which)) {
     app.set_help_flag("-h,--help", "print this help and exit");
     app.get_formatter()->column_width(34);
     for (const OptionSpec& spec : option_specs()) {
+      if (!applies(spec, command)) continue;
       CLI::Option* opt = spec.set ? app.add_option("--" + spec.name, values[spec.name], spec.help)
                                   : app.add_flag("--" + spec.name, flags[spec.name], spec.help);
       opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       if (spec.set) opt->default_str(spec.default_str)->type_name(type_name(spec));
       options[spec.name] = opt;
+      shapes.push_back({spec.name, static_cast<bool>(spec.set), false});
     }
     app.add_option("--config", config_file,
                    "read options from a JSON file (keys as the long names with '_', or a previous output "
                    "document); command-line options win")
         ->type_name("PATH");
+    shapes.push_back({"config", true, true});
+    app.footer(which == Command::kRun ? kRunFooter : kTheoryFooter);
   }
 
-  void parse(std::vector<std::string> args) {
+  /// Throws ConfigError; CLI::CallForHelp passes through. `checked`: the arguments come from a user
+  /// (generated config-file arguments are known to be well formed).
+  void parse(std::vector<std::string> args, bool checked = true) {
+    if (checked) {
+      try {
+        check_arguments(args, shapes, command_name(command));
+      } catch (const ConfigError& e) {
+        // An option of `run` given to `theory`: say that, not "unknown".
+        const std::string name = e.option().size() > 2 ? e.option().substr(2) : "";
+        if (command == Command::kTheory && !name.empty() && name != "config" && is_run_option(name))
+          throw ConfigError("--" + name + ": does not apply to `ufm-sim theory`, which takes the model options only "
+                                "(see ufm-sim theory --help)",
+                            "--" + name);
+        throw;
+      }
+    }
     std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
     try {
       app.parse(args);
     } catch (const CLI::CallForHelp&) {
       throw;
-    } catch (const CLI::ExtrasError& e) {
-      throw ConfigError(std::string(e.what()) + " (see ufm-sim --help)");
     } catch (const CLI::ParseError& e) {
-      throw ConfigError(e.what());
+      throw ConfigError(std::string(command_name(command)) + ": " + e.what() + " (see " + command_name(command) +
+                        " --help)");
     }
   }
 
-  bool given(const std::string& name) const { return options.at(name)->count() > 0; }
+  static bool is_run_option(const std::string& name) {
+    for (const OptionSpec& spec : option_specs())
+      if (spec.name == name) return true;
+    return false;
+  }
+
+  bool given(const std::string& name) const { return options.count(name) && options.at(name)->count() > 0; }
 
   void apply(RunConfig& c) const {
     for (const OptionSpec& spec : option_specs()) {
@@ -259,64 +337,39 @@ struct App {
   }
 };
 
-/// A JSON value as the string a user would type after the option.
-std::string as_argument(const std::string& key, const nlohmann::json& v, const std::string& file) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
-  if (v.is_number_float()) {
-    std::ostringstream s;
-    s.precision(17);
-    s << v.get<double>();
-    return s.str();
-  }
-  if (v.is_array() && !v.empty()) {  // lists such as class_counts: "10,10,5"
-    std::string joined;
-    for (const auto& item : v) {
-      if (!item.is_number() && !item.is_string()) break;
-      joined += (joined.empty() ? "" : ",") + as_argument(key, item, file);
-    }
-    if (!joined.empty()) return joined;
-  }
-  throw ConfigError(file + ": key '" + key + "' has a " + v.type_name() + " value " + v.dump() +
-                    ", allowed: a number, a string or a list of them");
-}
-
 /// The options a --config file gives, as command-line arguments.
 std::vector<std::string> config_file_arguments(const std::string& file, const App& cli) {
-  std::ifstream in(file);
-  if (!in) throw ConfigError("--config", file, "a readable JSON file");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError("--config: " + file + " is not valid JSON: " + e.what());
-  }
+  bool is_output = false;
+  const nlohmann::json doc = config_object(read_config_document(file), file, is_output);
   // A previous output document: rerun its experiment, but not its output destination.
   std::set<std::string> skipped;
-  if (doc.is_object() && doc.contains("ufm_sim_version") && doc.contains("config")) {
-    doc = doc["config"];
-    skipped = {"out", "format", "save_state", "quiet"};
-  }
-  if (!doc.is_object()) throw ConfigError("--config", file, "a JSON object of options");
+  if (is_output) skipped = {"out", "format", "save_state", "quiet"};
 
   std::map<std::string, const OptionSpec*> by_key;
   for (const OptionSpec& spec : option_specs()) by_key[json_key(spec.name)] = &spec;
   const bool cli_sets_lambda = cli.given("lambda");
+  // --init-state on the command line replaces the file's random initialization.
+  if (cli.given("init-state")) skipped.insert({"seed", "init_scale"});
   std::vector<std::string> args;
   for (const auto& [key, value] : doc.items()) {
     const auto it = by_key.find(key);
     if (it == by_key.end()) {
-      std::string allowed;
-      for (const auto& [k, _] : by_key) allowed += (allowed.empty() ? "" : ", ") + k;
-      throw ConfigError(file + ": unknown key '" + key + "'; allowed keys: " + allowed);
+      std::vector<std::string> keys;
+      for (const auto& [k, _] : by_key) keys.push_back(k);
+      const std::string near = nearest_name(key, keys);
+      throw ConfigError(file + ": unknown key '" + abbreviate(key, 60) + "'" +
+                            (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see ufm-sim --help",
+                        "--config");
     }
     if (value.is_null() || skipped.count(key)) continue;  // null: "does not apply" in an output's config
+    // theory reads the model part of a run's config; the rest describes how to simulate it.
+    if (!applies(*it->second, cli.command)) continue;
     // --lambda on the command line replaces every per-factor decay of the file.
     if (cli_sets_lambda && (key == "lambda_w" || key == "lambda_h" || key == "lambda_b" || key == "lambda_layer"))
       continue;
     const std::string flag = "--" + it->second->name;
     if (it->second->flag) {
-      if (!value.is_boolean()) throw ConfigError(file + ": key '" + key + "' must be true or false");
+      if (!value.is_boolean()) throw ConfigError(file + ": key '" + key + "' must be true or false", "--config");
       if (value.get<bool>()) args.push_back(flag);
       continue;
     }
@@ -328,31 +381,32 @@ std::vector<std::string> config_file_arguments(const std::string& file, const Ap
 
 }  // namespace
 
-ParsedRun parse_run_options(const std::vector<std::string>& args) {
+ParsedRun parse_run_options(const std::vector<std::string>& args, Command command) {
   ParsedRun parsed;
-  App cli;
+  App cli(command);
   try {
     cli.parse(args);
   } catch (const CLI::CallForHelp&) {
     parsed.help = true;
-    parsed.help_text = run_help_text();
+    parsed.help_text = help_text(command);
     return parsed;
   }
-  if (!cli.config_file.empty()) {
+  if (!cli.config_file.empty() || std::find(args.begin(), args.end(), "--config") != args.end()) {
+    if (cli.config_file.empty()) throw ConfigError("--config", "", "a non-empty path");
     std::vector<std::string> file_args = config_file_arguments(cli.config_file, cli);
     {  // attribute a bad value to the file before merging
-      App from_file;
-      from_file.parse(file_args);
+      App from_file(command);
       RunConfig scratch;
       try {
+        from_file.parse(file_args, false);
         from_file.apply(scratch);
       } catch (const ConfigError& e) {
-        throw ConfigError(std::string(e.what()) + " (in --config " + cli.config_file + ")");
+        throw ConfigError(std::string(e.what()) + " (in --config " + cli.config_file + ")", e.option());
       }
     }
     file_args.insert(file_args.end(), args.begin(), args.end());
-    App merged;
-    merged.parse(file_args);
+    App merged(command);
+    merged.parse(file_args, false);
     merged.apply(parsed.config);
     try {
       validate(parsed.config);
@@ -368,9 +422,11 @@ ParsedRun parse_run_options(const std::vector<std::string>& args) {
   return parsed;
 }
 
-std::string run_help_text() {
-  App cli;
+std::string help_text(Command command) {
+  App cli(command);
   return cli.app.help();
 }
+
+std::string run_help_text() { return help_text(Command::kRun); }
 
 }  // namespace ufm

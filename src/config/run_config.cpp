@@ -4,16 +4,12 @@
 #include <sstream>
 
 #include "ufm/config/config_error.hpp"
+#include "ufm/config/number_parse.hpp"
 
 namespace ufm {
 namespace {
 
-std::string number(double x) {
-  std::ostringstream s;
-  s.precision(17);
-  s << x;
-  return s.str();
-}
+std::string number(double x) { return format_number(x); }
 
 void require(bool ok, const std::string& option, const std::string& value, const std::string& allowed) {
   if (!ok) throw ConfigError(option, value, allowed);
@@ -111,6 +107,10 @@ void validate_layers(const RunConfig& c) {
   }
   if (c.layers < 2 && c.activation != Activation::kLinear)
     throw ConfigError("--activation: applies only with --layers >= 2 (hidden layers)", "--activation");
+  if (!c.lambda_layer.empty() && c.layers < 2)
+    throw ConfigError("--lambda-layer: applies only with --layers >= 2 (hidden weights W_1..W_{L-1}); the classifier's "
+                      "decay is --lambda-w",
+                      "--lambda-layer");
   for (const auto& [l, lambda] : c.lambda_layer) {
     require(l >= 1 && l < c.layers, "--lambda-layer", std::to_string(l) + "=" + number(lambda),
             "l=x with l in [1, L-1] = [1, " + std::to_string(c.layers - 1) + "] (the classifier W_L is --lambda-w)");
@@ -159,6 +159,11 @@ void validate(const RunConfig& c) {
                         "--lambda-b");
   }
   require_nonnegative("--init-scale", c.init_scale);
+  if (!c.init_state.empty()) {
+    const char* why = ": does not apply with --init-state, which replaces the random initialization";
+    if (c.seed_given) throw ConfigError(std::string("--seed") + why, "--seed");
+    if (c.init_scale_given) throw ConfigError(std::string("--init-scale") + why, "--init-scale");
+  }
 
   const bool flow = c.dynamics == Dynamics::kFlow;
   const std::string flow_only = "--dynamics flow";
@@ -257,8 +262,8 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
   j["lambda_b"] = or_null(c.bias != BiasMode::kNone, r.lambda.b);
   j["fixed_classifier"] = to_string(c.fixed_classifier);
   j["classifier_norm"] = or_null(c.fixed_classifier == FixedClassifier::kEtf, r.classifier_norm);
-  j["init_scale"] = c.init_scale;
-  j["seed"] = c.seed;
+  j["init_scale"] = or_null(c.init_state.empty(), c.init_scale);  // --init-state replaces the random init
+  j["seed"] = or_null(c.init_state.empty(), c.seed);
   j["init_state"] = or_null(!c.init_state.empty(), c.init_state);
   j["dynamics"] = to_string(c.dynamics);
   j["integrator"] = or_null(flow, std::string(to_string(r.integrator)));

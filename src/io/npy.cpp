@@ -2,6 +2,7 @@
 
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 
 namespace ufm::io {
@@ -98,13 +99,41 @@ void write_npy(const fs::path& path, std::span<const int> labels) {
   write_file_atomic(path, bytes);
 }
 
-Mat read_npy_matrix(const fs::path& path, Index rows, Index cols) {
-  const NpyArray a = read_npy(path);
+std::vector<std::size_t> npy_index(const NpyArray& a, std::size_t k) {
+  std::vector<std::size_t> index(a.shape.size());
+  if (a.fortran_order) {
+    for (std::size_t axis = 0; axis < a.shape.size(); ++axis) {
+      const std::size_t n = a.shape[axis] == 0 ? 1 : a.shape[axis];
+      index[axis] = k % n;
+      k /= n;
+    }
+  } else {
+    for (std::size_t axis = a.shape.size(); axis-- > 0;) {
+      const std::size_t n = a.shape[axis] == 0 ? 1 : a.shape[axis];
+      index[axis] = k % n;
+      k /= n;
+    }
+  }
+  return index;
+}
+
+void check_finite(const NpyArray& a, const fs::path& path) {
+  for (std::size_t k = 0; k < a.data_f64.size(); ++k) {
+    const double v = a.data_f64[k];
+    if (std::isfinite(v)) continue;
+    const std::string value = std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+    fail(path, "non-finite value " + value + " at index " + shape_string(npy_index(a, k)) +
+                   " (parameters must be finite)");
+  }
+}
+
+Mat npy_to_matrix(const NpyArray& a, const fs::path& path, Index rows, Index cols) {
   if (cols == 1)
     check_shape(path, a, {dims({rows, 1}), dims({rows})}, shape_string(dims({rows, 1})) + " or " +
                                                                shape_string(dims({rows})));
   else
     check_shape(path, a, {dims({rows, cols})}, shape_string(dims({rows, cols})));
+  check_finite(a, path);
   Mat m(rows, cols);
   const bool column_major = a.fortran_order || a.shape.size() == 1;
   for (Index j = 0; j < cols; ++j)
@@ -113,10 +142,9 @@ Mat read_npy_matrix(const fs::path& path, Index rows, Index cols) {
   return m;
 }
 
-Vec read_npy_vector(const fs::path& path, Index n) { return read_npy_matrix(path, n, 1).col(0); }
+Vec npy_to_vector(const NpyArray& a, const fs::path& path, Index n) { return npy_to_matrix(a, path, n, 1).col(0); }
 
-std::vector<int> read_npy_labels(const fs::path& path, Index n, Index K) {
-  const NpyArray a = read_npy(path);
+std::vector<int> npy_to_labels(const NpyArray& a, const fs::path& path, Index n, Index K) {
   if (!a.is_integer()) fail(path, "dtype '" + a.dtype + "' is not an integer type; labels need one");
   check_shape(path, a, {dims({n}), dims({n, 1})}, shape_string(dims({n})));
   std::vector<int> labels(static_cast<std::size_t>(n));
@@ -128,6 +156,14 @@ std::vector<int> read_npy_labels(const fs::path& path, Index n, Index K) {
     labels[i] = static_cast<int>(y);
   }
   return labels;
+}
+
+Mat read_npy_matrix(const fs::path& path, Index rows, Index cols) { return npy_to_matrix(read_npy(path), path, rows, cols); }
+
+Vec read_npy_vector(const fs::path& path, Index n) { return npy_to_vector(read_npy(path), path, n); }
+
+std::vector<int> read_npy_labels(const fs::path& path, Index n, Index K) {
+  return npy_to_labels(read_npy(path), path, n, K);
 }
 
 }  // namespace ufm::io

@@ -1,7 +1,16 @@
 #include "ufm/io/state_dir.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 
@@ -11,14 +20,6 @@ namespace ufm::io {
 namespace fs = std::filesystem;
 
 namespace {
-
-void ensure_directory(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (!fs::is_directory(dir))
-    throw IoError("cannot create state directory '" + dir.string() + "': " +
-                  (ec ? ec.message() : std::string("a file of that name exists")));
-}
 
 void check_consistent(const ModelState& s) {
   auto dims = [](Index r, Index c) { return "(" + std::to_string(r) + ", " + std::to_string(c) + ")"; };
@@ -43,43 +44,187 @@ void check_consistent(const ModelState& s) {
     throw std::invalid_argument("save_state(): meta must be a JSON object or null");
 }
 
-nlohmann::ordered_json read_meta(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path.string() + ": cannot open for reading");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw IoError(path.string() + ": invalid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw IoError(path.string() + ": expected a JSON object, found " + j.type_name());
-  if (j.contains("format") && j["format"] != kStateFormat)
-    throw IoError(path.string() + ": format " + j["format"].dump() + " but expected \"" + kStateFormat + "\"");
-  j.erase("format");
-  j.erase("shapes");
-  return j;
+using Json = nlohmann::ordered_json;
+
+void ensure_directory(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir))
+    throw IoError("cannot create state directory '" + dir.string() + "': " +
+                  (ec ? ec.message() : std::string("a file of that name exists")));
 }
 
-}  // namespace
+[[noreturn]] void refuse(const fs::path& dir, const std::string& reason) {
+  throw IoError("cannot write state directory '" + dir.string() + "': " + reason);
+}
 
-void save_state(const fs::path& dir, const ModelState& s) {
-  check_consistent(s);
-  ensure_directory(dir);
-  write_npy(dir / "H.npy", s.H);
-  for (std::size_t l = 0; l < s.hidden.size(); ++l) write_npy(dir / ("W" + std::to_string(l + 1) + ".npy"), s.hidden[l]);
-  write_npy(dir / "W.npy", s.W);
-  const fs::path b_path = dir / "b.npy";
-  if (s.b.size() != 0) {
-    write_npy(b_path, s.b);
-  } else {
-    std::error_code ec;
-    fs::remove(b_path, ec);
-    if (ec) throw IoError(b_path.string() + ": cannot remove the stale bias file: " + ec.message());
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string layers_text(std::size_t L) { return std::to_string(L) + (L == 1 ? " layer" : " layers"); }
+
+/// k if `name` is "W<k>.npy" with k ≥ 1 written without leading zeros (as save_state names them).
+std::optional<std::size_t> hidden_index(const std::string& name) {
+  if (name.size() < 6 || name.front() != 'W' || !name.ends_with(".npy")) return std::nullopt;
+  const std::string digits = name.substr(1, name.size() - 5);
+  if (digits.empty() || digits.size() > 6 || digits.front() == '0') return std::nullopt;
+  for (char c : digits)
+    if (c < '0' || c > '9') return std::nullopt;
+  return static_cast<std::size_t>(std::stoul(digits));
+}
+
+/// Where save_state puts the directory: `dir` with trailing '/' dropped, "." and ".." made real
+/// names, and a symlink chain followed to its final target.
+struct Placement {
+  fs::path target;      ///< the directory to create or replace
+  bool exists = false;  ///< target exists (an empty or state directory)
+};
+
+fs::path without_trailing_separators(fs::path p) {
+  while (!p.has_filename() && p.has_relative_path()) p = p.parent_path();
+  return p;
+}
+
+/// Every check of check_state_dir_writable; creates nothing.
+Placement place(const fs::path& dir) {
+  if (dir.empty()) refuse(dir, "empty path");
+  fs::path p = without_trailing_separators(dir);
+  std::error_code ec;
+  if (p.filename() == "." || p.filename() == "..") {
+    p = fs::canonical(p, ec);
+    if (ec) refuse(dir, ec.message());
   }
-  write_npy(dir / "labels.npy", std::span<const int>(s.labels));
+  if (!p.has_filename()) refuse(dir, "the root directory cannot be a state directory");
+  Placement out;
+  try {
+    out.target = follow_symlinks(p);
+  } catch (const IoError&) {
+    refuse(dir, "too many levels of symbolic links");
+  }
+  const std::string via = out.target == p ? "" : " (the symbolic link leads to '" + out.target.string() + "')";
+  const fs::path parent = out.target.parent_path().empty() ? fs::path(".") : out.target.parent_path();
+  if (!fs::exists(parent, ec)) refuse(dir, "directory '" + parent.string() + "' does not exist" + via);
+  if (!fs::is_directory(parent, ec)) refuse(dir, "'" + parent.string() + "' is not a directory" + via);
+  // access() says yes to root everywhere, even where nothing can be created (/proc): a probe
+  // directory, removed at once, tells for sure.
+  for (int attempt = 0;; ++attempt) {
+    const fs::path probe = temp_path_for(out.target);
+    if (::mkdir(probe.c_str(), 0700) == 0) {
+      ::rmdir(probe.c_str());
+      break;
+    }
+    if (errno != EEXIST || attempt == 100)
+      refuse(dir, "cannot create a directory in '" + parent.string() + "': " + errno_text(errno) + via);
+  }
 
-  using Json = nlohmann::ordered_json;
+  struct stat st {};
+  if (::lstat(out.target.c_str(), &st) != 0) {
+    if (errno == ENOENT) return out;
+    refuse(dir, errno_text(errno) + via);
+  }
+  if (!S_ISDIR(st.st_mode)) refuse(dir, "it exists and is not a directory" + via);
+  if (fs::equivalent(out.target, fs::current_path(ec), ec))
+    refuse(dir, "it is the current directory, which cannot be replaced; choose a new or empty directory");
+  out.exists = true;
+  std::vector<std::string> names;
+  std::vector<std::string> foreign;
+  for (fs::directory_iterator it(out.target, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    names.push_back(name);
+    std::error_code type_ec;
+    if (!is_state_file_name(name) || !it->is_regular_file(type_ec) || it->is_symlink(type_ec)) foreign.push_back(name);
+  }
+  if (ec) refuse(dir, "cannot list it: " + ec.message() + via);
+  std::sort(foreign.begin(), foreign.end());
+  const std::string advice = "; choose a new or empty directory";
+  if (!foreign.empty())
+    refuse(dir, "it exists and is not a ufm-sim state directory (it holds '" + foreign.front() + "'" +
+                    (foreign.size() > 1 ? " and " + std::to_string(foreign.size() - 1) + " more" : "") + ")" + via +
+                    advice);
+  if (!names.empty() && std::find(names.begin(), names.end(), "state.json") == names.end()) {
+    std::sort(names.begin(), names.end());
+    refuse(dir, "it exists and is not a ufm-sim state directory (it holds '" + names.front() +
+                    "' but no state.json)" + via + advice);
+  }
+  if (::access(out.target.c_str(), W_OK | X_OK) != 0)
+    refuse(dir, "cannot replace the files in '" + out.target.string() + "': " + errno_text(errno));
+  return out;
+}
+
+/// A fresh, empty sibling of `target` (mkdir, so nothing existing is reused or followed).
+fs::path make_temp_dir(const fs::path& dir, const fs::path& target) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const fs::path tmp = temp_path_for(target);
+    if (::mkdir(tmp.c_str(), 0777) == 0) return tmp;
+    if (errno != EEXIST) refuse(dir, "cannot create '" + tmp.string() + "': " + errno_text(errno));
+  }
+  refuse(dir, "no free temporary directory name beside '" + target.string() + "'");
+}
+
+/// fsync on a directory: makes the renames into it durable (best effort, as some file systems refuse).
+void sync_directory(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+/// Removes a replaced state directory: its state files, then the directory itself. Anything else
+/// that appeared in it meanwhile is kept (and reported).
+void remove_old_state(const fs::path& dir, const fs::path& old, const fs::path& target) {
+  std::error_code ec;
+  for (fs::directory_iterator it(old, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (is_state_file_name(it->path().filename().string()) && it->is_regular_file(type_ec) &&
+        !it->is_symlink(type_ec))
+      ::unlink(it->path().c_str());
+  }
+  if (::rmdir(old.c_str()) != 0)
+    throw IoError("state directory '" + dir.string() + "': the new state is in '" + target.string() +
+                  "', but the previous one could not be removed from '" + old.string() + "': " + errno_text(errno));
+}
+
+void remove_temp_dir(const fs::path& tmp) {
+  std::error_code ignored;
+  fs::remove_all(tmp, ignored);
+}
+
+/// Puts the finished `tmp` in place of `target`. If that fails, `target` is unchanged and `tmp`
+/// removed; once the new state is in place, only the removal of the old one can still fail.
+void install(const fs::path& dir, const fs::path& tmp, const fs::path& target, bool exists) {
+  auto give_up = [&](const std::string& reason) {
+    remove_temp_dir(tmp);
+    refuse(dir, reason);
+  };
+  if (!exists) {
+    if (::rename(tmp.c_str(), target.c_str()) != 0)
+      give_up("rename from '" + tmp.string() + "' failed: " + errno_text(errno));
+    return;
+  }
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    remove_old_state(dir, tmp, target);  // tmp now holds the previous state
+    return;
+  }
+  if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+    give_up("exchange with '" + tmp.string() + "' failed: " + errno_text(errno));
+  // The file system cannot exchange: old away, new in, old removed.
+  const fs::path old = temp_path_for(target);
+  if (::rename(target.c_str(), old.c_str()) != 0)
+    give_up("cannot move the previous state to '" + old.string() + "': " + errno_text(errno));
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    ::rename(old.c_str(), target.c_str());
+    give_up("rename from '" + tmp.string() + "' failed: " + errno_text(err));
+  }
+  remove_old_state(dir, old, target);
+}
+
+void write_files(const fs::path& out, const ModelState& s) {
+  write_npy(out / "H.npy", s.H);
+  for (std::size_t l = 0; l < s.hidden.size(); ++l) write_npy(out / ("W" + std::to_string(l + 1) + ".npy"), s.hidden[l]);
+  write_npy(out / "W.npy", s.W);
+  if (s.b.size() != 0) write_npy(out / "b.npy", s.b);
+  write_npy(out / "labels.npy", std::span<const int>(s.labels));
+
   Json j = Json::object();
   j["format"] = kStateFormat;
   if (s.meta.is_object())
@@ -93,7 +238,158 @@ void save_state(const fs::path& dir, const ModelState& s) {
   shapes["b"] = s.b.size() != 0 ? Json::array({s.b.size()}) : Json(nullptr);
   shapes["labels"] = Json::array({s.labels.size()});
   j["shapes"] = std::move(shapes);
-  write_file_atomic(dir / "state.json", j.dump(2) + "\n");
+  write_file_atomic(out / "state.json", j.dump(2) + "\n");
+  sync_directory(out);
+}
+
+/// state.json: a JSON object whose "format" (if any) is kStateFormat.
+Json read_state_json(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path.string() + ": cannot open for reading");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw IoError(path.string() + ": invalid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw IoError(path.string() + ": expected a JSON object, found " + j.type_name());
+  if (j.contains("format") && j["format"] != kStateFormat)
+    throw IoError(path.string() + ": format " + j["format"].dump() + " but expected \"" + kStateFormat + "\"");
+  if (j.contains("shapes") && !j["shapes"].is_object() && !j["shapes"].is_null())
+    throw IoError(path.string() + ": \"shapes\" must be an object, found " + j["shapes"].dump());
+  return j;
+}
+
+/// The shapes state.json gives, by key ("H", "W1", "b", ...): a list of non-negative integers, or
+/// null for "b" when the state has no bias.
+class DeclaredShapes {
+ public:
+  DeclaredShapes() = default;
+  DeclaredShapes(const fs::path& json_path, const Json& shapes) : json_path_(json_path) {
+    if (!shapes.is_object()) return;
+    for (const auto& [key, value] : shapes.items()) {
+      if (value.is_null()) {
+        null_.push_back(key);
+        continue;
+      }
+      std::vector<std::size_t> shape;
+      bool ok = value.is_array();
+      if (ok)
+        for (const auto& v : value) {
+          if (!v.is_number_integer() || v.get<long long>() < 0) ok = false;
+          else shape.push_back(v.get<std::size_t>());
+        }
+      if (!ok)
+        throw IoError(json_path.string() + ": shapes." + key + " must be a list of non-negative integers, found " +
+                      value.dump());
+      shapes_.emplace_back(key, std::move(shape));
+    }
+  }
+
+  const std::vector<std::size_t>* find(const std::string& key) const {
+    for (const auto& [k, shape] : shapes_)
+      if (k == key) return &shape;
+    return nullptr;
+  }
+  bool declared_null(const std::string& key) const { return std::find(null_.begin(), null_.end(), key) != null_.end(); }
+  /// k of every "W<k>" key.
+  std::vector<std::size_t> hidden_indices() const {
+    std::vector<std::size_t> out;
+    for (const auto& [k, shape] : shapes_)
+      if (auto i = hidden_index(k + ".npy")) out.push_back(*i);
+    return out;
+  }
+
+  /// Throws unless the file's shape is the declared one ((n,) and (n, 1) count as the same).
+  void check(const std::string& key, const fs::path& file, const NpyArray& a) const {
+    const auto* declared = find(key);
+    if (declared == nullptr) return;
+    auto column = [](const std::vector<std::size_t>& s) {
+      return s.size() == 2 && s[1] == 1 ? std::vector<std::size_t>{s[0]} : s;
+    };
+    if (a.shape == *declared || column(a.shape) == column(*declared)) return;
+    throw IoError(file.string() + ": shape " + shape_string(a.shape) + " but " + json_path_.filename().string() +
+                  "'s shapes say " + shape_string(*declared));
+  }
+
+ private:
+  fs::path json_path_;
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> shapes_;
+  std::vector<std::string> null_;
+};
+
+/// Reads `file`, checks it against state.json's shape for `key`, then against the model (rows×cols).
+Mat load_parameter(const fs::path& file, const std::string& key, const DeclaredShapes& declared, Index rows,
+                   Index cols) {
+  const NpyArray a = read_npy(file);
+  declared.check(key, file, a);
+  return npy_to_matrix(a, file, rows, cols);
+}
+
+/// The number of layers of the state in `dir`: 1 + the highest k of a W<k>.npy or a "W<k>" shape.
+std::size_t saved_layers(const std::vector<std::size_t>& files, const std::vector<std::size_t>& declared) {
+  std::size_t top = 0;
+  for (std::size_t k : files) top = std::max(top, k);
+  for (std::size_t k : declared) top = std::max(top, k);
+  return top + 1;
+}
+
+/// W1.npy … W{L−1}.npy must be exactly the hidden weights of an L-layer model.
+void check_layer_count(const fs::path& dir, std::size_t L, const DeclaredShapes& declared) {
+  std::vector<std::size_t> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (auto k = hidden_index(it->path().filename().string())) files.push_back(*k);
+  std::sort(files.begin(), files.end());
+  const std::vector<std::size_t> listed = declared.hidden_indices();
+  const std::size_t S = saved_layers(files, listed);
+  const std::string state_has = "the state is from a model with " + layers_text(S);
+  auto name = [&](std::size_t k) { return dir / ("W" + std::to_string(k) + ".npy"); };
+  for (std::size_t k : files)
+    if (k >= L)
+      throw IoError(name(k).string() + ": present, but the model has " + layers_text(L) + "; " + state_has +
+                    " (use --layers " + std::to_string(S) + ")");
+  for (std::size_t k : listed)
+    if (k >= L)
+      throw IoError(name(k).string() + ": listed in state.json's shapes, but the model has " + layers_text(L) + "; " +
+                    state_has + " (use --layers " + std::to_string(S) + ")");
+  for (std::size_t k = 1; k < L; ++k)
+    if (std::find(files.begin(), files.end(), k) == files.end())
+      throw IoError(name(k).string() + ": missing, but the model has " + layers_text(L) + " (hidden weights W1.npy … W" +
+                    std::to_string(L - 1) + ".npy)" +
+                    (S < L ? "; " + state_has + " (use --layers " + std::to_string(S) + ")" : std::string()));
+}
+
+}  // namespace
+
+bool is_state_file_name(const std::string& name) {
+  if (name == "H.npy" || name == "W.npy" || name == "b.npy" || name == "labels.npy" || name == "state.json")
+    return true;
+  if (name.size() < 6 || name.front() != 'W' || !name.ends_with(".npy")) return false;
+  for (std::size_t i = 1; i + 4 < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  return true;
+}
+
+void check_state_dir_writable(const fs::path& dir) { (void)place(dir); }
+
+void save_state(const fs::path& dir, const ModelState& s) {
+  check_consistent(s);
+  const fs::path target = place(dir).target;
+  const fs::path tmp = make_temp_dir(dir, target);
+  Placement now;
+  try {
+    write_files(tmp, s);
+    // Checked again just before the swap: the directory may have changed while we wrote.
+    now = place(dir);
+    if (now.target != target) refuse(dir, "it changed while the state was written");
+  } catch (...) {
+    remove_temp_dir(tmp);
+    throw;
+  }
+  install(dir, tmp, target, now.exists);
+  sync_directory(target.parent_path().empty() ? fs::path(".") : target.parent_path());
 }
 
 ModelState load_state(const fs::path& dir, Index d, Index N, Index K, bool has_bias) {
@@ -106,10 +402,22 @@ ModelState load_state(const fs::path& dir, const std::vector<Index>& dims, Index
   if (!fs::is_directory(dir, ec)) throw IoError("state directory '" + dir.string() + "' is not a directory");
 
   ModelState s;
-  s.H = read_npy_matrix(dir / "H.npy", dims.front(), N);
+  const fs::path meta_path = dir / "state.json";
+  DeclaredShapes declared;
+  if (fs::exists(meta_path, ec)) {
+    Json j = read_state_json(meta_path);
+    if (j.contains("shapes")) declared = DeclaredShapes(meta_path, j["shapes"]);
+    j.erase("format");
+    j.erase("shapes");
+    s.meta = std::move(j);
+  }
+  check_layer_count(dir, dims.size(), declared);
+
+  s.H = load_parameter(dir / "H.npy", "H", declared, dims.front(), N);
   for (std::size_t l = 1; l < dims.size(); ++l)
-    s.hidden.push_back(read_npy_matrix(dir / ("W" + std::to_string(l) + ".npy"), dims[l], dims[l - 1]));
-  s.W = read_npy_matrix(dir / "W.npy", K, dims.back());
+    s.hidden.push_back(load_parameter(dir / ("W" + std::to_string(l) + ".npy"), "W" + std::to_string(l), declared,
+                                      dims[l], dims[l - 1]));
+  s.W = load_parameter(dir / "W.npy", "W", declared, K, dims.back());
   const fs::path b_path = dir / "b.npy";
   const bool b_exists = fs::exists(b_path, ec);
   if (has_bias && !b_exists)
@@ -117,10 +425,16 @@ ModelState load_state(const fs::path& dir, const std::vector<Index>& dims, Index
   if (!has_bias && b_exists)
     throw IoError(b_path.string() + ": present, but the model has no bias (bias mode none); remove it or choose "
                   "a bias mode");
-  if (has_bias) s.b = read_npy_vector(b_path, K);
-  s.labels = read_npy_labels(dir / "labels.npy", N, K);
-  const fs::path meta_path = dir / "state.json";
-  if (fs::exists(meta_path, ec)) s.meta = read_meta(meta_path);
+  if (!b_exists && declared.find("b") != nullptr)
+    throw IoError(b_path.string() + ": missing, but state.json's shapes list it as " +
+                  shape_string(*declared.find("b")));
+  if (b_exists && declared.declared_null("b"))
+    throw IoError(b_path.string() + ": present, but state.json's shapes say the state has no bias");
+  if (has_bias) s.b = load_parameter(b_path, "b", declared, K, 1).col(0);
+  const fs::path labels_path = dir / "labels.npy";
+  const NpyArray labels = read_npy(labels_path);
+  declared.check("labels", labels_path, labels);
+  s.labels = npy_to_labels(labels, labels_path, N, K);
   return s;
 }
 

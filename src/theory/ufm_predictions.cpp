@@ -26,7 +26,14 @@ void fill_geometry(const PredictionInput& in, Index rank, Prediction& p) {
 
 PredictionOutcome predict_ufm(const PredictionInput& in) {
   if (in.K < 2 || in.n < 1) return {std::nullopt, "needs K >= 2 classes of n >= 1 samples"};
-  if (in.d < in.K) return {std::nullopt, "needs d >= K (theory.md §5); got d < K"};
+  // A simplex ETF spans K−1 dimensions, so (b) and (d) hold for d >= K−1; the orthogonal frame of
+  // (a) needs d >= K.
+  const bool frame = in.loss == Loss::kMse && in.bias == BiasMode::kNone;
+  if (in.d < in.K - 1 || (frame && in.d < in.K))
+    return {std::nullopt, frame ? "needs d >= K (theory.md §5 (a): W's rows form an orthogonal frame of K vectors); got d = " +
+                                      std::to_string(in.d) + " < K = " + std::to_string(in.K)
+                                : "needs d >= K-1 (a simplex ETF of K vectors spans K-1 dimensions); got d = " +
+                                      std::to_string(in.d) + " < K-1 = " + std::to_string(in.K - 1)};
   if (!(in.lambda.w > 0) || !(in.lambda.h > 0))
     return {std::nullopt, "needs lambda_W > 0 and lambda_H > 0 (with lambda = 0 there is no minimizer: see §5 (e))"};
   const double K = static_cast<double>(in.K);

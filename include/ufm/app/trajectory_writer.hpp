@@ -19,6 +19,9 @@ class TrajectoryWriter {
  public:
   /// Opens the output before any work, so an unwritable --out fails early (throws io::IoError).
   TrajectoryWriter(OutputFormat format, const std::string& out_path);
+  /// Keeps the whole json document in memory (document()) and writes nothing: `ufm-sim sweep`.
+  struct InMemory {};
+  explicit TrajectoryWriter(InMemory);
   ~TrajectoryWriter();
 
   /// {"ufm_sim_version", "command", "config", "seed", "model", ...}: written first.
@@ -26,6 +29,8 @@ class TrajectoryWriter {
   void checkpoint(const nlohmann::ordered_json& checkpoint);
   /// {"status", "message", "final", "summary", "wall_seconds", ...}: completes the output.
   void finish(const nlohmann::ordered_json& footer);
+  /// The document built so far (complete after finish()); only meaningful for the json format.
+  const nlohmann::ordered_json& document() const { return document_; }
 
  private:
   void emit_line(const nlohmann::ordered_json& record);
@@ -33,6 +38,7 @@ class TrajectoryWriter {
   std::string out_path_;
   std::unique_ptr<io::AtomicWriter> stream_;  ///< jsonl to a file
   nlohmann::ordered_json document_;           ///< json: built up, written at finish
+  bool in_memory_ = false;                    ///< InMemory: finish() only completes document_
 };
 
 }  // namespace ufm

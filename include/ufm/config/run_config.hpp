@@ -45,6 +45,8 @@ struct RunConfig {
   // initialization
   double init_scale = 0.1;
   std::uint64_t seed = 0;
+  bool seed_given = false;        ///< --seed / --init-scale given: an error with --init-state
+  bool init_scale_given = false;
   std::string init_state;  ///< directory written by --save-state; empty = Gaussian init
   // dynamics
   Dynamics dynamics = Dynamics::kFlow;

@@ -4,6 +4,7 @@
 /// (beta = 0 is plain GD). Step k is reported at time t_k = k * lr, the gradient-flow time
 /// that GD approximates.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <optional>
 #include <span>
@@ -26,6 +27,9 @@ class GradientDescent {
     long max_steps = 1000;  ///< number of updates; the state after the last one is observed
     double momentum = 0.0;  ///< heavy-ball beta in [0, 1)
     double grad_tol = 0.0;  ///< stop (kConverged) once ||grad|| <= grad_tol; 0 disables
+    /// Read once per step (e.g. set by a signal handler): once true, the current state is observed
+    /// as the final checkpoint and the run ends as kStopped ("stopped on request at step k ...").
+    const std::atomic<bool>* stop_request = nullptr;
     /// Throws std::invalid_argument("'lr' must be ...") on a bad field.
     void validate() const;
   };
@@ -33,10 +37,11 @@ class GradientDescent {
   explicit GradientDescent(Options options);
   const Options& options() const { return options_; }
 
-  /// Runs from theta_0 = theta until max_steps, convergence, divergence or an observer stop.
+  /// Runs from theta_0 = theta until max_steps, convergence, divergence, an observer stop or a
+  /// stop request.
   /// The value and gradient of each state come from the step's own evaluation.
   /// \param theta In: theta_0. Out: the final state (on kStopped the state the observer stopped
-  ///        at; on kDiverged the last observed state, i.e. the trajectory's last checkpoint, or
+  ///        at, or the first state reached after stop_request turned true; on kDiverged the last observed state, i.e. the trajectory's last checkpoint, or
   ///        theta_0 if no state was observed before the non-finite value or gradient).
   /// \param checkpoints sorted step indices to observe; the final state is always observed
   ///        (except on kDiverged: a non-finite state is never observed).
@@ -155,7 +160,9 @@ RunSummary GradientDescent::run(const F& f, Vec& theta, std::span<const long> ch
     };
     bool scheduled = false;
     while (next < checkpoints.size() && checkpoints[next] <= k) scheduled |= checkpoints[next++] == k;
-    const auto budget = k >= max_steps ? std::optional(RunStatus::kMaxSteps) : std::nullopt;
+    const auto budget = k >= max_steps                                    ? std::optional(RunStatus::kMaxSteps)
+                        : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
+                                                                        : std::nullopt;
     const bool observed = scheduled || budget || tol > 0.0;  // the state may be observed
     if constexpr (DescentStepObjective<F>) {
       if (!observed && beta == 0.0) {  // nothing needs the gradient: evaluate and step in one pass

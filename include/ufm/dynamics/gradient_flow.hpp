@@ -10,6 +10,16 @@
 ///   observed exactly at their times (dense-output interpolation plus one gradient evaluation);
 ///   the last step is shortened to end exactly at max_time. The value and gradient of accepted
 ///   states come from the FSAL stage (free); grad_tol is checked at every accepted state.
+///   A trial step whose error estimate, FSAL derivative or objective value is not finite (NaN or
+///   Inf: the step overshot into overflow) is rejected like any step over tolerance, and dt shrinks
+///   by odeint's largest factor, 5. The gradient flow of an objective bounded below cannot blow up,
+///   so only when such a trial step is already no larger than min_step(t) = 1e-14 max(1, |t|) (the
+///   scale at which t + dt stops being distinguishable from t) does the run end as kDiverged
+///   ("non-finite trial steps down to the minimum step size 8e-15 at step k (t = ...)"), at the
+///   last accepted state. Finite trial steps are shrunk by odeint as usual, without this floor.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <span>
 
 #include "ufm/dynamics/observer.hpp"
@@ -31,21 +41,31 @@ class GradientFlow {
     double max_time = 100.0;     ///< the run ends (kMaxTime) at exactly this time
     long max_steps = 100000000;  ///< accepted-step budget (kMaxSteps)
     double grad_tol = 0.0;       ///< stop (kConverged) once ||grad|| <= grad_tol; 0 disables
+    /// Read once per step (RK4 step / accepted dopri5 step; e.g. set by a signal handler): once
+    /// true, the current state is observed as the final checkpoint and the run ends as kStopped
+    /// ("stopped on request at step k ...").
+    const std::atomic<bool>* stop_request = nullptr;
     /// Throws std::invalid_argument("'dt' must be ...") on a bad field.
     void validate() const;
   };
 
+  /// dopri5: the smallest trial step at time t that may still be rejected for a non-finite result.
+  static double min_step(double t) { return 1e-14 * std::max(1.0, std::abs(t)); }
+
   explicit GradientFlow(Options options);
   const Options& options() const { return options_; }
 
-  /// Integrates from t = 0 to max_time (or convergence, divergence, step budget, observer stop).
-  /// \param theta In: theta(0). Out: the final state (kStopped: the state the observer stopped at;
+  /// Integrates from t = 0 to max_time (or convergence, divergence, step budget, observer stop,
+  /// stop request).
+  /// \param theta In: theta(0). Out: the final state (kStopped: the state the observer stopped at,
+  ///        or the first state reached after stop_request turned true;
   ///        kDiverged: with dopri5 the last finite accepted state, with RK4 the last observed
   ///        state, i.e. the trajectory's last checkpoint, or theta(0)).
   /// \param checkpoint_times sorted times to observe; times beyond max_time are ignored. The
   ///        final state is always observed, except on kDiverged (non-finite states never are).
   /// Checkpoint::step is the number of accepted steps taken when the checkpoint is reached.
-  /// An odeint error (step size not found) ends the run as kDiverged with odeint's message.
+  /// An odeint error (step size not found) ends the run as kDiverged with odeint's message; so
+  /// does a dopri5 trial step that is non-finite at min_step (see above).
   /// Allocates only before the loop and during the first step.
   template <Objective F, Observer O>
   RunSummary run(const F& f, Vec& theta, std::span<const double> checkpoint_times, O&& observe) const;

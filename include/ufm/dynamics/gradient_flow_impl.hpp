@@ -2,6 +2,7 @@
 /// Bodies of GradientFlow (included at the bottom of gradient_flow.hpp).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -37,21 +38,39 @@ inline long rk4_grid_steps(double T, double h) {
 /// What the odeint system saw last: the FSAL stage of dopri5 is the accepted state.
 struct LastEvaluation {
   double value = 0.0;
+  double t = 0.0;             ///< time of the state evaluated last
   const double* x = nullptr;  ///< data() of the state evaluated last
   const Vec* dxdt = nullptr;  ///< the derivative buffer written last (-grad)
+};
+
+/// Thrown out of odeint's step loop by EigenErrorChecker when a trial step is non-finite although
+/// its size is already at or below GradientFlow::min_step(t).
+struct NonFiniteAtMinimumStep {
+  double dt;  ///< the size of that last trial step
+  double t;   ///< the time its FSAL stage was evaluated at (t_old + dt)
 };
 
 /// odeint's default_error_checker (a_x = a_dxdt = 1) without its per-step copies: in Boost 1.74
 /// its rel_error operation takes get_unit_value() of each Eigen vector, which returns by value
 /// (three heap allocations per trial step). Same formula:
-///   err = max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)),
-/// NaN-propagating, so a NaN stage is accepted and then reported as divergence.
+///   err = max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)).
+/// A non-finite trial step is rejected: when err is NaN/Inf (a stage, the FSAL derivative at the
+/// trial state, or the trial state itself is non-finite: each enters x_err) or the objective at
+/// the trial state (the FSAL stage, `last`) is not finite, it returns the largest double, so
+/// odeint's controlled stepper rejects the step and shrinks dt by its largest factor (5). Once dt
+/// is at or below GradientFlow::min_step(t) it throws NonFiniteAtMinimumStep instead.
 struct EigenErrorChecker {
   double abs_tol = 1e-6, rel_tol = 1e-6;
+  const LastEvaluation* last = nullptr;  ///< the FSAL stage of the trial step (null: not checked)
   template <class Algebra>
   double error(Algebra&, const Vec& x_old, const Vec& dxdt_old, const Vec& x_err, double dt) const {
-    return (x_err.array().abs() / (abs_tol + rel_tol * (x_old.array().abs() + std::abs(dt) * dxdt_old.array().abs())))
-        .template maxCoeff<Eigen::PropagateNaN>();
+    const double err =
+        (x_err.array().abs() / (abs_tol + rel_tol * (x_old.array().abs() + std::abs(dt) * dxdt_old.array().abs())))
+            .template maxCoeff<Eigen::PropagateNaN>();
+    if (std::isfinite(err) && (last == nullptr || std::isfinite(last->value))) return err;
+    const double t = last != nullptr ? last->t : 0.0;
+    if (std::abs(dt) <= GradientFlow::min_step(t)) throw NonFiniteAtMinimumStep{dt, t};
+    return std::numeric_limits<double>::max();
   }
 };
 
@@ -107,9 +126,10 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
       scheduled |= checkpoints[next] <= T;
       ++next;
     }
-    const auto budget = k >= n_grid      ? std::optional(RunStatus::kMaxTime)
-                        : k >= max_steps ? std::optional(RunStatus::kMaxSteps)
-                                         : std::nullopt;
+    const auto budget = k >= n_grid                                      ? std::optional(RunStatus::kMaxTime)
+                        : k >= max_steps                                 ? std::optional(RunStatus::kMaxSteps)
+                        : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
+                                                                        : std::nullopt;
     if (scheduled || budget || tol > 0.0) {  // the state may be observed
       const double grad_norm = grad.norm();  // NaN/Inf if an entry is, or if the norm overflows
       if (!std::isfinite(grad_norm)) return diverged(true);
@@ -134,16 +154,17 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   const long max_steps = options_.max_steps;
   RunSummary s;
   detail::LastEvaluation last;
-  auto system = [&f, &s, &last](const Vec& x, Vec& dx, double) {
+  auto system = [&f, &s, &last](const Vec& x, Vec& dx, double t) {
     last.value = f.value_and_gradient(x, dx);
     dx *= -1.0;
     ++s.gradient_evaluations;
+    last.t = t;
     last.x = x.data();
     last.dxdt = &dx;
   };
   Vec grad(n), xc(n), gc(n);  // gradient at the accepted state; state and gradient at a checkpoint
   odeint::dense_output_runge_kutta<Controlled> stepper(
-      Controlled(detail::EigenErrorChecker{options_.abs_tol, options_.rel_tol}));
+      Controlled(detail::EigenErrorChecker{options_.abs_tol, options_.rel_tol, &last}));
   std::size_t next = 0;  // first checkpoint not yet observed
 
   double value = f.value_and_gradient(theta, grad);
@@ -157,9 +178,10 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   }
   bool scheduled = false;
   for (; next < checkpoints.size() && checkpoints[next] <= 0.0; ++next) scheduled = true;
-  auto budget = T <= 0.0         ? std::optional(RunStatus::kMaxTime)
-                : max_steps <= 0 ? std::optional(RunStatus::kMaxSteps)
-                                 : std::nullopt;
+  auto budget = T <= 0.0                                         ? std::optional(RunStatus::kMaxTime)
+                : max_steps <= 0                                ? std::optional(RunStatus::kMaxSteps)
+                : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
+                                                                : std::nullopt;
   if (detail::settle(observe, Checkpoint{0, 0.0, value, grad_norm, theta, grad}, scheduled, tol, budget, s)) return s;
 
   stepper.initialize(theta, 0.0, std::min(options_.dt, T));
@@ -171,6 +193,15 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
     s.message = std::move(message);
     theta = stepper.previous_state();
     s.steps = k - 1;
+    s.time = t;
+    s.final_value = value;
+    return s;
+  };
+  auto do_step_failed = [&](std::string message) {  // do_step threw: end at its current (accepted) state
+    s.status = RunStatus::kDiverged;
+    s.message = std::move(message);
+    theta = stepper.current_state();
+    s.steps = k;
     s.time = t;
     s.final_value = value;
     return s;
@@ -217,24 +248,22 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
       stepped = false;
       grad.noalias() = -dxdt;
       grad_norm = new_grad_norm;
-      budget = at_end           ? std::optional(RunStatus::kMaxTime)
-               : k >= max_steps ? std::optional(RunStatus::kMaxSteps)
-                                : std::nullopt;
+      budget = at_end                                          ? std::optional(RunStatus::kMaxTime)
+               : k >= max_steps                                ? std::optional(RunStatus::kMaxSteps)
+               : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
+                                                               : std::nullopt;
       if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, x, grad}, scheduled, tol, budget, s)) {
         theta = x;
         return s;
       }
     }
+  } catch (const detail::NonFiniteAtMinimumStep& e) {  // from do_step: the current state is the last accepted one
+    return do_step_failed(detail::at_step_message(
+        "non-finite trial steps down to the minimum step size " + detail::format_number(std::abs(e.dt)), k + 1, t));
   } catch (const odeint::odeint_error& e) {  // e.g. no step size found after 500 rejections
     std::string message = detail::at_step_message("odeint error", stepped ? k : k + 1, t) + ": " + e.what();
     if (stepped) return diverge(std::move(message));
-    s.status = RunStatus::kDiverged;  // do_step threw: the current state is the last accepted one
-    s.message = std::move(message);
-    theta = stepper.current_state();
-    s.steps = k;
-    s.time = t;
-    s.final_value = value;
-    return s;
+    return do_step_failed(std::move(message));
   }
 }
 

@@ -5,6 +5,7 @@
 /// | expression | meaning                                                       |
 /// |------------|---------------------------------------------------------------|
 /// | o(c)       | c: const Checkpoint&; returns ObserverAction::kContinue/kStop |
+#include <atomic>
 #include <concepts>
 #include <optional>
 
@@ -39,8 +40,9 @@ struct NullObserver {
 namespace detail {
 /// The common end-of-state logic of every dynamics: a finite state is observed when it is
 /// scheduled, converged (grad_tol > 0 and grad_norm <= grad_tol) or the last one allowed by a
-/// budget (`budget_end` = kMaxSteps / kMaxTime). Returns true when the run ends at this state,
-/// after filling status, message, steps, time and final_value of `s`. Allocates only then.
+/// budget (`budget_end` = kMaxSteps / kMaxTime, or kStopped when a stop was requested). Returns
+/// true when the run ends at this state, after filling status, message, steps, time and
+/// final_value of `s`. Allocates only then.
 template <class O>
 bool settle(O& observe, const Checkpoint& c, bool scheduled, double grad_tol, std::optional<RunStatus> budget_end,
             RunSummary& s) {
@@ -54,8 +56,10 @@ bool settle(O& observe, const Checkpoint& c, bool scheduled, double grad_tol, st
     s.message = converged_message(c.grad_norm, grad_tol, c.step, c.time);
   } else if (budget_end) {
     s.status = *budget_end;
-    s.message =
-        at_step_message(s.status == RunStatus::kMaxTime ? "reached max_time" : "reached max_steps", c.step, c.time);
+    s.message = at_step_message(s.status == RunStatus::kMaxTime    ? "reached max_time"
+                                : s.status == RunStatus::kMaxSteps ? "reached max_steps"
+                                                                   : "stopped on request",
+                                c.step, c.time);
   } else {
     return false;
   }
@@ -63,6 +67,11 @@ bool settle(O& observe, const Checkpoint& c, bool scheduled, double grad_tol, st
   s.time = c.time;
   s.final_value = c.value;
   return true;
+}
+
+/// Options::stop_request of the dynamics, read once per step (relaxed: a flag, no data with it).
+inline bool stop_requested(const std::atomic<bool>* stop_request) {
+  return stop_request != nullptr && stop_request->load(std::memory_order_relaxed);
 }
 }  // namespace detail
 

@@ -10,7 +10,7 @@ enum class RunStatus {
   kMaxSteps,   ///< the step budget (GD steps, or accepted flow steps) is used up
   kMaxTime,    ///< gradient flow reached max_time
   kDiverged,   ///< non-finite value or gradient, or an odeint error (step size not found)
-  kStopped,    ///< the observer returned ObserverAction::kStop
+  kStopped,    ///< the observer returned ObserverAction::kStop, or Options::stop_request was set
 };
 
 /// "converged" | "max_steps" | "max_time" | "diverged" | "stopped"

@@ -51,13 +51,28 @@ NpyArray parse_npy(std::string_view bytes, const std::filesystem::path& name);
 std::string shape_string(std::span<const std::size_t> shape);
 
 /// Reads a rows×cols matrix; C- and Fortran-order files give the same matrix. When cols == 1 a 1-D
-/// array of length rows is accepted too. Integer dtypes are converted to double.
+/// array of length rows is accepted too. Integer and '<f4' dtypes are converted to double (exactly).
+/// A NaN or ±Inf anywhere is an IoError naming the file and the first bad index in file order, e.g.
+///   "s/H.npy: non-finite value nan at index (2, 0) (parameters must be finite)", (2, 0) as NumPy indexes it.
 Mat read_npy_matrix(const std::filesystem::path& path, Index rows, Index cols);
 
-/// Reads a vector of length n: shape (n,) or (n, 1).
+/// Reads a vector of length n: shape (n,) or (n, 1); finite values only, as read_npy_matrix.
 Vec read_npy_vector(const std::filesystem::path& path, Index n);
 
 /// Reads n class labels: an integer dtype, shape (n,) or (n, 1), every value in [0, K).
 std::vector<int> read_npy_labels(const std::filesystem::path& path, Index n, Index K);
+
+/// What read_npy_matrix / read_npy_vector / read_npy_labels do after read_npy, for an array already
+/// read (`path` names it in errors).
+Mat npy_to_matrix(const NpyArray& a, const std::filesystem::path& path, Index rows, Index cols);
+Vec npy_to_vector(const NpyArray& a, const std::filesystem::path& path, Index n);
+std::vector<int> npy_to_labels(const NpyArray& a, const std::filesystem::path& path, Index n, Index K);
+
+/// Throws IoError "<path>: non-finite value <v> at index (i, j)" for the first NaN or ±Inf of a
+/// float array, in file order; integer arrays always pass.
+void check_finite(const NpyArray& a, const std::filesystem::path& path);
+
+/// The NumPy index (i, j, …) of the k-th value in file order (C or Fortran order as the file says).
+std::vector<std::size_t> npy_index(const NpyArray& a, std::size_t k);
 
 }  // namespace ufm::io

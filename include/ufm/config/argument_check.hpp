@@ -1,0 +1,32 @@
+#pragma once
+/// A first pass over a command line, before CLI11 sees it: unknown options (with the nearest known
+/// one suggested), stray arguments, missing values and options that may be given once. CLI11's own
+/// messages for these ("The following arguments were not expected: 1 --bogus") name neither the
+/// problem nor a fix.
+#include <span>
+#include <string>
+#include <vector>
+
+namespace ufm {
+
+struct OptionShape {
+  std::string name;         ///< long name without dashes, e.g. "lambda-w"
+  bool takes_value = true;  ///< false for flags such as --quiet
+  bool once = false;        ///< given twice is an error (e.g. --config)
+};
+
+/// Throws ConfigError naming the argument: "unknown option --lamda (did you mean --lambda?)",
+/// "--lambda: missing value", "unexpected argument 'stray'", "--config: given twice".
+/// `--name=value` is accepted; -h and --help are always known. `command` prefixes the usage hint.
+void check_arguments(std::span<const std::string> args, const std::vector<OptionShape>& known,
+                     const std::string& command);
+
+/// The known name closest to `given` by edit distance, or "" when none is close (distance <= 2, or
+/// <= a third of the name's length for longer names).
+std::string nearest_name(const std::string& given, const std::vector<std::string>& known);
+
+/// `text` cut to at most `max_chars` characters, with "…(N characters)" appended when cut; for
+/// echoing user values in one-line messages.
+std::string abbreviate(const std::string& text, std::size_t max_chars = 80);
+
+}  // namespace ufm

@@ -1,0 +1,28 @@
+#pragma once
+/// `--config FILE`: a JSON object of options (long names with '_' for '-'), read defensively and
+/// turned into the command-line arguments it stands for, so that a file goes through exactly the
+/// same parsing and validation as the command line. Shared by `run`, `theory` and `net`.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ufm {
+
+/// The document in FILE: at most 16 MiB, nesting at most 64 deep (checked before parsing, so a
+/// hostile file cannot exhaust the parser's or the destructor's stack), valid JSON (numbers such as
+/// 1e400 included). Throws ConfigError naming --config and the file.
+nlohmann::json read_config_document(const std::string& file);
+
+/// A previous output document of ufm-sim (it has "ufm_sim_version" and "config"): its config object,
+/// with `is_output` set; otherwise the document itself. Throws ConfigError unless an object results.
+nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& is_output);
+
+/// A JSON value as the string a user would type after the option: strings as they are, numbers in
+/// their shortest form, lists joined by commas. Throws ConfigError for other values ("key 'x' has
+/// an object value {...}, allowed: a number, a string or a list of them").
+std::string as_argument(const std::string& key, const nlohmann::json& value, const std::string& file);
+
+/// "lambda-w" → "lambda_w".
+std::string json_key(std::string option_name);
+
+}  // namespace ufm

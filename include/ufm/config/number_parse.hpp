@@ -1,0 +1,24 @@
+#pragma once
+/// Numbers from the command line and config files, with messages that say what went wrong:
+/// "--lambda: got '1e-400', allowed: a finite number (1e-400 underflows a double: its magnitude must
+/// be 0 or at least 2.2e-308)".
+#include <cstdint>
+#include <string>
+
+namespace ufm {
+
+/// A finite double; `allowed` describes the option's range for the message (e.g. "a number >= 0").
+/// Accepts a leading '+'. Rejects overflow, underflow to a subnormal or zero, nan, inf, trailing text.
+double parse_real(const std::string& option, const std::string& text, const std::string& allowed = "a finite number");
+
+/// An integer in [lo, hi]. Integral scientific notation is accepted ("1e6"); the message states the
+/// range: "--classes: got '1e30', allowed: an integer in [2, 2147483647]".
+long long parse_integer_in(const std::string& option, const std::string& text, long long lo, long long hi);
+
+/// An unsigned 64-bit integer (seeds): "an integer in [0, 18446744073709551615]".
+std::uint64_t parse_unsigned(const std::string& option, const std::string& text);
+
+/// The shortest text that reads back as x ("0.1", not "0.10000000000000001").
+std::string format_number(double x);
+
+}  // namespace ufm

@@ -1,0 +1,54 @@
+#include "ufm/app/environment.hpp"
+
+#include <fstream>
+#include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ufm/linalg.hpp"
+
+namespace ufm {
+
+const char* vector_isa() {
+#if defined(__AVX512F__)
+  return "AVX-512";
+#elif defined(__AVX2__)
+  return "AVX2";
+#elif defined(__AVX__)
+  return "AVX";
+#elif defined(__SSE2__)
+  return "SSE2";
+#else
+  return "scalar";
+#endif
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const std::size_t colon = line.find(':');
+    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+  }
+  return "unknown";
+}
+
+nlohmann::ordered_json environment_json() {
+  nlohmann::ordered_json e;
+#ifdef _OPENMP
+  e["threads"] = omp_get_max_threads();
+#else
+  e["threads"] = 1;
+#endif
+  e["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+               std::to_string(EIGEN_MINOR_VERSION);
+  e["compiler"] = __VERSION__;
+  e["blas"] = blas_backend();
+  e["cpu"] = cpu_model();
+  e["isa"] = vector_isa();
+  return e;
+}
+
+}  // namespace ufm

@@ -1,0 +1,102 @@
+#include "ufm/config/config_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
+#include "ufm/config/number_parse.hpp"
+
+namespace ufm {
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 16u << 20;
+constexpr int kMaxConfigDepth = 64;
+
+/// The deepest nesting of [ and { outside strings.
+int nesting_depth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char ch : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (ch == '\\') escaped = true;
+      else if (ch == '"') in_string = false;
+      continue;
+    }
+    if (ch == '"') in_string = true;
+    else if (ch == '[' || ch == '{') deepest = std::max(deepest, ++depth);
+    else if (ch == ']' || ch == '}') --depth;
+  }
+  return deepest;
+}
+
+std::string read_text(const std::string& file) {
+  if (file.empty()) throw ConfigError("--config", file, "a non-empty path");
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) throw ConfigError("--config", file, "a JSON file (this is a directory)");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError("--config", file, "a readable JSON file (" + std::string(std::strerror(errno)) + ")");
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+      throw ConfigError("--config", file, "a JSON file of at most " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
+  }
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json read_config_document(const std::string& file) {
+  const std::string text = read_text(file);
+  if (nesting_depth(text) > kMaxConfigDepth)
+    throw ConfigError("--config: " + file + " nests arrays or objects deeper than " + std::to_string(kMaxConfigDepth) +
+                          " levels; a config is a flat object of options",
+                      "--config");
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers such as 1e400 (out_of_range)
+    throw ConfigError("--config: " + file + " is not valid JSON: " + abbreviate(e.what(), 200), "--config");
+  }
+}
+
+nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& is_output) {
+  is_output = doc.is_object() && doc.contains("ufm_sim_version") && doc.contains("config");
+  if (is_output) doc = doc["config"];
+  if (!doc.is_object()) throw ConfigError("--config", file, "a JSON object of options");
+  return doc;
+}
+
+std::string as_argument(const std::string& key, const nlohmann::json& v, const std::string& file) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  if (v.is_number_float()) return format_number(v.get<double>());
+  if (v.is_array() && !v.empty()) {  // lists such as class_counts: "10,10,5"
+    std::string joined;
+    for (const auto& item : v) {
+      if (!item.is_number() && !item.is_string()) {
+        joined.clear();
+        break;
+      }
+      joined += (joined.empty() ? "" : ",") + as_argument(key, item, file);
+    }
+    if (!joined.empty()) return joined;
+  }
+  const std::string type = v.type_name();
+  const std::string article = std::string("aeiou").find(type[0]) != std::string::npos ? "an " : "a ";
+  throw ConfigError(file + ": key '" + key + "' has " + article + type + " value " + abbreviate(v.dump(), 60) +
+                        ", allowed: a number, a string or a list of them",
+                    "--config");
+}
+
+std::string json_key(std::string name) {
+  for (char& ch : name)
+    if (ch == '-') ch = '_';
+  return name;
+}
+
+}  // namespace ufm

@@ -1,0 +1,211 @@
+/// Issue 9's reproductions for option and config parsing, sizes, theory and help: each gives a clean
+/// run or exit 2 with one line naming the option.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "cli_runner.hpp"
+
+namespace ufm {
+namespace {
+
+using test::run_cli;
+
+struct Hostile {
+  std::string args;
+  std::string must_mention;  ///< text the one-line message must contain
+};
+
+void PrintTo(const Hostile& h, std::ostream* os) { *os << h.args; }
+
+class CliRefuses : public ::testing::TestWithParam<Hostile> {};
+
+TEST_P(CliRefuses, WithStatus2OneLineNamingTheProblemAndNoOutput) {
+  const Hostile& h = GetParam();
+  const test::CliResult r = run_cli(h.args);
+  EXPECT_EQ(r.status, 2) << h.args << "\nstderr: " << r.err;
+  EXPECT_NE(r.err.find(h.must_mention), std::string::npos) << "stderr: " << r.err;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line expected: " << r.err;
+  EXPECT_LT(r.err.size(), 600u) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out.substr(0, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    SizesThatOverflowOrExhaustMemory, CliRefuses,
+    ::testing::Values(Hostile{"--dim 4611686018427387904", "--dim"}, Hostile{"--classes 1e9", "--classes"},
+                      Hostile{"--dim 1e9", "--dim"}, Hostile{"--per-class 1e9", "--per-class"},
+                      Hostile{"--classes 65536 --per-class 65537", "--classes"},
+                      Hostile{"--class-counts 1000000000,1000000000", "--class-counts"},
+                      Hostile{"--class-counts 9223372036854775807,9223372036854775807", "--class-counts"},
+                      Hostile{"--layers 2 --width 1e9", "--width"},
+                      Hostile{"--layers 3 --widths 16,1000000000000", "--widths"},
+                      Hostile{"--num-checkpoints 1000000000", "--num-checkpoints"},
+                      Hostile{"--layers 1000000", "--layers"}, Hostile{"theory --classes 1000000000", "--classes"},
+                      Hostile{"--dim 1e400", "--dim"}, Hostile{"--steps 1e30 --dynamics gd", "--steps"},
+                      Hostile{"--max-steps 99999999999999999999", "--max-steps"},
+                      Hostile{"--classes 3.5", "not a whole number"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    OptionsThatDoNotApplyOrAreEmpty, CliRefuses,
+    ::testing::Values(Hostile{"theory --format jsonl", "--format"}, Hostile{"theory --save-state st", "--save-state"},
+                      Hostile{"theory --lr 0.5", "does not apply to `ufm-sim theory`"},
+                      Hostile{"theory --dynamics gd", "--dynamics"}, Hostile{"--out ''", "--out"},
+                      Hostile{"--save-state ''", "--save-state"}, Hostile{"--config ''", "--config"},
+                      Hostile{"--init-state ''", "--init-state"}, Hostile{"toy --out ''", "--out"},
+                      Hostile{"--lambda-layer 1=0.1", "--layers >= 2"},
+                      Hostile{"--config a.json --config b.json", "given twice"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Messages, CliRefuses,
+    ::testing::Values(Hostile{"--out /nonexistent-dir/x.json", "--out"},
+                      Hostile{"--lambda 1e-400", "underflows"}, Hostile{"--lambda 1e400", "overflows"},
+                      Hostile{"--seed 18446744073709551616", "[0, 18446744073709551615]"},
+                      Hostile{"--seed -1", "[0, 18446744073709551615]"},
+                      Hostile{"--lambda -0.1", "got '-0.1'"}, Hostile{"--bogus", "unknown option --bogus"},
+                      Hostile{"--lamda 1", "did you mean --lambda?"}, Hostile{"1 --bogus", "unexpected argument '1'"},
+                      Hostile{"--lambda --quiet", "--lambda: missing value"},
+                      Hostile{"--quiet=yes", "--quiet: a flag"}, Hostile{"toy --bogus 1", "unknown option --bogus"},
+                      Hostile{"toy --tim 1", "did you mean --time?"}, Hostile{"help bogus", "run | theory | toy"},
+                      Hostile{"--dim " + std::string(5000, '9'), "characters)"}));
+
+/// A state directory to start from, written by a real run.
+std::string saved_state(const test::TempDir& dir) {
+  const auto state = dir.path / "state";
+  EXPECT_EQ(run_cli("--quiet --time 1 --save-state " + state.string()).status, 0);
+  return state.string();
+}
+
+TEST(CliRefuses, SeedOrInitScaleWithInitStateBecauseTheyWouldBeIgnored) {
+  test::TempDir dir;
+  const std::string state = saved_state(dir);
+  for (const std::string opt : {"--seed 5", "--init-scale 2"}) {
+    const test::CliResult r = run_cli("--quiet --time 1 --init-state " + state + " " + opt);
+    EXPECT_EQ(r.status, 2) << opt;
+    EXPECT_NE(r.err.find(opt.substr(0, opt.find(' '))), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--init-state"), std::string::npos) << r.err;
+  }
+}
+
+TEST(CliInitState, RecordsNoSeedAndAcceptsAPreviousOutputsConfig) {
+  test::TempDir dir;
+  const std::string state = saved_state(dir);
+  const auto first = dir.path / "first.json";
+  ASSERT_EQ(run_cli("--quiet --time 1 --seed 3 --out " + first.string()).status, 0);
+  // The previous document's seed and init_scale give way to --init-state.
+  const test::CliResult r = run_cli("--quiet --config " + first.string() + " --init-state " + state);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.json()["config"]["seed"].is_null());
+  EXPECT_TRUE(r.json()["config"]["init_scale"].is_null());
+}
+
+void write(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+TEST(CliConfigFile, NestedAHundredThousandDeepExits2WithAShortMessage) {
+  test::TempDir dir;
+  for (int depth : {100000, 10000, 65}) {
+    const auto file = dir.path / "deep.json";
+    write(file, "{\"classes\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
+    const test::CliResult r = run_cli("--quiet --config " + file.string());
+    EXPECT_EQ(r.status, 2) << depth << ": " << r.err.substr(0, 300);
+    EXPECT_LT(r.err.size(), 400u) << depth;
+    EXPECT_NE(r.err.find("deep.json"), std::string::npos) << r.err.substr(0, 300);
+  }
+}
+
+TEST(CliConfigFile, ADirectoryAnOverflowingNumberAndAnArrayValueExit2) {
+  test::TempDir dir;
+  const test::CliResult d = run_cli("--quiet --config " + dir.path.string());
+  EXPECT_EQ(d.status, 2) << d.err;
+  EXPECT_NE(d.err.find("directory"), std::string::npos) << d.err;
+
+  const auto big = dir.path / "big.json";
+  write(big, R"({"lambda": 1e400})");
+  const test::CliResult o = run_cli("--quiet --config " + big.string());
+  EXPECT_EQ(o.status, 2) << o.err;
+  EXPECT_NE(o.err.find("big.json"), std::string::npos) << o.err;
+
+  const auto nested = dir.path / "nested.json";
+  write(nested, R"({"loss": [[1]]})");
+  const test::CliResult a = run_cli("--quiet --config " + nested.string());
+  EXPECT_EQ(a.status, 2) << a.err;
+  EXPECT_NE(a.err.find("has an array value"), std::string::npos) << a.err;
+
+  const auto typo = dir.path / "typo.json";
+  write(typo, R"({"lamda": 1})");
+  const test::CliResult t = run_cli("--quiet --config " + typo.string());
+  EXPECT_EQ(t.status, 2);
+  EXPECT_NE(t.err.find("did you mean 'lambda'?"), std::string::npos) << t.err;
+}
+
+TEST(CliTheory, WritesItsDocumentToOutAndNothingToStdout) {
+  test::TempDir dir;
+  const auto out = dir.path / "t.json";
+  const test::CliResult r = run_cli("theory --loss ce --lambda 5e-3 --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  const nlohmann::json doc = nlohmann::json::parse(test::read_text(out));
+  EXPECT_EQ(doc["command"], "theory");
+  EXPECT_FALSE(doc["prediction"].is_null());
+  EXPECT_FALSE(doc["config"].contains("dynamics"));  // the model part only
+}
+
+TEST(CliTheory, ReadsTheModelPartOfARunsOutputDocument) {
+  test::TempDir dir;
+  const auto run = dir.path / "run.json";
+  ASSERT_EQ(run_cli("--quiet --dynamics gd --lr 0.2 --steps 10 --loss ce --lambda 5e-3 --out " + run.string()).status, 0);
+  const test::CliResult r = run_cli("theory --config " + run.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.json()["config"]["loss"], "ce");
+}
+
+TEST(CliTheory, PredictsAtDEqualsKMinusOneWhereASimplexEtfStillFits) {
+  const test::CliResult ce = run_cli("theory --loss ce --lambda 5e-3 --classes 4 --per-class 5 --dim 3");
+  ASSERT_EQ(ce.status, 0) << ce.err;
+  ASSERT_FALSE(ce.json()["prediction"].is_null()) << ce.out;
+  EXPECT_NEAR(ce.json()["prediction"]["min_value"].get<double>(), 0.18369199571769, 1e-12);
+  const test::CliResult mse = run_cli("theory --bias free --lambda 5e-3 --classes 4 --per-class 5 --dim 3");
+  ASSERT_FALSE(mse.json()["prediction"].is_null()) << mse.out;
+  EXPECT_NEAR(mse.json()["prediction"]["min_value"].get<double>(), 0.03279101966250, 1e-12);
+  const test::CliResult a = run_cli("theory --lambda 5e-3 --classes 4 --per-class 5 --dim 3");
+  EXPECT_TRUE(a.json()["prediction"].is_null());  // (a) needs d >= K
+}
+
+TEST(CliTheory, CheckTheoryPassesAtDEqualsKMinusOne) {
+  const std::string T = " --time 1e6 --grad-tol 1e-11 --abs-tol 1e-12 --rel-tol 1e-12 --check-theory --quiet";
+  const test::CliResult r = run_cli("--loss ce --lambda 5e-3 --classes 4 --per-class 5 --dim 3" + T);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.json()["theory_check"]["pass"].get<bool>());
+}
+
+TEST(CliHelp, TheoryHelpListsModelOptionsOnlyAndEveryHelpStatesExitStatuses) {
+  const test::CliResult theory = run_cli("theory --help");
+  EXPECT_EQ(theory.status, 0);
+  EXPECT_NE(theory.out.find("--lambda-w"), std::string::npos);
+  EXPECT_EQ(theory.out.find("--lr"), std::string::npos) << "dynamics options are not theory's";
+  EXPECT_EQ(theory.out.find("accepted and ignored"), std::string::npos);
+  EXPECT_EQ(theory.out.find("simulate the unconstrained"), std::string::npos) << "no run help after it";
+  const test::CliResult run = run_cli("--help");
+  EXPECT_NE(run.out.find("exit status"), std::string::npos);
+  EXPECT_NE(run.out.find("--seed and --init-scale do not apply"), std::string::npos);
+  const test::CliResult toy = run_cli("toy --help");
+  EXPECT_EQ(toy.out.find("TEXT"), std::string::npos) << toy.out;
+  EXPECT_NE(toy.out.find("exit status"), std::string::npos);
+  const test::CliResult help = run_cli("help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("exit status"), std::string::npos);
+  EXPECT_EQ(run_cli("help theory").out, theory.out);
+}
+
+TEST(CliSizes, AMemoryCapIsRespectedBeforeAllocating) {
+  // Under ulimit -v of 1.5 GiB a run whose θ alone is ~2.4 GB is refused up front, naming the limit.
+  const test::CliResult r =
+      run_cli("--quiet --dim 30000 --per-class 1000 --classes 10", "ulimit -v 1500000;");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("is available"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--dim"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ufm

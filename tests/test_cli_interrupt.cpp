@@ -1,0 +1,213 @@
+// SIGINT / SIGTERM through the real binary: the first signal stops the run after its current step
+// with every output written (status "stopped", exit 128 + signal, no temp files); a second one ends
+// the process at once. Nothing here asserts on timing: the tests wait until the handlers are
+// installed (read from /proc/<pid>/status) and on runs far longer than any test.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.hpp"
+#include "ufm/io/npy.hpp"
+
+extern char** environ;
+
+namespace ufm {
+namespace {
+
+namespace fs = std::filesystem;
+using test::read_text;
+using test::TempDir;
+
+/// Starts ufm-sim with `args`, stdout and stderr to files in `dir`, SIGINT and SIGTERM at their
+/// default action and unblocked (whatever the test runner's are).
+pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& dir) {
+  std::vector<std::string> storage{UFM_SIM_BINARY};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t signals, none;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &signals);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, UFM_SIM_BINARY, &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(rc, 0) << "posix_spawn failed";
+  return rc == 0 ? pid : -1;
+}
+
+/// The SigCgt mask of /proc/<pid>/status: the signals the process catches (bit n − 1 = signal n).
+unsigned long long caught_signals(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("SigCgt:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  return 0;
+}
+
+/// Waits until `pid` catches SIGINT and SIGTERM, i.e. the run has started and installed its handlers.
+/// False if it exited first (then `status` holds its wait status), or if it never installs them
+/// (then it is killed: a hang guard, far beyond any start-up time, not a timing assertion).
+bool wait_for_handlers(pid_t pid, int& status) {
+  const unsigned long long both = (1ULL << (SIGINT - 1)) | (1ULL << (SIGTERM - 1));
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return false;
+    if ((caught_signals(pid) & both) == both) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return false;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "wait status " + std::to_string(status);
+}
+
+/// Every `*.tmp.*` name under `dir`.
+std::vector<std::string> temp_files(const fs::path& dir) {
+  std::vector<std::string> found;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) found.push_back(e.path().string());
+  return found;
+}
+
+/// Starts a run, lets it work for a moment once its handlers are in place, sends `sig`, waits.
+/// Returns the wait status.
+int run_and_signal(const std::vector<std::string>& args, const fs::path& dir, int sig) {
+  const pid_t pid = spawn_cli(args, dir);
+  if (pid <= 0) return -1;
+  int status = 0;
+  if (!wait_for_handlers(pid, status)) {
+    ADD_FAILURE() << "the run ended before it could be signalled: " << describe(status) << "\n"
+                  << read_text(dir / "stderr");
+    return status;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it take some steps (not asserted)
+  EXPECT_EQ(::kill(pid, sig), 0);
+  return wait_exit(pid);
+}
+
+void expect_finite_state(const fs::path& state) {
+  ASSERT_TRUE(fs::is_directory(state)) << state;
+  for (const char* name : {"H.npy", "W.npy"}) {
+    const io::NpyArray a = io::read_npy(state / name);
+    ASSERT_FALSE(a.data_f64.empty()) << name;
+    for (double v : a.data_f64) ASSERT_TRUE(std::isfinite(v)) << name;
+  }
+  EXPECT_TRUE(fs::exists(state / "state.json"));
+}
+
+TEST(CliInterrupt, SigintStopsGdAfterItsStepWritesEverythingAndExits130) {
+  TempDir dir;
+  const fs::path out = dir.path / "run.json", state = dir.path / "state";
+  const int status = run_and_signal(
+      {"--dynamics", "gd", "--steps", "100000000", "--out", out.string(), "--save-state", state.string(), "--quiet"},
+      dir.path, SIGINT);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130)
+      << describe(status) << "\n" << read_text(dir.path / "stderr");
+  const std::string err = read_text(dir.path / "stderr");
+  EXPECT_NE(err.find("stopped by SIGINT at step "), std::string::npos) << err;
+
+  const auto doc = nlohmann::json::parse(read_text(out));  // complete JSON
+  EXPECT_EQ(doc["status"], "stopped");
+  const std::string message = doc["message"];
+  EXPECT_EQ(message.rfind("stopped by SIGINT at step ", 0), 0u) << message;
+  ASSERT_FALSE(doc["trajectory"].empty());
+  const auto& last = doc["trajectory"].back();
+  EXPECT_EQ(last, doc["final"]);  // the state where it stopped is the last checkpoint
+  EXPECT_EQ(last["step"], doc["summary"]["steps"]);
+  EXPECT_LT(last["step"].get<long>(), 100000000);
+  EXPECT_NE(message.find("step " + std::to_string(last["step"].get<long>()) + " "), std::string::npos) << message;
+  expect_finite_state(state);
+  EXPECT_EQ(temp_files(dir.path), std::vector<std::string>{});
+}
+
+TEST(CliInterrupt, SigtermStopsADopri5FlowWithJsonlOutputAndExits143) {
+  TempDir dir;
+  const fs::path out = dir.path / "run.jsonl", state = dir.path / "state";
+  const int status = run_and_signal({"--time", "1e12", "--format", "jsonl", "--out", out.string(), "--save-state",
+                                     state.string(), "--quiet"},
+                                    dir.path, SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 143)
+      << describe(status) << "\n" << read_text(dir.path / "stderr");
+  std::istringstream lines(read_text(out));
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(lines, line);) records.push_back(nlohmann::json::parse(line));
+  ASSERT_GE(records.size(), 3u);  // header, at least one checkpoint, end
+  EXPECT_EQ(records.front()["type"], "header");
+  const auto& end = records.back();
+  EXPECT_EQ(end["type"], "end");
+  EXPECT_EQ(end["status"], "stopped");
+  EXPECT_EQ(end["message"].get<std::string>().rfind("stopped by SIGTERM at step ", 0), 0u) << end["message"];
+  const auto& last = records[records.size() - 2];
+  EXPECT_EQ(last["type"], "checkpoint");
+  EXPECT_EQ(last["time"], end["summary"]["time"]);
+  EXPECT_LT(last["time"].get<double>(), 1e12);
+  expect_finite_state(state);
+  EXPECT_EQ(temp_files(dir.path), std::vector<std::string>{});
+}
+
+TEST(CliInterrupt, ASecondSignalEndsTheRunAtOnce) {
+  TempDir dir;
+  const fs::path out = dir.path / "run.json", state = dir.path / "state";
+  const pid_t pid = spawn_cli(
+      {"--dynamics", "gd", "--steps", "100000000", "--out", out.string(), "--save-state", state.string(), "--quiet"},
+      dir.path);
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_TRUE(wait_for_handlers(pid, status)) << describe(status);
+  // Stopped, the process cannot act on the first signal before the second arrives: on SIGCONT both
+  // are delivered before it runs another instruction of its own.
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  ASSERT_EQ(::waitpid(pid, &status, WUNTRACED), pid);
+  ASSERT_TRUE(WIFSTOPPED(status)) << describe(status);
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  status = wait_exit(pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << describe(status) << "\n" << read_text(dir.path / "stderr");
+  EXPECT_TRUE(WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM) << describe(status);
+  EXPECT_FALSE(fs::exists(out));  // ended at once: no output, no state
+  EXPECT_FALSE(fs::exists(state));
+}
+
+}  // namespace
+}  // namespace ufm

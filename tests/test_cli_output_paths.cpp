@@ -1,0 +1,206 @@
+/// The binary's --out and --save-state against devices, FIFOs, symlinks and existing directories.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_runner.hpp"
+
+namespace ufm::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Names = std::vector<std::string>;
+
+constexpr const char* kShortRun = "--time 1 --quiet";
+
+/// lstat's file type of `path`, or 0 if it does not exist.
+mode_t file_type(const fs::path& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : 0;
+}
+
+Names listing(const fs::path& dir) {
+  Names names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// A character device node like /dev/null (1, 3) at `path`, or why it cannot be made (not root, a
+/// nodev mount): then the test is skipped.
+std::string make_null_device(const fs::path& path) {
+  if (::mknod(path.c_str(), S_IFCHR | 0666, ::makedev(1, 3)) != 0)
+    return "mknod failed (needs root): " + std::string(std::strerror(errno));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot open the device node (a nodev mount?): " + std::string(std::strerror(errno));
+  ::close(fd);
+  return "";
+}
+
+/// Reads everything written into the FIFO at `path` on a thread of its own.
+class FifoReader {
+ public:
+  explicit FifoReader(fs::path path) : path_(std::move(path)), thread_([this] { received_ = read_text(path_); }) {}
+  /// Call once the writer is done. If it never opened the FIFO, the reader would wait for ever: a
+  /// writer of our own that opens and closes at once gives it end-of-file.
+  std::string received() {
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    if (thread_.joinable()) thread_.join();
+    return received_;
+  }
+  ~FifoReader() { received(); }
+
+ private:
+  fs::path path_;
+  std::string received_;
+  std::thread thread_;
+};
+
+TEST(CliOutputPaths, OutToACharDeviceLeavesTheDeviceInPlace) {
+  TempDir dir;
+  const fs::path dev = dir.path / "null";
+  const std::string why = make_null_device(dev);
+  if (!why.empty()) GTEST_SKIP() << why;
+  const CliResult r = run_cli(std::string(kShortRun) + " --out " + dev.string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(file_type(dev), S_IFCHR);
+  EXPECT_EQ(listing(dir.path), Names{"null"});
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(CliOutputPaths, JsonlToACharDeviceLeavesTheDeviceAndNoTempFile) {
+  TempDir dir;
+  const fs::path dev = dir.path / "null";
+  const std::string why = make_null_device(dev);
+  if (!why.empty()) GTEST_SKIP() << why;
+  const CliResult r = run_cli(std::string(kShortRun) + " --format jsonl --out " + dev.string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(file_type(dev), S_IFCHR);
+  EXPECT_EQ(listing(dir.path), Names{"null"});
+}
+
+TEST(CliOutputPaths, ToyOutToACharDeviceLeavesTheDeviceInPlace) {
+  TempDir dir;
+  const fs::path dev = dir.path / "null";
+  const std::string why = make_null_device(dev);
+  if (!why.empty()) GTEST_SKIP() << why;
+  const CliResult r = run_cli("toy --time 1 --out " + dev.string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(file_type(dev), S_IFCHR);
+  EXPECT_EQ(listing(dir.path), Names{"null"});
+}
+
+TEST(CliOutputPaths, OutToAFifoSendsTheJsonToItsReader) {
+  TempDir dir;
+  const fs::path fifo = dir.path / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  {
+    FifoReader reader(fifo);
+    const CliResult r = run_cli(std::string(kShortRun) + " --out " + fifo.string());
+    EXPECT_EQ(r.status, 0) << r.err;
+    const auto doc = nlohmann::json::parse(reader.received());
+    EXPECT_EQ(doc["command"], "run");
+    EXPECT_TRUE(doc.contains("final"));
+  }
+  {
+    FifoReader reader(fifo);
+    const CliResult r = run_cli(std::string(kShortRun) + " --format jsonl --out " + fifo.string());
+    EXPECT_EQ(r.status, 0) << r.err;
+    const std::string lines = reader.received();
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(nlohmann::json::parse(lines.substr(0, lines.find('\n')))["type"], "header");
+    EXPECT_NE(lines.find("\"type\":\"end\""), std::string::npos);
+  }
+  EXPECT_EQ(file_type(fifo), S_IFIFO);
+  EXPECT_EQ(listing(dir.path), Names{"pipe"});
+}
+
+TEST(CliOutputPaths, OutToASymlinkKeepsTheLinkAndReplacesItsTarget) {
+  TempDir dir;
+  fs::create_directories(dir.path / "results");
+  {
+    std::ofstream(dir.path / "results" / "run.json") << "old\n";
+  }
+  fs::create_symlink("results/run.json", dir.path / "latest.json");
+  const CliResult r = run_cli(std::string(kShortRun) + " --out " + (dir.path / "latest.json").string());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(file_type(dir.path / "latest.json"), S_IFLNK);
+  EXPECT_EQ(fs::read_symlink(dir.path / "latest.json"), "results/run.json");
+  EXPECT_EQ(file_type(dir.path / "results" / "run.json"), S_IFREG);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir.path / "results" / "run.json"))["command"], "run");
+  EXPECT_EQ(listing(dir.path / "results"), Names{"run.json"});
+  EXPECT_EQ(listing(dir.path), (Names{"latest.json", "results"}));
+}
+
+TEST(CliOutputPaths, OutToDevStdoutThroughAPipeWritesToThePipe) {
+  // /dev/stdout of a pipe is /proc/self/fd/1 -> "pipe:[…]", which is no path: it must be written to.
+  const std::string cmd = std::string(UFM_SIM_BINARY) + " " + kShortRun + " --out /dev/stdout </dev/null";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+  const int raw = ::pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 0);
+  EXPECT_EQ(nlohmann::json::parse(out)["command"], "run");
+}
+
+TEST(CliOutputPaths, SavingAShallowStateOverADeepOneLeavesNoW1) {
+  TempDir dir;
+  const fs::path state = dir.path / "state";
+  const CliResult deep = run_cli(std::string(kShortRun) + " --layers 2 --save-state " + state.string());
+  ASSERT_EQ(deep.status, 0) << deep.err;
+  ASSERT_TRUE(fs::exists(state / "W1.npy"));
+  const CliResult plain = run_cli(std::string(kShortRun) + " --save-state " + state.string());
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(listing(state), (Names{"H.npy", "W.npy", "labels.npy", "state.json"}));
+  EXPECT_FALSE(nlohmann::json::parse(read_text(state / "state.json"))["shapes"].contains("W1"));
+  EXPECT_EQ(listing(dir.path), Names{"state"});  // no temp or old directory beside it
+  const CliResult again = run_cli(std::string(kShortRun) + " --init-state " + state.string());
+  EXPECT_EQ(again.status, 0) << again.err;
+  // The deep model refuses the shallow state, naming the missing file.
+  const CliResult deeper = run_cli(std::string(kShortRun) + " --layers 2 --init-state " + state.string());
+  EXPECT_EQ(deeper.status, 2);
+  EXPECT_NE(deeper.err.find("W1.npy: missing"), std::string::npos) << deeper.err;
+}
+
+TEST(CliOutputPaths, SaveStateIntoAForeignDirectoryWritesNothingThere) {
+  TempDir dir;
+  fs::create_directories(dir.path / "home");
+  {
+    std::ofstream(dir.path / "home" / "notes.txt") << "mine\n";
+  }
+  const CliResult r = run_cli(std::string(kShortRun) + " --save-state " + (dir.path / "home").string());
+  EXPECT_EQ(r.status, 2);  // refused up front, before the run
+  EXPECT_NE(r.err.find("is not a ufm-sim state directory (it holds 'notes.txt')"), std::string::npos) << r.err;
+  EXPECT_EQ(listing(dir.path / "home"), Names{"notes.txt"});
+  EXPECT_EQ(read_text(dir.path / "home" / "notes.txt"), "mine\n");
+  EXPECT_EQ(listing(dir.path), Names{"home"});
+}
+
+// Last on purpose: if it regressed it would replace the real /dev/null, so every test above that
+// exercises the same path on a private device node runs first.
+TEST(CliOutputPaths, OutToDevNullLeavesDevNullACharDevice) {
+  ASSERT_EQ(file_type("/dev/null"), S_IFCHR) << "/dev/null is already broken on this machine";
+  const CliResult r = run_cli(std::string(kShortRun) + " --out /dev/null");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(file_type("/dev/null"), S_IFCHR);
+  const CliResult jsonl = run_cli(std::string(kShortRun) + " --format jsonl --out /dev/null");
+  EXPECT_EQ(jsonl.status, 0) << jsonl.err;
+  EXPECT_EQ(file_type("/dev/null"), S_IFCHR);
+}
+
+}  // namespace
+}  // namespace ufm::test
