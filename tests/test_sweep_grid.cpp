@@ -1,0 +1,129 @@
+// Grid expansion, ids and validation (in process): the order is fixed and documented, ids are
+// stable, and every bad grid is refused with a message naming the axis, the value and the reason.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ufm/sweep/grid.hpp"
+
+namespace ufm::sweep {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Grid grid_of(const std::string& text) { return parse_grid(Json::parse(text), "grid.json"); }
+
+/// The message of the GridError that `text` raises ("" if none).
+std::string error_of(const std::string& text) {
+  try {
+    grid_of(text);
+  } catch (const GridError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+constexpr const char* kBase = R"("base": {"dynamics": "gd", "lr": 0.5, "steps": 300, "num_checkpoints": 5})";
+
+TEST(Fnv1a64, MatchesTheReferenceVectors) {
+  EXPECT_EQ(fnv1a64_hex(""), "cbf29ce484222325");
+  EXPECT_EQ(fnv1a64_hex("a"), "af63dc4c8601ec8c");
+  EXPECT_EQ(fnv1a64_hex("foobar"), "85944171f73967e8");
+}
+
+TEST(Grid, ExpandsTheFirstAxisSlowestAndTheSeedFastest) {
+  const Grid g = grid_of(std::string("{") + kBase + R"(, "axes": {"lambda": [0.001, 0.01], "classes": [3, 4, 5]}, "seeds": 2})");
+  ASSERT_EQ(g.points.size(), 12u);
+  EXPECT_EQ(g.axes.back().name, "seed");
+  EXPECT_EQ(g.points[0].values.dump(), R"({"lambda":0.001,"classes":3,"seed":0})");
+  EXPECT_EQ(g.points[1].values.dump(), R"({"lambda":0.001,"classes":3,"seed":1})");
+  EXPECT_EQ(g.points[2].values.dump(), R"({"lambda":0.001,"classes":4,"seed":0})");
+  EXPECT_EQ(g.points[6].values.dump(), R"({"lambda":0.01,"classes":3,"seed":0})");
+  EXPECT_EQ(g.points[11].values.dump(), R"({"lambda":0.01,"classes":5,"seed":1})");
+  for (std::size_t i = 0; i < g.points.size(); ++i) {
+    EXPECT_EQ(g.points[i].index, static_cast<long>(i));
+    EXPECT_EQ(g.points[i].config["lambda"], g.points[i].values["lambda"]);
+    EXPECT_EQ(g.points[i].config["classes"], g.points[i].values["classes"]);
+    EXPECT_EQ(g.points[i].config["seed"], g.points[i].values["seed"]);
+  }
+}
+
+TEST(Grid, ExpandsLogspaceLinspaceAndRangeToRoundNumbers) {
+  const Grid g = grid_of(std::string("{") + kBase +
+                         R"(, "axes": {"lambda": {"logspace": [-4, -2, 3]}, "init_scale": {"linspace": [0.1, 0.3, 3]},
+                                        "dim": {"range": [4, 10, 3]}}})");
+  EXPECT_EQ(Json(g.axes[0].values).dump(), "[0.0001,0.001,0.01]");
+  EXPECT_EQ(Json(g.axes[1].values).dump(), "[0.1,0.2,0.3]");
+  EXPECT_EQ(Json(g.axes[2].values).dump(), "[4,7]");
+  EXPECT_EQ(g.points.size(), 18u);
+}
+
+TEST(Grid, ZippedAxesVaryTogetherAtThePlaceOfTheFirst) {
+  const Grid g = grid_of(std::string("{") + kBase +
+                         R"(, "axes": {"lambda_w": [0.001, 0.01], "classes": [3, 4], "lambda_h": [0.002, 0.02]},
+                              "zip": [["lambda_w", "lambda_h"]]})");
+  ASSERT_EQ(g.points.size(), 4u);
+  EXPECT_EQ(g.points[0].values.dump(), R"({"lambda_w":0.001,"classes":3,"lambda_h":0.002})");
+  EXPECT_EQ(g.points[1].values.dump(), R"({"lambda_w":0.001,"classes":4,"lambda_h":0.002})");
+  EXPECT_EQ(g.points[2].values.dump(), R"({"lambda_w":0.01,"classes":3,"lambda_h":0.02})");
+  EXPECT_EQ(g.points[3].config["lambda_h"], 0.02);
+}
+
+TEST(Grid, IdIsTheDocumentedHashOfTheResolvedConfig) {
+  // The README's example: this grid's only point has this id, from any build on any machine.
+  const Grid g = grid_of(R"({"command": "run", "base": {"dynamics": "gd", "lr": 0.5, "steps": 300},
+                             "axes": {"lambda": [0.001]}, "seeds": 1})");
+  ASSERT_EQ(g.points.size(), 1u);
+  EXPECT_EQ(g.points[0].id, "72ec35a0f016a0c3");
+  EXPECT_EQ(g.points[0].id, fnv1a64_hex(g.points[0].config.dump()));
+  // The same point written another way (dashes, base instead of axis) has the same id.
+  const Grid h = grid_of(R"({"base": {"dynamics": "gd", "lr": 0.5, "steps": 300, "lambda": 1e-3, "seed": 0}})");
+  ASSERT_EQ(h.points.size(), 1u);
+  EXPECT_EQ(h.points[0].id, "72ec35a0f016a0c3");
+  EXPECT_EQ(g.hash, h.hash);
+}
+
+TEST(Grid, TheoryAndToyPointsResolveLikeTheirCommands) {
+  const Grid t = grid_of(R"({"command": "theory", "axes": {"lambda": [0.001, 0.01]}})");
+  ASSERT_EQ(t.points.size(), 2u);
+  EXPECT_FALSE(t.points[0].config.contains("seed"));
+  EXPECT_FALSE(t.points[0].config.contains("dynamics"));
+  const Grid toy = grid_of(R"({"command": "toy", "base": {"time": 100}, "axes": {"p": [[0.2, 0.5, 0.3], "0.25,0.5,0.25"]}})");
+  ASSERT_EQ(toy.points.size(), 2u);
+  EXPECT_EQ(toy.points[0].config.dump(),
+            R"({"p":[0.2,0.5,0.3],"a0":[0.0,0.0,0.0],"time":100.0,"num_checkpoints":50,"abs_tol":1e-12,"rel_tol":1e-12})");
+}
+
+TEST(Grid, RefusesEachBadGridNamingTheProblem) {
+  const std::string b = std::string("{") + kBase + ", ";
+  struct Case {
+    std::string grid, expected;
+  };
+  const Case cases[] = {
+      {b + R"("axes": {"lambda": [1]}, "sedes": 3})", "unknown key 'sedes' (did you mean 'seeds'?)"},
+      {b + R"("axes": {"lambda": []}})", "axis 'lambda' is empty"},
+      {b + R"("axes": {"lambda": {"range": [5, 2]}}})", "axis 'lambda' is empty"},
+      {b + R"("axes": {"lamda": [1e-3]}})", "axis 'lamda': 'lamda' is not an option of `ufm-sim run` (did you mean 'lambda'?)"},
+      {b + R"("axes": {"classes": [4, 1]}})", "point 1 (classes=1): axis 'classes' value 1: --classes: got '1'"},
+      {b + R"("axes": {"lambda": [1e-3, -1]}})", "axis 'lambda' value -1"},
+      {b + R"("axes": {"time": [10]}})", "--time"},
+      {b + R"("axes": {"lambda_w": [1, 2], "lambda_h": [1]}, "zip": [["lambda_w", "lambda_h"]]})",
+       "zip: axes 'lambda_w' (2 values) and 'lambda_h' (1 values) must have the same length"},
+      {b + R"("axes": {"lambda": [1e-3]}, "zip": [["lambda", "nope"]]})", "zip: 'nope' is not an axis"},
+      {b + R"("axes": {"out": ["x.json"]}})", "'out' cannot be set in a grid"},
+      {b + R"("axes": {"lambda": {"logspace": [-4, -2]}}})", "allowed: [a, b, n]"},
+      {b + R"("axes": {"lambda": [0.001, 1e-3]}})", "points 0 and 1 (lambda=0.001) resolve to the same config"},
+      {R"({"command": "theory", "axes": {"lambda": [1e-3]}, "seeds": 2})", "seeds: 'seed' is not an option of `ufm-sim theory`"},
+      {R"({"command": "fit"})", "command: got 'fit', allowed: run | theory | toy"},
+      {R"({"command": "toy", "axes": {"p": [[1, 2]]}})", "--p: got '[1,2]', allowed: three positive numbers"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = error_of(c.grid);
+    EXPECT_NE(message.find(c.expected), std::string::npos) << "grid: " << c.grid << "\nmessage: " << message;
+  }
+}
+
+}  // namespace
+}  // namespace ufm::sweep
