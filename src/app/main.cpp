@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "ufm/app/exit_status.hpp"
+#include "ufm/app/net_command.hpp"
+#include "ufm/app/merge_command.hpp"
+#include "ufm/app/sweep_command.hpp"
 #include "ufm/app/simulate.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/toy_command.hpp"
@@ -18,7 +21,14 @@ constexpr const char* kUsage =
     "usage: ufm-sim [run] [options]     simulate (the default subcommand); ufm-sim run --help\n"
     "       ufm-sim theory [options]    the closed-form global minimizer of the same model (theory.md §5)\n"
     "       ufm-sim toy [options]       the Wojtowytsch-E three-parameter flow (theory.md §5 (g))\n"
-    "       ufm-sim --version\n";
+    "       ufm-sim net [options]       train a bias-free ReLU network on data, NC metrics at every layer\n"
+    "       ufm-sim sweep GRID.json --out R.jsonl   every point of a grid, in parallel, resumable; sweep --help\n"
+    "       ufm-sim merge A.jsonl B.jsonl ... --out R.jsonl   join the outputs of sweep --shard i/m\n"
+    "       ufm-sim help [COMMAND]      this text, or a command's options\n"
+    "       ufm-sim --version\n"
+    "\n"
+    "exit status: 0 done, 1 internal error, 2 bad input (nothing run or written), 3 diverged (output so far\n"
+    "written), 4 --check-theory mismatch, 130/143 stopped by SIGINT/SIGTERM (output written, status \"stopped\").\n";
 
 }  // namespace
 
@@ -29,6 +39,22 @@ int main(int argc, char** argv) {
       std::cout << "ufm-sim " << ufm::kVersion << "\n";
       return ufm::kExitOk;
     }
+    if (!args.empty() && args[0] == "help") {
+      if (args.size() == 1) {
+        std::cout << kUsage;
+        return ufm::kExitOk;
+      }
+      if (args.size() == 2 && (args[1] == "run" || args[1] == "theory" || args[1] == "toy" || args[1] == "net" ||
+                               args[1] == "sweep" || args[1] == "merge")) {
+        args = {args[1], "--help"};
+      } else {
+        std::cerr << "ufm-sim: error: help: got '" << args[1] << "', allowed: run | theory | toy | net | sweep | merge\n";
+        return ufm::kExitBadInput;
+      }
+    }
+    if (!args.empty() && args[0] == "sweep") return ufm::sweep_command({args.begin() + 1, args.end()});
+    if (!args.empty() && args[0] == "merge") return ufm::merge_command({args.begin() + 1, args.end()});
+    if (!args.empty() && args[0] == "net") return ufm::net_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "toy") return ufm::toy_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "theory") return ufm::theory_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "run") args.erase(args.begin());

@@ -1,0 +1,84 @@
+#include "ufm/app/net_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+
+#include "ufm/metrics/nc.hpp"
+#include "ufm/metrics/snapshot.hpp"
+#include "ufm/metrics/spectra.hpp"
+
+namespace ufm {
+namespace {
+
+void take_reasons(MetricSet& out, nlohmann::ordered_json& reasons) {
+  if (!out.contains("null_reasons")) return;
+  reasons.update(out["null_reasons"]);
+  out.erase("null_reasons");
+}
+
+}  // namespace
+
+nlohmann::ordered_json network_penalties(const NetworkObjective& f, const Vec& theta) {
+  const NetworkLayout& L = f.layout();
+  const Index layers = f.spec().layers();
+  std::vector<double> hidden;
+  for (Index l = 1; l < layers; ++l) hidden.push_back(0.5 * f.spec().lambda_w[l - 1] * L.W(l, theta).squaredNorm());
+  nlohmann::ordered_json j;
+  j["penalty_w"] = 0.5 * f.spec().lambda_w.back() * L.W(layers, theta).squaredNorm();
+  j["penalty_layers"] = hidden;
+  j["penalty_b"] = f.spec().last_bias ? 0.5 * f.spec().lambda_b * L.b(theta).squaredNorm() : 0.0;
+  return j;
+}
+
+nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& theta, std::span<const Index> subset,
+                                          const MetricOptions& options, std::vector<Mat>& levels) {
+  const NetworkLayout& L = f.layout();
+  const Index layers = f.spec().layers(), K = f.spec().K;
+  std::vector<int> labels(subset.size());
+  for (std::size_t i = 0; i < subset.size(); ++i) labels[i] = f.labels()[static_cast<std::size_t>(subset[i])];
+  nlohmann::ordered_json j;
+  const double objective = f.value_batch(theta, subset);
+  const nlohmann::ordered_json penalties = network_penalties(f, theta);
+  double penalty_sum = penalties["penalty_w"].get<double>() + penalties["penalty_b"].get<double>();
+  for (double p : penalties["penalty_layers"]) penalty_sum += p;
+  put_metric(j, "objective", objective);
+  put_metric(j, "loss", objective - penalty_sum);
+  j["samples"] = subset.size();
+  nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
+  take_reasons(j, reasons);
+
+  f.feature_levels(theta, levels, subset);
+  const Mat& S = levels.back();  // penultimate level S_{L−1} (the input X for a network without hidden layers)
+  const Snapshot snapshot{ConstMatMap(S.data(), S.rows(), S.cols()), L.W(layers, theta), L.b(theta), labels, K,
+                          f.spec().loss};
+  MetricSet metrics = collapse_metrics(snapshot, options);
+  take_reasons(metrics, reasons);
+  j.update(metrics);
+  j["null_reasons"] = std::move(reasons);
+  nlohmann::ordered_json by_level = nlohmann::ordered_json::object();
+  for (Index l = 1; l < layers; ++l) {
+    MetricSet m = MetricSet::object();
+    const Mat& level = levels[static_cast<std::size_t>(l)];
+    feature_metrics(ConstMatMap(level.data(), level.rows(), level.cols()), labels, K, options, m);
+    by_level["S" + std::to_string(l)] = std::move(m);
+  }
+  j["levels"] = std::move(by_level);
+  return j;
+}
+
+nlohmann::ordered_json network_weights_report(const NetworkObjective& f, const Vec& theta, Index max_singular_values) {
+  const NetworkLayout& L = f.layout();
+  nlohmann::ordered_json weights = nlohmann::ordered_json::object();
+  for (Index l = 1; l <= f.spec().layers(); ++l) {
+    const auto W = L.W(l, theta);
+    const Vec sigma = singular_values_via_gram(W);  // Gram + eigensolver: 7-15x faster than an SVD
+    std::vector<double> sv(sigma.data(), sigma.data() + sigma.size());
+    if (max_singular_values > 0 && static_cast<Index>(sv.size()) > max_singular_values)
+      sv.resize(static_cast<std::size_t>(max_singular_values));
+    weights["W" + std::to_string(l)] = {{"norm", W.norm()}, {"singular_values", sv}};
+  }
+  return weights;
+}
+
+}  // namespace ufm
