@@ -10,13 +10,6 @@
 namespace ufm {
 namespace {
 
-/// Moves out's null_reasons into reasons (so one object collects them all).
-void take_reasons(MetricSet& out, nlohmann::ordered_json& reasons) {
-  if (!out.contains("null_reasons")) return;
-  reasons.update(out["null_reasons"]);
-  out.erase("null_reasons");
-}
-
 std::string level_name(Index l) { return l == 0 ? "H1" : "S" + std::to_string(l); }
 
 }  // namespace
@@ -37,7 +30,7 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
     put_metric(j, "penalty_layers", std::vector<double>(parts.penalty_w.begin(), parts.penalty_w.end() - 1));
   put_metric(j, "grad_norm", c.grad_norm);
   nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
-  take_reasons(j, reasons);
+  take_null_reasons(j, reasons);
 
   std::vector<Mat> levels;
   f.feature_levels(c.theta, levels);
@@ -45,7 +38,7 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   const Snapshot snapshot{ConstMatMap(S.data(), S.rows(), S.cols()), L.W(layers, c.theta), L.b(c.theta),
                           f.labels(), L.K, f.spec().loss};
   MetricSet metrics = collapse_metrics(snapshot, options);
-  take_reasons(metrics, reasons);
+  take_null_reasons(metrics, reasons);
   j.update(metrics);
 
   if (layers > 1) {

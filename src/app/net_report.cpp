@@ -1,23 +1,10 @@
 #include "ufm/app/net_report.hpp"
 
-#include <algorithm>
-#include <cmath>
-
-
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
 #include "ufm/metrics/spectra.hpp"
 
 namespace ufm {
-namespace {
-
-void take_reasons(MetricSet& out, nlohmann::ordered_json& reasons) {
-  if (!out.contains("null_reasons")) return;
-  reasons.update(out["null_reasons"]);
-  out.erase("null_reasons");
-}
-
-}  // namespace
 
 nlohmann::ordered_json network_penalties(const NetworkObjective& f, const Vec& theta) {
   const NetworkLayout& L = f.layout();
@@ -46,14 +33,14 @@ nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& 
   put_metric(j, "loss", objective - penalty_sum);
   j["samples"] = subset.size();
   nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
-  take_reasons(j, reasons);
+  take_null_reasons(j, reasons);
 
   f.feature_levels(theta, levels, subset);
   const Mat& S = levels.back();  // penultimate level S_{L−1} (the input X for a network without hidden layers)
   const Snapshot snapshot{ConstMatMap(S.data(), S.rows(), S.cols()), L.W(layers, theta), L.b(theta), labels, K,
                           f.spec().loss};
   MetricSet metrics = collapse_metrics(snapshot, options);
-  take_reasons(metrics, reasons);
+  take_null_reasons(metrics, reasons);
   j.update(metrics);
   j["null_reasons"] = std::move(reasons);
   nlohmann::ordered_json by_level = nlohmann::ordered_json::object();

@@ -61,14 +61,6 @@ std::vector<Index> parse_list(const std::string& option, const std::string& v) {
   return list;
 }
 
-template <class E>
-E parse_enum(const std::string& option, const std::string& v, const std::map<std::string, E>& choices) {
-  const auto it = choices.find(v);
-  if (it != choices.end()) return it->second;
-  std::string allowed;
-  for (const auto& [name, _] : choices) allowed += (allowed.empty() ? "" : " | ") + name;
-  throw ConfigError(option, abbreviate(v), allowed);
-}
 
 Setter real(double RunConfig::*field) {
   return [field](RunConfig& c, const std::string& o, const std::string& v) { c.*field = parse_double(o, v); };
@@ -107,7 +99,7 @@ const std::vector<OptionSpec>& option_specs() {
        [](RunConfig& c, const std::string& o, const std::string& v) { c.widths = parse_list(o, v); }},
       {"activation", "linear", "linear | relu, between hidden layers (--layers >= 2)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.activation = parse_enum<Activation>(o, v, {{"linear", Activation::kLinear}, {"relu", Activation::kRelu}});
+         c.activation = parse_choice<Activation>(o, v, {{"linear", Activation::kLinear}, {"relu", Activation::kRelu}});
        }},
       {"imbalance", "", "ratio R >= 1: the first K_maj classes get n samples, the rest max(1, round(n/R))",
        optional_real(&RunConfig::imbalance)},
@@ -120,11 +112,11 @@ const std::vector<OptionSpec>& option_specs() {
       {"dim", "16", "feature dimension d (>= 1)", count(&RunConfig::dim, 1)},
       {"loss", "mse", "ce | mse",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.loss = parse_enum<Loss>(o, v, {{"ce", Loss::kCrossEntropy}, {"mse", Loss::kMse}});
+         c.loss = parse_choice<Loss>(o, v, {{"ce", Loss::kCrossEntropy}, {"mse", Loss::kMse}});
        }},
       {"bias", "none", "none (bias-free) | free (trained, unregularized) | reg (trained, lambda_b)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.bias = parse_enum<BiasMode>(
+         c.bias = parse_choice<BiasMode>(
              o, v, {{"none", BiasMode::kNone}, {"free", BiasMode::kFree}, {"reg", BiasMode::kRegularized}});
        }},
       {"lambda", "5e-4", "weight decay of every factor (>= 0); lambda_b only with --bias reg",
@@ -151,7 +143,7 @@ const std::vector<OptionSpec>& option_specs() {
       {"fixed-classifier", "none", "none | etf (W frozen to a simplex ETF of norm --classifier-norm; needs d >= K-1)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
          c.fixed_classifier =
-             parse_enum<FixedClassifier>(o, v, {{"none", FixedClassifier::kNone}, {"etf", FixedClassifier::kEtf}});
+             parse_choice<FixedClassifier>(o, v, {{"none", FixedClassifier::kNone}, {"etf", FixedClassifier::kEtf}});
        }},
       {"classifier-norm", "1", "Frobenius norm of the fixed ETF classifier (> 0)",
        optional_real(&RunConfig::classifier_norm)},
@@ -170,12 +162,12 @@ const std::vector<OptionSpec>& option_specs() {
        path(&RunConfig::init_state)},
       {"dynamics", "flow", "flow (gradient flow ODE) | gd (gradient descent) | momentum (heavy ball)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.dynamics = parse_enum<Dynamics>(
+         c.dynamics = parse_choice<Dynamics>(
              o, v, {{"flow", Dynamics::kFlow}, {"gd", Dynamics::kGd}, {"momentum", Dynamics::kMomentum}});
        }},
       {"integrator", "dopri5", "flow: rk4 (fixed step --dt) | dopri5 (adaptive, --abs-tol/--rel-tol); rk4 with relu",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.integrator = parse_enum<Integrator>(o, v, {{"rk4", Integrator::kRk4}, {"dopri5", Integrator::kDopri5}});
+         c.integrator = parse_choice<Integrator>(o, v, {{"rk4", Integrator::kRk4}, {"dopri5", Integrator::kDopri5}});
        }},
       {"dt", "0.1", "flow: rk4 step, dopri5 initial step (> 0)", optional_real(&RunConfig::dt)},
       {"abs-tol", "1e-10", "flow, dopri5: absolute error tolerance (> 0)", optional_real(&RunConfig::abs_tol)},
@@ -192,7 +184,7 @@ const std::vector<OptionSpec>& option_specs() {
       {"grad-tol", "0", "stop as converged when ||grad F|| <= this (>= 0; 0 = never)", real(&RunConfig::grad_tol)},
       {"checkpoints", "log", "log | linear spacing of the checkpoints",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.checkpoints = parse_enum<Spacing>(o, v, {{"log", Spacing::kLog}, {"linear", Spacing::kLinear}});
+         c.checkpoints = parse_choice<Spacing>(o, v, {{"log", Spacing::kLog}, {"linear", Spacing::kLinear}});
        }},
       {"num-checkpoints", "100", "about this many checkpoints, always with the first and last (>= 2)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
@@ -202,7 +194,7 @@ const std::vector<OptionSpec>& option_specs() {
        count(&RunConfig::max_singular_values, 0)},
       {"format", "json", "json (one document) | jsonl (one line per checkpoint, streamed)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.format = parse_enum<OutputFormat>(o, v, {{"json", OutputFormat::kJson}, {"jsonl", OutputFormat::kJsonl}});
+         c.format = parse_choice<OutputFormat>(o, v, {{"json", OutputFormat::kJson}, {"jsonl", OutputFormat::kJsonl}});
        }},
       {"out", "stdout",
        "write the output to this file (atomically: temp file, then rename; a device or FIFO is written directly)",

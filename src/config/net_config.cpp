@@ -41,14 +41,6 @@ std::vector<Index> parse_widths(const std::string& o, const std::string& v) {
   return w;
 }
 
-template <class E>
-E choice(const std::string& o, const std::string& v, const std::map<std::string, E>& choices) {
-  const auto it = choices.find(v);
-  if (it != choices.end()) return it->second;
-  std::string allowed;
-  for (const auto& [name, _] : choices) allowed += (allowed.empty() ? "" : " | ") + name;
-  throw ConfigError(o, abbreviate(v), allowed);
-}
 
 const std::vector<NetOption>& net_options() {
   using C = NetConfig;
@@ -90,13 +82,13 @@ const std::vector<NetOption>& net_options() {
        [](C& c, const std::string& o, const std::string& v) { c.widths = parse_widths(o, v); }},
       {"activation", "CHOICE", "relu", "relu | linear (a deep linear network)",
        [](C& c, const std::string& o, const std::string& v) {
-         c.activation = choice<Activation>(o, v, {{"relu", Activation::kRelu}, {"linear", Activation::kLinear}});
+         c.activation = parse_choice<Activation>(o, v, {{"relu", Activation::kRelu}, {"linear", Activation::kLinear}});
        }},
       {"last-bias", "", "off", "a bias on the output layer only (the network is then no longer homogeneous)", {},
        &C::last_bias},
       {"init", "CHOICE", "kaiming", "kaiming (W_l ~ N(0, 2/d_{l-1})) | gaussian (N(0, --init-scale^2))",
        [](C& c, const std::string& o, const std::string& v) {
-         c.init = choice<NetInit>(o, v, {{"kaiming", NetInit::kKaiming}, {"gaussian", NetInit::kGaussian}});
+         c.init = parse_choice<NetInit>(o, v, {{"kaiming", NetInit::kKaiming}, {"gaussian", NetInit::kGaussian}});
        }},
       {"init-scale", "NUM", "0.1", "--init gaussian: the standard deviation (>= 0)",
        [](C& c, const std::string& o, const std::string& v) {
@@ -105,7 +97,7 @@ const std::vector<NetOption>& net_options() {
        }},
       {"loss", "CHOICE", "mse", "mse (1/2 ||z - e_y||^2) | ce",
        [](C& c, const std::string& o, const std::string& v) {
-         c.loss = choice<Loss>(o, v, {{"mse", Loss::kMse}, {"ce", Loss::kCrossEntropy}});
+         c.loss = parse_choice<Loss>(o, v, {{"mse", Loss::kMse}, {"ce", Loss::kCrossEntropy}});
        }},
       {"lambda", "NUM", "5e-4", "weight decay of every layer (>= 0): (lambda/2)||W_l||^2 in the objective",
        [](C& c, const std::string& o, const std::string& v) {
@@ -160,7 +152,7 @@ const std::vector<NetOption>& net_options() {
        [](C& c, const std::string& o, const std::string& v) { c.lr_schedule = parse_lr_schedule(o, v); }},
       {"dynamics", "CHOICE", "momentum", "--batch-size full: gd | momentum (full-batch steps, --epochs of them)",
        [](C& c, const std::string& o, const std::string& v) {
-         c.dynamics = choice<Dynamics>(o, v, {{"gd", Dynamics::kGd}, {"momentum", Dynamics::kMomentum}});
+         c.dynamics = parse_choice<Dynamics>(o, v, {{"gd", Dynamics::kGd}, {"momentum", Dynamics::kMomentum}});
        }},
       {"seed", "NUM", "0", "seed of the init, the shuffles, the subsets and synthetic data; in [0, 2^64-1]",
        [](C& c, const std::string& o, const std::string& v) { c.seed = parse_unsigned(o, v); }},
@@ -175,7 +167,7 @@ const std::vector<NetOption>& net_options() {
        [](C& c, const std::string& o, const std::string& v) { c.max_singular_values = parse_integer_in(o, v, 0, kMaxSize); }},
       {"format", "CHOICE", "json", "json | jsonl",
        [](C& c, const std::string& o, const std::string& v) {
-         c.format = choice<OutputFormat>(o, v, {{"json", OutputFormat::kJson}, {"jsonl", OutputFormat::kJsonl}});
+         c.format = parse_choice<OutputFormat>(o, v, {{"json", OutputFormat::kJson}, {"jsonl", OutputFormat::kJsonl}});
        }},
       {"out", "PATH", "stdout", "write the output here (atomically; a device or FIFO is written directly)",
        [](C& c, const std::string& o, const std::string& v) {

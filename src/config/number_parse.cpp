@@ -79,4 +79,8 @@ std::uint64_t parse_unsigned(const std::string& option, const std::string& text)
   return x;
 }
 
+void throw_bad_value(const std::string& option, const std::string& text, const std::string& allowed) {
+  throw ConfigError(option, abbreviate(text), allowed);
+}
+
 }  // namespace ufm

@@ -47,4 +47,10 @@ void move_null_reasons_last(MetricSet& out) {
   if (!reasons.empty()) out[kNullReasons] = std::move(reasons);
 }
 
+void take_null_reasons(MetricSet& out, MetricSet& reasons) {
+  if (!out.contains("null_reasons")) return;
+  reasons.update(out["null_reasons"]);
+  out.erase("null_reasons");
+}
+
 }  // namespace ufm

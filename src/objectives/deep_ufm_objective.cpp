@@ -17,17 +17,8 @@ void check_decay(const char* field, double lambda) {
 
 /// Throws on a bad spec or label; returns the spec with lambda_b zeroed unless the bias is regularized.
 DeepUfmSpec validated(DeepUfmSpec spec, const std::vector<int>& labels) {
-  if (spec.K < 2) fail("'K' must be >= 2; got " + std::to_string(spec.K));
-  if (spec.dim < 1) fail("'dim' must be >= 1; got " + std::to_string(spec.dim));
-  for (std::size_t i = 0; i < spec.widths.size(); ++i)
-    if (spec.widths[i] < 1)
-      fail("'widths' must all be >= 1; widths[" + std::to_string(i) + "] = " + std::to_string(spec.widths[i]));
-  if (static_cast<Index>(spec.lambda_w.size()) != spec.layers())
-    fail("'lambda_w' has " + std::to_string(spec.lambda_w.size()) + " entries; need L = " +
-         std::to_string(spec.layers()) + " (one per W_l)");
+  check_stack_spec("DeepUfmObjective", spec.K, "dim", spec.dim, spec.widths, spec.lambda_w, spec.lambda_b);
   check_decay("lambda_h", spec.lambda_h);
-  for (double l : spec.lambda_w) check_decay("lambda_w", l);
-  check_decay("lambda_b", spec.lambda_b);
   if (labels.empty()) fail("'labels' must not be empty");
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0 || labels[i] >= spec.K)

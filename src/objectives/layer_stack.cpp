@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "ufm/objectives/loss.hpp"
 #include "ufm/parallel.hpp"
@@ -186,6 +189,24 @@ double LayerStack::weight_penalties(const Vec& theta, std::span<const double> la
     total += p;
   }
   return total;
+}
+
+void check_stack_spec(const std::string& who, Index K, const char* bottom_name, Index bottom,
+                      const std::vector<Index>& widths, const std::vector<double>& lambda_w, double lambda_b) {
+  const auto fail = [&](const std::string& what) { throw std::invalid_argument(who + ": " + what); };
+  const auto check_decay = [&](const char* field, double lambda) {
+    if (!(lambda >= 0.0) || !std::isfinite(lambda))
+      fail(std::string("'") + field + "' must be finite and >= 0; got " + std::to_string(lambda));
+  };
+  if (K < 2) fail("'K' must be >= 2; got " + std::to_string(K));
+  if (bottom < 1) fail(std::string("'") + bottom_name + "' must be >= 1; got " + std::to_string(bottom));
+  for (std::size_t i = 0; i < widths.size(); ++i)
+    if (widths[i] < 1) fail("'widths' must all be >= 1; widths[" + std::to_string(i) + "] = " + std::to_string(widths[i]));
+  if (lambda_w.size() != widths.size() + 1)
+    fail("'lambda_w' has " + std::to_string(lambda_w.size()) + " entries; need L = " +
+         std::to_string(widths.size() + 1) + " (one per W_l)");
+  for (double l : lambda_w) check_decay("lambda_w", l);
+  check_decay("lambda_b", lambda_b);
 }
 
 }  // namespace ufm

@@ -15,24 +15,10 @@ constexpr Index kPassCols = 4096;
 
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("NetworkObjective: " + what); }
 
-void check_decay(const char* field, double lambda) {
-  if (!(lambda >= 0.0) || !std::isfinite(lambda))
-    fail(std::string("'") + field + "' must be finite and >= 0; got " + std::to_string(lambda));
-}
-
 /// Throws on a bad spec, data or label; returns the spec with lambda_b zeroed without a bias.
 NetworkSpec validated(NetworkSpec spec, const std::shared_ptr<const Mat>& X, const std::vector<int>& labels,
                       Index max_batch) {
-  if (spec.K < 2) fail("'K' must be >= 2; got " + std::to_string(spec.K));
-  if (spec.input_dim < 1) fail("'input_dim' must be >= 1; got " + std::to_string(spec.input_dim));
-  for (std::size_t i = 0; i < spec.widths.size(); ++i)
-    if (spec.widths[i] < 1)
-      fail("'widths' must all be >= 1; widths[" + std::to_string(i) + "] = " + std::to_string(spec.widths[i]));
-  if (static_cast<Index>(spec.lambda_w.size()) != spec.layers())
-    fail("'lambda_w' has " + std::to_string(spec.lambda_w.size()) + " entries; need L = " +
-         std::to_string(spec.layers()) + " (one per W_l)");
-  for (double l : spec.lambda_w) check_decay("lambda_w", l);
-  check_decay("lambda_b", spec.lambda_b);
+  check_stack_spec("NetworkObjective", spec.K, "input_dim", spec.input_dim, spec.widths, spec.lambda_w, spec.lambda_b);
   if (!X) fail("'X' must not be null");
   if (X->rows() != spec.input_dim)
     fail("'X' has " + std::to_string(X->rows()) + " rows; need input_dim = " + std::to_string(spec.input_dim));

@@ -3,6 +3,7 @@
 /// "--lambda: got '1e-400', allowed: a finite number (1e-400 underflows a double: its magnitude must
 /// be 0 or at least 2.2e-308)".
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace ufm {
@@ -20,5 +21,18 @@ std::uint64_t parse_unsigned(const std::string& option, const std::string& text)
 
 /// The shortest text that reads back as x ("0.1", not "0.10000000000000001").
 std::string format_number(double x);
+
+/// Throws ConfigError(option, abbreviate(text), allowed).
+[[noreturn]] void throw_bad_value(const std::string& option, const std::string& text, const std::string& allowed);
+
+/// One of `choices` by name; otherwise ConfigError "--loss: got 'hinge', allowed: ce | mse".
+template <class E>
+E parse_choice(const std::string& option, const std::string& text, const std::map<std::string, E>& choices) {
+  const auto it = choices.find(text);
+  if (it != choices.end()) return it->second;
+  std::string allowed;
+  for (const auto& [name, _] : choices) allowed += (allowed.empty() ? "" : " | ") + name;
+  throw_bad_value(option, text, allowed);
+}
 
 }  // namespace ufm

@@ -35,4 +35,7 @@ struct MetricOptions {
   bool spectra = true;
 };
 
+/// Moves out's "null_reasons" into `reasons`, so that one object collects those of several sets.
+void take_null_reasons(MetricSet& out, MetricSet& reasons);
+
 }  // namespace ufm

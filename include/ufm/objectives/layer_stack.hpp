@@ -7,6 +7,7 @@
 /// chunks into buffers allocated once.
 #include <span>
 #include <string_view>
+#include <string>
 #include <vector>
 
 #include "ufm/linalg.hpp"
@@ -145,5 +146,11 @@ class LayerStack {
   mutable std::vector<Mat> D_;  ///< D_[l] = dF/dA_l (d_l×capacity) during backprop
   mutable std::vector<Chunk> chunks_;
 };
+
+/// The checks every model on the stack shares; throws std::invalid_argument("<who>: '<field>' must
+/// ...") unless K >= 2, the bottom dimension (`bottom_name`) >= 1, every hidden width >= 1, one
+/// decay per layer (lambda_w has widths + 1 entries) and every decay finite and >= 0.
+void check_stack_spec(const std::string& who, Index K, const char* bottom_name, Index bottom,
+                      const std::vector<Index>& widths, const std::vector<double>& lambda_w, double lambda_b);
 
 }  // namespace ufm
