@@ -91,7 +91,9 @@ TEST(CliNet, BadDataAndOptionsExit2WithOneLineNamingThem) {
       {"net --lambda-layer 4=1", "[1, 3]"},
       {"net --init-scale 1", "--init gaussian"},
       {"net --epoch 3", "did you mean --epochs?"},
-      {"net --out ''", "--out"}};
+      {"net --out ''", "--out"},
+      {"net --widths 1000000000,1000000000", "--widths: the network would need"},
+      {"net --per-class 1e12", "--per-class"}};
   for (const auto& [args, mention] : cases) {
     const test::CliResult r = run_cli(args + " --quiet");
     EXPECT_EQ(r.status, 2) << args << "\n" << r.err;

@@ -1,5 +1,6 @@
 #include "ufm/app/net_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "ufm/app/trajectory_writer.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/net_config.hpp"
+#include "ufm/config/resources.hpp"
 #include "ufm/data/data_error.hpp"
 #include "ufm/data/source.hpp"
 #include "ufm/data/subsets.hpp"
@@ -45,6 +47,23 @@ std::vector<Index> evaluation_subset(const data::Dataset& ds, Index metric_sampl
   Index per_class = std::max<Index>(1, metric_samples / ds.K);
   for (Index n : counts) per_class = std::min(per_class, n);
   return data::stratified_indices(ds.labels, per_class, seed, ds.name);
+}
+
+/// Refuses, before the network is built, a model whose parameters, work buffers and checkpoint
+/// metrics would not fit in memory (the data set is already loaded). Throws ConfigError naming --widths.
+void require_network_memory(const NetConfig& c, Index input_dim, Index K, Index N, Index batch) {
+  long double params = 0, hidden = 0, prev = static_cast<long double>(input_dim);
+  for (Index w : c.widths) params += prev * static_cast<long double>(w), hidden += w, prev = static_cast<long double>(w);
+  params += prev * static_cast<long double>(K) + K;
+  const long double capacity = std::max<long double>(batch, std::min<long double>(N, 4096));
+  const long double evaluation = 2.0L * static_cast<long double>(c.metric_samples);
+  const long double bytes = 8.0L * (6 * params + capacity * (4 * hidden + 2 * K + input_dim) +
+                                    evaluation * (2 * hidden + input_dim) + 4 * prev * prev);
+  const std::uint64_t available = available_memory_bytes();
+  if (bytes > static_cast<long double>(available))
+    throw ConfigError("--widths: the network would need about " + human_bytes(bytes) + " of memory and " +
+                          human_bytes(static_cast<long double>(available)) + " is available; allowed: widths that fit",
+                      "--widths");
 }
 
 std::string short_number(double x) {
@@ -80,6 +99,9 @@ int net_command(const std::vector<std::string>& args) {
     } catch (const data::DataError& e) {
       throw ConfigError(std::string("--data: ") + e.what(), "--data");
     }
+    const Index n_train = split.train.size();
+    require_network_memory(c, split.train.input_dim(), split.train.K, n_train,
+                           c.full_batch ? n_train : std::min<Index>(c.batch_size.value_or(128), n_train));
     install_interrupt_handlers();
     writer = std::make_unique<TrajectoryWriter>(c.format, c.out);
   } catch (const ConfigError& e) {
