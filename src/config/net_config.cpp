@@ -136,7 +136,7 @@ const std::vector<NetOption>& net_options() {
          }
          c.full_batch = false;
        }},
-      {"lr", "NUM", "0.05", "learning rate (> 0); with --lr-schedule the initial one",
+      {"lr", "NUM", "0.01", "learning rate (> 0); with --lr-schedule the initial one",
        [](C& c, const std::string& o, const std::string& v) {
          c.lr = parse_real(o, v, "a finite number > 0");
          if (c.lr <= 0) throw ConfigError(o, v, "a finite number > 0");

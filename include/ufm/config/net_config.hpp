@@ -38,7 +38,7 @@ struct NetConfig {
   // training
   std::optional<Index> batch_size;  ///< 0 = full
   bool full_batch = false;
-  double lr = 0.05, momentum = 0.9;
+  double lr = 0.01, momentum = 0.9;
   long epochs = 10;
   LrSchedule lr_schedule;
   std::optional<Dynamics> dynamics;  ///< --batch-size full only
