@@ -174,9 +174,17 @@ TEST(CliMerge, RefusesMixedGridsAndReportsDuplicatesAndGaps) {
   EXPECT_NE(gaps.err.find("4 point(s) missing: 2, 5, 8, 11"), std::string::npos) << gaps.err;
   EXPECT_EQ(points_by_index(out).size(), 8u);
   // A point with two different results is a conflict: nothing written.
+  // Lines are in completion order (two threads), so find point 1's line by its index.
   auto lines = lines_of(s1);
   const std::string needle = "\"status\":\"max_steps\"";
-  lines[1].replace(lines[1].find(needle), needle.size(), "\"status\":\"diverged\"");
+  std::size_t changed = 0;
+  for (auto& l : lines) {
+    const auto j = nlohmann::json::parse(l);
+    if (j.value("type", "") != "point" || j["index"] != 1) continue;
+    l.replace(l.find(needle), needle.size(), "\"status\":\"diverged\"");
+    ++changed;
+  }
+  ASSERT_EQ(changed, 1u);
   std::string text;
   for (const auto& l : lines) text += l + "\n";
   const fs::path bad = write_file(dir.path / "bad.jsonl", text), out2 = dir.path / "all2.jsonl";
