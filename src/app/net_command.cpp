@@ -183,9 +183,11 @@ int net_command(const std::vector<std::string>& args) {
     j["weights"] = network_weights_report(f, cp.theta, c.max_singular_values);
     if (f_test) j["test"] = network_set_report(*f_test, cp.theta, test_eval, metric_options, levels);
     const double acc = j["accuracy"].is_number() ? j["accuracy"].get<double>() : 0.0;
-    bar.update(total > 0 ? static_cast<double>(cp.step) / static_cast<double>(total) : 1.0,
-               "epoch " + short_number(j["epoch"].get<double>()) + " loss=" + short_number(j["loss"].get<double>()) +
-                   " acc=" + short_number(acc));
+    const double fraction = total > 0 ? static_cast<double>(cp.step) / static_cast<double>(total) : 1.0;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::string eta = fraction > 0 ? " ETA " + short_number(elapsed * (1 - fraction) / fraction) + " s" : "";
+    bar.update(fraction, "epoch " + short_number(j["epoch"].get<double>()) + " loss=" +
+                             short_number(j["loss"].get<double>()) + " acc=" + short_number(acc) + eta);
     writer->checkpoint(j);
     final = std::move(j);
     return ObserverAction::kContinue;
