@@ -21,48 +21,18 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.hpp"
+#include "spawn_cli.hpp"
 #include "ufm/io/npy.hpp"
 
-extern char** environ;
 
 namespace ufm {
 namespace {
 
 namespace fs = std::filesystem;
 using test::read_text;
+using test::spawn_cli;
 using test::TempDir;
 
-/// Starts ufm-sim with `args`, stdout and stderr to files in `dir`, SIGINT and SIGTERM at their
-/// default action and unblocked (whatever the test runner's are).
-pid_t spawn_cli(const std::vector<std::string>& args, const fs::path& dir) {
-  std::vector<std::string> storage{UFM_SIM_BINARY};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t signals, none;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &signals);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, UFM_SIM_BINARY, &actions, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(rc, 0) << "posix_spawn failed";
-  return rc == 0 ? pid : -1;
-}
 
 /// The SigCgt mask of /proc/<pid>/status: the signals the process catches (bit n − 1 = signal n).
 unsigned long long caught_signals(pid_t pid) {

@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include "spawn_cli.hpp"
 #include "sweep_test_util.hpp"
 
-extern char** environ;
 
 namespace ufm {
 namespace {
@@ -28,34 +28,10 @@ using test::points_by_index;
 using test::run_cli;
 using test::TempDir;
 
-pid_t spawn_sweep(const std::vector<std::string>& args, const fs::path& dir) {
-  std::vector<std::string> storage{UFM_SIM_BINARY, "sweep"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  const std::string err = (dir / "stderr").string();
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t signals, none;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &signals);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, UFM_SIM_BINARY, &actions, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(rc, 0) << "posix_spawn failed";
-  return rc == 0 ? pid : -1;
+/// `ufm-sim sweep args`, stdout and stderr to files in `dir` (test::spawn_cli).
+pid_t spawn_sweep(std::vector<std::string> args, const fs::path& dir) {
+  args.insert(args.begin(), "sweep");
+  return test::spawn_cli(args, dir);
 }
 
 /// Waits until `out` holds the header and `lines - 1` points, or the process has exited (then

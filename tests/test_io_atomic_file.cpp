@@ -23,6 +23,7 @@ namespace ufm::io {
 namespace {
 
 namespace fs = std::filesystem;
+using test::FileSizeLimit;
 using test::TempDir;
 
 /// Files in dir, by name.
@@ -41,27 +42,6 @@ std::string error_of(const std::function<void()>& fn) {
   }
   return "<no IoError>";
 }
-
-/// Lowers this process's file size limit (RLIMIT_FSIZE) while alive: a write past it fails with
-/// EFBIG (SIGXFSZ is ignored meanwhile), the way a full disk would.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lower = saved_;
-    lower.rlim_cur = bytes;
-    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lower), 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-
- private:
-  rlimit saved_{};
-  void (*old_handler_)(int) = SIG_DFL;
-};
 
 /// lstat's file type of `path`, or 0 if it does not exist.
 mode_t file_type(const fs::path& path) {

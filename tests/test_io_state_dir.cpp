@@ -19,6 +19,7 @@ namespace ufm::io {
 namespace {
 
 namespace fs = std::filesystem;
+using test::FileSizeLimit;
 using test::TempDir;
 
 constexpr Index kD = 4, kN = 6, kK = 3;
@@ -68,26 +69,6 @@ void edit_state_json(const fs::path& dir, const std::function<void(nlohmann::ord
   edit(j);
   test::write_bytes(dir / "state.json", j.dump(2));
 }
-
-/// Lowers this process's file size limit while alive: a longer write fails (EFBIG), like a full disk.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lower = saved_;
-    lower.rlim_cur = bytes;
-    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lower), 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-
- private:
-  rlimit saved_{};
-  void (*old_handler_)(int) = SIG_DFL;
-};
 
 /// Changes the working directory while alive.
 class WorkingDirectory {

@@ -1,9 +1,11 @@
 #pragma once
 /// Helpers shared by the ufm::io tests: a per-test temporary directory, file bytes, hand-built .npy.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <bit>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -83,5 +85,26 @@ inline bool python_has_numpy() {
   static const bool ok = std::filesystem::exists("/usr/bin/python3") && run_python("import numpy", true) == 0;
   return ok;
 }
+
+/// Lowers this process's file size limit (RLIMIT_FSIZE) while alive: a write past it fails with
+/// EFBIG (SIGXFSZ is ignored meanwhile), the way a full disk would.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lower = saved_;
+    lower.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lower), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  void (*old_handler_)(int) = SIG_DFL;
+};
 
 }  // namespace ufm::test
