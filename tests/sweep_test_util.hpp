@@ -26,10 +26,13 @@ inline std::filesystem::path write_file(const std::filesystem::path& p, const st
   return p;
 }
 
+/// The complete (newline-terminated) lines of `p`: a line cut by a SIGKILL mid-write is left out,
+/// as the sweep itself drops it on resume.
 inline std::vector<std::string> lines_of(const std::filesystem::path& p) {
   std::vector<std::string> lines;
   std::ifstream in(p);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (std::string line; std::getline(in, line);)
+    if (!in.eof()) lines.push_back(line);  // getline hit the end of file before a '\n': a cut line
   return lines;
 }
 
