@@ -2,13 +2,18 @@
 /// Runs the ufm-sim binary in a test and captures its exit status, stdout and stderr.
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "test_io_util.hpp"
+#include "ufm/io/npy.hpp"
 
 namespace ufm::test {
 
@@ -26,26 +31,14 @@ inline std::string read_text(const std::filesystem::path& p) {
   return s.str();
 }
 
-/// A fresh directory under the system temp dir, removed by the destructor.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("ufm-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-};
+/// `p` in single quotes, for a shell command line.
+inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
 /// `env` is prepended to the command line (e.g. "OMP_NUM_THREADS=2").
 inline CliResult run_cli(const std::string& args, const std::string& env = "") {
   TempDir dir;
-  const auto out = dir.path / "stdout";
-  const auto err = dir.path / "stderr";
+  const auto out = dir.path() / "stdout";
+  const auto err = dir.path() / "stderr";
   const std::string cmd = env + " " + UFM_SIM_BINARY + " " + args + " >" + out.string() + " 2>" + err.string() +
                           " </dev/null";
   const int raw = std::system(cmd.c_str());
@@ -54,6 +47,18 @@ inline CliResult run_cli(const std::string& args, const std::string& env = "") {
   r.out = read_text(out);
   r.err = read_text(err);
   return r;
+}
+
+/// A saved state directory with state.json and every H.npy / W.npy value finite.
+inline void expect_finite_state(const std::filesystem::path& state) {
+  ASSERT_TRUE(std::filesystem::is_directory(state)) << state;
+  for (const char* name : {"H.npy", "W.npy"}) {
+    ASSERT_TRUE(std::filesystem::exists(state / name)) << name;
+    const io::NpyArray a = io::read_npy(state / name);
+    ASSERT_FALSE(a.data_f64.empty()) << name;
+    for (double v : a.data_f64) ASSERT_TRUE(std::isfinite(v)) << name;
+  }
+  EXPECT_TRUE(std::filesystem::exists(state / "state.json"));
 }
 
 }  // namespace ufm::test

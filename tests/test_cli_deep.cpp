@@ -58,8 +58,8 @@ TEST(CliDeep, ReluLayersWithExplicitWidthsAndPerLayerDecays) {
   EXPECT_EQ(doc["final"]["weights"]["W2"]["singular_values"].size(), 10u);
   // The output document reruns the same experiment.
   test::TempDir dir;
-  std::ofstream(dir.path / "prev.json") << r.out;
-  const test::CliResult again = run_cli("--quiet --config " + (dir.path / "prev.json").string());
+  std::ofstream(dir.path() / "prev.json") << r.out;
+  const test::CliResult again = run_cli("--quiet --config " + (dir.path() / "prev.json").string());
   ASSERT_EQ(again.status, 0) << again.err;
   EXPECT_EQ(again.json()["trajectory"], doc["trajectory"]);
 }
@@ -67,14 +67,14 @@ TEST(CliDeep, ReluLayersWithExplicitWidthsAndPerLayerDecays) {
 TEST(CliDeep, SavedDeepStateRestartsWhereTheRunEnded) {
   test::TempDir dir;
   const std::string model = "--quiet --layers 3 --width 8 --bias reg --time 20 ";
-  const test::CliResult a = run_cli(model + "--save-state " + (dir.path / "s").string());
+  const test::CliResult a = run_cli(model + "--save-state " + (dir.path() / "s").string());
   ASSERT_EQ(a.status, 0) << a.err;
   for (const char* f : {"H.npy", "W1.npy", "W2.npy", "W.npy", "b.npy", "labels.npy"})
-    EXPECT_TRUE(std::filesystem::exists(dir.path / "s" / f)) << f;
-  const test::CliResult b = run_cli(model + "--init-state " + (dir.path / "s").string());
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "s" / f)) << f;
+  const test::CliResult b = run_cli(model + "--init-state " + (dir.path() / "s").string());
   ASSERT_EQ(b.status, 0) << b.err;
   EXPECT_EQ(b.json()["trajectory"][0]["objective"], a.json()["final"]["objective"]);
-  EXPECT_EQ(run_cli(model + "--width 9 --init-state " + (dir.path / "s").string()).status, 2);
+  EXPECT_EQ(run_cli(model + "--width 9 --init-state " + (dir.path() / "s").string()).status, 2);
 }
 
 TEST(CliDeep, TwoLayerTheoryMatchesAConvergedRunOnBothSidesOfTheThreshold) {

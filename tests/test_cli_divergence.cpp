@@ -26,17 +26,6 @@ struct Diverging {
   std::string dynamics;  ///< the diverging dynamics
 };
 
-/// Every H.npy / W.npy value is finite.
-void expect_finite_state(const fs::path& state) {
-  ASSERT_TRUE(fs::is_directory(state)) << state;
-  for (const char* name : {"H.npy", "W.npy"}) {
-    ASSERT_TRUE(fs::exists(state / name)) << name;
-    const io::NpyArray a = io::read_npy(state / name);
-    ASSERT_FALSE(a.data_f64.empty()) << name;
-    for (double v : a.data_f64) ASSERT_TRUE(std::isfinite(v)) << name;
-  }
-}
-
 TEST(CliDivergence, EveryDivergingRunExits3WithItsTrajectoryAndALoadableFiniteState) {
   const std::vector<Diverging> runs{
       {"gd", "--loss mse", "--dynamics gd --lr 1e3 --steps 100"},
@@ -49,7 +38,7 @@ TEST(CliDivergence, EveryDivergingRunExits3WithItsTrajectoryAndALoadableFiniteSt
   for (const Diverging& d : runs) {
     SCOPED_TRACE(d.name);
     TempDir dir;
-    const fs::path out = dir.path / "run.json", state = dir.path / "state";
+    const fs::path out = dir.path() / "run.json", state = dir.path() / "state";
     const test::CliResult r =
         run_cli("--quiet " + d.model + " " + d.dynamics + " --out " + out.string() + " --save-state " + state.string());
     EXPECT_EQ(r.status, 3) << r.err;
@@ -60,7 +49,7 @@ TEST(CliDivergence, EveryDivergingRunExits3WithItsTrajectoryAndALoadableFiniteSt
     ASSERT_FALSE(doc["trajectory"].empty());
     EXPECT_EQ(doc["final"], doc["trajectory"].back());
     EXPECT_TRUE(doc["final"]["objective"].is_number());
-    expect_finite_state(state);
+    test::expect_finite_state(state);
     // The state loads, and it is the last checkpoint's (here dopri5's last accepted state is its first).
     const test::CliResult again =
         run_cli("--quiet " + d.model + " --dynamics gd --steps 0 --init-state " + state.string());
@@ -87,23 +76,23 @@ TEST(CliDivergence, Dopri5ShrinksItsStepPastNonFiniteTrialsInsteadOfDiverging) {
 
 TEST(CliOutputPaths, AnUnwritableOutCreatesNoStateDirectory) {
   TempDir dir;
-  const test::CliResult r = run_cli("--quiet --time 1 --save-state " + (dir.path / "nd").string() + " --out " +
-                                    (dir.path / "nodir" / "o.json").string());
+  const test::CliResult r = run_cli("--quiet --time 1 --save-state " + (dir.path() / "nd").string() + " --out " +
+                                    (dir.path() / "nodir" / "o.json").string());
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("nodir"), std::string::npos) << r.err;
-  EXPECT_TRUE(fs::is_empty(dir.path)) << "something was created";
+  EXPECT_TRUE(fs::is_empty(dir.path())) << "something was created";
 }
 
 TEST(CliOutputPaths, OutAtOrInsideTheStateDirectoryIsRejectedBeforeAnythingIsCreated) {
   TempDir dir;
-  const std::string x = (dir.path / "x").string();
+  const std::string x = (dir.path() / "x").string();
   for (const std::string& args : {"--save-state " + x + " --out " + x, "--save-state " + x + "/ --out " + x,
                                   "--save-state " + x + " --out " + x + "/H.npy"}) {
     SCOPED_TRACE(args);
     const test::CliResult r = run_cli("--quiet --time 1 " + args);
     EXPECT_EQ(r.status, 2) << r.err;
     EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
-    EXPECT_TRUE(fs::is_empty(dir.path)) << "something was created";
+    EXPECT_TRUE(fs::is_empty(dir.path())) << "something was created";
   }
   fs::create_directory(x);  // an existing (empty) state directory: --out inside it is refused too
   const test::CliResult r = run_cli("--quiet --time 1 --save-state " + x + " --out " + x + "/o.json");
@@ -113,7 +102,7 @@ TEST(CliOutputPaths, OutAtOrInsideTheStateDirectoryIsRejectedBeforeAnythingIsCre
 
 TEST(CliFixedClassifier, InitStateKeepsHButSetsTheClassifierToTheEtf) {
   TempDir dir;
-  const fs::path state = dir.path / "state";
+  const fs::path state = dir.path() / "state";
   const std::string model = "--quiet --classes 4 --dim 5 --lambda 1e-2 ";
   const test::CliResult a = run_cli(model + "--time 20 --save-state " + state.string());
   ASSERT_EQ(a.status, 0) << a.err;

@@ -53,7 +53,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(CliRejects, InvalidConfigJsonNamesTheFile) {
   test::TempDir dir;
-  const auto file = dir.path / "bad.json";
+  const auto file = dir.path() / "bad.json";
   std::ofstream(file) << "{ \"loss\": ";
   const test::CliResult r = run_cli("--config " + file.string());
   EXPECT_EQ(r.status, 2);
@@ -62,7 +62,7 @@ TEST(CliRejects, InvalidConfigJsonNamesTheFile) {
 
 TEST(CliRejects, UnknownConfigKeyNamesTheKey) {
   test::TempDir dir;
-  const auto file = dir.path / "run.json";
+  const auto file = dir.path() / "run.json";
   std::ofstream(file) << R"({"loss": "ce", "lamda": 0.1})";
   const test::CliResult r = run_cli("--config " + file.string());
   EXPECT_EQ(r.status, 2);
@@ -71,7 +71,7 @@ TEST(CliRejects, UnknownConfigKeyNamesTheKey) {
 
 TEST(CliRejects, BadValueInConfigFileNamesOptionAndFile) {
   test::TempDir dir;
-  const auto file = dir.path / "run.json";
+  const auto file = dir.path() / "run.json";
   std::ofstream(file) << R"({"lambda": -2})";
   const test::CliResult r = run_cli("--config " + file.string());
   EXPECT_EQ(r.status, 2);
@@ -81,7 +81,7 @@ TEST(CliRejects, BadValueInConfigFileNamesOptionAndFile) {
 
 TEST(CliRejects, InitStateWithWrongShapes) {
   test::TempDir dir;
-  const auto state = dir.path / "state";
+  const auto state = dir.path() / "state";
   ASSERT_EQ(run_cli("--quiet --time 1 --save-state " + state.string()).status, 0);
   const test::CliResult r = run_cli("--quiet --dim 17 --init-state " + state.string());
   EXPECT_EQ(r.status, 2);

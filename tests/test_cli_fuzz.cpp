@@ -41,7 +41,7 @@ void expect_clean(const test::CliResult& r, const std::string& what) {
 
 TEST(CliFuzz, MalformedOptionValuesGiveACleanRunOrExit2WithOneLine) {
   test::TempDir cwd;  // values such as "abc" are valid paths: keep what they create out of the build tree
-  const std::string in_cwd = "cd " + cwd.path.string() + " &&";
+  const std::string in_cwd = "cd " + cwd.path().string() + " &&";
   int runs = 0;
   for (const std::string& option : kOptions)
     for (const std::string& value : kValues) {
@@ -63,7 +63,7 @@ std::string random_value(std::mt19937_64& rng) {
 
 TEST(CliFuzz, MalformedConfigFilesGiveACleanRunOrExit2WithOneLine) {
   test::TempDir dir;
-  const std::string in_cwd = "cd " + dir.path.string() + " &&";
+  const std::string in_cwd = "cd " + dir.path().string() + " &&";
   std::mt19937_64 rng(20261201);
   std::vector<std::string> keys;
   for (std::string k : kOptions) {
@@ -76,7 +76,7 @@ TEST(CliFuzz, MalformedConfigFilesGiveACleanRunOrExit2WithOneLine) {
                                            "{\"classes\": 4,}", "{\"classes\": 4}{"};
   int runs = 0;
   for (const std::string& body : bodies) {
-    const auto file = dir.path / "bad.json";
+    const auto file = dir.path() / "bad.json";
     std::ofstream(file, std::ios::binary) << body;
     expect_clean(test::run_cli("--quiet --time 1 --config " + file.string()), "config body " + body);
     ++runs;
@@ -87,7 +87,7 @@ TEST(CliFuzz, MalformedConfigFilesGiveACleanRunOrExit2WithOneLine) {
     for (int f = 0; f < fields; ++f)
       json += (f ? "," : "") + ("\"" + keys[rng() % keys.size()] + "\": ") + random_value(rng);
     json += "}";
-    const auto file = dir.path / ("c" + std::to_string(i) + ".json");
+    const auto file = dir.path() / ("c" + std::to_string(i) + ".json");
     std::ofstream(file) << json;
     expect_clean(test::run_cli("--quiet --time 1 --num-checkpoints 3 --config " + file.string(), in_cwd),
                  "config " + json.substr(0, 300));

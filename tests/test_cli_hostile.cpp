@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 /// A state directory to start from, written by a real run.
 std::string saved_state(const test::TempDir& dir) {
-  const auto state = dir.path / "state";
+  const auto state = dir.path() / "state";
   EXPECT_EQ(run_cli("--quiet --time 1 --save-state " + state.string()).status, 0);
   return state.string();
 }
@@ -91,7 +91,7 @@ TEST(CliRefuses, SeedOrInitScaleWithInitStateBecauseTheyWouldBeIgnored) {
 TEST(CliInitState, RecordsNoSeedAndAcceptsAPreviousOutputsConfig) {
   test::TempDir dir;
   const std::string state = saved_state(dir);
-  const auto first = dir.path / "first.json";
+  const auto first = dir.path() / "first.json";
   ASSERT_EQ(run_cli("--quiet --time 1 --seed 3 --out " + first.string()).status, 0);
   // The previous document's seed and init_scale give way to --init-state.
   const test::CliResult r = run_cli("--quiet --config " + first.string() + " --init-state " + state);
@@ -105,7 +105,7 @@ void write(const std::filesystem::path& p, const std::string& text) { std::ofstr
 TEST(CliConfigFile, NestedAHundredThousandDeepExits2WithAShortMessage) {
   test::TempDir dir;
   for (int depth : {100000, 10000, 65}) {
-    const auto file = dir.path / "deep.json";
+    const auto file = dir.path() / "deep.json";
     write(file, "{\"classes\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
     const test::CliResult r = run_cli("--quiet --config " + file.string());
     EXPECT_EQ(r.status, 2) << depth << ": " << r.err.substr(0, 300);
@@ -116,23 +116,23 @@ TEST(CliConfigFile, NestedAHundredThousandDeepExits2WithAShortMessage) {
 
 TEST(CliConfigFile, ADirectoryAnOverflowingNumberAndAnArrayValueExit2) {
   test::TempDir dir;
-  const test::CliResult d = run_cli("--quiet --config " + dir.path.string());
+  const test::CliResult d = run_cli("--quiet --config " + dir.path().string());
   EXPECT_EQ(d.status, 2) << d.err;
   EXPECT_NE(d.err.find("directory"), std::string::npos) << d.err;
 
-  const auto big = dir.path / "big.json";
+  const auto big = dir.path() / "big.json";
   write(big, R"({"lambda": 1e400})");
   const test::CliResult o = run_cli("--quiet --config " + big.string());
   EXPECT_EQ(o.status, 2) << o.err;
   EXPECT_NE(o.err.find("big.json"), std::string::npos) << o.err;
 
-  const auto nested = dir.path / "nested.json";
+  const auto nested = dir.path() / "nested.json";
   write(nested, R"({"loss": [[1]]})");
   const test::CliResult a = run_cli("--quiet --config " + nested.string());
   EXPECT_EQ(a.status, 2) << a.err;
   EXPECT_NE(a.err.find("has an array value"), std::string::npos) << a.err;
 
-  const auto typo = dir.path / "typo.json";
+  const auto typo = dir.path() / "typo.json";
   write(typo, R"({"lamda": 1})");
   const test::CliResult t = run_cli("--quiet --config " + typo.string());
   EXPECT_EQ(t.status, 2);
@@ -141,7 +141,7 @@ TEST(CliConfigFile, ADirectoryAnOverflowingNumberAndAnArrayValueExit2) {
 
 TEST(CliTheory, WritesItsDocumentToOutAndNothingToStdout) {
   test::TempDir dir;
-  const auto out = dir.path / "t.json";
+  const auto out = dir.path() / "t.json";
   const test::CliResult r = run_cli("theory --loss ce --lambda 5e-3 --out " + out.string());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
@@ -153,7 +153,7 @@ TEST(CliTheory, WritesItsDocumentToOutAndNothingToStdout) {
 
 TEST(CliTheory, ReadsTheModelPartOfARunsOutputDocument) {
   test::TempDir dir;
-  const auto run = dir.path / "run.json";
+  const auto run = dir.path() / "run.json";
   ASSERT_EQ(run_cli("--quiet --dynamics gd --lr 0.2 --steps 10 --loss ce --lambda 5e-3 --out " + run.string()).status, 0);
   const test::CliResult r = run_cli("theory --config " + run.string());
   ASSERT_EQ(r.status, 0) << r.err;

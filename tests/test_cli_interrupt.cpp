@@ -95,25 +95,15 @@ int run_and_signal(const std::vector<std::string>& args, const fs::path& dir, in
   return wait_exit(pid);
 }
 
-void expect_finite_state(const fs::path& state) {
-  ASSERT_TRUE(fs::is_directory(state)) << state;
-  for (const char* name : {"H.npy", "W.npy"}) {
-    const io::NpyArray a = io::read_npy(state / name);
-    ASSERT_FALSE(a.data_f64.empty()) << name;
-    for (double v : a.data_f64) ASSERT_TRUE(std::isfinite(v)) << name;
-  }
-  EXPECT_TRUE(fs::exists(state / "state.json"));
-}
-
 TEST(CliInterrupt, SigintStopsGdAfterItsStepWritesEverythingAndExits130) {
   TempDir dir;
-  const fs::path out = dir.path / "run.json", state = dir.path / "state";
+  const fs::path out = dir.path() / "run.json", state = dir.path() / "state";
   const int status = run_and_signal(
       {"--dynamics", "gd", "--steps", "100000000", "--out", out.string(), "--save-state", state.string(), "--quiet"},
-      dir.path, SIGINT);
+      dir.path(), SIGINT);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130)
-      << describe(status) << "\n" << read_text(dir.path / "stderr");
-  const std::string err = read_text(dir.path / "stderr");
+      << describe(status) << "\n" << read_text(dir.path() / "stderr");
+  const std::string err = read_text(dir.path() / "stderr");
   EXPECT_NE(err.find("stopped by SIGINT at step "), std::string::npos) << err;
 
   const auto doc = nlohmann::json::parse(read_text(out));  // complete JSON
@@ -126,18 +116,18 @@ TEST(CliInterrupt, SigintStopsGdAfterItsStepWritesEverythingAndExits130) {
   EXPECT_EQ(last["step"], doc["summary"]["steps"]);
   EXPECT_LT(last["step"].get<long>(), 100000000);
   EXPECT_NE(message.find("step " + std::to_string(last["step"].get<long>()) + " "), std::string::npos) << message;
-  expect_finite_state(state);
-  EXPECT_EQ(temp_files(dir.path), std::vector<std::string>{});
+  test::expect_finite_state(state);
+  EXPECT_EQ(temp_files(dir.path()), std::vector<std::string>{});
 }
 
 TEST(CliInterrupt, SigtermStopsADopri5FlowWithJsonlOutputAndExits143) {
   TempDir dir;
-  const fs::path out = dir.path / "run.jsonl", state = dir.path / "state";
+  const fs::path out = dir.path() / "run.jsonl", state = dir.path() / "state";
   const int status = run_and_signal({"--time", "1e12", "--format", "jsonl", "--out", out.string(), "--save-state",
                                      state.string(), "--quiet"},
-                                    dir.path, SIGTERM);
+                                    dir.path(), SIGTERM);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 143)
-      << describe(status) << "\n" << read_text(dir.path / "stderr");
+      << describe(status) << "\n" << read_text(dir.path() / "stderr");
   std::istringstream lines(read_text(out));
   std::vector<nlohmann::json> records;
   for (std::string line; std::getline(lines, line);) records.push_back(nlohmann::json::parse(line));
@@ -151,16 +141,16 @@ TEST(CliInterrupt, SigtermStopsADopri5FlowWithJsonlOutputAndExits143) {
   EXPECT_EQ(last["type"], "checkpoint");
   EXPECT_EQ(last["time"], end["summary"]["time"]);
   EXPECT_LT(last["time"].get<double>(), 1e12);
-  expect_finite_state(state);
-  EXPECT_EQ(temp_files(dir.path), std::vector<std::string>{});
+  test::expect_finite_state(state);
+  EXPECT_EQ(temp_files(dir.path()), std::vector<std::string>{});
 }
 
 TEST(CliInterrupt, ASecondSignalEndsTheRunAtOnce) {
   TempDir dir;
-  const fs::path out = dir.path / "run.json", state = dir.path / "state";
+  const fs::path out = dir.path() / "run.json", state = dir.path() / "state";
   const pid_t pid = spawn_cli(
       {"--dynamics", "gd", "--steps", "100000000", "--out", out.string(), "--save-state", state.string(), "--quiet"},
-      dir.path);
+      dir.path());
   ASSERT_GT(pid, 0);
   int status = 0;
   ASSERT_TRUE(wait_for_handlers(pid, status)) << describe(status);
@@ -173,7 +163,7 @@ TEST(CliInterrupt, ASecondSignalEndsTheRunAtOnce) {
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   ASSERT_EQ(::kill(pid, SIGCONT), 0);
   status = wait_exit(pid);
-  ASSERT_TRUE(WIFSIGNALED(status)) << describe(status) << "\n" << read_text(dir.path / "stderr");
+  ASSERT_TRUE(WIFSIGNALED(status)) << describe(status) << "\n" << read_text(dir.path() / "stderr");
   EXPECT_TRUE(WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM) << describe(status);
   EXPECT_FALSE(fs::exists(out));  // ended at once: no output, no state
   EXPECT_FALSE(fs::exists(state));

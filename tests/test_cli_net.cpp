@@ -76,10 +76,10 @@ TEST(CliNet, TheSameSeedGivesTheSameOutputWithOneAndTwoThreads) {
 
 TEST(CliNet, BadDataAndOptionsExit2WithOneLineNamingThem) {
   test::TempDir dir;
-  const auto csv = dir.path / "d.csv";
+  const auto csv = dir.path() / "d.csv";
   std::ofstream(csv) << "1,2,0\n3,nan,1\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"net --data idx:" + (dir.path / "none").string(), "--data"},
+      {"net --data idx:" + (dir.path() / "none").string(), "--data"},
       {"net --data csv:" + csv.string(), "d.csv"},
       {"net --data bogus", "--data"},
       {"net --data fashion-mnist --classes 3", "--classes: applies only with --data synthetic"},
@@ -121,13 +121,13 @@ TEST(CliNet, TrainsOnFashionMnistFromTheDebianPackage) {
 
 TEST(CliNet, AConfigFileAndAPreviousOutputRerunTheSameTraining) {
   test::TempDir dir;
-  const auto first = dir.path / "first.json";
+  const auto first = dir.path() / "first.json";
   ASSERT_EQ(run_cli("net --quiet --widths 8 --per-class 10 --epochs 3 --out " + first.string()).status, 0);
   const test::CliResult again = run_cli("net --quiet --config " + first.string());
   ASSERT_EQ(again.status, 0) << again.err;
   const json a = json::parse(test::read_text(first));
   EXPECT_EQ(a["final"], again.json()["final"]);
-  const auto cfg = dir.path / "c.json";
+  const auto cfg = dir.path() / "c.json";
   std::ofstream(cfg) << R"({"widths": [8], "per_class": 10, "epochs": 3, "lamda": 1})";
   const test::CliResult typo = run_cli("net --quiet --config " + cfg.string());
   EXPECT_EQ(typo.status, 2);

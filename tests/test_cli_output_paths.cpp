@@ -29,13 +29,6 @@ mode_t file_type(const fs::path& path) {
   return ::lstat(path.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : 0;
 }
 
-Names listing(const fs::path& dir) {
-  Names names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 /// A character device node like /dev/null (1, 3) at `path`, or why it cannot be made (not root, a
 /// nodev mount): then the test is skipped.
 std::string make_null_device(const fs::path& path) {
@@ -69,41 +62,41 @@ class FifoReader {
 
 TEST(CliOutputPaths, OutToACharDeviceLeavesTheDeviceInPlace) {
   TempDir dir;
-  const fs::path dev = dir.path / "null";
+  const fs::path dev = dir.path() / "null";
   const std::string why = make_null_device(dev);
   if (!why.empty()) GTEST_SKIP() << why;
   const CliResult r = run_cli(std::string(kShortRun) + " --out " + dev.string());
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(file_type(dev), S_IFCHR);
-  EXPECT_EQ(listing(dir.path), Names{"null"});
+  EXPECT_EQ(listing(dir.path()), Names{"null"});
   EXPECT_TRUE(r.out.empty());
 }
 
 TEST(CliOutputPaths, JsonlToACharDeviceLeavesTheDeviceAndNoTempFile) {
   TempDir dir;
-  const fs::path dev = dir.path / "null";
+  const fs::path dev = dir.path() / "null";
   const std::string why = make_null_device(dev);
   if (!why.empty()) GTEST_SKIP() << why;
   const CliResult r = run_cli(std::string(kShortRun) + " --format jsonl --out " + dev.string());
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(file_type(dev), S_IFCHR);
-  EXPECT_EQ(listing(dir.path), Names{"null"});
+  EXPECT_EQ(listing(dir.path()), Names{"null"});
 }
 
 TEST(CliOutputPaths, ToyOutToACharDeviceLeavesTheDeviceInPlace) {
   TempDir dir;
-  const fs::path dev = dir.path / "null";
+  const fs::path dev = dir.path() / "null";
   const std::string why = make_null_device(dev);
   if (!why.empty()) GTEST_SKIP() << why;
   const CliResult r = run_cli("toy --time 1 --out " + dev.string());
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(file_type(dev), S_IFCHR);
-  EXPECT_EQ(listing(dir.path), Names{"null"});
+  EXPECT_EQ(listing(dir.path()), Names{"null"});
 }
 
 TEST(CliOutputPaths, OutToAFifoSendsTheJsonToItsReader) {
   TempDir dir;
-  const fs::path fifo = dir.path / "pipe";
+  const fs::path fifo = dir.path() / "pipe";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
   {
     FifoReader reader(fifo);
@@ -123,24 +116,24 @@ TEST(CliOutputPaths, OutToAFifoSendsTheJsonToItsReader) {
     EXPECT_NE(lines.find("\"type\":\"end\""), std::string::npos);
   }
   EXPECT_EQ(file_type(fifo), S_IFIFO);
-  EXPECT_EQ(listing(dir.path), Names{"pipe"});
+  EXPECT_EQ(listing(dir.path()), Names{"pipe"});
 }
 
 TEST(CliOutputPaths, OutToASymlinkKeepsTheLinkAndReplacesItsTarget) {
   TempDir dir;
-  fs::create_directories(dir.path / "results");
+  fs::create_directories(dir.path() / "results");
   {
-    std::ofstream(dir.path / "results" / "run.json") << "old\n";
+    std::ofstream(dir.path() / "results" / "run.json") << "old\n";
   }
-  fs::create_symlink("results/run.json", dir.path / "latest.json");
-  const CliResult r = run_cli(std::string(kShortRun) + " --out " + (dir.path / "latest.json").string());
+  fs::create_symlink("results/run.json", dir.path() / "latest.json");
+  const CliResult r = run_cli(std::string(kShortRun) + " --out " + (dir.path() / "latest.json").string());
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(file_type(dir.path / "latest.json"), S_IFLNK);
-  EXPECT_EQ(fs::read_symlink(dir.path / "latest.json"), "results/run.json");
-  EXPECT_EQ(file_type(dir.path / "results" / "run.json"), S_IFREG);
-  EXPECT_EQ(nlohmann::json::parse(read_text(dir.path / "results" / "run.json"))["command"], "run");
-  EXPECT_EQ(listing(dir.path / "results"), Names{"run.json"});
-  EXPECT_EQ(listing(dir.path), (Names{"latest.json", "results"}));
+  EXPECT_EQ(file_type(dir.path() / "latest.json"), S_IFLNK);
+  EXPECT_EQ(fs::read_symlink(dir.path() / "latest.json"), "results/run.json");
+  EXPECT_EQ(file_type(dir.path() / "results" / "run.json"), S_IFREG);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir.path() / "results" / "run.json"))["command"], "run");
+  EXPECT_EQ(listing(dir.path() / "results"), Names{"run.json"});
+  EXPECT_EQ(listing(dir.path()), (Names{"latest.json", "results"}));
 }
 
 TEST(CliOutputPaths, OutToDevStdoutThroughAPipeWritesToThePipe) {
@@ -159,7 +152,7 @@ TEST(CliOutputPaths, OutToDevStdoutThroughAPipeWritesToThePipe) {
 
 TEST(CliOutputPaths, SavingAShallowStateOverADeepOneLeavesNoW1) {
   TempDir dir;
-  const fs::path state = dir.path / "state";
+  const fs::path state = dir.path() / "state";
   const CliResult deep = run_cli(std::string(kShortRun) + " --layers 2 --save-state " + state.string());
   ASSERT_EQ(deep.status, 0) << deep.err;
   ASSERT_TRUE(fs::exists(state / "W1.npy"));
@@ -167,7 +160,7 @@ TEST(CliOutputPaths, SavingAShallowStateOverADeepOneLeavesNoW1) {
   ASSERT_EQ(plain.status, 0) << plain.err;
   EXPECT_EQ(listing(state), (Names{"H.npy", "W.npy", "labels.npy", "state.json"}));
   EXPECT_FALSE(nlohmann::json::parse(read_text(state / "state.json"))["shapes"].contains("W1"));
-  EXPECT_EQ(listing(dir.path), Names{"state"});  // no temp or old directory beside it
+  EXPECT_EQ(listing(dir.path()), Names{"state"});  // no temp or old directory beside it
   const CliResult again = run_cli(std::string(kShortRun) + " --init-state " + state.string());
   EXPECT_EQ(again.status, 0) << again.err;
   // The deep model refuses the shallow state, naming the missing file.
@@ -178,16 +171,16 @@ TEST(CliOutputPaths, SavingAShallowStateOverADeepOneLeavesNoW1) {
 
 TEST(CliOutputPaths, SaveStateIntoAForeignDirectoryWritesNothingThere) {
   TempDir dir;
-  fs::create_directories(dir.path / "home");
+  fs::create_directories(dir.path() / "home");
   {
-    std::ofstream(dir.path / "home" / "notes.txt") << "mine\n";
+    std::ofstream(dir.path() / "home" / "notes.txt") << "mine\n";
   }
-  const CliResult r = run_cli(std::string(kShortRun) + " --save-state " + (dir.path / "home").string());
+  const CliResult r = run_cli(std::string(kShortRun) + " --save-state " + (dir.path() / "home").string());
   EXPECT_EQ(r.status, 2);  // refused up front, before the run
   EXPECT_NE(r.err.find("is not a ufm-sim state directory (it holds 'notes.txt')"), std::string::npos) << r.err;
-  EXPECT_EQ(listing(dir.path / "home"), Names{"notes.txt"});
-  EXPECT_EQ(read_text(dir.path / "home" / "notes.txt"), "mine\n");
-  EXPECT_EQ(listing(dir.path), Names{"home"});
+  EXPECT_EQ(listing(dir.path() / "home"), Names{"notes.txt"});
+  EXPECT_EQ(read_text(dir.path() / "home" / "notes.txt"), "mine\n");
+  EXPECT_EQ(listing(dir.path()), Names{"home"});
 }
 
 // Last on purpose: if it regressed it would replace the real /dev/null, so every test above that

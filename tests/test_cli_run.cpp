@@ -69,7 +69,7 @@ TEST(CliRun, SameSeedGivesIdenticalOutputWhateverTheThreadCount) {
 
 TEST(CliRun, ConfigFileReproducesARunAndCommandLineWins) {
   test::TempDir dir;
-  const auto first = dir.path / "first.json";
+  const auto first = dir.path() / "first.json";
   ASSERT_EQ(run_cli("--quiet --loss ce --lambda 1e-3 --dynamics gd --lr 0.5 --steps 200 --out " + first.string())
                 .status,
             0);
@@ -91,10 +91,10 @@ TEST(CliRun, ConfigFileReproducesARunAndCommandLineWins) {
 
 TEST(CliRun, OutputFileIsWrittenAtomically) {
   test::TempDir dir;
-  const auto out = dir.path / "run.json";
+  const auto out = dir.path() / "run.json";
   ASSERT_EQ(run_cli("--quiet --time 5 --out " + out.string()).status, 0);
   EXPECT_TRUE(json::parse(test::read_text(out)).contains("final"));
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path))
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
     EXPECT_EQ(entry.path(), out) << "left behind: " << entry.path();
 }
 
@@ -115,7 +115,7 @@ TEST(CliRun, JsonlStreamsHeaderCheckpointsAndEnd) {
 
 TEST(CliRun, SavedStateRestartsWhereTheRunEnded) {
   test::TempDir dir;
-  const auto state = dir.path / "state";
+  const auto state = dir.path() / "state";
   const test::CliResult a = run_cli("--quiet --bias free --time 30 --save-state " + state.string());
   ASSERT_EQ(a.status, 0) << a.err;
   for (const char* f : {"H.npy", "W.npy", "b.npy", "labels.npy", "state.json"})

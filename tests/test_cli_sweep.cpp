@@ -18,12 +18,10 @@ using test::small_grid;
 using test::TempDir;
 using test::write_file;
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
 TEST(CliSweep, ListPrintsEveryPointInOrderAndRunsNothing) {
   TempDir dir;
-  const fs::path grid = write_file(dir.path / "g.json", small_grid());
-  const auto r = run_cli("sweep " + q(grid) + " --list");
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const auto r = run_cli("sweep " + test::quoted(grid) + " --list");
   ASSERT_EQ(r.status, 0) << r.err;
   std::vector<std::string> lines;
   for (std::size_t a = 0, b; (b = r.out.find('\n', a)) != std::string::npos; a = b + 1) lines.push_back(r.out.substr(a, b - a));
@@ -31,12 +29,12 @@ TEST(CliSweep, ListPrintsEveryPointInOrderAndRunsNothing) {
   EXPECT_NE(lines[0].find(R"("index":0,)"), std::string::npos);
   EXPECT_NE(lines[0].find(R"("values":{"lambda":0.001,"classes":3,"seed":0})"), std::string::npos) << lines[0];
   EXPECT_NE(lines[11].find(R"("values":{"lambda":0.01,"classes":4,"seed":2})"), std::string::npos) << lines[11];
-  const auto shard = run_cli("sweep " + q(grid) + " --list --shard 1/5");
+  const auto shard = run_cli("sweep " + test::quoted(grid) + " --list --shard 1/5");
   EXPECT_NE(shard.out.find(R"("index":1,)"), std::string::npos);
   EXPECT_NE(shard.out.find(R"("index":6,)"), std::string::npos);
   EXPECT_NE(shard.out.find(R"("index":11,)"), std::string::npos);
   EXPECT_EQ(shard.out.find(R"("index":2,)"), std::string::npos);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()), 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
 TEST(CliSweep, EachBadGridExitsTwoWithItsMessageAndWritesNothing) {
@@ -54,29 +52,29 @@ TEST(CliSweep, EachBadGridExitsTwoWithItsMessageAndWritesNothing) {
       {"{not json", "not valid JSON"},
   };
   for (const Case& c : cases) {
-    const fs::path grid = write_file(dir.path / "g.json", c.grid);
-    const auto r = run_cli("sweep " + q(grid) + " --out " + q(dir.path / "r.jsonl") + " --trajectories " + q(dir.path / "t"));
+    const fs::path grid = write_file(dir.path() / "g.json", c.grid);
+    const auto r = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(dir.path() / "r.jsonl") + " --trajectories " + test::quoted(dir.path() / "t"));
     EXPECT_EQ(r.status, 2) << c.grid;
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.grid << "\n" << r.err;
-    EXPECT_FALSE(fs::exists(dir.path / "r.jsonl")) << c.grid;
-    EXPECT_FALSE(fs::exists(dir.path / "t")) << c.grid;
+    EXPECT_FALSE(fs::exists(dir.path() / "r.jsonl")) << c.grid;
+    EXPECT_FALSE(fs::exists(dir.path() / "t")) << c.grid;
   }
-  const auto no_out = run_cli("sweep " + q(dir.path / "g.json"));
+  const auto no_out = run_cli("sweep " + test::quoted(dir.path() / "g.json"));
   EXPECT_EQ(no_out.status, 2);
-  const auto bad_shard = run_cli("sweep " + q(write_file(dir.path / "ok.json", small_grid())) + " --out x --shard 3/3");
+  const auto bad_shard = run_cli("sweep " + test::quoted(write_file(dir.path() / "ok.json", small_grid())) + " --out x --shard 3/3");
   EXPECT_EQ(bad_shard.status, 2);
   EXPECT_NE(bad_shard.err.find("--shard: got '3/3'"), std::string::npos) << bad_shard.err;
 }
 
 TEST(CliSweep, ResultsDoNotDependOnTheThreadCount) {
   TempDir dir;
-  const fs::path grid = write_file(dir.path / "g.json", small_grid());
-  const auto one = run_cli("sweep " + q(grid) + " --out " + q(dir.path / "one.jsonl") + " --threads 1");
-  const auto two = run_cli("sweep " + q(grid) + " --out " + q(dir.path / "two.jsonl") + " --threads 2");
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const auto one = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(dir.path() / "one.jsonl") + " --threads 1");
+  const auto two = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(dir.path() / "two.jsonl") + " --threads 2");
   ASSERT_EQ(one.status, 0) << one.err;
   ASSERT_EQ(two.status, 0) << two.err;
-  EXPECT_EQ(lines_of(dir.path / "one.jsonl").front(), lines_of(dir.path / "two.jsonl").front());
-  const auto a = points_by_index(dir.path / "one.jsonl"), b = points_by_index(dir.path / "two.jsonl");
+  EXPECT_EQ(lines_of(dir.path() / "one.jsonl").front(), lines_of(dir.path() / "two.jsonl").front());
+  const auto a = points_by_index(dir.path() / "one.jsonl"), b = points_by_index(dir.path() / "two.jsonl");
   EXPECT_EQ(a.size(), 12u);
   EXPECT_EQ(a, b);
   // And a point equals `ufm-sim run` with the same options: the same final checkpoint.
@@ -90,16 +88,16 @@ TEST(CliSweep, ResultsDoNotDependOnTheThreadCount) {
 
 TEST(CliSweep, RerunSkipsFinishedPointsAndDropsACutLastLine) {
   TempDir dir;
-  const fs::path grid = write_file(dir.path / "g.json", small_grid());
-  const fs::path full = dir.path / "full.jsonl", part = dir.path / "part.jsonl";
-  ASSERT_EQ(run_cli("sweep " + q(grid) + " --out " + q(full)).status, 0);
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path full = dir.path() / "full.jsonl", part = dir.path() / "part.jsonl";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(full)).status, 0);
   // A file as a kill leaves it: the header, 5 points, and half of a sixth line.
   const auto lines = lines_of(full);
   std::string text;
   for (int i = 0; i < 6; ++i) text += lines[i] + "\n";
   text += lines[6].substr(0, lines[6].size() / 2);
   write_file(part, text);
-  const auto r = run_cli("sweep " + q(grid) + " --out " + q(part) + " --threads 2");
+  const auto r = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(part) + " --threads 2");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("12/12 points"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("7 run now"), std::string::npos) << r.err;
@@ -107,24 +105,24 @@ TEST(CliSweep, RerunSkipsFinishedPointsAndDropsACutLastLine) {
   EXPECT_EQ(lines_of(part).size(), 13u);
   EXPECT_EQ(points_by_index(part), points_by_index(full));
   // Nothing left to do: a third run adds nothing.
-  const auto again = run_cli("sweep " + q(grid) + " --out " + q(part));
+  const auto again = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(part));
   EXPECT_EQ(again.status, 0);
   EXPECT_EQ(lines_of(part).size(), 13u);
 }
 
 TEST(CliSweep, RefusesTheOutputOfAnotherGridAndLeavesItUnchanged) {
   TempDir dir;
-  const fs::path a = write_file(dir.path / "a.json", small_grid(300, 1));
-  const fs::path b = write_file(dir.path / "b.json", small_grid(300, 2));
-  const fs::path out = dir.path / "r.jsonl";
-  ASSERT_EQ(run_cli("sweep " + q(a) + " --out " + q(out)).status, 0);
+  const fs::path a = write_file(dir.path() / "a.json", small_grid(300, 1));
+  const fs::path b = write_file(dir.path() / "b.json", small_grid(300, 2));
+  const fs::path out = dir.path() / "r.jsonl";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(a) + " --out " + test::quoted(out)).status, 0);
   std::ofstream(out, std::ios::app) << "{\"type\":\"po";  // a cut line: must survive the refusal too
   const std::string before = test::read_text(out);
-  const auto r = run_cli("sweep " + q(b) + " --out " + q(out));
+  const auto r = run_cli("sweep " + test::quoted(b) + " --out " + test::quoted(out));
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("holds the results of another grid"), std::string::npos) << r.err;
   EXPECT_EQ(test::read_text(out), before);
-  const auto shard = run_cli("sweep " + q(a) + " --out " + q(out) + " --shard 0/2");
+  const auto shard = run_cli("sweep " + test::quoted(a) + " --out " + test::quoted(out) + " --shard 0/2");
   EXPECT_EQ(shard.status, 2);
   EXPECT_NE(shard.err.find("holds shard null of this grid, not \"0/2\""), std::string::npos) << shard.err;
   EXPECT_EQ(test::read_text(out), before);
@@ -132,43 +130,43 @@ TEST(CliSweep, RefusesTheOutputOfAnotherGridAndLeavesItUnchanged) {
 
 TEST(CliSweep, ShardsMergedEqualTheWholeSweep) {
   TempDir dir;
-  const fs::path grid = write_file(dir.path / "g.json", small_grid());
-  const fs::path full = dir.path / "full.jsonl";
-  ASSERT_EQ(run_cli("sweep " + q(grid) + " --out " + q(full)).status, 0);
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path full = dir.path() / "full.jsonl";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(full)).status, 0);
   std::string shards;
   for (int i = 0; i < 3; ++i) {
-    const fs::path s = dir.path / ("s" + std::to_string(i) + ".jsonl");
-    ASSERT_EQ(run_cli("sweep " + q(grid) + " --shard " + std::to_string(i) + "/3 --out " + q(s)).status, 0);
+    const fs::path s = dir.path() / ("s" + std::to_string(i) + ".jsonl");
+    ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --shard " + std::to_string(i) + "/3 --out " + test::quoted(s)).status, 0);
     EXPECT_EQ(lines_of(s).size(), 5u);  // header + 4 of the 12 points
-    shards += " " + q(s);
+    shards += " " + test::quoted(s);
   }
-  const fs::path merged = dir.path / "all.jsonl";
-  const auto r = run_cli("merge" + shards + " --out " + q(merged));
+  const fs::path merged = dir.path() / "all.jsonl";
+  const auto r = run_cli("merge" + shards + " --out " + test::quoted(merged));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(lines_of(merged).front(), lines_of(full).front());  // the unsharded header
   EXPECT_EQ(points_by_index(merged), points_by_index(full));
   // The merged file is a finished sweep of the grid: resuming it runs nothing.
-  const auto resume = run_cli("sweep " + q(grid) + " --out " + q(merged));
+  const auto resume = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(merged));
   EXPECT_EQ(resume.status, 0);
   EXPECT_NE(resume.err.find("0 run now"), std::string::npos) << resume.err;
 }
 
 TEST(CliMerge, RefusesMixedGridsAndReportsDuplicatesAndGaps) {
   TempDir dir;
-  const fs::path grid = write_file(dir.path / "g.json", small_grid());
-  const fs::path other = write_file(dir.path / "o.json", small_grid(200));
-  const fs::path s0 = dir.path / "s0.jsonl", s1 = dir.path / "s1.jsonl", s2 = dir.path / "s2.jsonl", o = dir.path / "o.jsonl";
-  ASSERT_EQ(run_cli("sweep " + q(grid) + " --shard 0/3 --out " + q(s0)).status, 0);
-  ASSERT_EQ(run_cli("sweep " + q(grid) + " --shard 1/3 --out " + q(s1)).status, 0);
-  ASSERT_EQ(run_cli("sweep " + q(other) + " --shard 2/3 --out " + q(o)).status, 0);
-  const fs::path out = dir.path / "all.jsonl";
-  const auto mixed = run_cli("merge " + q(s0) + " " + q(s1) + " " + q(o) + " --out " + q(out));
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path other = write_file(dir.path() / "o.json", small_grid(200));
+  const fs::path s0 = dir.path() / "s0.jsonl", s1 = dir.path() / "s1.jsonl", s2 = dir.path() / "s2.jsonl", o = dir.path() / "o.jsonl";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --shard 0/3 --out " + test::quoted(s0)).status, 0);
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --shard 1/3 --out " + test::quoted(s1)).status, 0);
+  ASSERT_EQ(run_cli("sweep " + test::quoted(other) + " --shard 2/3 --out " + test::quoted(o)).status, 0);
+  const fs::path out = dir.path() / "all.jsonl";
+  const auto mixed = run_cli("merge " + test::quoted(s0) + " " + test::quoted(s1) + " " + test::quoted(o) + " --out " + test::quoted(out));
   EXPECT_EQ(mixed.status, 2);
   EXPECT_NE(mixed.err.find("different grids"), std::string::npos) << mixed.err;
   EXPECT_NE(mixed.err.find(o.string()), std::string::npos) << mixed.err;
   EXPECT_FALSE(fs::exists(out));
   // s0 twice: duplicates, kept once; shard 2 missing: points 2, 5, 8, 11.
-  const auto gaps = run_cli("merge " + q(s0) + " " + q(s1) + " " + q(s0) + " --out " + q(out));
+  const auto gaps = run_cli("merge " + test::quoted(s0) + " " + test::quoted(s1) + " " + test::quoted(s0) + " --out " + test::quoted(out));
   EXPECT_EQ(gaps.status, 3) << gaps.err;
   EXPECT_NE(gaps.err.find("4 duplicated (same result, kept once): 0, 3, 6, 9"), std::string::npos) << gaps.err;
   EXPECT_NE(gaps.err.find("4 point(s) missing: 2, 5, 8, 11"), std::string::npos) << gaps.err;
@@ -187,8 +185,8 @@ TEST(CliMerge, RefusesMixedGridsAndReportsDuplicatesAndGaps) {
   ASSERT_EQ(changed, 1u);
   std::string text;
   for (const auto& l : lines) text += l + "\n";
-  const fs::path bad = write_file(dir.path / "bad.jsonl", text), out2 = dir.path / "all2.jsonl";
-  const auto conflict = run_cli("merge " + q(s1) + " " + q(bad) + " --out " + q(out2));
+  const fs::path bad = write_file(dir.path() / "bad.jsonl", text), out2 = dir.path() / "all2.jsonl";
+  const auto conflict = run_cli("merge " + test::quoted(s1) + " " + test::quoted(bad) + " --out " + test::quoted(out2));
   EXPECT_EQ(conflict.status, 2);
   EXPECT_NE(conflict.err.find("point 1: different results in"), std::string::npos) << conflict.err;
   EXPECT_FALSE(fs::exists(out2));
@@ -196,9 +194,9 @@ TEST(CliMerge, RefusesMixedGridsAndReportsDuplicatesAndGaps) {
 
 TEST(CliSweep, TableAveragesOverSeedsAndTrajectoriesKeepEachDocument) {
   TempDir dir;
-  const fs::path grid = write_file(dir.path / "g.json", small_grid());
-  const fs::path out = dir.path / "r.jsonl", traj = dir.path / "traj";
-  ASSERT_EQ(run_cli("sweep " + q(grid) + " --out " + q(out) + " --trajectories " + q(traj)).status, 0);
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path out = dir.path() / "r.jsonl", traj = dir.path() / "traj";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(out) + " --trajectories " + test::quoted(traj)).status, 0);
   for (const auto& [index, line] : points_by_index(out)) {
     const auto j = nlohmann::ordered_json::parse(line);
     const fs::path doc = traj / (j["id"].get<std::string>() + ".json");
@@ -208,13 +206,13 @@ TEST(CliSweep, TableAveragesOverSeedsAndTrajectoriesKeepEachDocument) {
     EXPECT_EQ(d["final"], j["final"]);
     EXPECT_EQ(d["trajectory"].size(), 5u);
   }
-  const auto table = run_cli("sweep --table " + q(out) + " --metrics nc1,objective");
+  const auto table = run_cli("sweep --table " + test::quoted(out) + " --metrics nc1,objective");
   ASSERT_EQ(table.status, 0) << table.err;
   EXPECT_EQ(table.out.rfind("lambda  classes  n  failed  nc1", 0), 0u) << table.out;
   EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 5);  // header + 2 × 2 groups
-  const auto csv = run_cli("sweep --table " + q(out) + " --by classes --metrics objective --csv " + q(dir.path / "t.csv"));
+  const auto csv = run_cli("sweep --table " + test::quoted(out) + " --by classes --metrics objective --csv " + test::quoted(dir.path() / "t.csv"));
   ASSERT_EQ(csv.status, 0) << csv.err;
-  const auto rows = lines_of(dir.path / "t.csv");
+  const auto rows = lines_of(dir.path() / "t.csv");
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0], "classes,n,failed,objective,objective_sd,objective_n");
   EXPECT_EQ(rows[1].rfind("3,6,0,", 0), 0u) << rows[1];
@@ -222,26 +220,26 @@ TEST(CliSweep, TableAveragesOverSeedsAndTrajectoriesKeepEachDocument) {
 
 TEST(CliSweep, TheoryAndToySweepsRecordTheirResults) {
   TempDir dir;
-  const fs::path theory = write_file(dir.path / "t.json", R"({"command": "theory", "axes": {"lambda": [0.01, 0.2]}})");
-  ASSERT_EQ(run_cli("sweep " + q(theory) + " --out " + q(dir.path / "t.jsonl")).status, 0);
-  const auto t = points_by_index(dir.path / "t.jsonl");
+  const fs::path theory = write_file(dir.path() / "t.json", R"({"command": "theory", "axes": {"lambda": [0.01, 0.2]}})");
+  ASSERT_EQ(run_cli("sweep " + test::quoted(theory) + " --out " + test::quoted(dir.path() / "t.jsonl")).status, 0);
+  const auto t = points_by_index(dir.path() / "t.jsonl");
   ASSERT_EQ(t.size(), 2u);
   EXPECT_NE(t.at(0).find("\"prediction\":{"), std::string::npos) << t.at(0);
-  const fs::path toy = write_file(dir.path / "y.json", R"({"command": "toy", "base": {"time": 100}, "axes": {"p": ["0.2,0.5,0.3"]}})");
-  ASSERT_EQ(run_cli("sweep " + q(toy) + " --out " + q(dir.path / "y.jsonl")).status, 0);
-  const auto y = points_by_index(dir.path / "y.jsonl");
+  const fs::path toy = write_file(dir.path() / "y.json", R"({"command": "toy", "base": {"time": 100}, "axes": {"p": ["0.2,0.5,0.3"]}})");
+  ASSERT_EQ(run_cli("sweep " + test::quoted(toy) + " --out " + test::quoted(dir.path() / "y.jsonl")).status, 0);
+  const auto y = points_by_index(dir.path() / "y.jsonl");
   ASSERT_EQ(y.size(), 1u);
   EXPECT_NE(y.at(0).find("\"limit\":"), std::string::npos) << y.at(0);
 }
 
 TEST(CliSweep, ADivergingPointIsRecordedAndTheSweepGoesOn) {
   TempDir dir;
-  const fs::path grid = write_file(dir.path / "g.json",
+  const fs::path grid = write_file(dir.path() / "g.json",
                                    R"({"base": {"dynamics": "gd", "steps": 300, "num_checkpoints": 5, "init_scale": 3},
                                        "axes": {"lr": [0.1, 1000]}})");
-  const auto r = run_cli("sweep " + q(grid) + " --out " + q(dir.path / "r.jsonl"));
+  const auto r = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(dir.path() / "r.jsonl"));
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto p = points_by_index(dir.path / "r.jsonl");
+  const auto p = points_by_index(dir.path() / "r.jsonl");
   ASSERT_EQ(p.size(), 2u);
   EXPECT_NE(p.at(0).find("\"exit_status\":0"), std::string::npos);
   EXPECT_NE(p.at(1).find("\"status\":\"diverged\",\"exit_status\":3"), std::string::npos) << p.at(1);

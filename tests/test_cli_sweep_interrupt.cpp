@@ -49,18 +49,18 @@ bool wait_for_lines(pid_t pid, const fs::path& out, std::size_t lines, int& stat
 /// uninterrupted one.
 void interrupt_and_resume(int sig) {
   TempDir dir;
-  const fs::path grid = test::write_file(dir.path / "g.json", test::small_grid(5000, 12));
-  const fs::path full = dir.path / "full.jsonl", part = dir.path / "part.jsonl";
+  const fs::path grid = test::write_file(dir.path() / "g.json", test::small_grid(5000, 12));
+  const fs::path full = dir.path() / "full.jsonl", part = dir.path() / "part.jsonl";
   ASSERT_EQ(run_cli("sweep '" + grid.string() + "' --out '" + full.string() + "' --threads 2").status, 0);
 
-  const pid_t pid = spawn_sweep({grid.string(), "--out", part.string(), "--threads", "2"}, dir.path);
+  const pid_t pid = spawn_sweep({grid.string(), "--out", part.string(), "--threads", "2"}, dir.path());
   ASSERT_GT(pid, 0);
   int status = 0;
   if (wait_for_lines(pid, part, 4, status)) {
     kill(pid, sig);
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     if (sig == SIGTERM && WIFEXITED(status) && WEXITSTATUS(status) == 143) {
-      const std::string err = test::read_text(dir.path / "stderr");
+      const std::string err = test::read_text(dir.path() / "stderr");
       EXPECT_NE(err.find("stopped by SIGTERM"), std::string::npos) << err;
       const std::string text = test::read_text(part);
       EXPECT_EQ(text.back(), '\n') << "a clean stop leaves no cut line";

@@ -28,9 +28,9 @@ struct Shell {
 
 Shell shell(const std::string& command) {
   TempDir dir;
-  const std::string cmd = "( " + command + " ) >'" + (dir.path / "out").string() + "' 2>&1 </dev/null";
+  const std::string cmd = "( " + command + " ) >'" + (dir.path() / "out").string() + "' 2>&1 </dev/null";
   const int raw = std::system(cmd.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, test::read_text(dir.path / "out")};
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, test::read_text(dir.path() / "out")};
 }
 
 TEST(CliSweepSlurm, ArrayOfThreeShardsThenMergeEqualsTheUnshardedSweep) {
@@ -39,7 +39,7 @@ TEST(CliSweepSlurm, ArrayOfThreeShardsThenMergeEqualsTheUnshardedSweep) {
   if (tools.status != 0) GTEST_SKIP() << "Slurm test skipped: slurm-wlm or munge is not installed (" << tools.out << ")";
   TempDir dir;
   const std::string script_dir = std::string(UFM_SOURCE_DIR) + "/scripts/slurm";
-  const std::string cluster = (dir.path / "cluster").string();
+  const std::string cluster = (dir.path() / "cluster").string();
   const std::string env = "UFM_SLURM_PORT=" + std::to_string(20000 + 2 * (::getpid() % 5000)) + " ";
   const Shell start = shell(env + "'" + script_dir + "/local-cluster.sh' start '" + cluster + "'");
   struct Stop {
@@ -49,10 +49,10 @@ TEST(CliSweepSlurm, ArrayOfThreeShardsThenMergeEqualsTheUnshardedSweep) {
   if (start.status != 0) GTEST_SKIP() << "Slurm test skipped: the local cluster did not start: " << start.out;
   const std::string slurm = "SLURM_CONF='" + cluster + "/slurm.conf' UFM_SIM='" + UFM_SIM_BINARY + "' ";
 
-  const fs::path grid = test::write_file(dir.path / "g.json", test::small_grid());
-  const fs::path full = dir.path / "full.jsonl", outdir = dir.path / "out";
+  const fs::path grid = test::write_file(dir.path() / "g.json", test::small_grid());
+  const fs::path full = dir.path() / "full.jsonl", outdir = dir.path() / "out";
   ASSERT_EQ(run_cli("sweep '" + grid.string() + "' --out '" + full.string() + "'").status, 0);
-  const Shell submit = shell("cd '" + dir.path.string() + "' && " + slurm + "'" + script_dir + "/submit-sweep.sh' '" +
+  const Shell submit = shell("cd '" + dir.path().string() + "' && " + slurm + "'" + script_dir + "/submit-sweep.sh' '" +
                              grid.string() + "' '" + outdir.string() + "' 3 --cpus-per-task=1");
   ASSERT_EQ(submit.status, 0) << submit.out;
   const std::string jobs = submit.out.substr(0, submit.out.find('\n'));

@@ -7,77 +7,9 @@
 #include <random>
 #include <string>
 
+#include "allocation_counter.hpp"
 #include "test_data_util.hpp"
 #include "ufm/data/idx.hpp"
-
-// The largest single allocation request (malloc family and every operator new; Eigen allocates
-// through malloc) is recorded while `g_track` is set: the hostile-header tests check that a
-// reader refuses a lying header before allocating anything large.
-namespace {
-std::atomic<bool> g_track{false};
-std::atomic<std::size_t> g_largest{0};
-void note(std::size_t n) {
-  if (!g_track.load(std::memory_order_relaxed)) return;
-  std::size_t seen = g_largest.load();
-  while (n > seen && !g_largest.compare_exchange_weak(seen, n)) {
-  }
-}
-}  // namespace
-
-// glibc supports replacing malloc; the originals stay reachable under these names.
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-void __libc_free(void*);
-
-void* malloc(std::size_t n) noexcept {
-  note(n);
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t m, std::size_t n) noexcept {
-  note(m * n);
-  return __libc_calloc(m, n);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-  note(n);
-  return __libc_realloc(p, n);
-}
-void free(void* p) noexcept { __libc_free(p); }
-void* memalign(std::size_t a, std::size_t n) noexcept {
-  note(n);
-  return __libc_memalign(a, n);
-}
-void* aligned_alloc(std::size_t a, std::size_t n) noexcept {
-  note(n);
-  return __libc_memalign(a, n);
-}
-int posix_memalign(void** out, std::size_t a, std::size_t n) noexcept {
-  note(n);
-  *out = __libc_memalign(a, n);
-  return *out != nullptr || n == 0 ? 0 : ENOMEM;
-}
-}
-
-void* operator new(std::size_t n) {
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-  if (void* p = aligned_alloc(static_cast<std::size_t>(a), n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace ufm::data {
 namespace {
@@ -89,24 +21,13 @@ using test::TempDir;
 using test::write_bytes;
 using test::write_gzip;
 
-/// While alive, the largest allocation request (malloc or operator new) is recorded.
-class AllocationWatch {
- public:
-  AllocationWatch() {
-    g_largest = 0;
-    g_track = true;
-  }
-  ~AllocationWatch() { g_track = false; }
-  AllocationWatch(const AllocationWatch&) = delete;
-  AllocationWatch& operator=(const AllocationWatch&) = delete;
-  std::size_t largest() const { return g_largest.load(); }
-};
+using AllocationWatch = test::LargestAllocationWatch;
 
 TEST(AllocationWatch, SeesEigenAndVectorAllocations) {
   AllocationWatch watch;
   const Mat big(512, 512);  // 2 MiB through Eigen's malloc
   EXPECT_GE(watch.largest(), std::size_t{2} << 20);
-  g_largest = 0;
+  watch.reset();
   std::vector<char> v(3 << 20);  // 3 MiB through operator new
   EXPECT_GE(watch.largest(), std::size_t{3} << 20);
 }

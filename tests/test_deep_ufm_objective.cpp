@@ -11,21 +11,11 @@
 #include <omp.h>
 #endif
 
+#include "allocation_counter.hpp"
 #include "test_util.hpp"
 #include "ufm/objectives/deep_ufm_objective.hpp"
 #include "ufm/objectives/labels.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
-
-namespace {
-std::size_t g_malloc_calls = 0;  // Eigen and operator new both allocate through malloc
-}  // namespace
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* malloc(std::size_t n) noexcept {
-  ++g_malloc_calls;
-  return __libc_malloc(n);
-}
-}
 
 namespace ufm {
 namespace {
@@ -294,12 +284,12 @@ TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
     const DeepUfmObjective f(make_spec(3, act, Loss::kCrossEntropy, BiasMode::kRegularized, 1), kLabels);
     const Vec theta = test::random_vec(f.num_params(), 7);
     Vec grad(f.num_params());
-    const std::size_t before = g_malloc_calls;
+    const std::size_t before = test::malloc_calls();
     for (int i = 0; i < 3; ++i) f.value_and_gradient(theta, grad), f.value(theta);
-    EXPECT_EQ(g_malloc_calls, before) << to_string(act);
+    EXPECT_EQ(test::malloc_calls(), before) << to_string(act);
     Vec wrong;  // the counter does see allocations: a wrongly sized grad is resized
     f.value_and_gradient(theta, wrong);
-    EXPECT_GT(g_malloc_calls, before);
+    EXPECT_GT(test::malloc_calls(), before);
   }
 }
 

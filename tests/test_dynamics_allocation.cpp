@@ -1,6 +1,5 @@
-// No heap allocation inside the step loops: global operator new/delete and the C allocator
-// (Eigen allocates through malloc, not operator new) are replaced by counting versions, and an
-// observer reads the counters at its 2nd and last call.
+// No heap allocation inside the step loops: an observer reads the allocation counters
+// (allocation_counter.hpp) at its 2nd and last call.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -10,73 +9,12 @@
 #include <tuple>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "test_util.hpp"
 #include "ufm/dynamics/gradient_descent.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/objectives/labels.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
-
-namespace {
-std::size_t g_new_calls = 0;     // operator new (all forms)
-std::size_t g_malloc_calls = 0;  // malloc, calloc, realloc, aligned_alloc, posix_memalign, memalign
-}  // namespace
-
-// glibc supports replacing malloc; the originals stay reachable under these names.
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-void __libc_free(void*);
-
-void* malloc(std::size_t n) noexcept {
-  ++g_malloc_calls;
-  return __libc_malloc(n);
-}
-void* calloc(std::size_t m, std::size_t n) noexcept {
-  ++g_malloc_calls;
-  return __libc_calloc(m, n);
-}
-void* realloc(void* p, std::size_t n) noexcept {
-  ++g_malloc_calls;
-  return __libc_realloc(p, n);
-}
-void free(void* p) noexcept { __libc_free(p); }
-void* memalign(std::size_t a, std::size_t n) noexcept {
-  ++g_malloc_calls;
-  return __libc_memalign(a, n);
-}
-void* aligned_alloc(std::size_t a, std::size_t n) noexcept {
-  ++g_malloc_calls;
-  return __libc_memalign(a, n);
-}
-int posix_memalign(void** out, std::size_t a, std::size_t n) noexcept {
-  ++g_malloc_calls;
-  *out = __libc_memalign(a, n);
-  return *out != nullptr || n == 0 ? 0 : ENOMEM;
-}
-}
-
-void* operator new(std::size_t n) {
-  ++g_new_calls;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-  ++g_new_calls;
-  if (void* p = aligned_alloc(static_cast<std::size_t>(a), n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace ufm {
 namespace {
@@ -87,8 +25,8 @@ struct AllocationProbe {
   std::size_t new_at_second = 0, malloc_at_second = 0, new_at_last = 0, malloc_at_last = 0;
   ObserverAction operator()(const Checkpoint&) {
     ++calls;
-    new_at_last = g_new_calls;
-    malloc_at_last = g_malloc_calls;
+    new_at_last = test::new_calls();
+    malloc_at_last = test::malloc_calls();
     if (calls == 2) new_at_second = new_at_last, malloc_at_second = malloc_at_last;
     return ObserverAction::kContinue;
   }
@@ -98,21 +36,21 @@ struct AllocationProbe {
 };
 
 TEST(DynamicsAllocation, CountersSeeEigenAndOperatorNew) {
-  const std::size_t m0 = g_malloc_calls, n0 = g_new_calls;
+  const std::size_t m0 = test::malloc_calls(), n0 = test::new_calls();
   {
     Vec v(1000);
     v.setZero();
-    EXPECT_EQ(g_malloc_calls, m0 + 1);
+    EXPECT_EQ(test::malloc_calls(), m0 + 1);
     auto* p = new std::vector<int>(10);
-    EXPECT_EQ(g_new_calls, n0 + 2);
+    EXPECT_EQ(test::new_calls(), n0 + 2);
     delete p;
   }
   AllocationProbe probe;  // the probe itself does not allocate
   const Vec theta(3), grad(3);
-  const std::size_t m1 = g_malloc_calls, n1 = g_new_calls;
+  const std::size_t m1 = test::malloc_calls(), n1 = test::new_calls();
   for (int i = 0; i < 5; ++i) probe(Checkpoint{i, 0.0, 0.0, 0.0, theta, grad});
-  EXPECT_EQ(g_malloc_calls, m1);
-  EXPECT_EQ(g_new_calls, n1);
+  EXPECT_EQ(test::malloc_calls(), m1);
+  EXPECT_EQ(test::new_calls(), n1);
 }
 
 class DynamicsAllocation : public ::testing::TestWithParam<std::tuple<Loss, Index, Index, Index>> {

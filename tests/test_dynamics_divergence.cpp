@@ -13,7 +13,7 @@
 namespace ufm {
 namespace {
 
-struct Record {
+struct FlowRecord {
   std::vector<double> times, values, grad_norms;
   std::vector<Vec> thetas;
   ObserverAction operator()(const Checkpoint& c) {
@@ -50,7 +50,7 @@ template <class F>
 void expect_diverges(const F& f, Integrator integrator, double dt, double max_time, double blowup_time) {
   SCOPED_TRACE(integrator == Integrator::kRk4 ? "rk4" : "dopri5");
   Vec x = Vec::Constant(2, 0.5);
-  Record rec;
+  FlowRecord rec;
   std::vector<double> schedule;
   for (int i = 0; i <= 400; ++i) schedule.push_back(i * max_time / 400);
   const GradientFlow flow({.integrator = integrator,
@@ -129,7 +129,7 @@ TEST(GradientFlow, Dopri5RejectsNonFiniteTrialStepsAndShrinksTheStep) {
   x0 << 1e6, -1.0;
   Vec x = x0;
   const double T = 10.0;
-  Record rec;
+  FlowRecord rec;
   const std::vector<double> schedule{0.0, 1e-3, 1.0, T};
   const GradientFlow flow({.dt = 0.1, .abs_tol = 1e-10, .rel_tol = 1e-10, .max_time = T});
   const RunSummary s = flow.run(Quartic{}, x, schedule, rec);
@@ -145,7 +145,7 @@ TEST(GradientFlow, Dopri5DivergesOnlyWhenTheMinimumStepIsStillNonFinite) {
   Vec x0(2);
   x0 << 1e40, 1.0;
   Vec x = x0;
-  Record rec;
+  FlowRecord rec;
   const std::vector<double> schedule{0.0, 1.0};
   const RunSummary s = GradientFlow({.dt = 0.1, .max_time = 1.0}).run(Quartic{}, x, schedule, rec);
   ASSERT_EQ(s.status, RunStatus::kDiverged) << s.message;

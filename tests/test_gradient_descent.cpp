@@ -146,28 +146,6 @@ TEST(GradientDescent, ObserverStopEndsTheRunAsStopped) {
   EXPECT_EQ(to_string(s.status), "stopped");
 }
 
-/// Wraps an objective and sets `flag` during its n-th evaluation, as a signal handler would in the
-/// middle of a step. Forwards value_and_descend, so plain GD keeps its fused steps.
-template <class F>
-struct SetsFlagAtEvaluation {
-  const F& f;
-  std::atomic<bool>& flag;
-  long n;
-  mutable long calls = 0;
-  Index num_params() const { return f.num_params(); }
-  double value(const Vec& x) const { return f.value(x); }
-  double value_and_gradient(const Vec& x, Vec& g) const {
-    if (++calls == n) flag = true;
-    return f.value_and_gradient(x, g);
-  }
-  double value_and_descend(Vec& x, Vec& g, double lr) const
-    requires DescentStepObjective<F>
-  {
-    if (++calls == n) flag = true;
-    return f.value_and_descend(x, g, lr);
-  }
-};
-
 TEST(GradientDescent, StopRequestEndsGdAndMomentumAtTheNextStepAsStopped) {
   const UfmObjective ufm(3, 4, block_labels(balanced_counts(3, 3)), Loss::kCrossEntropy, BiasMode::kFree,
                          {1e-3, 1e-3, 0.0});
@@ -176,8 +154,8 @@ TEST(GradientDescent, StopRequestEndsGdAndMomentumAtTheNextStepAsStopped) {
   for (double beta : {0.0, 0.9}) {
     SCOPED_TRACE(beta == 0.0 ? "gd" : "momentum");
     std::atomic<bool> flag{false};
-    const SetsFlagAtEvaluation<UfmObjective> f{ufm, flag, 37};  // during step 36
-    static_assert(DescentStepObjective<SetsFlagAtEvaluation<UfmObjective>>);
+    const test::SetsFlagAtEvaluation<UfmObjective> f{ufm, flag, 37};  // during step 36
+    static_assert(DescentStepObjective<test::SetsFlagAtEvaluation<UfmObjective>>);
     Vec theta = theta0;
     Record rec;
     const RunSummary s =

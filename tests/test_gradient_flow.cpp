@@ -150,22 +150,6 @@ TEST(GradientFlow, ObserverStopAtAnInterpolatedCheckpoint) {
   EXPECT_DOUBLE_EQ(s.final_value, f.value(x));
 }
 
-/// Wraps an objective and sets `flag` during its n-th evaluation, as a signal handler would in the
-/// middle of a step (here: of an RK4 stage or a dopri5 trial step).
-template <class F>
-struct SetsFlagAtEvaluation {
-  const F& f;
-  std::atomic<bool>& flag;
-  long n;
-  mutable long calls = 0;
-  Index num_params() const { return f.num_params(); }
-  double value(const Vec& x) const { return f.value(x); }
-  double value_and_gradient(const Vec& x, Vec& g) const {
-    if (++calls == n) flag = true;
-    return f.value_and_gradient(x, g);
-  }
-};
-
 TEST(GradientFlow, StopRequestEndsRk4AndDopri5AfterTheCurrentStepAsStopped) {
   const Quadratic f({0.5, 1.0, 3.0}, 21);
   const Vec x0 = test::random_vec(3, 22);
@@ -175,7 +159,7 @@ TEST(GradientFlow, StopRequestEndsRk4AndDopri5AfterTheCurrentStepAsStopped) {
     const GradientFlow::Options base{
         .integrator = integrator, .dt = 0.01, .abs_tol = 1e-10, .rel_tol = 1e-10, .max_time = 100.0};
     std::atomic<bool> flag{false};
-    const SetsFlagAtEvaluation<Quadratic> g{f, flag, 50};
+    const test::SetsFlagAtEvaluation<Quadratic> g{f, flag, 50};
     GradientFlow::Options o = base;
     o.stop_request = &flag;
     Vec x = x0;

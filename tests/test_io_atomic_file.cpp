@@ -23,25 +23,10 @@ namespace ufm::io {
 namespace {
 
 namespace fs = std::filesystem;
+using test::error_of;
 using test::FileSizeLimit;
+using test::listing;
 using test::TempDir;
-
-/// Files in dir, by name.
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "<no IoError>";
-}
 
 /// lstat's file type of `path`, or 0 if it does not exist.
 mode_t file_type(const fs::path& path) {

@@ -19,7 +19,9 @@ namespace ufm::io {
 namespace {
 
 namespace fs = std::filesystem;
+using test::error_of;
 using test::FileSizeLimit;
+using test::listing;
 using test::TempDir;
 
 constexpr Index kD = 4, kN = 6, kK = 3;
@@ -34,24 +36,7 @@ ModelState make_state(bool with_bias) {
   return s;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "<no IoError>";
-}
-
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-/// Files in dir, by name.
-std::vector<std::string> listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 using Names = std::vector<std::string>;
 

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <csignal>
 #include <cstdint>
@@ -15,17 +16,20 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "ufm/io/atomic_file.hpp"
 
 namespace ufm::test {
 
-/// A fresh directory under the system temp dir, named after the running test; removed at the end.
+/// A fresh directory under the system temp dir, /tmp/ufm-<pid>-<n> (short: Slurm and munge put
+/// Unix sockets, whose paths are limited to 107 bytes, inside); removed at the end.
 class TempDir {
  public:
   TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    const std::string name = std::string("ufm_io_") + info->test_suite_name() + "_" + info->name() + "_" +
-                             std::to_string(::getpid());
-    path_ = std::filesystem::temp_directory_path() / name;
+    static int count = 0;
+    path_ = std::filesystem::temp_directory_path() /
+            ("ufm-" + std::to_string(::getpid()) + "-" + std::to_string(count++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -106,5 +110,23 @@ class FileSizeLimit {
   rlimit saved_{};
   void (*old_handler_)(int) = SIG_DFL;
 };
+
+/// The message of the IoError `fn` throws, or "<no IoError>".
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const io::IoError& e) {
+    return e.what();
+  }
+  return "<no IoError>";
+}
+
+/// Files in dir, by name.
+inline std::vector<std::string> listing(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 }  // namespace ufm::test

@@ -16,22 +16,12 @@
 #include <omp.h>
 #endif
 
+#include "allocation_counter.hpp"
 #include "test_util.hpp"
 #include "ufm/dynamics/gradient_descent.hpp"
 #include "ufm/objectives/deep_ufm_objective.hpp"
 #include "ufm/objectives/labels.hpp"
 #include "ufm/objectives/network_objective.hpp"
-
-namespace {
-std::size_t g_malloc_calls = 0;  // Eigen and operator new both allocate through malloc
-}  // namespace
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* malloc(std::size_t n) noexcept {
-  ++g_malloc_calls;
-  return __libc_malloc(n);
-}
-}
 
 namespace ufm {
 namespace {
@@ -380,17 +370,17 @@ TEST(NetworkObjective, BatchGradientDoesNotAllocate) {
     // program). Rounds 1 and 2 must not allocate.
     std::size_t before = 0;
     for (int i = 0; i < 3; ++i) {
-      if (i == 1) before = g_malloc_calls;
+      if (i == 1) before = test::malloc_calls();
       f.value_and_gradient_batch(theta, grad, small);
       f.value_and_gradient_batch(theta, grad, large);
       f.value_batch(theta, small);
       f.value_and_gradient(theta, grad);
       f.value(theta);
     }
-    EXPECT_EQ(g_malloc_calls, before) << to_string(act);
+    EXPECT_EQ(test::malloc_calls(), before) << to_string(act);
     Vec wrong;  // the counter does see allocations: a wrongly sized grad is resized
     f.value_and_gradient_batch(theta, wrong, small);
-    EXPECT_GT(g_malloc_calls, before);
+    EXPECT_GT(test::malloc_calls(), before);
   }
 }
 

@@ -2,6 +2,7 @@
 /// Test problems with known solutions for the dynamics tests (ensmallen's test problems).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <vector>
 
 #include "test_util.hpp"
@@ -53,6 +54,29 @@ struct Record {
     thetas.push_back(c.theta);
     grads.push_back(c.grad);
     return ObserverAction::kContinue;
+  }
+};
+
+/// Wraps an objective and sets `flag` during its n-th evaluation, as a signal handler would in the
+/// middle of a step (a GD step, an RK4 stage or a dopri5 trial step). Forwards value_and_descend,
+/// so plain GD keeps its fused steps.
+template <class F>
+struct SetsFlagAtEvaluation {
+  const F& f;
+  std::atomic<bool>& flag;
+  long n;
+  mutable long calls = 0;
+  Index num_params() const { return f.num_params(); }
+  double value(const Vec& x) const { return f.value(x); }
+  double value_and_gradient(const Vec& x, Vec& g) const {
+    if (++calls == n) flag = true;
+    return f.value_and_gradient(x, g);
+  }
+  double value_and_descend(Vec& x, Vec& g, double lr) const
+    requires DescentStepObjective<F>
+  {
+    if (++calls == n) flag = true;
+    return f.value_and_descend(x, g, lr);
   }
 };
 

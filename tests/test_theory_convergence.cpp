@@ -13,7 +13,9 @@
 namespace ufm {
 namespace {
 
-struct Setting {
+using test::rel;
+
+struct UfmSetting {
   const char* theorem;
   Loss loss;
   BiasMode bias;
@@ -21,11 +23,11 @@ struct Setting {
   Regularization lambda;
 };
 
-void PrintTo(const Setting& s, std::ostream* os) {
+void PrintTo(const UfmSetting& s, std::ostream* os) {
   *os << s.theorem << " K=" << s.K << " n=" << s.n << " d=" << s.d << " lw=" << s.lambda.w << " lh=" << s.lambda.h;
 }
 
-class ConvergedFlow : public ::testing::TestWithParam<Setting> {};
+class ConvergedFlow : public ::testing::TestWithParam<UfmSetting> {};
 
 /// Runs dopri5 gradient flow from a small random init until ||grad F|| <= 1e-11.
 Vec converge(const UfmObjective& f, std::uint64_t seed) {
@@ -43,10 +45,8 @@ Vec converge(const UfmObjective& f, std::uint64_t seed) {
   return theta;
 }
 
-double rel(double got, double want) { return want == 0 ? std::abs(got) : std::abs(got - want) / std::abs(want); }
-
 TEST_P(ConvergedFlow, ReachesThePredictedMinimumValueNormsAndSpectra) {
-  const Setting& s = GetParam();
+  const UfmSetting& s = GetParam();
   const PredictionOutcome outcome = predict_ufm({s.K, s.n, s.d, s.loss, s.bias, s.lambda});
   ASSERT_TRUE(outcome.prediction) << outcome.reason;
   const Prediction& p = *outcome.prediction;
@@ -82,21 +82,21 @@ TEST_P(ConvergedFlow, ReachesThePredictedMinimumValueNormsAndSpectra) {
 
 INSTANTIATE_TEST_SUITE_P(
     TheoryMd5, ConvergedFlow,
-    ::testing::Values(Setting{"a", Loss::kMse, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
-                      Setting{"a", Loss::kMse, BiasMode::kNone, 4, 3, 6, {3e-2, 5e-3, 0}},
-                      Setting{"b", Loss::kMse, BiasMode::kFree, 3, 4, 5, {1e-2, 1e-2, 0}},
-                      Setting{"b", Loss::kMse, BiasMode::kFree, 4, 3, 4, {2e-2, 1e-2, 0}},
-                      Setting{"b", Loss::kMse, BiasMode::kFree, 5, 2, 7, {4e-2, 3e-2, 0}},
-                      Setting{"a", Loss::kMse, BiasMode::kNone, 2, 6, 3, {5e-2, 2e-2, 0}},
-                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
-                      Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 3, 5, {5e-3, 2e-2, 0}},
-                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 5, 2, 6, {3e-2, 4e-2, 0}},
+    ::testing::Values(UfmSetting{"a", Loss::kMse, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
+                      UfmSetting{"a", Loss::kMse, BiasMode::kNone, 4, 3, 6, {3e-2, 5e-3, 0}},
+                      UfmSetting{"b", Loss::kMse, BiasMode::kFree, 3, 4, 5, {1e-2, 1e-2, 0}},
+                      UfmSetting{"b", Loss::kMse, BiasMode::kFree, 4, 3, 4, {2e-2, 1e-2, 0}},
+                      UfmSetting{"b", Loss::kMse, BiasMode::kFree, 5, 2, 7, {4e-2, 3e-2, 0}},
+                      UfmSetting{"a", Loss::kMse, BiasMode::kNone, 2, 6, 3, {5e-2, 2e-2, 0}},
+                      UfmSetting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {1e-2, 1e-2, 0}},
+                      UfmSetting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 3, 5, {5e-3, 2e-2, 0}},
+                      UfmSetting{"d", Loss::kCrossEntropy, BiasMode::kNone, 5, 2, 6, {3e-2, 4e-2, 0}},
                       // d = K-1: a simplex ETF still fits (the issue's reproduction, K=4 n=5 d=3 λ=5e-3)
-                      Setting{"b", Loss::kMse, BiasMode::kFree, 4, 5, 3, {5e-3, 5e-3, 0}},
-                      Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 4, 5, 3, {5e-3, 5e-3, 0}},
-                      Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 5, 2, 4, {3e-2, 4e-2, 0}}));
+                      UfmSetting{"b", Loss::kMse, BiasMode::kFree, 4, 5, 3, {5e-3, 5e-3, 0}},
+                      UfmSetting{"d", Loss::kCrossEntropy, BiasMode::kNone, 4, 5, 3, {5e-3, 5e-3, 0}},
+                      UfmSetting{"d", Loss::kCrossEntropy, BiasMode::kFree, 5, 2, 4, {3e-2, 4e-2, 0}}));
 
-class ZeroSolution : public ::testing::TestWithParam<Setting> {};
+class ZeroSolution : public ::testing::TestWithParam<UfmSetting> {};
 
 TEST(Theory, ClosedFormsAtDEqualsKMinusOneMatchTheConvergedValuesOfTheIssue) {
   // Converged runs reported in issue 9: K=4, n=5, d=3, λ=5e-3.
@@ -120,7 +120,7 @@ TEST(Theory, BiasFreeMseNeedsDAtLeastKAndTheEtfCasesDAtLeastKMinusOne) {
 }
 
 TEST_P(ZeroSolution, AboveTheThresholdTheFlowEndsAtThePredictedZeroMinimizer) {
-  const Setting& s = GetParam();
+  const UfmSetting& s = GetParam();
   const PredictionOutcome o = predict_ufm({s.K, s.n, s.d, s.loss, s.bias, s.lambda});
   ASSERT_TRUE(o.prediction) << o.reason;
   const Prediction& p = *o.prediction;
@@ -139,10 +139,10 @@ TEST_P(ZeroSolution, AboveTheThresholdTheFlowEndsAtThePredictedZeroMinimizer) {
 
 // c = K sqrt(n lw lh) = 3 * 2 * 0.2 = 1.2 >= 1 for (a), (b); K gamma = 3 * 2 * 0.2 = 1.2 >= 1 for (d).
 INSTANTIATE_TEST_SUITE_P(TheoryMd5, ZeroSolution,
-                         ::testing::Values(Setting{"a", Loss::kMse, BiasMode::kNone, 3, 4, 5, {0.2, 0.2, 0}},
-                                           Setting{"b", Loss::kMse, BiasMode::kFree, 3, 4, 5, {0.2, 0.2, 0}},
-                                           Setting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {0.2, 0.2, 0}},
-                                           Setting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 1, 4, {0.5, 0.6, 0}}));
+                         ::testing::Values(UfmSetting{"a", Loss::kMse, BiasMode::kNone, 3, 4, 5, {0.2, 0.2, 0}},
+                                           UfmSetting{"b", Loss::kMse, BiasMode::kFree, 3, 4, 5, {0.2, 0.2, 0}},
+                                           UfmSetting{"d", Loss::kCrossEntropy, BiasMode::kNone, 3, 4, 5, {0.2, 0.2, 0}},
+                                           UfmSetting{"d", Loss::kCrossEntropy, BiasMode::kFree, 4, 1, 4, {0.5, 0.6, 0}}));
 
 }  // namespace
 }  // namespace ufm

@@ -14,6 +14,8 @@
 namespace ufm {
 namespace {
 
+using test::rel;
+
 /// F = (1/(2N))‖W₂W₁H₁ − Y‖² + (λ₂/2)‖W₂‖² + (λ₁/2)‖W₁‖² + (λ_h/2)‖H₁‖², classes in blocks of n.
 /// theta = [W₂ (K×d₁), W₁ (d₁×d₀), H₁ (d₀×N)], each column-major.
 class TwoLayerMse {
@@ -46,8 +48,6 @@ class TwoLayerMse {
   TwoLayerInput in_;
   Index N_;
 };
-
-double rel(double got, double want) { return want == 0 ? std::abs(got) : std::abs(got - want) / std::abs(want); }
 
 TEST(SolveTwoLayer, RootsSatisfyTheQuartic) {
   for (double kappa : {0.0, 1e-6, 0.01, 0.1, 0.2, 0.3, 0.39, 0.4, 0.45, 0.47, 0.4724}) {
@@ -145,20 +145,20 @@ TEST(TwoLayerMseObjective, GradientMatchesFiniteDifferences) {
   }
 }
 
-struct Setting {
+struct TwoLayerSetting {
   TwoLayerInput in;
   double init_scale;
 };
 
-void PrintTo(const Setting& s, std::ostream* os) {
+void PrintTo(const TwoLayerSetting& s, std::ostream* os) {
   *os << "K=" << s.in.K << " n=" << s.in.n << " d0=" << s.in.d0 << " d1=" << s.in.d1 << " l2=" << s.in.lambda_w2
       << " l1=" << s.in.lambda_w1 << " lh=" << s.in.lambda_h1;
 }
 
-class TwoLayerFlow : public ::testing::TestWithParam<Setting> {};
+class TwoLayerFlow : public ::testing::TestWithParam<TwoLayerSetting> {};
 
 TEST_P(TwoLayerFlow, ReachesThePredictedMinimumValueNormsAndSpectra) {
-  const Setting& s = GetParam();
+  const TwoLayerSetting& s = GetParam();
   const auto outcome = predict_two_layer(s.in);
   ASSERT_TRUE(outcome.prediction) << outcome.reason;
   const TwoLayerPrediction& p = *outcome.prediction;
@@ -193,11 +193,11 @@ TEST_P(TwoLayerFlow, ReachesThePredictedMinimumValueNormsAndSpectra) {
 
 INSTANTIATE_TEST_SUITE_P(
     TheoryMd5c, TwoLayerFlow,
-    ::testing::Values(Setting{{3, 4, 5, 5, 1e-2, 1e-2, 1e-2}, 0.2},     // kappa ≈ 0.048
-                      Setting{{4, 3, 6, 5, 2e-2, 5e-3, 1e-3}, 0.2},     // unequal lambdas
-                      Setting{{3, 2, 4, 3, 4e-2, 3e-2, 5e-2}, 1.0},     // d1 = K, kappa ≈ 0.15
-                      Setting{{3, 4, 5, 5, 6e-2, 6e-2, 6e-2}, 1.0},     // kappa ≈ 0.29
-                      Setting{{3, 4, 5, 5, 2e-1, 2e-1, 2e-1}, 0.3}));  // kappa ≈ 0.95: zero solution
+    ::testing::Values(TwoLayerSetting{{3, 4, 5, 5, 1e-2, 1e-2, 1e-2}, 0.2},     // kappa ≈ 0.048
+                      TwoLayerSetting{{4, 3, 6, 5, 2e-2, 5e-3, 1e-3}, 0.2},     // unequal lambdas
+                      TwoLayerSetting{{3, 2, 4, 3, 4e-2, 3e-2, 5e-2}, 1.0},     // d1 = K, kappa ≈ 0.15
+                      TwoLayerSetting{{3, 4, 5, 5, 6e-2, 6e-2, 6e-2}, 1.0},     // kappa ≈ 0.29
+                      TwoLayerSetting{{3, 4, 5, 5, 2e-1, 2e-1, 2e-1}, 0.3}));  // kappa ≈ 0.95: zero solution
 
 /// For every kappa > 0, s = 0 is a local minimum of phi (phi'(0+) = +inf), so a rank-r product
 /// W2 W1 H1_bar = s (r directions) is a spurious local minimum with F = ((K - r)/2 + r phi(s))/K.

@@ -40,6 +40,9 @@ Vec finite_difference_gradient(const F& f, const Vec& theta, double h = 1e-5) {
   return g;
 }
 
+/// |got − want| / |want|, or |got| when want is 0.
+inline double rel(double got, double want) { return want == 0 ? std::abs(got) : std::abs(got - want) / std::abs(want); }
+
 /// Relative error ||a - b|| / max(||b||, floor).
 inline double relative_error(const Vec& a, const Vec& b, double floor = 1e-12) {
   return (a - b).norm() / std::max(b.norm(), floor);
