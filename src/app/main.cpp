@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ufm/app/exit_status.hpp"
+#include "ufm/app/compare_command.hpp"
 #include "ufm/app/net_command.hpp"
 #include "ufm/app/merge_command.hpp"
 #include "ufm/app/sweep_command.hpp"
@@ -22,6 +23,7 @@ constexpr const char* kUsage =
     "       ufm-sim theory [options]    the closed-form global minimizer of the same model (theory.md §5)\n"
     "       ufm-sim toy [options]       the Wojtowytsch-E three-parameter flow (theory.md §5 (g))\n"
     "       ufm-sim net [options]       train a bias-free ReLU network on data, NC metrics at every layer\n"
+    "       ufm-sim compare [options]   a trained network against the UFM of the same size, side by side\n"
     "       ufm-sim sweep GRID.json --out R.jsonl   every point of a grid, in parallel, resumable; sweep --help\n"
     "       ufm-sim merge A.jsonl B.jsonl ... --out R.jsonl   join the outputs of sweep --shard i/m\n"
     "       ufm-sim help [COMMAND]      this text, or a command's options\n"
@@ -45,16 +47,17 @@ int main(int argc, char** argv) {
         return ufm::kExitOk;
       }
       if (args.size() == 2 && (args[1] == "run" || args[1] == "theory" || args[1] == "toy" || args[1] == "net" ||
-                               args[1] == "sweep" || args[1] == "merge")) {
+                               args[1] == "compare" || args[1] == "sweep" || args[1] == "merge")) {
         args = {args[1], "--help"};
       } else {
-        std::cerr << "ufm-sim: error: help: got '" << args[1] << "', allowed: run | theory | toy | net | sweep | merge\n";
+        std::cerr << "ufm-sim: error: help: got '" << args[1] << "', allowed: run | theory | toy | net | compare | sweep | merge\n";
         return ufm::kExitBadInput;
       }
     }
     if (!args.empty() && args[0] == "sweep") return ufm::sweep_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "merge") return ufm::merge_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "net") return ufm::net_command({args.begin() + 1, args.end()});
+    if (!args.empty() && args[0] == "compare") return ufm::compare_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "toy") return ufm::toy_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "theory") return ufm::theory_command({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "run") args.erase(args.begin());

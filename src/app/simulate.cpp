@@ -16,6 +16,7 @@
 #include "ufm/app/environment.hpp"
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/interrupt.hpp"
+#include "ufm/app/output_paths.hpp"
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/config/cli.hpp"
@@ -57,29 +58,6 @@ std::string short_number(const nlohmann::ordered_json& v) {
   s.precision(3);
   s << v.get<double>();
   return s.str();
-}
-
-/// --out and --save-state before the run, creating nothing: the state directory must be creatable
-/// or replaceable (io::check_state_dir_writable), and --out must be neither that directory nor
-/// inside it (saving replaces the directory as a whole). Throws ConfigError or io::IoError.
-/// (--out itself is checked by the TrajectoryWriter that opens it.)
-void check_output_paths(const ResolvedConfig& config) {
-  namespace fs = std::filesystem;
-  const std::string& dir = config.given.save_state;
-  const std::string& out = config.given.out;
-  if (dir.empty()) return;
-  if (!out.empty()) {
-    std::error_code ec;
-    auto resolved = [&ec](const std::string& p) {  // absolute, symlinks resolved, no trailing separator
-      fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
-      return r.has_filename() ? r : r.parent_path();
-    };
-    const fs::path out_path = resolved(out), dir_path = resolved(dir);
-    const auto [d_end, o_it] = std::mismatch(dir_path.begin(), dir_path.end(), out_path.begin(), out_path.end());
-    if (d_end == dir_path.end())  // out is dir or lies inside it
-      throw ConfigError("--out", out, "a path outside the --save-state directory '" + dir + "'");
-  }
-  io::check_state_dir_writable(dir);
 }
 
 }  // namespace
@@ -127,7 +105,8 @@ void save_model_state(const ResolvedConfig& config, const DeepUfmObjective& f, c
   const Index layers = L.layers();
   io::ModelState state{L.H1(theta), L.W(layers, theta), {}, L.b(theta),
                        std::vector<int>(f.labels().begin(), f.labels().end()),
-                       {{"ufm_sim_version", kVersion}, {"config", to_json(config)}}};
+                       {{"ufm_sim_version", kVersion}, {"config", to_json(config)}},
+                       {}};
   for (Index l = 1; l < layers; ++l) state.hidden.emplace_back(L.W(l, theta));
   io::save_state(config.given.save_state, state);
 }
@@ -170,14 +149,8 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     o.max_steps = config.max_steps;
     o.grad_tol = c.grad_tol;
     o.stop_request = stop_request;
-    std::vector<double> times;
-    if (config.integrator == Integrator::kRk4) {
-      const long total = static_cast<long>(std::ceil(config.time / config.dt - 1e-9));
-      for (long k : checkpoint_steps(total, c.num_checkpoints, c.checkpoints))
-        times.push_back(std::min(static_cast<double>(k) * config.dt, config.time));
-    } else {
-      times = checkpoint_times(config.time, std::min(config.dt, config.time), c.num_checkpoints, c.checkpoints);
-    }
+    const std::vector<double> times = flow_checkpoint_times(config.integrator == Integrator::kRk4, config.time,
+                                                             config.dt, c.num_checkpoints, c.checkpoints);
     result.summary = GradientFlow(o).run(f, theta, times, observe);
   } else {
     GradientDescent::Options o;
@@ -239,7 +212,7 @@ int run_command(const std::vector<std::string>& args) {
     }
     init = initial_model(config);
     // Every check before anything is created: the state directory is made only when saving.
-    check_output_paths(config);
+    check_output_paths(config.given.out, config.given.save_state);
     // From here a SIGINT / SIGTERM stops the run after its current step, with every output written.
     install_interrupt_handlers();
     writer = std::make_unique<TrajectoryWriter>(config.given.format, config.given.out);  // jsonl: opens the temp file

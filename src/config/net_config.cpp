@@ -42,6 +42,21 @@ std::vector<Index> parse_widths(const std::string& o, const std::string& v) {
 }
 
 
+Setter positive_real(std::optional<double> NetConfig::*field) {
+  return [field](NetConfig& c, const std::string& o, const std::string& v) {
+    const double x = parse_real(o, v, "a finite number > 0");
+    if (!(x > 0)) throw ConfigError(o, v, "a finite number > 0");
+    c.*field = x;
+  };
+}
+
+Setter non_empty_path(std::string NetConfig::*field) {
+  return [field](NetConfig& c, const std::string& o, const std::string& v) {
+    if (v.empty()) throw ConfigError(o, v, "a non-empty path");
+    c.*field = v;
+  };
+}
+
 const std::vector<NetOption>& net_options() {
   using C = NetConfig;
   static const std::vector<NetOption> options = {
@@ -150,12 +165,25 @@ const std::vector<NetOption>& net_options() {
        [](C& c, const std::string& o, const std::string& v) { c.epochs = parse_integer_in(o, v, 0, 1000000000); }},
       {"lr-schedule", "SCHEDULE", "constant", "constant | step:E1,E2:gamma | cosine (minibatch training)",
        [](C& c, const std::string& o, const std::string& v) { c.lr_schedule = parse_lr_schedule(o, v); }},
-      {"dynamics", "CHOICE", "momentum", "--batch-size full: gd | momentum (full-batch steps, --epochs of them)",
+      {"dynamics", "CHOICE", "momentum",
+       "--batch-size full: gd | momentum (--epochs full-batch steps) | flow (gradient flow up to --time)",
        [](C& c, const std::string& o, const std::string& v) {
-         c.dynamics = parse_choice<Dynamics>(o, v, {{"gd", Dynamics::kGd}, {"momentum", Dynamics::kMomentum}});
+         c.dynamics = parse_choice<Dynamics>(
+             o, v, {{"gd", Dynamics::kGd}, {"momentum", Dynamics::kMomentum}, {"flow", Dynamics::kFlow}});
        }},
+      {"integrator", "CHOICE", "rk4", "flow: rk4 (fixed step --dt) | dopri5 (adaptive, --abs-tol/--rel-tol)",
+       [](C& c, const std::string& o, const std::string& v) {
+         c.integrator = parse_choice<Integrator>(o, v, {{"rk4", Integrator::kRk4}, {"dopri5", Integrator::kDopri5}});
+       }},
+      {"dt", "NUM", "0.01", "flow: rk4 step, dopri5 initial step (> 0)", positive_real(&C::dt)},
+      {"time", "NUM", "10", "flow: integrate up to time T (> 0)", positive_real(&C::time)},
+      {"abs-tol", "NUM", "1e-8", "flow, dopri5: absolute error tolerance (> 0)", positive_real(&C::abs_tol)},
+      {"rel-tol", "NUM", "1e-8", "flow, dopri5: relative error tolerance (> 0)", positive_real(&C::rel_tol)},
       {"seed", "NUM", "0", "seed of the init, the shuffles, the subsets and synthetic data; in [0, 2^64-1]",
        [](C& c, const std::string& o, const std::string& v) { c.seed = parse_unsigned(o, v); }},
+      {"init-state", "DIR", "none",
+       "start from the network saved in DIR by --save-state (its weights; the momentum and schedule restart)",
+       non_empty_path(&C::init_state)},
       {"metric-samples", "NUM", "2000",
        "checkpoint metrics on a balanced, seeded subset of this many training (and test) samples",
        [](C& c, const std::string& o, const std::string& v) { c.metric_samples = parse_integer_in(o, v, 2, 1000000); }},
@@ -174,6 +202,10 @@ const std::vector<NetOption>& net_options() {
          if (v.empty()) throw ConfigError(o, v, "a non-empty path");
          c.out = v;
        }},
+      {"save-state", "DIR", "none",
+       "at the end: the weights (net_W1.npy ..., W.npy = W_L) and the training evaluation samples' "
+       "penultimate features (H.npy, labels.npy), for `ufm-sim run --init-state DIR`",
+       non_empty_path(&C::save_state)},
       {"quiet", "", "off", "no progress bar on stderr", {}, &C::quiet},
   };
   return options;
@@ -235,7 +267,7 @@ NetConfig parse_net_options(const std::vector<std::string>& args, bool& help) {
   if (has_config) {
     bool is_output = false;
     const nlohmann::json doc = config_object(read_config_document(config_file), config_file, is_output);
-    const std::set<std::string> skipped = is_output ? std::set<std::string>{"out", "format", "quiet"}
+    const std::set<std::string> skipped = is_output ? std::set<std::string>{"out", "format", "save_state", "quiet"}
                                                     : std::set<std::string>{};
     for (const auto& [key, value] : doc.items()) {
       const NetOption* o = nullptr;
@@ -292,6 +324,27 @@ void validate(const NetConfig& c) {
     if (l > L)
       throw ConfigError("--lambda-layer", std::to_string(l) + "=" + format_number(x),
                         "l=x with l in [1, L] = [1, " + std::to_string(L) + "] (L = the output layer)");
+  const bool flow = c.full_batch && c.dynamics == Dynamics::kFlow;
+  for (const char* name : {"integrator", "dt", "time", "abs-tol", "rel-tol"})
+    if (!flow && given(c, name))
+      throw ConfigError(std::string("--") + name + ": applies only with --batch-size full --dynamics flow",
+                        std::string("--") + name);
+  if (flow) {
+    for (const char* name : {"epochs", "lr", "momentum"})
+      if (given(c, name))
+        throw ConfigError(std::string("--") + name + ": does not apply to --dynamics flow (it integrates up to --time)",
+                          std::string("--") + name);
+    if (c.integrator.value_or(NetDefaults::kIntegrator) == Integrator::kRk4)
+      for (const char* name : {"abs-tol", "rel-tol"})
+        if (given(c, name))
+          throw ConfigError(std::string("--") + name + ": applies only to --integrator dopri5 (rk4 takes fixed --dt steps)",
+                            std::string("--") + name);
+  }
+  if (!c.init_state.empty())
+    for (const char* name : {"init", "init-scale"})
+      if (given(c, name))
+        throw ConfigError(std::string("--") + name + ": does not apply with --init-state (the state gives the weights)",
+                          std::string("--") + name);
   if (c.full_batch) {
     if (given(c, "lr-schedule"))
       throw ConfigError("--lr-schedule: applies only to minibatch training, not --batch-size full", "--lr-schedule");
@@ -334,8 +387,10 @@ nlohmann::ordered_json to_json(const NetConfig& c) {
   j["widths"] = c.widths;
   j["activation"] = c.activation == Activation::kRelu ? "relu" : "linear";
   j["last_bias"] = c.last_bias;
-  j["init"] = c.init == NetInit::kKaiming ? "kaiming" : "gaussian";
-  j["init_scale"] = or_null(c.init == NetInit::kGaussian, c.init_scale.value_or(0.1));
+  const bool random_init = c.init_state.empty();
+  j["init"] = or_null(random_init, c.init == NetInit::kKaiming ? "kaiming" : "gaussian");
+  j["init_scale"] = or_null(random_init && c.init == NetInit::kGaussian, c.init_scale.value_or(0.1));
+  j["init_state"] = or_null(!random_init, c.init_state);
   j["loss"] = c.loss == Loss::kMse ? "mse" : "ce";
   j["lambda"] = c.lambda;
   nlohmann::ordered_json per_layer = nlohmann::ordered_json::array();
@@ -345,10 +400,17 @@ nlohmann::ordered_json to_json(const NetConfig& c) {
   j["lambda_b"] = or_null(c.last_bias, c.lambda_b.value_or(c.lambda));
   j["batch_size"] = c.full_batch ? nlohmann::ordered_json("full") : nlohmann::ordered_json(c.batch_size.value_or(128));
   const bool momentum = !c.full_batch || c.dynamics.value_or(Dynamics::kMomentum) == Dynamics::kMomentum;
+  const bool flow = c.full_batch && c.dynamics == Dynamics::kFlow;
+  const Integrator integrator = c.integrator.value_or(NetDefaults::kIntegrator);
   j["dynamics"] = or_null(c.full_batch, std::string(to_string(c.dynamics.value_or(Dynamics::kMomentum))));
-  j["lr"] = c.lr;
+  j["lr"] = or_null(!flow, c.lr);
   j["momentum"] = or_null(momentum, c.momentum);
-  j["epochs"] = c.epochs;
+  j["epochs"] = or_null(!flow, c.epochs);
+  j["integrator"] = or_null(flow, std::string(to_string(integrator)));
+  j["dt"] = or_null(flow, c.dt.value_or(NetDefaults::kDt));
+  j["time"] = or_null(flow, c.time.value_or(NetDefaults::kTime));
+  j["abs_tol"] = or_null(flow && integrator == Integrator::kDopri5, c.abs_tol.value_or(NetDefaults::kAbsTol));
+  j["rel_tol"] = or_null(flow && integrator == Integrator::kDopri5, c.rel_tol.value_or(NetDefaults::kRelTol));
   j["lr_schedule"] = or_null(!c.full_batch, c.lr_schedule.to_string());
   j["seed"] = c.seed;
   j["metric_samples"] = c.metric_samples;
@@ -356,6 +418,7 @@ nlohmann::ordered_json to_json(const NetConfig& c) {
   j["max_singular_values"] = c.max_singular_values;
   j["format"] = c.format == OutputFormat::kJson ? "json" : "jsonl";
   j["out"] = or_null(!c.out.empty(), c.out);
+  j["save_state"] = or_null(!c.save_state.empty(), c.save_state);
   j["quiet"] = c.quiet;
   return j;
 }

@@ -69,6 +69,14 @@ std::vector<double> checkpoint_times(double total_time, double first_time, int c
   return times;
 }
 
+std::vector<double> flow_checkpoint_times(bool fixed_step, double total_time, double dt, int count, Spacing spacing) {
+  if (!fixed_step) return checkpoint_times(total_time, std::min(dt, total_time), count, spacing);
+  const long total = static_cast<long>(std::ceil(total_time / dt - 1e-9));
+  std::vector<double> times;
+  for (long k : checkpoint_steps(total, count, spacing)) times.push_back(std::min(static_cast<double>(k) * dt, total_time));
+  return times;
+}
+
 }  // namespace ufm
 
 namespace ufm::detail {

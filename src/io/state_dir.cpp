@@ -12,6 +12,7 @@
 #include <iterator>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include "ufm/io/npy.hpp"
@@ -31,6 +32,15 @@ void check_consistent(const ModelState& s) {
                                   std::to_string(width) + " columns");
     width = s.hidden[l].rows();
   }
+  for (std::size_t l = 1; l < s.network.size(); ++l)
+    if (s.network[l].cols() != s.network[l - 1].rows())
+      throw std::invalid_argument("save_state(): net_W" + std::to_string(l + 1) + " is " +
+                                  dims(s.network[l].rows(), s.network[l].cols()) + " but needs " +
+                                  std::to_string(s.network[l - 1].rows()) + " columns");
+  if (!s.network.empty() && s.network.back().rows() != s.W.cols())
+    throw std::invalid_argument("save_state(): the network's last hidden layer has " +
+                                std::to_string(s.network.back().rows()) + " rows but W has " +
+                                std::to_string(s.W.cols()) + " columns");
   if (s.W.cols() != width)
     throw std::invalid_argument("save_state(): W is " + dims(s.W.rows(), s.W.cols()) + " but H is " +
                                 dims(s.H.rows(), s.H.cols()) + "; W needs " + std::to_string(width) + " columns");
@@ -62,10 +72,11 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 std::string layers_text(std::size_t L) { return std::to_string(L) + (L == 1 ? " layer" : " layers"); }
 
-/// k if `name` is "W<k>.npy" with k ≥ 1 written without leading zeros (as save_state names them).
-std::optional<std::size_t> hidden_index(const std::string& name) {
-  if (name.size() < 6 || name.front() != 'W' || !name.ends_with(".npy")) return std::nullopt;
-  const std::string digits = name.substr(1, name.size() - 5);
+/// k if `name` is "<prefix><k>.npy" with k ≥ 1 written without leading zeros (as save_state names
+/// them): prefix "W" for the deep UFM's hidden weights, "net_W" for a network's.
+std::optional<std::size_t> layer_index(const std::string& name, std::string_view prefix) {
+  if (name.size() < prefix.size() + 5 || !name.starts_with(prefix) || !name.ends_with(".npy")) return std::nullopt;
+  const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - 4);
   if (digits.empty() || digits.size() > 6 || digits.front() == '0') return std::nullopt;
   for (char c : digits)
     if (c < '0' || c > '9') return std::nullopt;
@@ -221,6 +232,8 @@ void install(const fs::path& dir, const fs::path& tmp, const fs::path& target, b
 void write_files(const fs::path& out, const ModelState& s) {
   write_npy(out / "H.npy", s.H);
   for (std::size_t l = 0; l < s.hidden.size(); ++l) write_npy(out / ("W" + std::to_string(l + 1) + ".npy"), s.hidden[l]);
+  for (std::size_t l = 0; l < s.network.size(); ++l)
+    write_npy(out / ("net_W" + std::to_string(l + 1) + ".npy"), s.network[l]);
   write_npy(out / "W.npy", s.W);
   if (s.b.size() != 0) write_npy(out / "b.npy", s.b);
   write_npy(out / "labels.npy", std::span<const int>(s.labels));
@@ -234,6 +247,8 @@ void write_files(const fs::path& out, const ModelState& s) {
   shapes["H"] = {s.H.rows(), s.H.cols()};
   for (std::size_t l = 0; l < s.hidden.size(); ++l)
     shapes["W" + std::to_string(l + 1)] = {s.hidden[l].rows(), s.hidden[l].cols()};
+  for (std::size_t l = 0; l < s.network.size(); ++l)
+    shapes["net_W" + std::to_string(l + 1)] = {s.network[l].rows(), s.network[l].cols()};
   shapes["W"] = {s.W.rows(), s.W.cols()};
   shapes["b"] = s.b.size() != 0 ? Json::array({s.b.size()}) : Json(nullptr);
   shapes["labels"] = Json::array({s.labels.size()});
@@ -293,11 +308,11 @@ class DeclaredShapes {
     return nullptr;
   }
   bool declared_null(const std::string& key) const { return std::find(null_.begin(), null_.end(), key) != null_.end(); }
-  /// k of every "W<k>" key.
-  std::vector<std::size_t> hidden_indices() const {
+  /// k of every "<prefix><k>" key.
+  std::vector<std::size_t> layer_indices(std::string_view prefix) const {
     std::vector<std::size_t> out;
     for (const auto& [k, shape] : shapes_)
-      if (auto i = hidden_index(k + ".npy")) out.push_back(*i);
+      if (auto i = layer_index(k + ".npy", prefix)) out.push_back(*i);
     return out;
   }
 
@@ -335,30 +350,81 @@ std::size_t saved_layers(const std::vector<std::size_t>& files, const std::vecto
   return top + 1;
 }
 
-/// W1.npy … W{L−1}.npy must be exactly the hidden weights of an L-layer model.
-void check_layer_count(const fs::path& dir, std::size_t L, const DeclaredShapes& declared) {
+/// How check_layer_count names the files and the option that sets the number of layers.
+struct LayerFiles {
+  std::string_view prefix;  ///< "W" (deep UFM) or "net_W" (network)
+  std::string_view model;   ///< "model" or "network"
+  std::string (*use)(std::size_t layers);  ///< the option that gives that many layers
+};
+
+const LayerFiles kUfmLayers{"W", "model", [](std::size_t S) { return "--layers " + std::to_string(S); }};
+const LayerFiles kNetworkLayers{"net_W", "network", [](std::size_t S) {
+                                  return "--widths with " + std::to_string(S - 1) + (S == 2 ? " entry" : " entries");
+                                }};
+
+/// <prefix>1.npy … <prefix>{L−1}.npy must be exactly the hidden weights of an L-layer model.
+void check_layer_count(const fs::path& dir, std::size_t L, const DeclaredShapes& declared, const LayerFiles& kind) {
   std::vector<std::size_t> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (auto k = hidden_index(it->path().filename().string())) files.push_back(*k);
+    if (auto k = layer_index(it->path().filename().string(), kind.prefix)) files.push_back(*k);
   std::sort(files.begin(), files.end());
-  const std::vector<std::size_t> listed = declared.hidden_indices();
+  const std::vector<std::size_t> listed = declared.layer_indices(kind.prefix);
   const std::size_t S = saved_layers(files, listed);
-  const std::string state_has = "the state is from a model with " + layers_text(S);
-  auto name = [&](std::size_t k) { return dir / ("W" + std::to_string(k) + ".npy"); };
+  const std::string model(kind.model);
+  const std::string state_has = "the state is from a " + model + " with " + layers_text(S) + " (use " + kind.use(S) + ")";
+  auto name = [&](std::size_t k) { return dir / (std::string(kind.prefix) + std::to_string(k) + ".npy"); };
   for (std::size_t k : files)
-    if (k >= L)
-      throw IoError(name(k).string() + ": present, but the model has " + layers_text(L) + "; " + state_has +
-                    " (use --layers " + std::to_string(S) + ")");
+    if (k >= L) throw IoError(name(k).string() + ": present, but the " + model + " has " + layers_text(L) + "; " + state_has);
   for (std::size_t k : listed)
     if (k >= L)
-      throw IoError(name(k).string() + ": listed in state.json's shapes, but the model has " + layers_text(L) + "; " +
-                    state_has + " (use --layers " + std::to_string(S) + ")");
+      throw IoError(name(k).string() + ": listed in state.json's shapes, but the " + model + " has " + layers_text(L) +
+                    "; " + state_has);
   for (std::size_t k = 1; k < L; ++k)
     if (std::find(files.begin(), files.end(), k) == files.end())
-      throw IoError(name(k).string() + ": missing, but the model has " + layers_text(L) + " (hidden weights W1.npy … W" +
-                    std::to_string(L - 1) + ".npy)" +
-                    (S < L ? "; " + state_has + " (use --layers " + std::to_string(S) + ")" : std::string()));
+      throw IoError(name(k).string() + ": missing, but the " + model + " has " + layers_text(L) + " (hidden weights " +
+                    std::string(kind.prefix) + "1.npy … " + std::string(kind.prefix) + std::to_string(L - 1) + ".npy)" +
+                    (S < L ? "; " + state_has : std::string()));
+}
+
+/// state.json's meta (without "format" and "shapes") and declared shapes, if the file exists.
+DeclaredShapes read_meta(const fs::path& dir, ModelState& s) {
+  const fs::path meta_path = dir / "state.json";
+  std::error_code ec;
+  if (!fs::exists(meta_path, ec)) return {};
+  Json j = read_state_json(meta_path);
+  DeclaredShapes declared;
+  if (j.contains("shapes")) declared = DeclaredShapes(meta_path, j["shapes"]);
+  j.erase("format");
+  j.erase("shapes");
+  s.meta = std::move(j);
+  return declared;
+}
+
+void check_is_directory(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) throw IoError("state directory '" + dir.string() + "' does not exist");
+  if (!fs::is_directory(dir, ec)) throw IoError("state directory '" + dir.string() + "' is not a directory");
+}
+
+/// W.npy (K × d) and b.npy (iff has_bias) into s.
+void load_classifier(const fs::path& dir, Index K, Index d, bool has_bias, const DeclaredShapes& declared,
+                     ModelState& s) {
+  s.W = load_parameter(dir / "W.npy", "W", declared, K, d);
+  const fs::path b_path = dir / "b.npy";
+  std::error_code ec;
+  const bool b_exists = fs::exists(b_path, ec);
+  if (has_bias && !b_exists)
+    throw IoError(b_path.string() + ": missing, but the model has a bias (K = " + std::to_string(K) + ")");
+  if (!has_bias && b_exists)
+    throw IoError(b_path.string() + ": present, but the model has no bias (bias mode none); remove it or choose "
+                  "a bias mode");
+  if (!b_exists && declared.find("b") != nullptr)
+    throw IoError(b_path.string() + ": missing, but state.json's shapes list it as " +
+                  shape_string(*declared.find("b")));
+  if (b_exists && declared.declared_null("b"))
+    throw IoError(b_path.string() + ": present, but state.json's shapes say the state has no bias");
+  if (has_bias) s.b = load_parameter(b_path, "b", declared, K, 1).col(0);
 }
 
 }  // namespace
@@ -366,8 +432,9 @@ void check_layer_count(const fs::path& dir, std::size_t L, const DeclaredShapes&
 bool is_state_file_name(const std::string& name) {
   if (name == "H.npy" || name == "W.npy" || name == "b.npy" || name == "labels.npy" || name == "state.json")
     return true;
-  if (name.size() < 6 || name.front() != 'W' || !name.ends_with(".npy")) return false;
-  for (std::size_t i = 1; i + 4 < name.size(); ++i)
+  const std::string_view digits_from = name.starts_with("net_W") ? std::string_view("net_W") : std::string_view("W");
+  if (name.size() < digits_from.size() + 5 || !name.starts_with(digits_from) || !name.ends_with(".npy")) return false;
+  for (std::size_t i = digits_from.size(); i + 4 < name.size(); ++i)
     if (name[i] < '0' || name[i] > '9') return false;
   return true;
 }
@@ -397,44 +464,33 @@ ModelState load_state(const fs::path& dir, Index d, Index N, Index K, bool has_b
 }
 
 ModelState load_state(const fs::path& dir, const std::vector<Index>& dims, Index N, Index K, bool has_bias) {
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) throw IoError("state directory '" + dir.string() + "' does not exist");
-  if (!fs::is_directory(dir, ec)) throw IoError("state directory '" + dir.string() + "' is not a directory");
-
+  check_is_directory(dir);
   ModelState s;
-  const fs::path meta_path = dir / "state.json";
-  DeclaredShapes declared;
-  if (fs::exists(meta_path, ec)) {
-    Json j = read_state_json(meta_path);
-    if (j.contains("shapes")) declared = DeclaredShapes(meta_path, j["shapes"]);
-    j.erase("format");
-    j.erase("shapes");
-    s.meta = std::move(j);
-  }
-  check_layer_count(dir, dims.size(), declared);
+  const DeclaredShapes declared = read_meta(dir, s);
+  check_layer_count(dir, dims.size(), declared, kUfmLayers);
 
   s.H = load_parameter(dir / "H.npy", "H", declared, dims.front(), N);
   for (std::size_t l = 1; l < dims.size(); ++l)
     s.hidden.push_back(load_parameter(dir / ("W" + std::to_string(l) + ".npy"), "W" + std::to_string(l), declared,
                                       dims[l], dims[l - 1]));
-  s.W = load_parameter(dir / "W.npy", "W", declared, K, dims.back());
-  const fs::path b_path = dir / "b.npy";
-  const bool b_exists = fs::exists(b_path, ec);
-  if (has_bias && !b_exists)
-    throw IoError(b_path.string() + ": missing, but the model has a bias (K = " + std::to_string(K) + ")");
-  if (!has_bias && b_exists)
-    throw IoError(b_path.string() + ": present, but the model has no bias (bias mode none); remove it or choose "
-                  "a bias mode");
-  if (!b_exists && declared.find("b") != nullptr)
-    throw IoError(b_path.string() + ": missing, but state.json's shapes list it as " +
-                  shape_string(*declared.find("b")));
-  if (b_exists && declared.declared_null("b"))
-    throw IoError(b_path.string() + ": present, but state.json's shapes say the state has no bias");
-  if (has_bias) s.b = load_parameter(b_path, "b", declared, K, 1).col(0);
+  load_classifier(dir, K, dims.back(), has_bias, declared, s);
   const fs::path labels_path = dir / "labels.npy";
   const NpyArray labels = read_npy(labels_path);
   declared.check("labels", labels_path, labels);
   s.labels = npy_to_labels(labels, labels_path, N, K);
+  return s;
+}
+
+ModelState load_network_state(const fs::path& dir, const std::vector<Index>& dims, Index K, bool has_bias) {
+  check_is_directory(dir);
+  ModelState s;
+  const DeclaredShapes declared = read_meta(dir, s);
+  check_layer_count(dir, dims.size(), declared, kNetworkLayers);
+  for (std::size_t l = 1; l < dims.size(); ++l) {
+    const std::string key = "net_W" + std::to_string(l);
+    s.network.push_back(load_parameter(dir / (key + ".npy"), key, declared, dims[l], dims[l - 1]));
+  }
+  load_classifier(dir, K, dims.back(), has_bias, declared, s);
   return s;
 }
 

@@ -42,13 +42,18 @@ struct NetConfig {
   long epochs = 10;
   LrSchedule lr_schedule;
   std::optional<Dynamics> dynamics;  ///< --batch-size full only
+  // --dynamics flow only (gradient flow of the full objective, as `run` integrates the UFM's)
+  std::optional<Integrator> integrator;
+  std::optional<double> dt, time, abs_tol, rel_tol;
   std::uint64_t seed = 0;
+  std::string init_state;  ///< resume from a network state directory (replaces --init, --seed's init)
   // metrics and output
   Index metric_samples = 2000;
   int num_checkpoints = 30;
   Index max_singular_values = 100;
   OutputFormat format = OutputFormat::kJson;
   std::string out;
+  std::string save_state;  ///< the network, and its penultimate features for `run --init-state`
   bool quiet = false;
   bool given_synthetic = false;  ///< a synthetic-only option was given
   std::vector<std::string> given;  ///< names of the options given (for "does not apply" checks)
@@ -60,6 +65,12 @@ NetConfig parse_net_options(const std::vector<std::string>& args, bool& help);
 
 /// Ranges and combinations; throws ConfigError naming the option.
 void validate(const NetConfig& config);
+
+/// Defaults of the options that are optional above.
+struct NetDefaults {
+  static constexpr Integrator kIntegrator = Integrator::kRk4;  ///< ReLU makes F only piecewise smooth
+  static constexpr double kDt = 0.01, kTime = 10, kAbsTol = 1e-8, kRelTol = 1e-8;
+};
 
 /// λ_1..λ_L (λ_L on the output layer).
 std::vector<double> layer_decays(const NetConfig& config);

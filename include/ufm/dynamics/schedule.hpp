@@ -19,6 +19,11 @@ std::vector<long> checkpoint_steps(long total_steps, int count, Spacing spacing)
 /// Throws std::invalid_argument if total_time < 0 or not finite, count < 2, or (log) first_time <= 0.
 std::vector<double> checkpoint_times(double total_time, double first_time, int count, Spacing spacing);
 
+/// Checkpoint times of a gradient flow integrated up to total_time. With fixed steps of dt (rk4) they
+/// fall on step boundaries: k·dt for the checkpoint_steps k of its ceil(T/dt) steps, the last one T.
+/// With an adaptive integrator (fixed_step false): checkpoint_times(T, min(dt, T), count, spacing).
+std::vector<double> flow_checkpoint_times(bool fixed_step, double total_time, double dt, int count, Spacing spacing);
+
 }  // namespace ufm
 
 namespace ufm::detail {

@@ -11,6 +11,12 @@
 ///
 /// A deep model also has W1.npy … W{L−1}.npy ('<f8', fortran_order) and "W1" … in "shapes".
 ///
+/// A network (`ufm-sim net --save-state`) has net_W1.npy … net_W{L−1}.npy, its hidden layers
+/// (d_l × d_{l−1}, d₀ the input dimension; "net_W1" … in "shapes"); W.npy (and b.npy) is its output
+/// layer W_L, H.npy the penultimate features S_{L−1} of its evaluation samples, labels.npy their
+/// classes. The UFM loader ignores the net_W files, so `ufm-sim run --init-state` continues from the
+/// network's features and classifier as from any one-layer state; load_network_state reads the net.
+///
 /// **Saving is atomic for the directory as a whole.** Every file is written into a fresh sibling
 /// directory `<dir>.tmp.<pid>.<n>` and fsynced; then that directory takes `dir`'s place: by rename()
 /// if `dir` does not exist, else by renameat2(RENAME_EXCHANGE) (on a file system that refuses it:
@@ -47,6 +53,7 @@ struct ModelState {
   Vec b;                        ///< K, or empty for a bias-free model
   std::vector<int> labels;      ///< N labels in [0, K)
   nlohmann::ordered_json meta;  ///< free-form (config, step, loss...): an object or null
+  std::vector<Mat> network;     ///< a network's hidden layers W_1 (d₁×d_in), …: saved as net_W1.npy, …
 };
 
 /// Writes the files above into `dir`, atomically as described above. `dir`'s parent must exist.
@@ -66,7 +73,7 @@ void save_state(const std::filesystem::path& dir, const ModelState& s);
 void check_state_dir_writable(const std::filesystem::path& dir);
 
 /// True if `name` is one of the files a state directory may hold (H.npy, W.npy, W<digits>.npy,
-/// b.npy, labels.npy, state.json).
+/// net_W<digits>.npy, b.npy, labels.npy, state.json).
 bool is_state_file_name(const std::string& name);
 
 /// Reads and validates a state directory for a model of the given dimensions: every shape, labels
@@ -80,6 +87,13 @@ ModelState load_state(const std::filesystem::path& dir, Index d, Index N, Index 
 /// The same for a deep model: dims = d₀, d₁, …, d_{L−1} (H is d₀×N, W_l is d_l×d_{l−1}, W is K×d_{L−1}).
 ModelState load_state(const std::filesystem::path& dir, const std::vector<Index>& dims, Index N, Index K,
                       bool has_bias);
+
+/// A network's weights from a state directory written by `ufm-sim net --save-state`: dims = d_in,
+/// d₁, …, d_{L−1}; fills `network` (net_W1.npy …, exactly L−1 of them), W (K×d_{L−1}), b iff
+/// has_bias, and meta; H and labels are not read. Throws IoError naming the file, e.g.
+///   "s/net_W3.npy: present, but the network has 3 layers; the state is from a network with 4 layers"
+ModelState load_network_state(const std::filesystem::path& dir, const std::vector<Index>& dims, Index K,
+                              bool has_bias);
 
 /// `<dir>/<name>.npy` for extra matrices of deeper models (creates dir if needed).
 void save_matrix(const std::filesystem::path& dir, const std::string& name, const Mat& m);
