@@ -81,6 +81,21 @@ def fmt(x, digits=3):
     return f"{x:.{digits}g}"
 
 
+def cpu_and_isa():
+    """'AMD EPYC 9R14, AVX-512' from /proc/cpuinfo: every table names the machine it was measured on."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+    return f"{model}, {isa}, {os.cpu_count()} cores"
+
+
 def loadavg():
     try:
         return open("/proc/loadavg").read().split()[0]
@@ -129,6 +144,33 @@ def agreement(sim, sizes, models, losses, steps, raw):
     print()
 
 
+def network(bench, threads_list, limits, epochs, repeats, raw):
+    """The network row: seconds per Fashion-MNIST epoch of 784-512-512-10, batch 128, fp64, SGD
+    with momentum and weight decay, ufm-bench net against torch_mlp.py, interleaved."""
+    print("| network | loss | threads | ufm-sim s/epoch | torch s/epoch | × torch | ufm GFLOP/s | % of FMA peak |")
+    print("|---|---|---|---|---|---|---|---|")
+    for t in threads_list:
+        sim, torch_times, last = [], [], None
+        for _ in range(repeats):
+            rec = run_json([bench, "net", "--threads", str(t), "--epochs", str(epochs), "--lr", "0.05"],
+                           {"OMP_NUM_THREADS": str(t)})
+            sim.append(rec["sec_per_epoch"])
+            last = rec
+            raw["network"].append(rec)
+            trec = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_mlp.py"), "--threads", "1",
+                             "--epochs", str(epochs), "--lr", "0.05"],
+                            {"OPENBLAS_NUM_THREADS": str(t), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+            torch_times.append(trec["sec_per_epoch"])
+            raw["network"].append(dict(trec, threads=t))
+        s_sim, s_torch = statistics.median(sim), statistics.median(torch_times)
+        gflops = last["gemm_flops_per_epoch"] / s_sim / 1e9
+        pct = 100 * gflops / limits[t]["fma_peak_gflops"]
+        dims = "-".join(str(x) for x in last["dims"])
+        print(f"| {dims}, batch {last['batch']}, N={last['N']:,} | {last['loss']} | {t} | {s_sim:.2f} | "
+              f"{s_torch:.2f} | {s_torch / s_sim:.2f} | {gflops:.1f} | {pct:.0f}% |", flush=True)
+    print()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
@@ -146,6 +188,9 @@ def main():
                    help="skip the agreement check (ufm-sim and both PyTorch steps from the same state)")
     p.add_argument("--check-steps", type=int, default=50)
     p.add_argument("--json", help="write every raw record to this file")
+    p.add_argument("--network-only", action="store_true", help="only the network row (and the limits)")
+    p.add_argument("--no-network", action="store_true", help="skip the network row")
+    p.add_argument("--network-epochs", type=int, default=2, help="timed epochs per network run (median)")
     a = p.parse_args()
     if a.quick:
         a.target_time, a.repeats = 1.0, 1
@@ -156,10 +201,12 @@ def main():
     losses = a.losses.split(",")
     threads_list = [int(t) for t in a.threads.split(",")]
     models = a.models.split(",")
-    raw = {"limits": [], "steps": [], "metrics": [], "scaling": [], "agreement": []}
+    raw = {"limits": [], "steps": [], "metrics": [], "scaling": [], "agreement": [], "network": []}
+    if a.network_only:
+        a.no_check, a.no_metrics, models = True, True, []
 
     print(f"# ufm-sim vs PyTorch — {datetime.datetime.now().isoformat(timespec='seconds')}, "
-          f"{platform.node()}, load average at start {loadavg()}")
+          f"{platform.node()}, {cpu_and_isa()}, load average at start {loadavg()}")
     if not a.no_check:
         sim = os.path.join(a.build_dir, "ufm-sim")
         if not os.path.exists(sim):
@@ -174,9 +221,14 @@ def main():
               f"GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, "
               f"triad {lim['triad_gbs']:.1f} GB/s")
     print()
-    print("| size | model | loss | threads | ufm-sim steps/s | torch manual | torch autograd | × manual | "
+    if not a.no_network:
+        network(bench, threads_list, limits, a.network_epochs, a.repeats, raw)
+    if not models:
+        a.scaling = False
+    else:
+        print("| size | model | loss | threads | ufm-sim steps/s | torch manual | torch autograd | × manual | "
           "× autograd | ufm GFLOP/s | % of limit |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
     for model in models:
         layers, relu, model_sizes = MODELS[model]
         for size in sizes:

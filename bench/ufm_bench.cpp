@@ -6,6 +6,7 @@
 ///   ufm-bench metrics --K 10 --n 500 --d 512 [--threads 1]
 ///   ufm-bench flow    --K 10 --n 500 --d 512 [--threads 1]   (RK4 stage vs gradient evaluation)
 ///   ufm-bench limits  [--threads 1]
+///   ufm-bench net     --widths 512,512 --loss mse --batch 128 --epochs 3 [--threads 1]   (Fashion-MNIST epoch)
 ///
 /// A plain std::chrono harness rather than Google Benchmark: the comparison needs the protocol of
 /// torch_ufm.py (untimed warmup, then a calibrated loop of consecutive GD steps on one evolving
@@ -30,6 +31,7 @@
 #endif
 
 #include "bench_problem.hpp"
+#include "net_bench.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
@@ -364,6 +366,17 @@ int main(int argc, char** argv) {
   CLI::App* metrics = app.add_subcommand("metrics", "time one collapse_metrics call");
   CLI::App* flow = app.add_subcommand("flow", "time an RK4 stage against one gradient evaluation");
   CLI::App* lim = app.add_subcommand("limits", "FMA peak, Eigen GEMM rate and triad bandwidth");
+  CLI::App* net = app.add_subcommand("net", "seconds per epoch of the network (torch_mlp.py's protocol)");
+  ufm::bench::NetArgs n;
+  net->add_option("--data", n.data, "data source, as ufm-sim net --data");
+  net->add_option("--widths", n.widths, "hidden widths");
+  net->add_option("--loss", n.loss, "mse | ce")->check(CLI::IsMember({"ce", "mse"}));
+  net->add_option("--batch", n.batch, "minibatch size")->check(CLI::PositiveNumber);
+  net->add_option("--epochs", n.epochs, "timed epochs (the median is reported)")->check(CLI::PositiveNumber);
+  net->add_option("--lr", n.lr, "learning rate");
+  net->add_option("--lam", n.lam, "weight decay of every layer");
+  net->add_option("--seed", n.seed, "seed");
+  net->add_option("--threads", a.threads, "OpenMP threads")->check(CLI::PositiveNumber);
   for (CLI::App* c : {step, metrics, flow}) add_problem(c), add_common(c);
   lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
@@ -377,6 +390,10 @@ int main(int argc, char** argv) {
     if (*metrics) out = time_metrics(a);
     if (*flow) out = time_flow(a);
     if (*lim) out = limits(a.threads);
+    if (*net) {
+      out = ufm::bench::time_network(n);
+      out["threads"] = max_threads();
+    }
     std::cout << out.dump() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

@@ -40,6 +40,12 @@ TEST(CliNet, FitsASyntheticProblemAndItsPenultimateNc1FallsTenfold) {
   EXPECT_GT(last["test"]["accuracy"].get<double>(), 0.8);
   EXPECT_EQ(last["weights"].size(), 3u);
   EXPECT_EQ(d["model"]["dims"], json({16, 64, 64, 4}));
+  // The end of the run on the whole training and test sets (here 4 × 50 and 4 × 100 samples).
+  EXPECT_EQ(d["full_sets"]["train"]["samples"], 200);
+  EXPECT_EQ(d["full_sets"]["train"]["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(d["full_sets"]["test"]["samples"], 400);
+  EXPECT_GT(d["full_sets"]["test"]["accuracy"].get<double>(), 0.8);
+  EXPECT_NEAR(d["full_sets"]["train"]["loss"].get<double>(), last["loss"].get<double>(), 1e-12);  // subset = all
 }
 
 TEST(CliNet, FullBatchGdIsSgdWithOneBatchAndNoMomentumBitForBit) {

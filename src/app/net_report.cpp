@@ -18,6 +18,22 @@ nlohmann::ordered_json network_penalties(const NetworkObjective& f, const Vec& t
   return j;
 }
 
+nlohmann::ordered_json network_full_set_report(const NetworkObjective& f, const Vec& theta) {
+  Mat Z;  // K×N logits
+  f.logits(theta, Z);
+  Index correct = 0;
+  for (Index i = 0; i < Z.cols(); ++i) {
+    Index predicted = 0;
+    Z.col(i).maxCoeff(&predicted);
+    correct += predicted == f.labels()[static_cast<std::size_t>(i)];
+  }
+  nlohmann::ordered_json j;
+  j["samples"] = f.num_samples();
+  put_metric(j, "loss", f.parts(theta).loss);
+  put_metric(j, "accuracy", static_cast<double>(correct) / static_cast<double>(std::max<Index>(1, Z.cols())));
+  return j;
+}
+
 nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& theta, std::span<const Index> subset,
                                           const MetricOptions& options, std::vector<Mat>& levels) {
   const NetworkLayout& L = f.layout();

@@ -249,6 +249,8 @@ TrainedNetwork train_network(const NetConfig& c, NetworkInputs inputs, Trajector
                                                                 static_cast<double>(per_epoch))},
                        {"time", net.summary.time},
                        {"gradient_evaluations", net.summary.gradient_evaluations}};
+  footer["full_sets"] = {{"train", network_full_set_report(f, theta)},
+                         {"test", f_test ? network_full_set_report(*f_test, theta) : nlohmann::ordered_json(nullptr)}};
   footer["wall_seconds"] = steady_seconds() - start_seconds;
   writer.finish(footer);
 

@@ -1,0 +1,186 @@
+#!/bin/bash
+# Self-test of plots/: make small ufm-sim outputs, run every script on them, check the figures
+# and the error messages. Prints what failed; exit 0 when all passed, 1 otherwise, 2 on bad usage.
+#
+# usage: plots/selftest.sh UFM_SIM TMPDIR       e.g. plots/selftest.sh build/ufm-sim /tmp/plots-selftest
+# $PYTHON overrides the interpreter (default /usr/bin/python3). About 10-20 s on 2 cores.
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 UFM_SIM TMPDIR" >&2
+    exit 2
+fi
+BIN=$1
+T=$2
+PY=${PYTHON:-/usr/bin/python3}
+PLOTS=$(cd "$(dirname "$0")" && pwd)
+[ -x "$BIN" ] || { echo "$0: $BIN: not an executable" >&2; exit 2; }
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+mkdir -p "$T" || exit 2
+T=$(cd "$T" && pwd)
+rm -rf "$T"/out "$T"/exp "$T"/log
+mkdir -p "$T"/out "$T"/exp "$T"/log
+export MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+# matplotlib's font cache: keep it in TMPDIR when the home one cannot be written
+if [ -z "${MPLCONFIGDIR:-}" ] && ! { mkdir -p "${HOME:-/nonexistent}/.cache/matplotlib" &&
+                                    [ -w "${HOME:-/nonexistent}/.cache/matplotlib" ]; } 2>/dev/null; then
+    export MPLCONFIGDIR=$T/mplconfig
+fi
+START=$(date +%s.%N)
+FAILS=0
+N=0
+
+fail() {
+    echo "FAIL: $*"
+    FAILS=$((FAILS + 1))
+}
+
+# run NAME CMD...: expect exit status 0; output in log/NAME
+run() {
+    local name=$1
+    shift
+    N=$((N + 1))
+    "$@" >"$T/log/$name.out" 2>"$T/log/$name.err"
+    local rc=$?
+    if [ $rc -ne 0 ]; then
+        fail "$name: exit status $rc (expected 0): $*"
+        sed 's/^/    /' "$T/log/$name.err" | tail -n 5
+        return 1
+    fi
+}
+
+# is_figure FILE MAGIC: a non-empty file starting with MAGIC (PNG or %PDF)
+is_figure() {
+    local file=$1 magic=$2
+    if [ ! -s "$file" ]; then
+        fail "$file: missing or empty"
+    elif [ "$(head -c 4 "$file" | tr -d '\0' | tr -cd '[:print:]')" != "$magic" ]; then
+        fail "$file: not a $magic file"
+    fi
+}
+
+# start NAME CMD...: run in the background (the figure jobs overlap); `finish NAME` checks it
+start() {
+    local name=$1
+    shift
+    N=$((N + 1))
+    echo "$*" >"$T/log/$name.cmd"
+    ( "$@" >"$T/log/$name.out" 2>"$T/log/$name.err"; echo $? >"$T/log/$name.rc" ) &
+}
+
+# finish NAME [FILE MAGIC]...: after `wait`, exit status 0 and each FILE a non-empty MAGIC file
+finish() {
+    local name=$1
+    shift
+    local rc
+    rc=$(cat "$T/log/$name.rc" 2>/dev/null || echo "none")
+    if [ "$rc" != 0 ]; then
+        fail "$name: exit status $rc (expected 0): $(cat "$T/log/$name.cmd")"
+        sed 's/^/    /' "$T/log/$name.err" | tail -n 5
+        return 1
+    fi
+    while [ $# -ge 2 ]; do
+        is_figure "$1" "$2"
+        shift 2
+    done
+}
+
+# bad_file SCRIPT FILE ARGS...: exit 2 and one line "plots/SCRIPT: error: FILE: <why>"
+bad_file() {
+    local script=$1 file=$2
+    shift 2
+    N=$((N + 1))
+    local err
+    err=$("$PY" "$PLOTS/$script" "$file" "$@" --out "$T/out/never.png" 2>&1 >/dev/null)
+    local rc=$?
+    local lines
+    lines=$(printf '%s\n' "$err" | grep -c .)
+    if [ $rc -ne 2 ]; then
+        fail "$script $file: exit status $rc (expected 2): $err"
+    elif [ "$lines" -ne 1 ]; then
+        fail "$script $file: $lines lines on stderr (expected 1): $err"
+    else
+        case $err in
+            "plots/$script: error: $file: "?*) ;;
+            *) fail "$script $file: message not 'plots/$script: error: $file: <why>': $err" ;;
+        esac
+    fi
+    [ -e "$T/out/never.png" ] && fail "$script $file: wrote a figure anyway"
+}
+
+# ---------------------------------------------------------------- small outputs (about 1 s)
+O=$T/out
+UFM="--classes 4 --per-class 10 --dim 16 --dynamics gd --lr 0.5 --steps 2000 --quiet"
+run gen-run "$BIN" $UFM --out "$O/run.json"
+run gen-jsonl "$BIN" $UFM --format jsonl --out "$O/run.jsonl"
+run gen-deep "$BIN" $UFM --layers 2 --width 16 --activation relu --out "$O/deep.json"
+run gen-net "$BIN" net --quiet --classes 3 --per-class 30 --widths 16,16 --epochs 20 \
+    --metric-samples 60 --out "$O/net.json"
+run gen-check "$BIN" --lambda 1e-2 --classes 3 --per-class 4 --dim 5 --time 1e6 --grad-tol 1e-11 \
+    --abs-tol 1e-12 --rel-tol 1e-12 --check-theory --quiet --out "$O/check.json"
+cat >"$O/grid.json" <<'EOF'
+{"command": "run",
+ "base": {"loss": "mse", "bias": "none", "per_class": 4, "dim": 5, "time": 1e6, "grad_tol": 1e-11,
+          "abs_tol": 1e-12, "rel_tol": 1e-12, "check_theory": true, "num_checkpoints": 3},
+ "axes": {"lambda": {"logspace": [-2.5, -0.5, 3]}, "classes": [2, 3]},
+ "seeds": 2}
+EOF
+run gen-sweep "$BIN" sweep "$O/grid.json" --out "$O/sweep.jsonl" --threads 1
+echo "not json at all" >"$O/notjson.txt"
+
+# ---------------------------------------------------------------- the scripts (in parallel)
+# make_all: a study that works (--out .pdf; PNG and PDF written) and one that fails -> exit 1
+# (and below, a trivial study alone -> exit 0)
+# (make_all passes a study's results/ directory to its figures.py, like the studies' run.sh use)
+mkdir -p "$T/exp/good/results" "$T/exp/broken" "$T/exp/trivial"
+printf '%s\n' "import os, sys" "from plots import trajectory" \
+    "assert os.path.samefile(sys.argv[1], 'results'), sys.argv" \
+    "trajectory.main(['$O/run.jsonl', '--metrics', 'nc1', '--out', 'results/nc1.pdf'])" \
+    >"$T/exp/good/figures.py"
+echo 'raise SystemExit("this study is broken on purpose")' >"$T/exp/broken/figures.py"
+echo 'import trajectory, heatmap, scatter, spectrum, ufm_io' >"$T/exp/trivial/figures.py"
+start make_all "$PY" "$PLOTS/make_all.py" --experiments "$T/exp"
+start trajectory "$PY" "$PLOTS/trajectory.py" "$O/run.json" "$O/run.jsonl" "$O/deep.json" \
+    "$O/net.json" --metrics nc1,nc3,margin_mean --levels all --test --out "$O/trajectory.png"
+start heatmap "$PY" "$PLOTS/heatmap.py" "$O/sweep.jsonl" --x lambda --y classes --metric nc1 \
+    --reduce median --threshold-curve theory --out "$O/heatmap.png"
+start scatter "$PY" "$PLOTS/scatter.py" "$O/check.json" "$O/sweep.jsonl" --out "$O/scatter.png"
+start spectrum "$PY" "$PLOTS/spectrum.py" "$O/deep.json" "$O/net.json" --checkpoint -1 \
+    --out "$O/spectrum.png"
+
+# ---------------------------------------------------------------- errors and --help (while the figures are drawn)
+for script in trajectory.py heatmap.py scatter.py spectrum.py; do
+    args=()
+    [ $script = heatmap.py ] && args=(--x lambda --y classes --metric nc1)
+    bad_file $script "$O/missing.json" "${args[@]}"
+    bad_file $script "$O/notjson.txt" "${args[@]}"
+done
+bad_file heatmap.py "$O/run.json" --x lambda --y classes --metric nc1   # a run, not a sweep
+bad_file scatter.py "$O/run.json"                                      # no theory_check
+for script in trajectory.py heatmap.py scatter.py spectrum.py make_all.py; do
+    run "help-$script" "$PY" "$PLOTS/$script" --help
+    grep -q "^usage: plots/$script" "$T/log/help-$script.out" || fail "$script --help: no usage line"
+done
+
+# ---------------------------------------------------------------- the figures' results
+wait
+finish trajectory "$O/trajectory.png" PNG
+finish heatmap "$O/heatmap.png" PNG
+grep -q "no threshold curve" "$T/log/heatmap.err" && fail "heatmap: the threshold curve was left out"
+finish scatter "$O/scatter.png" PNG
+finish spectrum "$O/spectrum.png" PNG
+rc=$(cat "$T/log/make_all.rc")
+[ "$rc" = 1 ] || fail "make_all: exit status $rc with a broken study (expected 1)"
+grep -q "^ok .*good" "$T/log/make_all.out" || fail "make_all: 'good' not reported ok"
+grep -q "^FAILED broken" "$T/log/make_all.out" || fail "make_all: 'broken' not reported FAILED"
+is_figure "$T/exp/good/results/nc1.pdf" %PDF
+is_figure "$T/exp/good/results/nc1.png" PNG
+run make_all-ok "$PY" "$PLOTS/make_all.py" --experiments "$T/exp" --only trivial
+
+SECONDS_TAKEN=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $START }")
+if [ $FAILS -ne 0 ]; then
+    echo "plots/selftest.sh: FAILED: $FAILS failure(s), $N checks run (${SECONDS_TAKEN} s); logs in $T/log"
+    exit 1
+fi
+echo "plots/selftest.sh: all $N checks passed (${SECONDS_TAKEN} s); figures in $O"
+exit 0

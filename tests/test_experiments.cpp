@@ -1,0 +1,65 @@
+/// Every study under experiments/ in its --quick mode, followed by its own check.py: the studies'
+/// claims are checked as numbers in the suite, not only that something ran. And plots/selftest.sh:
+/// every plotting script on small real outputs, and their refusals.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_runner.hpp"
+
+namespace ufm {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The directories of experiments/ that hold a run.sh, by name.
+std::vector<std::string> studies() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(UFM_SOURCE_DIR) / "experiments", ec))
+    if (fs::exists(e.path() / "run.sh")) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// Runs `command` in the source tree with the test's ufm-sim; status and output.
+test::CliResult shell(const std::string& command, const fs::path& dir) {
+  const std::string line = "cd '" + std::string(UFM_SOURCE_DIR) + "' && UFM_SIM='" + UFM_SIM_BINARY +
+                           "' OMP_NUM_THREADS=1 " + command + " >'" + (dir / "out").string() + "' 2>&1";
+  test::CliResult r;
+  const int raw = std::system(line.c_str());
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = test::read_text(dir / "out");
+  return r;
+}
+
+class Experiment : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Experiment, QuickRunPassesItsOwnCheck) {
+  test::TempDir tmp;
+  const fs::path out = tmp.path() / "results";
+  const std::string study = "experiments/" + GetParam();
+  const test::CliResult run = shell("bash " + study + "/run.sh --quick --out '" + out.string() + "'", tmp.path());
+  ASSERT_EQ(run.status, 0) << run.out;
+  const test::CliResult check = shell("/usr/bin/python3 " + study + "/check.py '" + out.string() + "' --quick", tmp.path());
+  EXPECT_EQ(check.status, 0) << check.out;
+  EXPECT_NE(check.out.find("PASS"), std::string::npos) << check.out;
+  EXPECT_EQ(check.out.find("FAIL"), std::string::npos) << check.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Studies, Experiment, ::testing::ValuesIn(studies()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST(Plots, EveryScriptDrawsARealOutputAndRefusesABadFile) {
+  test::TempDir tmp;
+  const test::CliResult r =
+      shell("bash plots/selftest.sh '" + std::string(UFM_SIM_BINARY) + "' '" + (tmp.path() / "p").string() + "'",
+            tmp.path());
+  EXPECT_EQ(r.status, 0) << r.out;
+}
+
+}  // namespace
+}  // namespace ufm
