@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,7 @@ struct NetArgs {
   std::string loss = "mse";
   Index batch = 128;
   int epochs = 3;
-  double lr = 0.05, momentum = 0.9, lam = 5e-4;
+  double lr = 0.01, momentum = 0.9, lam = 5e-4;
   std::uint64_t seed = 0;
 };
 
@@ -64,8 +65,11 @@ inline nlohmann::ordered_json time_network(const NetArgs& a) {
     o.momentum = a.momentum;
     o.seed = a.seed + static_cast<std::uint64_t>(e);
     const auto t0 = Clock::now();
-    MinibatchSgd(o).run(f, theta, std::span<const long>{}, NullObserver{});
+    const RunSummary r = MinibatchSgd(o).run(f, theta, std::span<const long>{}, NullObserver{});
     times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    if (r.status != RunStatus::kMaxSteps)  // a diverged epoch is cut short: its time means nothing
+      throw std::runtime_error("ufm-bench net: epoch " + std::to_string(e) + " ended " +
+                               std::string(to_string(r.status)) + ": " + r.message + " (lower --lr)");
   }
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());

@@ -375,6 +375,7 @@ int main(int argc, char** argv) {
   net->add_option("--epochs", n.epochs, "timed epochs (the median is reported)")->check(CLI::PositiveNumber);
   net->add_option("--lr", n.lr, "learning rate");
   net->add_option("--lam", n.lam, "weight decay of every layer");
+  net->add_option("--momentum", n.momentum, "heavy-ball momentum");
   net->add_option("--seed", n.seed, "seed");
   net->add_option("--threads", a.threads, "OpenMP threads")->check(CLI::PositiveNumber);
   for (CLI::App* c : {step, metrics, flow}) add_problem(c), add_common(c);

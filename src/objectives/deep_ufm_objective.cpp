@@ -51,8 +51,7 @@ double DeepUfmObjective::evaluate(const Vec& theta, Vec* grad) const {
   back.dS0 = layout_.H1(*grad).data();
   back.bottom_decay = spec_.lambda_h;
   const double loss = stack_.forward_backward(theta, layout_.H1(theta), labels_, back);
-  stack_.add_weight_gradient(*grad, true);
-  stack_.add_weight_decay(theta, *grad, spec_.lambda_w, spec_.lambda_b);
+  stack_.set_weight_gradient_with_decay(theta, *grad, spec_.lambda_w, spec_.lambda_b);
   return loss;
 }
 

@@ -173,6 +173,38 @@ void LayerStack::add_weight_decay(const Vec& theta, Vec& grad, std::span<const d
   if (layout_.has_bias) layout_.b(grad) += lambda_b * layout_.b(theta);
 }
 
+void LayerStack::set_weight_gradient_with_decay(const Vec& theta, Vec& grad, std::span<const double> lambda_w,
+                                                double lambda_b) const {
+  if (chunks_used_ > 2) {  // the general path: as many partials as chunks
+    add_weight_gradient(grad, true);
+    add_weight_decay(theta, grad, lambda_w, lambda_b);
+    return;
+  }
+  // Eigen evaluates each expression elementwise left to right, (c₀ + c₁) + λW, with no FMA
+  // (-ffp-contract=off): the same roundings as the copy, the add and the decay one after another.
+  const Index L = layout_.layers();
+  const Chunk& c0 = chunks_[0];
+  for (Index l = 1; l <= L; ++l) {
+    auto gW = layout_.W(l, grad);
+    if (l == L && options_.freeze_classifier) {
+      gW.setZero();
+      continue;
+    }
+    const double lambda = lambda_w[static_cast<std::size_t>(l - 1)];
+    if (chunks_used_ == 2)
+      gW = c0.gW[l] + chunks_[1].gW[l] + lambda * layout_.W(l, theta);
+    else
+      gW = c0.gW[l] + lambda * layout_.W(l, theta);
+  }
+  if (layout_.has_bias) {
+    auto gb = layout_.b(grad);
+    if (chunks_used_ == 2)
+      gb = c0.gb + chunks_[1].gb + lambda_b * layout_.b(theta);
+    else
+      gb = c0.gb + lambda_b * layout_.b(theta);
+  }
+}
+
 double LayerStack::weight_penalties(const Vec& theta, std::span<const double> lambda_w, double lambda_b,
                                     DeepObjectiveParts* parts, double sum) const {
   const Index L = layout_.layers();

@@ -79,13 +79,16 @@ double NetworkObjective::sweep(const Vec& theta, const std::span<const Index>* s
                : std::span<const int>(labels_).subspan(static_cast<std::size_t>(p0), static_cast<std::size_t>(m));
     if (grad) {
       loss += stack_.forward_backward(theta, S0, y, back);
-      stack_.add_weight_gradient(*grad, p0 == 0);
+      if (p0 == 0 && m == n)  // one pass (a minibatch): gradient and decay in one pass over θ
+        stack_.set_weight_gradient_with_decay(theta, *grad, spec_.lambda_w, spec_.lambda_b);
+      else
+        stack_.add_weight_gradient(*grad, p0 == 0);
     } else {
       loss += stack_.forward(theta, S0, y);
     }
     after_pass(p0, m, S0);
   }
-  if (grad) stack_.add_weight_decay(theta, *grad, spec_.lambda_w, spec_.lambda_b);
+  if (grad && n > cap) stack_.add_weight_decay(theta, *grad, spec_.lambda_w, spec_.lambda_b);
   return loss;
 }
 

@@ -110,6 +110,11 @@ class LayerStack {
   void add_weight_gradient(Vec& grad, bool first) const;
   /// grad_W_l += λ_l W_l (l = 1..L, but W_L when frozen), grad_b += λ_b b.
   void add_weight_decay(const Vec& theta, Vec& grad, std::span<const double> lambda_w, double lambda_b) const;
+  /// add_weight_gradient(grad, true) then add_weight_decay, bit for bit, in one pass over each block
+  /// when the last forward_backward used at most two chunks (a minibatch): grad_W_l = (c₀ + c₁) +
+  /// λ_l W_l read and written once, instead of three passes over the parameters.
+  void set_weight_gradient_with_decay(const Vec& theta, Vec& grad, std::span<const double> lambda_w,
+                                      double lambda_b) const;
   /// sum + Σ_l (λ_l/2)||W_l||² + (λ_b/2)||b||², added in that order; per layer into parts when it
   /// is not null.
   double weight_penalties(const Vec& theta, std::span<const double> lambda_w, double lambda_b,
