@@ -22,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     --quick) QUICK=1; shift ;;
     --out) [[ $# -ge 2 ]] || { echo "run.sh: --out needs a directory" >&2; exit 2; }; OUT="$2"; shift 2 ;;
     --out=*) OUT="${1#--out=}"; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$HERE/run.sh"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (usage: run.sh [--quick] [--out DIR])" >&2; exit 2 ;;
   esac
 done

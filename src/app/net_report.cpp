@@ -1,6 +1,7 @@
 #include "ufm/app/net_report.hpp"
 
 #include "ufm/metrics/nc.hpp"
+#include "ufm/objectives/loss.hpp"
 #include "ufm/metrics/snapshot.hpp"
 #include "ufm/metrics/spectra.hpp"
 
@@ -29,7 +30,7 @@ nlohmann::ordered_json network_full_set_report(const NetworkObjective& f, const 
   }
   nlohmann::ordered_json j;
   j["samples"] = f.num_samples();
-  put_metric(j, "loss", f.parts(theta).loss);
+  put_metric(j, "loss", loss_sum(f.spec().loss, Z, f.labels()) / static_cast<double>(std::max<Index>(1, Z.cols())));
   put_metric(j, "accuracy", static_cast<double>(correct) / static_cast<double>(std::max<Index>(1, Z.cols())));
   return j;
 }

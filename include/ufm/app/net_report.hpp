@@ -24,7 +24,7 @@ nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& 
 /// matrix and a symmetric eigensolver (not an SVD of a 512×784 matrix at every checkpoint).
 nlohmann::ordered_json network_weights_report(const NetworkObjective& f, const Vec& theta, Index max_singular_values);
 
-/// {"samples", "loss", "accuracy"} over every sample of f's data (one forward pass in chunks):
+/// {"samples", "loss", "accuracy"} over every sample of f's data (one forward pass for the logits):
 /// the end-of-run numbers on the whole training and test sets, not on the evaluation subsets.
 nlohmann::ordered_json network_full_set_report(const NetworkObjective& f, const Vec& theta);
 
