@@ -36,31 +36,6 @@ DeepUfmSpec make_spec(Index L, Activation act, Loss loss, BiasMode bias, int dec
   return s;
 }
 
-/// The ReLU pattern (S_l > 0 for l >= 1) at theta.
-std::vector<Eigen::ArrayXXd> pattern(const DeepUfmObjective& f, const Vec& theta) {
-  std::vector<Mat> levels;
-  f.feature_levels(theta, levels);
-  std::vector<Eigen::ArrayXXd> p;
-  for (std::size_t l = 1; l < levels.size(); ++l) p.push_back((levels[l].array() > 0.0).cast<double>());
-  return p;
-}
-
-/// True when no central-difference probe of step h * max(1, |theta_i|) crosses a ReLU kink.
-bool away_from_kinks(const DeepUfmObjective& f, const Vec& theta, double h) {
-  const auto base = pattern(f, theta);
-  Vec t = theta;
-  for (Index i = 0; i < theta.size(); ++i) {
-    for (double sign : {-1.0, 1.0}) {
-      t(i) = theta(i) + sign * h * std::max(1.0, std::abs(theta(i)));
-      const auto p = pattern(f, t);
-      for (std::size_t l = 0; l < p.size(); ++l)
-        if ((p[l] != base[l]).any()) return false;
-    }
-    t(i) = theta(i);
-  }
-  return true;
-}
-
 class DeepUfmGradient
     : public ::testing::TestWithParam<std::tuple<Index, Activation, Loss, BiasMode, int>> {};
 
@@ -73,7 +48,7 @@ TEST_P(DeepUfmGradient, MatchesCentralFiniteDifferences) {
     int checked = 0;
     for (unsigned seed = 1; checked < 2 && seed < 200; ++seed) {
       const Vec theta = test::random_vec(f.num_params(), seed, scale);
-      if (act == Activation::kRelu && !away_from_kinks(f, theta, h)) continue;
+      if (act == Activation::kRelu && !test::away_from_relu_kinks(f, theta, h)) continue;
       ++checked;
       Vec grad(f.num_params());
       const double value = f.value_and_gradient(theta, grad);
@@ -227,7 +202,7 @@ TEST(DeepUfmObjective, ChunkedGradientMatchesFiniteDifferences) {
     int checked = 0;
     for (unsigned seed = 1; checked < 1 && seed < 50; ++seed) {
       const Vec theta = test::random_vec(f.num_params(), seed, 0.7);
-      if (act == Activation::kRelu && !away_from_kinks(f, theta, 1e-5)) continue;
+      if (act == Activation::kRelu && !test::away_from_relu_kinks(f, theta, 1e-5)) continue;
       ++checked;
       Vec grad(f.num_params());
       const double value = f.value_and_gradient(theta, grad);

@@ -49,31 +49,6 @@ struct BatchObjective {
   double value(const Vec& theta) const { return f.value_batch(theta, batch); }
 };
 
-/// The ReLU pattern (S_l > 0, l >= 1) at theta.
-std::vector<Eigen::ArrayXXd> pattern(const NetworkObjective& f, const Vec& theta) {
-  std::vector<Mat> levels;
-  f.feature_levels(theta, levels);
-  std::vector<Eigen::ArrayXXd> p;
-  for (std::size_t l = 1; l < levels.size(); ++l) p.push_back((levels[l].array() > 0.0).cast<double>());
-  return p;
-}
-
-/// True when no central-difference probe of step h * max(1, |theta_i|) crosses a ReLU kink.
-bool away_from_kinks(const NetworkObjective& f, const Vec& theta, double h) {
-  const auto base = pattern(f, theta);
-  Vec t = theta;
-  for (Index i = 0; i < theta.size(); ++i) {
-    for (double sign : {-1.0, 1.0}) {
-      t(i) = theta(i) + sign * h * std::max(1.0, std::abs(theta(i)));
-      const auto p = pattern(f, t);
-      for (std::size_t l = 0; l < p.size(); ++l)
-        if ((p[l] != base[l]).any()) return false;
-    }
-    t(i) = theta(i);
-  }
-  return true;
-}
-
 class NetworkGradient : public ::testing::TestWithParam<std::tuple<Index, Loss, bool, bool>> {};
 
 TEST_P(NetworkGradient, MatchesCentralFiniteDifferences) {
@@ -83,7 +58,7 @@ TEST_P(NetworkGradient, MatchesCentralFiniteDifferences) {
   int checked = 0;
   for (unsigned seed = 1; checked < 2 && seed < 300; ++seed) {
     const Vec theta = test::random_vec(f.num_params(), seed, 0.7);
-    if (!away_from_kinks(f, theta, 1e-5)) continue;
+    if (!test::away_from_relu_kinks(f, theta, 1e-5)) continue;
     ++checked;
     Vec grad(f.num_params());
     Vec fd;
@@ -218,7 +193,7 @@ TEST(NetworkObjective, ChunkedGradientMatchesFiniteDifferences) {
   int checked = 0;
   for (unsigned seed = 1; checked < 1 && seed < 100; ++seed) {
     const Vec theta = test::random_vec(f.num_params(), seed, 0.7);
-    if (!away_from_kinks(f, theta, 1e-5)) continue;
+    if (!test::away_from_relu_kinks(f, theta, 1e-5)) continue;
     ++checked;
     Vec grad;
     f.value_and_gradient(theta, grad);

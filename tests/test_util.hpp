@@ -2,7 +2,9 @@
 /// Helpers shared by the tests: seeded random points and finite-difference gradients.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <random>
 
 #include "ufm/linalg.hpp"
@@ -46,6 +48,34 @@ inline double rel(double got, double want) { return want == 0 ? std::abs(got) : 
 /// Relative error ||a - b|| / max(||b||, floor).
 inline double relative_error(const Vec& a, const Vec& b, double floor = 1e-12) {
   return (a - b).norm() / std::max(b.norm(), floor);
+}
+
+/// The ReLU pattern (S_l > 0 for l >= 1) at theta of a layered objective (one with feature_levels:
+/// the deep UFM, the network).
+template <class F>
+std::vector<Eigen::ArrayXXd> relu_pattern(const F& f, const Vec& theta) {
+  std::vector<Mat> levels;
+  f.feature_levels(theta, levels);
+  std::vector<Eigen::ArrayXXd> p;
+  for (std::size_t l = 1; l < levels.size(); ++l) p.push_back((levels[l].array() > 0.0).cast<double>());
+  return p;
+}
+
+/// True when no central-difference probe of step h * max(1, |theta_i|) crosses a ReLU kink.
+template <class F>
+bool away_from_relu_kinks(const F& f, const Vec& theta, double h) {
+  const auto base = relu_pattern(f, theta);
+  Vec t = theta;
+  for (Index i = 0; i < theta.size(); ++i) {
+    for (double sign : {-1.0, 1.0}) {
+      t(i) = theta(i) + sign * h * std::max(1.0, std::abs(theta(i)));
+      const auto p = relu_pattern(f, t);
+      for (std::size_t l = 0; l < p.size(); ++l)
+        if ((p[l] != base[l]).any()) return false;
+    }
+    t(i) = theta(i);
+  }
+  return true;
 }
 
 }  // namespace ufm::test

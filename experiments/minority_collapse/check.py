@@ -11,21 +11,23 @@ far from 1 (a jump over one grid step), cos is nondecreasing in R; R* falls as l
 R is the realized ratio n_maj / n_min with n_min = max(1, round(n / R_nominal)).
 Prints each check with its measured value and PASS/FAIL; exits 1 if any fails.
 """
-import json
 import math
+import os
 import sys
 from collections import defaultdict
 
 import numpy as np
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
+
 COLLAPSE = 0.99
 
 
 def load(path):
-    try:
-        return [json.loads(l) for l in open(path) if l.strip()][1:]
-    except FileNotFoundError:
-        return []
+    """The points of a `ufm-sim sweep` result file; none if there is no such file."""
+    return study.sweep_records(path, missing_ok=True)
 
 
 def counts(p):
@@ -56,23 +58,9 @@ def threshold(curve):
     return None
 
 
-class Checks:
-    def __init__(self):
-        self.failed = 0
-
-    def __call__(self, name, ok, measured):
-        print(f"[{'PASS' if ok else 'FAIL'}] {name}: {measured}")
-        self.failed += not ok
-
-
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    quick = "--quick" in sys.argv
-    if len(args) != 1:
-        print(__doc__)
-        return 2
-    d = args[0]
-    check = Checks()
+    d, quick = study.check_cli(__doc__, style="doc")
+    check = study.Checks()
     grid = load(f"{d}/grid.jsonl")
     conv = [p for p in grid if p["status"] == "converged"]
     check("grid: every point converged (||grad F|| <= 1e-9)", len(conv) == len(grid) and grid,
@@ -143,9 +131,8 @@ def main():
                       t[0] < r0 <= t[2] * (1.05 if quick else 1.0),
                       f"1 - cos = {1 - ca:.3f}, {1 - cb:.3f} at R = {ra:.4g}, {rb:.4g} -> 0 at R = {r0:.4g}")
             print("       " + ", ".join(f"R={x[0]:.4g}: {x[1]:.4f}" for x in inside))
-    print(f"{'all checks passed' if not check.failed else f'{check.failed} check(s) FAILED'}")
-    return 1 if check.failed else 0
+    check.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,35 +8,25 @@ Writes FIGDIR/minority_cosine.{png,pdf}  mean pairwise cosine of the minority ro
        FIGDIR/r_star.{png,pdf}           the bracket of R* against lambda, log-log
        FIGDIR/norms.{png,pdf}            mean row norms of W, minority and majority classes, against R
 """
+import functools
 import math
 import os
 import sys
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check import COLLAPSE, curves, load, threshold  # noqa: E402
 
-
-def save(fig, out, name):
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(out, f"{name}.{ext}"), dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    print(f"wrote {out}/{name}.png, .pdf")
+plt = study.pyplot()
+save = functools.partial(study.save_figure, dpi=150, bbox_inches="tight", announce=True)   # (fig, out, name)
 
 
 def main():
-    args = sys.argv[1:]
-    if "--out" not in args or len(args) < 3:
-        print(__doc__)
-        return 2
-    out = args[args.index("--out") + 1]
-    d = [a for i, a in enumerate(args) if a != "--out" and (i == 0 or args[i - 1] != "--out")][0]
-    os.makedirs(out, exist_ok=True)
+    d, out = study.figures_cli(__doc__, style="doc")
     grid = load(f"{d}/grid.jsonl")
     cur = curves(grid)
     ref = curves(load(f"{d}/refine.jsonl"))

@@ -11,38 +11,15 @@ Checked: every run converged (final ||grad F|| tiny); the least-squares slope of
 log sigma over the small-sigma range is 2, that of log snc_h is 1 for d > K and 2 for d = K.
 Prints each check with its value and PASS/FAIL; exits 1 if any fails.
 """
-import argparse
-import json
 import math
 import os
 import sys
 
 import numpy as np
 
-
-def load_points(directory):
-    path = os.path.join(directory, "results.jsonl")
-    points = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            rec = json.loads(line)
-            if rec.get("type") == "point":
-                points.append(rec)
-    points.sort(key=lambda p: p["index"])
-    return points
-
-
-def check_mode(directory, quick):
-    meta_path = os.path.join(directory, "meta.json")
-    if os.path.exists(meta_path):
-        with open(meta_path) as f:
-            made_quick = json.load(f).get("quick")
-        if made_quick is not None and bool(made_quick) != quick:
-            sys.exit("check.py: %s holds a %s run; call check.py %s --quick" %
-                     (directory, "quick" if made_quick else "full", "with" if made_quick else "without"))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
 
 def slope(x, y):
@@ -55,31 +32,20 @@ def slope(x, y):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--quick", action="store_true", help="looser thresholds for run.sh --quick")
-    args = ap.parse_args()
-    directory, quick = args.dir, args.quick
-    check_mode(directory, quick)
-    points = load_points(directory)
-    if not points:
-        sys.exit("check.py: no points in %s/results.jsonl" % directory)
+    _, quick, points = study.check_setup(__doc__, trajectories=False,
+                                         no_points="check.py: no points in %s/results.jsonl")
 
     sigma_max_fit = 0.1 + 1e-12          # the small-sigma range the power laws describe
     slope_tol = 0.2 if quick else 0.1
     grad_tol = 1e-8
-    results = []
-
-    def report(name, value, ok, detail=""):
-        results.append(ok)
-        print("%-62s %-28s %s" % (name, value, "PASS" if ok else "FAIL") + (("  " + detail) if detail else ""))
+    check = study.Checks(columns=(62, 28))
 
     bad = [p for p in points if p["exit_status"] != 0]
-    report("all runs ended normally", "%d of %d" % (len(points) - len(bad), len(points)), not bad)
+    check("all runs ended normally", not bad, "%d of %d" % (len(points) - len(bad), len(points)))
     gmax = max(p["final"]["grad_norm"] for p in points)
     lmax = max(p["final"]["loss"] for p in points)
-    report("converged: max final ||grad F|| <= %g" % grad_tol, "%.2e (max loss %.1e)" % (gmax, lmax),
-           gmax <= grad_tol)
+    check("converged: max final ||grad F|| <= %g" % grad_tol, gmax <= grad_tol,
+          "%.2e (max loss %.1e)" % (gmax, lmax))
 
     K = points[0]["config"]["classes"]
     dims = sorted({p["config"]["dim"] for p in points})
@@ -91,13 +57,13 @@ def main():
         sw, iw, rw = slope(sig, [p["final"]["snc_w"] for p in pts])
         sh, ih, rh = slope(sig, [p["final"]["snc_h"] for p in pts])
         rng = "sigma %.0e..%.0e, %d seeds" % (lo, hi, seeds)
-        report("d=%d K=%d: slope of log snc_w vs log sigma = 2 +- %.2g" % (d, K, slope_tol),
-               "%.4f" % sw, abs(sw - 2) <= slope_tol,
-               "(%s; snc_w ~ %.3g sigma^%.2f)" % (rng, 10 ** iw, sw))
+        check("d=%d K=%d: slope of log snc_w vs log sigma = 2 +- %.2g" % (d, K, slope_tol),
+              abs(sw - 2) <= slope_tol, "%.4f" % sw,
+              "(%s; snc_w ~ %.3g sigma^%.2f)" % (rng, 10 ** iw, sw))
         expect_h = 1.0 if d > K else 2.0
-        report("d=%d K=%d: slope of log snc_h vs log sigma = %g +- %.2g" % (d, K, expect_h, slope_tol),
-               "%.4f" % sh, abs(sh - expect_h) <= slope_tol,
-               "(%s; snc_h ~ %.3g sigma^%.2f; %s)" % (rng, 10 ** ih, sh, "d > K: floor ~ sigma" if d > K else "d = K"))
+        check("d=%d K=%d: slope of log snc_h vs log sigma = %g +- %.2g" % (d, K, expect_h, slope_tol),
+              abs(sh - expect_h) <= slope_tol, "%.4f" % sh,
+              "(%s; snc_h ~ %.3g sigma^%.2f; %s)" % (rng, 10 ** ih, sh, "d > K: floor ~ sigma" if d > K else "d = K"))
         if d > K:
             # our estimate, not theory.md's: the part of H outside W's row space keeps its init size
             # sigma sqrt(N (d - K)), while ||H||^2 -> ||W||^2 = tr(W W^T) = K sqrt(n) (balanced classes)
@@ -111,20 +77,18 @@ def main():
         # at the smallest sigma, strong NC holds to within a few sigma^2 (W) and a few sigma or sigma^2 (H)
         limit_w = 100 * lo ** 2
         limit_h = 100 * (lo if d > K else lo ** 2)
-        report("d=%d: snc_w at sigma=%.0e <= 100 sigma^2 = %.1e" % (d, lo, limit_w), "%.3e" % w_small,
-               w_small <= limit_w)
-        report("d=%d: snc_h at sigma=%.0e <= 100 sigma%s = %.1e" % (d, lo, "" if d > K else "^2", limit_h),
-               "%.3e" % h_small, h_small <= limit_h)
+        check("d=%d: snc_w at sigma=%.0e <= 100 sigma^2 = %.1e" % (d, lo, limit_w), w_small <= limit_w,
+              "%.3e" % w_small)
+        check("d=%d: snc_h at sigma=%.0e <= 100 sigma%s = %.1e" % (d, lo, "" if d > K else "^2", limit_h),
+              h_small <= limit_h, "%.3e" % h_small)
         big = [p for p in points if p["config"]["dim"] == d and p["config"]["init_scale"] > sigma_max_fit]
         for s in sorted({p["config"]["init_scale"] for p in big}):
             ps = [p for p in big if p["config"]["init_scale"] == s]
             print("  (info) d=%d sigma=%.3g: snc_w mean %.3g, snc_h mean %.3g (outside the small-sigma fit)"
                   % (d, s, np.mean([p["final"]["snc_w"] for p in ps]), np.mean([p["final"]["snc_h"] for p in ps])))
 
-    failed = results.count(False)
-    print("%d checks, %d failed" % (len(results), failed))
-    return 1 if failed else 0
+    check.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,41 +9,18 @@ Writes
       with its slope in the legend, and reference slopes sigma^2 and sigma;
   mixon_snc_trajectories.{png,pdf}: snc_w(t) and snc_h(t) of seed 0 at the largest d, one line per sigma.
 """
-import argparse
-import json
 import os
+import sys
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
+
+plt = study.pyplot()
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
-
-
-def load(directory, trajectories):
-    points = []
-    with open(os.path.join(directory, "results.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                if rec.get("type") == "point":
-                    points.append(rec)
-    if trajectories:
-        for p in points:
-            with open(os.path.join(directory, "trajectories", p["id"] + ".json")) as f:
-                p["trajectory"] = json.load(f)["trajectory"]
-    return points
-
-
-def save(fig, base):
-    out = []
-    for ext in ("png", "pdf"):
-        fig.savefig(base + "." + ext, dpi=130)
-        out.append(base + "." + ext)
-    plt.close(fig)
-    return out
 
 
 def vs_sigma(points, figdir):
@@ -79,7 +56,7 @@ def vs_sigma(points, figdir):
                  "(lines fitted over σ ≤ 0.1)" % (c["time"], K, n, len({p["config"]["seed"] for p in points})),
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return save(fig, os.path.join(figdir, "mixon_snc_vs_sigma"))
+    return study.save_figure(fig, figdir, "mixon_snc_vs_sigma")
 
 
 def trajectories(points, figdir):
@@ -102,17 +79,12 @@ def trajectories(points, figdir):
     fig.suptitle("snc_w(t), snc_h(t): d = %d, K = %d, seed 0 — smaller σ: later escape from 0, closer to strong NC"
                  % (d, pts[0]["config"]["classes"]), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
-    return save(fig, os.path.join(figdir, "mixon_snc_trajectories"))
+    return study.save_figure(fig, figdir, "mixon_snc_trajectories")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--out", help="figure directory (default DIR/figures)")
-    args = ap.parse_args()
-    figdir = args.out or os.path.join(args.dir, "figures")
-    os.makedirs(figdir, exist_ok=True)
-    points = load(args.dir, trajectories=True)
+    directory, figdir = study.figures_cli(__doc__)
+    points = study.load_points(directory, sort=False)
     for w in vs_sigma(points, figdir) + trajectories(points, figdir):
         print(w)
 

@@ -22,40 +22,17 @@ compares the first checkpoint (the random init, t = 0) with the last one:
 * NC4 in every group: the NCC mismatch is >= 0.5 at init and exactly 0 at the end.
 Prints each check with its measured value and PASS/FAIL; exits 1 if any fails.
 """
-import argparse
-import json
 import math
 import os
 import sys
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
+
 H_SIDE = ["equinorm_h", "equiangle_h", "etf_error_h"]
 W_SIDE = ["equinorm_w", "equiangle_w", "etf_error_w"]
 ALL = ["nc1"] + H_SIDE + W_SIDE + ["nc3"]
-
-
-def load(directory):
-    points = []
-    with open(os.path.join(directory, "results.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                if rec.get("type") == "point":
-                    points.append(rec)
-    points.sort(key=lambda p: p["index"])
-    for p in points:
-        with open(os.path.join(directory, "trajectories", p["id"] + ".json")) as f:
-            p["trajectory"] = json.load(f)["trajectory"]
-    return points
-
-
-def check_mode(directory, quick):
-    path = os.path.join(directory, "meta.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            made_quick = json.load(f).get("quick")
-        if made_quick is not None and bool(made_quick) != quick:
-            sys.exit("check.py: %s holds a %s run; call check.py %s --quick" %
-                     (directory, "quick" if made_quick else "full", "with" if made_quick else "without"))
 
 
 def fall(first, last):
@@ -70,21 +47,10 @@ def frame_limits(K):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--quick", action="store_true", help="looser thresholds for run.sh --quick")
-    args = ap.parse_args()
-    check_mode(args.dir, args.quick)
-    points = load(args.dir)
-    if not points:
-        sys.exit("check.py: no points in %s" % args.dir)
-    exact = 1e4 if args.quick else 1e8
-    frame_rel = 1e-3 if args.quick else 1e-6
-    outcomes = []
-
-    def report(name, value, ok):
-        outcomes.append(ok)
-        print("  %-58s %-22s %s" % (name, value, "PASS" if ok else "FAIL"))
+    _, quick, points = study.check_setup(__doc__)
+    exact = 1e4 if quick else 1e8
+    frame_rel = 1e-3 if quick else 1e-6
+    check = study.Checks(columns=(58, 22), indent="  ")
 
     groups = {}
     for p in points:
@@ -97,20 +63,20 @@ def main():
         print("%s, lambda=%g, bias=%s (K=%d, n=%d, d=%d, t=0..%g, %d seeds; worst seed shown)"
               % (loss.upper(), lam, bias, K, pts[0]["config"]["per_class"], pts[0]["config"]["dim"], T, len(pts)))
         ok_status = all(p["exit_status"] == 0 for p in pts)
-        report("runs ended normally", "%d of %d" % (sum(p["exit_status"] == 0 for p in pts), len(pts)), ok_status)
+        check("runs ended normally", ok_status, "%d of %d" % (sum(p["exit_status"] == 0 for p in pts), len(pts)))
 
         def min_fall(metric):
             return min(fall(p["trajectory"][0][metric], p["trajectory"][-1][metric]) for p in pts)
 
         def check_fall(metric, factor):
             f = min_fall(metric)
-            report("%s falls by >= %g" % (metric, factor), "%.3g x" % f, f >= factor)
+            check("%s falls by >= %g" % (metric, factor), f >= factor, "%.3g x" % f)
 
         def check_limit(metric, target, tol, relative):
             worst = max((p["trajectory"][-1][metric] for p in pts), key=lambda v: abs(v - target))
             dev = abs(worst - target) / (abs(target) if relative else 1.0)
-            report("%s -> %.6g (%s dev. <= %g)" % (metric, target, "rel." if relative else "abs.", tol),
-                   "%.6g (dev %.2g)" % (worst, dev), dev <= tol)
+            check("%s -> %.6g (%s dev. <= %g)" % (metric, target, "rel." if relative else "abs.", tol),
+                  dev <= tol, "%.6g (dev %.2g)" % (worst, dev))
 
         frame = frame_limits(K)
         if lam > 0:
@@ -131,7 +97,7 @@ def main():
                     tr = p["trajectory"]
                     i = min(range(len(tr)), key=lambda j: abs(math.log(max(tr[j]["time"], 1e-300) / (T / 100))))
                     worst = max(worst, tr[-1][m] / tr[i][m])
-                report("%s still falling: value(T) / value(T/100) < 1" % m, "%.3g" % worst, worst < 1)
+                check("%s still falling: value(T) / value(T/100) < 1" % m, worst < 1, "%.3g" % worst)
         else:  # unregularized MSE
             check_fall("nc1", 100)
             for m in H_SIDE:
@@ -146,12 +112,10 @@ def main():
                 check_fall("nc3", 10)
         first4 = min(p["trajectory"][0]["nc4"] for p in pts)
         last4 = max(p["trajectory"][-1]["nc4"] for p in pts)
-        report("nc4: >= 0.5 at init, 0 at the end", "%.3g -> %.3g" % (first4, last4), first4 >= 0.5 and last4 == 0)
+        check("nc4: >= 0.5 at init, 0 at the end", first4 >= 0.5 and last4 == 0, "%.3g -> %.3g" % (first4, last4))
 
-    failed = outcomes.count(False)
-    print("%d checks, %d failed" % (len(outcomes), failed))
-    return 1 if failed else 0
+    check.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

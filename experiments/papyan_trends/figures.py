@@ -8,36 +8,23 @@ Writes papyan_trends_wd.{png,pdf} (lambda = 5e-4) and papyan_trends_nowd.{png,pd
 one colour per loss x bias, the geometric mean over seeds as a line and the seeds' range shaded.
 Dashed grey lines: theory.md §5 (a)'s limits for bias-free MSE (orthogonal frame).
 """
-import argparse
-import json
 import math
 import os
+import sys
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
+
+plt = study.pyplot()
 
 PANELS = [("nc1", "NC1: nc1"), ("equinorm_h", "NC2: equinorm_h"), ("equinorm_w", "NC2: equinorm_w"),
           ("equiangle_h", "NC2: equiangle_h"), ("equiangle_w", "NC2: equiangle_w"), ("etf_error_h", "NC2: etf_error_h"),
           ("etf_error_w", "NC2: etf_error_w"), ("nc3", "NC3: nc3"), ("nc4", "NC4: nc4")]
 STYLE = {("ce", "none"): ("tab:blue", "-"), ("ce", "free"): ("tab:cyan", "--"),
          ("mse", "none"): ("tab:red", "-"), ("mse", "free"): ("tab:orange", "--")}
-
-
-def load(directory):
-    points = []
-    with open(os.path.join(directory, "results.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                if rec.get("type") == "point":
-                    points.append(rec)
-    for p in points:
-        with open(os.path.join(directory, "trajectories", p["id"] + ".json")) as f:
-            p["trajectory"] = json.load(f)["trajectory"]
-    return points
 
 
 def series(pts, metric):
@@ -54,7 +41,7 @@ def series(pts, metric):
     return t[keep], v[:, keep]
 
 
-def figure(points, lam, title, path_base):
+def figure(points, lam, title, figdir, name):
     pts_l = [p for p in points if p["config"]["lambda"] == lam]
     if not pts_l:
         return []
@@ -98,29 +85,19 @@ def figure(points, lam, title, path_base):
                  % (title, c["classes"], c["per_class"], c["dim"], len({p["config"]["seed"] for p in pts_l})),
                  fontsize=11)
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
-    out = []
-    for ext in ("png", "pdf"):
-        fig.savefig(path_base + "." + ext, dpi=130)
-        out.append(path_base + "." + ext)
-    plt.close(fig)
-    return out
+    return study.save_figure(fig, figdir, name)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--out", help="figure directory (default DIR/figures)")
-    args = ap.parse_args()
-    figdir = args.out or os.path.join(args.dir, "figures")
-    os.makedirs(figdir, exist_ok=True)
-    points = load(args.dir)
+    directory, figdir = study.figures_cli(__doc__)
+    points = study.load_points(directory, sort=False)
     written = []
     lams = sorted({p["config"]["lambda"] for p in points}, reverse=True)
     for lam in lams:
         if lam > 0:
-            written += figure(points, lam, "Weight decay λ = %g" % lam, os.path.join(figdir, "papyan_trends_wd"))
+            written += figure(points, lam, "Weight decay λ = %g" % lam, figdir, "papyan_trends_wd")
         else:
-            written += figure(points, lam, "No weight decay (λ = 0)", os.path.join(figdir, "papyan_trends_nowd"))
+            written += figure(points, lam, "No weight decay (λ = 0)", figdir, "papyan_trends_nowd")
     for w in written:
         print(w)
 

@@ -10,11 +10,14 @@ of theory's (first point where the zero solution is global); every converged poi
 the product grid; convergence slows down as c -> 1 (time to ||grad F|| <= 1e-9 grows like 1/|1 - c|).
 Prints each check with its measured value and PASS/FAIL; exits 1 if any fails.
 """
-import json
-import math
+import os
 import sys
 
 import numpy as np
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
 ZERO_TOL = 1e-3      # ||H||, ||W|| below this = the zero solution (converged zeros are ~1e-7)
 OBJ_TOL = 1e-6       # relative error of the objective against theory's min_value
@@ -23,8 +26,8 @@ MODELS = [("mse", "none", "(a) MSE bias-free"), ("mse", "free", "(b) MSE free bi
 
 
 def load(path):
-    lines = [json.loads(l) for l in open(path) if l.strip()]
-    return lines[0], [l for l in lines[1:] if l.get("type") == "point"]
+    """The points of a `ufm-sim sweep` result file."""
+    return [r for r in study.sweep_records(path) if r.get("type") == "point"]
 
 
 def key(values, drop=("seed",)):
@@ -33,8 +36,8 @@ def key(values, drop=("seed",)):
 
 def joined(directory, name):
     """Run points with their theory prediction attached as p['theory']."""
-    _, runs = load(f"{directory}/{name}.jsonl")
-    _, theory = load(f"{directory}/{name}_theory.jsonl")
+    runs = load(f"{directory}/{name}.jsonl")
+    theory = load(f"{directory}/{name}_theory.jsonl")
     pred = {key(t["values"]): t["prediction"] for t in theory}
     for p in runs:
         p["theory"] = pred[key(p["values"])]
@@ -63,15 +66,6 @@ def boundary(flags):
     return i if all(flags[i:]) and not any(flags[:i]) else None
 
 
-class Checks:
-    def __init__(self):
-        self.failed = 0
-
-    def __call__(self, name, ok, measured):
-        print(f"[{'PASS' if ok else 'FAIL'}] {name}: {measured}")
-        self.failed += not ok
-
-
 def is_zero(p):
     f = p["final"]
     return max(f["h_norm"], f["w_norm"]) < ZERO_TOL
@@ -83,13 +77,8 @@ def rel_obj_err(p):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    quick = "--quick" in sys.argv
-    if len(args) != 1:
-        print(__doc__)
-        return 2
-    d = args[0]
-    check = Checks()
+    d, quick = study.check_cli(__doc__, style="doc")
+    check = study.Checks()
 
     # ---- 1. the phase diagram grid ----
     grid = joined(d, "grid")
@@ -172,9 +161,8 @@ def main():
             print(f"       {label} at c = 1: status {p['status']} at t = {p['final']['time']:.3g}, "
                   f"||H|| = {p['final']['h_norm']:.2e} (theory 0), objective rel. error {rel_obj_err(p):.1e}")
 
-    print(f"{'all checks passed' if not check.failed else f'{check.failed} check(s) FAILED'}")
-    return 1 if check.failed else 0
+    check.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

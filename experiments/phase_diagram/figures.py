@@ -9,27 +9,27 @@ Writes FIGDIR/phase_diagram.{png,pdf}   final ||H||_F over (lambda_W lambda_H, K
                                         every grid point on theory's curve
        FIGDIR/near_threshold.{png,pdf}  time to ||grad F|| <= 1e-9 against |1 - c|
 """
-import json
+import functools
 import math
 import os
 import sys
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
+
+plt = study.pyplot()
+save = functools.partial(study.save_figure, dpi=150, bbox_inches="tight", announce=True)   # (fig, out, name)
 
 MODELS = [("mse", "none", "(a) MSE, bias-free"), ("mse", "free", "(b) MSE, free bias"),
           ("ce", "none", "(d) CE, bias-free")]
 
 
-def load(path):
-    return [json.loads(l) for l in open(path) if l.strip()][1:]
-
-
 def joined(d, name):
-    runs = load(f"{d}/{name}.jsonl")
-    theory = load(f"{d}/{name}_theory.jsonl")
+    runs = study.sweep_records(f"{d}/{name}.jsonl")
+    theory = study.sweep_records(f"{d}/{name}_theory.jsonl")
     key = lambda v: tuple(sorted((k, x) for k, x in v.items() if k != "seed"))  # noqa: E731
     pred = {key(t["values"]): t["prediction"] for t in theory}
     for p in runs:
@@ -40,13 +40,6 @@ def joined(d, name):
 def cval(p):
     th = p["theory"]["thresholds"]
     return th["c"] if "c" in th else th["K_gamma"]
-
-
-def save(fig, out, name):
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(out, f"{name}.{ext}"), dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    print(f"wrote {out}/{name}.png, .pdf")
 
 
 def phase_diagram(grid, out):
@@ -159,13 +152,7 @@ def near_threshold(near, out):
 
 
 def main():
-    args = sys.argv[1:]
-    if "--out" not in args or len(args) < 3:
-        print(__doc__)
-        return 2
-    out = args[args.index("--out") + 1]
-    d = [a for i, a in enumerate(args) if a != "--out" and (i == 0 or args[i - 1] != "--out")][0]
-    os.makedirs(out, exist_ok=True)
+    d, out = study.figures_cli(__doc__, style="doc")
     grid = joined(d, "grid")
     phase_diagram(grid, out)
     order_parameter(grid, joined(d, "asymmetric"), out)

@@ -5,36 +5,11 @@
 # near-threshold slowing-down scan) and, for each, the matching `ufm-sim theory` sweep.
 # Full: ~2 min on one core; --quick: a few seconds. Results: DIR/*.jsonl, DIR/timing.json.
 set -euo pipefail
-ORIG="$PWD"
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$HERE/../.."                                   # the repository root
-UFM_SIM="${UFM_SIM:-build/ufm-sim}"
-STUDY=experiments/phase_diagram
+STUDY_FLAGS="--resume"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" "$@"   # options, repository root, UFM_SIM, OUT
+init_out
 
-QUICK=0; OUT=""; RESUME=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --out) OUT="$2"; shift ;;
-    --out=*) OUT="${1#--out=}" ;;
-    --resume) RESUME=1 ;;
-    -h|--help) sed -n '2,7p' "$HERE/run.sh"; exit 0 ;;
-    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-case "$OUT" in ""|/*) ;; *) OUT="$ORIG/$OUT" ;; esac   # --out relative to where run.sh was called
-if [ -z "$OUT" ]; then
-  if [ $QUICK = 1 ]; then OUT="$STUDY/results/quick"; else OUT="$STUDY/results"; fi
-fi
-SUFFIX=""; [ $QUICK = 1 ] && SUFFIX="_quick"
-[ -x "$UFM_SIM" ] || { echo "run.sh: UFM_SIM=$UFM_SIM is not an executable (build it, or set UFM_SIM)" >&2; exit 2; }
-mkdir -p "$OUT"
-export OMP_NUM_THREADS=1
-
-"$UFM_SIM" --version > "$OUT/version.txt" 2>&1 || true
-echo "{" > "$OUT/timing.json.tmp"
-first=1
+timing_begin
 for name in grid asymmetric near_threshold; do
   grid="$STUDY/$name$SUFFIX.json"
   res="$OUT/$name.jsonl"; tres="$OUT/${name}_theory.jsonl"; tgrid="$OUT/${name}_theory_grid.json"
@@ -51,14 +26,12 @@ t = {"description": "theory of " + sys.argv[1], "command": "theory",
 if "zip" in g: t["zip"] = g["zip"]
 json.dump(t, open(sys.argv[2], "w"), indent=1)
 PY
-  start=$(date +%s.%N)
+  start=$(now)
   "$UFM_SIM" sweep "$grid" --out "$res" --threads 1 --quiet
-  end=$(date +%s.%N)
+  end=$(now)
   "$UFM_SIM" sweep "$tgrid" --out "$tres" --threads 1 --quiet
-  secs=$(/usr/bin/python3 -c "print(round($end - $start, 2))")
-  [ $first = 1 ] || echo "," >> "$OUT/timing.json.tmp"; first=0
-  printf '  "%s": %s' "$name" "$secs" >> "$OUT/timing.json.tmp"
+  secs=$(elapsed "$start" "$end")
+  timing_add "$name" "$secs"
   echo "$name: $(($(wc -l < "$res") - 1)) points in ${secs} s -> $res"
 done
-printf '\n}\n' >> "$OUT/timing.json.tmp"
-mv "$OUT/timing.json.tmp" "$OUT/timing.json"
+timing_end

@@ -21,6 +21,10 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
+
 THR = 2 ** (-4 / 3)                 # the nonzero solution is the global minimum iff kappa < THR
 KAPPA_MAX = 3 * 4 ** (-4 / 3)       # u^4 - u + kappa = 0 has positive roots iff kappa <= KAPPA_MAX
 RANK_TOL = 1e-3                     # singular values of W2 W1 H1bar above this count (nonzero ones are >= 0.25)
@@ -44,22 +48,9 @@ def f_rank(r, kappa, K):
     return ((K - r) / 2 + (r * phi(sp, kappa) if r else 0.0)) / K
 
 
-def load(path):
-    return [json.loads(l) for l in open(path) if l.strip()][1:]
-
-
-class Checks:
-    def __init__(self):
-        self.failed = 0
-
-    def __call__(self, name, ok, measured):
-        print(f"[{'PASS' if ok else 'FAIL'}] {name}: {measured}")
-        self.failed += not ok
-
-
 def linear(d, check, quick):
-    runs = load(f"{d}/linear.jsonl")
-    theory = {t["values"]["lambda"]: t["prediction"] for t in load(f"{d}/linear_theory.jsonl")}
+    runs = study.sweep_records(f"{d}/linear.jsonl")
+    theory = {t["values"]["lambda"]: t["prediction"] for t in study.sweep_records(f"{d}/linear_theory.jsonl")}
     K = runs[0]["config"]["classes"]
     conv = [p for p in runs if p["status"] == "converged"]
     check("linear: every run converged (||grad F|| <= 1e-9)", len(conv) == len(runs), f"{len(conv)}/{len(runs)}")
@@ -241,17 +232,12 @@ def relu(d, check, quick):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    quick = "--quick" in sys.argv
-    if len(args) != 1:
-        print(__doc__)
-        return 2
-    check = Checks()
-    linear(args[0], check, quick)
-    relu(args[0], check, quick)
-    print(f"{'all checks passed' if not check.failed else f'{check.failed} check(s) FAILED'}")
-    return 1 if check.failed else 0
+    d, quick = study.check_cli(__doc__, style="doc")
+    check = study.Checks()
+    linear(d, check, quick)
+    relu(d, check, quick)
+    check.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

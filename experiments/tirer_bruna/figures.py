@@ -9,29 +9,25 @@ Writes FIGDIR/linear_ranks.{png,pdf}      rank of the final W2 W1 H1bar over see
        FIGDIR/relu_nc.{png,pdf}           ReLU runs: nc1 of H1 and S1 over time; final objective against
                                           the linear minimum and the orthogonality of the S1 class means
 """
+import functools
 import os
 import sys
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check import KAPPA_MAX, RANK_TOL, THR, f_rank, load, relu_runs, s_plus  # noqa: E402
+from check import KAPPA_MAX, RANK_TOL, THR, f_rank, relu_runs, s_plus  # noqa: E402
 
-
-def save(fig, out, name):
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(out, f"{name}.{ext}"), dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    print(f"wrote {out}/{name}.png, .pdf")
+plt = study.pyplot()
+save = functools.partial(study.save_figure, dpi=150, bbox_inches="tight", announce=True)   # (fig, out, name)
 
 
 def linear_points(d):
-    runs = load(f"{d}/linear.jsonl")
-    theory = {t["values"]["lambda"]: t["prediction"] for t in load(f"{d}/linear_theory.jsonl")}
+    runs = study.sweep_records(f"{d}/linear.jsonl")
+    theory = {t["values"]["lambda"]: t["prediction"] for t in study.sweep_records(f"{d}/linear_theory.jsonl")}
     pts = []
     for p in runs:
         kappa = theory[p["values"]["lambda"]]["kappa"]
@@ -135,13 +131,7 @@ def relu_nc(d, out):
 
 
 def main():
-    args = sys.argv[1:]
-    if "--out" not in args or len(args) < 3:
-        print(__doc__)
-        return 2
-    out = args[args.index("--out") + 1]
-    d = [a for i, a in enumerate(args) if a != "--out" and (i == 0 or args[i - 1] != "--out")][0]
-    os.makedirs(out, exist_ok=True)
+    d, out = study.figures_cli(__doc__, style="doc")
     pts, K = linear_points(d)
     linear_ranks(pts, K, out)
     linear_objective(pts, K, out)

@@ -8,39 +8,14 @@
 #    linear model with the same lambda (the value the ReLU runs are compared with).
 # Full: ~4 min on one core; --quick: a few seconds. Results in DIR (default experiments/tirer_bruna/results).
 set -euo pipefail
-ORIG="$PWD"
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$HERE/../.."                                   # the repository root
-UFM_SIM="${UFM_SIM:-build/ufm-sim}"
-STUDY=experiments/tirer_bruna
-
-QUICK=0; OUT=""; RESUME=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --out) OUT="$2"; shift ;;
-    --out=*) OUT="${1#--out=}" ;;
-    --resume) RESUME=1 ;;
-    -h|--help) sed -n '2,10p' "$HERE/run.sh"; exit 0 ;;
-    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-case "$OUT" in ""|/*) ;; *) OUT="$ORIG/$OUT" ;; esac   # --out relative to where run.sh was called
-if [ -z "$OUT" ]; then
-  if [ $QUICK = 1 ]; then OUT="$STUDY/results/quick"; else OUT="$STUDY/results"; fi
-fi
-[ -x "$UFM_SIM" ] || { echo "run.sh: UFM_SIM=$UFM_SIM is not an executable (build it, or set UFM_SIM)" >&2; exit 2; }
+STUDY_FLAGS="--resume"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" "$@"   # options, repository root, UFM_SIM, OUT
 if [ $QUICK = 1 ]; then
   GRID="$STUDY/linear_quick.json"; RELU_KAPPAS="0.1"; RELU_INITS="1.0"; RELU_SEEDS=2; RELU_TIME=5000
 else
   GRID="$STUDY/linear.json"; RELU_KAPPAS="0.1 0.3"; RELU_INITS="0.3 1.0"; RELU_SEEDS=10; RELU_TIME=40000
 fi
-mkdir -p "$OUT/relu"
-export OMP_NUM_THREADS=1
-"$UFM_SIM" --version > "$OUT/version.txt" 2>&1 || true
-now() { date +%s.%N; }
-secs() { /usr/bin/python3 -c "print(round($2 - $1, 2))"; }
+init_out relu
 
 # ---- 1. linear: sweep + theory sweep ----
 if [ $RESUME = 0 ]; then rm -f "$OUT/linear.jsonl" "$OUT/linear_theory.jsonl"; fi
@@ -57,7 +32,7 @@ t0=$(now)
 "$UFM_SIM" sweep "$GRID" --out "$OUT/linear.jsonl" --threads 1 --quiet
 t1=$(now)
 "$UFM_SIM" sweep "$OUT/linear_theory_grid.json" --out "$OUT/linear_theory.jsonl" --threads 1 --quiet
-echo "linear: $(($(wc -l < "$OUT/linear.jsonl") - 1)) points in $(secs $t0 $t1) s -> $OUT/linear.jsonl"
+echo "linear: $(($(wc -l < "$OUT/linear.jsonl") - 1)) points in $(elapsed $t0 $t1) s -> $OUT/linear.jsonl"
 
 # ---- 2. ReLU: single runs with saved states ----
 t2=$(now)
@@ -79,5 +54,8 @@ for kappa in $RELU_KAPPAS; do
   done
 done
 t3=$(now)
-echo "relu: $nrelu runs in $(secs $t2 $t3) s -> $OUT/relu/"
-printf '{\n  "linear": %s,\n  "relu": %s\n}\n' "$(secs $t0 $t1)" "$(secs $t2 $t3)" > "$OUT/timing.json"
+echo "relu: $nrelu runs in $(elapsed $t2 $t3) s -> $OUT/relu/"
+timing_begin
+timing_add linear "$(elapsed $t0 $t1)"
+timing_add relu "$(elapsed $t2 $t3)"
+timing_end

@@ -9,50 +9,22 @@ one line per seed: (a) the normalized margin divided by its maximum K/(2(K-1) sq
 with the reference c/log t. And unregularized_ce_norms.{png,pdf}: ||W||, ||H|| against t
 (they grow like sqrt(log t)).
 """
-import argparse
-import json
 import math
 import os
+import sys
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
-
-def load(directory):
-    points = []
-    with open(os.path.join(directory, "results.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                if rec.get("type") == "point":
-                    points.append(rec)
-    points.sort(key=lambda p: p["index"])
-    for p in points:
-        with open(os.path.join(directory, "trajectories", p["id"] + ".json")) as f:
-            p["trajectory"] = json.load(f)["trajectory"]
-    return points
-
-
-def save(fig, base):
-    out = []
-    for ext in ("png", "pdf"):
-        fig.savefig(base + "." + ext, dpi=130)
-        out.append(base + "." + ext)
-    plt.close(fig)
-    return out
+plt = study.pyplot()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--out", help="figure directory (default DIR/figures)")
-    args = ap.parse_args()
-    figdir = args.out or os.path.join(args.dir, "figures")
-    os.makedirs(figdir, exist_ok=True)
-    points = load(args.dir)
+    directory, figdir = study.figures_cli(__doc__)
+    points = study.load_points(directory)
     Ks = sorted({p["config"]["classes"] for p in points})
     colors = {K: plt.get_cmap("tab10")(i) for i, K in enumerate(Ks)}
     written = []
@@ -94,7 +66,7 @@ def main():
     fig.suptitle("Unregularized CE UFM (λ = 0, bias-free), gradient flow to t = %g, n = %d, d = %d, %d seeds per K"
                  % (T, c["per_class"], c["dim"], len({p["config"]["seed"] for p in points})), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
-    written += save(fig, os.path.join(figdir, "unregularized_ce"))
+    written += study.save_figure(fig, figdir, "unregularized_ce")
 
     fig, ax = plt.subplots(figsize=(7, 4.6))
     labelled = set()
@@ -113,7 +85,7 @@ def main():
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    written += save(fig, os.path.join(figdir, "unregularized_ce_norms"))
+    written += study.save_figure(fig, figdir, "unregularized_ce_norms")
     for w in written:
         print(w)
 

@@ -9,40 +9,17 @@ Writes
   toy_limit.{png,pdf}: h(1) - h(-1) at the end of every run against log(p3/(2 p1)), with the diagonal;
   toy_rate.{png,pdf}: |error| against t (log-log, every run, reference 1/t) and t * error against t.
 """
-import argparse
-import json
 import math
 import os
+import sys
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
-
-def load(directory):
-    points = []
-    with open(os.path.join(directory, "results.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                if rec.get("type") == "point":
-                    points.append(rec)
-    points.sort(key=lambda p: p["index"])
-    for p in points:
-        with open(os.path.join(directory, "trajectories", p["id"] + ".json")) as f:
-            p["doc"] = json.load(f)
-    return points
-
-
-def save(fig, base):
-    out = []
-    for ext in ("png", "pdf"):
-        fig.savefig(base + "." + ext, dpi=130)
-        out.append(base + "." + ext)
-    plt.close(fig)
-    return out
+plt = study.pyplot()
 
 
 def ptag(p):
@@ -54,13 +31,8 @@ def atag(p):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--out", help="figure directory (default DIR/figures)")
-    args = ap.parse_args()
-    figdir = args.out or os.path.join(args.dir, "figures")
-    os.makedirs(figdir, exist_ok=True)
-    points = load(args.dir)
+    directory, figdir = study.figures_cli(__doc__)
+    points = study.load_points(directory)
     ps = []
     for p in points:
         if tuple(p["doc"]["input"]["p"]) not in ps:
@@ -92,7 +64,7 @@ def main():
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    written += save(fig, os.path.join(figdir, "toy_gap"))
+    written += study.save_figure(fig, figdir, "toy_gap")
 
     # 2. the final gap against the predicted limit
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -114,7 +86,7 @@ def main():
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    written += save(fig, os.path.join(figdir, "toy_limit"))
+    written += study.save_figure(fig, figdir, "toy_limit")
 
     # 3. the 1/t rate
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -144,7 +116,7 @@ def main():
     axes[1].legend(fontsize=7, loc="upper right", ncol=2)
     fig.suptitle("The error decays like 1/t: t · error tends to a constant (which depends on p and a(0))", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    written += save(fig, os.path.join(figdir, "toy_rate"))
+    written += study.save_figure(fig, figdir, "toy_rate")
     for w in written:
         print(w)
 
