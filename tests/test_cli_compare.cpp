@@ -59,6 +59,7 @@ TEST(CliCompare, WritesTheNetworkBothUfmRunsTheTheoryAndTheTable) {
   // The table on stderr.
   EXPECT_NE(r.err.find("ufm_from_network"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("nc1 "), std::string::npos) << r.err;
+  EXPECT_EQ(d["seed"], json({{"network", 0}, {"ufm", 0}}));
   EXPECT_TRUE(d.contains("environment"));
   EXPECT_TRUE(d.contains("wall_seconds"));
 }

@@ -1,5 +1,5 @@
-/// Every study under experiments/ in its --quick mode, followed by its own check.py: the studies'
-/// claims are checked as numbers in the suite, not only that something ran. And plots/selftest.sh:
+/// Every study under experiments/ in its --quick mode, followed by its own check.py and its
+/// figures.py: the studies' claims are checked as numbers in the suite, not only that something ran. And plots/selftest.sh:
 /// every plotting script on small real outputs, and their refusals.
 #include <gtest/gtest.h>
 
@@ -48,6 +48,14 @@ TEST_P(Experiment, QuickRunPassesItsOwnCheck) {
   EXPECT_EQ(check.status, 0) << check.out;
   EXPECT_NE(check.out.find("PASS"), std::string::npos) << check.out;
   EXPECT_EQ(check.out.find("FAIL"), std::string::npos) << check.out;
+  // Its figures, as plots/make_all.py draws them (figures.py DIR, into DIR/figures).
+  const test::CliResult figures = shell("/usr/bin/python3 " + study + "/figures.py '" + out.string() + "'", tmp.path());
+  EXPECT_EQ(figures.status, 0) << figures.out;
+  std::size_t pngs = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(out / "figures", ec))
+    pngs += e.path().extension() == ".png" && fs::file_size(e.path()) > 0;
+  EXPECT_GT(pngs, 0u) << "no figure in " << (out / "figures");
 }
 
 INSTANTIATE_TEST_SUITE_P(Studies, Experiment, ::testing::ValuesIn(studies()),

@@ -47,14 +47,14 @@ def check_cli(doc, style="argparse"):
 
 
 def figures_cli(doc, style="argparse"):
-    """(DIR, FIGDIR) of `figures.py DIR [--out FIGDIR]`, FIGDIR created; doc: the script's docstring."""
+    """(DIR, FIGDIR) of `figures.py DIR [--out FIGDIR]` (default DIR/figures), FIGDIR created; doc: the script's docstring."""
     if style == "doc":
         args = sys.argv[1:]
-        if "--out" not in args or len(args) < 3:
+        if not args or args[0] in ("-h", "--help") or ("--out" in args and len(args) < 3):
             print(doc)
             sys.exit(2)
-        figdir = args[args.index("--out") + 1]
         directory = [a for i, a in enumerate(args) if a != "--out" and (i == 0 or args[i - 1] != "--out")][0]
+        figdir = args[args.index("--out") + 1] if "--out" in args else os.path.join(directory, "figures")
     else:
         ap = argparse.ArgumentParser(description=doc.splitlines()[0])
         ap.add_argument("dir")

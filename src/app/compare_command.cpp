@@ -231,6 +231,7 @@ int compare_command(const std::vector<std::string>& args) {
   doc["ufm_sim_version"] = kVersion;
   doc["command"] = "compare";
   doc["config"] = {{"network", to_json(c)}, {"ufm", to_json(ufm)}, {"ufm_arguments", ufm_args}};
+  doc["seed"] = {{"network", c.seed}, {"ufm", ufm.given.seed}};
   doc["network"] = net_writer.document();
   doc["ufm"] = nullptr;
   doc["ufm_from_network"] = nullptr;
