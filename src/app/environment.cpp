@@ -25,10 +25,11 @@ const char* vector_isa() {
 #endif
 }
 
-std::string cpu_model() {
+/// The value of the first "<field> : value" line of /proc/cpuinfo, or "unknown".
+std::string cpuinfo_field(const std::string& field) {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) != 0) continue;
+    if (line.rfind(field, 0) != 0) continue;
     const std::size_t colon = line.find(':');
     if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
   }
@@ -46,7 +47,8 @@ nlohmann::ordered_json environment_json() {
                std::to_string(EIGEN_MINOR_VERSION);
   e["compiler"] = __VERSION__;
   e["blas"] = blas_backend();
-  e["cpu"] = cpu_model();
+  e["cpu"] = cpuinfo_field("model name");
+  e["cpu_family"] = cpuinfo_field("cpu family");  // "AMD EPYC" alone: 25 is Zen 3/4, 26 Zen 5
   e["isa"] = vector_isa();
   return e;
 }

@@ -11,7 +11,7 @@ nlohmann::ordered_json environment_json();
 /// "AVX-512", "AVX2", "AVX", "SSE2" or "scalar": the widest vector extension compiled in.
 const char* vector_isa();
 
-/// The "model name" of /proc/cpuinfo, or "unknown".
-std::string cpu_model();
+/// The value of the first `field` line of /proc/cpuinfo ("model name", "cpu family"), or "unknown".
+std::string cpuinfo_field(const std::string& field);
 
 }  // namespace ufm
