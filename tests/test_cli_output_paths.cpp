@@ -40,26 +40,6 @@ std::string make_null_device(const fs::path& path) {
   return "";
 }
 
-/// Reads everything written into the FIFO at `path` on a thread of its own.
-class FifoReader {
- public:
-  explicit FifoReader(fs::path path) : path_(std::move(path)), thread_([this] { received_ = read_text(path_); }) {}
-  /// Call once the writer is done. If it never opened the FIFO, the reader would wait for ever: a
-  /// writer of our own that opens and closes at once gives it end-of-file.
-  std::string received() {
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) ::close(fd);
-    if (thread_.joinable()) thread_.join();
-    return received_;
-  }
-  ~FifoReader() { received(); }
-
- private:
-  fs::path path_;
-  std::string received_;
-  std::thread thread_;
-};
-
 TEST(CliOutputPaths, OutToACharDeviceLeavesTheDeviceInPlace) {
   TempDir dir;
   const fs::path dev = dir.path() / "null";
@@ -99,7 +79,7 @@ TEST(CliOutputPaths, OutToAFifoSendsTheJsonToItsReader) {
   const fs::path fifo = dir.path() / "pipe";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
   {
-    FifoReader reader(fifo);
+    test::FifoReader reader(fifo);
     const CliResult r = run_cli(std::string(kShortRun) + " --out " + fifo.string());
     EXPECT_EQ(r.status, 0) << r.err;
     const auto doc = nlohmann::json::parse(reader.received());
@@ -107,7 +87,7 @@ TEST(CliOutputPaths, OutToAFifoSendsTheJsonToItsReader) {
     EXPECT_TRUE(doc.contains("final"));
   }
   {
-    FifoReader reader(fifo);
+    test::FifoReader reader(fifo);
     const CliResult r = run_cli(std::string(kShortRun) + " --format jsonl --out " + fifo.string());
     EXPECT_EQ(r.status, 0) << r.err;
     const std::string lines = reader.received();

@@ -45,26 +45,6 @@ std::string make_char_device(const fs::path& path, unsigned major, unsigned mino
   return "";
 }
 
-/// Reads everything a writer sends into the FIFO at `path` (opens it, blocking until a writer comes).
-class FifoReader {
- public:
-  explicit FifoReader(fs::path path) : path_(std::move(path)), thread_([this] { received_ = test::read_bytes(path_); }) {}
-  /// Call once the writer is done: what it sent. If it never opened the FIFO, the reader would wait
-  /// for ever; a writer of our own that opens and closes at once gives it end-of-file.
-  std::string received() {
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) ::close(fd);
-    if (thread_.joinable()) thread_.join();
-    return received_;
-  }
-  ~FifoReader() { received(); }
-
- private:
-  fs::path path_;
-  std::string received_;
-  std::thread thread_;
-};
-
 /// The counter n of a temp name `<target>.tmp.<pid>.<n>`.
 unsigned long temp_counter(const fs::path& tmp) {
   const std::string name = tmp.filename().string();
@@ -405,12 +385,12 @@ TEST(AtomicFileSpecial, WritesToAFifoWithAReader) {
   EXPECT_NO_THROW(check_writable(fifo));
   EXPECT_EQ(listing(tmp.path()), std::vector<std::string>{"pipe"});
   {
-    FifoReader reader(fifo);
+    test::FifoReader reader(fifo);
     write_file_atomic(fifo, "{\"a\": 1}\n");
     EXPECT_EQ(reader.received(), "{\"a\": 1}\n");
   }
   {
-    FifoReader reader(fifo);
+    test::FifoReader reader(fifo);
     AtomicWriter out(fifo);
     EXPECT_TRUE(out.direct());
     out.write("line 1\n");

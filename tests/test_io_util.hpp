@@ -1,5 +1,6 @@
 #pragma once
 /// Helpers shared by the ufm::io tests: a per-test temporary directory, file bytes, hand-built .npy.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "ufm/io/atomic_file.hpp"
@@ -109,6 +111,29 @@ class FileSizeLimit {
  private:
   rlimit saved_{};
   void (*old_handler_)(int) = SIG_DFL;
+};
+
+/// Reads everything a writer sends into the FIFO at `path` on a thread of its own (opening it blocks
+/// until a writer comes).
+class FifoReader {
+ public:
+  explicit FifoReader(std::filesystem::path path) : path_(std::move(path)), thread_([this] { received_ = read_bytes(path_); }) {}
+  FifoReader(const FifoReader&) = delete;
+  FifoReader& operator=(const FifoReader&) = delete;
+  /// Call once the writer is done: what it sent. If it never opened the FIFO, the reader would wait
+  /// for ever; a writer of our own that opens and closes at once gives it end-of-file.
+  std::string received() {
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    if (thread_.joinable()) thread_.join();
+    return received_;
+  }
+  ~FifoReader() { received(); }
+
+ private:
+  std::filesystem::path path_;
+  std::string received_;
+  std::thread thread_;
 };
 
 /// The message of the IoError `fn` throws, or "<no IoError>".
