@@ -113,7 +113,7 @@ TEST(CliNetFlow, GradientFlowOfTheFullObjectiveDecreasesIt) {
   EXPECT_LT(rel(adaptive.json()["final"]["full_objective"].get<double>(), t.back()["full_objective"].get<double>()), 1e-5);
 }
 
-TEST(CliNetFlow, FlowOptionsOutsideFlowAndStepOptionsInsideItExit2) {
+TEST(CliNetFlow, BadFlowAndStateOptionsExit2NamingTheOption) {
   const std::string base = "net --quiet --classes 3 --per-class 10 --widths 8 ";
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
            {"--dt 0.1", "--dt: applies only with --batch-size full --dynamics flow"},
@@ -123,10 +123,20 @@ TEST(CliNetFlow, FlowOptionsOutsideFlowAndStepOptionsInsideItExit2) {
            {"--batch-size full --dynamics flow --abs-tol 1e-6", "--abs-tol: applies only to --integrator dopri5"},
            {"--batch-size full --dynamics flow --dt 0", "--dt: got '0', allowed: a finite number > 0"},
            {"--dynamics flow", "--dynamics: applies only with --batch-size full"},
+           {"--batch-size full --dynamics flow --integrator euler", "--integrator: got 'euler', allowed: dopri5 | rk4"},
+           {"--batch-size full --dynamics flow --time -1", "--time: got '-1', allowed: a finite number > 0"},
+           {"--batch-size full --dynamics flow --time 1e400", "--time: got '1e400', allowed: a finite number > 0"},
+           {"--batch-size full --dynamics flow --integrator dopri5 --rel-tol nan",
+            "--rel-tol: got 'nan', allowed: a finite number > 0"},
+           {"--save-state ''", "--save-state: got '', allowed: a non-empty path"},
+           {"--init-state ''", "--init-state: got '', allowed: a non-empty path"},
+           {"--init-state /nonexistent-ufm-state", "--init-state: state directory '/nonexistent-ufm-state' does not exist"},
+           {"--save-state .", "cannot write state directory '.': it is the current directory"},
        }) {
     const test::CliResult r = run_cli(base + args);
     EXPECT_EQ(r.status, 2) << args;
     EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << args;  // nothing run
   }
 }
 

@@ -37,6 +37,31 @@ TEST(CliRun, DefaultExampleCollapses) {
   EXPECT_TRUE(doc["config"]["lr"].is_null());
 }
 
+/// The first `field` line's value in /proc/cpuinfo, read here independently of the program.
+std::string cpuinfo(const std::string& field) {
+  const std::string text = test::read_text("/proc/cpuinfo");
+  const std::size_t at = text.find("\n" + field);
+  if (at == std::string::npos) return "unknown";
+  const std::size_t colon = text.find(':', at), end = text.find('\n', at + 1);
+  return text.substr(colon + 2, end - colon - 2);
+}
+
+TEST(CliRun, EnvironmentNamesTheCpuModelFamilyAndVectorIsa) {
+  const test::CliResult r = run_cli("--quiet --time 1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json env = r.json()["environment"];
+  EXPECT_EQ(env["cpu"], cpuinfo("model name"));
+  EXPECT_EQ(env["cpu_family"], cpuinfo("cpu family"));  // tells Zen 3/4 (25) from Zen 5 (26)
+  const std::string flags = " " + cpuinfo("flags") + " ";
+  const std::string isa = env["isa"];
+  if (isa == "AVX-512") {
+    EXPECT_NE(flags.find(" avx512f "), std::string::npos);
+  } else if (isa == "AVX2") {
+    EXPECT_NE(flags.find(" avx2 "), std::string::npos);
+  }
+  EXPECT_NE(isa, "scalar");
+}
+
 TEST(CliRun, RunSubcommandIsTheDefault) {
   const test::CliResult a = run_cli("--quiet --time 10 --num-checkpoints 5");
   const test::CliResult b = run_cli("run --quiet --time 10 --num-checkpoints 5");
