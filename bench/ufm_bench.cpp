@@ -11,6 +11,7 @@
 /// A plain std::chrono harness rather than Google Benchmark: the comparison needs the protocol of
 /// torch_ufm.py (untimed warmup, then a calibrated loop of consecutive GD steps on one evolving
 /// state, wall clock), per-configuration command-line arguments, and one JSON record per run.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -381,6 +383,12 @@ int main(int argc, char** argv) {
   for (CLI::App* c : {step, metrics, flow}) add_problem(c), add_common(c);
   lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  // Freed buffers stay in the heap: a timed call that allocates θ-sized buffers (a flow run's
+  // stepper) then reuses pages touched before instead of faulting in fresh ones from the kernel,
+  // which costs 0.1-0.2 s per 80 MB on these VMs. A run of ufm-sim allocates once; this keeps the
+  // bench's repeated short runs measuring the same steady state.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
   a.p.loss = a.loss == "mse" ? ufm::Loss::kMse : ufm::Loss::kCrossEntropy;
 #ifdef _OPENMP
   omp_set_num_threads(a.threads);

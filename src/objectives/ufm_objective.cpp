@@ -60,6 +60,7 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
   const Index chunks = std::min({blocks, kMaxChunks, by_memory});
   stream_gradient_ = backward_kernels_ && d % kLanes == 0 && 8.0 * static_cast<double>(d) * N >= kStreamBytes;
   Wt_.resize(d, K);
+  stage_wb_.resize(layout_.w_size() + layout_.b_size());
   chunks_.resize(static_cast<std::size_t>(chunks));
   for (Index c = 0; c < chunks; ++c) {
     Chunk& ch = chunks_[static_cast<std::size_t>(c)];
@@ -70,6 +71,7 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
     ch.gWt.resize(d, K);
     ch.gb.resize(K);
     if (stream_gradient_) ch.Hp.resize(block_ * d);
+    ch.Hs.resize(block_ * d);
   }
 }
 
@@ -81,8 +83,9 @@ void UfmObjective::logits(const Vec& theta, Mat& Z) const {
   if (layout_.has_bias) Z.colwise() += layout_.b(theta);
 }
 
-void UfmObjective::run_chunk(Chunk& c, const double* H, const double* W, const double* b, double* gH,
-                             bool stream, std::optional<double> descend_lr) const {
+void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store,
+                             const double* W, const double* b, double* gH, bool stream,
+                             std::optional<double> descend_lr) const {
   const Index d = layout_.d, K = layout_.K, N = layout_.N;
   const double inv_n = 1.0 / static_cast<double>(N);
   const bool with_gw = gH && !freeze_w_;
@@ -91,7 +94,14 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const double* W, const d
   if (with_gw) c.gWt.setZero();
   for (Index blk = c.first_block; blk < c.end_block; ++blk) {
     const Index c0 = blk * block_, nb = std::min(block_, N - c0);
-    const double* Hb = H + c0 * d;
+    const double* Hb = nullptr;
+    if (stage) {  // form the block of the stage point (read before this block's gradient is written)
+      double* Hs = store ? store + c0 * d : c.Hs.data();
+      stage->form(c0 * d, (c0 + nb) * d, Hs);
+      Hb = Hs;
+    } else {
+      Hb = H + c0 * d;
+    }
     double* Zt = c.Zt.data();  // nb×K, class-major
     const Eigen::Map<const Mat> Hm(Hb, d, nb);
     Eigen::Map<Mat> Zm(Zt, nb, K);
@@ -102,7 +112,7 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const double* W, const d
     c.gb += Zm.colwise().sum().transpose();
     double* gHb = gH + c0 * d;
     if (backward_kernels_) {
-      const bool prefetch = stream_gradient_ && blk + 1 < c.end_block;
+      const bool prefetch = !stage && stream_gradient_ && blk + 1 < c.end_block;
       block_backward(d, K, Wt_.data(), Hb, packed, nb, Zt, gHb, with_gw ? c.gWt.data() : nullptr, lambda_.h, descend_lr,
                      stream, prefetch ? Hb + nb * d : nullptr);
     } else {
@@ -118,12 +128,23 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const double* W, const d
 }
 
 ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend, double lr) const {
+  return evaluate_at(theta.data(), nullptr, nullptr, grad, descend, lr);
+}
+
+ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombination* stage, double* store,
+                                         Vec* grad, Vec* descend, double lr) const {
   const Index K = layout_.K, d = layout_.d, N = layout_.N;
   if (grad && grad->size() != num_params()) grad->resize(num_params());
-  const auto W = layout_.W(theta);  // K×d
+  const Index h_size = layout_.h_size();
+  const double* tail = theta ? theta + h_size : stage_wb_.data();  // W, then b
+  if (stage) {  // W and b of the stage point, before any gradient is written (grad may be a source)
+    stage->shifted(h_size).form(0, stage_wb_.size(), stage_wb_.data());
+    if (store) std::copy(stage_wb_.data(), stage_wb_.data() + stage_wb_.size(), store + h_size);
+  }
+  const ConstMatMap W(tail, K, d);
   Wt_ = W.transpose();
-  const double* H = theta.data();
-  const double* b = layout_.has_bias ? layout_.b(theta).data() : nullptr;
+  const double* H = theta;
+  const double* b = layout_.has_bias ? tail + layout_.w_size() : nullptr;
   // Descent: the backward pass writes the new H over the old one (descend == &theta), block by
   // block after the block's own logits; W and b are updated at the end.
   double* gH = descend ? descend->data() : grad ? grad->data() : nullptr;
@@ -133,7 +154,9 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
   // them, 4.6 without).
   const bool stream = gH && !descend && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
   const Index chunks = static_cast<Index>(chunks_.size());
-  auto run = [&](Index c) { run_chunk(chunks_[static_cast<std::size_t>(c)], H, W.data(), b, gH, stream, descend_lr); };
+  auto run = [&](Index c) {
+    run_chunk(chunks_[static_cast<std::size_t>(c)], H, stage, store, W.data(), b, gH, stream, descend_lr);
+  };
   for_each_chunk(chunks, 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops,
                  run);
 
@@ -144,7 +167,8 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
   p.loss = loss / static_cast<double>(N);
   p.penalty_w = 0.5 * lambda_.w * W.squaredNorm();
   p.penalty_h = 0.5 * lambda_.h * h_squared;
-  if (layout_.has_bias) p.penalty_b = 0.5 * lambda_.b * layout_.b(theta).squaredNorm();
+  const ConstVecMap bias(tail + layout_.w_size(), layout_.b_size());
+  if (layout_.has_bias) p.penalty_b = 0.5 * lambda_.b * bias.squaredNorm();
   if (!grad) return p;
 
   auto gW = layout_.W(*grad);
@@ -160,12 +184,16 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
     auto gb = layout_.b(*grad);
     gb = chunks_[0].gb;
     for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
-    gb += lambda_.b * layout_.b(theta);
+    gb += lambda_.b * bias;
   }
   if (descend) {  // W and b: t − lr·g, a product then a difference, as GradientDescent does
-    for (Index i = layout_.h_size(); i < num_params(); ++i) (*descend)[i] = theta[i] - lr * (*grad)[i];
+    for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = theta[i] - lr * (*grad)[i];
   }
   return p;
+}
+
+double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
+  return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0).total();
 }
 
 ObjectiveParts UfmObjective::parts(const Vec& theta) const { return evaluate(theta, nullptr); }

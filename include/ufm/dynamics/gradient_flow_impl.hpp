@@ -7,12 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-// clang-format off
-// The Eigen adapter specializes algebra_dispatcher_sfinae, so the primary template comes first.
-#include <boost/numeric/odeint/algebra/algebra_dispatcher.hpp>
-#include <boost/numeric/odeint/algebra/vector_space_algebra.hpp>
-#include <boost/numeric/odeint/external/eigen/eigen.hpp>  // Eigen::VectorXd as odeint state
-// clang-format on
+#include <boost/numeric/odeint/algebra/default_operations.hpp>
 #include <boost/numeric/odeint/stepper/controlled_runge_kutta.hpp>
 #include <boost/numeric/odeint/stepper/dense_output_runge_kutta.hpp>
 #include <boost/numeric/odeint/stepper/runge_kutta4.hpp>
@@ -20,6 +15,7 @@
 #include <boost/numeric/odeint/util/odeint_error.hpp>
 
 #include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/dynamics/lazy_state.hpp"
 #include "ufm/dynamics/schedule.hpp"
 
 namespace ufm {
@@ -38,35 +34,32 @@ inline long rk4_grid_steps(double T, double h) {
 /// What the odeint system saw last: the FSAL stage of dopri5 is the accepted state.
 struct LastEvaluation {
   double value = 0.0;
-  double t = 0.0;             ///< time of the state evaluated last
-  const double* x = nullptr;  ///< data() of the state evaluated last
-  const Vec* dxdt = nullptr;  ///< the derivative buffer written last (-grad)
+  double t = 0.0;                 ///< time of the state evaluated last
+  const LazyVec* x = nullptr;     ///< the state evaluated last
+  const LazyVec* dxdt = nullptr;  ///< the derivative written last: −∇F, stored as ∇F (sign −1)
 };
 
-/// Thrown out of odeint's step loop by EigenErrorChecker when a trial step is non-finite although
+/// Thrown out of odeint's step loop by LazyErrorChecker when a trial step is non-finite although
 /// its size is already at or below GradientFlow::min_step(t).
 struct NonFiniteAtMinimumStep {
   double dt;  ///< the size of that last trial step
   double t;   ///< the time its FSAL stage was evaluated at (t_old + dt)
 };
 
-/// odeint's default_error_checker (a_x = a_dxdt = 1) without its per-step copies: in Boost 1.74
-/// its rel_error operation takes get_unit_value() of each Eigen vector, which returns by value
-/// (three heap allocations per trial step). Same formula:
+/// odeint's default_error_checker (a_x = a_dxdt = 1) on LazyVec, with x_err formed inside the norm's
+/// pass (max_scaled_error) instead of written by a pass of its own. Same formula:
 ///   err = max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)).
 /// A non-finite trial step is rejected: when err is NaN/Inf (a stage, the FSAL derivative at the
 /// trial state, or the trial state itself is non-finite: each enters x_err) or the objective at
 /// the trial state (the FSAL stage, `last`) is not finite, it returns the largest double, so
 /// odeint's controlled stepper rejects the step and shrinks dt by its largest factor (5). Once dt
 /// is at or below GradientFlow::min_step(t) it throws NonFiniteAtMinimumStep instead.
-struct EigenErrorChecker {
+struct LazyErrorChecker {
   double abs_tol = 1e-6, rel_tol = 1e-6;
   const LastEvaluation* last = nullptr;  ///< the FSAL stage of the trial step (null: not checked)
   template <class Algebra>
-  double error(Algebra&, const Vec& x_old, const Vec& dxdt_old, const Vec& x_err, double dt) const {
-    const double err =
-        (x_err.array().abs() / (abs_tol + rel_tol * (x_old.array().abs() + std::abs(dt) * dxdt_old.array().abs())))
-            .template maxCoeff<Eigen::PropagateNaN>();
+  double error(Algebra&, const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double dt) const {
+    const double err = max_scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt);
     if (std::isfinite(err) && (last == nullptr || std::isfinite(last->value))) return err;
     const double t = last != nullptr ? last->t : 0.0;
     if (std::abs(dt) <= GradientFlow::min_step(t)) throw NonFiniteAtMinimumStep{dt, t};
@@ -90,17 +83,20 @@ RunSummary GradientFlow::run(const F& f, Vec& theta, std::span<const double> che
 template <class F, class O>
 RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double> checkpoints, O& observe) const {
   namespace odeint = boost::numeric::odeint;
-  const Index n = theta.size();
   const double T = options_.max_time, h = options_.dt, tol = options_.grad_tol;
   const long n_grid = detail::rk4_grid_steps(T, h), max_steps = options_.max_steps;
-  odeint::runge_kutta4<Vec, double, Vec, double, odeint::vector_space_algebra> stepper;
-  Vec grad(n), saved = theta;  // saved: the last observed state (theta_0 at first)
+  odeint::runge_kutta4<LazyVec, double, LazyVec, double, LazyAlgebra, odeint::default_operations> stepper;
+  // x: the state, kept (its RK4 update is formed inside the next evaluation's pass); grad: ∇F.
+  LazyVec x(theta), grad;
+  x.set_keep(true);
+  grad.resize(theta.size());
+  Vec saved = theta;  // the last observed state (theta_0 at first)
   RunSummary s;
   // odeint integrates dx/ds = +grad F(x) with step ds = -dt: the same RK4 stages and update as
-  // dx/dt = -grad F with step dt, bit for bit (IEEE products are sign-symmetric), without a pass
-  // over the parameters to negate each stage's gradient.
-  auto system = [&f, &s](const Vec& x, Vec& g, double) {
-    f.value_and_gradient(x, g);
+  // dx/dt = -grad F with step dt, bit for bit (IEEE products are sign-symmetric). The stage
+  // points and the update are formed inside the objective's pass (LazyAlgebra).
+  auto system = [&f, &s](const LazyVec& xs, LazyVec& g, double) {
+    value_and_gradient_at(f, xs, g, 1.0);
     ++s.gradient_evaluations;
   };
   std::size_t next = 0;  // first checkpoint not yet observed
@@ -108,7 +104,7 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
   double saved_time = 0.0, saved_value = 0.0;
   for (long k = 0;; ++k) {
     const double t = k >= n_grid ? T : static_cast<double>(k) * h;
-    const double value = f.value_and_gradient(theta, grad);  // also the first RK4 stage
+    const double value = value_and_gradient_at(f, x, grad, 1.0);  // also the first RK4 stage
     ++s.gradient_evaluations;
     if (k == 0) s.initial_value = saved_value = value;
     auto diverged = [&](bool value_finite) {  // end the trajectory at its last observed state
@@ -131,46 +127,54 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
                         : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
                                                                         : std::nullopt;
     if (scheduled || budget || tol > 0.0) {  // the state may be observed
-      const double grad_norm = grad.norm();  // NaN/Inf if an entry is, or if the norm overflows
+      const Vec& X = x.values();
+      const Vec& G = grad.values();
+      const double grad_norm = G.norm();  // NaN/Inf if an entry is, or if the norm overflows
       if (!std::isfinite(grad_norm)) return diverged(true);
-      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, theta, grad}, scheduled, tol, budget, s))
+      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G}, scheduled, tol, budget, s)) {
+        theta = X;
         return s;
-      if (scheduled) saved = theta, saved_step = k, saved_time = t, saved_value = value;
+      }
+      if (scheduled) saved = X, saved_step = k, saved_time = t, saved_value = value;
     }
     // Between checkpoints a non-finite gradient is caught by the next value: theta turns non-finite.
     const double step = k + 1 >= n_grid ? T - t : h;  // t_{k+1} - t_k
-    stepper.do_step(system, theta, grad, -t, -step);   // 3 more evaluations
+    stepper.do_step(system, x, grad, -t, -step);       // 3 more evaluations
   }
 }
 
 template <class F, class O>
 RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const double> checkpoints, O& observe) const {
   namespace odeint = boost::numeric::odeint;
-  using Dopri5 = odeint::runge_kutta_dopri5<Vec, double, Vec, double, odeint::vector_space_algebra>;
-  using Controlled = odeint::controlled_runge_kutta<Dopri5, detail::EigenErrorChecker>;
-  const Index n = theta.size();
+  using Dopri5 = odeint::runge_kutta_dopri5<LazyVec, double, LazyVec, double, LazyAlgebra, odeint::default_operations>;
+  using Controlled = odeint::controlled_runge_kutta<Dopri5, detail::LazyErrorChecker>;
   const double T = options_.max_time, tol = options_.grad_tol;
   const double end_slack = 1e-12 * std::max(1.0, T);  // a step ending this close to T ends the run
   const long max_steps = options_.max_steps;
   RunSummary s;
   detail::LastEvaluation last;
-  auto system = [&f, &s, &last](const Vec& x, Vec& dx, double t) {
-    last.value = f.value_and_gradient(x, dx);
-    dx *= -1.0;
+  // dx/dt = −∇F: the system writes ∇F and declares the vector negated (LazyVec's sign), so no pass
+  // negates it; the observers read ∇F straight from its storage.
+  auto system = [&f, &s, &last](const LazyVec& x, LazyVec& dx, double t) {
+    last.value = value_and_gradient_at(f, x, dx, -1.0);
     ++s.gradient_evaluations;
     last.t = t;
-    last.x = x.data();
+    last.x = &x;
     last.dxdt = &dx;
   };
-  Vec grad(n), xc(n), gc(n);  // gradient at the accepted state; state and gradient at a checkpoint
+  LazyVec xc, gc;  // state and gradient at an interpolated checkpoint; xc is formed in its evaluation
+  LazyVec g_fsal;  // only if odeint ever returned a state it did not evaluate last (see below)
+  for (LazyVec* v : {&xc, &gc, &g_fsal}) v->resize(theta.size());  // objectives write pre-sized gradients
+  xc.set_keep(true);
   odeint::dense_output_runge_kutta<Controlled> stepper(
-      Controlled(detail::EigenErrorChecker{options_.abs_tol, options_.rel_tol, &last}));
+      Controlled(detail::LazyErrorChecker{options_.abs_tol, options_.rel_tol, &last}));
   std::size_t next = 0;  // first checkpoint not yet observed
 
-  double value = f.value_and_gradient(theta, grad);
+  LazyVec start(theta);
+  double value = value_and_gradient_at(f, start, gc, 1.0);
   ++s.gradient_evaluations;
   s.initial_value = s.final_value = value;
-  double grad_norm = grad.norm();
+  double grad_norm = gc.values().norm();
   if (!std::isfinite(value) || !std::isfinite(grad_norm)) {
     s.status = RunStatus::kDiverged;
     s.message = detail::non_finite_message(std::isfinite(value), 0, 0.0);
@@ -182,16 +186,21 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
                 : max_steps <= 0                                ? std::optional(RunStatus::kMaxSteps)
                 : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
                                                                 : std::nullopt;
-  if (detail::settle(observe, Checkpoint{0, 0.0, value, grad_norm, theta, grad}, scheduled, tol, budget, s)) return s;
+  if (detail::settle(observe, Checkpoint{0, 0.0, value, grad_norm, theta, gc.values()}, scheduled, tol, budget, s))
+    return s;
 
-  stepper.initialize(theta, 0.0, std::min(options_.dt, T));
+  stepper.initialize(start, 0.0, std::min(options_.dt, T));
+  // Both states of the dense-output stepper are kept: the FSAL evaluation writes the new state in
+  // its pass, and its stage temporaries are never written.
+  stepper.current_state().set_keep(true);
+  stepper.previous_state().set_keep(true);
   long k = 0;                                // accepted steps
   double t = 0.0;                            // time of the current accepted state
   bool stepped = false;                      // a step was accepted but (t, value) still describe the previous state
   auto diverge = [&](std::string message) {  // end at the previous accepted state (t, value)
     s.status = RunStatus::kDiverged;
     s.message = std::move(message);
-    theta = stepper.previous_state();
+    theta = stepper.previous_state().values();
     s.steps = k - 1;
     s.time = t;
     s.final_value = value;
@@ -200,7 +209,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   auto do_step_failed = [&](std::string message) {  // do_step threw: end at its current (accepted) state
     s.status = RunStatus::kDiverged;
     s.message = std::move(message);
-    theta = stepper.current_state();
+    theta = stepper.current_state().values();
     s.steps = k;
     s.time = t;
     s.final_value = value;
@@ -209,18 +218,17 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   try {
     for (;;) {
       if (stepper.current_time() + stepper.current_time_step() > T) {  // end exactly at T
-        xc = stepper.current_state();
+        xc.assign(stepper.current_state());
         stepper.initialize(xc, stepper.current_time(), T - stepper.current_time());
       }
       const double t_new = stepper.do_step(system).second;
       ++k;
       stepped = true;
-      const Vec& x = stepper.current_state();
-      if (last.x != x.data()) system(x, grad, t_new);  // never with odeint's FSAL dopri5; kept for safety
-      const Vec& dxdt = *last.dxdt;
-      const double new_grad_norm = dxdt.norm();
-      if (!std::isfinite(last.value) || !std::isfinite(new_grad_norm))
-        return diverge(detail::non_finite_message(std::isfinite(last.value), k, t_new));
+      const LazyVec& x = stepper.current_state();
+      if (last.x != &x) system(x, g_fsal, t_new);  // never with odeint's FSAL dopri5; kept for safety
+      // Accepted: the error checker rejects non-finite values, states and FSAL derivatives.
+      const Vec& X = x.values();
+      const Vec& G = last.dxdt->storage();  // ∇F at X
       const bool at_end = t_new >= T - end_slack;
       const double t_state = at_end ? T : t_new;
 
@@ -229,31 +237,34 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
              !(at_end && checkpoints[next] >= T - end_slack)) {
         const double tc = checkpoints[next++];
         stepper.calc_state(tc, xc);
-        const double vc = f.value_and_gradient(xc, gc);
+        const double vc = value_and_gradient_at(f, xc, gc, 1.0);
         ++s.gradient_evaluations;
-        const double gc_norm = gc.norm();
+        const Vec& Xc = xc.values();
+        const double gc_norm = gc.values().norm();
         if (!std::isfinite(vc) || !std::isfinite(gc_norm))
           return diverge(detail::non_finite_message(std::isfinite(vc), k, tc));
-        if (detail::settle(observe, Checkpoint{k, tc, vc, gc_norm, xc, gc}, true, tol, std::nullopt, s)) {
-          theta = xc;
+        if (detail::settle(observe, Checkpoint{k, tc, vc, gc_norm, Xc, gc.values()}, true, tol, std::nullopt, s)) {
+          theta = Xc;
           return s;
         }
       }
       scheduled = false;
       for (; next < checkpoints.size() && (checkpoints[next] <= t_new || (at_end && checkpoints[next] <= T)); ++next)
         scheduled = true;
-
-      value = last.value;
-      t = t_state;
-      stepped = false;
-      grad.noalias() = -dxdt;
-      grad_norm = new_grad_norm;
       budget = at_end                                          ? std::optional(RunStatus::kMaxTime)
                : k >= max_steps                                ? std::optional(RunStatus::kMaxSteps)
                : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
                                                                : std::nullopt;
-      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, x, grad}, scheduled, tol, budget, s)) {
-        theta = x;
+      const bool observed = scheduled || budget || tol > 0.0;  // the state may be observed
+      if (observed) {
+        grad_norm = G.norm();  // finite entries, but the norm may overflow
+        if (!std::isfinite(grad_norm)) return diverge(detail::non_finite_message(true, k, t_new));
+      }
+      value = last.value;
+      t = t_state;
+      stepped = false;
+      if (observed && detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G}, scheduled, tol, budget, s)) {
+        theta = X;
         return s;
       }
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ufm/linalg.hpp"
+#include "ufm/linear_combination.hpp"
 #include "ufm/objectives/model_spec.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/objectives/ufm_layout.hpp"
@@ -41,6 +42,10 @@ class UfmObjective {
   /// and the update. Bit-identical to value_and_gradient followed by t − lr·g. grad: workspace
   /// (its W and b parts hold their gradient after the call).
   double value_and_descend(Vec& theta, Vec& grad, double lr) const;
+  /// F and ∇F at x = Σ a_j x_j (StagePointObjective): each block of H is formed while its logits
+  /// and gradient are computed, W and b before the pass; store (or null) receives x on the way.
+  /// Bit-identical to forming x and value_and_gradient. store and grad may be sources of x.
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const;
   /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
@@ -55,14 +60,20 @@ class UfmObjective {
     Mat gWt;      ///< d×K: this chunk's Σ_i h_i g_iᵀ
     Vec gb;       ///< K: this chunk's Σ_i g_i
     Vec Hp;       ///< block·d: the current block of H, packed by row tiles (large H only)
+    Vec Hs;       ///< block·d: the current block of a stage point's H (value_and_gradient_at, no store)
     double loss = 0.0, h_squared = 0.0;
   };
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
   ObjectiveParts evaluate(const Vec& theta, Vec* grad, Vec* descend = nullptr, double lr = 0.0) const;
+  /// The same at a point: theta's data, or (stage set) a stage point formed on the way into store
+  /// (or the chunks' scratch). theta_or_null: theta's data when stage is null.
+  ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
+                             Vec* descend, double lr) const;
   /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
-  void run_chunk(Chunk& c, const double* H, const double* W, const double* b, double* gH, bool stream,
-                 std::optional<double> descend_lr) const;
+  /// stage: H is formed block by block from it, into store (when not null) or c.Hs; H is then unused.
+  void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
+                 const double* b, double* gH, bool stream, std::optional<double> descend_lr) const;
 
   UfmLayout layout_;
   std::vector<int> labels_;
@@ -74,6 +85,7 @@ class UfmObjective {
   bool backward_kernels_ = true;  ///< own backward kernels (K ≤ 24), else Eigen products per block
   bool stream_gradient_ = false;  ///< write the H-gradient with non-temporal stores (large H)
   mutable Mat Wt_;                ///< d×K: Wᵀ of the current call
+  mutable Vec stage_wb_;          ///< W and b of a stage point (value_and_gradient_at)
   mutable std::vector<Chunk> chunks_;
 };
 

@@ -1,0 +1,306 @@
+#pragma once
+/// LazyVec: the state type GradientFlow runs odeint's steppers on, with LazyAlgebra, an odeint
+/// algebra for it. Odeint's Runge–Kutta steppers describe every stage point, update and error
+/// estimate as a scale_sum over whole vectors (x_tmp = x + dt a21 k1, …). With Eigen vectors each
+/// of those is a pass of its own over θ; at the paper size θ is 20 MB, so a stage streamed five
+/// to seven vectors through memory on top of its gradient evaluation. LazyAlgebra records such a
+/// scale_sum in the destination as a pending LinearCombination instead, and the pass that needs
+/// the values forms them block by block:
+///   - the objective's own pass (StagePointObjective: the UFM forms each block of H while it
+///     computes that block's logits and gradient; `keep` vectors, i.e. the states odeint keeps,
+///     are written on the way, the stage temporaries never);
+///   - the error norm of the adaptive stepper (max_scaled_error), which never writes x_err;
+///   - otherwise settle(): one chunked pass, the fallback for any other read.
+/// Every formed entry is bit-identical to what odeint's scale_sum writes with the Eigen
+/// vector-space algebra (LinearCombination), so a fused trajectory is the unfused one, bit for bit.
+///
+/// `sign` folds the minus of dx/dt = −∇F into the combinations: the flow system writes ∇F and marks
+/// the vector as its negative (sign = −1), and a coefficient a on it becomes −a (exact in IEEE), so
+/// no pass negates a gradient.
+///
+/// Chunked passes run on OpenMP threads over fixed chunks (elementwise work and an exact max), so
+/// results do not depend on the thread count.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+#include <type_traits>
+
+#include <boost/numeric/odeint/algebra/default_operations.hpp>
+#include <boost/numeric/odeint/util/copy.hpp>
+#include <boost/numeric/odeint/util/is_resizeable.hpp>
+#include <boost/numeric/odeint/util/resize.hpp>
+#include <boost/numeric/odeint/util/same_size.hpp>
+
+#include "ufm/linalg.hpp"
+#include "ufm/linear_combination.hpp"
+#include "ufm/objectives/objective.hpp"
+#include "ufm/parallel.hpp"
+
+namespace ufm {
+
+namespace detail {
+inline constexpr Index kLazyChunk = Index{1} << 15;     ///< entries per chunk of a settle / error pass, at least
+inline constexpr Index kLazyMaxChunks = 64;             ///< and at most this many chunks
+inline constexpr Index kLazyParallel = Index{1} << 18;  ///< vectors this long use the OpenMP threads
+
+/// Chunk length for a vector of n entries (set by n only).
+inline Index lazy_chunk(Index n) { return std::max(kLazyChunk, (n + kLazyMaxChunks - 1) / kLazyMaxChunks); }
+
+/// f(c, begin, end) over the fixed chunks c of [0, n).
+template <class F>
+void for_each_range(Index n, F&& f) {
+  const Index len = lazy_chunk(n), chunks = (n + len - 1) / len;
+  for_each_chunk(chunks, n >= kLazyParallel, [&](Index c) { f(c, c * len, std::min(n, (c + 1) * len)); });
+}
+}  // namespace detail
+
+class LazyVec {
+ public:
+  LazyVec() = default;
+  explicit LazyVec(const Vec& values) : v_(values) {}
+
+  Index size() const { return v_.size(); }
+  void resize(Index n) { v_.resize(n); }
+
+  /// The values, formed first if a combination is pending (in place). Not for a negated vector
+  /// (sign −1): pending combinations may refer to its storage, so it is never flipped in place;
+  /// read storage() instead (the flow's observers want ∇F, which is what it holds).
+  const Vec& values() const {
+    if (sign_ < 0.0) throw std::logic_error("LazyVec::values(): the vector is stored negated; read storage()");
+    settle();
+    return v_;
+  }
+  /// The stored numbers: the value is sign() · storage() once settled.
+  const Vec& storage() const {
+    settle();
+    return v_;
+  }
+  double sign() const { return sign_; }
+  /// The storage for a writer that overwrites every entry (the flow system's gradient), which
+  /// then declares the vector's value as sign · storage.
+  Vec& overwrite(double sign) {
+    pending_ = false;
+    sign_ = sign;
+    return v_;
+  }
+  /// Values from another vector (odeint's copy).
+  void assign(const LazyVec& from) {
+    if (&from == this) return settle();
+    v_ = from.values();
+    pending_ = false;
+    sign_ = 1.0;
+  }
+
+  bool pending() const { return pending_; }
+  const LinearCombination& combination() const { return combination_; }
+  void set_combination(const LinearCombination& c) {
+    combination_ = c;
+    pending_ = true;
+    sign_ = 1.0;
+  }
+  /// As a source term: coefficient a on this vector is a·sign on its storage.
+  void add_to(LinearCombination& c, double a) const {
+    settle();
+    c.add(a * sign_, v_.data());
+  }
+
+  /// Whether the state is kept by whoever owns it (a state of the trajectory, not a stage
+  /// temporary): an objective evaluating it while pending also writes its values.
+  bool keep() const { return keep_; }
+  void set_keep(bool keep) const { keep_ = keep; }
+  /// For an evaluation that forms the pending values: where to write them (null: not kept), and
+  /// the note that they were written.
+  double* store_for_evaluation() const { return keep_ ? v_.data() : nullptr; }
+  void mark_settled() const { pending_ = false; }
+
+  /// Forms a pending combination into the storage, in one chunked pass.
+  void settle() const {
+    if (!pending_) return;
+    const LinearCombination& c = combination_;
+    double* out = v_.data();
+    detail::for_each_range(v_.size(), [&](Index, Index b, Index e) { c.form(b, e, out + b); });
+    pending_ = false;
+  }
+
+ private:
+  mutable Vec v_;
+  mutable LinearCombination combination_;
+  mutable bool pending_ = false;
+  mutable double sign_ = 1.0;
+  mutable bool keep_ = false;
+};
+
+/// F and ∇F at a LazyVec: formed inside the objective's pass when it can, else settled first.
+/// `grad` receives ∇F with sign `grad_sign` declared (−1: the vector is −∇F). grad may be a
+/// source of x's combination.
+template <Objective F>
+double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double grad_sign) {
+  if constexpr (StagePointObjective<F>) {
+    if (x.pending()) {
+      double* store = x.store_for_evaluation();
+      const double value = f.value_and_gradient_at(x.combination(), grad.overwrite(grad_sign), store);
+      if (store) x.mark_settled();
+      return value;
+    }
+  }
+  const Vec& point = x.values();
+  return f.value_and_gradient(point, grad.overwrite(grad_sign));
+}
+
+/// max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)), odeint's default error
+/// norm (a_x = a_dxdt = 1), with x_err formed on the fly. NaN when any ratio is NaN.
+inline double max_scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double abs_tol,
+                               double rel_tol, double dt) {
+  double chunk_max[detail::kLazyMaxChunks] = {};
+  const double* xo = x_old.values().data();
+  LinearCombination err;
+  if (x_err.pending())
+    err = x_err.combination();
+  else
+    x_err.add_to(err, 1.0);
+  const double* g = dxdt_old.storage().data();  // |sign · v| = |v|
+  const double adt = std::abs(dt);
+  detail::for_each_range(x_err.size(), [&](Index c, Index b, Index e) {
+    constexpr Index kTile = 512;
+    alignas(64) double tile[kTile];
+    double m = 0.0;
+    bool nan = false;
+    for (Index i0 = b; i0 < e; i0 += kTile) {
+      const Index len = std::min(kTile, e - i0);
+      err.form(i0, i0 + len, tile);
+      for (Index j = 0; j < len; ++j) {
+        const double r = std::abs(tile[j]) / (abs_tol + rel_tol * (std::abs(xo[i0 + j]) + adt * std::abs(g[i0 + j])));
+        nan |= std::isnan(r);
+        m = std::max(m, r);
+      }
+    }
+    chunk_max[c] = nan ? std::numeric_limits<double>::quiet_NaN() : m;
+  });
+  double m = 0.0;
+  for (double x : chunk_max) {
+    if (std::isnan(x)) return x;
+    m = std::max(m, x);
+  }
+  return m;
+}
+
+namespace detail {
+namespace odeint_ops = boost::numeric::odeint;
+/// Whether Op is (or derives from, as generic_rk_scale_sum does) one of odeint's scale_sumN.
+#define UFM_SCALE_SUM(N) \
+  template <class... A>  \
+  std::true_type is_scale_sum(const odeint_ops::default_operations::scale_sum##N<A...>*);
+UFM_SCALE_SUM(1)
+UFM_SCALE_SUM(2)
+UFM_SCALE_SUM(3)
+UFM_SCALE_SUM(4)
+UFM_SCALE_SUM(5)
+UFM_SCALE_SUM(6)
+UFM_SCALE_SUM(7)
+UFM_SCALE_SUM(8)
+UFM_SCALE_SUM(9)
+UFM_SCALE_SUM(10)
+UFM_SCALE_SUM(11)
+UFM_SCALE_SUM(12)
+UFM_SCALE_SUM(13)
+UFM_SCALE_SUM(14)
+#undef UFM_SCALE_SUM
+std::false_type is_scale_sum(const void*);
+template <class Op>
+inline constexpr bool kIsScaleSum = decltype(is_scale_sum(static_cast<const Op*>(nullptr)))::value;
+
+/// The coefficient of source j (0-based) of a scale_sum: the op applied to unit scalars
+/// (a·1 + 0 + … = a exactly).
+template <class Op, std::size_t... I>
+double scale_sum_coefficient(const Op& op, std::size_t j, std::index_sequence<I...>) {
+  double out = 0.0;
+  double unit[sizeof...(I)];
+  for (std::size_t i = 0; i < sizeof...(I); ++i) unit[i] = i == j ? 1.0 : 0.0;
+  op(out, unit[I]...);
+  return out;
+}
+}  // namespace detail
+
+/// Odeint algebra over LazyVec (see the top of this file). for_eachN(dest, sources…, op):
+/// a scale_sum becomes a pending combination in dest; any other operation runs entry by entry on
+/// the settled values (only odeint steppers this project does not use would get there).
+struct LazyAlgebra {
+  template <class Op, class... S>
+  static void for_each(LazyVec& dest, Op op, const S&... sources) {
+    if constexpr (detail::kIsScaleSum<Op>) {
+      LinearCombination c;
+      std::size_t j = 0;
+      auto add = [&](const LazyVec& s) {
+        s.add_to(c, detail::scale_sum_coefficient(op, j++, std::index_sequence_for<S...>{}));
+      };
+      (add(sources), ...);
+      dest.set_combination(c);
+    } else {
+      const Vec& d0 = dest.values();
+      Vec& d = const_cast<Vec&>(d0);  // values() settled it and normalized its sign: plain storage
+      for (Index i = 0; i < d.size(); ++i) op(d[i], sources.values()[i]...);
+    }
+  }
+  // Odeint calls for_each1 … for_eachN by name; dopri5's dense output needs up to for_each8.
+  template <class Op>
+  static void for_each1(LazyVec& s1, Op op) { for_each(s1, op); }
+  template <class Op>
+  static void for_each2(LazyVec& s1, const LazyVec& s2, Op op) { for_each(s1, op, s2); }
+  template <class Op>
+  static void for_each3(LazyVec& s1, const LazyVec& s2, const LazyVec& s3, Op op) { for_each(s1, op, s2, s3); }
+  template <class Op>
+  static void for_each4(LazyVec& s1, const LazyVec& s2, const LazyVec& s3, const LazyVec& s4, Op op) {
+    for_each(s1, op, s2, s3, s4);
+  }
+  template <class Op>
+  static void for_each5(LazyVec& s1, const LazyVec& s2, const LazyVec& s3, const LazyVec& s4, const LazyVec& s5,
+                        Op op) {
+    for_each(s1, op, s2, s3, s4, s5);
+  }
+  template <class Op>
+  static void for_each6(LazyVec& s1, const LazyVec& s2, const LazyVec& s3, const LazyVec& s4, const LazyVec& s5,
+                        const LazyVec& s6, Op op) {
+    for_each(s1, op, s2, s3, s4, s5, s6);
+  }
+  template <class Op>
+  static void for_each7(LazyVec& s1, const LazyVec& s2, const LazyVec& s3, const LazyVec& s4, const LazyVec& s5,
+                        const LazyVec& s6, const LazyVec& s7, Op op) {
+    for_each(s1, op, s2, s3, s4, s5, s6, s7);
+  }
+  template <class Op>
+  static void for_each8(LazyVec& s1, const LazyVec& s2, const LazyVec& s3, const LazyVec& s4, const LazyVec& s5,
+                        const LazyVec& s6, const LazyVec& s7, const LazyVec& s8, Op op) {
+    for_each(s1, op, s2, s3, s4, s5, s6, s7, s8);
+  }
+  template <class Op>
+  static void for_each9(LazyVec& s1, const LazyVec& s2, const LazyVec& s3, const LazyVec& s4, const LazyVec& s5,
+                        const LazyVec& s6, const LazyVec& s7, const LazyVec& s8, const LazyVec& s9, Op op) {
+    for_each(s1, op, s2, s3, s4, s5, s6, s7, s8, s9);
+  }
+
+  static double norm_inf(const LazyVec& x) { return x.values().lpNorm<Eigen::Infinity>(); }
+};
+
+}  // namespace ufm
+
+namespace boost::numeric::odeint {
+template <>
+struct is_resizeable<ufm::LazyVec> {
+  typedef boost::true_type type;
+  static const bool value = type::value;
+};
+template <>
+struct same_size_impl<ufm::LazyVec, ufm::LazyVec> {
+  static bool same_size(const ufm::LazyVec& a, const ufm::LazyVec& b) { return a.size() == b.size(); }
+};
+template <>
+struct resize_impl<ufm::LazyVec, ufm::LazyVec> {
+  static void resize(ufm::LazyVec& a, const ufm::LazyVec& b) { a.resize(b.size()); }
+};
+template <>
+struct copy_impl<ufm::LazyVec, ufm::LazyVec> {
+  static void copy(const ufm::LazyVec& from, ufm::LazyVec& to) { to.assign(from); }
+};
+}  // namespace boost::numeric::odeint

@@ -1,0 +1,263 @@
+// GradientFlow runs odeint's steppers on LazyVec (dynamics/lazy_state.hpp): the stage points, RK
+// updates and error estimates are formed inside the objective's pass and the error norm's pass.
+// These tests hold it to odeint's stock Eigen vector-space algebra, run here side by side on the
+// same objective: RK4 and dopri5 (including its dense-output checkpoints) give the same states bit
+// for bit, because every formed entry is computed in odeint's own order. Thread-count independence
+// is checked at a size where both the objective and the lazy passes run on OpenMP threads.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// clang-format off
+#include <boost/numeric/odeint/algebra/algebra_dispatcher.hpp>
+#include <boost/numeric/odeint/algebra/vector_space_algebra.hpp>
+#include <boost/numeric/odeint/external/eigen/eigen.hpp>
+// clang-format on
+#include <boost/numeric/odeint/stepper/controlled_runge_kutta.hpp>
+#include <boost/numeric/odeint/stepper/dense_output_runge_kutta.hpp>
+#include <boost/numeric/odeint/stepper/runge_kutta4.hpp>
+#include <boost/numeric/odeint/stepper/runge_kutta_dopri5.hpp>
+
+#include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/dynamics/lazy_state.hpp"
+#include "ufm/objectives/labels.hpp"
+#include "ufm/objectives/ufm_objective.hpp"
+#include "ufm/random.hpp"
+
+namespace ufm {
+namespace {
+
+namespace odeint = boost::numeric::odeint;
+
+struct FusedFlowProblem {
+  UfmObjective f;
+  Vec theta0;
+};
+
+/// A one-layer UFM with bias; d·N ≥ 2²¹ takes the objective's streaming path (packed blocks,
+/// non-temporal gradient stores).
+FusedFlowProblem fused_flow_problem(Index K, Index n, Index d, Loss loss, std::uint64_t seed) {
+  UfmObjective f(K, d, block_labels(balanced_counts(K, n)), loss, BiasMode::kRegularized, {5e-4, 5e-4, 5e-4});
+  Vec theta(f.num_params());
+  fill_gaussian(theta, 0.3, seed);
+  return {std::move(f), std::move(theta)};
+}
+
+/// `steps` RK4 steps of odeint's stock stepper on Eigen vectors: dx/ds = +∇F with step −dt, as
+/// GradientFlow integrates dx/dt = −∇F.
+Vec stock_rk4(const UfmObjective& f, Vec x, double dt, int steps) {
+  odeint::runge_kutta4<Vec, double, Vec, double, odeint::vector_space_algebra> stepper;
+  auto system = [&f](const Vec& s, Vec& g, double) { f.value_and_gradient(s, g); };
+  for (int k = 0; k < steps; ++k) stepper.do_step(system, x, -k * dt, -dt);
+  return x;
+}
+
+/// GradientFlow's error norm before LazyVec, on materialized Eigen vectors.
+struct StockErrorChecker {
+  double abs_tol, rel_tol;
+  template <class Algebra>
+  double error(Algebra&, const Vec& x_old, const Vec& dxdt_old, const Vec& x_err, double dt) const {
+    return (x_err.array().abs() / (abs_tol + rel_tol * (x_old.array().abs() + std::abs(dt) * dxdt_old.array().abs())))
+        .template maxCoeff<Eigen::PropagateNaN>();
+  }
+};
+
+using StockDopri5 = odeint::dense_output_runge_kutta<odeint::controlled_runge_kutta<
+    odeint::runge_kutta_dopri5<Vec, double, Vec, double, odeint::vector_space_algebra>, StockErrorChecker>>;
+
+/// The states GradientFlow observes at its checkpoints.
+struct Observed {
+  std::vector<double> times;
+  std::vector<Vec> states;
+  ObserverAction operator()(const Checkpoint& c) {
+    times.push_back(c.time);
+    states.push_back(c.theta);
+    return ObserverAction::kContinue;
+  }
+};
+
+TEST(FusedFlow, Rk4StatesAreBitIdenticalToOdeintsEigenAlgebra) {
+  for (const auto& [K, n, d] : {std::tuple<Index, Index, Index>{3, 5, 4}, {10, 40, 24}, {4, 2048, 256}}) {
+    const FusedFlowProblem p = fused_flow_problem(K, n, d, Loss::kCrossEntropy, 7);
+    const int steps = 5;
+    const double dt = 0.25;
+    Vec theta = p.theta0;
+    const RunSummary s =
+        GradientFlow({.integrator = Integrator::kRk4, .dt = dt, .max_time = steps * dt}).run(p.f, theta, {}, NullObserver{});
+    ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+    EXPECT_EQ(s.gradient_evaluations, 4 * steps + 1);
+    const Vec expected = stock_rk4(p.f, p.theta0, dt, steps);
+    EXPECT_EQ(theta, expected) << "K=" << K << " n=" << n << " d=" << d
+                               << " max |diff| = " << (theta - expected).lpNorm<Eigen::Infinity>();
+    EXPECT_NE(theta, p.theta0);  // the flow moved
+  }
+}
+
+TEST(FusedFlow, Dopri5AcceptedAndInterpolatedStatesAreBitIdenticalToOdeintsEigenAlgebra) {
+  for (const Loss loss : {Loss::kCrossEntropy, Loss::kMse}) {
+    const FusedFlowProblem p = fused_flow_problem(4, 30, 16, loss, 11);
+    const double tol = 1e-8, dt0 = 0.01;
+    const int steps = 25;
+
+    // Stock: the accepted states, and the dense output at the midpoint of every step.
+    StockDopri5 stock(odeint::controlled_runge_kutta<odeint::runge_kutta_dopri5<Vec, double, Vec, double,
+                                                                                odeint::vector_space_algebra>,
+                                                     StockErrorChecker>(StockErrorChecker{tol, tol}));
+    auto system = [&p](const Vec& x, Vec& dx, double) {
+      p.f.value_and_gradient(x, dx);
+      dx *= -1.0;
+    };
+    stock.initialize(p.theta0, 0.0, dt0);
+    std::vector<double> mids, ends;
+    std::vector<Vec> accepted, interpolated;
+    Vec xm(p.theta0.size());
+    for (int k = 0; k < steps; ++k) {
+      const auto [t0, t1] = stock.do_step(system);
+      mids.push_back(0.5 * (t0 + t1));
+      ends.push_back(t1);
+      stock.calc_state(mids.back(), xm);
+      interpolated.push_back(xm);
+      accepted.push_back(stock.current_state());
+    }
+
+    // GradientFlow, observing the midpoints and every accepted state (checkpoints at their times).
+    std::vector<double> times;
+    for (int k = 0; k < steps; ++k) {
+      times.push_back(mids[static_cast<std::size_t>(k)]);
+      times.push_back(ends[static_cast<std::size_t>(k)]);
+    }
+    Vec theta = p.theta0;
+    Observed seen;
+    const RunSummary s = GradientFlow({.integrator = Integrator::kDopri5, .dt = dt0, .abs_tol = tol, .rel_tol = tol,
+                                       .max_time = 1e9, .max_steps = steps})
+                             .run(p.f, theta, times, seen);
+    ASSERT_EQ(s.status, RunStatus::kMaxSteps) << s.message;
+    ASSERT_EQ(seen.states.size(), static_cast<std::size_t>(2 * steps));
+    for (int k = 0; k < steps; ++k) {
+      const auto i = static_cast<std::size_t>(k);
+      EXPECT_EQ(seen.times[2 * i], mids[i]);
+      EXPECT_EQ(seen.states[2 * i], interpolated[i]) << "midpoint of step " << k;
+      EXPECT_EQ(seen.times[2 * i + 1], ends[i]);
+      EXPECT_EQ(seen.states[2 * i + 1], accepted[i]) << "accepted step " << k;
+    }
+    EXPECT_EQ(theta, accepted.back());
+  }
+}
+
+#ifdef _OPENMP
+TEST(FusedFlow, Rk4AndDopri5AreBitIdenticalForOneAndTwoThreads) {
+  // d·N = 2^19 entries of H: the lazy passes (≥ 2^18) and the objective (≥ 2·10^7 flops) both go parallel.
+  const FusedFlowProblem p = fused_flow_problem(8, 1024, 64, Loss::kCrossEntropy, 3);
+  const int before = omp_get_max_threads();
+  std::vector<Vec> finals;
+  for (const int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+      Vec theta = p.theta0;
+      const RunSummary s = GradientFlow({.integrator = integrator, .dt = 0.05, .abs_tol = 1e-9, .rel_tol = 1e-9,
+                                         .max_time = 0.5})
+                               .run(p.f, theta, std::vector<double>{0.123, 0.5}, NullObserver{});
+      EXPECT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+      finals.push_back(theta);
+    }
+  }
+  omp_set_num_threads(before);
+  EXPECT_EQ(finals[0], finals[2]);  // RK4, 1 vs 2 threads
+  EXPECT_EQ(finals[1], finals[3]);  // dopri5
+  EXPECT_NE(finals[0], finals[1]);
+}
+#endif
+
+TEST(FusedFlow, UfmEvaluatesAStagePointAsIfFormedFirst) {
+  for (const auto& [K, n, d] : {std::tuple<Index, Index, Index>{3, 7, 5}, {30, 20, 16}, {4, 2048, 256}}) {
+    const FusedFlowProblem p = fused_flow_problem(K, n, d, Loss::kCrossEntropy, 5);
+    const Index m = p.f.num_params();
+    Vec k1(m), k2(m);
+    fill_gaussian(k1, 1.0, 21);
+    fill_gaussian(k2, 1.0, 22);
+    LinearCombination c;
+    c.add(1.0, p.theta0.data());
+    c.add(-0.1, k1.data());
+    c.add(0.37, k2.data());
+    Vec formed(m), expected_grad(m);
+    c.form(0, m, formed.data());
+    const double expected = p.f.value_and_gradient(formed, expected_grad);
+
+    Vec grad(m), store(m);
+    EXPECT_EQ(p.f.value_and_gradient_at(c, grad, nullptr), expected);
+    EXPECT_EQ(grad, expected_grad);
+    EXPECT_EQ(p.f.value_and_gradient_at(c, grad, store.data()), expected);
+    EXPECT_EQ(store, formed);
+
+    // The gradient written over a source, and the point over another (RK4's evaluation after its update).
+    Vec x = p.theta0, g = k1;
+    LinearCombination in_place;
+    in_place.add(1.0, x.data());
+    in_place.add(-0.1, g.data());
+    in_place.add(0.37, k2.data());
+    EXPECT_EQ(p.f.value_and_gradient_at(in_place, g, x.data()), expected);
+    EXPECT_EQ(x, formed);
+    EXPECT_EQ(g, expected_grad);
+  }
+}
+
+TEST(FusedFlow, LinearCombinationFormsInOdeintsOrderAndInPlace) {
+  // (a0 x0 + a1 x1) + a2 x2 with roundings that a different order or an FMA would change.
+  const Vec x0 = Vec::LinSpaced(1000, 0.1, 7.3), x1 = Vec::LinSpaced(1000, -3.0, 1e8), x2 = x0.cwiseProduct(x1);
+  const double a0 = 1.0, a1 = 1.0 / 3.0, a2 = -0.7;
+  const Vec expected = a0 * x0 + a1 * x1 + a2 * x2;  // the Eigen expression odeint's scale_sum3 evaluates
+  LinearCombination c;
+  c.add(a0, x0.data());
+  c.add(a1, x1.data());
+  c.add(a2, x2.data());
+  Vec out(1000);
+  c.form(0, 1000, out.data());
+  EXPECT_EQ(out, expected);
+  Vec y = x1;  // in place over the second source
+  LinearCombination d = c;
+  d.x[1] = y.data();
+  d.form(0, 1000, y.data());
+  EXPECT_EQ(y, expected);
+  Vec part(10);
+  c.shifted(990).form(0, 10, part.data());
+  EXPECT_EQ(part, expected.tail(10));
+}
+
+TEST(FusedFlow, ErrorNormFormsTheEstimateAndPropagatesNaN) {
+  LazyVec x_old(Vec::Constant(5, 2.0)), dxdt(Vec::Constant(5, 1.0)), k(Vec::LinSpaced(5, -1.0, 3.0)), err(Vec::Zero(5));
+  dxdt.overwrite(-1.0);  // stored as ∇F for dx/dt = −∇F: |·| is the same
+  LinearCombination c;
+  k.add_to(c, 0.5);
+  err.set_combination(c);
+  const double dt = 0.1, tol = 1e-3;
+  // max |0.5 k_i| / (tol + tol (2 + 0.1 · 1)) at k = 3
+  EXPECT_DOUBLE_EQ(max_scaled_error(x_old, dxdt, err, tol, tol, dt), 1.5 / (tol + tol * (2.0 + 0.1)));
+  EXPECT_TRUE(err.pending());  // never written
+  Vec bad = Vec::Zero(5);
+  bad(3) = std::numeric_limits<double>::quiet_NaN();
+  LazyVec nan_source(bad), nan_err(Vec::Zero(5));
+  LinearCombination cn;
+  nan_source.add_to(cn, 1.0);
+  nan_err.set_combination(cn);
+  EXPECT_TRUE(std::isnan(max_scaled_error(x_old, dxdt, nan_err, tol, tol, dt)));
+}
+
+TEST(FusedFlow, ANegatedVectorRefusesValuesAndShowsItsStorage) {
+  LazyVec g(Vec::Constant(3, 2.0));
+  g.overwrite(-1.0);
+  EXPECT_THROW(g.values(), std::logic_error);
+  EXPECT_EQ(g.storage(), Vec::Constant(3, 2.0));
+  LinearCombination c;
+  g.add_to(c, 0.5);  // a coefficient on the negated vector carries its sign
+  EXPECT_EQ(c.a[0], -0.5);
+}
+
+}  // namespace
+}  // namespace ufm
