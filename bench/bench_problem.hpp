@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ufm/dynamics/gradient_descent.hpp"
+#include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/objectives/labels.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
 #include "ufm/random.hpp"
@@ -45,6 +46,21 @@ template <Objective F>
 RunSummary run_steps(const F& f, Vec& theta, double lr, long steps) {
   const GradientDescent gd({.lr = lr, .max_steps = steps});
   return gd.run(f, theta, std::span<const long>{}, NullObserver{});
+}
+
+/// ufm-sim run's gradient flow (`--dynamics flow --integrator … --dt dt --abs-tol tol --rel-tol tol
+/// --time T --max-steps max_steps`), without its observer: the flow the benchmark times.
+template <Objective F>
+RunSummary run_flow(const F& f, Vec& theta, Integrator integrator, double dt, double tol, double time,
+                    long max_steps) {
+  GradientFlow::Options o;
+  o.integrator = integrator;
+  o.dt = dt;
+  o.abs_tol = tol;
+  o.rel_tol = tol;
+  o.max_time = time;
+  o.max_steps = max_steps;
+  return GradientFlow(o).run(f, theta, std::span<const double>{}, NullObserver{});
 }
 
 }  // namespace ufm::bench

@@ -4,7 +4,7 @@
 ///
 ///   ufm-bench step    --K 10 --n 500 --d 512 --loss ce [--layers 2] [--threads 1] [--steps 0 --target-time 3]
 ///   ufm-bench metrics --K 10 --n 500 --d 512 [--threads 1]
-///   ufm-bench flow    --K 10 --n 500 --d 512 [--threads 1]   (RK4 stage vs gradient evaluation)
+///   ufm-bench flow    --K 10 --n 500 --d 512 [--threads 1]   (RK4 / dopri5 stage vs gradient evaluation)
 ///   ufm-bench limits  [--threads 1]
 ///   ufm-bench net     --widths 512,512 --loss mse --batch 128 --epochs 3 [--threads 1]   (Fashion-MNIST epoch)
 ///
@@ -112,21 +112,25 @@ Timed calibrate_and_time(const std::function<void(long)>& run, long steps, long 
 // ---------------------------------------------------------------------------------------------
 // Machine limits
 
-/// Register-resident FMA throughput of one thread (GFLOP/s): 16 independent chains of packet FMAs.
-double fma_gflops_one_thread(double seconds) {
+/// Register-resident FMA throughput of one thread (GFLOP/s) with kChains independent chains of
+/// packet FMAs (Eigen's packets: the widest vectors this build uses). The chains must cover the
+/// FMA latency times the number of FMA pipes (4 × 2 on Zen 3/4/5) and, with the two constants, fit
+/// the register file (16 vector registers with AVX2, 32 with AVX-512) or they spill to memory and
+/// the "peak" measures loads and stores.
+template <int kChains>
+double fma_gflops_with_chains(double seconds) {
   using P = Eigen::internal::packet_traits<double>::type;
   constexpr int kLanes = Eigen::internal::packet_traits<double>::size;
-  constexpr int kChains = 16;
   P acc[kChains];
   for (int j = 0; j < kChains; ++j) acc[j] = Eigen::internal::pset1<P>(1.0 + 1e-3 * j);
   const P a = Eigen::internal::pset1<P>(0.999999), b = Eigen::internal::pset1<P>(1e-9);
   long iters = 0;
-  const long chunk = 1 << 20;
+  const long chunk = 1 << 18;
   const auto t0 = Clock::now();
   double el = 0.0;
   do {
     for (long i = 0; i < chunk; ++i) {
-#pragma GCC unroll 16
+#pragma GCC unroll 32
       for (int j = 0; j < kChains; ++j) acc[j] = Eigen::internal::pmadd(acc[j], a, b);
     }
     iters += chunk;
@@ -141,6 +145,31 @@ double fma_gflops_one_thread(double seconds) {
   volatile double keep = sink;
   (void)keep;
   return 2.0 * kLanes * kChains * static_cast<double>(iters) / el / 1e9;
+}
+
+/// The FMA peak of one thread: the best over chain counts that fit the register file.
+double fma_gflops_one_thread(double seconds) {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  const double per = seconds / 4;
+  return std::max({fma_gflops_with_chains<8>(per), fma_gflops_with_chains<12>(per), fma_gflops_with_chains<16>(per),
+                   fma_gflops_with_chains<24>(per)});
+#else
+  const double per = seconds / 3;
+  return std::max({fma_gflops_with_chains<8>(per), fma_gflops_with_chains<10>(per), fma_gflops_with_chains<12>(per)});
+#endif
+}
+
+/// The vector extension the timed code is built for (Eigen's packets).
+const char* compiled_isa() {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  return "AVX-512";
+#elif defined(EIGEN_VECTORIZE_AVX2)
+  return "AVX2";
+#elif defined(EIGEN_VECTORIZE_AVX)
+  return "AVX";
+#else
+  return "SSE2";
+#endif
 }
 
 /// Runs f(thread) on `threads` threads at once; returns the sum of their results.
@@ -206,7 +235,8 @@ nlohmann::ordered_json limits(int threads) {
   nlohmann::ordered_json j;
   j["impl"] = "limits";
   j["threads"] = threads;
-  j["fma_peak_gflops"] = on_threads(threads, [](int) { return fma_gflops_one_thread(0.5); });
+  j["isa"] = compiled_isa();
+  j["fma_peak_gflops"] = on_threads(threads, [](int) { return fma_gflops_one_thread(0.8); });
   j["eigen_gemm_512_gflops"] = on_threads(threads, [](int) { return eigen_gemm_gflops(512, 512, 512, 0.6); });
   j["triad_gbs"] = triad_gbs(threads);
   return j;
@@ -227,6 +257,7 @@ struct Args {
 
 nlohmann::ordered_json problem_json(const Args& a) {
   nlohmann::ordered_json j;
+  j["isa"] = compiled_isa();
   j["loss"] = a.loss;
   j["K"] = a.p.K;
   j["n"] = a.p.n;
@@ -310,7 +341,10 @@ nlohmann::ordered_json time_metrics(const Args& a) {
   return j;
 }
 
-/// Cost of one RK4 stage against one gradient evaluation (the stage should cost no more).
+/// Cost of one RK4 stage and one dopri5 stage (its time per gradient evaluation) against one
+/// gradient evaluation: the integrators should cost no more than the gradients they evaluate.
+/// dopri5 runs with ufm-sim's default tolerances (1e-10); both integrate on from the state the
+/// previous timed call left, with bench::run_flow, the flow `ufm-sim run --dynamics flow` runs.
 nlohmann::ordered_json time_flow(const Args& a) {
   const ufm::UfmObjective f = ufm::bench::make_objective(a.p);
   Vec theta = ufm::bench::initial_theta(a.p, f), grad(f.num_params());
@@ -318,24 +352,40 @@ nlohmann::ordered_json time_flow(const Args& a) {
       [&](long k) {
         for (long i = 0; i < k; ++i) f.value_and_gradient(theta, grad);
       },
-      a.steps, a.warmup, a.target_time / 2);
-  const Timed rk4 = calibrate_and_time(
-      [&](long k) {
-        ufm::GradientFlow::Options o;
-        o.integrator = ufm::Integrator::kRk4;
-        o.dt = a.p.lr;
-        o.max_time = static_cast<double>(k) * a.p.lr;
-        ufm::GradientFlow(o).run(f, theta, std::span<const double>{}, ufm::NullObserver{});
-      },
-      a.steps, a.warmup, a.target_time / 2);
+      a.steps, a.warmup, a.target_time / 3);
+  long evaluations = 0;  // of the last call, i.e. the timed one
+  auto integrate = [&](ufm::Integrator integrator) {
+    return [&, integrator](long k) {
+      const bool rk4 = integrator == ufm::Integrator::kRk4;
+      const ufm::RunSummary s = ufm::bench::run_flow(f, theta, integrator, a.p.lr, 1e-10,
+                                                     rk4 ? static_cast<double>(k) * a.p.lr : 1e9, rk4 ? 100000000L : k);
+      if (s.status == ufm::RunStatus::kDiverged) throw std::runtime_error("ufm-bench flow: " + s.message);
+      evaluations = s.gradient_evaluations;
+    };
+  };
+  const Timed rk4 = calibrate_and_time(integrate(ufm::Integrator::kRk4), a.steps, a.warmup, a.target_time / 3);
+  const long rk4_evaluations = evaluations;
+  const Timed dopri5 = calibrate_and_time(integrate(ufm::Integrator::kDopri5), a.steps, a.warmup, a.target_time / 3);
+  const long dopri5_evaluations = evaluations;
   nlohmann::ordered_json j;
   j["impl"] = "ufm-sim-flow";
   j.update(problem_json(a));
-  const double us_eval = 1e6 * eval.elapsed / static_cast<double>(eval.steps);
-  const double us_stage = 1e6 * rk4.elapsed / static_cast<double>(4 * rk4.steps);
+  auto per = [](const Timed& t, double count, bool cpu) { return 1e6 * (cpu ? t.cpu : t.elapsed) / count; };
+  const double ev = static_cast<double>(eval.steps);
+  const double us_eval = per(eval, ev, false), cpu_eval = per(eval, ev, true);
+  const double us_rk4 = per(rk4, static_cast<double>(rk4_evaluations), false);
+  const double us_dopri5 = per(dopri5, static_cast<double>(dopri5_evaluations), false);
   j["us_per_gradient_evaluation"] = us_eval;
-  j["us_per_rk4_stage"] = us_stage;
-  j["stage_over_evaluation"] = us_stage / us_eval;
+  j["us_per_rk4_stage"] = us_rk4;
+  j["us_per_dopri5_stage"] = us_dopri5;
+  j["rk4_stage_over_evaluation"] = us_rk4 / us_eval;
+  j["dopri5_stage_over_evaluation"] = us_dopri5 / us_eval;
+  // The same from process CPU time: steadier on a shared machine.
+  j["cpu_rk4_stage_over_evaluation"] = per(rk4, static_cast<double>(rk4_evaluations), true) / cpu_eval;
+  j["cpu_dopri5_stage_over_evaluation"] = per(dopri5, static_cast<double>(dopri5_evaluations), true) / cpu_eval;
+  j["rk4_evaluations"] = rk4_evaluations;
+  j["dopri5_evaluations"] = dopri5_evaluations;
+  j["dopri5_steps"] = dopri5.steps;
   return j;
 }
 
@@ -366,7 +416,7 @@ int main(int argc, char** argv) {
   };
   CLI::App* step = app.add_subcommand("step", "time GD steps (value + gradient + update)");
   CLI::App* metrics = app.add_subcommand("metrics", "time one collapse_metrics call");
-  CLI::App* flow = app.add_subcommand("flow", "time an RK4 stage against one gradient evaluation");
+  CLI::App* flow = app.add_subcommand("flow", "time an RK4 and a dopri5 stage against one gradient evaluation");
   CLI::App* lim = app.add_subcommand("limits", "FMA peak, Eigen GEMM rate and triad bandwidth");
   CLI::App* net = app.add_subcommand("net", "seconds per epoch of the network (torch_mlp.py's protocol)");
   ufm::bench::NetArgs n;

@@ -205,12 +205,13 @@ struct Columns {
 /// For G classes (Wt, Gt, gWt offset to the first) and the nb samples of a block (H: its columns):
 ///   gH[:, i] = (kFirst ? λ h_i : gH[:, i]) + Σ_k G_ki w_k,   and if kGw: gWt[:, k] += Σ_i G_ki h_i.
 /// `stream`: non-temporal stores (gH aligned, d a multiple of the packet size). `next`: when not
-/// null, prefetch next[i·d + r] into L2 along the way (the next block of H, read next from memory).
+/// null, prefetch first[p][i·d + r] of each of its blocks into L2 along the way (the next block of H,
+/// or of each source of a stage point: read next from memory).
 /// Rows past the last full packet are read from H.
 template <int G, bool kFirst, bool kGw, bool kDescend>
 EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H, Columns X, Index nb,
                                        const double* Gt, Index ldg, double* gH, double* gWt, double lambda,
-                                       double lr, bool stream, const double* next) {
+                                       double lr, bool stream, const NextBlocks* next) {
   static_assert(!kDescend || kFirst, "a descent step needs every class in one group");
   const Index dv = d - d % kLanes;
   const Packet lam = ei::pset1<Packet>(lambda), plr = ei::pset1<Packet>(lr);
@@ -224,7 +225,8 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
     const double* xr = X.X + (r / kLanes) * X.tile;
     for (Index i = 0; i < nb; ++i) {
       const Packet x = ei::ploadu<Packet>(xr + i * X.col);
-      if (next) __builtin_prefetch(next + i * d + r, 0, 2);
+      if (next)
+        for (int p = 0; p < next->count; ++p) __builtin_prefetch(next->first[p] + i * d + r, 0, 2);
       // Two chains for Σ_k G_ki w_k (even and odd k), so that the FMA latency does not serialize them.
       Packet gh = kFirst ? ei::pmul(lam, x) : ei::ploadu<Packet>(gH + i * d + r);
       Packet gh_odd = ei::pset1<Packet>(0.0);
@@ -340,7 +342,7 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 /// non-temporal stores, and `next` (the next block of H, or null) is prefetched into L2.
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
                     const double* Gt, double* gHb, double* gWt, double lambda, std::optional<double> descend_lr, bool stream,
-                    const double* next) {
+                    const NextBlocks* next) {
   const Index groups = (K + kBackwardClasses - 1) / kBackwardClasses;
   const Columns X = packed ? Columns{packed, kLanes, nb * kLanes} : Columns{Hb, d, kLanes};
   if (descend_lr) {  // descent step: one class group (K ≤ kMaxDescendK), gHb = Hb updated in place
@@ -361,7 +363,7 @@ void block_backward(Index d, Index K, const double* Wt, const double* Hb, const 
       const double* gt = Gt + k0 * nb;
       double* gw = gWt ? gWt + k0 * d : nullptr;
       const bool nt = stream && last;
-      const double* pf = last ? next : nullptr;
+      const NextBlocks* pf = last ? next : nullptr;
       if (first && gw) backward_tile<G, true, true, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, 0.0, nt, pf);
       if (first && !gw) backward_tile<G, true, false, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, 0.0, nt, pf);
       if (!first && gw) backward_tile<G, false, true, false>(d, w, Hb, X, nb, gt, nb, gHb, gw, lambda, 0.0, nt, pf);

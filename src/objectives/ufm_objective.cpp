@@ -31,6 +31,27 @@ constexpr Index kMaxChunks = 16;
 constexpr double kMaxChunkBytes = 32.0 * (1 << 20);  ///< cap on the chunks' W-gradient partials
 constexpr double kStreamBytes = 16.0 * (1 << 20);    ///< H-gradients this large bypass the cache
 
+/// to[0..n) = from[0..n), with non-temporal stores when `to` is 64-byte aligned (a stage point's block
+/// written to the kept state, read again only in the next stage: no read-for-ownership of it).
+void copy_streaming(const double* from, Index n, double* to) {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if (reinterpret_cast<std::uintptr_t>(to) % 64 == 0) {
+    Index i = 0;
+    for (; i + 8 <= n; i += 8) _mm512_stream_pd(to + i, _mm512_loadu_pd(from + i));
+    for (; i < n; ++i) to[i] = from[i];
+    return;
+  }
+#elif defined(EIGEN_VECTORIZE_AVX)
+  if (reinterpret_cast<std::uintptr_t>(to) % 32 == 0) {
+    Index i = 0;
+    for (; i + 4 <= n; i += 4) _mm256_stream_pd(to + i, _mm256_loadu_pd(from + i));
+    for (; i < n; ++i) to[i] = from[i];
+    return;
+  }
+#endif
+  std::copy(from, from + n, to);
+}
+
 }  // namespace
 
 UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss, BiasMode bias,
@@ -94,13 +115,11 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
   if (with_gw) c.gWt.setZero();
   for (Index blk = c.first_block; blk < c.end_block; ++blk) {
     const Index c0 = blk * block_, nb = std::min(block_, N - c0);
-    const double* Hb = nullptr;
+    const double* Hb = H ? H + c0 * d : nullptr;
     if (stage) {  // form the block of the stage point (read before this block's gradient is written)
-      double* Hs = store ? store + c0 * d : c.Hs.data();
-      stage->form(c0 * d, (c0 + nb) * d, Hs);
-      Hb = Hs;
-    } else {
-      Hb = H + c0 * d;
+      stage->form(c0 * d, (c0 + nb) * d, c.Hs.data());
+      if (store) copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
+      Hb = c.Hs.data();
     }
     double* Zt = c.Zt.data();  // nb×K, class-major
     const Eigen::Map<const Mat> Hm(Hb, d, nb);
@@ -112,9 +131,16 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     c.gb += Zm.colwise().sum().transpose();
     double* gHb = gH + c0 * d;
     if (backward_kernels_) {
-      const bool prefetch = !stage && stream_gradient_ && blk + 1 < c.end_block;
+      // The next block streams in from memory while this one computes: of H, or of each source.
+      detail::NextBlocks next;
+      if (stream_gradient_ && blk + 1 < c.end_block) {
+        if (stage)
+          for (int t = 0; t < stage->terms; ++t) next.first[next.count++] = stage->x[static_cast<std::size_t>(t)] + (c0 + nb) * d;
+        else
+          next.first[next.count++] = Hb + nb * d;
+      }
       block_backward(d, K, Wt_.data(), Hb, packed, nb, Zt, gHb, with_gw ? c.gWt.data() : nullptr, lambda_.h, descend_lr,
-                     stream, prefetch ? Hb + nb * d : nullptr);
+                     stream, next.count > 0 ? &next : nullptr);
     } else {
       Eigen::Map<Mat> gHm(gHb, d, nb);
       gHm = lambda_.h * Hm;
@@ -123,7 +149,7 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     }
   }
 #if defined(EIGEN_VECTORIZE_SSE2)
-  if (stream) _mm_sfence();  // order the non-temporal stores before anyone reads gH
+  if (stream || store) _mm_sfence();  // order the non-temporal stores before anyone reads gH or the stored point
 #endif
 }
 

@@ -19,6 +19,13 @@ inline constexpr Index kMaxKernelK = 24;
 /// block_backward takes a descent step in place (descend_lr set) up to this K (one class group).
 inline constexpr Index kMaxDescendK = 12;
 
+/// Blocks block_backward prefetches into L2 while it runs: the next block of H, or the next block of
+/// every source of a stage point (LinearCombination).
+struct NextBlocks {
+  int count = 0;
+  const double* first[16] = {};
+};
+
 /// Logits of a block (class-major, ldz = nb) with the kernels: per group of samples, every class
 /// group while those columns are in L1. pack (streaming mode): receives the block's columns in the
 /// packed layout of block_backward (pack[(r / kLanes)·nb·kLanes + i·kLanes + r % kLanes] = h_i[r]).
@@ -32,13 +39,13 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 /// packed: the block's columns from block_logits, or null to read Hb. For large H: the packed copy
 /// keeps the loads of H off the 4 KiB-aliased addresses of the gH stores (theta and grad are both
 /// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
-/// non-temporal stores (gHb 64-byte aligned, d a multiple of kLanes), and `next` (the next block of
+/// non-temporal stores (gHb 64-byte aligned, d a multiple of kLanes), and `next` (the next blocks of
 /// H, or null) is prefetched into L2.
 /// descend_lr = lr (K ≤ kMaxDescendK): a gradient-descent step instead; gHb is the block of H itself
 /// and receives h_i − lr·(λ h_i + Σ_k G_ki w_k), a product then a difference, as GradientDescent's update
 /// (gWt still receives the W-gradient contribution of the old H).
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
                     const double* Gt, double* gHb, double* gWt, double lambda, std::optional<double> descend_lr, bool stream,
-                    const double* next);
+                    const NextBlocks* next);
 
 }  // namespace ufm::detail
