@@ -6,21 +6,52 @@
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
 #include "ufm/metrics/spectra.hpp"
+#include "ufm/objectives/loss.hpp"
 
 namespace ufm {
 namespace {
 
 std::string level_name(Index l) { return l == 0 ? "H1" : "S" + std::to_string(l); }
 
+/// DeepUfmObjective::parts(theta) without its forward pass: the loss from the logits Z = W_L S_{L−1} + b1ᵀ
+/// (K×N) that the metrics need anyway, the penalties by the objective's formulas (theory.md §2) on its
+/// validated spec (λ_b is 0 there unless the bias is regularized).
+DeepObjectiveParts parts_from_logits(const DeepUfmObjective& f, const Vec& theta, const Mat& Z) {
+  const DeepUfmLayout& L = f.layout();
+  const DeepUfmSpec& spec = f.spec();
+  DeepObjectiveParts p;
+  p.loss = loss_sum(spec.loss, Z, f.labels()) / static_cast<double>(L.N);
+  p.penalty_h = 0.5 * spec.lambda_h * L.H1(theta).squaredNorm();
+  for (Index l = 1; l <= L.layers(); ++l)
+    p.penalty_w.push_back(0.5 * spec.lambda_w[static_cast<std::size_t>(l - 1)] * L.W(l, theta).squaredNorm());
+  if (L.has_bias) p.penalty_b = 0.5 * spec.lambda_b * L.b(theta).squaredNorm();
+  return p;
+}
+
 }  // namespace
 
 nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkpoint& c, const MetricOptions& options) {
   const DeepUfmLayout& L = f.layout();
   const Index layers = L.layers();
+
+  // Feature levels: H1 is a view of theta; S_1..S_{L−1} come from one forward pass (L ≥ 2 only).
+  std::vector<Mat> hidden;
+  if (layers > 1) f.feature_levels(c.theta, hidden);
+  const auto level = [&](Index l) {
+    return l == 0 ? L.H1(c.theta) : ConstMatMap(hidden[l].data(), hidden[l].rows(), hidden[l].cols());
+  };
+  const ConstMatMap S = level(layers - 1);  // penultimate level, d_{L−1}×N
+  const auto W = L.W(layers, c.theta);      // K×d_{L−1}
+  const auto b = L.b(c.theta);              // K, or empty
+  Mat WS(L.K, L.N);                         // logits without the bias
+  WS.noalias() = W * S;
+  Mat Z = WS;  // K×N logits
+  if (b.size() == L.K) Z.colwise() += b;
+  const DeepObjectiveParts parts = parts_from_logits(f, c.theta, Z);
+
   nlohmann::ordered_json j;
   j["step"] = c.step;
   j["time"] = c.time;
-  const DeepObjectiveParts parts = f.parts(c.theta);
   put_metric(j, "objective", c.value);
   put_metric(j, "loss", parts.loss);
   put_metric(j, "penalty_w", parts.penalty_w.back());  // the classifier's
@@ -32,31 +63,27 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
   take_null_reasons(j, reasons);
 
-  std::vector<Mat> levels;
-  f.feature_levels(c.theta, levels);
-  const Mat& S = levels.back();  // penultimate level, d_{L−1}×N
-  const Snapshot snapshot{ConstMatMap(S.data(), S.rows(), S.cols()), L.W(layers, c.theta), L.b(c.theta),
-                          f.labels(), L.K, f.spec().loss};
-  MetricSet metrics = collapse_metrics(snapshot, options);
+  // Every level's feature metrics once; the penultimate level's feed the classifier metrics too.
+  std::vector<LevelMetrics> by_level;
+  for (Index l = 0; l < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
+  const Snapshot snapshot{S, W, b, f.labels(), L.K, f.spec().loss};
+  MetricSet metrics = collapse_metrics(snapshot, by_level.back(), WS);
   take_null_reasons(metrics, reasons);
   j.update(metrics);
 
   if (layers > 1) {
-    nlohmann::ordered_json by_level = nlohmann::ordered_json::object();
-    for (Index l = 0; l < layers; ++l) {
-      MetricSet m = MetricSet::object();
-      feature_metrics(ConstMatMap(levels[l].data(), levels[l].rows(), levels[l].cols()), f.labels(), L.K, options, m);
-      by_level[level_name(l)] = std::move(m);  // each level keeps its own null_reasons
-    }
-    j["levels"] = std::move(by_level);
+    nlohmann::ordered_json levels = nlohmann::ordered_json::object();
+    for (Index l = 0; l < layers; ++l)  // each level keeps its own null_reasons
+      levels[level_name(l)] = std::move(by_level[static_cast<std::size_t>(l)].metrics);
+    j["levels"] = std::move(levels);
     nlohmann::ordered_json weights = nlohmann::ordered_json::object();
     for (Index l = 1; l < layers; ++l) {
-      const auto W = L.W(l, c.theta);
-      const Vec sigma = singular_values_via_gram(W);  // Gram + eigensolver: 7-15x faster than an SVD
-    std::vector<double> sv(sigma.data(), sigma.data() + sigma.size());
+      const auto Wl = L.W(l, c.theta);
+      const Vec sigma = singular_values_via_gram(Wl);  // Gram + eigensolver: 7-15x faster than an SVD
+      std::vector<double> sv(sigma.data(), sigma.data() + sigma.size());
       if (options.max_singular_values > 0 && static_cast<Index>(sv.size()) > options.max_singular_values)
         sv.resize(options.max_singular_values);
-      weights["W" + std::to_string(l)] = {{"norm", W.norm()}, {"singular_values", sv}};
+      weights["W" + std::to_string(l)] = {{"norm", Wl.norm()}, {"singular_values", sv}};
     }
     j["weights"] = std::move(weights);
   }

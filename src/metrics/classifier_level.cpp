@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ufm/metrics/geometry.hpp"
+#include "ufm/metrics/logit_readings.hpp"
 #include "ufm/metrics/spectra.hpp"
 #include "ufm/metrics/sqi.hpp"
 
@@ -22,7 +23,8 @@ void check_snapshot(const Snapshot& sn, const char* caller) {
                                 std::to_string(sn.K));
 }
 
-void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::vector<int>& ncc, MetricSet& out) {
+void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::vector<int>& ncc,
+                            const Eigen::Ref<const Mat>& WH, MetricSet& out) {
   const Index K = sn.K, N = sn.H.cols();
   const double n = static_cast<double>(N);
   const auto labels = sn.labels;
@@ -31,25 +33,22 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   const bool has_ncc = !ncc.empty();
 
   // Logits without, then with, the bias: predictions with ties to the lowest class index.
-  Mat Z(K, N);
-  Z.noalias() = sn.W * sn.H;
   Index nc4_nb = 0;
-  if (has_ncc)
-    for (Index i = 0; i < N; ++i) nc4_nb += (argmax_lowest(Z.col(i)) != ncc[i]);
+  if (has_ncc) {
+    const LogitReadings no_bias = read_logits(WH, labels, false);
+    for (Index i = 0; i < N; ++i) nc4_nb += (no_bias.argmax[i] != ncc[i]);
+  }
+  Mat Z = WH;  // K×N
   if (sn.b.size() == K) Z.colwise() += sn.b;
+  const LogitReadings read = read_logits(Z, labels, true);
   Index hits = 0, nc4 = 0;
   double margin = 0.0, min_margin = std::numeric_limits<double>::infinity();
   for (Index i = 0; i < N; ++i) {
-    const auto z = Z.col(i);
-    const int y = labels[i];
-    const int pred = argmax_lowest(z);
-    hits += (pred == y);
+    const int pred = read.argmax[i];
+    hits += (pred == labels[i]);
     if (has_ncc) nc4 += (pred != ncc[i]);
-    double other = -std::numeric_limits<double>::infinity();
-    for (Index c = 0; c < K; ++c)
-      if (c != y) other = std::max(other, z(c));
-    margin += z(y) - other;
-    min_margin = std::min(min_margin, z(y) - other);
+    margin += read.margin(i);
+    min_margin = std::min(min_margin, read.margin(i));
   }
   put_metric(out, "accuracy", static_cast<double>(hits) / n);
   put_metric(out, "w_norm", std::sqrt(w_sq));
@@ -95,9 +94,11 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   } else {
     Vec inv_sqrt(K);
     for (Index c = 0; c < K; ++c) inv_sqrt(c) = s.counts[c] ? 1.0 / std::sqrt(static_cast<double>(s.counts[c])) : 0.0;
-    double r = 0.0;  // only classes with samples occur in Y, so an empty class does not matter here
-    for (Index i = 0; i < N; ++i) r += (sn.H.col(i) - inv_sqrt(labels[i]) * Wt.col(labels[i])).squaredNorm();
-    put_metric(out, "snc_h", std::sqrt(r / h_sq));
+    // Only classes with samples occur in Y, so an empty class does not matter here. The squares are
+    // summed per coordinate first (one d-vector), then over coordinates.
+    Vec r = Vec::Zero(sn.H.rows());
+    for (Index i = 0; i < N; ++i) r.array() += (sn.H.col(i) - inv_sqrt(labels[i]) * Wt.col(labels[i])).array().square();
+    put_metric(out, "snc_h", std::sqrt(r.sum() / h_sq));
   }
 
   put_sqi(Z, labels, sn.loss, out);

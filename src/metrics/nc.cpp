@@ -1,10 +1,31 @@
 #include "ufm/metrics/nc.hpp"
 
+#include <stdexcept>
+#include <string>
+
 #include "ufm/metrics/class_stats.hpp"
 #include "ufm/metrics/classifier_level.hpp"
 #include "ufm/metrics/feature_level.hpp"
 
 namespace ufm {
+namespace {
+
+LevelMetrics measure_level(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
+                           const MetricOptions& opt, const char* caller) {
+  LevelMetrics level{class_stats(H, labels, K, caller), {}, MetricSet::object()};
+  detail::put_feature_metrics(H, labels, level.stats, opt, level.metrics, level.ncc);
+  move_null_reasons_last(level.metrics);
+  return level;
+}
+
+/// W H (K×N), the logits without the bias.
+Mat logits_without_bias(const Snapshot& sn) {
+  Mat WH(sn.K, sn.H.cols());
+  WH.noalias() = sn.W * sn.H;
+  return WH;
+}
+
+}  // namespace
 
 void feature_metrics(const ConstMatMap& H, std::span<const int> labels, Index K, const MetricOptions& opt,
                      MetricSet& out) {
@@ -14,22 +35,38 @@ void feature_metrics(const ConstMatMap& H, std::span<const int> labels, Index K,
   move_null_reasons_last(out);
 }
 
+LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
+                           const MetricOptions& opt) {
+  return measure_level(H, labels, K, opt, "level_metrics()");
+}
+
 void classifier_metrics(const Snapshot& sn, MetricSet& out) {
   detail::check_snapshot(sn, "classifier_metrics()");
   const ClassStats s = class_stats(sn.H, sn.labels, sn.K, "classifier_metrics()");
   std::vector<int> ncc;
   if (s.mt_reason().empty()) ncc = nearest_class_center(s, centered_projections(sn.H, s));
-  detail::put_classifier_metrics(sn, s, ncc, out);
+  detail::put_classifier_metrics(sn, s, ncc, logits_without_bias(sn), out);
   move_null_reasons_last(out);
 }
 
 MetricSet collapse_metrics(const Snapshot& sn, const MetricOptions& opt) {
   detail::check_snapshot(sn, "collapse_metrics()");
-  const ClassStats s = class_stats(sn.H, sn.labels, sn.K, "collapse_metrics()");
-  MetricSet out = MetricSet::object();
-  std::vector<int> ncc;
-  detail::put_feature_metrics(sn.H, sn.labels, s, opt, out, ncc);
-  detail::put_classifier_metrics(sn, s, ncc, out);
+  const LevelMetrics level = measure_level(sn.H, sn.labels, sn.K, opt, "collapse_metrics()");
+  return collapse_metrics(sn, level, logits_without_bias(sn));
+}
+
+MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WH) {
+  detail::check_snapshot(sn, "collapse_metrics()");
+  const Index N = sn.H.cols();
+  if (WH.rows() != sn.K || WH.cols() != N || static_cast<Index>(level.stats.counts.size()) != sn.K ||
+      level.stats.means.rows() != sn.H.rows())
+    throw std::invalid_argument("collapse_metrics(): WH is " + std::to_string(WH.rows()) + "x" +
+                                std::to_string(WH.cols()) + " and the level has " +
+                                std::to_string(level.stats.counts.size()) + " classes in " +
+                                std::to_string(level.stats.means.rows()) + " dimensions; need K x N = " +
+                                std::to_string(sn.K) + "x" + std::to_string(N) + " and the snapshot's K, d");
+  MetricSet out = level.metrics;  // feature metrics first, null_reasons last
+  detail::put_classifier_metrics(sn, level.stats, level.ncc, WH, out);
   detail::put_self_dual_etf_distance(out);
   move_null_reasons_last(out);
   return out;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ufm/metrics/dense_spectra.hpp"
+
 namespace ufm {
 
 Vec singular_values_via_gram(const Eigen::Ref<const Mat>& X) {
@@ -18,8 +20,7 @@ Vec singular_values_via_gram(const Eigen::Ref<const Mat>& X) {
 
 Vec singular_values_from_gram(const Mat& gram) {
   const Index m = gram.rows();
-  Eigen::SelfAdjointEigenSolver<Mat> eig(gram, Eigen::EigenvaluesOnly);
-  Vec lambda = eig.eigenvalues().reverse();  // descending
+  const Vec lambda = symmetric_eigenvalues(gram).reverse();  // descending
   const double floor = kGramFloor * std::max(lambda(0), 0.0);
   Vec sigma(m);
   for (Index k = 0; k < m; ++k) sigma(k) = lambda(k) > floor ? std::sqrt(lambda(k)) : 0.0;
@@ -48,16 +49,13 @@ void put_null_spectrum(const std::string& reason, MetricSet& out) {
 }
 
 std::vector<double> eigenvalues_descending(const Mat& S) {
-  Eigen::SelfAdjointEigenSolver<Mat> eig(S, Eigen::EigenvaluesOnly);
-  const Vec lambda = eig.eigenvalues().reverse();
+  const Vec lambda = symmetric_eigenvalues(S).reverse();
   return {lambda.data(), lambda.data() + lambda.size()};
 }
 
 std::vector<double> singular_values_descending(const Mat& A) {
-  Eigen::JacobiSVD<Mat> svd(A);  // values only; already descending
-  const Vec s = svd.singularValues();
+  const Vec s = singular_values(A);  // already descending
   return {s.data(), s.data() + s.size()};
 }
-
 
 }  // namespace ufm

@@ -6,13 +6,16 @@
 namespace ufm {
 namespace {
 
-/// f = z (mse) or softmax(z) (ce, computed stably).
-void output(const Eigen::Ref<const Mat>& Z, Index i, Loss loss, Vec& f) {
-  f = Z.col(i);
-  if (loss == Loss::kCrossEntropy) {
-    f.array() = (f.array() - f.maxCoeff()).exp();
-    f /= f.sum();
-  }
+/// F = Z (mse) or softmax of every column of Z (ce, computed stably: exp(z − max z) / Σ), K×N, with
+/// the exponentials taken over the whole matrix at once (vectorized).
+Mat outputs(const Eigen::Ref<const Mat>& Z, Loss loss) {
+  if (loss != Loss::kCrossEntropy) return Z;
+  Mat F = Z;
+  F.rowwise() -= Z.colwise().maxCoeff();
+  F.array() = F.array().exp();  // a plain array: Eigen's vectorized exp
+  const Eigen::RowVectorXd total = F.colwise().sum();
+  F.array().rowwise() /= total.array();
+  return F;
 }
 
 }  // namespace
@@ -20,31 +23,29 @@ void output(const Eigen::Ref<const Mat>& Z, Index i, Loss loss, Vec& f) {
 void put_sqi(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Loss loss, MetricSet& out) {
   const Index K = Z.rows(), N = Z.cols();
   const double km1 = static_cast<double>(K - 1);
-  Vec f(K);
+  const Mat F = outputs(Z, loss);  // one softmax per sample, shared by both passes
+  // ε_i = 1 − f_i[y_i]; the ε̃ entries are F off the labels: Off is F with F(y_i, i) set to 0, and
+  // every sum and maximum over Off below skips the masked entries (set to 0 again after each shift).
+  Vec eps(N);
+  Mat Off = F;  // K×N
+  for (Index i = 0; i < N; ++i) {
+    eps(i) = 1.0 - F(labels[i], i);
+    Off(labels[i], i) = 0.0;
+  }
+  const auto mask_labels = [&](Mat& A) {
+    for (Index i = 0; i < N; ++i) A(labels[i], i) = 0.0;
+  };
   // Pass 1: means. Pass 2: deviations (two passes: no cancellation in the variances).
-  double eps_sum = 0.0, tilde_sum = 0.0;
-  for (Index i = 0; i < N; ++i) {
-    output(Z, i, loss, f);
-    const int y = labels[i];
-    eps_sum += 1.0 - f(y);
-    for (Index c = 0; c < K; ++c)
-      if (c != y) tilde_sum += f(c);
-  }
-  const double eps_avg = eps_sum / static_cast<double>(N);
-  const double tilde_avg = tilde_sum / (static_cast<double>(N) * km1);
-  double eps_var = 0.0, tilde_var = 0.0, eps_dev = 0.0, tilde_dev = 0.0;
-  for (Index i = 0; i < N; ++i) {
-    output(Z, i, loss, f);
-    const int y = labels[i];
-    const double e = 1.0 - f(y);
-    eps_var += (e - eps_avg) * (e - eps_avg);
-    eps_dev = std::max(eps_dev, std::abs(e - eps_avg));
-    for (Index c = 0; c < K; ++c) {
-      if (c == y) continue;
-      tilde_var += (f(c) - tilde_avg) * (f(c) - tilde_avg);
-      tilde_dev = std::max(tilde_dev, std::abs(km1 * f(c) - eps_avg));
-    }
-  }
+  const double eps_avg = eps.mean();
+  const double tilde_avg = Off.sum() / (static_cast<double>(N) * km1);
+  const double eps_var = (eps.array() - eps_avg).square().sum();
+  const double eps_dev = (eps.array() - eps_avg).abs().maxCoeff();
+  Mat dev = Off.array() - tilde_avg;  // f − avg off the labels
+  mask_labels(dev);
+  const double tilde_var = dev.squaredNorm();
+  dev = km1 * Off.array() - eps_avg;  // (K−1)f − eps_avg off the labels
+  mask_labels(dev);
+  const double tilde_dev = dev.cwiseAbs().maxCoeff();
   const double eps_std = std::sqrt(eps_var / static_cast<double>(N));
   const double tilde_std = std::sqrt(tilde_var / (static_cast<double>(N) * km1));
   put_metric(out, "eps_avg", eps_avg);

@@ -12,6 +12,11 @@ namespace ufm {
 /// S_{L−1} (H itself for L = 1) with the classifier W_L, then null_reasons. For L ≥ 2 also
 /// `penalty_layers` (λ_l/2 ‖W_l‖², l < L), `levels` (feature metrics of H1, S1, …, keyed by name)
 /// and `weights` (norm and singular values of W_1..W_{L−1}, keyed "W1", …).
+///
+/// Cost: one forward pass for S_1..S_{L−1} (none for L = 1: H1 is read in place), the logits W_L S_{L−1}
+/// once (the loss comes from them, not from another pass: DeepUfmObjective::parts up to rounding), and
+/// every level's feature metrics once, the penultimate level's shared with the classifier metrics.
+/// Per level the d×d Gram product and its eigenvalues dominate (nc.hpp).
 nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkpoint& c, const MetricOptions& options);
 
 }  // namespace ufm

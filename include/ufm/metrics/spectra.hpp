@@ -16,7 +16,8 @@ Vec singular_values_via_gram(const Eigen::Ref<const Mat>& X);
 inline constexpr double kGramFloor = 1e-14;  ///< relative eigenvalue floor, i.e. σ below 1e-7 σ_max
 
 /// The same from a Gram matrix already formed (only its lower triangle is read): square roots of its
-/// eigenvalues, descending, with the floor above.
+/// eigenvalues (symmetric_eigenvalues of dense_spectra.hpp: LAPACK with OpenBLAS), descending, with the
+/// floor above.
 Vec singular_values_from_gram(const Mat& gram);
 
 /// From sigma (descending, all of them, not all zero): singular_values (the first max_values; 0 = all),
@@ -27,11 +28,11 @@ void put_spectrum(const Vec& sigma, Index top, Index max_values, MetricSet& out)
 /// The four names of put_spectrum, null with reason.
 void put_null_spectrum(const std::string& reason, MetricSet& out);
 
-/// Eigenvalues of a symmetric K×K matrix, descending.
+/// Eigenvalues of a symmetric K×K matrix, descending (symmetric_eigenvalues of dense_spectra.hpp).
 std::vector<double> eigenvalues_descending(const Mat& S);
 
-/// Singular values of a small matrix, descending (Jacobi SVD: accurate to the smallest value).
+/// Singular values of a small matrix, descending (singular_values of dense_spectra.hpp: LAPACK's
+/// dgesvd with OpenBLAS, else Eigen's JacobiSVD; either way each value to ~1e-16 × the largest).
 std::vector<double> singular_values_descending(const Mat& A);
-
 
 }  // namespace ufm

@@ -12,7 +12,8 @@ namespace ufm {
 /// ε_i = 1 − f_i[y_i] and ε̃_{i,c'} = f_i[c'] for c' ≠ y_i. Puts, in this order: eps_avg, eps_tilde_avg,
 /// eps_std, eps_tilde_std (population), eps_rel_std, eps_tilde_rel_std (std/|avg|, null when
 /// |avg| < 1e-12), sqi_avg_gap = |eps_avg − (K−1)·eps_tilde_avg| and sqi_pointwise_gap =
-/// max_i |ε_i − eps_avg| + max_{i,c'≠y_i} |(K−1)ε̃_{i,c'} − eps_avg|. O(KN), no K×N temporary.
+/// max_i |ε_i − eps_avg| + max_{i,c'≠y_i} |(K−1)ε̃_{i,c'} − eps_avg|. O(KN): the outputs are
+/// formed once, in a K×N temporary, for both passes.
 void put_sqi(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Loss loss, MetricSet& out);
 
 }  // namespace ufm

@@ -1,0 +1,122 @@
+#pragma once
+/// `ufm-bench checkpoint`: what one checkpoint of `ufm-sim run` costs, in milliseconds and in
+/// gradient-descent steps of the same model.
+///
+/// The model is the one `ufm-sim run --layers L --classes K --per-class n --dim d --loss ce --bias reg`
+/// builds (DeepUfmObjective; hidden widths d, linear, every weight decay bench::Problem's lam), started
+/// from bench::Problem's Gaussian init (std 0.1, b = 0) and moved a few GD steps away from it. The
+/// timed call is checkpoint_report itself, the function simulate.cpp's observer calls, with the
+/// MetricOptions `ufm-sim run` passes (only --max-singular-values set). The GD step is timed on the
+/// same objective and state, as GradientDescent::run makes it (bench_problem.hpp's run_steps).
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench_problem.hpp"
+#include "ufm/app/checkpoint_report.hpp"
+#include "ufm/objectives/deep_ufm_objective.hpp"
+#include "ufm/objectives/labels.hpp"
+
+namespace ufm::bench {
+
+/// The run's objective at layers L ≥ 1: hidden widths d (none for L = 1), linear, CE, regularized bias.
+inline DeepUfmObjective make_checkpoint_objective(const Problem& p, int layers) {
+  DeepUfmSpec spec;
+  spec.K = p.K;
+  spec.dim = p.d;
+  spec.widths.assign(static_cast<std::size_t>(layers - 1), p.d);
+  spec.activation = Activation::kLinear;
+  spec.loss = p.loss;
+  spec.bias = BiasMode::kRegularized;
+  spec.lambda_h = p.lam;
+  spec.lambda_w.assign(static_cast<std::size_t>(layers), p.lam);
+  spec.lambda_b = p.lam;
+  return DeepUfmObjective(spec, block_labels(balanced_counts(p.K, p.n)));
+}
+
+/// Wall seconds of one call of `run()`.
+template <class Run>
+double seconds_of(Run&& run) {
+  const auto t0 = std::chrono::steady_clock::now();
+  run();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The fastest of at least `min_calls` calls of `run()` lasting together at least `min_seconds`: on a
+/// shared machine the minimum is the cost without the time other processes took.
+template <class Run>
+double best_seconds(Run&& run, int min_calls, double min_seconds) {
+  double best = std::numeric_limits<double>::infinity(), total = 0.0;
+  for (int calls = 0; calls < min_calls || total < min_seconds; ++calls) {
+    const double s = seconds_of(run);
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+/// Times one checkpoint of `ufm-sim run` at K classes, n samples per class, width d, `layers` layers,
+/// --max-singular-values `max_singular_values`, on the calling thread(s), against the GD step there.
+/// Returns ms_per_checkpoint, ms_per_gd_step and checkpoint_over_gd_step (their ratio), with the sizes,
+/// and the same checkpoint without the spectra (ms_per_checkpoint_without_spectra, its ratio).
+inline nlohmann::ordered_json time_checkpoint(Index K, Index n, Index d, int layers, Index max_singular_values) {
+  Problem p;
+  p.K = K, p.n = n, p.d = d;
+  const DeepUfmObjective f = make_checkpoint_objective(p, layers);
+  Vec theta(f.num_params());
+  fill_gaussian(theta, p.init, p.seed);
+  f.layout().b(theta).setZero();
+  constexpr long kStepsFromStart = 3;  // a state a few GD steps away from the random start
+  run_steps(f, theta, p.lr, kStepsFromStart);
+
+  // The GD step at this state: run_steps(1 + m) − run_steps(1), back to back, over m, so that the
+  // set-up of a run and the gradient evaluation it makes beyond its updates cancel; m doubled until
+  // the m steps take at least 0.2 s; the median of 3 to 9 such differences (at least 1 s of them).
+  Vec walk = theta;
+  const auto run_seconds = [&](long steps) { return seconds_of([&] { run_steps(f, walk, p.lr, steps); }); };
+  long m = 2;
+  while (m < 4096 && run_seconds(1 + m) - run_seconds(1) < 0.2) m *= 2;
+  std::vector<double> steps_s;
+  const auto start = std::chrono::steady_clock::now();
+  while (steps_s.size() < 3 ||
+         (steps_s.size() < 9 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 1.0)) {
+    const double one = run_seconds(1);
+    steps_s.push_back((run_seconds(1 + m) - one) / static_cast<double>(m));
+  }
+  std::nth_element(steps_s.begin(), steps_s.begin() + static_cast<long>(steps_s.size() / 2), steps_s.end());
+  const double step_s = steps_s[steps_s.size() / 2];
+
+  // The checkpoint, as the dynamics hand it to simulate.cpp's observer.
+  Vec grad(f.num_params());
+  const double value = f.value_and_gradient(theta, grad);
+  const Checkpoint cp{kStepsFromStart, p.lr * static_cast<double>(kStepsFromStart), value, grad.norm(), theta, grad};
+  const MetricOptions options{max_singular_values};
+  volatile std::size_t keep = 0;  // the report is used, so the call is not optimized away
+  const double checkpoint_s = best_seconds([&] { keep = keep + checkpoint_report(f, cp, options).size(); }, 3, 0.3);
+  // The same without the spectra (MetricOptions::spectra = false; no CLI flag sets it yet): what the
+  // d×d (or N×N) Gram products and their eigenvalues cost.
+  const MetricOptions no_spectra{max_singular_values, false};
+  const double no_spectra_s =
+      best_seconds([&] { keep = keep + checkpoint_report(f, cp, no_spectra).size(); }, 3, 0.3);
+
+  nlohmann::ordered_json j;
+  j["impl"] = "ufm-sim-checkpoint";
+  j["K"] = K;
+  j["n"] = n;
+  j["N"] = K * n;
+  j["d"] = d;
+  j["layers"] = layers;
+  j["loss"] = p.loss == Loss::kMse ? "mse" : "ce";
+  j["max_singular_values"] = max_singular_values;
+  j["ms_per_checkpoint"] = 1e3 * checkpoint_s;
+  j["ms_per_gd_step"] = 1e3 * step_s;
+  j["checkpoint_over_gd_step"] = checkpoint_s / step_s;
+  j["ms_per_checkpoint_without_spectra"] = 1e3 * no_spectra_s;
+  j["without_spectra_over_gd_step"] = no_spectra_s / step_s;
+  return j;
+}
+
+}  // namespace ufm::bench

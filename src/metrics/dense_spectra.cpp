@@ -1,0 +1,93 @@
+#include "ufm/metrics/dense_spectra.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#ifdef UFM_USE_OPENBLAS
+extern "C" {
+// LAPACK as OpenBLAS exports it (gfortran calling convention: trailing hidden lengths of the
+// character arguments).
+void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+            const int* lwork, int* info, std::size_t jobz_len, std::size_t uplo_len);
+void dgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* lda, double* s,
+             double* u, const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* info,
+             std::size_t jobu_len, std::size_t jobvt_len);
+}
+#endif
+
+namespace ufm {
+
+namespace detail {
+
+Vec symmetric_eigenvalues_eigen(const Mat& A) {
+  return Eigen::SelfAdjointEigenSolver<Mat>(A, Eigen::EigenvaluesOnly).eigenvalues();
+}
+
+Vec singular_values_eigen(const Mat& A) { return Eigen::JacobiSVD<Mat>(A).singularValues(); }
+
+}  // namespace detail
+
+#ifdef UFM_USE_OPENBLAS
+namespace {
+
+int lapack_int(Index n, const char* who) {
+  if (n > 1'000'000) throw std::length_error(std::string(who) + ": matrix too large for LAPACK's 32-bit sizes");
+  return static_cast<int>(n);
+}
+
+void check_info(int info, const char* routine) {
+  if (info != 0)  // info < 0: a bad argument (a bug here); info > 0: QR did not converge
+    throw std::runtime_error(std::string(routine) + " failed with info = " + std::to_string(info));
+}
+
+}  // namespace
+
+bool dense_spectra_use_lapack() { return true; }
+
+Vec symmetric_eigenvalues(const Mat& A) {
+  const int m = lapack_int(A.rows(), "symmetric_eigenvalues()");
+  Vec w(m);
+  if (m == 0) return w;
+  Mat a = A;  // dsyev overwrites its input
+  const int lda = m;
+  int info = 0, lwork = -1;
+  double best_lwork = 0.0;
+  dsyev_("N", "L", &m, a.data(), &lda, w.data(), &best_lwork, &lwork, &info, 1, 1);  // workspace query
+  check_info(info, "dsyev");
+  lwork = std::max(3 * m, static_cast<int>(best_lwork));
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  dsyev_("N", "L", &m, a.data(), &lda, w.data(), work.data(), &lwork, &info, 1, 1);
+  check_info(info, "dsyev");
+  return w;  // ascending
+}
+
+Vec singular_values(const Mat& A) {
+  const int m = lapack_int(A.rows(), "singular_values()"), n = lapack_int(A.cols(), "singular_values()");
+  Vec s(std::min(m, n));
+  if (s.size() == 0) return s;
+  Mat a = A;  // dgesvd overwrites its input
+  const int lda = m, one = 1;
+  double none = 0.0;  // U and Vᵀ are not referenced with jobu = jobvt = 'N'
+  int info = 0, lwork = -1;
+  double best_lwork = 0.0;
+  dgesvd_("N", "N", &m, &n, a.data(), &lda, s.data(), &none, &one, &none, &one, &best_lwork, &lwork, &info, 1, 1);
+  check_info(info, "dgesvd");
+  lwork = std::max(5 * std::min(m, n) + std::max(m, n), static_cast<int>(best_lwork));
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  dgesvd_("N", "N", &m, &n, a.data(), &lda, s.data(), &none, &one, &none, &one, work.data(), &lwork, &info, 1, 1);
+  check_info(info, "dgesvd");
+  return s;  // descending
+}
+
+#else
+
+bool dense_spectra_use_lapack() { return false; }
+Vec symmetric_eigenvalues(const Mat& A) { return detail::symmetric_eigenvalues_eigen(A); }
+Vec singular_values(const Mat& A) { return detail::singular_values_eigen(A); }
+
+#endif
+
+}  // namespace ufm

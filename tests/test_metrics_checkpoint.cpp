@@ -1,0 +1,214 @@
+// checkpoint_report (what `ufm-sim run` writes per checkpoint) takes shortcuts: no forward pass for the
+// objective's parts (loss from the logits the metrics need anyway), the penultimate level's feature
+// metrics computed once for both the level and the classifier, H1 read in place. These tests hold it
+// to the plain route it replaced, metric by metric: DeepUfmObjective::parts, feature_levels,
+// collapse_metrics on the penultimate level and feature_metrics on every level.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "test_metrics_util.hpp"
+#include "ufm/app/checkpoint_report.hpp"
+#include "ufm/metrics/nc.hpp"
+#include "ufm/metrics/spectra.hpp"
+#include "ufm/objectives/deep_ufm_objective.hpp"
+
+namespace ufm {
+namespace {
+
+/// The report as checkpoint_report built it before the shortcuts: every level measured on its own,
+/// the penultimate one twice, and the objective's parts from their own forward pass.
+nlohmann::ordered_json checkpoint_report_by_plain_route(const DeepUfmObjective& f, const Checkpoint& c,
+                                                        const MetricOptions& options) {
+  const DeepUfmLayout& L = f.layout();
+  const Index layers = L.layers();
+  nlohmann::ordered_json j;
+  j["step"] = c.step;
+  j["time"] = c.time;
+  const DeepObjectiveParts parts = f.parts(c.theta);
+  put_metric(j, "objective", c.value);
+  put_metric(j, "loss", parts.loss);
+  put_metric(j, "penalty_w", parts.penalty_w.back());
+  put_metric(j, "penalty_h", parts.penalty_h);
+  put_metric(j, "penalty_b", parts.penalty_b);
+  if (layers > 1)
+    put_metric(j, "penalty_layers", std::vector<double>(parts.penalty_w.begin(), parts.penalty_w.end() - 1));
+  put_metric(j, "grad_norm", c.grad_norm);
+  nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
+  take_null_reasons(j, reasons);
+  std::vector<Mat> levels;
+  f.feature_levels(c.theta, levels);
+  const Mat& S = levels.back();
+  const Snapshot snapshot{ConstMatMap(S.data(), S.rows(), S.cols()), L.W(layers, c.theta), L.b(c.theta),
+                          f.labels(), L.K, f.spec().loss};
+  MetricSet metrics = collapse_metrics(snapshot, options);
+  take_null_reasons(metrics, reasons);
+  j.update(metrics);
+  if (layers > 1) {
+    nlohmann::ordered_json by_level = nlohmann::ordered_json::object();
+    for (Index l = 0; l < layers; ++l) {
+      MetricSet m = MetricSet::object();
+      feature_metrics(ConstMatMap(levels[l].data(), levels[l].rows(), levels[l].cols()), f.labels(), L.K, options, m);
+      by_level[l == 0 ? "H1" : "S" + std::to_string(l)] = std::move(m);
+    }
+    j["levels"] = std::move(by_level);
+    nlohmann::ordered_json weights = nlohmann::ordered_json::object();
+    for (Index l = 1; l < layers; ++l) {
+      const auto W = L.W(l, c.theta);
+      const Vec sigma = Eigen::JacobiSVD<Mat>(W).singularValues();  // the slow reference
+      std::vector<double> sv(sigma.data(), sigma.data() + sigma.size());
+      if (options.max_singular_values > 0 && static_cast<Index>(sv.size()) > options.max_singular_values)
+        sv.resize(options.max_singular_values);
+      weights["W" + std::to_string(l)] = {{"norm", W.norm()}, {"singular_values", sv}};
+    }
+    j["weights"] = std::move(weights);
+  }
+  j["null_reasons"] = std::move(reasons);
+  return j;
+}
+
+/// "" when got and want have the same keys in the same order, the same nulls and strings, and numbers
+/// within tol relative (arrays: relative to their largest entry); else the path of the first difference.
+std::string checkpoint_json_difference(const nlohmann::ordered_json& got, const nlohmann::ordered_json& want,
+                                       double tol, const std::string& path = "") {
+  if (got.type() != want.type() && !(got.is_number() && want.is_number()))
+    return path + ": " + got.dump() + " vs " + want.dump();
+  if (got.is_object()) {
+    if (got.size() != want.size()) return path + ": " + std::to_string(got.size()) + " vs " + std::to_string(want.size()) + " keys";
+    auto g = got.begin();
+    for (auto w = want.begin(); w != want.end(); ++w, ++g) {
+      if (g.key() != w.key()) return path + ": key " + g.key() + " where " + w.key() + " was";
+      const std::string d = checkpoint_json_difference(g.value(), w.value(), tol, path + "/" + w.key());
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  if (got.is_array()) {
+    if (got.size() != want.size()) return path + ": array sizes differ";
+    double scale = 0.0;
+    for (const auto& v : want)
+      if (v.is_number()) scale = std::max(scale, std::abs(v.get<double>()));
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      if (!got[k].is_number()) {
+        if (got[k] != want[k]) return path + "[" + std::to_string(k) + "]";
+        continue;
+      }
+      if (std::abs(got[k].get<double>() - want[k].get<double>()) > tol * scale)
+        return path + "[" + std::to_string(k) + "]: " + got[k].dump() + " vs " + want[k].dump();
+    }
+    return "";
+  }
+  if (got.is_number()) {
+    const double a = got.get<double>(), b = want.get<double>();
+    return std::abs(a - b) <= tol * std::max(std::abs(a), std::abs(b)) ? "" : path + ": " + got.dump() + " vs " + want.dump();
+  }
+  return got == want ? "" : path + ": " + got.dump() + " vs " + want.dump();
+}
+
+struct CheckpointCase {
+  std::vector<Index> widths;
+  Activation activation;
+  Loss loss;
+  BiasMode bias;
+  bool freeze_classifier = false;
+  std::vector<Index> counts{4, 6, 5};  ///< per class, shuffled
+  Index dim = 5;
+  double h_scale = 1.0;  ///< 0: H1 = 0, the zero solution of theory.md §5
+};
+
+DeepUfmObjective checkpoint_case_objective(const CheckpointCase& c) {
+  DeepUfmSpec spec;
+  spec.K = static_cast<Index>(c.counts.size());
+  spec.dim = c.dim;
+  spec.widths = c.widths;
+  spec.activation = c.activation;
+  spec.loss = c.loss;
+  spec.bias = c.bias;
+  spec.lambda_h = 0.01;
+  spec.lambda_w.assign(c.widths.size() + 1, 0.02);
+  spec.lambda_b = 0.03;
+  spec.freeze_classifier = c.freeze_classifier;
+  return DeepUfmObjective(spec, test::shuffled_labels(c.counts, 5));
+}
+
+/// Both reports at a random state of the case's model.
+std::pair<nlohmann::ordered_json, nlohmann::ordered_json> checkpoint_case_reports(const CheckpointCase& c,
+                                                                                  const MetricOptions& options) {
+  const DeepUfmObjective f = checkpoint_case_objective(c);
+  Vec theta = test::random_vec(f.num_params(), 17, 0.7);
+  f.layout().H1(theta) *= c.h_scale;
+  Vec grad(f.num_params());
+  const double value = f.value_and_gradient(theta, grad);
+  const Checkpoint cp{12, 1.2, value, grad.norm(), theta, grad};
+  return {checkpoint_report(f, cp, options), checkpoint_report_by_plain_route(f, cp, options)};
+}
+
+TEST(CheckpointReport, MatchesThePlainRouteForEveryModelKind) {
+  const std::vector<CheckpointCase> cases{
+      {{}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kRegularized},
+      {{}, Activation::kLinear, Loss::kMse, BiasMode::kNone},
+      {{}, Activation::kLinear, Loss::kMse, BiasMode::kFree, true},
+      {{4}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kRegularized},
+      {{4}, Activation::kRelu, Loss::kMse, BiasMode::kFree},
+      {{6, 3}, Activation::kRelu, Loss::kCrossEntropy, BiasMode::kNone},
+      {{7, 5}, Activation::kLinear, Loss::kMse, BiasMode::kRegularized, true},
+      {{}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kFree, false, {30, 40, 35, 25}, 8},  // d < N
+      {{20}, Activation::kRelu, Loss::kCrossEntropy, BiasMode::kFree, false, {3, 4, 2}, 12},  // d > N: N×N Gram
+  };
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    for (const Index max_sv : {Index{0}, Index{2}}) {
+      const auto [fast, plain] = checkpoint_case_reports(cases[k], MetricOptions{max_sv});
+      EXPECT_EQ(checkpoint_json_difference(fast, plain, 1e-12), "") << "case " << k << ", max_sv " << max_sv;
+    }
+  }
+}
+
+TEST(CheckpointReport, MatchesThePlainRouteWhereMetricsAreNull) {
+  // H1 = 0 (every level zero for a linear stack) and an empty class: the same nulls, the same reasons.
+  const std::vector<CheckpointCase> cases{
+      {{}, Activation::kLinear, Loss::kMse, BiasMode::kNone, false, {4, 6, 5}, 5, 0.0},
+      {{4}, Activation::kLinear, Loss::kMse, BiasMode::kFree, false, {4, 6, 5}, 5, 0.0},
+      {{4}, Activation::kRelu, Loss::kCrossEntropy, BiasMode::kRegularized, false, {4, 0, 5}},
+  };
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    const auto [fast, plain] = checkpoint_case_reports(cases[k], MetricOptions{});
+    EXPECT_EQ(checkpoint_json_difference(fast, plain, 1e-12), "") << "case " << k;
+    EXPECT_FALSE(fast["null_reasons"].empty()) << "case " << k;
+  }
+}
+
+TEST(CheckpointReport, TheComparisonSeesAPerturbedMetric) {
+  // The tests above can fail: one metric off by 1e-10 relative, or one key missing, is caught.
+  const auto [fast, plain] = checkpoint_case_reports({{4}, Activation::kLinear, Loss::kMse, BiasMode::kFree}, {});
+  ASSERT_EQ(checkpoint_json_difference(fast, plain, 1e-12), "");
+  nlohmann::ordered_json off = fast;
+  off["levels"]["H1"]["nc1"] = off["levels"]["H1"]["nc1"].get<double>() * (1.0 + 1e-10);
+  EXPECT_NE(checkpoint_json_difference(off, plain, 1e-12), "");
+  nlohmann::ordered_json fewer = fast;
+  fewer.erase("loss");
+  EXPECT_NE(checkpoint_json_difference(fewer, plain, 1e-12), "");
+}
+
+TEST(NcMetrics, CollapseFromAPrecomputedLevelIsTheOneShotCollapse) {
+  test::Model m;
+  m.K = 3;
+  m.labels = test::shuffled_labels({5, 7, 6}, 9);
+  m.H = test::random_mat(4, 18, 91);
+  m.W = test::random_mat(3, 4, 92);
+  m.b = test::random_vec(3, 93);
+  m.loss = Loss::kCrossEntropy;
+  const Snapshot sn = m.snapshot();
+  const MetricOptions opt{2};
+  const LevelMetrics level = level_metrics(sn.H, sn.labels, sn.K, opt);
+  const Mat WH = m.W * m.H;
+  EXPECT_EQ(collapse_metrics(sn, level, WH), collapse_metrics(sn, opt));
+  MetricSet alone = MetricSet::object();
+  feature_metrics(sn.H, sn.labels, sn.K, opt, alone);
+  EXPECT_EQ(level.metrics, alone);
+  EXPECT_THROW(collapse_metrics(sn, level, Mat(WH.leftCols(17))), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace ufm
