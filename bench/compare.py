@@ -6,8 +6,11 @@ times, ufm-sim's GD step (bench/ufm-bench step), the hand-written PyTorch step
 (bench/torch_ufm.py) and the autograd one (torch_ufm.py --autograd), and prints the median
 steps/s of each, their ratios, the achieved GEMM rate and the fraction of this machine's limit
 (FMA peak and memory bandwidth, measured by `ufm-bench limits` in the same run). Then the cost
-of one collapse_metrics call and of one RK4 stage (against one gradient evaluation) per size,
-and (--scaling) time per step and peak memory against N and d.
+of one checkpoint's metrics (one- and two-layer) against a GD step, one RK4 and one dopri5
+stage against one gradient evaluation, the flow anchor (ufm-sim's gradient flow against scipy's
+solve_ivp, bench/flow_anchor.py), the AVX2 code path's rows when build-bench-avx2 exists
+(scripts/bench.sh builds it on an AVX-512 machine), and (--scaling) time per step and peak memory
+against N and d. Every table names the CPU and the vector ISA it ran.
 
 Run with Debian's interpreter, after building ufm-bench
 (cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DUFM_BUILD_BENCH=ON &&
@@ -197,6 +200,36 @@ def flow_stages(bench, sizes, threads_list, target, raw, label=""):
     print()
 
 
+def other_isa(bench_other, threads_list, target, repeats, raw):
+    """The AVX2 code path (a -march=x86-64-v3 build, scripts/bench.sh's build-bench-avx2) on this
+    machine: its limits, the paper-size one-layer GD step against PyTorch manual (target ≥ 1.5× on
+    both ISAs) and its flow stages. PyTorch's OpenBLAS runs its Haswell (AVX2) kernels in both tables."""
+    print("## The AVX2 code path on the same machine (x86-64-v3 build)\n")
+    for t in threads_list:
+        lim = run_json([bench_other, "limits", "--threads", str(t)], {"OMP_NUM_THREADS": str(t)})
+        raw["limits"].append(dict(lim, build="avx2"))
+        print(f"limits, {t} thread(s), {lim['isa']} build: FMA peak {lim['fma_peak_gflops']:.1f} GFLOP/s, "
+              f"GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, triad {lim['triad_gbs']:.1f} GB/s")
+    print()
+    print("| size | model | loss | threads | ISA | ufm-sim steps/s | torch manual | × manual | ≥ 1.5 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    K, n, d = SIZES["paper"]
+    for t in threads_list:
+        args = common_args(K, n, d, "ce", 1, False, target)
+        sim, man, isa = [], [], "?"
+        for _ in range(repeats):
+            rec = run_json(*ufm_cmd(bench_other, t, args))
+            raw["steps"].append(dict(rec, build="avx2"))
+            sim.append(rec["steps_per_s"])
+            isa = rec.get("isa", "?")
+            man.append(run_json(*torch_cmd(t, args, False))["steps_per_s"])
+        x = statistics.median(sim) / statistics.median(man)
+        print(f"| paper (K={K} n={n} d={d}) | UFM | ce | {t} | {isa} | {fmt(statistics.median(sim))} | "
+              f"{fmt(statistics.median(man))} | {x:.2f} | {'yes' if x >= 1.5 else 'no'} |", flush=True)
+    print()
+    flow_stages(bench_other, ["paper"], threads_list, min(target, 3.0), raw)
+
+
 def check_limits(raw, limits):
     """No measured rate may exceed the FMA peak: say so loudly if one does (the peak is wrong)."""
     for rec in raw["steps"]:
@@ -214,6 +247,8 @@ def check_limits(raw, limits):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
+    p.add_argument("--avx2-build-dir", default=os.path.join(ROOT, "build-bench-avx2"),
+                   help="an -DUFM_MARCH=x86-64-v3 build: adds the AVX2 rows if it exists")
     p.add_argument("--sizes", default="small,medium,paper,large")
     p.add_argument("--models", default="UFM,2-layer linear,2-layer ReLU")
     p.add_argument("--losses", default="ce,mse")
@@ -231,6 +266,9 @@ def main():
     p.add_argument("--network-only", action="store_true", help="only the network row (and the limits)")
     p.add_argument("--no-network", action="store_true", help="skip the network row")
     p.add_argument("--network-epochs", type=int, default=2, help="timed epochs per network run (median)")
+    p.add_argument("--no-anchor", action="store_true", help="skip the flow anchor (ufm-sim vs scipy solve_ivp)")
+    p.add_argument("--anchor-time", type=float, default=100.0, help="flow anchor: final time T")
+    p.add_argument("--anchor-tol", type=float, default=1e-8, help="flow anchor: rtol = atol")
     a = p.parse_args()
     if a.quick:
         a.target_time, a.repeats = 1.0, 1
@@ -307,20 +345,41 @@ def main():
     check_limits(raw, limits)
     if not a.no_metrics:
         print()
-        print("| size | collapse_metrics ms/call (1 thread) | GD steps per metrics call |")
-        print("|---|---|---|")
-        for size in sizes:
+        print("One checkpoint's metrics (`ufm-bench checkpoint`: checkpoint_report itself, every metric and "
+              "spectrum `ufm-sim run` writes) against one GD step of the same model, one thread; target ≤ 3 steps.\n")
+        print("| size | layers | ms per checkpoint | ms per GD step | GD steps per checkpoint | without spectra | ≤ 3 |")
+        print("|---|---|---|---|---|---|---|")
+        for size in [s for s in sizes if s != "small"]:
             K, n, d = SIZES[size]
-            rec = run_json([bench, "metrics", "--K", str(K), "--n", str(n), "--d", str(d), "--threads", "1",
-                            "--target-time", str(min(a.target_time, 2.0))], {"OMP_NUM_THREADS": "1"})
-            raw["metrics"].append(rec)
-            step = [r for r in raw["steps"] if r.get("impl") == "ufm-sim" and r["K"] == K and r["n"] == n
-                    and r["d"] == d and r["layers"] == 1 and r["threads"] == 1]
-            per_step = statistics.median(1e3 / r["steps_per_s"] for r in step) if step else None
-            ratio = rec["ms_per_call"] / per_step if per_step else None
-            print(f"| {size} (K={K} n={n} d={d}) | {rec['ms_per_call']:.3g} | {fmt(ratio, 2)} |", flush=True)
+            for layers in (1, 2):
+                rec = run_json([bench, "checkpoint", "--K", str(K), "--n", str(n), "--d", str(d), "--layers",
+                                str(layers), "--threads", "1"], {"OMP_NUM_THREADS": "1"})
+                raw["metrics"].append(rec)
+                r = rec["checkpoint_over_gd_step"]
+                print(f"| {size} (K={K} n={n} d={d}) | {layers} | {rec['ms_per_checkpoint']:.3g} | "
+                      f"{rec['ms_per_gd_step']:.3g} | {r:.2g} | {rec['without_spectra_over_gd_step']:.2g} | "
+                      f"{'yes' if r <= 3 else 'no'} |", flush=True)
         print()
         flow_stages(bench, sizes, threads_list, min(a.target_time, 3.0), raw)
+    if models and not a.no_anchor:
+        sim = os.path.join(a.build_dir, "ufm-sim")
+        anchor_sizes = [x for x in sizes if x in ("small", "medium", "paper")]
+        if os.path.exists(sim) and anchor_sizes:
+            import flow_anchor  # bench/flow_anchor.py: needs python3-scipy
+            print()
+            rs = flow_anchor.rows(sim, anchor_sizes, a.anchor_time, a.anchor_tol, 1, repeats=a.repeats,
+                                  matched=not a.quick, log=lambda m: print(m, file=sys.stderr))
+            raw["anchor"] = rs
+            for line in flow_anchor.header_lines(rs, a.anchor_time, a.anchor_tol, 1, "ce", 5e-4, a.repeats):
+                print(line)
+            print()
+            for line in flow_anchor.table_lines(rs):
+                print(line)
+            print()
+    avx2 = os.path.join(a.avx2_build_dir, "bench", "ufm-bench")
+    if models and os.path.exists(avx2) and os.path.realpath(avx2) != os.path.realpath(bench):
+        print()
+        other_isa(avx2, threads_list, a.target_time, a.repeats, raw)
     if a.scaling:
         print()
         print("| K | n | N | d | params | ms/step (1 thread) | µs per 1k samples | peak RSS MB | RSS / param bytes |")

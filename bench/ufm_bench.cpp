@@ -5,6 +5,7 @@
 ///   ufm-bench step    --K 10 --n 500 --d 512 --loss ce [--layers 2] [--threads 1] [--steps 0 --target-time 3]
 ///   ufm-bench metrics --K 10 --n 500 --d 512 [--threads 1]
 ///   ufm-bench flow    --K 10 --n 500 --d 512 [--threads 1]   (RK4 / dopri5 stage vs gradient evaluation)
+///   ufm-bench checkpoint --K 10 --n 500 --d 512 [--layers 2]   (one checkpoint's metrics vs a GD step)
 ///   ufm-bench limits  [--threads 1]
 ///   ufm-bench net     --widths 512,512 --loss mse --batch 128 --epochs 3 [--threads 1]   (Fashion-MNIST epoch)
 ///
@@ -33,6 +34,7 @@
 #endif
 
 #include "bench_problem.hpp"
+#include "checkpoint_bench.hpp"
 #include "net_bench.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/metrics/nc.hpp"
@@ -418,6 +420,15 @@ int main(int argc, char** argv) {
   CLI::App* metrics = app.add_subcommand("metrics", "time one collapse_metrics call");
   CLI::App* flow = app.add_subcommand("flow", "time an RK4 and a dopri5 stage against one gradient evaluation");
   CLI::App* lim = app.add_subcommand("limits", "FMA peak, Eigen GEMM rate and triad bandwidth");
+  CLI::App* checkpoint =
+      app.add_subcommand("checkpoint", "time one checkpoint's metrics (checkpoint_report) against one GD step");
+  Index max_singular_values = 100;
+  checkpoint->add_option("--K", a.p.K, "classes")->check(CLI::Range(2, 1 << 20));
+  checkpoint->add_option("--n", a.p.n, "samples per class")->check(CLI::PositiveNumber);
+  checkpoint->add_option("--d", a.p.d, "feature dimension")->check(CLI::PositiveNumber);
+  checkpoint->add_option("--layers", a.layers, "1 or 2")->check(CLI::Range(1, 2));
+  checkpoint->add_option("--max-singular-values", max_singular_values, "as ufm-sim run's");
+  checkpoint->add_option("--threads", a.threads, "OpenMP threads")->check(CLI::PositiveNumber);
   CLI::App* net = app.add_subcommand("net", "seconds per epoch of the network (torch_mlp.py's protocol)");
   ufm::bench::NetArgs n;
   net->add_option("--data", n.data, "data source, as ufm-sim net --data");
@@ -449,6 +460,10 @@ int main(int argc, char** argv) {
     if (*metrics) out = time_metrics(a);
     if (*flow) out = time_flow(a);
     if (*lim) out = limits(a.threads);
+    if (*checkpoint) {
+      out = ufm::bench::time_checkpoint(a.p.K, a.p.n, a.p.d, a.layers, max_singular_values);
+      out["isa"] = compiled_isa();
+    }
     if (*net) {
       out = ufm::bench::time_network(n);
       out["threads"] = max_threads();
