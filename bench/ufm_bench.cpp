@@ -81,7 +81,7 @@ double process_cpu_seconds() {
 }
 
 /// torch_ufm.py's protocol: with steps == 0, grow a probe (x4) until it lasts >= min(0.2 s,
-/// target/10), then choose steps to last about `target` seconds; warmup = min(10, max(1, steps/10))
+/// target/10), then choose steps to last about `target` seconds (at least 20); warmup = min(10, max(1, steps/10))
 /// untimed steps; then one timed call of `run(steps)`.
 Timed calibrate_and_time(const std::function<void(long)>& run, long steps, long warmup, double target) {
   Timed t;
@@ -98,7 +98,11 @@ Timed calibrate_and_time(const std::function<void(long)>& run, long steps, long 
       el = seconds_since(t0);
       t.calibration_steps += k;
     }
-    steps = std::max(1L, static_cast<long>(std::ceil(target / (el / static_cast<double>(k)))));
+    // At least kMinSteps: a GD run of k steps makes k + 1 gradient evaluations (the last one
+    // measures the final state), which a handful of slow steps (the 2-layer paper size: 2-5
+    // per second) would count as 20-50% more time per step.
+    constexpr long kMinSteps = 20;
+    steps = std::max(kMinSteps, static_cast<long>(std::ceil(target / (el / static_cast<double>(k)))));
   }
   t.steps = steps;
   t.warmup = warmup >= 0 ? warmup : std::min(10L, std::max(1L, steps / 10));
