@@ -124,7 +124,7 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
   header["environment"] = environment_json();
   writer.header(header);
 
-  const MetricOptions metric_options{c.max_singular_values};
+  const MetricOptions metric_options{c.max_singular_values, !c.no_spectra};
   ProgressBar bar(progress);
   const double horizon = c.dynamics == Dynamics::kFlow ? config.time : static_cast<double>(config.steps);
   SimulationResult result;

@@ -202,6 +202,10 @@ const std::vector<OptionSpec>& option_specs() {
       {"save-state", "", "write the final H, W, b and labels as .npy files into this (new, empty or state) directory",
        path(&RunConfig::save_state)},
       {"quiet", "off", "no progress bar on stderr", {}, &RunConfig::quiet},
+      {"no-spectra", "off",
+       "skip each level's feature spectrum (singular_values, explained_variance, effective_rank, stable_rank are "
+       "then absent): its d x d Gram product is most of a one-layer checkpoint's cost at large d",
+       {}, &RunConfig::no_spectra},
       {"check-theory", "off", "compare the final state with the closed-form prediction (exit 4 on mismatch)", {},
        &RunConfig::check_theory},
       {"theory-tol", "1e-5", "relative tolerance of --check-theory (> 0)", optional_real(&RunConfig::theory_tol)},

@@ -279,6 +279,9 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
   j["checkpoints"] = to_string(c.checkpoints);
   j["num_checkpoints"] = c.num_checkpoints;
   j["max_singular_values"] = c.max_singular_values;
+  // Only when set: a sweep point's id hashes the resolved config, and a key every config carries
+  // would change every id and stop an older interrupted sweep from resuming.
+  if (c.no_spectra) j["no_spectra"] = true;
   j["format"] = to_string(c.format);
   j["out"] = or_null(!c.out.empty(), c.out);
   j["save_state"] = or_null(!c.save_state.empty(), c.save_state);

@@ -61,6 +61,7 @@ struct RunConfig {
   Spacing checkpoints = Spacing::kLog;
   int num_checkpoints = 100;
   Index max_singular_values = 100;
+  bool no_spectra = false;               ///< skip the feature spectra (MetricOptions::spectra)
   OutputFormat format = OutputFormat::kJson;
   std::string out;                       ///< empty = stdout
   std::string save_state;                ///< empty = none
