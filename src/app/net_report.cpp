@@ -54,17 +54,25 @@ nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& 
 
   f.feature_levels(theta, levels, subset);
   const Mat& S = levels.back();  // penultimate level S_{L−1} (the input X for a network without hidden layers)
-  const Snapshot snapshot{ConstMatMap(S.data(), S.rows(), S.cols()), L.W(layers, theta), L.b(theta), labels, K,
-                          f.spec().loss};
-  MetricSet metrics = collapse_metrics(snapshot, options);
+  const ConstMatMap Sm(S.data(), S.rows(), S.cols());
+  const auto W = L.W(layers, theta);  // K×d_{L−1}
+  const Snapshot snapshot{Sm, W, L.b(theta), labels, K, f.spec().loss};
+  // The penultimate level once: its feature metrics feed the classifier metrics and its own entry.
+  LevelMetrics penultimate = level_metrics(Sm, labels, K, options);
+  const Mat WS = W * S;  // K×n logits without the bias
+  MetricSet metrics = collapse_metrics(snapshot, penultimate, WS);
   take_null_reasons(metrics, reasons);
   j.update(metrics);
   j["null_reasons"] = std::move(reasons);
   nlohmann::ordered_json by_level = nlohmann::ordered_json::object();
   for (Index l = 1; l < layers; ++l) {
     MetricSet m = MetricSet::object();
-    const Mat& level = levels[static_cast<std::size_t>(l)];
-    feature_metrics(ConstMatMap(level.data(), level.rows(), level.cols()), labels, K, options, m);
+    if (l + 1 == layers) {
+      m = std::move(penultimate.metrics);
+    } else {
+      const Mat& level = levels[static_cast<std::size_t>(l)];
+      feature_metrics(ConstMatMap(level.data(), level.rows(), level.cols()), labels, K, options, m);
+    }
     by_level["S" + std::to_string(l)] = std::move(m);
   }
   j["levels"] = std::move(by_level);
