@@ -66,8 +66,8 @@ class UfmObjective {
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
   ObjectiveParts evaluate(const Vec& theta, Vec* grad, Vec* descend = nullptr, double lr = 0.0) const;
-  /// The same at a point: theta's data, or (stage set) a stage point formed on the way into store
-  /// (or the chunks' scratch). theta_or_null: theta's data when stage is null.
+  /// The same at a point: theta's data (stage null), or a stage point formed block by block on the
+  /// way (theta null), also written to store when store is not null.
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
                              Vec* descend, double lr) const;
   /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
