@@ -35,6 +35,7 @@
 
 #include "bench_problem.hpp"
 #include "checkpoint_bench.hpp"
+#include "ufm/app/environment.hpp"
 #include "net_bench.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/metrics/nc.hpp"
@@ -165,19 +166,6 @@ double fma_gflops_one_thread(double seconds) {
 #endif
 }
 
-/// The vector extension the timed code is built for (Eigen's packets).
-const char* compiled_isa() {
-#if defined(EIGEN_VECTORIZE_AVX512)
-  return "AVX-512";
-#elif defined(EIGEN_VECTORIZE_AVX2)
-  return "AVX2";
-#elif defined(EIGEN_VECTORIZE_AVX)
-  return "AVX";
-#else
-  return "SSE2";
-#endif
-}
-
 /// Runs f(thread) on `threads` threads at once; returns the sum of their results.
 double on_threads(int threads, const std::function<double(int)>& f) {
   std::vector<double> r(static_cast<std::size_t>(threads), 0.0);
@@ -241,7 +229,7 @@ nlohmann::ordered_json limits(int threads) {
   nlohmann::ordered_json j;
   j["impl"] = "limits";
   j["threads"] = threads;
-  j["isa"] = compiled_isa();
+  j["isa"] = ufm::vector_isa();
   j["fma_peak_gflops"] = on_threads(threads, [](int) { return fma_gflops_one_thread(0.8); });
   j["eigen_gemm_512_gflops"] = on_threads(threads, [](int) { return eigen_gemm_gflops(512, 512, 512, 0.6); });
   j["triad_gbs"] = triad_gbs(threads);
@@ -263,7 +251,7 @@ struct Args {
 
 nlohmann::ordered_json problem_json(const Args& a) {
   nlohmann::ordered_json j;
-  j["isa"] = compiled_isa();
+  j["isa"] = ufm::vector_isa();
   j["loss"] = a.loss;
   j["K"] = a.p.K;
   j["n"] = a.p.n;
@@ -466,7 +454,7 @@ int main(int argc, char** argv) {
     if (*lim) out = limits(a.threads);
     if (*checkpoint) {
       out = ufm::bench::time_checkpoint(a.p.K, a.p.n, a.p.d, a.layers, max_singular_values);
-      out["isa"] = compiled_isa();
+      out["isa"] = ufm::vector_isa();
     }
     if (*net) {
       out = ufm::bench::time_network(n);
