@@ -1,5 +1,6 @@
 #include "ufm/app/checkpoint_report.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -77,18 +78,18 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
       levels[level_name(l)] = std::move(by_level[static_cast<std::size_t>(l)].metrics);
     j["levels"] = std::move(levels);
     nlohmann::ordered_json weights = nlohmann::ordered_json::object();
-    for (Index l = 1; l < layers; ++l) {
-      const auto Wl = L.W(l, c.theta);
-      const Vec sigma = singular_values_via_gram(Wl);  // Gram + eigensolver: 7-15x faster than an SVD
-      std::vector<double> sv(sigma.data(), sigma.data() + sigma.size());
-      if (options.max_singular_values > 0 && static_cast<Index>(sv.size()) > options.max_singular_values)
-        sv.resize(options.max_singular_values);
-      weights["W" + std::to_string(l)] = {{"norm", Wl.norm()}, {"singular_values", sv}};
-    }
+    for (Index l = 1; l < layers; ++l)
+      weights["W" + std::to_string(l)] = weight_report(L.W(l, c.theta), options.max_singular_values);
     j["weights"] = std::move(weights);
   }
   j["null_reasons"] = std::move(reasons);
   return j;
+}
+
+nlohmann::ordered_json weight_report(const ConstMatMap& W, Index max_singular_values) {
+  const Vec sigma = singular_values_via_gram(W);  // Gram + eigensolver: 7-15x faster than an SVD
+  const Index shown = max_singular_values > 0 ? std::min(sigma.size(), max_singular_values) : sigma.size();
+  return {{"norm", W.norm()}, {"singular_values", std::vector<double>(sigma.data(), sigma.data() + shown)}};
 }
 
 }  // namespace ufm

@@ -1,9 +1,10 @@
 #include "ufm/app/net_report.hpp"
 
+#include "ufm/app/checkpoint_report.hpp"
+
 #include "ufm/metrics/nc.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/metrics/snapshot.hpp"
-#include "ufm/metrics/spectra.hpp"
 
 namespace ufm {
 
@@ -82,14 +83,8 @@ nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& 
 nlohmann::ordered_json network_weights_report(const NetworkObjective& f, const Vec& theta, Index max_singular_values) {
   const NetworkLayout& L = f.layout();
   nlohmann::ordered_json weights = nlohmann::ordered_json::object();
-  for (Index l = 1; l <= f.spec().layers(); ++l) {
-    const auto W = L.W(l, theta);
-    const Vec sigma = singular_values_via_gram(W);  // Gram + eigensolver: 7-15x faster than an SVD
-    std::vector<double> sv(sigma.data(), sigma.data() + sigma.size());
-    if (max_singular_values > 0 && static_cast<Index>(sv.size()) > max_singular_values)
-      sv.resize(static_cast<std::size_t>(max_singular_values));
-    weights["W" + std::to_string(l)] = {{"norm", W.norm()}, {"singular_values", sv}};
-  }
+  for (Index l = 1; l <= f.spec().layers(); ++l)
+    weights["W" + std::to_string(l)] = weight_report(L.W(l, theta), max_singular_values);
   return weights;
 }
 

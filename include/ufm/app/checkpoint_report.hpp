@@ -19,4 +19,9 @@ namespace ufm {
 /// Per level the d×d Gram product and its eigenvalues dominate (nc.hpp).
 nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkpoint& c, const MetricOptions& options);
 
+/// {"norm": ‖W‖_F, "singular_values": the largest max_singular_values (0 = all), descending} of a
+/// weight matrix, through the smaller Gram matrix (singular_values_via_gram): a `weights` entry of
+/// the UFM's and the network's checkpoints.
+nlohmann::ordered_json weight_report(const ConstMatMap& W, Index max_singular_values);
+
 }  // namespace ufm
