@@ -205,8 +205,11 @@ struct Columns {
 /// For G classes (Wt, Gt, gWt offset to the first) and the nb samples of a block (H: its columns):
 ///   gH[:, i] = (kFirst ? λ h_i : gH[:, i]) + Σ_k G_ki w_k,   and if kGw: gWt[:, k] += Σ_i G_ki h_i.
 /// `stream`: non-temporal stores (gH aligned, d a multiple of the packet size). `next`: when not
-/// null, prefetch first[p][i·d + r] of each of its blocks into L2 along the way (the next block of H,
-/// or of each source of a stage point: read next from memory).
+/// null, prefetch each of its blocks into L2 along the way (the next block of H, or of each source of
+/// a stage point: read next from memory), in address order: iteration (r, i) prefetches the block's
+/// packet (r / kLanes)·nb + i, and there are as many iterations as the block has packets (the next
+/// block is never longer). Prefetching column by column instead (i·d + r, 4 KiB apart at d = 512) cost a
+/// third more per gradient evaluation at the paper size: 32 pages in flight per source.
 /// Rows past the last full packet are read from H.
 template <int G, bool kFirst, bool kGw, bool kDescend>
 EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H, Columns X, Index nb,
@@ -226,7 +229,8 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
     for (Index i = 0; i < nb; ++i) {
       const Packet x = ei::ploadu<Packet>(xr + i * X.col);
       if (next)
-        for (int p = 0; p < next->count; ++p) __builtin_prefetch(next->first[p] + i * d + r, 0, 2);
+        for (int p = 0; p < next->count; ++p)
+          __builtin_prefetch(next->first[p] + ((r / kLanes) * nb + i) * kLanes, 0, 2);
       // Two chains for Σ_k G_ki w_k (even and odd k), so that the FMA latency does not serialize them.
       Packet gh = kFirst ? ei::pmul(lam, x) : ei::ploadu<Packet>(gH + i * d + r);
       Packet gh_odd = ei::pset1<Packet>(0.0);
