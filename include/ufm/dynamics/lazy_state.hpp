@@ -232,8 +232,14 @@ struct LazyAlgebra {
     if constexpr (detail::kIsScaleSum<Op>) {
       LinearCombination c;
       std::size_t j = 0;
+      // A source with coefficient 0 after the first is left out (odeint's generic RK4 writes its
+      // stage points with every earlier slope, zeros included: 3 of its 14 source reads per step).
+      // t + 0·x = t for finite x, so every entry is the same number; only the sign of an exact
+      // zero entry (−0 + 0·x = +0) and a NaN or ∞ in the dropped source (0·∞ = NaN) could differ,
+      // and such a source already reached the state through the stage that used it.
       auto add = [&](const LazyVec& s) {
-        s.add_to(c, detail::scale_sum_coefficient(op, j++, std::index_sequence_for<S...>{}));
+        const double a = detail::scale_sum_coefficient(op, j++, std::index_sequence_for<S...>{});
+        if (a != 0.0 || c.terms == 0) s.add_to(c, a);
       };
       (add(sources), ...);
       dest.set_combination(c);
