@@ -179,13 +179,19 @@ def network(bench, threads_list, limits, epochs, repeats, raw):
     print()
 
 
-def flow_stages(bench, sizes, threads_list, target, raw, label=""):
+def flow_stages(bench, sizes, threads_list, target, raw, triad, label=""):
     """One RK4 stage and one dopri5 stage (time per gradient evaluation, ufm-sim's default
     tolerance 1e-10) against one gradient evaluation: the integrators should cost at most 1.15×
-    the gradients they evaluate (issue 13). ratio < 1.15 meets it."""
+    the gradients they evaluate (issue 13). ratio < 1.15 meets it.
+
+    The floor columns: the θ-sized vectors a stage must read and write (counted by ufm-bench flow:
+    the stage point's sources, the slope it writes, the state when kept, dopri5's error norm; a
+    plain evaluation moves 2) at the measured triad bandwidth `triad[threads]` (GB/s), over one
+    evaluation's time, or 1 when the evaluation is slower than that traffic. No stage can be faster
+    than its floor while it moves those vectors through memory."""
     print(f"| size | threads | ISA | µs per gradient evaluation | µs per RK4 stage | RK4 / evaluation | "
-          f"µs per dopri5 stage | dopri5 / evaluation | ≤ 1.15 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"RK4 memory floor | µs per dopri5 stage | dopri5 / evaluation | dopri5 memory floor | ≤ 1.15 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         K, n, d = SIZES[size]
         for t in threads_list:
@@ -194,9 +200,16 @@ def flow_stages(bench, sizes, threads_list, target, raw, label=""):
             raw["flow"].append(rec)
             r4, dp = rec["rk4_stage_over_evaluation"], rec["dopri5_stage_over_evaluation"]
             met = "both" if max(r4, dp) <= 1.15 else "RK4" if r4 <= 1.15 else "dopri5" if dp <= 1.15 else "no"
+            us_eval = rec["us_per_gradient_evaluation"]
+
+            def floor(vectors):
+                us = 1e6 * vectors * rec["theta_bytes"] / (triad[t] * 1e9)
+                return max(1.0, us / us_eval)
             print(f"| {size} (K={K} n={n} d={d}) | {t} | {rec.get('isa', '?')}{label} | "
-                  f"{rec['us_per_gradient_evaluation']:.3g} | {rec['us_per_rk4_stage']:.3g} | {r4:.2f} | "
-                  f"{rec['us_per_dopri5_stage']:.3g} | {dp:.2f} | {met} |", flush=True)
+                  f"{us_eval:.3g} | {rec['us_per_rk4_stage']:.3g} | {r4:.2f} | "
+                  f"{floor(rec['vectors_per_rk4_stage']):.2f} | "
+                  f"{rec['us_per_dopri5_stage']:.3g} | {dp:.2f} | {floor(rec['vectors_per_dopri5_stage']):.2f} | "
+                  f"{met} |", flush=True)
     print()
 
 
@@ -205,9 +218,11 @@ def other_isa(bench_other, threads_list, target, repeats, raw):
     machine: its limits, the paper-size one-layer GD step against PyTorch manual (target ≥ 1.5× on
     both ISAs) and its flow stages. PyTorch's OpenBLAS runs its Haswell (AVX2) kernels in both tables."""
     print("## The AVX2 code path on the same machine (x86-64-v3 build)\n")
+    triad = {}
     for t in threads_list:
         lim = run_json([bench_other, "limits", "--threads", str(t)], {"OMP_NUM_THREADS": str(t)})
         raw["limits"].append(dict(lim, build="avx2"))
+        triad[t] = lim["triad_gbs"]
         print(f"limits, {t} thread(s), {lim['isa']} build: FMA peak {lim['fma_peak_gflops']:.1f} GFLOP/s, "
               f"GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, triad {lim['triad_gbs']:.1f} GB/s")
     print()
@@ -227,7 +242,7 @@ def other_isa(bench_other, threads_list, target, repeats, raw):
         print(f"| paper (K={K} n={n} d={d}) | UFM | ce | {t} | {isa} | {fmt(statistics.median(sim))} | "
               f"{fmt(statistics.median(man))} | {x:.2f} | {'yes' if x >= 1.5 else 'no'} |", flush=True)
     print()
-    flow_stages(bench_other, ["paper"], threads_list, min(target, 3.0), raw)
+    flow_stages(bench_other, ["paper"], threads_list, min(target, 3.0), raw, triad)
 
 
 def check_limits(raw, limits):
@@ -306,8 +321,8 @@ def main():
         a.scaling = False
     else:
         print("| size | model | loss | threads | ufm-sim steps/s | torch manual | torch autograd | × manual | "
-          "× autograd | ufm GFLOP/s | % of limit |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "× autograd | ufm GFLOP/s | % of limit | BLAS floor ms | × manual at the floor |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in models:
         layers, relu, model_sizes = MODELS[model]
         for size in sizes:
@@ -338,10 +353,14 @@ def main():
                     pct = 100 * max(t_fma, t_mem) * med["ufm"]
                     gflops = last["gemm_flops_per_step"] * med["ufm"] / 1e9
                     x_man = med["ufm"] / med["manual"] if med["manual"] else None
+                    # The BLAS floor (ufm-bench step: torch_ufm.py's products alone, same BLAS and
+                    # threads): the best "× manual" a step making those products could reach.
+                    floor_ms = last["us_blas_floor"] / 1e3
+                    x_floor = 1e3 / (floor_ms * med["manual"]) if med["manual"] else None
                     x_auto = med["ufm"] / med["autograd"] if med["autograd"] else None
                     print(f"| {size} (K={K} n={n} d={d}) | {model} | {loss} | {t} | {fmt(med['ufm'])} | "
                           f"{fmt(med['manual'])} | {fmt(med['autograd'])} | {fmt(x_man, 2)} | {fmt(x_auto, 2)} | "
-                          f"{gflops:.1f} | {pct:.0f}% ({bound}) |", flush=True)
+                          f"{gflops:.1f} | {pct:.0f}% ({bound}) | {floor_ms:.3g} | {fmt(x_floor, 2)} |", flush=True)
     check_limits(raw, limits)
     if not a.no_metrics:
         print()
@@ -360,7 +379,8 @@ def main():
                       f"{rec['ms_per_gd_step']:.3g} | {r:.2g} | {rec['without_spectra_over_gd_step']:.2g} | "
                       f"{'yes' if r <= 3 else 'no'} |", flush=True)
         print()
-        flow_stages(bench, sizes, threads_list, min(a.target_time, 3.0), raw)
+        flow_stages(bench, sizes, threads_list, min(a.target_time, 3.0), raw,
+                    {t: lim["triad_gbs"] for t, lim in limits.items()})
     if models and not a.no_anchor:
         sim = os.path.join(a.build_dir, "ufm-sim")
         anchor_sizes = [x for x in sizes if x in ("small", "medium", "paper")]

@@ -34,6 +34,8 @@
 #endif
 
 #include "bench_problem.hpp"
+#include "blas_floor.hpp"
+#include "flow_traffic.hpp"
 #include "checkpoint_bench.hpp"
 #include "ufm/app/environment.hpp"
 #include "net_bench.hpp"
@@ -73,7 +75,14 @@ struct Timed {
   long steps = 0, warmup = 0, calibration_steps = 0;
   double elapsed = 0.0;
   double cpu = 0.0;  ///< process CPU time of the timed loop (all threads)
+  long page_faults = 0;  ///< minor page faults in the timed loop (first touches of fresh memory)
 };
+
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
 
 double process_cpu_seconds() {
   timespec t{};
@@ -108,11 +117,13 @@ Timed calibrate_and_time(const std::function<void(long)>& run, long steps, long 
   t.steps = steps;
   t.warmup = warmup >= 0 ? warmup : std::min(10L, std::max(1L, steps / 10));
   if (t.warmup > 0) run(t.warmup);
+  const long f0 = minor_faults();
   const double c0 = process_cpu_seconds();
   const auto t0 = Clock::now();
   run(steps);
   t.elapsed = seconds_since(t0);
   t.cpu = process_cpu_seconds() - c0;
+  t.page_faults = minor_faults() - f0;
   return t;
 }
 
@@ -307,6 +318,7 @@ nlohmann::ordered_json time_step(const Args& a) {
   j["cpu_steps_per_s"] = static_cast<double>(t.steps) / t.cpu;
   j["gemm_flops_per_step"] = flops;
   j["gemm_gflops_achieved"] = flops * static_cast<double>(t.steps) / t.elapsed / 1e9;
+  j["us_blas_floor"] = 1e6 * ufm::bench::blas_floor_seconds(a.p, a.layers, a.threads, std::min(2.0, a.target_time));
   j["final_value"] = final_value;
   j["param_bytes"] = 8.0 * static_cast<double>(num_params);
   j["max_rss_kb"] = max_rss_kb();
@@ -380,6 +392,12 @@ nlohmann::ordered_json time_flow(const Args& a) {
   j["rk4_evaluations"] = rk4_evaluations;
   j["dopri5_evaluations"] = dopri5_evaluations;
   j["dopri5_steps"] = dopri5.steps;
+  j["page_faults"] = {{"evaluation", eval.page_faults}, {"rk4", rk4.page_faults}, {"dopri5", dopri5.page_faults}};
+  // Memory traffic in θ-sized vectors (a plain evaluation moves 2: θ in, ∇F out); compare.py turns
+  // it into a bandwidth floor per stage with the measured triad bandwidth.
+  j["theta_bytes"] = 8.0 * static_cast<double>(f.num_params());
+  j["vectors_per_rk4_stage"] = ufm::bench::vectors_moved_per_stage(f, theta, ufm::Integrator::kRk4, a.p.lr);
+  j["vectors_per_dopri5_stage"] = ufm::bench::vectors_moved_per_stage(f, theta, ufm::Integrator::kDopri5, a.p.lr);
   return j;
 }
 

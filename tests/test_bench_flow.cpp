@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "../bench/bench_problem.hpp"
+#include "../bench/flow_traffic.hpp"
 #include "cli_runner.hpp"
 #include "test_io_util.hpp"
 #include "ufm/io/state_dir.hpp"
@@ -48,6 +50,34 @@ TEST(BenchFlow, TimedFlowIsTheProgramsFlowBitForBit) {
     EXPECT_EQ(final_state.W, L.W(theta));
     EXPECT_EQ(final_state.b, L.b(theta));
   }
+}
+
+TEST(FlowTraffic, Rk4StagePointsReadOnlyTheirNonzeroSlopes) {
+  // odeint's generic RK4 writes stage 3 as x + 0·k1 + (dt/2)·k2 and stage 4 as x + 0·k1 + 0·k2 +
+  // dt·k3; LazyAlgebra leaves the zero terms out: 2 sources per inner stage, and 5 for the next
+  // step's first point x + dt/6 (k1 + 2 k2 + 2 k3 + k4), which the trajectory keeps (written).
+  bench::Problem p;
+  p.K = 3, p.n = 5, p.d = 4;
+  const UfmObjective f = bench::make_objective(p);
+  const bench::TrafficCounter<UfmObjective> counter(f);
+  Vec theta = bench::initial_theta(p, f);
+  const RunSummary s = bench::run_flow(counter, theta, Integrator::kRk4, 0.25, 1e-10, 0.75, 100000000L);
+  ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+  EXPECT_EQ(counter.sources, (std::vector<int>{1, 2, 2, 2, 5, 2, 2, 2, 5, 2, 2, 2, 5}));
+  EXPECT_EQ(counter.reads, 1.0 + 3 * 11.0);
+  EXPECT_EQ(counter.writes, 1.0 + 3 * 5.0);  // every slope, and each step's new state once
+}
+
+TEST(FlowTraffic, AnRk4StageMovesFourVectorsAndADopri5StageAboutSeven) {
+  bench::Problem p;
+  p.K = 3, p.n = 5, p.d = 4;
+  const UfmObjective f = bench::make_objective(p);
+  const Vec theta = bench::initial_theta(p, f);
+  // 40 steps: the first plain evaluation (2 vectors), then 16 per step of four evaluations.
+  EXPECT_DOUBLE_EQ(bench::vectors_moved_per_stage(f, theta, Integrator::kRk4, 0.1), (2.0 + 40 * 16.0) / 161.0);
+  const double dopri5 = bench::vectors_moved_per_stage(f, theta, Integrator::kDopri5, 0.1);
+  EXPECT_GT(dopri5, 6.0);
+  EXPECT_LT(dopri5, 7.5);
 }
 
 }  // namespace

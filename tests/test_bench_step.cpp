@@ -15,6 +15,7 @@
 #endif
 
 #include "../bench/bench_problem.hpp"
+#include "../bench/blas_floor.hpp"
 #include "test_util.hpp"
 #include "ufm/objectives/labels.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
@@ -252,7 +253,29 @@ TEST(Blas, OpenBlasIsPinnedToTheCallingThread) {
   EXPECT_EQ(openblas_get_num_threads(), 1);
   EXPECT_NE(std::string(blas_backend()).find("(1 thread)"), std::string::npos) << blas_backend();
 }
+
+TEST(BlasFloor, LeavesOpenBlasPinnedToOneThread) {
+  bench::Problem p;
+  p.K = 3, p.n = 4, p.d = 8;
+  for (int layers : {1, 2}) EXPECT_GT(bench::blas_floor_seconds(p, layers, 2, 0.01), 0.0);
+  EXPECT_EQ(openblas_get_num_threads(), 1);
+}
 #endif
+
+TEST(BlasFloor, DgemmCallIsTheProductItNames) {
+  const Mat A = Mat::Random(5, 3), At = A.transpose(), B = Mat::Random(3, 4), Bt = B.transpose();
+  const Mat C0 = Mat::Random(5, 4);
+  const Mat expected = 0.5 * C0 + 2.0 * (A * B);
+  for (int ta : {0, 1})
+    for (int tb : {0, 1}) {
+      Mat C = C0;
+      bench::dgemm_call(2.0, ta ? At : A, ta, tb ? Bt : B, tb, 0.5, C);
+      EXPECT_LT((C - expected).cwiseAbs().maxCoeff(), 1e-14) << "ta=" << ta << " tb=" << tb;
+      Mat D = Mat::Constant(5, 4, std::nan(""));  // beta = 0: the old entries are never read
+      bench::dgemm_call(1.0, ta ? At : A, ta, tb ? Bt : B, tb, 0.0, D);
+      EXPECT_LT((D - A * B).cwiseAbs().maxCoeff(), 1e-14) << "ta=" << ta << " tb=" << tb;
+    }
+}
 
 }  // namespace
 }  // namespace ufm

@@ -259,36 +259,6 @@ TEST(FusedFlow, ANegatedVectorRefusesValuesAndShowsItsStorage) {
   EXPECT_EQ(c.a[0], -0.5);
 }
 
-/// Forwards to the UFM and records the number of sources of every stage point it evaluates.
-struct SourceCounter {
-  const UfmObjective& f;
-  mutable std::vector<int> sources;  // one entry per evaluation: its point's terms, 1 for a plain θ
-  Index num_params() const { return f.num_params(); }
-  double value(const Vec& theta) const { return f.value(theta); }
-  double value_and_gradient(const Vec& theta, Vec& grad) const {
-    sources.push_back(1);
-    return f.value_and_gradient(theta, grad);
-  }
-  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
-    sources.push_back(x.terms);
-    return f.value_and_gradient_at(x, grad, store);
-  }
-};
-
-TEST(FusedFlow, Rk4StagePointsReadOnlyTheirNonzeroSlopes) {
-  // odeint's generic RK4 writes stage 3 as x + 0·k1 + (dt/2)·k2 and stage 4 as x + 0·k1 + 0·k2 +
-  // dt·k3; the zero terms are left out: 2 sources per inner stage, and 5 for the next step's first
-  // point x + dt/6 (k1 + 2 k2 + 2 k3 + k4). The states stay those of the stock algebra (above).
-  const FusedFlowProblem p = fused_flow_problem(3, 5, 4, Loss::kCrossEntropy, 5);
-  const SourceCounter counter{p.f};
-  Vec theta = p.theta0;
-  const RunSummary s = GradientFlow({.integrator = Integrator::kRk4, .dt = 0.25, .max_time = 0.75})
-                           .run(counter, theta, {}, NullObserver{});
-  ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
-  EXPECT_EQ(counter.sources, (std::vector<int>{1, 2, 2, 2, 5, 2, 2, 2, 5, 2, 2, 2, 5}));
-  EXPECT_EQ(theta, stock_rk4(p.f, p.theta0, 0.25, 3));
-}
-
 TEST(FusedFlow, ACombinationLeavesOutZeroCoefficientsButNotTheFirst) {
   LazyVec x(Vec::Constant(4, 1.0)), k1(Vec::Constant(4, 2.0)), k2(Vec::Constant(4, 3.0)), out(Vec::Zero(4));
   LazyAlgebra::for_each4(out, x, k1, k2, boost::numeric::odeint::default_operations::scale_sum3<double, double, double>(1.0, 0.0, 0.5));

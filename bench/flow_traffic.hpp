@@ -1,0 +1,45 @@
+#pragma once
+/// The memory traffic of a gradient-flow stage, for ufm-bench flow and its test: how many θ-sized
+/// vectors a stage reads and writes, counted on the flow `ufm-sim run` integrates (bench::run_flow).
+/// compare.py turns it into a bandwidth floor per stage with the measured triad bandwidth.
+#include <vector>
+
+#include "bench_problem.hpp"
+#include "ufm/linear_combination.hpp"
+
+namespace ufm::bench {
+
+/// Forwards to an objective and counts the θ-sized vectors its evaluations read and write: a plain
+/// evaluation reads θ and writes ∇F; a stage-point evaluation reads each source of the point
+/// (LinearCombination terms), writes ∇F, and writes the point itself when the trajectory keeps it.
+template <class F>
+struct TrafficCounter {
+  explicit TrafficCounter(const F& objective) : f(objective) {}
+  const F& f;
+  mutable double reads = 0.0, writes = 0.0;
+  mutable std::vector<int> sources;  ///< per evaluation: its point's sources (1: a plain θ)
+  Index num_params() const { return f.num_params(); }
+  double value(const Vec& theta) const { return f.value(theta); }
+  double value_and_gradient(const Vec& theta, Vec& grad) const {
+    sources.push_back(1), reads += 1.0, writes += 1.0;
+    return f.value_and_gradient(theta, grad);
+  }
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
+    sources.push_back(x.terms), reads += x.terms, writes += store ? 2.0 : 1.0;
+    return f.value_and_gradient_at(x, grad, store);
+  }
+};
+
+/// θ-sized vectors one stage of `integrator` reads and writes, counted over 40 steps from theta
+/// (copied). dopri5 adds its error norm, which reads x_err's sources (six slopes), x and dx/dt once
+/// per step of six evaluations: 8/6 per stage (lazy_state.hpp, max_scaled_error).
+inline double vectors_moved_per_stage(const UfmObjective& f, const Vec& theta, Integrator integrator, double dt) {
+  const TrafficCounter<UfmObjective> counter(f);
+  Vec x = theta;
+  const bool rk4 = integrator == Integrator::kRk4;
+  run_flow(counter, x, integrator, dt, 1e-10, rk4 ? 40 * dt : 1e9, rk4 ? 100000000L : 40);
+  const double e = static_cast<double>(counter.sources.size());
+  return (counter.reads + counter.writes) / e + (rk4 ? 0.0 : 8.0 / 6.0);
+}
+
+}  // namespace ufm::bench
