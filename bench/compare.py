@@ -216,7 +216,8 @@ def flow_stages(bench, sizes, threads_list, target, raw, triad, label=""):
 def other_isa(bench_other, threads_list, target, repeats, raw):
     """The AVX2 code path (a -march=x86-64-v3 build, scripts/bench.sh's build-bench-avx2) on this
     machine: its limits, the paper-size one-layer GD step against PyTorch manual (target ≥ 1.5× on
-    both ISAs) and its flow stages. PyTorch's OpenBLAS runs its Haswell (AVX2) kernels in both tables."""
+    both ISAs) and its flow stages. Both sides' OpenBLAS run the kernels OPENBLAS_CORETYPE
+    selects (Haswell, AVX2, on this project's machines) in both tables."""
     print("## The AVX2 code path on the same machine (x86-64-v3 build)\n")
     triad = {}
     for t in threads_list:
