@@ -35,8 +35,8 @@
 
 #include "bench_problem.hpp"
 #include "blas_floor.hpp"
-#include "flow_traffic.hpp"
 #include "checkpoint_bench.hpp"
+#include "flow_traffic.hpp"
 #include "ufm/app/environment.hpp"
 #include "net_bench.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"

@@ -35,7 +35,7 @@ struct LinearCombination {
     for (Index i0 = begin; i0 < end; i0 += kTile) {
       const Index n = std::min(kTile, end - i0);
       // Each source's next tile is prefetched while this one is formed: the hardware prefetcher
-      // alone, with up to 8 sources interleaved tile by tile, left form() waiting on memory (a
+      // alone, with several sources read in turn a tile at a time, left form() waiting on memory (a
       // dopri5 stage measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
       const Index ahead = std::min(kTile, end - i0 - n);
       const double* x0 = x[0] + i0;
