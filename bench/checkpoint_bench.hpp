@@ -3,8 +3,9 @@
 /// gradient-descent steps of the same model.
 ///
 /// The model is the one `ufm-sim run --layers L --classes K --per-class n --dim d --loss ce --bias reg`
-/// builds (DeepUfmObjective; hidden widths d, linear, every weight decay bench::Problem's lam), started
-/// from bench::Problem's Gaussian init (std 0.1, b = 0) and moved a few GD steps away from it. The
+/// builds (deep_problem.hpp's make_deep_objective: hidden widths d, linear, every weight decay
+/// bench::Problem's lam), started from its Gaussian init (std 0.1, b = 0) and moved a few GD steps
+/// away from it. The
 /// timed call is checkpoint_report itself, the function simulate.cpp's observer calls, with the
 /// MetricOptions `ufm-sim run` passes (only --max-singular-values set). The GD step is timed on the
 /// same objective and state, as GradientDescent::run makes it (bench_problem.hpp's run_steps).
@@ -16,26 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_problem.hpp"
+#include "deep_problem.hpp"
 #include "ufm/app/checkpoint_report.hpp"
-#include "ufm/objectives/deep_ufm_objective.hpp"
-#include "ufm/objectives/labels.hpp"
 
 namespace ufm::bench {
-
-/// The run's objective at layers L ≥ 1: hidden widths d (none for L = 1), linear, CE, regularized bias.
-inline DeepUfmObjective make_checkpoint_objective(const Problem& p, int layers) {
-  DeepUfmSpec spec;
-  spec.K = p.K;
-  spec.dim = p.d;
-  spec.widths.assign(static_cast<std::size_t>(layers - 1), p.d);
-  spec.activation = Activation::kLinear;
-  spec.loss = p.loss;
-  spec.bias = BiasMode::kRegularized;
-  spec.lambda_h = p.lam;
-  spec.lambda_w.assign(static_cast<std::size_t>(layers), p.lam);
-  spec.lambda_b = p.lam;
-  return DeepUfmObjective(spec, block_labels(balanced_counts(p.K, p.n)));
-}
 
 /// Wall seconds of one call of `run()`.
 template <class Run>
@@ -65,10 +50,8 @@ double best_seconds(Run&& run, int min_calls, double min_seconds) {
 inline nlohmann::ordered_json time_checkpoint(Index K, Index n, Index d, int layers, Index max_singular_values) {
   Problem p;
   p.K = K, p.n = n, p.d = d;
-  const DeepUfmObjective f = make_checkpoint_objective(p, layers);
-  Vec theta(f.num_params());
-  fill_gaussian(theta, p.init, p.seed);
-  f.layout().b(theta).setZero();
+  const DeepUfmObjective f = make_deep_objective(p, false, layers);
+  Vec theta = initial_deep_theta(p, f);
   constexpr long kStepsFromStart = 3;  // a state a few GD steps away from the random start
   run_steps(f, theta, p.lr, kStepsFromStart);
 

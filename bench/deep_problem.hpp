@@ -6,16 +6,17 @@
 
 namespace ufm::bench {
 
-inline DeepUfmObjective make_deep_objective(const Problem& p, bool relu) {
+/// With `layers` other than 2: hidden widths d (none for one layer), as `ufm-sim run --layers L` builds it.
+inline DeepUfmObjective make_deep_objective(const Problem& p, bool relu, int layers = 2) {
   DeepUfmSpec spec;
   spec.K = p.K;
   spec.dim = p.d;
-  spec.widths = {p.d};
+  spec.widths.assign(static_cast<std::size_t>(layers - 1), p.d);
   spec.activation = relu ? Activation::kRelu : Activation::kLinear;
   spec.loss = p.loss;
   spec.bias = BiasMode::kRegularized;
   spec.lambda_h = p.lam;
-  spec.lambda_w = {p.lam, p.lam};
+  spec.lambda_w.assign(static_cast<std::size_t>(layers), p.lam);
   spec.lambda_b = p.lam;
   return DeepUfmObjective(spec, block_labels(balanced_counts(p.K, p.n)));
 }

@@ -52,20 +52,10 @@ import sys
 import time
 
 
-def _pin_blas_threads(argv):
-    """Set the BLAS pools' sizes before numpy / torch load (afterwards it is too late)."""
-    n = "1"
-    for i, x in enumerate(argv):
-        if x == "--threads" and i + 1 < len(argv):
-            n = argv[i + 1]
-        elif x.startswith("--threads="):
-            n = x.split("=", 1)[1]
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, n)
-
+from blas_threads import pin_blas_threads  # noqa: E402  (bench/, the script's own directory)
 
 if __name__ == "__main__":
-    _pin_blas_threads(sys.argv[1:])
+    pin_blas_threads(sys.argv[1:])
 
 import numpy as np  # noqa: E402
 

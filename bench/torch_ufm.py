@@ -45,19 +45,9 @@ import sys
 import time
 
 
-def _pin_blas_threads(argv):
-    """torch.set_num_threads does not reach OpenBLAS's own pool: pin it before torch loads."""
-    n = "1"
-    for i, x in enumerate(argv):
-        if x == "--threads" and i + 1 < len(argv):
-            n = argv[i + 1]
-        elif x.startswith("--threads="):
-            n = x.split("=", 1)[1]
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, n)
+from blas_threads import pin_blas_threads  # noqa: E402  (bench/, the script's own directory)
 
-
-_pin_blas_threads(sys.argv[1:])
+pin_blas_threads(sys.argv[1:])  # torch.set_num_threads does not reach OpenBLAS's own pool
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

@@ -36,17 +36,13 @@
 #include "bench_problem.hpp"
 #include "blas_floor.hpp"
 #include "checkpoint_bench.hpp"
+#include "deep_problem.hpp"
 #include "flow_traffic.hpp"
 #include "ufm/app/environment.hpp"
 #include "net_bench.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
-
-#if defined(UFM_BENCH_DEEP) && __has_include("deep_problem.hpp")
-#include "deep_problem.hpp"
-#define UFM_BENCH_HAS_DEEP 1
-#endif
 
 namespace {
 
@@ -294,7 +290,6 @@ nlohmann::ordered_json time_step(const Args& a) {
                            a.target_time);
     final_value = f.value(theta);
   } else {
-#ifdef UFM_BENCH_HAS_DEEP
     const auto f = ufm::bench::make_deep_objective(a.p, a.relu);
     Vec theta = ufm::bench::initial_deep_theta(a.p, f);
     num_params = f.num_params();
@@ -302,9 +297,6 @@ nlohmann::ordered_json time_step(const Args& a) {
     t = calibrate_and_time([&](long k) { ufm::bench::run_steps(f, theta, a.p.lr, k); }, a.steps, a.warmup,
                            a.target_time);
     final_value = f.value(theta);
-#else
-    throw std::runtime_error("ufm-bench: built without the 2-layer objective (deep_ufm_objective.hpp)");
-#endif
   }
   j["num_params"] = num_params;
   j["steps"] = t.steps;
