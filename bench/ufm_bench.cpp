@@ -38,6 +38,7 @@
 #include "checkpoint_bench.hpp"
 #include "deep_problem.hpp"
 #include "flow_traffic.hpp"
+#include "memory_alone.hpp"
 #include "ufm/app/environment.hpp"
 #include "net_bench.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
@@ -365,6 +366,29 @@ nlohmann::ordered_json time_flow(const Args& a) {
   const long rk4_evaluations = evaluations;
   const Timed dopri5 = calibrate_and_time(integrate(ufm::Integrator::kDopri5), a.steps, a.warmup, a.target_time / 3);
   const long dopri5_evaluations = evaluations;
+  // The same flows with a gradient that costs only its data movement (memory_alone.hpp): what a
+  // stage takes besides the objective's arithmetic, measured here rather than modelled.
+  const ufm::bench::MemoryAloneObjective m(f.num_params(), a.p.lam);
+  Vec xm = theta;
+  const Timed m_eval = calibrate_and_time(
+      [&](long k) {
+        for (long i = 0; i < k; ++i) m.value_and_gradient(xm, grad);
+      },
+      a.steps, a.warmup, a.target_time / 6);
+  long m_evaluations = 0;
+  auto integrate_alone = [&](ufm::Integrator integrator) {
+    return [&, integrator](long k) {
+      const bool rk4 = integrator == ufm::Integrator::kRk4;
+      const ufm::RunSummary s = ufm::bench::run_flow(m, xm, integrator, a.p.lr, 1e-10,
+                                                     rk4 ? static_cast<double>(k) * a.p.lr : 1e9, rk4 ? 100000000L : k);
+      m_evaluations = s.gradient_evaluations;
+    };
+  };
+  const Timed m_rk4 = calibrate_and_time(integrate_alone(ufm::Integrator::kRk4), a.steps, a.warmup, a.target_time / 6);
+  const long m_rk4_evaluations = m_evaluations;
+  const Timed m_dopri5 =
+      calibrate_and_time(integrate_alone(ufm::Integrator::kDopri5), a.steps, a.warmup, a.target_time / 6);
+  const long m_dopri5_evaluations = m_evaluations;
   nlohmann::ordered_json j;
   j["impl"] = "ufm-sim-flow";
   j.update(problem_json(a));
@@ -381,6 +405,16 @@ nlohmann::ordered_json time_flow(const Args& a) {
   // The same from process CPU time: steadier on a shared machine.
   j["cpu_rk4_stage_over_evaluation"] = per(rk4, static_cast<double>(rk4_evaluations), true) / cpu_eval;
   j["cpu_dopri5_stage_over_evaluation"] = per(dopri5, static_cast<double>(dopri5_evaluations), true) / cpu_eval;
+  // Memory alone: the stage with a gradient that only moves data, and that gradient's own pass.
+  const double us_m_eval = per(m_eval, static_cast<double>(m_eval.steps), false);
+  const double us_m_rk4 = per(m_rk4, static_cast<double>(m_rk4_evaluations), false);
+  const double us_m_dopri5 = per(m_dopri5, static_cast<double>(m_dopri5_evaluations), false);
+  j["us_per_evaluation_memory_alone"] = us_m_eval;
+  j["us_per_rk4_stage_memory_alone"] = us_m_rk4;
+  j["us_per_dopri5_stage_memory_alone"] = us_m_dopri5;
+  // What a stage adds to its evaluation when only memory is moved, over one UFM evaluation.
+  j["rk4_stage_extra_memory_alone"] = (us_m_rk4 - us_m_eval) / us_eval;
+  j["dopri5_stage_extra_memory_alone"] = (us_m_dopri5 - us_m_eval) / us_eval;
   j["rk4_evaluations"] = rk4_evaluations;
   j["dopri5_evaluations"] = dopri5_evaluations;
   j["dopri5_steps"] = dopri5.steps;

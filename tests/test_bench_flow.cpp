@@ -3,11 +3,13 @@
 // bench's, bit for bit, for RK4 and dopri5. No timing here: speed lives in bench/.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "../bench/bench_problem.hpp"
 #include "../bench/flow_traffic.hpp"
+#include "../bench/memory_alone.hpp"
 #include "cli_runner.hpp"
 #include "test_io_util.hpp"
 #include "ufm/io/state_dir.hpp"
@@ -78,6 +80,46 @@ TEST(FlowTraffic, AnRk4StageMovesFourVectorsAndADopri5StageAboutSeven) {
   const double dopri5 = bench::vectors_moved_per_stage(f, theta, Integrator::kDopri5, 0.1);
   EXPECT_GT(dopri5, 6.0);
   EXPECT_LT(dopri5, 7.5);
+}
+
+TEST(MemoryAlone, GradientIsLambdaTimesTheStagePointWhichItAlsoStores) {
+  // Large enough for several blocks, several chunks and the non-temporal stores (16 MiB and up).
+  for (const Index n : {Index{3 * 16384 + 5}, Index{(Index{16} << 20) / 8 + 3}}) {
+    const double lambda = 0.25;
+    const bench::MemoryAloneObjective m(n, lambda);
+    Vec a(n), b(n), grad, formed(n);
+    for (Index i = 0; i < n; ++i) a(i) = std::sin(0.001 * static_cast<double>(i)), b(i) = 1.0 / (1.0 + i % 7);
+    LinearCombination x;
+    x.add(0.5, a.data());
+    x.add(-2.0, b.data());
+    x.form(0, n, formed.data());
+    Vec store = Vec::Zero(n);
+    const double value = m.value_and_gradient_at(x, grad, store.data());
+    EXPECT_EQ(store, formed) << n;
+    EXPECT_EQ(grad, (lambda * formed).eval()) << n;
+    EXPECT_NEAR(value, 0.5 * lambda * formed.squaredNorm(), 1e-12 * value) << n;
+    Vec plain;
+    EXPECT_NEAR(m.value_and_gradient(formed, plain), value, 1e-12 * value);
+    EXPECT_EQ(plain, grad);
+  }
+}
+
+TEST(MemoryAlone, ItsFlowDecaysAsExpMinusLambdaTime) {
+  // The flows ufm-bench times with it are real integrations of dx/dt = −λx.
+  const Index n = 40000;
+  const double lambda = 0.5, T = 2.0;
+  const bench::MemoryAloneObjective m(n, lambda);
+  Vec x0(n);
+  for (Index i = 0; i < n; ++i) x0(i) = 1.0 + std::cos(static_cast<double>(i));
+  const Vec exact = std::exp(-lambda * T) * x0;
+  for (const Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    Vec x = x0;
+    const RunSummary s = bench::run_flow(m, x, integrator, 0.1, 1e-10, T, 100000000L);
+    ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+    // RK4 at dt = 0.1: global error about T λ⁵ dt⁴ / 120 · max|x₀| = 4e-8; dopri5 at 1e-10.
+    const bool rk4 = integrator == Integrator::kRk4;
+    EXPECT_LT((x - exact).lpNorm<Eigen::Infinity>(), rk4 ? 1e-7 : 1e-9) << (rk4 ? "rk4" : "dopri5");
+  }
 }
 
 }  // namespace
