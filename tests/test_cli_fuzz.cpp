@@ -18,7 +18,7 @@ const std::vector<std::string> kOptions = {
     "classes", "per-class", "layers", "width", "widths", "activation", "imbalance", "majority-classes",
     "class-counts", "dim", "loss", "bias", "lambda", "lambda-w", "lambda-h", "lambda-layer", "lambda-b",
     "fixed-classifier", "classifier-norm", "init-scale", "seed", "init-state", "dynamics", "integrator", "dt",
-    "abs-tol", "rel-tol", "time", "max-steps", "lr", "steps", "momentum", "grad-tol", "checkpoints",
+    "abs-tol", "rel-tol", "error-norm", "time", "max-steps", "lr", "steps", "momentum", "grad-tol", "checkpoints",
     "num-checkpoints", "max-singular-values", "format", "out", "save-state", "theory-tol", "config"};
 
 /// Values no option should accept as a size or path that leads to work; quoted for sh.

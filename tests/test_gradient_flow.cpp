@@ -31,6 +31,35 @@ double rk4_error(const Quadratic& f, const Vec& x0, double dt, double T) {
   return (x - f.exact(x0, T)).norm() / (x0 - f.c).norm();
 }
 
+TEST(GradientFlow, Dopri5WithTheRmsNormMeetsItsToleranceInFewerSteps) {
+  // 400 coordinates, one fast direction: the max norm is set by the worst entry, the RMS norm by the
+  // average one, so at the same tolerance the RMS control takes fewer steps and ends less accurate,
+  // and both stay accurate to a small multiple of their tolerance.
+  std::vector<double> eig(400, 0.5);
+  eig[0] = 20.0;
+  const Quadratic f(eig, 5);
+  const Vec x0 = test::random_vec(400, 6);
+  const double T = 3.0, tol = 1e-6;
+  long steps[2] = {};
+  double error[2] = {};
+  for (const ErrorNorm norm : {ErrorNorm::kMax, ErrorNorm::kRms}) {
+    const int i = norm == ErrorNorm::kRms;
+    Vec x = x0;
+    const RunSummary s = GradientFlow({.integrator = Integrator::kDopri5, .dt = 0.01, .abs_tol = tol, .rel_tol = tol,
+                                       .error_norm = norm, .max_time = T})
+                             .run(f, x, {}, NullObserver{});
+    ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+    steps[i] = s.steps;
+    error[i] = (x - f.exact(x0, T)).lpNorm<Eigen::Infinity>() / x0.lpNorm<Eigen::Infinity>();
+  }
+  std::printf("dopri5 at tol 1e-6: max norm %ld steps, error %.2e; rms norm %ld steps, error %.2e\n", steps[0], error[0],
+              steps[1], error[1]);
+  EXPECT_LT(steps[1], steps[0]);
+  EXPECT_LT(error[0], 10 * tol);
+  EXPECT_LT(error[1], 10 * tol);
+  EXPECT_GT(error[1], error[0]);
+}
+
 TEST(GradientFlow, Rk4MatchesMatrixExponential) {
   const Quadratic f({0.5, 1.0, 2.0, 3.0}, 1);
   const Vec x0 = test::random_vec(4, 2);

@@ -173,6 +173,27 @@ TEST(FusedFlow, Rk4AndDopri5AreBitIdenticalForOneAndTwoThreads) {
   EXPECT_EQ(finals[1], finals[3]);  // dopri5
   EXPECT_NE(finals[0], finals[1]);
 }
+
+TEST(FusedFlow, Dopri5WithTheRmsNormIsBitIdenticalForOneAndTwoThreads) {
+  // The RMS norm sums squares per chunk, the chunks' sums in chunk order: no thread-count dependence.
+  const FusedFlowProblem p = fused_flow_problem(8, 1024, 64, Loss::kCrossEntropy, 3);
+  const int before = omp_get_max_threads();
+  std::vector<Vec> finals;
+  std::vector<long> steps;
+  for (const int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    Vec theta = p.theta0;
+    const RunSummary s = GradientFlow({.integrator = Integrator::kDopri5, .dt = 0.05, .abs_tol = 1e-9,
+                                       .rel_tol = 1e-9, .error_norm = ErrorNorm::kRms, .max_time = 0.5})
+                             .run(p.f, theta, std::vector<double>{0.123, 0.5}, NullObserver{});
+    EXPECT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+    finals.push_back(theta);
+    steps.push_back(s.steps);
+  }
+  omp_set_num_threads(before);
+  EXPECT_EQ(finals[0], finals[1]);
+  EXPECT_EQ(steps[0], steps[1]);
+}
 #endif
 
 TEST(FusedFlow, UfmEvaluatesAStagePointAsIfFormedFirst) {
@@ -247,6 +268,24 @@ TEST(FusedFlow, ErrorNormFormsTheEstimateAndPropagatesNaN) {
   nan_source.add_to(cn, 1.0);
   nan_err.set_combination(cn);
   EXPECT_TRUE(std::isnan(max_scaled_error(x_old, dxdt, nan_err, tol, tol, dt)));
+}
+
+TEST(FusedFlow, RmsErrorNormIsTheRootMeanSquareOfTheSameScaledErrors) {
+  LazyVec x_old(Vec::Constant(5, 2.0)), dxdt(Vec::Constant(5, 1.0)), k(Vec::LinSpaced(5, -1.0, 3.0)), err(Vec::Zero(5));
+  LinearCombination c;
+  k.add_to(c, 0.5);
+  err.set_combination(c);
+  const double dt = 0.1, tol = 1e-3;
+  // r_i = |0.5 k_i| / (tol (1 + 2.1)) with k = −1, 0, 1, 2, 3: Σ k_i² = 15, so rms = 0.5 √3 / (3.1 tol).
+  EXPECT_NEAR(scaled_error(x_old, dxdt, err, tol, tol, dt, true), 0.5 * std::sqrt(3.0) / (3.1 * tol), 1e-12);
+  EXPECT_DOUBLE_EQ(scaled_error(x_old, dxdt, err, tol, tol, dt, false), max_scaled_error(x_old, dxdt, err, tol, tol, dt));
+  Vec bad = Vec::Zero(5);
+  bad(1) = std::numeric_limits<double>::quiet_NaN();
+  LazyVec nan_source(bad), nan_err(Vec::Zero(5));
+  LinearCombination cn;
+  nan_source.add_to(cn, 1.0);
+  nan_err.set_combination(cn);
+  EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, tol, tol, dt, true)));
 }
 
 TEST(FusedFlow, ANegatedVectorRefusesValuesAndShowsItsStorage) {

@@ -145,6 +145,7 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     o.dt = config.dt;
     o.abs_tol = config.abs_tol;
     o.rel_tol = config.rel_tol;
+    o.error_norm = config.error_norm;
     o.max_time = config.time;
     o.max_steps = config.max_steps;
     o.grad_tol = c.grad_tol;

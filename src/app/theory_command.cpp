@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
-#include <set>
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/config/cli.hpp"
@@ -41,17 +40,6 @@ nlohmann::ordered_json compare(const nlohmann::ordered_json& predicted, const nl
   return q;
 }
 
-/// The run config's model part: what `theory` was given (dynamics and output options do not apply).
-nlohmann::ordered_json theory_config_json(const ResolvedConfig& config) {
-  static const std::set<std::string> run_only = {
-      "init_scale", "seed", "init_state", "dynamics", "integrator", "dt", "abs_tol", "rel_tol", "time",
-      "max_steps", "lr", "steps", "momentum", "grad_tol", "checkpoints", "num_checkpoints", "max_singular_values",
-      "format", "save_state", "quiet", "check_theory", "theory_tol"};
-  nlohmann::ordered_json all = to_json(config), j;
-  for (const auto& [key, value] : all.items())
-    if (!run_only.count(key)) j[key] = value;
-  return j;
-}
 
 }  // namespace
 
@@ -120,7 +108,7 @@ int theory_command(const std::vector<std::string>& args) {
   nlohmann::ordered_json doc;
   doc["ufm_sim_version"] = kVersion;
   doc["command"] = "theory";
-  doc["config"] = theory_config_json(config);
+  doc["config"] = model_json(config);
   doc.update(prediction_json(predict_for(config)));
   doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = doc.dump(1) + "\n";

@@ -1,6 +1,7 @@
 #include "ufm/config/run_config.hpp"
 
 #include <cmath>
+#include <set>
 #include <sstream>
 
 #include "ufm/config/config_error.hpp"
@@ -171,6 +172,7 @@ void validate(const RunConfig& c) {
   reject_for(!flow && c.dt.has_value(), "--dt", flow_only, c.dynamics);
   reject_for(!flow && c.abs_tol.has_value(), "--abs-tol", flow_only, c.dynamics);
   reject_for(!flow && c.rel_tol.has_value(), "--rel-tol", flow_only, c.dynamics);
+  reject_for(!flow && c.error_norm.has_value(), "--error-norm", flow_only, c.dynamics);
   reject_for(!flow && c.time.has_value(), "--time", flow_only, c.dynamics);
   reject_for(!flow && c.max_steps.has_value(), "--max-steps", flow_only + " (use --steps)", c.dynamics);
   reject_for(flow && c.lr.has_value(), "--lr", "--dynamics gd|momentum", c.dynamics);
@@ -181,6 +183,8 @@ void validate(const RunConfig& c) {
     const std::string why = c.integrator ? "" : " (the default with --activation relu)";
     if (c.abs_tol) throw ConfigError("--abs-tol: applies only to --integrator dopri5, not rk4" + why, "--abs-tol");
     if (c.rel_tol) throw ConfigError("--rel-tol: applies only to --integrator dopri5, not rk4" + why, "--rel-tol");
+    if (c.error_norm)
+      throw ConfigError("--error-norm: applies only to --integrator dopri5, not rk4" + why, "--error-norm");
   }
   if (c.dt) require_positive("--dt", *c.dt);
   if (c.abs_tol) require_positive("--abs-tol", *c.abs_tol);
@@ -221,6 +225,7 @@ ResolvedConfig resolve(const RunConfig& c) {
     r.dt = c.dt.value_or(D::kDt);
     r.abs_tol = c.abs_tol.value_or(D::kAbsTol);
     r.rel_tol = c.rel_tol.value_or(D::kRelTol);
+    r.error_norm = c.error_norm.value_or(ErrorNorm::kMax);
     r.time = c.time.value_or(D::kTime);
     r.max_steps = c.max_steps.value_or(D::kMaxSteps);
   } else {
@@ -282,6 +287,9 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
   // Only when set: a sweep point's id hashes the resolved config, and a key every config carries
   // would change every id and stop an older interrupted sweep from resuming.
   if (c.no_spectra) j["no_spectra"] = true;
+  // Only when not the default, like no_spectra: configs (and so sweep point ids) from before the
+  // option existed stay the same.
+  if (dopri5 && r.error_norm != ErrorNorm::kMax) j["error_norm"] = to_string(r.error_norm);
   j["format"] = to_string(c.format);
   j["out"] = or_null(!c.out.empty(), c.out);
   j["save_state"] = or_null(!c.save_state.empty(), c.save_state);
@@ -308,6 +316,17 @@ DeepUfmSpec deep_spec(const ResolvedConfig& r) {
   return spec;
 }
 
+nlohmann::ordered_json model_json(const ResolvedConfig& config) {
+  static const std::set<std::string> run_only = {
+      "init_scale", "seed", "init_state", "dynamics", "integrator", "dt", "abs_tol", "rel_tol", "error_norm", "time",
+      "max_steps", "lr", "steps", "momentum", "grad_tol", "checkpoints", "num_checkpoints", "max_singular_values",
+      "format", "save_state", "quiet", "check_theory", "theory_tol"};
+  nlohmann::ordered_json all = to_json(config), j;
+  for (const auto& [key, value] : all.items())
+    if (!run_only.count(key)) j[key] = value;
+  return j;
+}
+
 std::string_view to_string(Dynamics d) {
   switch (d) {
     case Dynamics::kFlow: return "flow";
@@ -317,6 +336,7 @@ std::string_view to_string(Dynamics d) {
   return "flow";
 }
 std::string_view to_string(Integrator i) { return i == Integrator::kRk4 ? "rk4" : "dopri5"; }
+std::string_view to_string(ErrorNorm n) { return n == ErrorNorm::kMax ? "max" : "rms"; }
 std::string_view to_string(Spacing s) { return s == Spacing::kLog ? "log" : "linear"; }
 std::string_view to_string(OutputFormat f) { return f == OutputFormat::kJson ? "json" : "jsonl"; }
 std::string_view to_string(FixedClassifier f) { return f == FixedClassifier::kNone ? "none" : "etf"; }

@@ -223,17 +223,6 @@ void resolve_toy(const Json& options, SweepPoint& point) {
                       {"abs_tol", in.abs_tol}, {"rel_tol", in.rel_tol}};
 }
 
-/// The run config's model part, as `ufm-sim theory` writes it.
-Json theory_config(const ResolvedConfig& config) {
-  static const std::set<std::string> run_only = {
-      "init_scale", "seed", "init_state", "dynamics", "integrator", "dt", "abs_tol", "rel_tol", "time",
-      "max_steps", "lr", "steps", "momentum", "grad_tol", "checkpoints", "num_checkpoints", "max_singular_values",
-      "format", "save_state", "quiet", "check_theory", "theory_tol"};
-  Json all = to_json(config), j;
-  for (const auto& [key, value] : all.items())
-    if (!run_only.count(key)) j[key] = value;
-  return j;
-}
 
 /// Resolves one point exactly as the command would; throws ConfigError / GridError.
 void resolve_point(SweepCommand command, const Json& base, SweepPoint& point, const std::string& where) {
@@ -253,7 +242,7 @@ void resolve_point(SweepCommand command, const Json& base, SweepPoint& point, co
                  c == Command::kRun ? estimated_run_bytes(parsed.config) : estimated_theory_bytes(parsed.config),
                  "the point");
   point.run = resolve(parsed.config);
-  point.config = c == Command::kRun ? to_json(point.run) : theory_config(point.run);
+  point.config = c == Command::kRun ? to_json(point.run) : model_json(point.run);
 }
 
 }  // namespace

@@ -52,6 +52,7 @@ struct RunConfig {
   Dynamics dynamics = Dynamics::kFlow;
   std::optional<Integrator> integrator;  ///< flow only
   std::optional<double> dt, abs_tol, rel_tol, time;  ///< flow only
+  std::optional<ErrorNorm> error_norm;   ///< flow, dopri5 only
   std::optional<double> lr;              ///< gd, momentum
   std::optional<long> steps;             ///< gd, momentum
   std::optional<double> momentum;        ///< momentum only
@@ -97,6 +98,7 @@ struct ResolvedConfig {
   double theory_tol = 0;
   Integrator integrator = DynamicsDefaults::kIntegrator;
   double dt = 0, abs_tol = 0, rel_tol = 0, time = 0;
+  ErrorNorm error_norm = ErrorNorm::kMax;
   double lr = 0, momentum = 0;
   long steps = 0, max_steps = 0;
 };
@@ -110,8 +112,12 @@ ResolvedConfig resolve(const RunConfig& config);
 /// Fed back through --config it reproduces the run.
 nlohmann::ordered_json to_json(const ResolvedConfig& config);
 
+/// to_json without the dynamics and output options: the model part, what `ufm-sim theory` records.
+nlohmann::ordered_json model_json(const ResolvedConfig& config);
+
 std::string_view to_string(Dynamics dynamics);
 std::string_view to_string(Integrator integrator);
+std::string_view to_string(ErrorNorm norm);
 std::string_view to_string(Spacing spacing);
 std::string_view to_string(OutputFormat format);
 std::string_view to_string(FixedClassifier fixed);

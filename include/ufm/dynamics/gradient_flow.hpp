@@ -31,6 +31,11 @@ namespace ufm {
 
 enum class Integrator { kRk4, kDopri5 };
 
+/// How dopri5 turns the per-entry scaled errors r_i = |x_err_i| / (abs_tol + rel_tol (|x_i| + |dt| |dx_i/dt|))
+/// into the one number its step control compares with 1: their maximum (odeint's default), or their
+/// root mean square sqrt(Σ r_i² / n) (how scipy's solve_ivp and MATLAB's ode45 aggregate theirs).
+enum class ErrorNorm { kMax, kRms };
+
 class GradientFlow {
  public:
   struct Options {
@@ -38,6 +43,7 @@ class GradientFlow {
     double dt = 0.1;             ///< RK4 step; dopri5 initial step
     double abs_tol = 1e-10;      ///< dopri5 absolute tolerance
     double rel_tol = 1e-10;      ///< dopri5 relative tolerance
+    ErrorNorm error_norm = ErrorNorm::kMax;  ///< dopri5: max or RMS of the scaled errors
     double max_time = 100.0;     ///< the run ends (kMaxTime) at exactly this time
     long max_steps = 100000000;  ///< accepted-step budget (kMaxSteps)
     double grad_tol = 0.0;       ///< stop (kConverged) once ||grad|| <= grad_tol; 0 disables

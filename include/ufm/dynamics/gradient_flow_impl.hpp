@@ -47,8 +47,9 @@ struct NonFiniteAtMinimumStep {
 };
 
 /// odeint's default_error_checker (a_x = a_dxdt = 1) on LazyVec, with x_err formed inside the norm's
-/// pass (max_scaled_error) instead of written by a pass of its own. Same formula:
-///   err = max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)).
+/// pass (scaled_error) instead of written by a pass of its own. Same formula:
+///   err = max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)),
+/// or, with ErrorNorm::kRms, the root mean square of the same ratios.
 /// A non-finite trial step is rejected: when err is NaN/Inf (a stage, the FSAL derivative at the
 /// trial state, or the trial state itself is non-finite: each enters x_err) or the objective at
 /// the trial state (the FSAL stage, `last`) is not finite, it returns the largest double, so
@@ -57,9 +58,10 @@ struct NonFiniteAtMinimumStep {
 struct LazyErrorChecker {
   double abs_tol = 1e-6, rel_tol = 1e-6;
   const LastEvaluation* last = nullptr;  ///< the FSAL stage of the trial step (null: not checked)
+  ErrorNorm norm = ErrorNorm::kMax;
   template <class Algebra>
   double error(Algebra&, const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double dt) const {
-    const double err = max_scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt);
+    const double err = scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt, norm == ErrorNorm::kRms);
     if (std::isfinite(err) && (last == nullptr || std::isfinite(last->value))) return err;
     const double t = last != nullptr ? last->t : 0.0;
     if (std::abs(dt) <= GradientFlow::min_step(t)) throw NonFiniteAtMinimumStep{dt, t};
@@ -167,7 +169,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   for (LazyVec* v : {&xc, &gc, &g_fsal}) v->resize(theta.size());  // objectives write pre-sized gradients
   xc.set_keep(true);
   odeint::dense_output_runge_kutta<Controlled> stepper(
-      Controlled(detail::LazyErrorChecker{options_.abs_tol, options_.rel_tol, &last}));
+      Controlled(detail::LazyErrorChecker{options_.abs_tol, options_.rel_tol, &last, options_.error_norm}));
   std::size_t next = 0;  // first checkpoint not yet observed
 
   LazyVec start(theta);

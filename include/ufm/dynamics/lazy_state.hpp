@@ -149,11 +149,13 @@ double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double
   return f.value_and_gradient(point, grad.overwrite(grad_sign));
 }
 
-/// max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)), odeint's default error
-/// norm (a_x = a_dxdt = 1), with x_err formed on the fly. NaN when any ratio is NaN.
-inline double max_scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double abs_tol,
-                               double rel_tol, double dt) {
-  double chunk_max[detail::kLazyMaxChunks] = {};
+/// The scaled errors r_i = |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)) of odeint's
+/// default error checker (a_x = a_dxdt = 1), x_err formed on the fly, reduced to their maximum
+/// (odeint's norm) or, with `rms`, their root mean square sqrt(Σ r_i² / n) (the chunks' sums added in
+/// chunk order: the same for any thread count). NaN when any ratio is NaN.
+inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double abs_tol,
+                           double rel_tol, double dt, bool rms) {
+  double chunk_value[detail::kLazyMaxChunks] = {};
   const double* xo = x_old.values().data();
   LinearCombination err;
   if (x_err.pending())
@@ -165,7 +167,7 @@ inline double max_scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, co
   detail::for_each_range(x_err.size(), [&](Index c, Index b, Index e) {
     constexpr Index kTile = 512;
     alignas(64) double tile[kTile];
-    double m = 0.0;
+    double m = 0.0, sq = 0.0;
     bool nan = false;
     for (Index i0 = b; i0 < e; i0 += kTile) {
       const Index len = std::min(kTile, e - i0);
@@ -173,17 +175,26 @@ inline double max_scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, co
       for (Index j = 0; j < len; ++j) {
         const double r = std::abs(tile[j]) / (abs_tol + rel_tol * (std::abs(xo[i0 + j]) + adt * std::abs(g[i0 + j])));
         nan |= std::isnan(r);
-        m = std::max(m, r);
+        if (rms)
+          sq += r * r;
+        else
+          m = std::max(m, r);
       }
     }
-    chunk_max[c] = nan ? std::numeric_limits<double>::quiet_NaN() : m;
+    chunk_value[c] = nan ? std::numeric_limits<double>::quiet_NaN() : rms ? sq : m;
   });
   double m = 0.0;
-  for (double x : chunk_max) {
+  for (double x : chunk_value) {
     if (std::isnan(x)) return x;
-    m = std::max(m, x);
+    m = rms ? m + x : std::max(m, x);
   }
-  return m;
+  return rms ? std::sqrt(m / static_cast<double>(std::max<Index>(1, x_err.size()))) : m;
+}
+
+/// odeint's own error norm: scaled_error's maximum.
+inline double max_scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double abs_tol,
+                               double rel_tol, double dt) {
+  return scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt, false);
 }
 
 namespace detail {
