@@ -69,7 +69,7 @@ InitialModel initial_model(const ResolvedConfig& config) {
   const DeepUfmSpec spec = deep_spec(config);
   const DeepUfmLayout layout(spec, static_cast<Index>(m.labels.size()));
   const Index L = layout.layers();
-  m.theta.resize(layout.size());
+  resize_large(m.theta, layout.size());
   if (c.init_state.empty()) {
     fill_gaussian(m.theta, c.init_scale, c.seed);
     if (c.fixed_classifier == FixedClassifier::kEtf)

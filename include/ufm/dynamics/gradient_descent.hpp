@@ -139,8 +139,14 @@ RunSummary GradientDescent::run(const F& f, Vec& theta, std::span<const long> ch
   const double lr = options_.lr, beta = options_.momentum, tol = options_.grad_tol;
   const long max_steps = options_.max_steps;
 
-  Vec grad(n), saved = theta, velocity;  // saved: the last observed state (theta_0 at first)
-  if (beta != 0.0) velocity = Vec::Zero(n);
+  Vec grad, saved, velocity;  // saved: the last observed state (theta_0 at first)
+  resize_large(grad, n);
+  resize_large(saved, n);
+  saved = theta;
+  if (beta != 0.0) {
+    resize_large(velocity, n);
+    velocity.setZero();
+  }
   Vec partial((n + detail::kGdChunk - 1) / detail::kGdChunk);
   Vec* const v = beta != 0.0 ? &velocity : nullptr;
   RunSummary s;

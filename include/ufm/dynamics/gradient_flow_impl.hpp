@@ -92,7 +92,9 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
   LazyVec x(theta), grad;
   x.set_keep(true);
   grad.resize(theta.size());
-  Vec saved = theta;  // the last observed state (theta_0 at first)
+  Vec saved;  // the last observed state (theta_0 at first)
+  resize_large(saved, theta.size());
+  saved = theta;
   RunSummary s;
   // odeint integrates dx/ds = +grad F(x) with step ds = -dt: the same RK4 stages and update as
   // dx/dt = -grad F with step dt, bit for bit (IEEE products are sign-symmetric). The stage

@@ -59,10 +59,13 @@ void for_each_range(Index n, F&& f) {
 class LazyVec {
  public:
   LazyVec() = default;
-  explicit LazyVec(const Vec& values) : v_(values) {}
+  explicit LazyVec(const Vec& values) {
+    resize_large(v_, values.size());
+    v_ = values;
+  }
 
   Index size() const { return v_.size(); }
-  void resize(Index n) { v_.resize(n); }
+  void resize(Index n) { resize_large(v_, n); }
 
   /// The values, formed first if a combination is pending (in place). Not for a negated vector
   /// (sign −1): pending combinations may refer to its storage, so it is never flipped in place;
