@@ -40,7 +40,6 @@ nlohmann::ordered_json compare(const nlohmann::ordered_json& predicted, const nl
   return q;
 }
 
-
 }  // namespace
 
 TheoryOutcome predict_for(const ResolvedConfig& config) {

@@ -284,11 +284,9 @@ nlohmann::ordered_json to_json(const ResolvedConfig& r) {
   j["checkpoints"] = to_string(c.checkpoints);
   j["num_checkpoints"] = c.num_checkpoints;
   j["max_singular_values"] = c.max_singular_values;
-  // Only when set: a sweep point's id hashes the resolved config, and a key every config carries
-  // would change every id and stop an older interrupted sweep from resuming.
+  // Only when set (not the default): a sweep point's id hashes the resolved config, and a key every
+  // config carries would change every id and stop an older interrupted sweep from resuming.
   if (c.no_spectra) j["no_spectra"] = true;
-  // Only when not the default, like no_spectra: configs (and so sweep point ids) from before the
-  // option existed stay the same.
   if (dopri5 && r.error_norm != ErrorNorm::kMax) j["error_norm"] = to_string(r.error_norm);
   j["format"] = to_string(c.format);
   j["out"] = or_null(!c.out.empty(), c.out);
