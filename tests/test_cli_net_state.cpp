@@ -111,6 +111,15 @@ TEST(CliNetFlow, GradientFlowOfTheFullObjectiveDecreasesIt) {
               "--integrator dopri5 --abs-tol 1e-6 --rel-tol 1e-6 --num-checkpoints 6 --metric-samples 30");
   ASSERT_EQ(adaptive.status, 0) << adaptive.err;
   EXPECT_LT(rel(adaptive.json()["final"]["full_objective"].get<double>(), t.back()["full_objective"].get<double>()), 1e-5);
+  EXPECT_FALSE(adaptive.json()["config"].contains("error_norm"));
+  // The RMS error control (run --error-norm's): recorded, and within its looser tolerance of the same state.
+  const test::CliResult rms =
+      run_cli("net --quiet --classes 3 --per-class 10 --widths 8 --batch-size full --dynamics flow --time 2 "
+              "--integrator dopri5 --abs-tol 1e-6 --rel-tol 1e-6 --error-norm rms --num-checkpoints 6 --metric-samples 30");
+  ASSERT_EQ(rms.status, 0) << rms.err;
+  EXPECT_EQ(rms.json()["config"]["error_norm"], "rms");
+  EXPECT_LE(rms.json()["summary"]["steps"].get<long>(), adaptive.json()["summary"]["steps"].get<long>());
+  EXPECT_LT(rel(rms.json()["final"]["full_objective"].get<double>(), t.back()["full_objective"].get<double>()), 1e-4);
 }
 
 TEST(CliNetFlow, BadFlowAndStateOptionsExit2NamingTheOption) {
@@ -121,6 +130,10 @@ TEST(CliNetFlow, BadFlowAndStateOptionsExit2NamingTheOption) {
            {"--batch-size full --dynamics flow --epochs 3", "--epochs: does not apply to --dynamics flow"},
            {"--batch-size full --dynamics flow --lr 0.1", "--lr: does not apply to --dynamics flow"},
            {"--batch-size full --dynamics flow --abs-tol 1e-6", "--abs-tol: applies only to --integrator dopri5"},
+           {"--batch-size full --dynamics flow --error-norm rms", "--error-norm: applies only to --integrator dopri5"},
+           {"--error-norm rms", "--error-norm: applies only with --batch-size full --dynamics flow"},
+           {"--batch-size full --dynamics flow --integrator dopri5 --error-norm l2",
+            "--error-norm: got 'l2', allowed: max | rms"},
            {"--batch-size full --dynamics flow --dt 0", "--dt: got '0', allowed: a finite number > 0"},
            {"--dynamics flow", "--dynamics: applies only with --batch-size full"},
            {"--batch-size full --dynamics flow --integrator euler", "--integrator: got 'euler', allowed: dopri5 | rk4"},

@@ -214,6 +214,7 @@ TrainedNetwork train_network(const NetConfig& c, NetworkInputs inputs, Trajector
     o.dt = c.dt.value_or(NetDefaults::kDt);
     o.abs_tol = c.abs_tol.value_or(NetDefaults::kAbsTol);
     o.rel_tol = c.rel_tol.value_or(NetDefaults::kRelTol);
+    o.error_norm = c.error_norm.value_or(ErrorNorm::kMax);
     o.max_time = flow_time;
     o.stop_request = interrupt_flag();
     const std::vector<double> times =

@@ -179,6 +179,10 @@ const std::vector<NetOption>& net_options() {
       {"time", "NUM", "10", "flow: integrate up to time T (> 0)", positive_real(&C::time)},
       {"abs-tol", "NUM", "1e-8", "flow, dopri5: absolute error tolerance (> 0)", positive_real(&C::abs_tol)},
       {"rel-tol", "NUM", "1e-8", "flow, dopri5: relative error tolerance (> 0)", positive_real(&C::rel_tol)},
+      {"error-norm", "CHOICE", "max", "flow, dopri5: max | rms of the per-entry scaled errors (as ufm-sim run's)",
+       [](C& c, const std::string& o, const std::string& v) {
+         c.error_norm = parse_choice<ErrorNorm>(o, v, {{"max", ErrorNorm::kMax}, {"rms", ErrorNorm::kRms}});
+       }},
       {"seed", "NUM", "0", "seed of the init, the shuffles, the subsets and synthetic data; in [0, 2^64-1]",
        [](C& c, const std::string& o, const std::string& v) { c.seed = parse_unsigned(o, v); }},
       {"init-state", "DIR", "none",
@@ -325,7 +329,7 @@ void validate(const NetConfig& c) {
       throw ConfigError("--lambda-layer", std::to_string(l) + "=" + format_number(x),
                         "l=x with l in [1, L] = [1, " + std::to_string(L) + "] (L = the output layer)");
   const bool flow = c.full_batch && c.dynamics == Dynamics::kFlow;
-  for (const char* name : {"integrator", "dt", "time", "abs-tol", "rel-tol"})
+  for (const char* name : {"integrator", "dt", "time", "abs-tol", "rel-tol", "error-norm"})
     if (!flow && given(c, name))
       throw ConfigError(std::string("--") + name + ": applies only with --batch-size full --dynamics flow",
                         std::string("--") + name);
@@ -335,7 +339,7 @@ void validate(const NetConfig& c) {
         throw ConfigError(std::string("--") + name + ": does not apply to --dynamics flow (it integrates up to --time)",
                           std::string("--") + name);
     if (c.integrator.value_or(NetDefaults::kIntegrator) == Integrator::kRk4)
-      for (const char* name : {"abs-tol", "rel-tol"})
+      for (const char* name : {"abs-tol", "rel-tol", "error-norm"})
         if (given(c, name))
           throw ConfigError(std::string("--") + name + ": applies only to --integrator dopri5 (rk4 takes fixed --dt steps)",
                             std::string("--") + name);
@@ -411,6 +415,9 @@ nlohmann::ordered_json to_json(const NetConfig& c) {
   j["time"] = or_null(flow, c.time.value_or(NetDefaults::kTime));
   j["abs_tol"] = or_null(flow && integrator == Integrator::kDopri5, c.abs_tol.value_or(NetDefaults::kAbsTol));
   j["rel_tol"] = or_null(flow && integrator == Integrator::kDopri5, c.rel_tol.value_or(NetDefaults::kRelTol));
+  // Only when rms, as in run's config: configs from before the option existed stay the same.
+  if (flow && integrator == Integrator::kDopri5 && c.error_norm.value_or(ErrorNorm::kMax) == ErrorNorm::kRms)
+    j["error_norm"] = "rms";
   j["lr_schedule"] = or_null(!c.full_batch, c.lr_schedule.to_string());
   j["seed"] = c.seed;
   j["metric_samples"] = c.metric_samples;

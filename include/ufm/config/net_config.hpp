@@ -45,6 +45,7 @@ struct NetConfig {
   // --dynamics flow only (gradient flow of the full objective, as `run` integrates the UFM's)
   std::optional<Integrator> integrator;
   std::optional<double> dt, time, abs_tol, rel_tol;
+  std::optional<ErrorNorm> error_norm;  ///< flow, dopri5: as `run --error-norm`
   std::uint64_t seed = 0;
   std::string init_state;  ///< resume from a network state directory (replaces --init, --seed's init)
   // metrics and output
