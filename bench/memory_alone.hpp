@@ -21,11 +21,13 @@ namespace ufm::bench {
 
 /// F(x) = ½ λ ||x||², ∇F = λ x, passed over in blocks of the UFM objective's size (32 columns of
 /// d = 512: 128 KiB), the stage point formed block by block as UfmObjective::value_and_gradient_at
-/// forms it, the gradient written with non-temporal stores where the UFM objective writes its
-/// H-gradient so (16 MiB and up). Dynamics: dx/dt = −λx, which any step size the integrators pick keeps finite.
+/// forms it, the gradient (and a kept state) written with non-temporal stores where the UFM
+/// objective streams its H-gradient (16 MiB and up). Dynamics: dx/dt = −λx, which any step size the
+/// integrators pick keeps finite.
 class MemoryAloneObjective {
  public:
-  MemoryAloneObjective(Index n, double lambda) : n_(n), lambda_(lambda), nontemporal_(8.0 * static_cast<double>(n) >= kStreamBytes) {}
+  MemoryAloneObjective(Index n, double lambda)
+      : n_(n), lambda_(lambda), nontemporal_(8.0 * static_cast<double>(n) >= kStreamBytes) {}
   Index num_params() const { return n_; }
   double value(const Vec& theta) const { return 0.5 * lambda_ * theta.squaredNorm(); }
   double value_and_gradient(const Vec& theta, Vec& grad) const { return pass(nullptr, theta.data(), grad, nullptr); }
