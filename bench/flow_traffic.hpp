@@ -32,7 +32,7 @@ struct TrafficCounter {
 
 /// θ-sized vectors one stage of `integrator` reads and writes, counted over 40 steps from theta
 /// (copied). dopri5 adds its error norm, which reads x_err's sources (six slopes), x and dx/dt once
-/// per step of six evaluations: 8/6 per stage (lazy_state.hpp, max_scaled_error).
+/// per step of six evaluations: 8/6 per stage (lazy_state.hpp, scaled_error).
 inline double vectors_moved_per_stage(const UfmObjective& f, const Vec& theta, Integrator integrator, double dt) {
   const TrafficCounter<UfmObjective> counter(f);
   Vec x = theta;

@@ -412,9 +412,6 @@ nlohmann::ordered_json time_flow(const Args& a) {
   j["us_per_evaluation_memory_alone"] = us_m_eval;
   j["us_per_rk4_stage_memory_alone"] = us_m_rk4;
   j["us_per_dopri5_stage_memory_alone"] = us_m_dopri5;
-  // What a stage adds to its evaluation when only memory is moved, over one UFM evaluation.
-  j["rk4_stage_extra_memory_alone"] = (us_m_rk4 - us_m_eval) / us_eval;
-  j["dopri5_stage_extra_memory_alone"] = (us_m_dopri5 - us_m_eval) / us_eval;
   j["rk4_evaluations"] = rk4_evaluations;
   j["dopri5_evaluations"] = dopri5_evaluations;
   j["dopri5_steps"] = dopri5.steps;

@@ -9,7 +9,7 @@
 ///   - the objective's own pass (StagePointObjective: the UFM forms each block of H while it
 ///     computes that block's logits and gradient; `keep` vectors, i.e. the states odeint keeps,
 ///     are written on the way, the stage temporaries never);
-///   - the error norm of the adaptive stepper (max_scaled_error), which never writes x_err;
+///   - the error norm of the adaptive stepper (scaled_error), which never writes x_err;
 ///   - otherwise settle(): one chunked pass, the fallback for any other read.
 /// Every formed entry is bit-identical to what odeint's scale_sum writes with the Eigen
 /// vector-space algebra (LinearCombination), so a fused trajectory is the unfused one, bit for bit.
@@ -192,12 +192,6 @@ inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const 
     m = rms ? m + x : std::max(m, x);
   }
   return rms ? std::sqrt(m / static_cast<double>(std::max<Index>(1, x_err.size()))) : m;
-}
-
-/// odeint's own error norm: scaled_error's maximum.
-inline double max_scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double abs_tol,
-                               double rel_tol, double dt) {
-  return scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt, false);
 }
 
 namespace detail {
