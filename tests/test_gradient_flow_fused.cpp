@@ -230,25 +230,34 @@ TEST(FusedFlow, UfmEvaluatesAStagePointAsIfFormedFirst) {
 }
 
 TEST(FusedFlow, LinearCombinationFormsInOdeintsOrderAndInPlace) {
-  // (a0 x0 + a1 x1) + a2 x2 with roundings that a different order or an FMA would change.
-  const Vec x0 = Vec::LinSpaced(1000, 0.1, 7.3), x1 = Vec::LinSpaced(1000, -3.0, 1e8), x2 = x0.cwiseProduct(x1);
-  const double a0 = 1.0, a1 = 1.0 / 3.0, a2 = -0.7;
-  const Vec expected = a0 * x0 + a1 * x1 + a2 * x2;  // the Eigen expression odeint's scale_sum3 evaluates
-  LinearCombination c;
-  c.add(a0, x0.data());
-  c.add(a1, x1.data());
-  c.add(a2, x2.data());
-  Vec out(1000);
-  c.form(0, 1000, out.data());
-  EXPECT_EQ(out, expected);
-  Vec y = x1;  // in place over the second source
-  LinearCombination d = c;
-  d.x[1] = y.data();
-  d.form(0, 1000, y.data());
-  EXPECT_EQ(y, expected);
-  Vec part(10);
-  c.shifted(990).form(0, 10, part.data());
-  EXPECT_EQ(part, expected.tail(10));
+  // (a0 x0 + a1 x1) + a2 x2 with roundings that a different order or an FMA would change; lengths
+  // that end on a register group, on one vector of 8, and in scalar entries; with and without the
+  // prefetches.
+  for (const Index n : {Index{1000}, Index{1013}, Index{7}}) {
+    for (const bool prefetch : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "n = " << n << ", prefetch " << prefetch);
+      const Vec x0 = Vec::LinSpaced(n, 0.1, 7.3), x1 = Vec::LinSpaced(n, -3.0, 1e8), x2 = x0.cwiseProduct(x1);
+      const double a0 = 1.0, a1 = 1.0 / 3.0, a2 = -0.7;
+      const Vec expected = a0 * x0 + a1 * x1 + a2 * x2;  // the Eigen expression odeint's scale_sum3 evaluates
+      LinearCombination c;
+      c.add(a0, x0.data());
+      c.add(a1, x1.data());
+      c.add(a2, x2.data());
+      c.prefetch = prefetch;
+      Vec out(n);
+      c.form(0, n, out.data());
+      EXPECT_EQ(out, expected);
+      Vec y = x1;  // in place over the second source
+      LinearCombination d = c;
+      d.x[1] = y.data();
+      d.form(0, n, y.data());
+      EXPECT_EQ(y, expected);
+      const Index tail = std::min<Index>(n, 13);
+      Vec part(tail);
+      c.shifted(n - tail).form(0, tail, part.data());
+      EXPECT_EQ(part, expected.tail(tail));
+    }
+  }
 }
 
 TEST(FusedFlow, ErrorNormsFormTheEstimateAndPropagateNaN) {
@@ -272,6 +281,41 @@ TEST(FusedFlow, ErrorNormsFormTheEstimateAndPropagateNaN) {
     nan_err.set_combination(cn);
     EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, tol, tol, dt, false))) << at;
     EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, tol, tol, dt, true))) << at;
+  }
+}
+
+TEST(FusedFlow, ErrorNormsOfALongEstimateMatchTheEntryByEntryFormula) {
+  // 1013 entries: the eight-lane body and a scalar tail. The max is exact; the RMS adds in another
+  // order than one running sum, so it agrees to rounding.
+  const Index n = 1013;
+  Vec xo(n), go(n), k1(n), k2(n);
+  fill_gaussian(xo, 1.0, 1);
+  fill_gaussian(go, 1.0, 2);
+  fill_gaussian(k1, 1e-3, 3);
+  fill_gaussian(k2, 1e-3, 4);
+  LazyVec x_old(xo), dxdt(go), s1(k1), s2(k2), err(Vec::Zero(n));
+  LinearCombination c;
+  s1.add_to(c, 0.3);
+  s2.add_to(c, -1.7);
+  err.set_combination(c);
+  const double dt = 0.05, atol = 1e-6, rtol = 1e-5;
+  double max = 0.0, sq = 0.0;
+  for (Index i = 0; i < n; ++i) {
+    const double r = std::abs(0.3 * k1(i) + -1.7 * k2(i)) / (atol + rtol * (std::abs(xo(i)) + dt * std::abs(go(i))));
+    max = std::max(max, r);
+    sq += r * r;
+  }
+  EXPECT_EQ(scaled_error(x_old, dxdt, err, atol, rtol, dt, false), max);
+  EXPECT_NEAR(scaled_error(x_old, dxdt, err, atol, rtol, dt, true), std::sqrt(sq / n), 1e-13 * std::sqrt(sq / n));
+  for (const Index at : {Index{0}, Index{517}, Index{1008}, Index{1012}}) {  // body lanes and the tail
+    Vec bad = k1;
+    bad(at) = std::numeric_limits<double>::quiet_NaN();
+    LazyVec nan_source(bad), nan_err(Vec::Zero(n));
+    LinearCombination cn;
+    nan_source.add_to(cn, 1.0);
+    nan_err.set_combination(cn);
+    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, atol, rtol, dt, false))) << at;
+    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, atol, rtol, dt, true))) << at;
   }
 }
 

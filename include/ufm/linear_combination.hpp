@@ -9,9 +9,9 @@
 /// bit-identical to the one odeint's scale_sum operation writes with the Eigen vector-space algebra.
 #include <algorithm>
 #include <array>
-#include <cstring>
 
 #include "ufm/linalg.hpp"
+#include "ufm/simd.hpp"
 
 namespace ufm {
 
@@ -20,6 +20,10 @@ struct LinearCombination {
   int terms = 0;
   std::array<double, kMaxTerms> a{};
   std::array<const double*, kMaxTerms> x{};
+  /// Prefetch each source's next tile while forming one: set for vectors too large for the L2
+  /// cache (LazyAlgebra), where the sources stream from memory; in cache the prefetches only take
+  /// load slots (at the small size they were a sixth of forming a block).
+  bool prefetch = false;
 
   void add(double coefficient, const double* source) {
     a[static_cast<std::size_t>(terms)] = coefficient;
@@ -28,27 +32,31 @@ struct LinearCombination {
   }
 
   /// out[j] = x[begin + j] for j < end − begin. out may be one of the sources at the same offset
-  /// (an update in place): each tile of entries is read before it is written.
+  /// (an update in place): each group of entries is read from every source before it is written.
   void form(Index begin, Index end, double* out) const {
     constexpr Index kTile = 256;
-    alignas(64) double tile[kTile];
     for (Index i0 = begin; i0 < end; i0 += kTile) {
       const Index n = std::min(kTile, end - i0);
-      // Each source's next tile is prefetched while this one is formed: the hardware prefetcher
-      // alone, with several sources read in turn a tile at a time, left form() waiting on memory (a
-      // dopri5 stage measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
-      const Index ahead = std::min(kTile, end - i0 - n);
-      const double* x0 = x[0] + i0;
-      const double a0 = a[0];
-      for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(x0 + kTile + j);
-      for (Index j = 0; j < n; ++j) tile[j] = a0 * x0[j];
-      for (int t = 1; t < terms; ++t) {
-        const double* xt = x[static_cast<std::size_t>(t)] + i0;
-        const double at = a[static_cast<std::size_t>(t)];
-        for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(xt + kTile + j);
-        for (Index j = 0; j < n; ++j) tile[j] = tile[j] + at * xt[j];
+      // With `prefetch`, each source's next tile is fetched while this one is formed: the hardware prefetcher
+      // alone, with several sources read in turn, left form() waiting on memory (a dopri5 stage
+      // measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
+      const Index ahead = prefetch ? std::min(kTile, end - i0 - n) : 0;
+      for (int t = 0; t < terms; ++t)
+        for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(x[static_cast<std::size_t>(t)] + i0 + kTile + j);
+      double* o = out + (i0 - begin);
+      // A group of entries is summed over all sources in registers and stored once: a tile summed
+      // source by source loaded and stored it once per source, which at the small size made the
+      // stage points cost a third of a dopri5 stage.
+      constexpr Index kGroup = kGroupVectors * simd::kLanes;
+      Index j = 0;
+      for (; j + kGroup <= n; j += kGroup) form_group<kGroupVectors>(i0 + j, o + j);
+      for (; j + simd::kLanes <= n; j += simd::kLanes) form_group<1>(i0 + j, o + j);
+      for (; j < n; ++j) {
+        const Index i = i0 + j;
+        double v = a[0] * x[0][i];
+        for (int t = 1; t < terms; ++t) v = v + a[static_cast<std::size_t>(t)] * x[static_cast<std::size_t>(t)][i];
+        o[j] = v;
       }
-      std::memcpy(out + (i0 - begin), tile, static_cast<std::size_t>(n) * sizeof(double));
     }
   }
 
@@ -57,6 +65,26 @@ struct LinearCombination {
     LinearCombination c = *this;
     for (int t = 0; t < terms; ++t) c.x[static_cast<std::size_t>(t)] += offset;
     return c;
+  }
+
+ private:
+#if defined(__AVX512F__)
+  static constexpr int kGroupVectors = 4;  ///< 32 entries: four registers of sums
+#else
+  static constexpr int kGroupVectors = 2;  ///< 16 entries: four AVX2 registers of sums
+#endif
+  /// out[v] = entries i … i + 8V − 1, in the order ((a_0 x_0 + a_1 x_1) + a_2 x_2) + ….
+  template <int V>
+  void form_group(Index i, double* o) const {
+    simd::D8 sum[V];
+    const simd::D8 a0 = simd::broadcast(a[0]);
+    for (int v = 0; v < V; ++v) sum[v] = a0 * simd::load(x[0] + i + v * simd::kLanes);
+    for (int t = 1; t < terms; ++t) {
+      const simd::D8 at = simd::broadcast(a[static_cast<std::size_t>(t)]);
+      const double* xt = x[static_cast<std::size_t>(t)] + i;
+      for (int v = 0; v < V; ++v) sum[v] = sum[v] + at * simd::load(xt + v * simd::kLanes);
+    }
+    for (int v = 0; v < V; ++v) simd::store(o + v * simd::kLanes, sum[v]);
   }
 };
 

@@ -37,6 +37,7 @@
 #include "ufm/linear_combination.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/parallel.hpp"
+#include "ufm/simd.hpp"
 
 namespace ufm {
 
@@ -44,6 +45,7 @@ namespace detail {
 inline constexpr Index kLazyChunk = Index{1} << 15;     ///< entries per chunk of a settle / error pass, at least
 inline constexpr Index kLazyMaxChunks = 64;             ///< and at most this many chunks
 inline constexpr Index kLazyParallel = Index{1} << 18;  ///< vectors this long use the OpenMP threads
+inline constexpr Index kLazyPrefetch = Index{1} << 17;  ///< vectors this long (1 MiB) prefetch their sources
 
 /// Chunk length for a vector of n entries (set by n only).
 inline Index lazy_chunk(Index n) { return std::max(kLazyChunk, (n + kLazyMaxChunks - 1) / kLazyMaxChunks); }
@@ -168,23 +170,44 @@ inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const 
   const double* g = dxdt_old.storage().data();  // |sign · v| = |v|
   const double adt = std::abs(dt);
   detail::for_each_range(x_err.size(), [&](Index c, Index b, Index e) {
+    // Eight lanes (simd.hpp): each keeps its own max or sum of squares, added lane by lane in a
+    // fixed order at the end, so the sum depends on the chunk's entries only, not on the thread.
     constexpr Index kTile = 512;
     alignas(64) double tile[kTile];
-    double m = 0.0, sq = 0.0;
-    bool nan = false;
+    using simd::D8;
+    const D8 atol = simd::broadcast(abs_tol), rtol = simd::broadcast(rel_tol), vdt = simd::broadcast(adt);
+    D8 m{}, sq{};
+    simd::M8 nan{};
+    auto add = [&](D8 r) {
+      nan |= r != r;
+      if (rms)
+        sq = sq + r * r;
+      else
+        m = m > r ? m : r;
+    };
     for (Index i0 = b; i0 < e; i0 += kTile) {
       const Index len = std::min(kTile, e - i0);
       err.form(i0, i0 + len, tile);
-      for (Index j = 0; j < len; ++j) {
-        const double r = std::abs(tile[j]) / (abs_tol + rel_tol * (std::abs(xo[i0 + j]) + adt * std::abs(g[i0 + j])));
-        nan |= std::isnan(r);
-        if (rms)
-          sq += r * r;
-        else
-          m = std::max(m, r);
+      Index j = 0;
+      for (; j + simd::kLanes <= len; j += simd::kLanes) {
+        const Index i = i0 + j;
+        add(simd::abs(simd::load(tile + j)) /
+            (atol + rtol * (simd::abs(simd::load(xo + i)) + vdt * simd::abs(simd::load(g + i)))));
+      }
+      if (j < len) {  // the last entries, in lanes 0 … len − j − 1 (the rest add 0 to a sum, or a max)
+        D8 r{};
+        for (Index l = 0; j + l < len; ++l)
+          r[l] = std::abs(tile[j + l]) / (abs_tol + rel_tol * (std::abs(xo[i0 + j + l]) + adt * std::abs(g[i0 + j + l])));
+        add(r);
       }
     }
-    chunk_value[c] = nan ? std::numeric_limits<double>::quiet_NaN() : rms ? sq : m;
+    double value = 0.0;
+    bool any_nan = false;
+    for (int l = 0; l < simd::kLanes; ++l) {
+      any_nan |= nan[l] != 0;
+      value = rms ? value + sq[l] : std::max(value, m[l]);
+    }
+    chunk_value[c] = any_nan ? std::numeric_limits<double>::quiet_NaN() : value;
   });
   double m = 0.0;
   for (double x : chunk_value) {
@@ -250,6 +273,7 @@ struct LazyAlgebra {
         if (a != 0.0 || c.terms == 0) s.add_to(c, a);
       };
       (add(sources), ...);
+      c.prefetch = dest.size() >= detail::kLazyPrefetch;
       dest.set_combination(c);
     } else {
       const Vec& d0 = dest.values();
