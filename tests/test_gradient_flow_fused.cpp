@@ -285,7 +285,7 @@ TEST(FusedFlow, ErrorNormsFormTheEstimateAndPropagateNaN) {
 }
 
 TEST(FusedFlow, ErrorNormsOfALongEstimateMatchTheEntryByEntryFormula) {
-  // 1013 entries: the eight-lane body and a scalar tail. The max is exact; the RMS adds in another
+  // 1013 entries: the vector lanes and a scalar tail. The max is exact; the RMS adds in another
   // order than one running sum, so it agrees to rounding.
   const Index n = 1013;
   Vec xo(n), go(n), k1(n), k2(n);

@@ -68,19 +68,15 @@ struct LinearCombination {
   }
 
  private:
-#if defined(__AVX512F__)
-  static constexpr int kGroupVectors = 4;  ///< 32 entries: four registers of sums
-#else
-  static constexpr int kGroupVectors = 2;  ///< 16 entries: four AVX2 registers of sums
-#endif
-  /// out[v] = entries i … i + 8V − 1, in the order ((a_0 x_0 + a_1 x_1) + a_2 x_2) + ….
+  static constexpr int kGroupVectors = 4;  ///< four registers of sums (32 entries with AVX-512)
+  /// out = entries i … i + V·kLanes − 1, in the order ((a_0 x_0 + a_1 x_1) + a_2 x_2) + ….
   template <int V>
   void form_group(Index i, double* o) const {
-    simd::D8 sum[V];
-    const simd::D8 a0 = simd::broadcast(a[0]);
+    simd::Doubles sum[V];
+    const simd::Doubles a0 = simd::broadcast(a[0]);
     for (int v = 0; v < V; ++v) sum[v] = a0 * simd::load(x[0] + i + v * simd::kLanes);
     for (int t = 1; t < terms; ++t) {
-      const simd::D8 at = simd::broadcast(a[static_cast<std::size_t>(t)]);
+      const simd::Doubles at = simd::broadcast(a[static_cast<std::size_t>(t)]);
       const double* xt = x[static_cast<std::size_t>(t)] + i;
       for (int v = 0; v < V; ++v) sum[v] = sum[v] + at * simd::load(xt + v * simd::kLanes);
     }

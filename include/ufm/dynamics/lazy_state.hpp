@@ -170,15 +170,16 @@ inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const 
   const double* g = dxdt_old.storage().data();  // |sign · v| = |v|
   const double adt = std::abs(dt);
   detail::for_each_range(x_err.size(), [&](Index c, Index b, Index e) {
-    // Eight lanes (simd.hpp): each keeps its own max or sum of squares, added lane by lane in a
-    // fixed order at the end, so the sum depends on the chunk's entries only, not on the thread.
+    // Vector lanes (simd.hpp): each keeps its own max or sum of squares, added lane by lane in a
+    // fixed order at the end, so the sum depends on the chunk's entries (and the ISA's vector
+    // width) only, not on the thread.
     constexpr Index kTile = 512;
     alignas(64) double tile[kTile];
-    using simd::D8;
-    const D8 atol = simd::broadcast(abs_tol), rtol = simd::broadcast(rel_tol), vdt = simd::broadcast(adt);
-    D8 m{}, sq{};
-    simd::M8 nan{};
-    auto add = [&](D8 r) {
+    using simd::Doubles;
+    const Doubles atol = simd::broadcast(abs_tol), rtol = simd::broadcast(rel_tol), vdt = simd::broadcast(adt);
+    Doubles m{}, sq{};
+    simd::Mask nan{};
+    auto add = [&](Doubles r) {
       nan |= r != r;
       if (rms)
         sq = sq + r * r;
@@ -195,7 +196,7 @@ inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const 
             (atol + rtol * (simd::abs(simd::load(xo + i)) + vdt * simd::abs(simd::load(g + i)))));
       }
       if (j < len) {  // the last entries, in lanes 0 … len − j − 1 (the rest add 0 to a sum, or a max)
-        D8 r{};
+        Doubles r{};
         for (Index l = 0; j + l < len; ++l)
           r[l] = std::abs(tile[j + l]) / (abs_tol + rel_tol * (std::abs(xo[i0 + j + l]) + adt * std::abs(g[i0 + j + l])));
         add(r);
