@@ -37,16 +37,16 @@ struct LinearCombination {
     constexpr Index kTile = 256;
     for (Index i0 = begin; i0 < end; i0 += kTile) {
       const Index n = std::min(kTile, end - i0);
-      // With `prefetch`, each source's next tile is fetched while this one is formed: the hardware prefetcher
-      // alone, with several sources read in turn, left form() waiting on memory (a dopri5 stage
-      // measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
+      // With `prefetch`, each source's next tile is fetched while this one is formed: the hardware
+      // prefetcher alone, with several sources read in turn, left form() waiting on memory (a
+      // dopri5 stage measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
       const Index ahead = prefetch ? std::min(kTile, end - i0 - n) : 0;
       for (int t = 0; t < terms; ++t)
         for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(x[static_cast<std::size_t>(t)] + i0 + kTile + j);
       double* o = out + (i0 - begin);
-      // A group of entries is summed over all sources in registers and stored once: a tile summed
-      // source by source loaded and stored it once per source, which at the small size made the
-      // stage points cost a third of a dopri5 stage.
+      // A group of entries is summed over all sources in registers and stored once. Summed source
+      // by source, a tile was loaded and stored once per source: at the small size that was a
+      // third of a dopri5 stage's own work (its stage points, error norm and bookkeeping).
       constexpr Index kGroup = kGroupVectors * simd::kLanes;
       Index j = 0;
       for (; j + kGroup <= n; j += kGroup) form_group<kGroupVectors>(i0 + j, o + j);
