@@ -118,7 +118,10 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     const double* Hb = H ? H + c0 * d : nullptr;
     if (stage) {  // form the block of the stage point (read before this block's gradient is written)
       stage->form(c0 * d, (c0 + nb) * d, c.Hs.data());
-      if (store) copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
+      if (store && stream_gradient_)  // H beyond the caches: the stored state bypasses them
+        copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
+      else if (store)  // in cache: the next stage reads the state again (non-temporal, from memory)
+        std::copy(c.Hs.data(), c.Hs.data() + nb * d, store + c0 * d);
       Hb = c.Hs.data();
     }
     double* Zt = c.Zt.data();  // nb×K, class-major
