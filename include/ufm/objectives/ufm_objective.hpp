@@ -71,7 +71,8 @@ class UfmObjective {
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
                              Vec* descend, double lr) const;
   /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
-  /// stage: H is formed block by block from it, into store (when not null) or c.Hs; H is then unused.
+  /// stage: H is formed block by block from it into c.Hs, and copied to store when not null; H is
+  /// then unused.
   void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
                  const double* b, double* gH, bool stream, std::optional<double> descend_lr) const;
 
@@ -83,7 +84,7 @@ class UfmObjective {
   bool freeze_w_;
   Index block_ = 0;               ///< columns of H per block
   bool backward_kernels_ = true;  ///< own backward kernels (K ≤ 24), else Eigen products per block
-  bool stream_gradient_ = false;  ///< write the H-gradient with non-temporal stores (large H)
+  bool stream_gradient_ = false;  ///< write the H-gradient and a stored stage point with non-temporal stores (large H)
   mutable Mat Wt_;                ///< d×K: Wᵀ of the current call
   mutable Vec stage_wb_;          ///< W and b of a stage point (value_and_gradient_at)
   mutable std::vector<Chunk> chunks_;
