@@ -43,12 +43,11 @@ VM, printed above the table), and the JSON has no per-phase timing. So every ufm
 paired with the same command over a negligible time (T·1e-6 for dopri5, one step h for rk4),
 which has the same fixed costs and a handful of evaluations, and wall_seconds = fixed +
 evaluations × u is fitted through the two points of each pair, run back to back; u is the median
-over all pairs of all rounds. Runs under 20 ms (the small size) are paired
-with the same integration at about 6× the evaluations instead (dopri5 at tol/10⁴, RK4 at h/6):
-there the fixed costs vary by about a millisecond from process to process, as much as the whole
-integration, and a one-step twin left u uncertain by a factor of 2-4. "wall s" of ufm-sim is
-evaluations × u, the raw
-wall_seconds is shown next to it, and the speed-up computed from the raw wall_seconds is given in
+over all pairs of all rounds. Runs under 20 ms (the small size) are paired with the same
+integration at about 6× the evaluations instead (dopri5 at tol/10⁴, RK4 at h/6): there the fixed
+costs vary by about a millisecond from process to process, as much as the whole integration, and
+a one-step twin left u uncertain by a factor of 2-4. "wall s" of ufm-sim is evaluations × u, the
+raw wall_seconds is shown next to it, and the speed-up computed from the raw wall_seconds is given in
 brackets (the conservative number).
 Evaluations: ufm-sim's summary.gradient_evaluations; scipy's nfev. "µs/eval" = wall / evaluations
 (integrator work included); "gradient µs" = the bare gradient: for scipy the time inside fun per

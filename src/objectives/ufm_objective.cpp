@@ -120,7 +120,7 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
       stage->form(c0 * d, (c0 + nb) * d, c.Hs.data());
       if (store && stream_gradient_)  // H beyond the caches: the stored state bypasses them
         copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
-      else if (store)  // in cache: the next stage reads the state again (non-temporal, from memory)
+      else if (store)  // in cache: the next stages read it again; a non-temporal store would evict it
         std::copy(c.Hs.data(), c.Hs.data() + nb * d, store + c0 * d);
       Hb = c.Hs.data();
     }
