@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -260,6 +261,23 @@ TEST(FusedFlow, LinearCombinationFormsInOdeintsOrderAndInPlace) {
   }
 }
 
+/// Both error norms of an estimate equal to `values` with one entry set to NaN, for each position:
+/// NaN.
+void expect_both_norms_nan_with_a_nan_at(std::initializer_list<Index> positions, const Vec& values,
+                                         const LazyVec& x_old, const LazyVec& dxdt, double atol, double rtol,
+                                         double dt) {
+  for (const Index at : positions) {
+    Vec bad = values;
+    bad(at) = std::numeric_limits<double>::quiet_NaN();
+    LazyVec nan_source(bad), nan_err(Vec::Zero(values.size()));
+    LinearCombination cn;
+    nan_source.add_to(cn, 1.0);
+    nan_err.set_combination(cn);
+    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, atol, rtol, dt, false))) << at;
+    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, atol, rtol, dt, true))) << at;
+  }
+}
+
 TEST(FusedFlow, ErrorNormsFormTheEstimateAndPropagateNaN) {
   LazyVec x_old(Vec::Constant(5, 2.0)), dxdt(Vec::Constant(5, 1.0)), k(Vec::LinSpaced(5, -1.0, 3.0)), err(Vec::Zero(5));
   dxdt.overwrite(-1.0);  // stored as ∇F for dx/dt = −∇F: |·| is the same
@@ -272,16 +290,7 @@ TEST(FusedFlow, ErrorNormsFormTheEstimateAndPropagateNaN) {
   EXPECT_DOUBLE_EQ(scaled_error(x_old, dxdt, err, tol, tol, dt, false), 1.5 / (tol + tol * (2.0 + 0.1)));
   EXPECT_NEAR(scaled_error(x_old, dxdt, err, tol, tol, dt, true), 0.5 * std::sqrt(3.0) / (3.1 * tol), 1e-12);
   EXPECT_TRUE(err.pending());  // never written
-  for (const Index at : {Index{1}, Index{3}}) {
-    Vec bad = Vec::Zero(5);
-    bad(at) = std::numeric_limits<double>::quiet_NaN();
-    LazyVec nan_source(bad), nan_err(Vec::Zero(5));
-    LinearCombination cn;
-    nan_source.add_to(cn, 1.0);
-    nan_err.set_combination(cn);
-    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, tol, tol, dt, false))) << at;
-    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, tol, tol, dt, true))) << at;
-  }
+  expect_both_norms_nan_with_a_nan_at({1, 3}, Vec::Zero(5), x_old, dxdt, tol, tol, dt);
 }
 
 TEST(FusedFlow, ErrorNormsOfALongEstimateMatchTheEntryByEntryFormula) {
@@ -307,16 +316,7 @@ TEST(FusedFlow, ErrorNormsOfALongEstimateMatchTheEntryByEntryFormula) {
   }
   EXPECT_EQ(scaled_error(x_old, dxdt, err, atol, rtol, dt, false), max);
   EXPECT_NEAR(scaled_error(x_old, dxdt, err, atol, rtol, dt, true), std::sqrt(sq / n), 1e-13 * std::sqrt(sq / n));
-  for (const Index at : {Index{0}, Index{517}, Index{1008}, Index{1012}}) {  // body lanes and the tail
-    Vec bad = k1;
-    bad(at) = std::numeric_limits<double>::quiet_NaN();
-    LazyVec nan_source(bad), nan_err(Vec::Zero(n));
-    LinearCombination cn;
-    nan_source.add_to(cn, 1.0);
-    nan_err.set_combination(cn);
-    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, atol, rtol, dt, false))) << at;
-    EXPECT_TRUE(std::isnan(scaled_error(x_old, dxdt, nan_err, atol, rtol, dt, true))) << at;
-  }
+  expect_both_norms_nan_with_a_nan_at({0, 517, 1008, 1012}, k1, x_old, dxdt, atol, rtol, dt);  // lanes and tail
 }
 
 TEST(FusedFlow, ANegatedVectorRefusesValuesAndShowsItsStorage) {

@@ -5,6 +5,7 @@
 /// that GCC does not vectorize by itself (a sum over a run-time number of sources kept in
 /// registers, a reduction that tracks NaN). Each lane does exactly the scalar arithmetic (no FMA:
 /// the library builds with -ffp-contract=off).
+#include <cmath>
 #include <cstring>
 
 namespace ufm::simd {
@@ -30,6 +31,8 @@ inline Doubles broadcast(double a) {  // not Doubles{} + a, which turns −0 int
   for (int l = 0; l < kLanes; ++l) v[l] = a;
   return v;
 }
+/// |v| for one double, so that a formula templated on double or Doubles reads the same for both.
+inline double abs(double v) { return std::fabs(v); }
 /// |v| lane by lane (clears the sign bits; a NaN stays a NaN).
 inline Doubles abs(Doubles v) {
   Mask bits;

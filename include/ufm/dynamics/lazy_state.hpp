@@ -154,6 +154,14 @@ double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double
   return f.value_and_gradient(point, grad.overwrite(grad_sign));
 }
 
+namespace detail {
+/// One scaled error |e| / (abs_tol + rel_tol (|x| + |dt| |g|)), for a double or lane by lane.
+template <class T>
+T scaled_ratio(T e, T x, T g, T abs_tol, T rel_tol, T adt) {
+  return simd::abs(e) / (abs_tol + rel_tol * (simd::abs(x) + adt * simd::abs(g)));
+}
+}  // namespace detail
+
 /// The scaled errors r_i = |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)) of odeint's
 /// default error checker (a_x = a_dxdt = 1), x_err formed on the fly, reduced to their maximum
 /// (odeint's norm) or, with `rms`, their root mean square sqrt(Σ r_i² / n) (the chunks' sums added in
@@ -192,13 +200,12 @@ inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const 
       Index j = 0;
       for (; j + simd::kLanes <= len; j += simd::kLanes) {
         const Index i = i0 + j;
-        add(simd::abs(simd::load(tile + j)) /
-            (atol + rtol * (simd::abs(simd::load(xo + i)) + vdt * simd::abs(simd::load(g + i)))));
+        add(detail::scaled_ratio(simd::load(tile + j), simd::load(xo + i), simd::load(g + i), atol, rtol, vdt));
       }
       if (j < len) {  // the last entries, in lanes 0 … len − j − 1 (the rest add 0 to a sum, or a max)
         Doubles r{};
         for (Index l = 0; j + l < len; ++l)
-          r[l] = std::abs(tile[j + l]) / (abs_tol + rel_tol * (std::abs(xo[i0 + j + l]) + adt * std::abs(g[i0 + j + l])));
+          r[l] = detail::scaled_ratio(tile[j + l], xo[i0 + j + l], g[i0 + j + l], abs_tol, rel_tol, adt);
         add(r);
       }
     }
