@@ -79,7 +79,7 @@ inline nlohmann::ordered_json time_checkpoint(Index K, Index n, Index d, int lay
   const MetricOptions options{max_singular_values};
   volatile std::size_t keep = 0;  // the report is used, so the call is not optimized away
   const double checkpoint_s = best_seconds([&] { keep = keep + checkpoint_report(f, cp, options).size(); }, 3, 0.3);
-  // The same without the spectra (MetricOptions::spectra = false; no CLI flag sets it yet): what the
+  // The same without the spectra (MetricOptions::spectra = false, as `--no-spectra`): what the
   // d×d (or N×N) Gram products and their eigenvalues cost.
   const MetricOptions no_spectra{max_singular_values, false};
   const double no_spectra_s =

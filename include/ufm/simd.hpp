@@ -26,11 +26,10 @@ inline Doubles load(const double* p) {
   return v;
 }
 inline void store(double* p, Doubles v) { std::memcpy(p, &v, sizeof v); }
-inline Doubles broadcast(double a) {  // not Doubles{} + a, which turns −0 into +0
-  Doubles v;
-  for (int l = 0; l < kLanes; ++l) v[l] = a;
-  return v;
-}
+/// a in every lane: a − (+0) is a exactly (−0 included, which a + 0 would turn into +0), and GCC folds it
+/// into one broadcast from memory; a loop over the lanes became a load and a permute per call, which
+/// halved the Gram kernel's throughput.
+inline Doubles broadcast(double a) { return a - Doubles{}; }
 /// |v| for one double, so that a formula templated on double or Doubles reads the same for both.
 inline double abs(double v) { return std::fabs(v); }
 /// |v| lane by lane (clears the sign bits; a NaN stays a NaN).

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
 #include "ufm/metrics/spectra.hpp"
@@ -44,8 +45,8 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   const ConstMatMap S = level(layers - 1);  // penultimate level, d_{L−1}×N
   const auto W = L.W(layers, c.theta);      // K×d_{L−1}
   const auto b = L.b(c.theta);              // K, or empty
-  Mat WS(L.K, L.N);                         // logits without the bias
-  WS.noalias() = W * S;
+  Mat WS;                                   // logits without the bias, K×N
+  few_rows_product(W, S, WS);
   Mat Z = WS;  // K×N logits
   if (b.size() == L.K) Z.colwise() += b;
   const DeepObjectiveParts parts = parts_from_logits(f, c.theta, Z);

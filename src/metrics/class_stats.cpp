@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/geometry.hpp"
 #include "ufm/objectives/labels.hpp"
 
@@ -42,8 +43,8 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
 }
 
 Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s) {
-  Mat P(s.Mt.cols(), H.cols());
-  P.noalias() = s.Mt.transpose() * H;
+  Mat P;
+  few_rows_product(s.Mt.transpose(), H, P);
   P.colwise() -= s.Mt.transpose() * s.mu_G;
   return P;
 }

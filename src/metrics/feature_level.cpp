@@ -4,7 +4,9 @@
 #include <cmath>
 #include <string>
 
+#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/geometry.hpp"
+#include "ufm/metrics/gram_kernel.hpp"
 #include "ufm/metrics/spectra.hpp"
 
 namespace ufm::detail {
@@ -57,14 +59,16 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
     return;
   }
 
-  // One pass over H in blocks of columns X_b = H_b − μ_G1ᵀ (no d×N copy when d ≤ N): P = M̃ᵀX (K×N),
-  // dist2_i = ‖h_i − μ_{y_i}‖² = ‖x_i − m̃_{y_i}‖² (direct: no cancellation at collapse), ‖X‖²_F, and the
-  // d×d Gram X Xᵀ by symmetric rank updates. If d > N the spectrum needs the N×N Gram XᵀX instead, which
-  // takes the one centred d×N copy.
+  // One pass over H in blocks of columns X_b = H_b − μ_G1ᵀ (no d×N copy when d ≤ N): P = M̃ᵀX (K×N) and
+  // ‖X‖²_F by few_rows_product.hpp, dist2_i = ‖h_i − μ_{y_i}‖² = ‖x_i − m̃_{y_i}‖² (direct: no
+  // cancellation at collapse), and the lower triangle of the d×d Gram X Xᵀ by gram_kernel.hpp. If d > N
+  // the spectrum needs the N×N Gram XᵀX instead, which takes the one centred d×N copy.
   const Index d = H.rows();
   const bool small_gram_is_dd = d <= N;
   const Index block = small_gram_is_dd ? std::min<Index>(N, 256) : N;
   Mat Xb(d, block), P(K, N), gram;
+  const Mat MtT = s.Mt.transpose();  // K×d
+  Vec work(block * K);
   if (opt.spectra && small_gram_is_dd) gram = Mat::Zero(d, d);
   Vec dist2(N);
   double x_sq = 0.0;
@@ -72,12 +76,9 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
     const Index nb = std::min(block, N - j0);
     auto X = Xb.leftCols(nb);
     X = H.middleCols(j0, nb).colwise() - s.mu_G;
-    P.middleCols(j0, nb).noalias() = s.Mt.transpose() * X;
-    for (Index j = 0; j < nb; ++j) {
-      dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
-      x_sq += X.col(j).squaredNorm();
-    }
-    if (opt.spectra && small_gram_is_dd) gram.selfadjointView<Eigen::Lower>().rankUpdate(X);
+    x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, P, work.data());
+    for (Index j = 0; j < nb; ++j) dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
+    if (opt.spectra && small_gram_is_dd) add_gram_lower(X.data(), d, d, nb, gram.data(), d);
   }
   if (opt.spectra && !small_gram_is_dd) {  // here Xb holds all of X
     gram = Mat::Zero(N, N);

@@ -6,6 +6,7 @@
 #include "ufm/metrics/class_stats.hpp"
 #include "ufm/metrics/classifier_level.hpp"
 #include "ufm/metrics/feature_level.hpp"
+#include "ufm/metrics/few_rows_product.hpp"
 
 namespace ufm {
 namespace {
@@ -20,8 +21,8 @@ LevelMetrics measure_level(const Eigen::Ref<const Mat>& H, std::span<const int> 
 
 /// W H (K×N), the logits without the bias.
 Mat logits_without_bias(const Snapshot& sn) {
-  Mat WH(sn.K, sn.H.cols());
-  WH.noalias() = sn.W * sn.H;
+  Mat WH;
+  few_rows_product(sn.W, sn.H, WH);
   return WH;
 }
 

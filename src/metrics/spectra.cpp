@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ufm/metrics/dense_spectra.hpp"
+#include "ufm/metrics/gram_kernel.hpp"
 
 namespace ufm {
 
@@ -12,7 +13,7 @@ Vec singular_values_via_gram(const Eigen::Ref<const Mat>& X) {
   const Index m = std::min(d, N);
   Mat gram = Mat::Zero(m, m);
   if (d <= N)
-    gram.selfadjointView<Eigen::Lower>().rankUpdate(X);  // X Xᵀ, lower triangle
+    add_gram_lower(X.data(), X.outerStride(), d, N, gram.data(), m);  // X Xᵀ, lower triangle
   else
     gram.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());  // Xᵀ X
   return singular_values_from_gram(gram);

@@ -1,0 +1,70 @@
+#include "ufm/metrics/gram_kernel.hpp"
+
+#include <algorithm>
+
+#include "ufm/simd.hpp"
+
+namespace ufm {
+namespace {
+
+using simd::Doubles;
+using simd::kLanes;
+
+constexpr int kRowVectors = 2;                       ///< a tile's rows: two machine vectors
+constexpr Index kTileRows = kRowVectors * kLanes;    ///< 16 (AVX-512), 8 (AVX), 4
+constexpr Index kTileCols = kLanes == 8 ? 8 : 4;     ///< 16 or 8 accumulators: within the register file
+static_assert(kTileRows % kTileCols == 0, "column tiles must split a row block exactly");
+
+/// Rows r0..r0+kTileRows against columns c0..c0+kTileCols of the Gram, summed over the n samples, then
+/// added to G: the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted back
+/// to end at d overlaps its neighbour, whose entries it leaves alone).
+void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min, Index col_min, double* G,
+          Index ldg) {
+  Doubles acc[kTileCols][kRowVectors] = {};
+  for (Index i = 0; i < n; ++i) {
+    const double* x = X + i * ldx;
+    Doubles rows[kRowVectors];
+    for (int q = 0; q < kRowVectors; ++q) rows[q] = simd::load(x + r0 + q * kLanes);
+    for (Index j = 0; j < kTileCols; ++j) {
+      const Doubles col = simd::broadcast(x[c0 + j]);
+      for (int q = 0; q < kRowVectors; ++q) acc[j][q] += rows[q] * col;
+    }
+  }
+  for (Index j = 0; j < kTileCols; ++j) {
+    double* g = G + (c0 + j) * ldg + r0;
+    if (c0 + kTileCols <= r0 && row_min <= r0 && col_min <= c0) {  // below the diagonal, no overlap: every entry
+      for (int q = 0; q < kRowVectors; ++q) simd::store(g + q * kLanes, simd::load(g + q * kLanes) + acc[j][q]);
+      continue;
+    }
+    for (int q = 0; q < kRowVectors; ++q)
+      for (int l = 0; l < kLanes; ++l)
+        if (const Index r = r0 + q * kLanes + l; r >= c0 + j && r >= row_min && c0 + j >= col_min)
+          g[q * kLanes + l] += acc[j][q][l];
+  }
+}
+
+}  // namespace
+
+void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
+  if (d < kTileRows) {  // too few rows for one tile: entry by entry
+    for (Index r = 0; r < d; ++r)
+      for (Index c = 0; c <= r; ++c) {
+        double sum = 0.0;
+        for (Index i = 0; i < n; ++i) sum += X[i * ldx + r] * X[i * ldx + c];
+        G[c * ldg + r] += sum;
+      }
+    return;
+  }
+  // Row blocks of kTileRows; the last one, if d is not a multiple, shifted back to end at row d. Each
+  // block's column tiles up to its last row, the last tile likewise shifted back to end at column d.
+  for (Index start = 0; start < d; start += kTileRows) {
+    const Index r0 = std::min(start, d - kTileRows);
+    const Index last_col = std::min(start + kTileRows, d);  // columns below it are needed
+    for (Index c = 0; c < last_col; c += kTileCols) {
+      const Index c0 = std::min(c, d - kTileCols);
+      tile(X, ldx, n, r0, c0, start, c, G, ldg);
+    }
+  }
+}
+
+}  // namespace ufm

@@ -1,0 +1,98 @@
+// The metrics' own kernels against Eigen's products: the lower triangle of a Gram matrix
+// (gram_kernel.hpp) and the product of a matrix with few rows by a wide one (few_rows_product.hpp),
+// at sizes that exercise every tile, every tail and the fallbacks. Tolerances are relative to the
+// largest entry: both sum the same products in another order.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "test_util.hpp"
+#include "ufm/metrics/few_rows_product.hpp"
+#include "ufm/metrics/gram_kernel.hpp"
+#include "ufm/simd.hpp"
+
+namespace ufm {
+namespace {
+
+/// max |a − b| / max |b| (0 for empty matrices).
+double relative_gap(const Mat& a, const Mat& b) {
+  if (b.size() == 0) return 0.0;
+  return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
+}
+
+TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
+  // 1..3: fewer rows than a tile; 8, 16, 64: whole tiles on every ISA; 17, 67, 100: a shifted tail.
+  for (const Index d : {Index{1}, Index{3}, Index{8}, Index{16}, Index{17}, Index{64}, Index{67}, Index{100}})
+    for (const Index n : {Index{1}, Index{5}, Index{300}}) {
+      const Mat X = test::random_mat(d, n, 7 + static_cast<unsigned>(d * 31 + n));
+      Mat G = Mat::Constant(d, d, 0.25);  // the kernel adds to what is there
+      add_gram_lower(X.data(), d, d, n, G.data(), d);
+      const Mat expected = (X * X.transpose()).array() + 0.25;
+      const Mat lower = G.triangularView<Eigen::Lower>(), want = expected.triangularView<Eigen::Lower>();
+      EXPECT_LT(relative_gap(lower, want), 1e-14) << "d = " << d << ", n = " << n;
+      const Mat upper = G.triangularView<Eigen::StrictlyUpper>();
+      EXPECT_EQ(upper, Mat(Mat::Constant(d, d, 0.25).triangularView<Eigen::StrictlyUpper>()))
+          << "the upper triangle is not touched, d = " << d;
+    }
+}
+
+TEST(GramKernel, ReadsAndWritesThroughLeadingDimensions) {
+  // X is the top 20 rows of a 23×40 matrix, G the top-left 20×20 block of a 26×26 one.
+  const Mat big = test::random_mat(23, 40, 3);
+  Mat G = Mat::Zero(26, 26);
+  add_gram_lower(big.data(), 23, 20, 40, G.data(), 26);
+  const Mat X = big.topRows(20);
+  const Mat want = (X * X.transpose()).triangularView<Eigen::Lower>();
+  const Mat got = G.topLeftCorner(20, 20).triangularView<Eigen::Lower>();
+  EXPECT_LT(relative_gap(got, want), 1e-14);
+  EXPECT_EQ(G.bottomRows(6).cwiseAbs().maxCoeff(), 0.0);
+  EXPECT_EQ(G.rightCols(6).cwiseAbs().maxCoeff(), 0.0);
+}
+
+TEST(GramKernel, ZeroSamplesAddNothing) {
+  const Mat X(16, 0);
+  Mat G = Mat::Constant(16, 16, 2.0);
+  add_gram_lower(X.data(), 16, 16, 0, G.data(), 16);
+  EXPECT_EQ(G, Mat(Mat::Constant(16, 16, 2.0)));
+}
+
+TEST(FewRowsProduct, MatchesEigenAndReturnsTheColumnsSquaredNorms) {
+  // K = 1, 4, 10, 12 (the transposed kernel on AVX-512), 13, 40 (class groups); N across block edges.
+  for (const Index K : {Index{1}, Index{4}, Index{10}, Index{12}, Index{13}, Index{40}})
+    for (const Index N : {Index{1}, Index{7}, Index{256}, Index{600}}) {
+      const Index d = 19;
+      const Mat A = test::random_mat(K, d, 5 + static_cast<unsigned>(K));
+      const Mat X = test::random_mat(d, N, 9 + static_cast<unsigned>(N));
+      Mat out;
+      const double x_sq = few_rows_product(A, X, out);
+      ASSERT_EQ(out.rows(), K);
+      ASSERT_EQ(out.cols(), N);
+      EXPECT_LT(relative_gap(out, A * X), 1e-14) << "K = " << K << ", N = " << N;
+      EXPECT_NEAR(x_sq, X.squaredNorm(), 1e-13 * X.squaredNorm());
+    }
+}
+
+TEST(FewRowsProduct, StridedColumnsGoThroughEigensProduct) {
+  const Mat big = test::random_mat(30, 50, 4);
+  const Mat A = test::random_mat(6, 20, 8);
+  const Eigen::Ref<const Mat> X = big.topRows(20);  // outer stride 30, not 20
+  Mat out;
+  const double x_sq = few_rows_product(A, X, out);
+  EXPECT_LT(relative_gap(out, A * big.topRows(20)), 1e-14);
+  EXPECT_NEAR(x_sq, big.topRows(20).squaredNorm(), 1e-13 * x_sq);
+}
+
+TEST(Simd, BroadcastKeepsNegativeZeroInfinityAndNan) {
+  const simd::Doubles z = simd::broadcast(-0.0), inf = simd::broadcast(-std::numeric_limits<double>::infinity()),
+                      nan = simd::broadcast(std::numeric_limits<double>::quiet_NaN());
+  for (int l = 0; l < simd::kLanes; ++l) {
+    EXPECT_EQ(z[l], 0.0);
+    EXPECT_TRUE(std::signbit(z[l])) << "lane " << l;
+    EXPECT_EQ(inf[l], -std::numeric_limits<double>::infinity());
+    EXPECT_TRUE(std::isnan(nan[l]));
+  }
+}
+
+}  // namespace
+}  // namespace ufm
