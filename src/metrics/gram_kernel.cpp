@@ -46,13 +46,13 @@ void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min
 }  // namespace
 
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
-  if (d < kTileRows) {  // too few rows for one tile: entry by entry
-    for (Index r = 0; r < d; ++r)
-      for (Index c = 0; c <= r; ++c) {
-        double sum = 0.0;
-        for (Index i = 0; i < n; ++i) sum += X[i * ldx + r] * X[i * ldx + c];
-        G[c * ldg + r] += sum;
-      }
+  if (kLanes < 8 || d < kTileRows) {
+    // AVX2 and narrower (separate multiplies and adds in 4 lanes do not beat OpenBLAS's FMA kernel:
+    // 150 against 128 µs at d = 64, N = 1,000), and too few rows for one tile: a symmetric rank
+    // update, which Eigen hands to the BLAS's dsyrk.
+    using Strided = Eigen::OuterStride<>;
+    Eigen::Map<Mat, 0, Strided> Gm(G, d, d, Strided(ldg));
+    Gm.selfadjointView<Eigen::Lower>().rankUpdate(Eigen::Map<const Mat, 0, Strided>(X, d, n, Strided(ldx)));
     return;
   }
   // Row blocks of kTileRows; the last one, if d is not a multiple, shifted back to end at row d. Each
