@@ -10,10 +10,11 @@ namespace {
 using simd::Doubles;
 using simd::kLanes;
 
-constexpr int kRowVectors = 2;                       ///< a tile's rows: two machine vectors
-constexpr Index kTileRows = kRowVectors * kLanes;    ///< 16 (AVX-512), 8 (AVX), 4
-constexpr Index kTileCols = kLanes == 8 ? 8 : 4;     ///< 16 or 8 accumulators: within the register file
-static_assert(kTileRows % kTileCols == 0, "column tiles must split a row block exactly");
+// The tiles run only with AVX-512 (add_gram_lower): 16 rows (two vectors) by 8 columns, 16 accumulators
+// of the 32 registers.
+constexpr int kRowVectors = 2;
+constexpr Index kTileRows = kRowVectors * kLanes;
+constexpr Index kTileCols = 8;
 
 /// Rows r0..r0+kTileRows against columns c0..c0+kTileCols of the Gram, summed over the n samples, then
 /// added to G: the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted back
@@ -32,7 +33,7 @@ void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min
   }
   for (Index j = 0; j < kTileCols; ++j) {
     double* g = G + (c0 + j) * ldg + r0;
-    if (c0 + kTileCols <= r0 && row_min <= r0 && col_min <= c0) {  // below the diagonal, no overlap: every entry
+    if (c0 + kTileCols <= r0 && row_min <= r0 && col_min <= c0) {  // below the diagonal, no overlap
       for (int q = 0; q < kRowVectors; ++q) simd::store(g + q * kLanes, simd::load(g + q * kLanes) + acc[j][q]);
       continue;
     }

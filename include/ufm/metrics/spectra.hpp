@@ -9,9 +9,9 @@ namespace ufm {
 
 /// Singular values of X (d×N), descending, min(d, N) of them, from the eigenvalues of the smaller Gram
 /// matrix (X Xᵀ by gram_kernel.hpp if d ≤ N, else Xᵀ X by a symmetric rank update). Costs d²N/2 (or
-/// N²d/2) flops plus a symmetric eigensolve, never an SVD of X. Negative eigenvalues are set to 0, and so are eigenvalues
-/// below kGramFloor × the largest: the Gram matrix cannot resolve them (its rounding error is ~1e-16 of
-/// its norm), so they are rounding noise, not spectrum.
+/// N²d/2) flops plus a symmetric eigensolve, never an SVD of X. Negative eigenvalues are set to 0, and
+/// so are eigenvalues below kGramFloor × the largest: the Gram matrix cannot resolve them (its rounding
+/// error is ~1e-16 of its norm), so they are rounding noise, not spectrum.
 Vec singular_values_via_gram(const Eigen::Ref<const Mat>& X);
 inline constexpr double kGramFloor = 1e-14;  ///< relative eigenvalue floor, i.e. σ below 1e-7 σ_max
 
