@@ -2,6 +2,7 @@
 
 #include "ufm/app/checkpoint_report.hpp"
 
+#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/metrics/snapshot.hpp"
@@ -60,7 +61,8 @@ nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& 
   const Snapshot snapshot{Sm, W, L.b(theta), labels, K, f.spec().loss};
   // The penultimate level once: its feature metrics feed the classifier metrics and its own entry.
   LevelMetrics penultimate = level_metrics(Sm, labels, K, options);
-  const Mat WS = W * S;  // K×n logits without the bias
+  Mat WS;  // K×n logits without the bias
+  few_rows_product(W, S, WS);
   MetricSet metrics = collapse_metrics(snapshot, penultimate, WS);
   take_null_reasons(metrics, reasons);
   j.update(metrics);
