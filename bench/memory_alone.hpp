@@ -34,18 +34,26 @@ class MemoryAloneObjective {
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
     return pass(&x, nullptr, grad, store);
   }
+  /// With dopri5's error norm in the same pass, each block's once its gradient is written, as the
+  /// UFM objective computes it (ErrorNormObjective).
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec& error,
+                               double& norm) const {
+    return pass(&x, nullptr, grad, store, &error, &norm);
+  }
 
  private:
   static constexpr Index kBlock = 16384;  ///< entries: 128 KiB, the UFM objective's H block at d = 512
   static constexpr double kStreamBytes = 16.0 * (1 << 20);  ///< as UfmObjective's
 
-  double pass(const LinearCombination* stage, const double* theta, Vec& grad, double* store) const {
+  double pass(const LinearCombination* stage, const double* theta, Vec& grad, double* store,
+              const ScaledErrorSpec* error = nullptr, double* norm = nullptr) const {
     if (grad.size() != n_) grad.resize(n_);
-    double chunk_sum[detail::kLazyMaxChunks] = {};
+    double chunk_sum[detail::kLazyMaxChunks] = {}, chunk_error[detail::kLazyMaxChunks] = {};
     double* g = grad.data();
     detail::for_each_range(n_, [&](Index c, Index b, Index e) {
       alignas(64) static thread_local double block[kBlock];
       double sum = 0.0;
+      ScaledErrorSum errors;
       for (Index i0 = b; i0 < e; i0 += kBlock) {
         const Index len = std::min(kBlock, e - i0);
         const double* x = theta ? theta + i0 : block;
@@ -60,12 +68,15 @@ class MemoryAloneObjective {
         for (; j < len; ++j) lanes[0] += x[j] * x[j];
         for (double l : lanes) sum += l;
         scaled_copy(x, len, lambda_, g + i0);
+        if (error) errors.add(*error, i0, i0 + len);
       }
 #if defined(__SSE2__)
       if (nontemporal_) _mm_sfence();
 #endif
       chunk_sum[c] = sum;
+      if (error) chunk_error[c] = errors.value(error->rms);
     });
+    if (error) *norm = scaled_error_norm(chunk_error, error->rms, n_);
     double total = 0.0;
     for (double s : chunk_sum) total += s;
     return 0.5 * lambda_ * total;

@@ -70,16 +70,31 @@ TEST(FlowTraffic, Rk4StagePointsReadOnlyTheirNonzeroSlopes) {
   EXPECT_EQ(counter.writes, 1.0 + 3 * 5.0);  // every slope, and each step's new state once
 }
 
-TEST(FlowTraffic, AnRk4StageMovesFourVectorsAndADopri5StageAboutSeven) {
+TEST(FlowTraffic, AnRk4StageMovesFourVectorsAndADopri5StageFiveAndAHalf) {
   bench::Problem p;
   p.K = 3, p.n = 5, p.d = 4;
   const UfmObjective f = bench::make_objective(p);
   const Vec theta = bench::initial_theta(p, f);
   // 40 steps: the first plain evaluation (2 vectors), then 16 per step of four evaluations.
   EXPECT_DOUBLE_EQ(bench::vectors_moved_per_stage(f, theta, Integrator::kRk4, 0.1), (2.0 + 40 * 16.0) / 161.0);
+  // Per trial step: stages 2-6 read 2..6 sources and write their slope (25), the last stage reads 6
+  // and writes the state and its slope (8), and computes the error norm in that pass: 33/6 = 5.5,
+  // less the two plain evaluations at the start. A norm in a pass of its own would add 8/6.
   const double dopri5 = bench::vectors_moved_per_stage(f, theta, Integrator::kDopri5, 0.1);
-  EXPECT_GT(dopri5, 6.0);
-  EXPECT_LT(dopri5, 7.5);
+  EXPECT_GT(dopri5, 5.0);
+  EXPECT_LE(dopri5, 5.5);
+}
+
+TEST(FlowTraffic, EveryDopri5ErrorNormOfTheUfmIsComputedInItsLastStagesPass) {
+  bench::Problem p;
+  p.K = 3, p.n = 5, p.d = 4;
+  const UfmObjective f = bench::make_objective(p);
+  const bench::TrafficCounter<UfmObjective> counter(f);
+  Vec theta = bench::initial_theta(p, f);
+  const RunSummary s = bench::run_flow(counter, theta, Integrator::kDopri5, 0.1, 1e-10, 1e9, 30);
+  ASSERT_EQ(s.status, RunStatus::kMaxSteps) << s.message;
+  EXPECT_GE(counter.error_norms_in_pass, 30);  // one per trial step, rejected ones included
+  EXPECT_EQ(counter.error_norms_in_pass, counter.kept_points);
 }
 
 TEST(MemoryAlone, GradientIsLambdaTimesTheStagePointWhichItAlsoStores) {

@@ -230,6 +230,93 @@ TEST(FusedFlow, UfmEvaluatesAStagePointAsIfFormedFirst) {
   }
 }
 
+TEST(FusedFlow, UfmComputesTheErrorNormInItsPassAsItsOwnPassDoes) {
+  // The estimate's last source is the gradient the evaluation writes (dopri5's k7), as in dopri5's
+  // last stage: each block's errors are taken after the block's gradient. Sizes: one block, several
+  // chunks of the own kernels, K > 24 (Eigen's backward products) and the streaming path.
+  for (const auto& [K, n, d] :
+       {std::tuple<Index, Index, Index>{3, 7, 5}, {6, 600, 40}, {30, 20, 16}, {4, 2048, 256}}) {
+    SCOPED_TRACE(testing::Message() << "K=" << K << " n=" << n << " d=" << d);
+    const FusedFlowProblem p = fused_flow_problem(K, n, d, Loss::kCrossEntropy, 5);
+    const Index m = p.f.num_params();
+    Vec k1(m), k2(m), grad(m), store(m), expected_grad(m);
+    fill_gaussian(k1, 1.0, 21);
+    fill_gaussian(k2, 1.0, 22);
+    LinearCombination point;
+    point.add(1.0, p.theta0.data());
+    point.add(-0.1, k1.data());
+    point.add(0.37, k2.data());
+    const double expected = p.f.value_and_gradient_at(point, expected_grad, nullptr);
+    for (const bool rms : {false, true}) {
+      ScaledErrorSpec error{{}, p.theta0.data(), k1.data(), 1e-9, 1e-8, 0.05, rms};
+      error.estimate.add(0.002, k1.data());
+      error.estimate.add(-0.003, k2.data());
+      error.estimate.add(0.0125, grad.data());
+      double norm = -1.0;
+      grad.setZero();
+      EXPECT_EQ(p.f.value_and_gradient_at(point, grad, store.data(), error, norm), expected);
+      EXPECT_EQ(grad, expected_grad);
+      const double own_pass = scaled_error(error, m);  // reads the gradient written above
+      if (rms)  // chunks and blocks group the sum differently
+        EXPECT_NEAR(norm, own_pass, 1e-14 * own_pass) << "rms";
+      else
+        EXPECT_EQ(norm, own_pass) << "max";
+      EXPECT_GT(norm, 0.0);
+    }
+    // A NaN in a source of the estimate only (not of the point): the norm is NaN, the value finite.
+    Vec k2_nan = k2;
+    k2_nan(m / 2) = std::numeric_limits<double>::quiet_NaN();
+    ScaledErrorSpec error{{}, p.theta0.data(), k1.data(), 1e-9, 1e-8, 0.05, false};
+    error.estimate.add(1.0, k2_nan.data());
+    error.estimate.add(1.0, grad.data());
+    double norm = 0.0;
+    EXPECT_EQ(p.f.value_and_gradient_at(point, grad, nullptr, error, norm), expected);
+    EXPECT_TRUE(std::isnan(norm));
+  }
+}
+
+/// The UFM objective with the error-norm overload hidden: GradientFlow then computes every dopri5
+/// error norm in a pass of its own, as before the fold.
+struct WithoutErrorNorm {
+  const UfmObjective& f;
+  Index num_params() const { return f.num_params(); }
+  double value(const Vec& theta) const { return f.value(theta); }
+  double value_and_gradient(const Vec& theta, Vec& grad) const { return f.value_and_gradient(theta, grad); }
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
+    return f.value_and_gradient_at(x, grad, store);
+  }
+};
+static_assert(StagePointObjective<WithoutErrorNorm> && !ErrorNormObjective<WithoutErrorNorm>);
+
+TEST(FusedFlow, Dopri5WithItsErrorNormInTheLastStagesPassTakesTheSameSteps) {
+  // The max norm is the same number, so the trajectories are the same bit for bit; the RMS norm
+  // sums in another grouping, so its step sizes may differ in the last bits.
+  for (const auto& [K, n, d] : {std::tuple<Index, Index, Index>{4, 30, 16}, {4, 2048, 256}}) {
+    for (const ErrorNorm norm : {ErrorNorm::kMax, ErrorNorm::kRms}) {
+      SCOPED_TRACE(testing::Message() << "d=" << d << (norm == ErrorNorm::kRms ? " rms" : " max"));
+      const FusedFlowProblem p = fused_flow_problem(K, n, d, Loss::kCrossEntropy, 13);
+      const GradientFlow flow({.integrator = Integrator::kDopri5, .dt = 0.01, .abs_tol = 1e-9, .rel_tol = 1e-9,
+                               .error_norm = norm, .max_time = 1e9, .max_steps = 12});
+      const std::vector<double> times{0.0137};
+      Vec fused = p.theta0, own = p.theta0;
+      Observed seen_fused, seen_own;
+      const RunSummary a = flow.run(p.f, fused, times, seen_fused);
+      const RunSummary b = flow.run(WithoutErrorNorm{p.f}, own, times, seen_own);
+      ASSERT_EQ(a.status, RunStatus::kMaxSteps) << a.message;
+      EXPECT_EQ(a.gradient_evaluations, b.gradient_evaluations);
+      ASSERT_EQ(seen_fused.states.size(), seen_own.states.size());
+      if (norm == ErrorNorm::kMax) {
+        EXPECT_EQ(a.time, b.time);
+        EXPECT_EQ(fused, own);
+        for (std::size_t i = 0; i < seen_own.states.size(); ++i) EXPECT_EQ(seen_fused.states[i], seen_own.states[i]);
+      } else {
+        EXPECT_NEAR(a.time, b.time, 1e-12 * b.time);
+        EXPECT_LE((fused - own).lpNorm<Eigen::Infinity>(), 1e-12 * own.lpNorm<Eigen::Infinity>());
+      }
+    }
+  }
+}
+
 TEST(FusedFlow, LinearCombinationFormsInOdeintsOrderAndInPlace) {
   // (a0 x0 + a1 x1) + a2 x2 with roundings that a different order or an FMA would change; lengths
   // that end on a register group, on one vector of 8, and in scalar entries; with and without the

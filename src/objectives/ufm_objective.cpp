@@ -1,6 +1,7 @@
 #include "ufm/objectives/ufm_objective.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -106,11 +107,12 @@ void UfmObjective::logits(const Vec& theta, Mat& Z) const {
 
 void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store,
                              const double* W, const double* b, double* gH, bool stream,
-                             std::optional<double> descend_lr) const {
+                             std::optional<double> descend_lr, const ScaledErrorSpec* error) const {
   const Index d = layout_.d, K = layout_.K, N = layout_.N;
   const double inv_n = 1.0 / static_cast<double>(N);
   const bool with_gw = gH && !freeze_w_;
   c.loss = c.h_squared = 0.0;
+  c.error = {};
   if (gH) c.gb.setZero();
   if (with_gw) c.gWt.setZero();
   for (Index blk = c.first_block; blk < c.end_block; ++blk) {
@@ -150,6 +152,7 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
       gHm.noalias() += Wt_ * Zm.transpose();
       if (with_gw) c.gWt.noalias() += Hm * Zm;
     }
+    if (error) c.error.add(*error, c0 * d, (c0 + nb) * d);  // the block's sources are still in cache
   }
 #if defined(EIGEN_VECTORIZE_SSE2)
   if (stream || store) _mm_sfence();  // order the non-temporal stores before anyone reads gH or the stored point
@@ -161,7 +164,8 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
 }
 
 ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombination* stage, double* store,
-                                         Vec* grad, Vec* descend, double lr) const {
+                                         Vec* grad, Vec* descend, double lr, const ScaledErrorSpec* error,
+                                         double* norm) const {
   const Index K = layout_.K, d = layout_.d, N = layout_.N;
   if (grad && grad->size() != num_params()) grad->resize(num_params());
   const Index h_size = layout_.h_size();
@@ -184,7 +188,8 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   const bool stream = gH && !descend && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
   const Index chunks = static_cast<Index>(chunks_.size());
   auto run = [&](Index c) {
-    run_chunk(chunks_[static_cast<std::size_t>(c)], H, stage, store, W.data(), b, gH, stream, descend_lr);
+    run_chunk(chunks_[static_cast<std::size_t>(c)], H, stage, store, W.data(), b, gH, stream, descend_lr,
+              grad && !descend ? error : nullptr);
   };
   for_each_chunk(chunks, 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops,
                  run);
@@ -217,12 +222,24 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   }
   if (descend) {  // W and b: t − lr·g, a product then a difference, as GradientDescent does
     for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = theta[i] - lr * (*grad)[i];
+  } else if (error) {  // the chunks' scaled errors in chunk order, then W's and b's
+    std::array<double, kMaxChunks + 1> parts{};
+    for (std::size_t c = 0; c < chunks_.size(); ++c) parts[c] = chunks_[c].error.value(error->rms);
+    ScaledErrorSum tail;
+    tail.add(*error, h_size, num_params());
+    parts[chunks_.size()] = tail.value(error->rms);
+    *norm = scaled_error_norm(parts, error->rms, num_params());
   }
   return p;
 }
 
 double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
   return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0).total();
+}
+
+double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store,
+                                           const ScaledErrorSpec& error, double& norm) const {
+  return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0, &error, &norm).total();
 }
 
 ObjectiveParts UfmObjective::parts(const Vec& theta) const { return evaluate(theta, nullptr); }

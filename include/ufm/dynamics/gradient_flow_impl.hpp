@@ -46,8 +46,61 @@ struct NonFiniteAtMinimumStep {
   double t;   ///< the time its FSAL stage was evaluated at (t_old + dt)
 };
 
+/// dopri5's last stage (the FSAL evaluation at the trial state), put off by the flow's system until
+/// the error checker, which odeint calls right after forming the error estimate, asks for the step's
+/// error norm: an ErrorNormObjective then computes it inside that evaluation's pass, where the
+/// estimate's sources (the stage's slopes, the old state and its slope: the stage point's own
+/// sources, and the new slope just written) are still in cache, instead of reading them all again
+/// in a pass of its own. Anything else that needs the result first runs it unfused (LazyVec).
+template <class F>
+class DeferredFsal final : public DeferredEvaluation {
+ public:
+  DeferredFsal(const F& f, LastEvaluation& last, long& evaluations) : f_(f), last_(last), evaluations_(evaluations) {}
+  /// x: the trial state (pending, kept); dx receives ∇F at x, declared negated (dx/dt = −∇F).
+  void defer(const LazyVec& x, LazyVec& dx, double t) {
+    x_ = &x;
+    dx_ = &dx;
+    t_ = t;
+    dx.overwrite(-1.0);  // its storage and sign are fixed now; the values come with the evaluation
+    dx.set_waits_for(this);
+    x.set_waits_for(this);
+    set_outstanding();
+  }
+
+ private:
+  double evaluate(const ScaledErrorSpec* error) override {
+    double norm = 0.0;
+    if constexpr (ErrorNormObjective<F>) {
+      if (error != nullptr && x_->pending()) {
+        double* store = x_->store_for_evaluation();
+        last_.value = f_.value_and_gradient_at(x_->combination(), dx_->overwrite(-1.0), store, *error, norm);
+        if (store) x_->mark_settled();
+        return finish(norm);
+      }
+    }
+    last_.value = value_and_gradient_at(f_, *x_, *dx_, -1.0);
+    if (error != nullptr) norm = scaled_error(*error, x_->size());
+    return finish(norm);
+  }
+  double finish(double norm) {
+    ++evaluations_;
+    last_.t = t_;
+    last_.x = x_;
+    last_.dxdt = dx_;
+    return norm;
+  }
+
+  const F& f_;
+  LastEvaluation& last_;
+  long& evaluations_;
+  const LazyVec* x_ = nullptr;
+  LazyVec* dx_ = nullptr;
+  double t_ = 0.0;
+};
+
 /// odeint's default_error_checker (a_x = a_dxdt = 1) on LazyVec, with x_err formed inside the norm's
-/// pass (scaled_error) instead of written by a pass of its own. Same formula:
+/// pass (scaled_error) instead of written by a pass of its own, or, when x_err waits for the deferred
+/// last stage (`fsal`), inside that stage's evaluation. Same formula:
 ///   err = max_i |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)),
 /// or, with ErrorNorm::kRms, the root mean square of the same ratios.
 /// A non-finite trial step is rejected: when err is NaN/Inf (a stage, the FSAL derivative at the
@@ -59,9 +112,18 @@ struct LazyErrorChecker {
   double abs_tol = 1e-6, rel_tol = 1e-6;
   const LastEvaluation* last = nullptr;  ///< the FSAL stage of the trial step (null: not checked)
   ErrorNorm norm = ErrorNorm::kMax;
+  DeferredEvaluation* fsal = nullptr;  ///< the deferred FSAL stage, or null
   template <class Algebra>
   double error(Algebra&, const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double dt) const {
-    const double err = scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt, norm == ErrorNorm::kRms);
+    const bool rms = norm == ErrorNorm::kRms;
+    double err;
+    if (fsal != nullptr && x_err.waits_for() == fsal && x_err.pending()) {
+      const ScaledErrorSpec spec{x_err.combination(), x_old.values().data(), dxdt_old.storage().data(),
+                                 abs_tol, rel_tol, std::abs(dt), rms};
+      err = fsal->outstanding() ? fsal->run_with_error(spec) : scaled_error(spec, x_err.size());
+    } else {
+      err = scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt, rms);
+    }
     if (std::isfinite(err) && (last == nullptr || std::isfinite(last->value))) return err;
     const double t = last != nullptr ? last->t : 0.0;
     if (std::abs(dt) <= GradientFlow::min_step(t)) throw NonFiniteAtMinimumStep{dt, t};
@@ -157,9 +219,14 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   const long max_steps = options_.max_steps;
   RunSummary s;
   detail::LastEvaluation last;
+  detail::DeferredFsal<F> fsal(f, last, s.gradient_evaluations);  // outlives the stepper's vectors
   // dx/dt = −∇F: the system writes ∇F and declares the vector negated (LazyVec's sign), so no pass
-  // negates it; the observers read ∇F straight from its storage.
-  auto system = [&f, &s, &last](const LazyVec& x, LazyVec& dx, double t) {
+  // negates it; the observers read ∇F straight from its storage. The last stage of a step (its
+  // point is one of the stepper's two kept states, still pending) is deferred to the error check.
+  auto system = [&f, &s, &last, &fsal](const LazyVec& x, LazyVec& dx, double t) {
+    if constexpr (ErrorNormObjective<F>) {
+      if (x.keep() && x.pending()) return fsal.defer(x, dx, t);
+    }
     last.value = value_and_gradient_at(f, x, dx, -1.0);
     ++s.gradient_evaluations;
     last.t = t;
@@ -171,7 +238,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   for (LazyVec* v : {&xc, &gc, &g_fsal}) v->resize(theta.size());  // objectives write pre-sized gradients
   xc.set_keep(true);
   odeint::dense_output_runge_kutta<Controlled> stepper(
-      Controlled(detail::LazyErrorChecker{options_.abs_tol, options_.rel_tol, &last, options_.error_norm}));
+      Controlled(detail::LazyErrorChecker{options_.abs_tol, options_.rel_tol, &last, options_.error_norm, &fsal}));
   std::size_t next = 0;  // first checkpoint not yet observed
 
   LazyVec start(theta);

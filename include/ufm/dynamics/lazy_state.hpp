@@ -9,7 +9,9 @@
 ///   - the objective's own pass (StagePointObjective: the UFM forms each block of H while it
 ///     computes that block's logits and gradient; `keep` vectors, i.e. the states odeint keeps,
 ///     are written on the way, the stage temporaries never);
-///   - the error norm of the adaptive stepper (scaled_error), which never writes x_err;
+///   - the error norm of the adaptive stepper, which never writes x_err: inside the evaluation of
+///     dopri5's last stage (ErrorNormObjective; that evaluation is deferred until the error check
+///     asks for it, DeferredEvaluation), or else in a pass of its own (scaled_error);
 ///   - otherwise settle(): one chunked pass, the fallback for any other read.
 /// Every formed entry is bit-identical to what odeint's scale_sum writes with the Eigen
 /// vector-space algebra (LinearCombination), so a fused trajectory is the unfused one, bit for bit.
@@ -37,7 +39,7 @@
 #include "ufm/linear_combination.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/parallel.hpp"
-#include "ufm/simd.hpp"
+#include "ufm/scaled_error.hpp"
 
 namespace ufm {
 
@@ -57,6 +59,36 @@ void for_each_range(Index n, F&& f) {
   for_each_chunk(chunks, n >= kLazyParallel, [&](Index c) { f(c, c * len, std::min(n, (c + 1) * len)); });
 }
 }  // namespace detail
+
+/// An evaluation a flow has put off until something needs its result: dopri5's last stage (the FSAL
+/// evaluation at the trial state), so that the error checker, which comes next, can have the
+/// objective compute the error norm inside that evaluation's pass (run_with_error) instead of
+/// reading the step's vectors again. Anything else that needs the result, or a combination that
+/// refers to it, runs it first (LazyVec::resolve), unfused.
+class DeferredEvaluation {
+ public:
+  bool outstanding() const { return outstanding_; }
+  void run() {
+    if (!outstanding_) return;
+    outstanding_ = false;
+    evaluate(nullptr);
+  }
+  /// Runs it with the scaled error norm of `spec` (whose estimate may read the evaluation's
+  /// gradient) computed in the same pass; returns that norm.
+  double run_with_error(const ScaledErrorSpec& spec) {
+    outstanding_ = false;
+    return evaluate(&spec);
+  }
+
+ protected:
+  ~DeferredEvaluation() = default;
+  void set_outstanding() { outstanding_ = true; }
+  /// The evaluation; with spec, also the error norm it describes (else the return value is unused).
+  virtual double evaluate(const ScaledErrorSpec* spec) = 0;
+
+ private:
+  bool outstanding_ = false;
+};
 
 class LazyVec {
  public:
@@ -82,12 +114,26 @@ class LazyVec {
     settle();
     return v_;
   }
+  /// Runs the deferred evaluation this vector waits for, if it is still outstanding.
+  void resolve() const {
+    if (waits_for_ == nullptr) return;
+    DeferredEvaluation* d = waits_for_;
+    waits_for_ = nullptr;
+    d->run();
+  }
+  /// The outstanding deferred evaluation this vector waits for (its result, or a combination that
+  /// refers to it), or null.
+  DeferredEvaluation* waits_for() const {
+    return waits_for_ != nullptr && waits_for_->outstanding() ? waits_for_ : nullptr;
+  }
+  void set_waits_for(DeferredEvaluation* d) const { waits_for_ = d; }
   double sign() const { return sign_; }
   /// The storage for a writer that overwrites every entry (the flow system's gradient), which
   /// then declares the vector's value as sign · storage.
   Vec& overwrite(double sign) {
     pending_ = false;
     sign_ = sign;
+    waits_for_ = nullptr;
     return v_;
   }
   /// Values from another vector (odeint's copy).
@@ -96,6 +142,7 @@ class LazyVec {
     v_ = from.values();
     pending_ = false;
     sign_ = 1.0;
+    waits_for_ = nullptr;
   }
 
   bool pending() const { return pending_; }
@@ -104,10 +151,13 @@ class LazyVec {
     combination_ = c;
     pending_ = true;
     sign_ = 1.0;
+    waits_for_ = nullptr;
   }
-  /// As a source term: coefficient a on this vector is a·sign on its storage.
+  /// As a source term: coefficient a on this vector is a·sign on its storage. A vector whose values
+  /// a deferred evaluation will write is added as it is (its storage and sign are already fixed):
+  /// the combination then waits for that evaluation (LazyAlgebra).
   void add_to(LinearCombination& c, double a) const {
-    settle();
+    if (pending_) settle();
     c.add(a * sign_, v_.data());
   }
 
@@ -120,8 +170,10 @@ class LazyVec {
   double* store_for_evaluation() const { return keep_ ? v_.data() : nullptr; }
   void mark_settled() const { pending_ = false; }
 
-  /// Forms a pending combination into the storage, in one chunked pass.
+  /// Forms a pending combination into the storage, in one chunked pass (after running the deferred
+  /// evaluation it waits for).
   void settle() const {
+    resolve();
     if (!pending_) return;
     const LinearCombination& c = combination_;
     double* out = v_.data();
@@ -135,6 +187,7 @@ class LazyVec {
   mutable bool pending_ = false;
   mutable double sign_ = 1.0;
   mutable bool keep_ = false;
+  mutable DeferredEvaluation* waits_for_ = nullptr;
 };
 
 /// F and ∇F at a LazyVec: formed inside the objective's pass when it can, else settled first.
@@ -142,6 +195,7 @@ class LazyVec {
 /// source of x's combination.
 template <Objective F>
 double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double grad_sign) {
+  x.resolve();
   if constexpr (StagePointObjective<F>) {
     if (x.pending()) {
       double* store = x.store_for_evaluation();
@@ -154,75 +208,31 @@ double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double
   return f.value_and_gradient(point, grad.overwrite(grad_sign));
 }
 
-namespace detail {
-/// One scaled error |e| / (abs_tol + rel_tol (|x| + |dt| |g|)), for a double or lane by lane.
-template <class T>
-T scaled_ratio(T e, T x, T g, T abs_tol, T rel_tol, T adt) {
-  return simd::abs(e) / (abs_tol + rel_tol * (simd::abs(x) + adt * simd::abs(g)));
+/// The error norm `spec` describes over entries [0, n), in one chunked pass: per fixed chunk a
+/// ScaledErrorSum, the chunks' values combined in chunk order (the same for any thread count).
+inline double scaled_error(const ScaledErrorSpec& spec, Index n) {
+  double chunk_value[detail::kLazyMaxChunks] = {};
+  detail::for_each_range(n, [&](Index c, Index b, Index e) {
+    ScaledErrorSum sum;
+    sum.add(spec, b, e);
+    chunk_value[c] = sum.value(spec.rms);
+  });
+  return scaled_error_norm(chunk_value, spec.rms, n);
 }
-}  // namespace detail
 
 /// The scaled errors r_i = |x_err_i| / (abs_tol + rel_tol (|x_old_i| + |dt| |dxdt_old_i|)) of odeint's
 /// default error checker (a_x = a_dxdt = 1), x_err formed on the fly, reduced to their maximum
-/// (odeint's norm) or, with `rms`, their root mean square sqrt(Σ r_i² / n) (the chunks' sums added in
-/// chunk order: the same for any thread count). NaN when any ratio is NaN.
+/// (odeint's norm) or, with `rms`, their root mean square sqrt(Σ r_i² / n). NaN when any ratio is
+/// NaN. A deferred evaluation x_err waits for is run first.
 inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double abs_tol,
                            double rel_tol, double dt, bool rms) {
-  double chunk_value[detail::kLazyMaxChunks] = {};
-  const double* xo = x_old.values().data();
-  LinearCombination err;
+  x_err.resolve();
+  ScaledErrorSpec spec{{}, x_old.values().data(), dxdt_old.storage().data(), abs_tol, rel_tol, std::abs(dt), rms};
   if (x_err.pending())
-    err = x_err.combination();
+    spec.estimate = x_err.combination();
   else
-    x_err.add_to(err, 1.0);
-  const double* g = dxdt_old.storage().data();  // |sign · v| = |v|
-  const double adt = std::abs(dt);
-  detail::for_each_range(x_err.size(), [&](Index c, Index b, Index e) {
-    // Vector lanes (simd.hpp): each keeps its own max or sum of squares, added lane by lane in a
-    // fixed order at the end, so the sum depends on the chunk's entries (and the ISA's vector
-    // width) only, not on the thread.
-    constexpr Index kTile = 512;
-    alignas(64) double tile[kTile];
-    using simd::Doubles;
-    const Doubles atol = simd::broadcast(abs_tol), rtol = simd::broadcast(rel_tol), vdt = simd::broadcast(adt);
-    Doubles m{}, sq{};
-    simd::Mask nan{};
-    auto add = [&](Doubles r) {
-      nan |= r != r;
-      if (rms)
-        sq = sq + r * r;
-      else
-        m = m > r ? m : r;
-    };
-    for (Index i0 = b; i0 < e; i0 += kTile) {
-      const Index len = std::min(kTile, e - i0);
-      err.form(i0, i0 + len, tile);
-      Index j = 0;
-      for (; j + simd::kLanes <= len; j += simd::kLanes) {
-        const Index i = i0 + j;
-        add(detail::scaled_ratio(simd::load(tile + j), simd::load(xo + i), simd::load(g + i), atol, rtol, vdt));
-      }
-      if (j < len) {  // the last entries, in lanes 0 … len − j − 1 (the rest add 0 to a sum, or a max)
-        Doubles r{};
-        for (Index l = 0; j + l < len; ++l)
-          r[l] = detail::scaled_ratio(tile[j + l], xo[i0 + j + l], g[i0 + j + l], abs_tol, rel_tol, adt);
-        add(r);
-      }
-    }
-    double value = 0.0;
-    bool any_nan = false;
-    for (int l = 0; l < simd::kLanes; ++l) {
-      any_nan |= nan[l] != 0;
-      value = rms ? value + sq[l] : std::max(value, m[l]);
-    }
-    chunk_value[c] = any_nan ? std::numeric_limits<double>::quiet_NaN() : value;
-  });
-  double m = 0.0;
-  for (double x : chunk_value) {
-    if (std::isnan(x)) return x;
-    m = rms ? m + x : std::max(m, x);
-  }
-  return rms ? std::sqrt(m / static_cast<double>(std::max<Index>(1, x_err.size()))) : m;
+    x_err.add_to(spec.estimate, 1.0);
+  return scaled_error(spec, x_err.size());
 }
 
 namespace detail {
@@ -270,6 +280,7 @@ struct LazyAlgebra {
   static void for_each(LazyVec& dest, Op op, const S&... sources) {
     if constexpr (detail::kIsScaleSum<Op>) {
       LinearCombination c;
+      DeferredEvaluation* waits = nullptr;  // a source's values are still to be written by it
       std::size_t j = 0;
       // A source with coefficient 0 after the first is left out (odeint's generic RK4 writes its
       // stage points with every earlier slope, zeros included: 3 of its 14 source reads per step).
@@ -278,11 +289,15 @@ struct LazyAlgebra {
       // and such a source already reached the state through the stage that used it.
       auto add = [&](const LazyVec& s) {
         const double a = detail::scale_sum_coefficient(op, j++, std::index_sequence_for<S...>{});
-        if (a != 0.0 || c.terms == 0) s.add_to(c, a);
+        if (a != 0.0 || c.terms == 0) {
+          if (DeferredEvaluation* d = s.waits_for()) waits = d;
+          s.add_to(c, a);
+        }
       };
       (add(sources), ...);
       c.prefetch = dest.size() >= detail::kLazyPrefetch;
       dest.set_combination(c);
+      dest.set_waits_for(waits);
     } else {
       const Vec& d0 = dest.values();
       Vec& d = const_cast<Vec&>(d0);  // values() settled it and normalized its sign: plain storage

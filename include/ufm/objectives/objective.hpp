@@ -22,12 +22,18 @@
 /// |                                         | x. Bit-identical to forming x (LinearCombination::    |
 /// |                                         | form) and calling value_and_gradient. store and grad  |
 /// |                                         | may each be one of the sources x_j.                   |
+/// | f.value_and_gradient_at(x, grad, store, | the same, and norm receives the error norm of an       |
+/// |                         error, norm)    | adaptive step (ScaledErrorSpec), computed in the same  |
+/// |                                         | pass; error's estimate may read grad. The norm equals  |
+/// |                                         | scaled_error's (lazy_state.hpp) bit for bit for the    |
+/// |                                         | maximum, to rounding for the root mean square.         |
 ///
 /// Methods are const but may use a per-instance workspace: give each thread its own objective.
 #include <concepts>
 
 #include "ufm/linalg.hpp"
 #include "ufm/linear_combination.hpp"
+#include "ufm/scaled_error.hpp"
 
 namespace ufm {
 
@@ -47,6 +53,16 @@ template <class F>
 concept StagePointObjective =
     Objective<F> && requires(const F& f, const LinearCombination& x, Vec& grad, double* store) {
       { f.value_and_gradient_at(x, grad, store) } -> std::convertible_to<double>;
+    };
+
+/// A StagePointObjective that also computes an adaptive step's error norm (scaled_error.hpp) inside
+/// the same pass, each block's scaled errors once the block's gradient is written (the estimate may
+/// read the gradient): dopri5's last stage and its error check in one pass. `norm` receives it.
+template <class F>
+concept ErrorNormObjective =
+    StagePointObjective<F> && requires(const F& f, const LinearCombination& x, Vec& grad, double* store,
+                                       const ScaledErrorSpec& error, double& norm) {
+      { f.value_and_gradient_at(x, grad, store, error, norm) } -> std::convertible_to<double>;
     };
 
 }  // namespace ufm

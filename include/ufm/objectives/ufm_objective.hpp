@@ -15,6 +15,7 @@
 #include "ufm/objectives/model_spec.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/objectives/ufm_layout.hpp"
+#include "ufm/scaled_error.hpp"
 
 namespace ufm {
 
@@ -46,6 +47,11 @@ class UfmObjective {
   /// and gradient are computed, W and b before the pass; store (or null) receives x on the way.
   /// Bit-identical to forming x and value_and_gradient. store and grad may be sources of x.
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const;
+  /// The same, and norm receives the error norm `error` describes (ErrorNormObjective), each block's
+  /// scaled errors taken right after the block's gradient is written (the estimate may read grad),
+  /// W's and b's after the pass: per chunk, the chunks' partials in chunk order, then W's and b's.
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec& error,
+                               double& norm) const;
   /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
@@ -62,19 +68,24 @@ class UfmObjective {
     Vec Hp;       ///< block·d: the current block of H, packed by row tiles (large H only)
     Vec Hs;       ///< block·d: the current block of a stage point's H (value_and_gradient_at, no store)
     double loss = 0.0, h_squared = 0.0;
+    ScaledErrorSum error;  ///< the chunk's scaled errors (value_and_gradient_at with an error norm)
   };
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
   ObjectiveParts evaluate(const Vec& theta, Vec* grad, Vec* descend = nullptr, double lr = 0.0) const;
   /// The same at a point: theta's data (stage null), or a stage point formed block by block on the
   /// way (theta null), also written to store when store is not null.
+  /// error (with grad): also its norm, into *norm.
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
-                             Vec* descend, double lr) const;
+                             Vec* descend, double lr, const ScaledErrorSpec* error = nullptr,
+                             double* norm = nullptr) const;
   /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
   /// stage: H is formed block by block from it into c.Hs, and copied to store when not null; H is
   /// then unused.
+  /// error (with gH): each block's scaled errors into c.error once its gradient is written.
   void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
-                 const double* b, double* gH, bool stream, std::optional<double> descend_lr) const;
+                 const double* b, double* gH, bool stream, std::optional<double> descend_lr,
+                 const ScaledErrorSpec* error) const;
 
   UfmLayout layout_;
   std::vector<int> labels_;
@@ -91,5 +102,6 @@ class UfmObjective {
 };
 
 static_assert(DescentStepObjective<UfmObjective>);
+static_assert(ErrorNormObjective<UfmObjective>);
 
 }  // namespace ufm
