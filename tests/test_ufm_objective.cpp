@@ -158,13 +158,30 @@ TEST(ExpNonpositive, UnderflowsToZeroAndKeepsNan) {
   EXPECT_EQ(got[7], 0.0);
 }
 
+TEST(LossClassMajor, ANonFiniteLogitMakesTheLossNaN) {
+  // The logs of a call are taken once, of the product of the samples' softmax sums: a NaN or an
+  // infinite logit in any full packet or in the tail still reaches the total.
+  for (const double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                           -std::numeric_limits<double>::infinity()})
+    for (const Index at : {Index{0}, Index{kLanes + 1}, Index{3 * kLanes + 2}}) {
+      const Index K = 3, n = 3 * kLanes + 3;
+      std::vector<double> Zt(static_cast<std::size_t>(K * n), 0.25);
+      std::vector<int> labels(static_cast<std::size_t>(n), 1);
+      Zt[static_cast<std::size_t>(n + at)] = bad;  // class 1, sample `at`
+      std::vector<double> work(static_cast<std::size_t>(3 * n));
+      const double total =
+          loss_and_residual_class_major(Loss::kCrossEntropy, Zt.data(), K, n, n, labels.data(), 1.0, work.data());
+      EXPECT_FALSE(std::isfinite(total)) << "logit " << bad << " at sample " << at << ": " << total;
+    }
+}
+
 TEST(LossClassMajor, MatchesPlainPerColumnReferenceForBlocksOfAnyLength) {
   const double scale = 0.37, guard = 12345.0;
   std::mt19937_64 rng(5);
   std::normal_distribution<double> normal(0.0, 3.0);
   for (Loss loss : {Loss::kCrossEntropy, Loss::kMse})
-    for (Index K : {2, 3, 10})
-      for (Index n : {1, 7, 13, 33}) {
+    for (Index K : {2, 3, 10, 100})
+      for (Index n : {1, 7, 13, 33, 257}) {  // 257: one log of a product of 32 factors per lane
         SCOPED_TRACE(std::string(to_string(loss)) + " K=" + std::to_string(K) + " n=" + std::to_string(n));
         const Index ld = n + 3;  // a stride past the block: the padding must stay untouched
         std::vector<double> Zt(static_cast<std::size_t>(K * ld), guard);
