@@ -117,8 +117,10 @@ double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, In
     for (Index k = 0; k < K; ++k) ei::pstoreu(Zt + k * ld + i, ei::pmul(ei::ploadu<Packet>(Zt + k * ld + i), inv));
     for (Index l = 0; l < kLanes; ++l) Zt[labels[i + l] * ld + i + l] -= scale;
   }
-  if (nv > 0)
-    total_v = ei::padd(total_v, ei::padd(ei::plog(product), ei::pmul(expo, ei::pset1<Packet>(0.69314718055994530942))));
+  if (nv > 0) {
+    const Packet ln2 = ei::pset1<Packet>(0.69314718055994530942);
+    total_v = ei::padd(total_v, ei::padd(ei::plog(product), ei::pmul(expo, ln2)));
+  }
   alignas(64) double lanes[kLanes];
   ei::pstore(lanes, total_v);
   double total = 0.0;
