@@ -27,21 +27,25 @@ struct TrafficCounter {
     return f.value_and_gradient(theta, grad);
   }
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
-    sources.push_back(x.terms), reads += x.terms, writes += store ? 2.0 : 1.0;
-    kept_points += store != nullptr;
+    count_stage_point(x, store);
     return f.value_and_gradient_at(x, grad, store);
   }
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec& error,
                                double& norm) const
     requires ErrorNormObjective<F>
   {
-    sources.push_back(x.terms), reads += x.terms, writes += store ? 2.0 : 1.0;
-    kept_points += store != nullptr;
+    count_stage_point(x, store);
     ++error_norms_in_pass;
     return f.value_and_gradient_at(x, grad, store, error, norm);
   }
   mutable long kept_points = 0;          ///< evaluations at a stage point the trajectory keeps
   mutable long error_norms_in_pass = 0;  ///< dopri5 error norms computed inside an evaluation's pass
+
+ private:
+  void count_stage_point(const LinearCombination& x, const double* store) const {
+    sources.push_back(x.terms), reads += x.terms, writes += store ? 2.0 : 1.0;
+    kept_points += store != nullptr;
+  }
 };
 
 /// θ-sized vectors one stage of `integrator` reads and writes, counted over 40 steps from theta

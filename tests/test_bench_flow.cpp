@@ -54,16 +54,24 @@ TEST(BenchFlow, TimedFlowIsTheProgramsFlowBitForBit) {
   }
 }
 
+/// The FlowTraffic tests' problem: K = 3, n = 5, d = 4, the bench's objective and initial state.
+struct TinyFlow {
+  bench::Problem p = [] {
+    bench::Problem q;
+    q.K = 3, q.n = 5, q.d = 4;
+    return q;
+  }();
+  UfmObjective f = bench::make_objective(p);
+  Vec theta = bench::initial_theta(p, f);
+};
+
 TEST(FlowTraffic, Rk4StagePointsReadOnlyTheirNonzeroSlopes) {
   // odeint's generic RK4 writes stage 3 as x + 0·k1 + (dt/2)·k2 and stage 4 as x + 0·k1 + 0·k2 +
   // dt·k3; LazyAlgebra leaves the zero terms out: 2 sources per inner stage, and 5 for the next
   // step's first point x + dt/6 (k1 + 2 k2 + 2 k3 + k4), which the trajectory keeps (written).
-  bench::Problem p;
-  p.K = 3, p.n = 5, p.d = 4;
-  const UfmObjective f = bench::make_objective(p);
-  const bench::TrafficCounter<UfmObjective> counter(f);
-  Vec theta = bench::initial_theta(p, f);
-  const RunSummary s = bench::run_flow(counter, theta, Integrator::kRk4, 0.25, 1e-10, 0.75, 100000000L);
+  TinyFlow t;
+  const bench::TrafficCounter<UfmObjective> counter(t.f);
+  const RunSummary s = bench::run_flow(counter, t.theta, Integrator::kRk4, 0.25, 1e-10, 0.75, 100000000L);
   ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
   EXPECT_EQ(counter.sources, (std::vector<int>{1, 2, 2, 2, 5, 2, 2, 2, 5, 2, 2, 2, 5}));
   EXPECT_EQ(counter.reads, 1.0 + 3 * 11.0);
@@ -71,10 +79,9 @@ TEST(FlowTraffic, Rk4StagePointsReadOnlyTheirNonzeroSlopes) {
 }
 
 TEST(FlowTraffic, AnRk4StageMovesFourVectorsAndADopri5StageFiveAndAHalf) {
-  bench::Problem p;
-  p.K = 3, p.n = 5, p.d = 4;
-  const UfmObjective f = bench::make_objective(p);
-  const Vec theta = bench::initial_theta(p, f);
+  const TinyFlow t;
+  const UfmObjective& f = t.f;
+  const Vec& theta = t.theta;
   // 40 steps: the first plain evaluation (2 vectors), then 16 per step of four evaluations.
   EXPECT_DOUBLE_EQ(bench::vectors_moved_per_stage(f, theta, Integrator::kRk4, 0.1), (2.0 + 40 * 16.0) / 161.0);
   // Per trial step: stages 2-6 read 2..6 sources and write their slope (25), the last stage reads 6
@@ -86,12 +93,9 @@ TEST(FlowTraffic, AnRk4StageMovesFourVectorsAndADopri5StageFiveAndAHalf) {
 }
 
 TEST(FlowTraffic, EveryDopri5ErrorNormOfTheUfmIsComputedInItsLastStagesPass) {
-  bench::Problem p;
-  p.K = 3, p.n = 5, p.d = 4;
-  const UfmObjective f = bench::make_objective(p);
-  const bench::TrafficCounter<UfmObjective> counter(f);
-  Vec theta = bench::initial_theta(p, f);
-  const RunSummary s = bench::run_flow(counter, theta, Integrator::kDopri5, 0.1, 1e-10, 1e9, 30);
+  TinyFlow t;
+  const bench::TrafficCounter<UfmObjective> counter(t.f);
+  const RunSummary s = bench::run_flow(counter, t.theta, Integrator::kDopri5, 0.1, 1e-10, 1e9, 30);
   ASSERT_EQ(s.status, RunStatus::kMaxSteps) << s.message;
   EXPECT_GE(counter.error_norms_in_pass, 30);  // one per trial step, rejected ones included
   EXPECT_EQ(counter.error_norms_in_pass, counter.kept_points);

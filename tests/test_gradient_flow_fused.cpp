@@ -197,17 +197,27 @@ TEST(FusedFlow, Dopri5WithTheRmsNormIsBitIdenticalForOneAndTwoThreads) {
 }
 #endif
 
+/// Two slopes k1, k2 of the problem's size (Gaussian, seeds 21 and 22) and the stage point
+/// θ₀ − 0.1 k1 + 0.37 k2 over them.
+struct StagePoint {
+  Vec k1, k2;
+  LinearCombination point;
+  explicit StagePoint(const FusedFlowProblem& p) : k1(p.f.num_params()), k2(p.f.num_params()) {
+    fill_gaussian(k1, 1.0, 21);
+    fill_gaussian(k2, 1.0, 22);
+    point.add(1.0, p.theta0.data());
+    point.add(-0.1, k1.data());
+    point.add(0.37, k2.data());
+  }
+};
+
 TEST(FusedFlow, UfmEvaluatesAStagePointAsIfFormedFirst) {
   for (const auto& [K, n, d] : {std::tuple<Index, Index, Index>{3, 7, 5}, {30, 20, 16}, {4, 2048, 256}}) {
     const FusedFlowProblem p = fused_flow_problem(K, n, d, Loss::kCrossEntropy, 5);
     const Index m = p.f.num_params();
-    Vec k1(m), k2(m);
-    fill_gaussian(k1, 1.0, 21);
-    fill_gaussian(k2, 1.0, 22);
-    LinearCombination c;
-    c.add(1.0, p.theta0.data());
-    c.add(-0.1, k1.data());
-    c.add(0.37, k2.data());
+    const StagePoint sp(p);
+    const Vec &k1 = sp.k1, &k2 = sp.k2;
+    const LinearCombination& c = sp.point;
     Vec formed(m), expected_grad(m);
     c.form(0, m, formed.data());
     const double expected = p.f.value_and_gradient(formed, expected_grad);
@@ -239,13 +249,10 @@ TEST(FusedFlow, UfmComputesTheErrorNormInItsPassAsItsOwnPassDoes) {
     SCOPED_TRACE(testing::Message() << "K=" << K << " n=" << n << " d=" << d);
     const FusedFlowProblem p = fused_flow_problem(K, n, d, Loss::kCrossEntropy, 5);
     const Index m = p.f.num_params();
-    Vec k1(m), k2(m), grad(m), store(m), expected_grad(m);
-    fill_gaussian(k1, 1.0, 21);
-    fill_gaussian(k2, 1.0, 22);
-    LinearCombination point;
-    point.add(1.0, p.theta0.data());
-    point.add(-0.1, k1.data());
-    point.add(0.37, k2.data());
+    const StagePoint sp(p);
+    const Vec &k1 = sp.k1, &k2 = sp.k2;
+    const LinearCombination& point = sp.point;
+    Vec grad(m), store(m), expected_grad(m);
     const double expected = p.f.value_and_gradient_at(point, expected_grad, nullptr);
     for (const bool rms : {false, true}) {
       ScaledErrorSpec error{{}, p.theta0.data(), k1.data(), 1e-9, 1e-8, 0.05, rms};

@@ -7,6 +7,7 @@
 /// dopri5's last stage, block by block once the block's gradient is written (the estimate's last
 /// source is that gradient).
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "ufm/linalg.hpp"

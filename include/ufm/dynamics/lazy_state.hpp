@@ -24,7 +24,6 @@
 /// results do not depend on the thread count.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <stdexcept>
 #include <utility>
 #include <type_traits>
