@@ -6,7 +6,9 @@
 // is checked at a size where both the objective and the lazy passes run on OpenMP threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <initializer_list>
 #include <limits>
 #include <stdexcept>
@@ -324,33 +326,58 @@ TEST(FusedFlow, Dopri5WithItsErrorNormInTheLastStagesPassTakesTheSameSteps) {
   }
 }
 
+/// n-entry sources on very different scales, so that summing them in another order than odeint's,
+/// or with an FMA, changes roundings.
+std::vector<Vec> combination_sources(int count, Index n) {
+  std::vector<Vec> x;
+  for (int t = 0; t < count; ++t) {
+    Vec v = Vec::LinSpaced(n, -3.0 + t, std::pow(10.0, 1 + 2 * (t % 5)));
+    if (t % 3 == 1) v = v.cwiseProduct(Vec::LinSpaced(n, 0.1, 7.3));
+    x.push_back(v);
+  }
+  return x;
+}
+
+/// The coefficient of source t of the tests' combinations: thirds, sevenths, of both signs.
+double combination_coefficient(int t) { return (t % 2 == 0 ? 1.0 : -0.7) / (1 + t % 3) + t / 7.0; }
+
+/// ((a_0 x_0[i] + a_1 x_1[i]) + a_2 x_2[i]) + …, one entry at a time: odeint's scale_sum order.
+Vec formed_in_odeints_order(const std::vector<Vec>& x) {
+  Vec out(x[0].size());
+  for (Index i = 0; i < out.size(); ++i) {
+    double v = combination_coefficient(0) * x[0](i);
+    for (std::size_t t = 1; t < x.size(); ++t) v = v + combination_coefficient(static_cast<int>(t)) * x[t](i);
+    out(i) = v;
+  }
+  return out;
+}
+
 TEST(FusedFlow, LinearCombinationFormsInOdeintsOrderAndInPlace) {
-  // (a0 x0 + a1 x1) + a2 x2 with roundings that a different order or an FMA would change; lengths
-  // that end on a register group, on one vector of 8, and in scalar entries; with and without the
-  // prefetches.
-  for (const Index n : {Index{1000}, Index{1013}, Index{7}}) {
-    for (const bool prefetch : {false, true}) {
-      SCOPED_TRACE(testing::Message() << "n = " << n << ", prefetch " << prefetch);
-      const Vec x0 = Vec::LinSpaced(n, 0.1, 7.3), x1 = Vec::LinSpaced(n, -3.0, 1e8), x2 = x0.cwiseProduct(x1);
-      const double a0 = 1.0, a1 = 1.0 / 3.0, a2 = -0.7;
-      const Vec expected = a0 * x0 + a1 * x1 + a2 * x2;  // the Eigen expression odeint's scale_sum3 evaluates
-      LinearCombination c;
-      c.add(a0, x0.data());
-      c.add(a1, x1.data());
-      c.add(a2, x2.data());
-      c.prefetch = prefetch;
-      Vec out(n);
-      c.form(0, n, out.data());
-      EXPECT_EQ(out, expected);
-      Vec y = x1;  // in place over the second source
-      LinearCombination d = c;
-      d.x[1] = y.data();
-      d.form(0, n, y.data());
-      EXPECT_EQ(y, expected);
-      const Index tail = std::min<Index>(n, 13);
-      Vec part(tail);
-      c.shifted(n - tail).form(0, tail, part.data());
-      EXPECT_EQ(part, expected.tail(tail));
+  // Every number of sources from 1 to 9 (1 to 7 have their own code, more the general loop);
+  // lengths that end on a vector of 8 and in scalar entries; with and without the prefetches.
+  for (int terms = 1; terms <= 9; ++terms) {
+    for (const Index n : {Index{1000}, Index{1013}, Index{7}}) {
+      for (const bool prefetch : {false, true}) {
+        SCOPED_TRACE(testing::Message() << terms << " sources, n = " << n << ", prefetch " << prefetch);
+        const std::vector<Vec> x = combination_sources(terms, n);
+        const Vec expected = formed_in_odeints_order(x);
+        LinearCombination c;
+        for (int t = 0; t < terms; ++t) c.add(combination_coefficient(t), x[static_cast<std::size_t>(t)].data());
+        c.prefetch = prefetch;
+        Vec out(n);
+        c.form(0, n, out.data());
+        EXPECT_EQ(out, expected);
+        const std::size_t last = static_cast<std::size_t>(terms - 1);
+        Vec y = x[last];  // in place over the last source
+        LinearCombination d = c;
+        d.x[last] = y.data();
+        d.form(0, n, y.data());
+        EXPECT_EQ(y, expected);
+        const Index tail = std::min<Index>(n, 13);
+        Vec part(tail);
+        c.shifted(n - tail).form(0, tail, part.data());
+        EXPECT_EQ(part, expected.tail(tail));
+      }
     }
   }
 }
@@ -388,28 +415,41 @@ TEST(FusedFlow, ErrorNormsFormTheEstimateAndPropagateNaN) {
 }
 
 TEST(FusedFlow, ErrorNormsOfALongEstimateMatchTheEntryByEntryFormula) {
-  // 1013 entries: the vector lanes and a scalar tail. The max is exact; the RMS adds in another
-  // order than one running sum, so it agrees to rounding.
+  // 1013 entries: the vector lanes and a scalar tail; estimates of 1 to 9 sources (1 to 7 have
+  // their own code). The max is exact; the RMS adds in another order than one running sum, so it
+  // agrees to rounding.
   const Index n = 1013;
-  Vec xo(n), go(n), k1(n), k2(n);
+  Vec xo(n), go(n);
   fill_gaussian(xo, 1.0, 1);
   fill_gaussian(go, 1.0, 2);
-  fill_gaussian(k1, 1e-3, 3);
-  fill_gaussian(k2, 1e-3, 4);
-  LazyVec x_old(xo), dxdt(go), s1(k1), s2(k2), err(Vec::Zero(n));
-  LinearCombination c;
-  s1.add_to(c, 0.3);
-  s2.add_to(c, -1.7);
-  err.set_combination(c);
+  LazyVec x_old(xo), dxdt(go);
   const double dt = 0.05, atol = 1e-6, rtol = 1e-5;
-  double max = 0.0, sq = 0.0;
-  for (Index i = 0; i < n; ++i) {
-    const double r = std::abs(0.3 * k1(i) + -1.7 * k2(i)) / (atol + rtol * (std::abs(xo(i)) + dt * std::abs(go(i))));
-    max = std::max(max, r);
-    sq += r * r;
+  for (int terms = 1; terms <= 9; ++terms) {
+    SCOPED_TRACE(testing::Message() << terms << " sources");
+    std::vector<Vec> k;
+    for (int t = 0; t < terms; ++t) {
+      k.emplace_back(n);
+      fill_gaussian(k.back(), 1e-3, static_cast<std::uint64_t>(3 + t));
+    }
+    std::vector<LazyVec> sources;
+    sources.reserve(k.size());  // the combination points into them
+    for (const Vec& v : k) sources.emplace_back(v);
+    LazyVec err(Vec::Zero(n));
+    LinearCombination c;
+    for (int t = 0; t < terms; ++t) sources[static_cast<std::size_t>(t)].add_to(c, combination_coefficient(t));
+    err.set_combination(c);
+    const Vec e = formed_in_odeints_order(k);
+    double max = 0.0, sq = 0.0;
+    for (Index i = 0; i < n; ++i) {
+      const double r = std::abs(e(i)) / (atol + rtol * (std::abs(xo(i)) + dt * std::abs(go(i))));
+      max = std::max(max, r);
+      sq += r * r;
+    }
+    EXPECT_EQ(scaled_error(x_old, dxdt, err, atol, rtol, dt, false), max);
+    EXPECT_NEAR(scaled_error(x_old, dxdt, err, atol, rtol, dt, true), std::sqrt(sq / n), 1e-13 * std::sqrt(sq / n));
   }
-  EXPECT_EQ(scaled_error(x_old, dxdt, err, atol, rtol, dt, false), max);
-  EXPECT_NEAR(scaled_error(x_old, dxdt, err, atol, rtol, dt, true), std::sqrt(sq / n), 1e-13 * std::sqrt(sq / n));
+  Vec k1(n);
+  fill_gaussian(k1, 1e-3, 3);
   expect_both_norms_nan_with_a_nan_at({0, 517, 1008, 1012}, k1, x_old, dxdt, atol, rtol, dt);  // lanes and tail
 }
 

@@ -15,6 +15,11 @@
 
 namespace ufm {
 
+namespace detail {
+template <int T>
+struct CombinationLanes;
+}
+
 struct LinearCombination {
   static constexpr int kMaxTerms = 15;  ///< odeint's largest for_each (for_each15) has 14 sources
   int terms = 0;
@@ -31,34 +36,16 @@ struct LinearCombination {
     ++terms;
   }
 
+  /// f(lanes) with lanes a detail::CombinationLanes of this combination. For 1 to 7 sources (dopri5
+  /// has at most 7: the state and six slopes; RK4 5) their number is a compile-time constant, so
+  /// the coefficients stay in registers and the sum over the sources is unrolled. With the count known only at run time, forming a 708-entry
+  /// point took 1.5-1.6 times as long (the small size's stage points, 2 to 7 sources).
+  template <class F>
+  void visit(F&& f) const;
+
   /// out[j] = x[begin + j] for j < end − begin. out may be one of the sources at the same offset
-  /// (an update in place): each group of entries is read from every source before it is written.
-  void form(Index begin, Index end, double* out) const {
-    constexpr Index kTile = 256;
-    for (Index i0 = begin; i0 < end; i0 += kTile) {
-      const Index n = std::min(kTile, end - i0);
-      // With `prefetch`, each source's next tile is fetched while this one is formed: the hardware
-      // prefetcher alone, with several sources read in turn, left form() waiting on memory (a
-      // dopri5 stage measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
-      const Index ahead = prefetch ? std::min(kTile, end - i0 - n) : 0;
-      for (int t = 0; t < terms; ++t)
-        for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(x[static_cast<std::size_t>(t)] + i0 + kTile + j);
-      double* o = out + (i0 - begin);
-      // A group of entries is summed over all sources in registers and stored once. Summed source
-      // by source, a tile was loaded and stored once per source: at the small size that was a
-      // third of a dopri5 stage's own work (its stage points, error norm and bookkeeping).
-      constexpr Index kGroup = kGroupVectors * simd::kLanes;
-      Index j = 0;
-      for (; j + kGroup <= n; j += kGroup) form_group<kGroupVectors>(i0 + j, o + j);
-      for (; j + simd::kLanes <= n; j += simd::kLanes) form_group<1>(i0 + j, o + j);
-      for (; j < n; ++j) {
-        const Index i = i0 + j;
-        double v = a[0] * x[0][i];
-        for (int t = 1; t < terms; ++t) v = v + a[static_cast<std::size_t>(t)] * x[static_cast<std::size_t>(t)][i];
-        o[j] = v;
-      }
-    }
-  }
+  /// (an update in place): each vector of entries is read from every source before it is written.
+  void form(Index begin, Index end, double* out) const;
 
   /// The combination with every source advanced by `offset` entries (a view of a sub-range).
   LinearCombination shifted(Index offset) const {
@@ -68,20 +55,81 @@ struct LinearCombination {
   }
 
  private:
-  static constexpr int kGroupVectors = 4;  ///< four registers of sums (32 entries with AVX-512)
-  /// out = entries i … i + V·kLanes − 1, in the order ((a_0 x_0 + a_1 x_1) + a_2 x_2) + ….
-  template <int V>
-  void form_group(Index i, double* o) const {
-    simd::Doubles sum[V];
-    const simd::Doubles a0 = simd::broadcast(a[0]);
-    for (int v = 0; v < V; ++v) sum[v] = a0 * simd::load(x[0] + i + v * simd::kLanes);
-    for (int t = 1; t < terms; ++t) {
-      const simd::Doubles at = simd::broadcast(a[static_cast<std::size_t>(t)]);
-      const double* xt = x[static_cast<std::size_t>(t)] + i;
-      for (int v = 0; v < V; ++v) sum[v] = sum[v] + at * simd::load(xt + v * simd::kLanes);
+  template <class Lanes>
+  void form_with(const Lanes& lanes, Index begin, Index end, double* out) const {
+    constexpr Index kTile = 256;
+    for (Index i0 = begin; i0 < end; i0 += kTile) {
+      const Index n = std::min(kTile, end - i0);
+      // With `prefetch`, each source's next tile is fetched while this one is formed: the hardware
+      // prefetcher alone, with several sources read in turn, left form() waiting on memory (a
+      // dopri5 stage measured 3.9-4.2 gradient evaluations at the paper size without, 3.2-3.4 with).
+      const Index ahead = prefetch ? std::min(kTile, end - i0 - n) : 0;
+      for (int t = 0; t < terms; ++t)
+        for (Index j = 0; j < ahead; j += 8) __builtin_prefetch(x[static_cast<std::size_t>(t)] + i0 + kTile + j);
+      // Each vector of entries is summed over all sources in registers and stored once. Summed
+      // source by source, a tile was loaded and stored once per source: at the small size that
+      // was a third of a dopri5 stage's own work (its stage points, error norm and bookkeeping).
+      double* o = out + (i0 - begin);
+      Index j = 0;
+      for (; j + simd::kLanes <= n; j += simd::kLanes) simd::store(o + j, lanes.at(i0 + j));
+      for (; j < n; ++j) o[j] = lanes.scalar_at(i0 + j);
     }
-    for (int v = 0; v < V; ++v) simd::store(o + v * simd::kLanes, sum[v]);
   }
 };
+
+namespace detail {
+
+/// A combination's coefficients in vector registers, with its sources: T of them (T ≥ 1), or any
+/// number up to LinearCombination::kMaxTerms for T = 0.
+template <int T>
+struct CombinationLanes {
+  static constexpr int kCapacity = T > 0 ? T : LinearCombination::kMaxTerms;
+  explicit CombinationLanes(const LinearCombination& c) : terms(T > 0 ? T : c.terms) {
+    for (int t = 0; t < terms; ++t) {
+      const auto k = static_cast<std::size_t>(t);
+      s[t] = c.a[k];
+      a[t] = simd::broadcast(c.a[k]);
+      x[t] = c.x[k];
+    }
+  }
+  /// Entries i … i + kLanes − 1, in odeint's order ((a_0 x_0 + a_1 x_1) + a_2 x_2) + ….
+  simd::Doubles at(Index i) const {
+    simd::Doubles sum = a[0] * simd::load(x[0] + i);
+    for (int t = 1; t < count(); ++t) sum = sum + a[t] * simd::load(x[t] + i);
+    return sum;
+  }
+  /// Entry i, in the same order.
+  double scalar_at(Index i) const {
+    double v = s[0] * x[0][i];
+    for (int t = 1; t < count(); ++t) v = v + s[t] * x[t][i];
+    return v;
+  }
+  constexpr int count() const { return T > 0 ? T : terms; }
+
+  int terms;
+  double s[kCapacity];
+  simd::Doubles a[kCapacity];
+  const double* x[kCapacity];
+};
+
+}  // namespace detail
+
+template <class F>
+void LinearCombination::visit(F&& f) const {
+  switch (terms) {
+    case 1: return f(detail::CombinationLanes<1>(*this));
+    case 2: return f(detail::CombinationLanes<2>(*this));
+    case 3: return f(detail::CombinationLanes<3>(*this));
+    case 4: return f(detail::CombinationLanes<4>(*this));
+    case 5: return f(detail::CombinationLanes<5>(*this));
+    case 6: return f(detail::CombinationLanes<6>(*this));
+    case 7: return f(detail::CombinationLanes<7>(*this));
+    default: return f(detail::CombinationLanes<0>(*this));
+  }
+}
+
+inline void LinearCombination::form(Index begin, Index end, double* out) const {
+  visit([&](const auto& lanes) { form_with(lanes, begin, end, out); });
+}
 
 }  // namespace ufm
