@@ -33,7 +33,8 @@ Mat dense_spectra_symmetric(Index m, unsigned seed) {
 }
 
 TEST(DenseSpectra, SymmetricEigenvaluesMatchEigenSelfAdjointSolverOnRandomMatrices) {
-  for (const Index m : {Index{1}, Index{2}, Index{7}, Index{64}, Index{130}}) {
+  // Up to 200 through Eigen's reduction and dsterf, above through dsyev.
+  for (const Index m : {Index{1}, Index{2}, Index{7}, Index{64}, Index{130}, Index{200}, Index{250}}) {
     const Mat A = dense_spectra_symmetric(m, 11 + static_cast<unsigned>(m));
     const Vec fast = symmetric_eigenvalues(A), slow = detail::symmetric_eigenvalues_eigen(A);
     EXPECT_LT(dense_spectra_gap(fast, slow), 1e-13) << "m = " << m;
@@ -49,6 +50,20 @@ TEST(DenseSpectra, SymmetricEigenvaluesOfARankDeficientGramAreTheSquaredSingular
   const Vec sigma = Eigen::JacobiSVD<Mat>(X).singularValues();
   EXPECT_LT(dense_spectra_gap(lambda, sigma.array().square().matrix()), 1e-13);
   for (Index k = 5; k < 40; ++k) EXPECT_LT(std::abs(lambda(k)), 1e-13 * lambda(0)) << k;
+}
+
+TEST(DenseSpectra, SymmetricEigenvaluesOfHugeAndTinyMatricesAreScaledNotOverflowed) {
+  // Entries near 1e300 would overflow the reduction's Householder norms, near 1e-300 underflow;
+  // the matrix is scaled first. Both sides of the size switch (Eigen's reduction, dsyev).
+  for (const Index m : {Index{12}, Index{230}}) {
+    const Mat A = dense_spectra_symmetric(m, 81);
+    const Vec lambda = symmetric_eigenvalues(A);
+    for (const double factor : {1e300, 1e-300}) {
+      const Vec scaled = symmetric_eigenvalues(factor * A);
+      ASSERT_TRUE(scaled.allFinite()) << "m = " << m << ", factor " << factor;
+      EXPECT_LT(dense_spectra_gap(scaled / factor, lambda), 1e-13) << "m = " << m << ", factor " << factor;
+    }
+  }
 }
 
 TEST(DenseSpectra, SymmetricEigenvaluesReadOnlyTheLowerTriangle) {
