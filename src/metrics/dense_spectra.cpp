@@ -63,6 +63,21 @@ double lower_max_abs(const Mat& A) {
   return scale;
 }
 
+/// The eigenvalues of A (m ≤ kEigenReductionUpTo, largest |a_ij| = scale > 0, finite), ascending:
+/// A scaled to entries of at most 1 as Eigen's own solver does (no overflow in the reduction),
+/// reduced to tridiagonal T (Eigen, lower triangle), T's eigenvalues by root-free QR (dsterf, what
+/// dsyev calls for values only), scaled back.
+Vec reduced_eigenvalues(const Mat& A, double scale) {
+  const int m = static_cast<int>(A.rows());
+  Mat a = A / scale;
+  Vec w(m), sub(m - 1), hcoeffs(m - 1);
+  Eigen::internal::tridiagonalization_inplace(a, w, sub, hcoeffs, false);
+  int info = 0;
+  dsterf_(&m, w.data(), sub.data(), &info);
+  check_info(info, "dsterf");
+  return w * scale;
+}
+
 }  // namespace
 
 bool dense_spectra_use_lapack() { return true; }
@@ -71,20 +86,11 @@ Vec symmetric_eigenvalues(const Mat& A) {
   const int m = lapack_int(A.rows(), "symmetric_eigenvalues()");
   Vec w(m);
   if (m == 0) return w;
-  const double scale = m <= kEigenReductionUpTo ? lower_max_abs(A) : 0.0;
-  if (scale == 0.0 && m <= kEigenReductionUpTo) return Vec::Zero(m);
-  if (std::isfinite(scale) && scale > 0.0) {  // else (larger, or a NaN or ∞ entry) dsyev as a whole
-    // Scaled to entries of at most 1 as Eigen's own solver does (no overflow in the reduction),
-    // reduced to tridiagonal T (Eigen, lower triangle), T's eigenvalues by root-free QR (dsterf,
-    // what dsyev calls for values only), scaled back.
-    Mat a = A / scale;
-    Vec sub(m - 1), hcoeffs(m - 1);
-    Eigen::internal::tridiagonalization_inplace(a, w, sub, hcoeffs, false);
-    int info = 0;
-    dsterf_(&m, w.data(), sub.data(), &info);
-    check_info(info, "dsterf");
-    return w * scale;  // ascending
-  }
+  if (m <= kEigenReductionUpTo) {
+    const double scale = lower_max_abs(A);
+    if (scale == 0.0) return Vec::Zero(m);
+    if (std::isfinite(scale)) return reduced_eigenvalues(A, scale);
+  }  // else (larger, or a NaN or ∞ entry) dsyev as a whole
   Mat a = A;  // dsyev overwrites its input
   const int lda = m;
   int info = 0, lwork = -1;
