@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "test_metrics_util.hpp"
+#include "ufm/metrics/class_stats.hpp"
 #include "ufm/metrics/nc.hpp"
 
 namespace ufm {
@@ -110,6 +111,36 @@ TEST(NcMetrics, Nc1MatchesDirectPseudoInverse) {
     EXPECT_NEAR(metric(out, "nc1"), ref, 1e-10 * ref) << "d=" << c.d << " K=" << c.K;
     EXPECT_GT(ref, 1e-3);
   }
+}
+
+TEST(NcMetrics, NearestClassCenterMatchesTheDirectDistancesWithTiesToTheLowestClass) {
+  // Random features, several column blocks: the prediction is argmin_c ‖h_i − μ_c‖², found directly.
+  const Index d = 7, K = 5;
+  const std::vector<int> y = test::shuffled_labels({60, 70, 80, 90, 61}, 3);
+  const Index N = static_cast<Index>(y.size());
+  Mat H = test::random_mat(d, N, 4);
+  for (Index i = 0; i < N; ++i) H(y[i] % d, i) += 0.5;  // some class structure
+  const ClassStats s = class_stats(H, y, K, "test");
+  const std::vector<int> ncc = nearest_class_center(s, centered_projections(H, s).transpose());
+  ASSERT_EQ(ncc.size(), static_cast<std::size_t>(N));
+  Index mixed = 0;
+  for (Index i = 0; i < N; ++i) {
+    Index best = 0;
+    for (Index c = 1; c < K; ++c)
+      if ((H.col(i) - s.means.col(c)).squaredNorm() < (H.col(i) - s.means.col(best)).squaredNorm()) best = c;
+    EXPECT_EQ(ncc[i], best) << "sample " << i;
+    mixed += (best != y[i]);
+  }
+  EXPECT_GT(mixed, 10);  // not every sample sits nearest its own class mean
+
+  // Classes 1 and 3 with the same mean tie exactly for every sample: each goes to class 1, never 3.
+  Mat T = Mat::Zero(2, 8);
+  const std::vector<int> yt{0, 1, 2, 3, 0, 1, 2, 3};
+  T << 0, 1, 0, 1, 0, 1, 0, 1,  //
+      5, 2, -5, 2, 5, 2, -5, 2;
+  const ClassStats ts = class_stats(T, yt, 4, "test");
+  const std::vector<int> tied = nearest_class_center(ts, centered_projections(T, ts).transpose());
+  EXPECT_EQ(tied, (std::vector<int>{0, 1, 2, 1, 0, 1, 2, 1}));
 }
 
 TEST(NcMetrics, ZeroFeaturesGiveNullWithReason) {

@@ -100,6 +100,52 @@ TEST(SqiMetrics, CrossEntropyUsesSoftmaxAndIgnoresShifts) {
   EXPECT_NEAR(metric(one, "eps_tilde_std"), std::abs(p1 - p2) / 2, 1e-15);
 }
 
+/// The SQI block of theory.md §4 one sample at a time, from its own softmax: test-only reference.
+/// Returns eps_avg, eps_tilde_avg, eps_std, eps_tilde_std, sqi_avg_gap, sqi_pointwise_gap.
+std::vector<double> direct_sqi(const Mat& Z, const std::vector<int>& y, Loss loss) {
+  const Index K = Z.rows(), N = Z.cols();
+  Mat F = Z;
+  if (loss == Loss::kCrossEntropy)
+    for (Index i = 0; i < N; ++i) {
+      const Vec e = (Z.col(i).array() - Z.col(i).maxCoeff()).exp();
+      F.col(i) = e / e.sum();
+    }
+  std::vector<double> eps, tilde;
+  for (Index i = 0; i < N; ++i)
+    for (Index c = 0; c < K; ++c) (c == y[i] ? eps.push_back(1.0 - F(c, i)) : tilde.push_back(F(c, i)));
+  const auto mean = [](const std::vector<double>& v) {
+    double t = 0.0;
+    for (double x : v) t += x;
+    return t / static_cast<double>(v.size());
+  };
+  const double ea = mean(eps), ta = mean(tilde), km1 = static_cast<double>(K - 1);
+  double ev = 0.0, tv = 0.0, ed = 0.0, td = 0.0;
+  for (double e : eps) ev += (e - ea) * (e - ea), ed = std::max(ed, std::abs(e - ea));
+  for (double t : tilde) tv += (t - ta) * (t - ta), td = std::max(td, std::abs(km1 * t - ea));
+  return {ea, ta, std::sqrt(ev / eps.size()), std::sqrt(tv / tilde.size()), std::abs(ea - km1 * ta), ed + td};
+}
+
+TEST(SqiMetrics, RandomLogitsMatchTheSampleBySampleDefinition) {
+  // Imbalanced labels, logits of several scales, K from 2 to 12, N not a multiple of any vector width.
+  const char* names[] = {"eps_avg", "eps_tilde_avg", "eps_std", "eps_tilde_std", "sqi_avg_gap", "sqi_pointwise_gap"};
+  for (const Loss loss : {Loss::kMse, Loss::kCrossEntropy})
+    for (const Index K : {Index{2}, Index{3}, Index{10}, Index{12}}) {
+      const Index N = 203;
+      std::vector<int> y(N);
+      for (Index i = 0; i < N; ++i) y[i] = static_cast<int>((i * i + 3 * i) % K);
+      Mat Z = test::random_mat(K, N, 31, 3.0);
+      Z.row(0).array() += 2.0;  // class 0 mostly wins
+      MetricSet out = MetricSet::object();
+      put_sqi(Z, y, loss, out);
+      test::expect_no_nan(out);
+      const std::vector<double> ref = direct_sqi(Z, y, loss);
+      for (std::size_t k = 0; k < ref.size(); ++k)
+        EXPECT_NEAR(metric(out, names[k]), ref[k], 1e-14 * std::max(1.0, std::abs(ref[k])))
+            << names[k] << " K " << K << (loss == Loss::kMse ? " mse" : " ce");
+      EXPECT_GT(metric(out, "sqi_pointwise_gap"), 0.05);
+    }
+}
+
 TEST(SqiMetrics, CollapseMetricsUsesBiasForSqi) {
   // MSE with free bias 1/K on collapsed zero features: z_i = 1/K everywhere, so ε = (K−1)/K, ε̃ = 1/K.
   const Index K = 3;

@@ -49,19 +49,22 @@ Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s) {
   return P;
 }
 
-std::vector<int> nearest_class_center(const ClassStats& s, const Mat& P) {
-  const Index K = P.rows(), N = P.cols();
+std::vector<int> nearest_class_center(const ClassStats& s, const Eigen::Ref<const Mat>& Pt) {
+  const Index N = Pt.rows(), K = Pt.cols();
   const Vec sq = s.G.diagonal();
-  std::vector<int> pred(N);
-  for (Index i = 0; i < N; ++i) {
-    int best = 0;
-    double best_score = sq(0) - 2.0 * P(0, i);
-    for (Index c = 1; c < K; ++c) {
-      const double score = sq(c) - 2.0 * P(c, i);
-      if (score < best_score) best_score = score, best = static_cast<int>(c);
+  Vec best = sq(0) - 2.0 * Pt.col(0).array(), arg = Vec::Zero(N);  // the class as a double: one vector width
+  for (Index c = 1; c < K; ++c) {
+    const double* p = Pt.col(c).data();
+    const double sq_c = sq(c), cls = static_cast<double>(c);
+    for (Index i = 0; i < N; ++i) {
+      const double score = sq_c - 2.0 * p[i];
+      const bool lower = score < best[i];  // strict: a tie keeps the lower class
+      best[i] = lower ? score : best[i];
+      arg[i] = lower ? cls : arg[i];
     }
-    pred[i] = best;
   }
+  std::vector<int> pred(static_cast<std::size_t>(N));
+  for (Index i = 0; i < N; ++i) pred[static_cast<std::size_t>(i)] = static_cast<int>(arg[i]);
   return pred;
 }
 

@@ -32,15 +32,17 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   const bool w_zero = negligible(w_sq);  // absolute: W has no scale of its own to compare with
   const bool has_ncc = !ncc.empty();
 
-  // Logits without, then with, the bias: predictions with ties to the lowest class index.
+  // Logits without, then with, the bias: predictions with ties to the lowest class index. Both
+  // readings and the SQI take the logits class-major, Zt = Zᵀ (N×K), transposed once here.
+  Mat Zt = WH.transpose();
   Index nc4_nb = 0;
   if (has_ncc) {
-    const LogitReadings no_bias = read_logits(WH, labels, false);
+    const LogitReadings no_bias = read_logits_class_major(Zt, labels, false);
     for (Index i = 0; i < N; ++i) nc4_nb += (no_bias.argmax[i] != ncc[i]);
   }
-  Mat Z = WH;  // K×N
-  if (sn.b.size() == K) Z.colwise() += sn.b;
-  const LogitReadings read = read_logits(Z, labels, true);
+  if (sn.b.size() == K)
+    for (Index c = 0; c < K; ++c) Zt.col(c).array() += sn.b(c);
+  const LogitReadings read = read_logits_class_major(Zt, labels, true);
   Index hits = 0, nc4 = 0;
   double margin = 0.0, min_margin = std::numeric_limits<double>::infinity();
   for (Index i = 0; i < N; ++i) {
@@ -101,7 +103,7 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     put_metric(out, "snc_h", std::sqrt(r.sum() / h_sq));
   }
 
-  put_sqi(Z, labels, sn.loss, out);
+  put_sqi_class_major(Zt, labels, sn.loss, out);
 
   if (w_zero)
     put_metric(out, "nc3_uncentered", std::nullopt, "classifier is zero");

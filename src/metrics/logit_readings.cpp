@@ -6,8 +6,12 @@
 namespace ufm {
 
 LogitReadings read_logits(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, bool with_margin) {
-  const Index K = Z.rows(), N = Z.cols();
-  const Mat Zt = Z.transpose();  // N×K: the logits of one class over all samples are contiguous
+  return read_logits_class_major(Z.transpose(), labels, with_margin);  // N×K: one class's logits contiguous
+}
+
+LogitReadings read_logits_class_major(const Eigen::Ref<const Mat>& Zt, std::span<const int> labels,
+                                      bool with_margin) {
+  const Index K = Zt.cols(), N = Zt.rows();
   Vec best = Zt.col(0), arg = Vec::Zero(N);  // the class index as a double: one vector width with best
   for (Index c = 1; c < K; ++c) {
     const double* z = Zt.col(c).data();

@@ -45,7 +45,7 @@ void classifier_metrics(const Snapshot& sn, MetricSet& out) {
   detail::check_snapshot(sn, "classifier_metrics()");
   const ClassStats s = class_stats(sn.H, sn.labels, sn.K, "classifier_metrics()");
   std::vector<int> ncc;
-  if (s.mt_reason().empty()) ncc = nearest_class_center(s, centered_projections(sn.H, s));
+  if (s.mt_reason().empty()) ncc = nearest_class_center(s, centered_projections(sn.H, s).transpose());
   detail::put_classifier_metrics(sn, s, ncc, logits_without_bias(sn), out);
   move_null_reasons_last(out);
 }

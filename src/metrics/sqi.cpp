@@ -6,48 +6,68 @@
 namespace ufm {
 namespace {
 
-/// F = Z (mse) or softmax of every column of Z (ce, computed stably: exp(z − max z) / Σ), K×N, with
-/// the exponentials taken over the whole matrix at once (vectorized).
-Mat outputs(const Eigen::Ref<const Mat>& Z, Loss loss) {
-  if (loss != Loss::kCrossEntropy) return Z;
-  Mat F = Z;
-  F.rowwise() -= Z.colwise().maxCoeff();
+/// F = Zt (mse) or the softmax of every sample (ce, computed stably: exp(z − max z) / Σ), N×K
+/// class-major: each loop runs over the samples of one class, the exponentials over the whole matrix.
+Mat outputs_class_major(const Eigen::Ref<const Mat>& Zt, Loss loss) {
+  Mat F = Zt;
+  if (loss != Loss::kCrossEntropy) return F;
+  const Index K = F.cols();
+  Vec top = F.col(0);  // max_c z_c of each sample
+  for (Index c = 1; c < K; ++c) top = top.cwiseMax(F.col(c));
+  F.colwise() -= top;
   F.array() = F.array().exp();  // a plain array: Eigen's vectorized exp
-  const Eigen::RowVectorXd total = F.colwise().sum();
-  F.array().rowwise() /= total.array();
+  Vec total = F.col(0);
+  for (Index c = 1; c < K; ++c) total += F.col(c);  // class by class: the same order in every lane
+  for (Index c = 0; c < K; ++c) F.col(c).array() /= total.array();
   return F;
 }
 
 }  // namespace
 
 void put_sqi(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Loss loss, MetricSet& out) {
-  const Index K = Z.rows(), N = Z.cols();
-  const double km1 = static_cast<double>(K - 1);
-  const Mat F = outputs(Z, loss);  // one softmax per sample, shared by both passes
-  // ε_i = 1 − f_i[y_i]; the ε̃ entries are F off the labels: Off is F with F(y_i, i) set to 0, and
-  // every sum and maximum over Off below skips the masked entries (set to 0 again after each shift).
-  Vec eps(N);
-  Mat Off = F;  // K×N
-  for (Index i = 0; i < N; ++i) {
-    eps(i) = 1.0 - F(labels[i], i);
-    Off(labels[i], i) = 0.0;
+  put_sqi_class_major(Z.transpose(), labels, loss, out);
+}
+
+void put_sqi_class_major(const Eigen::Ref<const Mat>& Zt, std::span<const int> labels, Loss loss,
+                         MetricSet& out) {
+  const Index N = Zt.rows(), K = Zt.cols();
+  const double n = static_cast<double>(N), km1 = static_cast<double>(K - 1);
+  const Mat F = outputs_class_major(Zt, loss);  // one softmax per sample, shared by both passes
+  // ε_i = 1 − f_i[y_i]; the ε̃ entries are F off the labels. The loops run over one class's samples
+  // (contiguous) and skip those labelled with that class; they accumulate per sample, element by
+  // element, and each total is one reduction at the end.
+  Vec y(N), own(N), off = Vec::Zero(N);
+  for (Index i = 0; i < N; ++i) y(i) = static_cast<double>(labels[static_cast<std::size_t>(i)]);
+  for (Index c = 0; c < K; ++c) {
+    const double* f = F.col(c).data();
+    const double cls = static_cast<double>(c);
+    for (Index i = 0; i < N; ++i) {
+      const bool is_own = y(i) == cls;
+      own(i) = is_own ? f[i] : own(i);
+      off(i) += is_own ? 0.0 : f[i];
+    }
   }
-  const auto mask_labels = [&](Mat& A) {
-    for (Index i = 0; i < N; ++i) A(labels[i], i) = 0.0;
-  };
+  const Vec eps = 1.0 - own.array();
   // Pass 1: means. Pass 2: deviations (two passes: no cancellation in the variances).
   const double eps_avg = eps.mean();
-  const double tilde_avg = Off.sum() / (static_cast<double>(N) * km1);
+  const double tilde_avg = off.sum() / (n * km1);
   const double eps_var = (eps.array() - eps_avg).square().sum();
   const double eps_dev = (eps.array() - eps_avg).abs().maxCoeff();
-  Mat dev = Off.array() - tilde_avg;  // f − avg off the labels
-  mask_labels(dev);
-  const double tilde_var = dev.squaredNorm();
-  dev = km1 * Off.array() - eps_avg;  // (K−1)f − eps_avg off the labels
-  mask_labels(dev);
-  const double tilde_dev = dev.cwiseAbs().maxCoeff();
-  const double eps_std = std::sqrt(eps_var / static_cast<double>(N));
-  const double tilde_std = std::sqrt(tilde_var / (static_cast<double>(N) * km1));
+  Vec var = Vec::Zero(N), dev = Vec::Zero(N);
+  for (Index c = 0; c < K; ++c) {
+    const double* f = F.col(c).data();
+    const double cls = static_cast<double>(c);
+    for (Index i = 0; i < N; ++i) {
+      const bool is_own = y(i) == cls;
+      const double gap = f[i] - tilde_avg;                   // f − avg off the labels
+      const double scaled = std::abs(km1 * f[i] - eps_avg);  // |(K−1)f − eps_avg| off the labels
+      var(i) += is_own ? 0.0 : gap * gap;
+      dev(i) = is_own ? dev(i) : std::max(dev(i), scaled);
+    }
+  }
+  const double tilde_var = var.sum(), tilde_dev = dev.maxCoeff();
+  const double eps_std = std::sqrt(eps_var / n);
+  const double tilde_std = std::sqrt(tilde_var / (n * km1));
   put_metric(out, "eps_avg", eps_avg);
   put_metric(out, "eps_tilde_avg", tilde_avg);
   put_metric(out, "eps_std", eps_std);

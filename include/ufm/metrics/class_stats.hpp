@@ -32,7 +32,8 @@ Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s);
 
 /// Nearest class centre argmin_c ‖h_i − μ_c‖ of every sample, ties to the lowest c, from P (K×N) of
 /// centered_projections: ‖h_i − μ_c‖² = ‖h_i − μ_G‖² + ‖m̃_c‖² − 2 P(c, i), the first term shared by all c.
-std::vector<int> nearest_class_center(const ClassStats& s, const Mat& P);
+/// \param Pt P stored class-major, Pᵀ (N×K): the comparisons run over contiguous samples (vectorized).
+std::vector<int> nearest_class_center(const ClassStats& s, const Eigen::Ref<const Mat>& Pt);
 
 /// argmax_c z(c), ties to the lowest c (the rule of accuracy and nc4).
 template <class V>

@@ -17,4 +17,9 @@ struct LogitReadings {
 /// \param Z K×N logits, K ≥ 2. \param labels N labels in [0, K) (read only when with_margin).
 LogitReadings read_logits(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, bool with_margin);
 
+/// read_logits on the logits stored class-major, Zt = Zᵀ (N×K): no transpose of its own, so a caller
+/// that reads the same logits several times (with and without the bias, the SQI) transposes once.
+LogitReadings read_logits_class_major(const Eigen::Ref<const Mat>& Zt, std::span<const int> labels,
+                                      bool with_margin);
+
 }  // namespace ufm

@@ -13,7 +13,12 @@ namespace ufm {
 /// eps_std, eps_tilde_std (population), eps_rel_std, eps_tilde_rel_std (std/|avg|, null when
 /// |avg| < 1e-12), sqi_avg_gap = |eps_avg − (K−1)·eps_tilde_avg| and sqi_pointwise_gap =
 /// max_i |ε_i − eps_avg| + max_{i,c'≠y_i} |(K−1)ε̃_{i,c'} − eps_avg|. O(KN): the outputs are
-/// formed once, in a K×N temporary, for both passes.
+/// formed once, in an N×K temporary, for both passes.
 void put_sqi(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Loss loss, MetricSet& out);
+
+/// put_sqi on the logits stored class-major, Zt = Zᵀ (N×K): every loop runs over contiguous samples
+/// of one class (vectorized), and the caller's transpose is shared with read_logits_class_major.
+void put_sqi_class_major(const Eigen::Ref<const Mat>& Zt, std::span<const int> labels, Loss loss,
+                         MetricSet& out);
 
 }  // namespace ufm
