@@ -66,25 +66,27 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
   const Index d = H.rows();
   const bool small_gram_is_dd = d <= N;
   const Index block = small_gram_is_dd ? std::min<Index>(N, 256) : N;
-  Mat Xb(d, block), P(K, N), gram;
+  Mat Xb(d, block), Pt(N, K), gram;  // Pt = Pᵀ, class-major: the loops below run over contiguous samples
   const Mat MtT = s.Mt.transpose();  // K×d
   Vec work(block * K);
   if (opt.spectra && small_gram_is_dd) gram = Mat::Zero(d, d);
-  Vec dist2(N);
+  Vec dist2(N), var = Vec::Zero(K);  // var_c: Σ ‖h − μ_c‖² over class c, then its mean below
   double x_sq = 0.0;
   for (Index j0 = 0; j0 < N; j0 += block) {
     const Index nb = std::min(block, N - j0);
     auto X = Xb.leftCols(nb);
     X = H.middleCols(j0, nb).colwise() - s.mu_G;
-    x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, P, work.data());
-    for (Index j = 0; j < nb; ++j) dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
+    x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt, work.data());
+    for (Index j = 0; j < nb; ++j) {
+      dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
+      var(labels[j0 + j]) += dist2(j0 + j);
+    }
     if (opt.spectra && small_gram_is_dd) add_gram_lower(X.data(), d, d, nb, gram.data(), d);
   }
   if (opt.spectra && !small_gram_is_dd) {  // here Xb holds all of X
     gram = Mat::Zero(N, N);
     gram.selfadjointView<Eigen::Lower>().rankUpdate(Xb.transpose());
   }
-  Mat Pt = P.transpose();  // N×K class-major: the loops below run over contiguous samples
   if (!s.means_coincide) ncc = nearest_class_center(s, Pt);
 
   // Cᵀ = (M̃ᵀ(H − μ_y))ᵀ = Pᵀ − G[y_i, :] (in place), and S = M̃ᵀΣ_W M̃ = C Cᵀ/N, one dot product of two
@@ -106,9 +108,7 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
     put_metric(out, "nc1", nc1);
     // tr(Σ_W)/tr(Σ_B) with tr(Σ_W) = Σ dist2/N and tr(Σ_B) = ‖M̃‖²_F/K.
     put_metric(out, "nc1_tr", (dist2.sum() / n) / (s.G.trace() / static_cast<double>(K)));
-    Vec var = Vec::Zero(K);  // Var_c = mean ‖h − μ_c‖² over class c
-    for (Index i = 0; i < N; ++i) var(labels[i]) += dist2(i);
-    for (Index c = 0; c < K; ++c) var(c) /= static_cast<double>(s.counts[c]);
+    for (Index c = 0; c < K; ++c) var(c) /= static_cast<double>(s.counts[c]);  // Var_c = mean ‖h − μ_c‖²
     double cdnv = 0.0;
     std::string cdnv_null;
     for (Index c = 0; c < K && cdnv_null.empty(); ++c) {

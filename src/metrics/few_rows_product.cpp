@@ -9,26 +9,26 @@ namespace {
 constexpr Index kBlock = 256;  ///< columns per kernel call: a block of X and its K×nb logits stay in L2
 }  // namespace
 
-double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out,
+double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out_t,
                               double* work) {
   const Index K = A.rows(), d = A.cols();
   const double x_sq = detail::block_logits(d, K, A.data(), At.data(), Xb, nb, nullptr, work, nullptr);
-  out.middleCols(j0, nb) = Eigen::Map<const Mat>(work, nb, K).transpose();  // work is nb×K, class-major
+  out_t.middleRows(j0, nb) = Eigen::Map<const Mat>(work, nb, K);  // the kernel's layout: nb×K, ldz = nb
   return x_sq;
 }
 
 double few_rows_product(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out) {
   const Index K = A.rows(), d = A.cols(), N = X.cols();
-  out.resize(K, N);
   if (d == 0 || X.outerStride() != d) {
     out.noalias() = A * X;
     return X.squaredNorm();
   }
   const Mat Ac = A, At = A.transpose();
-  Mat work(std::min(kBlock, N), K);
+  Mat out_t(N, K), work(std::min(kBlock, N), K);
   double x_sq = 0.0;
   for (Index j0 = 0; j0 < N; j0 += kBlock)
-    x_sq += few_rows_product_block(Ac, At, X.data() + j0 * d, std::min(kBlock, N - j0), j0, out, work.data());
+    x_sq += few_rows_product_block(Ac, At, X.data() + j0 * d, std::min(kBlock, N - j0), j0, out_t, work.data());
+  out = out_t.transpose();
   return x_sq;
 }
 
