@@ -229,7 +229,7 @@ const std::string kRunFooter =
     std::string("Options that do not apply to the chosen dynamics or model are errors. --init-state replaces the random\n"
                 "initialization: --seed and --init-scale do not apply with it. A checkpoint computes every metric of\n"
                 "the state: about 11 gradient steps' worth with one layer at K=10, n=500, d=512 (mostly the d x d Gram\n"
-                "product and eigenvalues of the feature spectrum), 5 at K=10, d=64, 2 at K=100, d=512, and about one\n"
+                "product and eigenvalues of the feature spectrum), 4.4 at K=10, d=64, 2 at K=100, d=512, and about one\n"
                 "with two layers (measured on one core); see the README's 'Cost of metrics'.\n\n") +
     kExitStatuses;
 
