@@ -59,7 +59,7 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
     return;
   }
 
-  // One pass over H in blocks of columns X_b = H_b − μ_G1ᵀ (no d×N copy when d ≤ N): P = M̃ᵀX (K×N) and
+  // One pass over H in blocks of columns X_b = H_b − μ_G1ᵀ (no d×N copy when d ≤ N): P = M̃ᵀX (as Pᵀ) and
   // ‖X‖²_F by few_rows_product.hpp, dist2_i = ‖h_i − μ_{y_i}‖² = ‖x_i − m̃_{y_i}‖² (direct: no
   // cancellation at collapse), and the lower triangle of the d×d Gram X Xᵀ by gram_kernel.hpp. If d > N
   // the spectrum needs the N×N Gram XᵀX instead, which takes the one centred d×N copy.

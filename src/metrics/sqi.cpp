@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace ufm {
 namespace {
@@ -36,7 +37,7 @@ void put_sqi_class_major(const Eigen::Ref<const Mat>& Zt, std::span<const int> l
   // ε_i = 1 − f_i[y_i]; the ε̃ entries are F off the labels. The loops run over one class's samples
   // (contiguous) and skip those labelled with that class; they accumulate per sample, element by
   // element, and each total is one reduction at the end.
-  Vec y(N), own(N), off = Vec::Zero(N);
+  Vec y(N), own = Vec::Constant(N, std::numeric_limits<double>::quiet_NaN()), off = Vec::Zero(N);
   for (Index i = 0; i < N; ++i) y(i) = static_cast<double>(labels[static_cast<std::size_t>(i)]);
   for (Index c = 0; c < K; ++c) {
     const double* f = F.col(c).data();
