@@ -4,6 +4,7 @@
 
 #include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/geometry.hpp"
+#include "ufm/metrics/logit_readings.hpp"
 #include "ufm/objectives/labels.hpp"
 
 namespace ufm {
@@ -50,22 +51,11 @@ Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s) {
 }
 
 std::vector<int> nearest_class_center(const ClassStats& s, const Eigen::Ref<const Mat>& Pt) {
-  const Index N = Pt.rows(), K = Pt.cols();
-  const Vec sq = s.G.diagonal();
-  Vec best = sq(0) - 2.0 * Pt.col(0).array(), arg = Vec::Zero(N);  // the class as a double: one vector width
-  for (Index c = 1; c < K; ++c) {
-    const double* p = Pt.col(c).data();
-    const double sq_c = sq(c), cls = static_cast<double>(c);
-    for (Index i = 0; i < N; ++i) {
-      const double score = sq_c - 2.0 * p[i];
-      const bool lower = score < best[i];  // strict: a tie keeps the lower class
-      best[i] = lower ? score : best[i];
-      arg[i] = lower ? cls : arg[i];
-    }
-  }
-  std::vector<int> pred(static_cast<std::size_t>(N));
-  for (Index i = 0; i < N; ++i) pred[static_cast<std::size_t>(i)] = static_cast<int>(arg[i]);
-  return pred;
+  // argmin_c of the score ‖m̃_c‖² − 2 P(c, i) is the argmax of its negation (exact), ties to the lowest
+  // c: read_logits' rule, so the logit readings find it.
+  Mat closeness(Pt.rows(), Pt.cols());  // N×K class-major
+  for (Index c = 0; c < Pt.cols(); ++c) closeness.col(c) = -(s.G(c, c) - 2.0 * Pt.col(c).array());
+  return read_logits_class_major(closeness, {}, false).argmax;
 }
 
 }  // namespace ufm
