@@ -8,14 +8,20 @@ namespace {
 
 // Kernels. Everything is column-major: h_i = H[i·d ..], w_k = Wt[k·d ..] (Wt = Wᵀ, d×K), and the
 // logits / residual of a block are class-major, Zt[k·ldz + i]. logits_tile and backward_tile
-// vectorize along d with Eigen's packets (any SIMD level); logits_octet (AVX-512, K ≤ 12)
-// vectorizes across 8 samples.
+// vectorize along d with Eigen's packets (any SIMD level); logits_octet (AVX-512, K ≤ 12) and
+// logits_quartet (AVX2 with FMA, K ≤ 10) vectorize across 8 or 4 samples.
 
 namespace ei = Eigen::internal;
 using Packet = ei::packet_traits<double>::type;
 
-constexpr int kLogitSamples = 4;   ///< samples per logits tile
-constexpr int kLogitClasses = 5;   ///< classes per logits tile: 4 × 5 = 20 accumulators
+#if defined(EIGEN_VECTORIZE_AVX512)
+constexpr int kLogitSamples = 4;  ///< samples per logits tile
+#else
+// 16 vector registers (AVX2 and narrower): 4 × 5 accumulators spilled to the stack, a load and a store
+// per FMA; 2 × 5, the samples and a row of Wt fit (13 registers).
+constexpr int kLogitSamples = 2;
+#endif
+constexpr int kLogitClasses = 5;  ///< classes per logits tile: kLogitSamples × 5 accumulators
 constexpr int kBackwardClasses = static_cast<int>(kMaxDescendK);  ///< classes per backward tile: 12 w + 12 accumulators
 
 // The kernels are EIGEN_DONT_INLINE: inlined into their callers (lambdas, dispatch), GCC's
@@ -182,6 +188,65 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
   }
   return sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8);
 }
+/// logits_octet by its name for block_logits.
+template <int K, bool kStream>
+double logits_transposed(Index d, const double* W, const double* H, const double* b, double* Zt, Index ldz,
+                         double* pack, Index ldp) {
+  return logits_octet<K, kStream>(d, W, H, b, Zt, ldz, pack, ldp);
+}
+#elif defined(EIGEN_VECTORIZE_AVX) && defined(EIGEN_VECTORIZE_FMA)
+/// K up to this: logits by logits_quartet. Its 16 registers hold K accumulators, the 4 transposed
+/// rows, a broadcast and the sum of squares.
+constexpr int kTransposedClasses = 10;
+
+/// logits_octet for AVX2's 4 lanes: Zt[k·ldz + s] = b_k + Σ_r W(k, r) h_s[r] for 4 samples and K ≤ 10
+/// classes, each 4×4 tile of the columns transposed in registers, so each logit is one lane's sum over
+/// r in order, as in logits_octet (no horizontal reductions: at d = 64, logits_tile's took a third
+/// of its time, and its 4 × 5 accumulators did not fit the 16 registers). Returns Σ_s ||h_s||².
+template <int K, bool kStream>
+EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* H, const double* b, double* Zt,
+                                        Index ldz, [[maybe_unused]] double* pack, [[maybe_unused]] Index ldp) {
+  const Index dv = d - d % 4;
+  __m256d acc[K];
+  for (int k = 0; k < K; ++k) acc[k] = _mm256_setzero_pd();
+  __m256d sq = _mm256_setzero_pd();
+  for (Index r = 0; r < dv; r += 4) {
+    __m256d a[4];
+    for (int s = 0; s < 4; ++s) {
+      a[s] = _mm256_loadu_pd(H + s * d + r);
+      sq = _mm256_fmadd_pd(a[s], a[s], sq);
+      if constexpr (kStream) _mm256_storeu_pd(pack + (r / 4) * ldp + s * 4, a[s]);
+    }
+    const __m256d t0 = _mm256_unpacklo_pd(a[0], a[1]), t1 = _mm256_unpackhi_pd(a[0], a[1]);  // h0[0] h1[0] h0[2] h1[2]; [1], [3]
+    const __m256d t2 = _mm256_unpacklo_pd(a[2], a[3]), t3 = _mm256_unpackhi_pd(a[2], a[3]);
+    const __m256d row[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20),
+                            _mm256_permute2f128_pd(t0, t2, 0x31), _mm256_permute2f128_pd(t1, t3, 0x31)};
+    for (int j = 0; j < 4; ++j) {  // row[j]: h_s[r + j] for s = 0..3
+      const double* w = W + (r + j) * K;
+      for (int k = 0; k < K; ++k) acc[k] = _mm256_fmadd_pd(_mm256_broadcast_sd(w + k), row[j], acc[k]);
+    }
+  }
+  for (int k = 0; k < K; ++k) {
+    if (dv == d) {  // no leftover rows: store the 4 logits of class k at once
+      _mm256_storeu_pd(Zt + k * ldz, b ? _mm256_add_pd(acc[k], _mm256_set1_pd(b[k])) : acc[k]);
+      continue;
+    }
+    alignas(32) double z[4];
+    _mm256_store_pd(z, acc[k]);
+    for (int s = 0; s < 4; ++s) {
+      double v = z[s];
+      for (Index r = dv; r < d; ++r) v += W[r * K + k] * H[s * d + r];
+      Zt[k * ldz + s] = b ? v + b[k] : v;
+    }
+  }
+  return sum_lanes(sq) + squares_from(H, d, dv, 4);
+}
+/// logits_quartet by its name for block_logits.
+template <int K, bool kStream>
+double logits_transposed(Index d, const double* W, const double* H, const double* b, double* Zt, Index ldz,
+                         double* pack, Index ldp) {
+  return logits_quartet<K, kStream>(d, W, H, b, Zt, ldz, pack, ldp);
+}
 #endif
 
 inline void store(double* p, const Packet& x, bool stream) {
@@ -286,15 +351,15 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
                     double* Zt, double* pack) {
   const Index groups = (K + kLogitClasses - 1) / kLogitClasses;
   double h_squared = 0.0;
-#if defined(EIGEN_VECTORIZE_AVX512)
-  if (K <= kTransposedClasses) {
+#if defined(EIGEN_VECTORIZE_AVX512) || (defined(EIGEN_VECTORIZE_AVX) && defined(EIGEN_VECTORIZE_FMA))
+  if (K <= kTransposedClasses) {  // logits_octet or logits_quartet: kLanes samples at a time
     Index i = 0;
     with_group<kTransposedClasses>(static_cast<int>(K), [&]<int G>() {
-      for (; i + 8 <= nb; i += 8) {
+      for (; i + kLanes <= nb; i += kLanes) {
         if (pack)
-          h_squared += logits_octet<G, true>(d, W, Hb + i * d, b, Zt + i, nb, pack + i * kLanes, nb * kLanes);
+          h_squared += logits_transposed<G, true>(d, W, Hb + i * d, b, Zt + i, nb, pack + i * kLanes, nb * kLanes);
         else
-          h_squared += logits_octet<G, false>(d, W, Hb + i * d, b, Zt + i, nb, nullptr, 0);
+          h_squared += logits_transposed<G, false>(d, W, Hb + i * d, b, Zt + i, nb, nullptr, 0);
       }
       for (; i < nb; ++i) {
         if (pack)
