@@ -217,7 +217,8 @@ EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* 
       sq = _mm256_fmadd_pd(a[s], a[s], sq);
       if constexpr (kStream) _mm256_storeu_pd(pack + (r / 4) * ldp + s * 4, a[s]);
     }
-    const __m256d t0 = _mm256_unpacklo_pd(a[0], a[1]), t1 = _mm256_unpackhi_pd(a[0], a[1]);  // h0[0] h1[0] h0[2] h1[2]; [1], [3]
+    // t0 = h0[0] h1[0] h0[2] h1[2], t1 the same of rows 1 and 3; t2, t3 those of h2 and h3.
+    const __m256d t0 = _mm256_unpacklo_pd(a[0], a[1]), t1 = _mm256_unpackhi_pd(a[0], a[1]);
     const __m256d t2 = _mm256_unpacklo_pd(a[2], a[3]), t3 = _mm256_unpackhi_pd(a[2], a[3]);
     const __m256d row[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20),
                             _mm256_permute2f128_pd(t0, t2, 0x31), _mm256_permute2f128_pd(t1, t3, 0x31)};

@@ -33,6 +33,19 @@ inline Eigen::internal::packet_traits<double>::type exp_nonpositive(Eigen::inter
   for (int j = 12; j >= 0; --j) p = ei::pmadd(p, r, ei::pset1<Packet>(kInvFactorial[j]));
 #if defined(EIGEN_VECTORIZE_AVX512)
   return _mm512_scalef_pd(p, k);  // p·2^k in one instruction (ei::pldexp takes ~20)
+#elif defined(EIGEN_VECTORIZE_AVX2)
+  // p·2^k for k in [−1075, 0] in 8 instructions (ei::pldexp's general splitting built 2^k in 128-bit
+  // halves, half of this function's time on AVX2): 2^k2 first, k2 = k − k1 in [−53, 0], which keeps
+  // p·2^k2 normal and exact, then 2^k1, k1 = max(k, −1022): the one rounding of p·2^k. Each power of
+  // two is e + 1023 written into the exponent bits: e + (1.5·2^52 + 1023) holds e + 1023 in its low
+  // bits. A NaN x gives a NaN p, and p times either power stays NaN.
+  const Packet k1 = ei::pmax(k, ei::pset1<Packet>(-1022.0));
+  const Packet k2 = ei::psub(k, k1);
+  auto power_of_two = [](Packet e) {  // 2^e for an integral e in [−1022, 0]
+    const Packet biased = _mm256_add_pd(e, _mm256_set1_pd(0x1.8p52 + 1023.0));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(biased), 52));
+  };
+  return ei::pmul(ei::pmul(p, power_of_two(k2)), power_of_two(k1));
 #else
   return ei::pldexp(p, k);
 #endif
