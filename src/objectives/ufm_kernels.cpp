@@ -129,6 +129,19 @@ EIGEN_DONT_INLINE double logits_tile(Index d, const double* Wt, const double* H,
   return kFirst ? sum_lanes(sq) + squares_from(H, d, dv, S) : 0.0;
 }
 
+/// The end of a transposed logits tile (logits_octet, logits_quartet) when d has rows after the last
+/// full packet: Zt[k·ldz + s] = b_k + z[s] + Σ_{r ≥ dv} W(k, r) h_s[r] for its L samples, z holding
+/// class k's lanes (the sums over the rows before dv).
+template <int L>
+void store_leftover_logits(const double* z, int K, int k, Index d, Index dv, const double* W, const double* H,
+                           const double* b, double* Zt, Index ldz) {
+  for (int s = 0; s < L; ++s) {
+    double v = z[s];
+    for (Index r = dv; r < d; ++r) v += W[r * K + k] * H[s * d + r];
+    Zt[k * ldz + s] = b ? v + b[k] : v;
+  }
+}
+
 #if defined(EIGEN_VECTORIZE_AVX512)
 constexpr int kTransposedClasses = 12;  ///< K up to this: logits by logits_octet
 
@@ -180,11 +193,7 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
     }
     alignas(64) double z[8];
     _mm512_store_pd(z, acc[k]);
-    for (int s = 0; s < 8; ++s) {
-      double v = z[s];
-      for (Index r = dv; r < d; ++r) v += W[r * K + k] * H[s * d + r];
-      Zt[k * ldz + s] = b ? v + b[k] : v;
-    }
+    store_leftover_logits<8>(z, K, k, d, dv, W, H, b, Zt, ldz);
   }
   return sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8);
 }
@@ -234,11 +243,7 @@ EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* 
     }
     alignas(32) double z[4];
     _mm256_store_pd(z, acc[k]);
-    for (int s = 0; s < 4; ++s) {
-      double v = z[s];
-      for (Index r = dv; r < d; ++r) v += W[r * K + k] * H[s * d + r];
-      Zt[k * ldz + s] = b ? v + b[k] : v;
-    }
+    store_leftover_logits<4>(z, K, k, d, dv, W, H, b, Zt, ldz);
   }
   return sum_lanes(sq) + squares_from(H, d, dv, 4);
 }
