@@ -135,6 +135,11 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     if (!gH) continue;
     c.gb += Zm.colwise().sum().transpose();
     double* gHb = gH + c0 * d;
+    // A descent step the kernel cannot take in place (K > kMaxDescendK): the block's H-gradient goes
+    // to scratch (Hs: no stage point in a descent step), then H_b ← H_b − lr·g_b while both are in
+    // cache, instead of a whole gradient written to memory and a second pass over θ.
+    const bool descend_after = descend_lr && !(backward_kernels_ && K <= kMaxDescendK);
+    if (descend_after) gHb = c.Hs.data();
     if (backward_kernels_) {
       // The next block streams in from memory while this one computes: of H, or of each source.
       detail::NextBlocks next;
@@ -144,13 +149,18 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
         else
           next.first[next.count++] = Hb + nb * d;
       }
-      block_backward(d, K, Wt_.data(), Hb, packed, nb, Zt, gHb, with_gw ? c.gWt.data() : nullptr, lambda_.h, descend_lr,
-                     stream, next.count > 0 ? &next : nullptr);
+      block_backward(d, K, Wt_.data(), Hb, packed, nb, Zt, gHb, with_gw ? c.gWt.data() : nullptr, lambda_.h,
+                     descend_after ? std::nullopt : descend_lr, stream, next.count > 0 ? &next : nullptr);
     } else {
       Eigen::Map<Mat> gHm(gHb, d, nb);
       gHm = lambda_.h * Hm;
       gHm.noalias() += Wt_ * Zm.transpose();
       if (with_gw) c.gWt.noalias() += Hm * Zm;
+    }
+    if (descend_after) {  // t − lr·g, a product then a difference, as GradientDescent does
+      double* Hb_new = gH + c0 * d;
+      const double lr = *descend_lr;
+      for (Index i = 0; i < nb * d; ++i) Hb_new[i] = Hb_new[i] - lr * gHb[i];
     }
     if (error) c.error.add(*error, c0 * d, (c0 + nb) * d);  // the block's sources are still in cache
   }
@@ -249,10 +259,7 @@ double UfmObjective::value(const Vec& theta) const { return evaluate(theta, null
 double UfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const { return evaluate(theta, &grad).total(); }
 
 double UfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
-  if (backward_kernels_ && layout_.K <= kMaxDescendK) return evaluate(theta, &grad, &theta, lr).total();
-  const double value = evaluate(theta, &grad).total();
-  for (Index i = 0; i < num_params(); ++i) theta[i] -= lr * grad[i];
-  return value;
+  return evaluate(theta, &grad, &theta, lr).total();
 }
 
 }  // namespace ufm

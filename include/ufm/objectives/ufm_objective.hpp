@@ -38,10 +38,11 @@ class UfmObjective {
   /// \param grad Out: dF/dtheta; resized only if its size is wrong (never in a step loop).
   /// Does not allocate when K ≤ 24 (own kernels); above, Eigen's products may.
   double value_and_gradient(const Vec& theta, Vec& grad) const;
-  /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective): for K ≤ 12 in the same
-  /// pass over H (the backward kernel writes the new H in place of the old), else value_and_gradient
-  /// and the update. Bit-identical to value_and_gradient followed by t − lr·g. grad: workspace
-  /// (its W and b parts hold their gradient after the call).
+  /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective), in the same pass over H:
+  /// for K ≤ 12 the backward kernel writes the new H in place of the old; above, each block's
+  /// H-gradient goes to a cache-resident scratch block and updates H there. Bit-identical to
+  /// value_and_gradient followed by t − lr·g. grad: workspace (its W and b parts hold their
+  /// gradient after the call).
   double value_and_descend(Vec& theta, Vec& grad, double lr) const;
   /// F and ∇F at x = Σ a_j x_j (StagePointObjective): each block of H is formed while its logits
   /// and gradient are computed, W and b before the pass; store (or null) receives x on the way.
