@@ -277,5 +277,20 @@ TEST(BlasFloor, DgemmCallIsTheProductItNames) {
     }
 }
 
+TEST(BlasFloor, TorchMmIsTheProductOfTheRowMajorTensors) {
+  // Each Mat holds a row-major tensor's memory, i.e. the tensor transposed: torch_mm(A, B) on
+  // them must leave in C the memory of the row-major op(A) op(B).
+  const Mat A = Mat::Random(5, 3), B = Mat::Random(3, 4), C0 = Mat::Random(5, 4);  // tensors
+  const Mat expected = 0.5 * C0 + 2.0 * (A * B);
+  for (int ta : {0, 1})
+    for (int tb : {0, 1}) {
+      const Mat a = ta ? Mat(A) : Mat(A.transpose());  // the memory of A, or of A.t()'s base tensor
+      const Mat b = tb ? Mat(B) : Mat(B.transpose());
+      Mat c = C0.transpose();
+      bench::torch_mm(2.0, a, ta, b, tb, 0.5, c);
+      EXPECT_LT((c.transpose() - expected).cwiseAbs().maxCoeff(), 1e-14) << "ta=" << ta << " tb=" << tb;
+    }
+}
+
 }  // namespace
 }  // namespace ufm
