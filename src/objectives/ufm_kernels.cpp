@@ -1,6 +1,8 @@
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 namespace ufm::detail {
@@ -287,6 +289,12 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
                                        const double* Gt, Index ldg, double* gH, double* gWt, double lambda,
                                        double lr, bool stream, const NextBlocks* next) {
   static_assert(!kDescend || kFirst, "a descent step needs every class in one group");
+  // The block's residual sample-major, gs[i·G + k]: one base pointer for a sample's G broadcasts.
+  // Read class-major, the G row pointers did not fit x86-64's 16 general registers beside the
+  // kernel's own: GCC reloaded them from the stack, 10 extra loads per sample and packet at G = 10.
+  alignas(64) double gs[kMaxBlockColumns * G];
+  for (Index i = 0; i < nb; ++i)
+    for (int k = 0; k < G; ++k) gs[i * G + k] = Gt[k * ldg + i];
   const Index dv = d - d % kLanes;
   const Packet lam = ei::pset1<Packet>(lambda), plr = ei::pset1<Packet>(lr);
   for (Index r = 0; r < dv; r += kLanes) {
@@ -306,7 +314,7 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
       Packet gh = kFirst ? ei::pmul(lam, x) : ei::ploadu<Packet>(gH + i * d + r);
       Packet gh_odd = ei::pset1<Packet>(0.0);
       for (int k = 0; k < G; ++k) {
-        const Packet g = ei::pset1<Packet>(Gt[k * ldg + i]);
+        const Packet g = ei::pset1<Packet>(gs[i * G + k]);
         if (k % 2 == 0)
           gh = ei::pmadd(g, w[k], gh);
         else
@@ -326,8 +334,8 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
       const double x = H[i * d + r];
       double gh = kFirst ? lambda * x : gH[i * d + r], gh_odd = 0.0;
       for (int k = 0; k < G; ++k) {
-        (k % 2 == 0 ? gh : gh_odd) += Gt[k * ldg + i] * Wt[k * d + r];
-        if constexpr (kGw) acc[k] += Gt[k * ldg + i] * x;
+        (k % 2 == 0 ? gh : gh_odd) += gs[i * G + k] * Wt[k * d + r];
+        if constexpr (kGw) acc[k] += gs[i * G + k] * x;
       }
       gH[i * d + r] = kDescend ? x - lr * (gh + gh_odd) : gh + gh_odd;
     }
@@ -418,6 +426,9 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
                     const double* Gt, double* gHb, double* gWt, double lambda, std::optional<double> descend_lr, bool stream,
                     const NextBlocks* next) {
+  if (nb > kMaxBlockColumns)
+    throw std::invalid_argument("block_backward: " + std::to_string(nb) + " columns, at most " +
+                                std::to_string(kMaxBlockColumns));
   const Index groups = (K + kBackwardClasses - 1) / kBackwardClasses;
   const Columns X = packed ? Columns{packed, kLanes, nb * kLanes} : Columns{Hb, d, kLanes};
   if (descend_lr) {  // descent step: one class group (K ≤ kMaxDescendK), gHb = Hb updated in place

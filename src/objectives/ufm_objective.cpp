@@ -75,7 +75,7 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
   const Index N = layout_.N;
   backward_kernels_ = K <= kMaxKernelK;
   const Index block_bytes = backward_kernels_ ? (128 << 10) : (256 << 10);  // H block resident in L2
-  block_ = std::clamp<Index>(block_bytes / (8 * d) / 8 * 8, 8, 256);
+  block_ = std::clamp<Index>(block_bytes / (8 * d) / 8 * 8, 8, detail::kMaxBlockColumns);
   const Index blocks = (N + block_ - 1) / block_;
   const double partial_bytes = 8.0 * static_cast<double>(d) * static_cast<double>(K);
   const Index by_memory = std::max<Index>(1, static_cast<Index>(kMaxChunkBytes / partial_bytes));

@@ -19,6 +19,9 @@ inline constexpr Index kMaxKernelK = 24;
 /// block_backward takes a descent step in place (descend_lr set) up to this K (one class group).
 inline constexpr Index kMaxDescendK = 12;
 
+/// The most samples (columns) a block passed to block_backward may have.
+inline constexpr Index kMaxBlockColumns = 256;
+
 /// Blocks block_backward prefetches into L2 while it runs: the next block of H, or the next block of
 /// every source of a stage point (LinearCombination).
 struct NextBlocks {
