@@ -171,6 +171,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{5, 9, 37, Loss::kCrossEntropy, BiasMode::kRegularized, false},
                       Shape{13, 33, 300, Loss::kCrossEntropy, BiasMode::kFree, false},
                       Shape{24, 16, 301, Loss::kMse, BiasMode::kRegularized, false},
+                      Shape{10, 13, 97, Loss::kCrossEntropy, BiasMode::kRegularized, false},  // 4 chains, tail rows
                       Shape{25, 17, 211, Loss::kCrossEntropy, BiasMode::kRegularized, false},
                       Shape{7, 40, 1000, Loss::kCrossEntropy, BiasMode::kNone, true},
                       Shape{30, 24, 777, Loss::kMse, BiasMode::kFree, true},
