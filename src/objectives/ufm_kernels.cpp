@@ -309,12 +309,16 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
                                        double lr, bool stream, const NextBlocks* next) {
   static_assert(!kDescend || kFirst, "a descent step needs every class in one group");
   constexpr int kBackwardChains = backward_chains<G>();
-  // The block's residual sample-major, gs[i·G + k]: one base pointer for a sample's G broadcasts.
-  // Read class-major, the G row pointers did not fit x86-64's 16 general registers beside the
-  // kernel's own: GCC reloaded them from the stack, 10 extra loads per sample and packet at G = 10.
-  alignas(64) double gs[kMaxBlockColumns * G];
-  for (Index i = 0; i < nb; ++i)
-    for (int k = 0; k < G; ++k) gs[i * G + k] = Gt[k * ldg + i];
+  // From 8 classes on, the block's residual is read sample-major, gs[i·G + k]: one base pointer for
+  // a sample's G broadcasts. Read class-major, the G row pointers did not fit x86-64's 16 general
+  // registers beside the kernel's own: GCC reloaded them from the stack, 10 extra loads per sample
+  // and packet at G = 10. Fewer classes read Gt as it is (the copy would cost a small block more).
+  constexpr bool kSampleMajor = G >= 8;
+  alignas(64) double gs[kSampleMajor ? kMaxBlockColumns * G : 1];
+  if constexpr (kSampleMajor)
+    for (Index i = 0; i < nb; ++i)
+      for (int k = 0; k < G; ++k) gs[i * G + k] = Gt[k * ldg + i];
+  auto residual = [&](Index i, int k) { return kSampleMajor ? gs[i * G + k] : Gt[k * ldg + i]; };
   const Index dv = d - d % kLanes;
   const Packet lam = ei::pset1<Packet>(lambda), plr = ei::pset1<Packet>(lr);
   for (Index r = 0; r < dv; r += kLanes) {
@@ -336,7 +340,7 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
       gh[0] = kFirst ? ei::pmul(lam, x) : ei::ploadu<Packet>(gH + i * d + r);
       for (int c = 1; c < kBackwardChains; ++c) gh[c] = ei::pset1<Packet>(0.0);
       for (int k = 0; k < G; ++k) {
-        const Packet g = ei::pset1<Packet>(gs[i * G + k]);
+        const Packet g = ei::pset1<Packet>(residual(i, k));
         gh[k % kBackwardChains] = ei::pmadd(g, w[k], gh[k % kBackwardChains]);
         if constexpr (kGw) acc[k] = ei::pmadd(g, x, acc[k]);
       }
@@ -353,8 +357,8 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
       const double x = H[i * d + r];
       double gh[kBackwardChains] = {kFirst ? lambda * x : gH[i * d + r]};  // the vector loop's order
       for (int k = 0; k < G; ++k) {
-        gh[k % kBackwardChains] += gs[i * G + k] * Wt[k * d + r];
-        if constexpr (kGw) acc[k] += gs[i * G + k] * x;
+        gh[k % kBackwardChains] += residual(i, k) * Wt[k * d + r];
+        if constexpr (kGw) acc[k] += residual(i, k) * x;
       }
       const double total = chain_total<kBackwardChains>(gh);
       gH[i * d + r] = kDescend ? x - lr * total : total;
