@@ -5,6 +5,8 @@
 #include <string>
 #include <type_traits>
 
+#include "ufm/dynamics/descent_update.hpp"
+
 namespace ufm::detail {
 namespace {
 
@@ -345,8 +347,8 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
         if constexpr (kGw) acc[k] = ei::pmadd(g, x, acc[k]);
       }
       const Packet total = chain_total<kBackwardChains>(gh);
-      // kDescend: gH is H itself and receives h − lr·g (a product, then a difference: GD's update).
-      store(gH + i * d + r, kDescend ? ei::psub(x, ei::pmul(plr, total)) : total, stream);
+      // kDescend: gH is H itself and receives GD's update h − lr·g.
+      store(gH + i * d + r, kDescend ? descended(x, plr, total) : total, stream);
     }
     if constexpr (kGw)
       for (int k = 0; k < G; ++k) ei::pstoreu(gWt + k * d + r, ei::padd(ei::ploadu<Packet>(gWt + k * d + r), acc[k]));
@@ -361,7 +363,7 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
         if constexpr (kGw) acc[k] += residual(i, k) * x;
       }
       const double total = chain_total<kBackwardChains>(gh);
-      gH[i * d + r] = kDescend ? x - lr * total : total;
+      gH[i * d + r] = kDescend ? descended(x, lr, total) : total;
     }
     if constexpr (kGw)
       for (int k = 0; k < G; ++k) gWt[k * d + r] += acc[k];

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ufm/dynamics/descent_update.hpp"
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/parallel.hpp"
@@ -157,10 +158,10 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
       gHm.noalias() += Wt_ * Zm.transpose();
       if (with_gw) c.gWt.noalias() += Hm * Zm;
     }
-    if (descend_after) {  // t − lr·g, a product then a difference, as GradientDescent does
+    if (descend_after) {  // GD's update, as GradientDescent makes it
       double* Hb_new = gH + c0 * d;
       const double lr = *descend_lr;
-      for (Index i = 0; i < nb * d; ++i) Hb_new[i] = Hb_new[i] - lr * gHb[i];
+      for (Index i = 0; i < nb * d; ++i) Hb_new[i] = descended(Hb_new[i], lr, gHb[i]);
     }
     if (error) c.error.add(*error, c0 * d, (c0 + nb) * d);  // the block's sources are still in cache
   }
@@ -230,8 +231,8 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
     for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
     gb += lambda_.b * bias;
   }
-  if (descend) {  // W and b: t − lr·g, a product then a difference, as GradientDescent does
-    for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = theta[i] - lr * (*grad)[i];
+  if (descend) {  // W and b: GD's update, as GradientDescent makes it
+    for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = descended(theta[i], lr, (*grad)[i]);
   } else if (error) {  // the chunks' scaled errors in chunk order, then W's and b's
     std::array<double, kMaxChunks + 1> parts{};
     for (std::size_t c = 0; c < chunks_.size(); ++c) parts[c] = chunks_[c].error.value(error->rms);

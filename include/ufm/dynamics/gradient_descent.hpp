@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ufm/dynamics/descent_update.hpp"
 #include "ufm/dynamics/observer.hpp"
 #include "ufm/dynamics/run_summary.hpp"
 #include "ufm/dynamics/schedule.hpp"
@@ -82,7 +83,7 @@ double gd_chunk(const double* g, double* t, double* v, Index n, double lr, doubl
         step = ei::padd(ei::pmul(pbeta, ei::ploadu<P>(v + i)), gi);
         ei::pstoreu(v + i, step);
       }
-      ei::pstoreu(t + i, ei::psub(ei::ploadu<P>(t + i), ei::pmul(plr, step)));
+      ei::pstoreu(t + i, descended(ei::ploadu<P>(t + i), plr, step));
     }
   };
   Index i = 0;
@@ -97,7 +98,7 @@ double gd_chunk(const double* g, double* t, double* v, Index n, double lr, doubl
     if constexpr (kUpdate) {
       double step = g[i];
       if constexpr (kMomentum) step = v[i] = beta * v[i] + g[i];
-      t[i] -= lr * step;
+      t[i] = descended(t[i], lr, step);
     }
   }
   return sum;

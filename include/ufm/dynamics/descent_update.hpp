@@ -1,0 +1,18 @@
+#pragma once
+/// GD's update of one parameter, or of one machine vector of them: t − lr·g, a product and then a
+/// difference, each rounded on its own (the library builds with -ffp-contract=off: no FMA). The
+/// descent steps of the one-layer UFM all take it: GradientDescent's pass over θ (gd_chunk), and the
+/// objective's fused step (value_and_descend) in its backward kernel (K ≤ 12), after each block of
+/// H (larger K), and for W and b. So a fused step lands on the iterate that the gradient followed by
+/// GradientDescent's update gives, bit for bit (KernelShapes.DescendIsTheGradientStepBitForBit).
+
+namespace ufm {
+
+/// t − lr·g. T: double, or a GCC vector of doubles (Eigen's SSE/AVX/AVX-512 packets, simd::Doubles)
+/// with lr in every lane.
+template <class T>
+inline T descended(T t, T lr, T g) {
+  return t - lr * g;
+}
+
+}  // namespace ufm
