@@ -38,6 +38,25 @@ TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
     }
 }
 
+TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
+  // The AVX-512 tiles (16×8, and 8×8 right of each diagonal one) sum each entry over the samples in
+  // order, then add the sum to G: a plain loop doing the same gives the same doubles. Other ISAs use
+  // dsyrk, which sums in its own order.
+  if (simd::kLanes != 8) GTEST_SKIP() << "the tiles run with AVX-512 only";
+  for (const Index d : {Index{16}, Index{24}, Index{64}, Index{67}}) {
+    const Index n = 37;
+    const Mat X = test::random_mat(d, n, 11 + static_cast<unsigned>(d));
+    Mat G = Mat::Constant(d, d, 0.5);
+    add_gram_lower(X.data(), d, d, n, G.data(), d);
+    for (Index c = 0; c < d; ++c)
+      for (Index r = c; r < d; ++r) {
+        double sum = 0.0;
+        for (Index i = 0; i < n; ++i) sum += X(r, i) * X(c, i);
+        ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
+      }
+  }
+}
+
 TEST(GramKernel, ReadsAndWritesThroughLeadingDimensions) {
   // X is the top 20 rows of a 23×40 matrix, G the top-left 20×20 block of a 26×26 one.
   const Mat big = test::random_mat(23, 40, 3);

@@ -24,10 +24,17 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
   ClassStats s;
   s.counts = class_counts(labels, K);  // throws on a label outside [0, K)
   s.means = Mat::Zero(d, K);
+  Vec sq = Vec::Zero(d);  // Σ_i h_i² row by row: one reduction at the end, not one per column
   for (Index i = 0; i < N; ++i) {
-    s.means.col(labels[i]) += H.col(i);
-    s.h_sq += H.col(i).squaredNorm();
+    const double* __restrict h = H.col(i).data();
+    double* __restrict mean = s.means.col(labels[i]).data();
+    double* __restrict q = sq.data();
+    for (Index r = 0; r < d; ++r) {
+      mean[r] += h[r];
+      q[r] += h[r] * h[r];
+    }
   }
+  s.h_sq = sq.sum();
   for (Index c = 0; c < K; ++c) {
     if (s.counts[c] == 0) {
       if (s.empty_reason.empty()) s.empty_reason = "class " + std::to_string(c) + " has no samples";
