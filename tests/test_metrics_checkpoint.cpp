@@ -202,12 +202,13 @@ TEST(NcMetrics, CollapseFromAPrecomputedLevelIsTheOneShotCollapse) {
   const Snapshot sn = m.snapshot();
   const MetricOptions opt{2};
   const LevelMetrics level = level_metrics(sn.H, sn.labels, sn.K, opt);
-  const Mat WH = m.W * m.H;
-  EXPECT_EQ(collapse_metrics(sn, level, WH), collapse_metrics(sn, opt));
+  const Mat WHt = (m.W * m.H).transpose();
+  EXPECT_EQ(collapse_metrics(sn, level, WHt), collapse_metrics(sn, opt));
   MetricSet alone = MetricSet::object();
   feature_metrics(sn.H, sn.labels, sn.K, opt, alone);
   EXPECT_EQ(level.metrics, alone);
-  EXPECT_THROW(collapse_metrics(sn, level, Mat(WH.leftCols(17))), std::invalid_argument);
+  EXPECT_THROW(collapse_metrics(sn, level, Mat(WHt.topRows(17))), std::invalid_argument);
+  EXPECT_THROW(collapse_metrics(sn, level, Mat(WHt.transpose())), std::invalid_argument);  // K×N, not N×K
 }
 
 }  // namespace

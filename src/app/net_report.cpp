@@ -61,9 +61,9 @@ nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& 
   const Snapshot snapshot{Sm, W, L.b(theta), labels, K, f.spec().loss};
   // The penultimate level once: its feature metrics feed the classifier metrics and its own entry.
   LevelMetrics penultimate = level_metrics(Sm, labels, K, options);
-  Mat WS;  // K×n logits without the bias
-  few_rows_product(W, S, WS);
-  MetricSet metrics = collapse_metrics(snapshot, penultimate, WS);
+  Mat WSt;  // (W S)ᵀ, n×K: the logits without the bias, class-major
+  few_rows_product_t(W, S, WSt);
+  MetricSet metrics = collapse_metrics(snapshot, penultimate, WSt);
   take_null_reasons(metrics, reasons);
   j.update(metrics);
   j["null_reasons"] = std::move(reasons);

@@ -24,7 +24,7 @@ void check_snapshot(const Snapshot& sn, const char* caller) {
 }
 
 void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::vector<int>& ncc,
-                            const Eigen::Ref<const Mat>& WH, MetricSet& out) {
+                            const Eigen::Ref<const Mat>& WHt, MetricSet& out) {
   const Index K = sn.K, N = sn.H.cols();
   const double n = static_cast<double>(N);
   const auto labels = sn.labels;
@@ -33,8 +33,8 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   const bool has_ncc = !ncc.empty();
 
   // Logits without, then with, the bias: predictions with ties to the lowest class index. Both
-  // readings and the SQI take the logits class-major, Zt = Zᵀ (N×K), transposed once here.
-  Mat Zt = WH.transpose();
+  // readings and the SQI take the logits class-major, Zt = Zᵀ (N×K).
+  Mat Zt = WHt;
   Index nc4_nb = 0;
   if (has_ncc) {
     const LogitReadings no_bias = read_logits_class_major(Zt, labels, false);

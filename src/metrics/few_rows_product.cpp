@@ -17,17 +17,28 @@ double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Ind
   return x_sq;
 }
 
-double few_rows_product(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out) {
+double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out_t) {
   const Index K = A.rows(), d = A.cols(), N = X.cols();
   if (d == 0 || X.outerStride() != d) {
-    out.noalias() = A * X;
+    out_t.noalias() = X.transpose() * A.transpose();
     return X.squaredNorm();
   }
   const Mat Ac = A, At = A.transpose();
-  Mat out_t(N, K), work(std::min(kBlock, N), K);
+  out_t.resize(N, K);
+  Mat work(std::min(kBlock, N), K);
   double x_sq = 0.0;
   for (Index j0 = 0; j0 < N; j0 += kBlock)
     x_sq += few_rows_product_block(Ac, At, X.data() + j0 * d, std::min(kBlock, N - j0), j0, out_t, work.data());
+  return x_sq;
+}
+
+double few_rows_product(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out) {
+  if (A.cols() == 0 || X.outerStride() != A.cols()) {
+    out.noalias() = A * X;
+    return X.squaredNorm();
+  }
+  Mat out_t;
+  const double x_sq = few_rows_product_t(A, X, out_t);
   out = out_t.transpose();
   return x_sq;
 }

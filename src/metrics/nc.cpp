@@ -19,11 +19,11 @@ LevelMetrics measure_level(const Eigen::Ref<const Mat>& H, std::span<const int> 
   return level;
 }
 
-/// W H (K×N), the logits without the bias.
+/// (W H)ᵀ (N×K, class-major), the logits without the bias.
 Mat logits_without_bias(const Snapshot& sn) {
-  Mat WH;
-  few_rows_product(sn.W, sn.H, WH);
-  return WH;
+  Mat WHt;
+  few_rows_product_t(sn.W, sn.H, WHt);
+  return WHt;
 }
 
 }  // namespace
@@ -56,18 +56,18 @@ MetricSet collapse_metrics(const Snapshot& sn, const MetricOptions& opt) {
   return collapse_metrics(sn, level, logits_without_bias(sn));
 }
 
-MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WH) {
+MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt) {
   detail::check_snapshot(sn, "collapse_metrics()");
   const Index N = sn.H.cols();
-  if (WH.rows() != sn.K || WH.cols() != N || static_cast<Index>(level.stats.counts.size()) != sn.K ||
+  if (WHt.rows() != N || WHt.cols() != sn.K || static_cast<Index>(level.stats.counts.size()) != sn.K ||
       level.stats.means.rows() != sn.H.rows())
-    throw std::invalid_argument("collapse_metrics(): WH is " + std::to_string(WH.rows()) + "x" +
-                                std::to_string(WH.cols()) + " and the level has " +
+    throw std::invalid_argument("collapse_metrics(): WHt is " + std::to_string(WHt.rows()) + "x" +
+                                std::to_string(WHt.cols()) + " and the level has " +
                                 std::to_string(level.stats.counts.size()) + " classes in " +
-                                std::to_string(level.stats.means.rows()) + " dimensions; need K x N = " +
-                                std::to_string(sn.K) + "x" + std::to_string(N) + " and the snapshot's K, d");
+                                std::to_string(level.stats.means.rows()) + " dimensions; need N x K = " +
+                                std::to_string(N) + "x" + std::to_string(sn.K) + " and the snapshot's K, d");
   MetricSet out = level.metrics;  // feature metrics first, null_reasons last
-  detail::put_classifier_metrics(sn, level.stats, level.ncc, WH, out);
+  detail::put_classifier_metrics(sn, level.stats, level.ncc, WHt, out);
   detail::put_self_dual_etf_distance(out);
   move_null_reasons_last(out);
   return out;

@@ -47,21 +47,31 @@ double loss_and_residual_by_column(Loss loss, Eigen::Ref<Mat> Z, std::span<const
   return total;
 }
 
-/// Runs loss_and_residual_class_major over K×N logits in blocks of kBlock columns through a stack
-/// buffer; writes the residual back into `out` when it is not null.
-double by_blocks(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Eigen::Ref<Mat>* out) {
-  const Index K = Z.rows(), N = Z.cols();
+/// Runs loss_and_residual_class_major over N samples of K logits in blocks of kBlock samples through a
+/// stack buffer: fill(c0, n, block) puts samples c0..c0+n into the n×K class-major block, and
+/// done(c0, n, block), when given, takes the block's residual back.
+template <class Fill, class Done>
+double by_blocks(Loss loss, Index K, Index N, std::span<const int> labels, Fill fill, Done done) {
   alignas(64) double buffer[kBlock * kMaxK];
   alignas(64) double work[3 * kBlock];
   double total = 0.0;
   for (Index c0 = 0; c0 < N; c0 += kBlock) {
     const Index n = std::min(kBlock, N - c0);
     Eigen::Map<Mat> Zt(buffer, n, K);
-    Zt = Z.middleCols(c0, n).transpose();
+    fill(c0, n, Zt);
     total += loss_and_residual_class_major(loss, buffer, K, n, n, labels.data() + c0, 1.0, work);
-    if (out) out->middleCols(c0, n) = Zt.transpose();
+    done(c0, n, Zt);
   }
   return total;
+}
+
+/// by_blocks over K×N logits; writes the residual back into `out` when it is not null.
+double by_blocks(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Eigen::Ref<Mat>* out) {
+  const auto fill = [&](Index c0, Index n, Eigen::Map<Mat>& Zt) { Zt = Z.middleCols(c0, n).transpose(); };
+  const auto done = [&](Index c0, Index n, const Eigen::Map<Mat>& Zt) {
+    if (out) out->middleCols(c0, n) = Zt.transpose();
+  };
+  return by_blocks(loss, Z.rows(), Z.cols(), labels, fill, done);
 }
 
 namespace ei = Eigen::internal;
@@ -151,6 +161,12 @@ double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, In
 double loss_and_residual(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labels) {
   if (Z.rows() > kMaxK) return loss_and_residual_by_column(loss, Z, labels);
   return by_blocks(loss, Z, labels, &Z);
+}
+
+double loss_sum_class_major(Loss loss, const Eigen::Ref<const Mat>& Zt, std::span<const int> labels) {
+  if (Zt.cols() > kMaxK) return loss_sum(loss, Zt.transpose(), labels);
+  const auto fill = [&](Index c0, Index n, Eigen::Map<Mat>& block) { block = Zt.middleRows(c0, n); };
+  return by_blocks(loss, Zt.cols(), Zt.rows(), labels, fill, [](Index, Index, const Eigen::Map<Mat>&) {});
 }
 
 double loss_sum(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels) {

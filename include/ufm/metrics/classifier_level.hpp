@@ -15,9 +15,9 @@ void check_snapshot(const Snapshot& sn, const char* caller);
 /// snc_h, the SQI block (sqi.hpp), nc3_uncentered, nc4_no_bias, wh_singular_values, wwt_eigenvalues,
 /// then the margin metrics and the minority metrics below.
 /// \param ncc nearest-class-centre predictions (empty when the class means are unusable).
-/// \param WH the logits without the bias, W H (K×N).
+/// \param WHt the logits without the bias, class-major: (W H)ᵀ (N×K).
 void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::vector<int>& ncc,
-                            const Eigen::Ref<const Mat>& WH, MetricSet& out);
+                            const Eigen::Ref<const Mat>& WHt, MetricSet& out);
 
 /// Unregularized CE (theory.md §5 (e)): min_margin = min_i z_{y_i} − max_{c≠y_i} z_c (bias included);
 /// normalized_min_margin = min_margin / (‖W‖²_F + ‖H‖²_F), Ji et al.'s normalized margin of the

@@ -11,6 +11,10 @@ namespace ufm {
 /// contiguous columns (outer stride d); any other X, and d = 0, go through Eigen's product.
 double few_rows_product(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out);
 
+/// The same product class-major, out_t (resized to N×K) = (A X)ᵀ: the kernels' own layout, with no
+/// transpose at the end (the metrics read the logits class by class).
+double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out_t);
+
 /// The same for one block of nb contiguous columns X_b (d×nb) into rows j0..j0+nb of out_t, the product
 /// stored class-major ((A X)ᵀ, N×K, already sized: the kernels' own layout), with At = Aᵀ (d×K) and a
 /// work buffer of at least nb·K entries.

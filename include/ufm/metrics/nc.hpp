@@ -51,8 +51,9 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
                            const MetricOptions& opt);
 
 /// collapse_metrics(s, opt), the same object, from parts already computed: level =
-/// level_metrics(s.H, s.labels, s.K, opt) and WH = s.W s.H (K×N logits without the bias). Nothing of
-/// the feature level is computed again. Throws std::invalid_argument on bad shapes.
-MetricSet collapse_metrics(const Snapshot& s, const LevelMetrics& level, const Eigen::Ref<const Mat>& WH);
+/// level_metrics(s.H, s.labels, s.K, opt) and WHt = (s.W s.H)ᵀ, the logits without the bias stored
+/// class-major (N×K, as few_rows_product_t gives them). Nothing of the feature level is computed again.
+/// Throws std::invalid_argument on bad shapes.
+MetricSet collapse_metrics(const Snapshot& s, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt);
 
 }  // namespace ufm

@@ -16,6 +16,10 @@ double loss_and_residual(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labe
 /// loss_and_residual: the two return the same double.
 double loss_sum(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels);
 
+/// loss_sum of the logits stored class-major, Zt = Zᵀ (N×K): the same blocks and arithmetic, so the
+/// same double as loss_sum(loss, Zt.transpose(), labels).
+double loss_sum_class_major(Loss loss, const Eigen::Ref<const Mat>& Zt, std::span<const int> labels);
+
 /// loss_and_residual on a block of n samples stored class-major, Zt[k·ld + i] = z_ki (each class's
 /// logits contiguous), so that the softmax is vectorized across samples. Returns the loss sum
 /// (without 1/N); Zt receives scale·(softmax(z) − e_y) (ce) or scale·(z − e_y) (mse).
