@@ -14,6 +14,7 @@
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/spectra.hpp"
 #include "ufm/objectives/deep_ufm_objective.hpp"
+#include "ufm/objectives/loss.hpp"
 
 namespace ufm {
 namespace {
@@ -209,6 +210,13 @@ TEST(NcMetrics, CollapseFromAPrecomputedLevelIsTheOneShotCollapse) {
   EXPECT_EQ(level.metrics, alone);
   EXPECT_THROW(collapse_metrics(sn, level, Mat(WHt.topRows(17))), std::invalid_argument);
   EXPECT_THROW(collapse_metrics(sn, level, Mat(WHt.transpose())), std::invalid_argument);  // K×N, not N×K
+  // The loss's residual, as a checkpoint hands it over (its loss and the SQI share one softmax).
+  Mat Rt = (m.W * m.H).colwise() + m.b;
+  Rt.transposeInPlace();
+  loss_and_residual_class_major(sn.loss, Rt, sn.labels);
+  EXPECT_EQ(collapse_metrics(sn, level, WHt, &Rt), collapse_metrics(sn, opt));
+  const Mat wrong = Rt.topRows(17);
+  EXPECT_THROW(collapse_metrics(sn, level, WHt, &wrong), std::invalid_argument);
 }
 
 }  // namespace

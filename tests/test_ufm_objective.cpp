@@ -176,18 +176,21 @@ TEST(LossClassMajor, ANonFiniteLogitMakesTheLossNaN) {
     }
 }
 
-TEST(LossClassMajor, SumOfClassMajorLogitsIsLossSumOfTheirTransposeBitForBit) {
+TEST(LossClassMajor, ClassMajorLossAndResidualAreLossSumAndTheTransposedResidualBitForBit) {
   // The checkpoint's loss reads the logits class-major (N×K): the same blocks and arithmetic as
-  // loss_sum on K×N, hence the same double; K = 200 takes loss_sum's column-by-column path.
+  // loss_sum and loss_and_residual on K×N, hence the same doubles; K = 200 takes their
+  // column-by-column path.
   for (Loss loss : {Loss::kCrossEntropy, Loss::kMse})
     for (Index K : {2, 10, 200})
       for (Index N : {1, 31, 33, 1000}) {
         const Mat Z = test::random_mat(K, N, 3 + static_cast<unsigned>(K + N)) * 4.0;
         std::vector<int> labels(static_cast<std::size_t>(N));
         for (Index i = 0; i < N; ++i) labels[static_cast<std::size_t>(i)] = static_cast<int>((5 * i + 1) % K);
-        const Mat Zt = Z.transpose();
-        EXPECT_EQ(loss_sum_class_major(loss, Zt, labels), loss_sum(loss, Z, labels))
+        Mat Rt = Z.transpose(), R = Z;
+        EXPECT_EQ(loss_and_residual_class_major(loss, Rt, labels), loss_sum(loss, Z, labels))
             << to_string(loss) << " K=" << K << " N=" << N;
+        loss_and_residual(loss, R, labels);
+        EXPECT_TRUE(Rt == R.transpose()) << to_string(loss) << " K=" << K << " N=" << N;
       }
 }
 

@@ -10,6 +10,7 @@
 #include "ufm/metrics/logit_readings.hpp"
 #include "ufm/metrics/spectra.hpp"
 #include "ufm/metrics/sqi.hpp"
+#include "ufm/objectives/loss.hpp"
 
 namespace ufm::detail {
 
@@ -24,7 +25,7 @@ void check_snapshot(const Snapshot& sn, const char* caller) {
 }
 
 void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::vector<int>& ncc,
-                            const Eigen::Ref<const Mat>& WHt, MetricSet& out) {
+                            const Eigen::Ref<const Mat>& WHt, MetricSet& out, const Mat* residual_t) {
   const Index K = sn.K, N = sn.H.cols();
   const double n = static_cast<double>(N);
   const auto labels = sn.labels;
@@ -103,7 +104,13 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     put_metric(out, "snc_h", std::sqrt(r.sum() / h_sq));
   }
 
-  put_sqi_class_major(Zt, labels, sn.loss, out);
+  if (residual_t) {
+    put_sqi_from_residual(*residual_t, labels, out);
+  } else {
+    Mat Rt = Zt;
+    loss_and_residual_class_major(sn.loss, Rt, labels);
+    put_sqi_from_residual(Rt, labels, out);
+  }
 
   if (w_zero)
     put_metric(out, "nc3_uncentered", std::nullopt, "classifier is zero");

@@ -56,7 +56,8 @@ MetricSet collapse_metrics(const Snapshot& sn, const MetricOptions& opt) {
   return collapse_metrics(sn, level, logits_without_bias(sn));
 }
 
-MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt) {
+MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt,
+                           const Mat* residual_t) {
   detail::check_snapshot(sn, "collapse_metrics()");
   const Index N = sn.H.cols();
   if (WHt.rows() != N || WHt.cols() != sn.K || static_cast<Index>(level.stats.counts.size()) != sn.K ||
@@ -66,8 +67,12 @@ MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const 
                                 std::to_string(level.stats.counts.size()) + " classes in " +
                                 std::to_string(level.stats.means.rows()) + " dimensions; need N x K = " +
                                 std::to_string(N) + "x" + std::to_string(sn.K) + " and the snapshot's K, d");
+  if (residual_t && (residual_t->rows() != N || residual_t->cols() != sn.K))
+    throw std::invalid_argument("collapse_metrics(): the residual is " + std::to_string(residual_t->rows()) + "x" +
+                                std::to_string(residual_t->cols()) + "; need N x K = " + std::to_string(N) + "x" +
+                                std::to_string(sn.K));
   MetricSet out = level.metrics;  // feature metrics first, null_reasons last
-  detail::put_classifier_metrics(sn, level.stats, level.ncc, WHt, out);
+  detail::put_classifier_metrics(sn, level.stats, level.ncc, WHt, out, residual_t);
   detail::put_self_dual_etf_distance(out);
   move_null_reasons_last(out);
   return out;

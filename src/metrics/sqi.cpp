@@ -4,51 +4,33 @@
 #include <cmath>
 #include <limits>
 
+#include "ufm/objectives/loss.hpp"
+
 namespace ufm {
-namespace {
-
-/// F = Zt (mse) or the softmax of every sample (ce, computed stably: exp(z − max z) / Σ), N×K
-/// class-major: each loop runs over the samples of one class, the exponentials over the whole matrix.
-Mat outputs_class_major(const Eigen::Ref<const Mat>& Zt, Loss loss) {
-  Mat F = Zt;
-  if (loss != Loss::kCrossEntropy) return F;
-  const Index K = F.cols();
-  Vec top = F.col(0);  // max_c z_c of each sample
-  for (Index c = 1; c < K; ++c) top = top.cwiseMax(F.col(c));
-  F.colwise() -= top;
-  F.array() = F.array().exp();  // a plain array: Eigen's vectorized exp
-  Vec total = F.col(0);
-  for (Index c = 1; c < K; ++c) total += F.col(c);  // class by class: the same order in every lane
-  for (Index c = 0; c < K; ++c) F.col(c).array() /= total.array();
-  return F;
-}
-
-}  // namespace
 
 void put_sqi(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Loss loss, MetricSet& out) {
-  put_sqi_class_major(Z.transpose(), labels, loss, out);
+  Mat Rt = Z.transpose();
+  loss_and_residual_class_major(loss, Rt, labels);
+  put_sqi_from_residual(Rt, labels, out);
 }
 
-void put_sqi_class_major(const Eigen::Ref<const Mat>& Zt, std::span<const int> labels, Loss loss,
-                         MetricSet& out) {
-  const Index N = Zt.rows(), K = Zt.cols();
+void put_sqi_from_residual(const Eigen::Ref<const Mat>& Rt, std::span<const int> labels, MetricSet& out) {
+  const Index N = Rt.rows(), K = Rt.cols();
   const double n = static_cast<double>(N), km1 = static_cast<double>(K - 1);
-  const Mat F = outputs_class_major(Zt, loss);  // one softmax per sample, shared by both passes
-  // ε_i = 1 − f_i[y_i]; the ε̃ entries are F off the labels. The loops run over one class's samples
-  // (contiguous) and skip those labelled with that class; they accumulate per sample, element by
-  // element, and each total is one reduction at the end.
-  Vec y(N), own = Vec::Constant(N, std::numeric_limits<double>::quiet_NaN()), off = Vec::Zero(N);
+  // ε_i = 1 − f_i[y_i] = −R_{i,y_i}; the ε̃ entries are R off the labels. The loops run over one class's
+  // samples (contiguous) and skip those labelled with that class; they accumulate per sample, element
+  // by element, and each total is one reduction at the end.
+  Vec y(N), eps = Vec::Constant(N, std::numeric_limits<double>::quiet_NaN()), off = Vec::Zero(N);
   for (Index i = 0; i < N; ++i) y(i) = static_cast<double>(labels[static_cast<std::size_t>(i)]);
   for (Index c = 0; c < K; ++c) {
-    const double* f = F.col(c).data();
+    const double* f = Rt.col(c).data();
     const double cls = static_cast<double>(c);
     for (Index i = 0; i < N; ++i) {
       const bool is_own = y(i) == cls;
-      own(i) = is_own ? f[i] : own(i);
+      eps(i) = is_own ? -f[i] : eps(i);
       off(i) += is_own ? 0.0 : f[i];
     }
   }
-  const Vec eps = 1.0 - own.array();
   // Pass 1: means. Pass 2: deviations (two passes: no cancellation in the variances).
   const double eps_avg = eps.mean();
   const double tilde_avg = off.sum() / (n * km1);
@@ -56,7 +38,7 @@ void put_sqi_class_major(const Eigen::Ref<const Mat>& Zt, std::span<const int> l
   const double eps_dev = (eps.array() - eps_avg).abs().maxCoeff();
   Vec var = Vec::Zero(N), dev = Vec::Zero(N);
   for (Index c = 0; c < K; ++c) {
-    const double* f = F.col(c).data();
+    const double* f = Rt.col(c).data();
     const double cls = static_cast<double>(c);
     for (Index i = 0; i < N; ++i) {
       const bool is_own = y(i) == cls;

@@ -163,10 +163,16 @@ double loss_and_residual(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labe
   return by_blocks(loss, Z, labels, &Z);
 }
 
-double loss_sum_class_major(Loss loss, const Eigen::Ref<const Mat>& Zt, std::span<const int> labels) {
-  if (Zt.cols() > kMaxK) return loss_sum(loss, Zt.transpose(), labels);
+double loss_and_residual_class_major(Loss loss, Eigen::Ref<Mat> Zt, std::span<const int> labels) {
+  if (Zt.cols() > kMaxK) {  // loss_and_residual's column-by-column path
+    Mat Z = Zt.transpose();
+    const double total = loss_and_residual(loss, Z, labels);
+    Zt = Z.transpose();
+    return total;
+  }
   const auto fill = [&](Index c0, Index n, Eigen::Map<Mat>& block) { block = Zt.middleRows(c0, n); };
-  return by_blocks(loss, Zt.cols(), Zt.rows(), labels, fill, [](Index, Index, const Eigen::Map<Mat>&) {});
+  const auto done = [&](Index c0, Index n, const Eigen::Map<Mat>& block) { Zt.middleRows(c0, n) = block; };
+  return by_blocks(loss, Zt.cols(), Zt.rows(), labels, fill, done);
 }
 
 double loss_sum(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels) {

@@ -16,8 +16,10 @@ void check_snapshot(const Snapshot& sn, const char* caller);
 /// then the margin metrics and the minority metrics below.
 /// \param ncc nearest-class-centre predictions (empty when the class means are unusable).
 /// \param WHt the logits without the bias, class-major: (W H)ᵀ (N×K).
+/// \param residual_t the loss's residual of the logits with the bias, class-major (N×K, as
+/// loss_and_residual_class_major leaves it), when the caller has it; null: computed here.
 void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::vector<int>& ncc,
-                            const Eigen::Ref<const Mat>& WHt, MetricSet& out);
+                            const Eigen::Ref<const Mat>& WHt, MetricSet& out, const Mat* residual_t = nullptr);
 
 /// Unregularized CE (theory.md §5 (e)): min_margin = min_i z_{y_i} − max_{c≠y_i} z_c (bias included);
 /// normalized_min_margin = min_margin / (‖W‖²_F + ‖H‖²_F), Ji et al.'s normalized margin of the

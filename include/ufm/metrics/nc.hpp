@@ -53,7 +53,10 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
 /// collapse_metrics(s, opt), the same object, from parts already computed: level =
 /// level_metrics(s.H, s.labels, s.K, opt) and WHt = (s.W s.H)ᵀ, the logits without the bias stored
 /// class-major (N×K, as few_rows_product_t gives them). Nothing of the feature level is computed again.
-/// Throws std::invalid_argument on bad shapes.
-MetricSet collapse_metrics(const Snapshot& s, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt);
+/// residual_t, when not null: the loss's residual of the logits with the bias, class-major (N×K, as
+/// loss_and_residual_class_major of loss.hpp leaves it: the caller's loss and the SQI share one
+/// softmax). Throws std::invalid_argument on bad shapes.
+MetricSet collapse_metrics(const Snapshot& s, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt,
+                           const Mat* residual_t = nullptr);
 
 }  // namespace ufm

@@ -16,9 +16,11 @@ double loss_and_residual(Loss loss, Eigen::Ref<Mat> Z, std::span<const int> labe
 /// loss_and_residual: the two return the same double.
 double loss_sum(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels);
 
-/// loss_sum of the logits stored class-major, Zt = Zᵀ (N×K): the same blocks and arithmetic, so the
-/// same double as loss_sum(loss, Zt.transpose(), labels).
-double loss_sum_class_major(Loss loss, const Eigen::Ref<const Mat>& Zt, std::span<const int> labels);
+/// loss_and_residual on logits stored class-major, Zt = Zᵀ (N×K, each class's logits contiguous):
+/// the same blocks and arithmetic, so the same loss as loss_sum(loss, Zt.transpose(), labels) and the
+/// transpose of loss_and_residual's residual, to the last bit. Zt receives (softmax(Z) − Y)ᵀ (ce) or
+/// (Z − Y)ᵀ (mse).
+double loss_and_residual_class_major(Loss loss, Eigen::Ref<Mat> Zt, std::span<const int> labels);
 
 /// loss_and_residual on a block of n samples stored class-major, Zt[k·ld + i] = z_ki (each class's
 /// logits contiguous), so that the softmax is vectorized across samples. Returns the loss sum
