@@ -18,13 +18,13 @@ std::string level_name(Index l) { return l == 0 ? "H1" : "S" + std::to_string(l)
 /// DeepUfmObjective::parts(theta) without its forward pass: the loss from the logits that the metrics
 /// need anyway, given as Rt: in, (W_L S_{L−1} + b1ᵀ)ᵀ (N×K, class-major); out, the loss's residual there,
 /// which the SQI reads. The penalties by the objective's formulas (theory.md §2) on its validated spec
-/// (λ_b is 0 there unless the bias is regularized).
-DeepObjectiveParts parts_from_logits(const DeepUfmObjective& f, const Vec& theta, Mat& Rt) {
+/// (λ_b is 0 there unless the bias is regularized), with ‖H1‖²_F = h1_sq from H1's class statistics.
+DeepObjectiveParts parts_from_logits(const DeepUfmObjective& f, const Vec& theta, Mat& Rt, double h1_sq) {
   const DeepUfmLayout& L = f.layout();
   const DeepUfmSpec& spec = f.spec();
   DeepObjectiveParts p;
   p.loss = loss_and_residual_class_major(spec.loss, Rt, f.labels()) / static_cast<double>(L.N);
-  p.penalty_h = 0.5 * spec.lambda_h * L.H1(theta).squaredNorm();
+  p.penalty_h = 0.5 * spec.lambda_h * h1_sq;
   for (Index l = 1; l <= L.layers(); ++l)
     p.penalty_w.push_back(0.5 * spec.lambda_w[static_cast<std::size_t>(l - 1)] * L.W(l, theta).squaredNorm());
   if (L.has_bias) p.penalty_b = 0.5 * spec.lambda_b * L.b(theta).squaredNorm();
@@ -46,11 +46,14 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   const ConstMatMap S = level(layers - 1);  // penultimate level, d_{L−1}×N
   const auto W = L.W(layers, c.theta);      // K×d_{L−1}
   const auto b = L.b(c.theta);              // K, or empty
-  Mat WSt;                                  // logits without the bias, class-major: (W S)ᵀ, N×K
+  // Every level's feature metrics once; the penultimate level's feed the classifier metrics too.
+  std::vector<LevelMetrics> by_level;
+  for (Index l = 0; l < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
+  Mat WSt;  // logits without the bias, class-major: (W S)ᵀ, N×K
   few_rows_product_t(W, S, WSt);
   Mat Rt = WSt;  // N×K logits, then the loss's residual there
   if (b.size() == L.K) Rt.rowwise() += b.transpose();
-  const DeepObjectiveParts parts = parts_from_logits(f, c.theta, Rt);
+  const DeepObjectiveParts parts = parts_from_logits(f, c.theta, Rt, by_level.front().stats.h_sq);
 
   nlohmann::ordered_json j;
   j["step"] = c.step;
@@ -66,9 +69,6 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
   take_null_reasons(j, reasons);
 
-  // Every level's feature metrics once; the penultimate level's feed the classifier metrics too.
-  std::vector<LevelMetrics> by_level;
-  for (Index l = 0; l < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
   const Snapshot snapshot{S, W, b, f.labels(), L.K, f.spec().loss};
   MetricSet metrics = collapse_metrics(snapshot, by_level.back(), WSt, &Rt);
   take_null_reasons(metrics, reasons);
