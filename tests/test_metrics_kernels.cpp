@@ -22,9 +22,11 @@ double relative_gap(const Mat& a, const Mat& b) {
 }
 
 TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
-  // With AVX-512: 1, 3, 8 go to dsyrk (fewer rows than a tile), 16 and 64 are whole tiles, 17, 67 and
-  // 100 end with a tile shifted back. Other ISAs: dsyrk at every size.
-  for (const Index d : {Index{1}, Index{3}, Index{8}, Index{16}, Index{17}, Index{64}, Index{67}, Index{100}})
+  // With AVX-512: 1, 3 go to dsyrk (fewer rows than a tile), 8, 16 and 64 are whole tiles, 12 takes
+  // 8-column tiles only (d < 16), 17, 67 and 100 end with tiles shifted back. Other ISAs: dsyrk at
+  // every size.
+  for (const Index d : {Index{1}, Index{3}, Index{8}, Index{12}, Index{16}, Index{17}, Index{64}, Index{67},
+                        Index{100}})
     for (const Index n : {Index{1}, Index{5}, Index{300}}) {
       const Mat X = test::random_mat(d, n, 7 + static_cast<unsigned>(d * 31 + n));
       Mat G = Mat::Constant(d, d, 0.25);  // the kernel adds to what is there
@@ -39,11 +41,11 @@ TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
 }
 
 TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
-  // The AVX-512 tiles (16×8, and 8×8 right of each diagonal one) sum each entry over the samples in
-  // order, then add the sum to G: a plain loop doing the same gives the same doubles. Other ISAs use
-  // dsyrk, which sums in its own order.
+  // The AVX-512 tiles (8×16, and 8×8 where a row block needs only 8 more columns) sum each entry over
+  // the samples in order, then add the sum to G: a plain loop doing the same gives the same doubles.
+  // Other ISAs use dsyrk, which sums in its own order.
   if (simd::kLanes != 8) GTEST_SKIP() << "the tiles run with AVX-512 only";
-  for (const Index d : {Index{16}, Index{24}, Index{64}, Index{67}}) {
+  for (const Index d : {Index{8}, Index{12}, Index{16}, Index{24}, Index{64}, Index{67}}) {
     const Index n = 37;
     const Mat X = test::random_mat(d, n, 11 + static_cast<unsigned>(d));
     Mat G = Mat::Constant(d, d, 0.5);
