@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ufm/metrics/few_rows_product.hpp"
@@ -70,9 +71,15 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   take_null_reasons(j, reasons);
 
   const Snapshot snapshot{S, W, b, f.labels(), L.K, f.spec().loss};
-  MetricSet metrics = collapse_metrics(snapshot, by_level.back(), WSt, &Rt);
+  // One layer: the level's metrics are taken over (they are reported only here); more: copied, as
+  // the penultimate level is reported under "levels" too.
+  MetricSet metrics = layers == 1 ? collapse_metrics(snapshot, std::move(by_level.back()), WSt, &Rt)
+                                  : collapse_metrics(snapshot, by_level.back(), WSt, &Rt);
   take_null_reasons(metrics, reasons);
-  j.update(metrics);
+  // The metrics' names are new to j (it holds step … grad_norm): appended in their order, moved.
+  auto& fields = j.get_ref<nlohmann::ordered_json::object_t&>();
+  for (auto& [name, value] : metrics.get_ref<nlohmann::ordered_json::object_t&>())
+    fields.emplace_back(name, std::move(value));
 
   if (layers > 1) {
     nlohmann::ordered_json levels = nlohmann::ordered_json::object();

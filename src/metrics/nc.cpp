@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "ufm/metrics/class_stats.hpp"
 #include "ufm/metrics/classifier_level.hpp"
@@ -24,6 +25,28 @@ Mat logits_without_bias(const Snapshot& sn) {
   Mat WHt;
   few_rows_product_t(sn.W, sn.H, WHt);
   return WHt;
+}
+
+/// collapse_metrics on `out`, the level's own metrics (copied or taken over by the caller).
+MetricSet collapse_onto(MetricSet out, const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt,
+                        const Mat* residual_t) {
+  detail::check_snapshot(sn, "collapse_metrics()");
+  const Index N = sn.H.cols();
+  if (WHt.rows() != N || WHt.cols() != sn.K || static_cast<Index>(level.stats.counts.size()) != sn.K ||
+      level.stats.means.rows() != sn.H.rows())
+    throw std::invalid_argument("collapse_metrics(): WHt is " + std::to_string(WHt.rows()) + "x" +
+                                std::to_string(WHt.cols()) + " and the level has " +
+                                std::to_string(level.stats.counts.size()) + " classes in " +
+                                std::to_string(level.stats.means.rows()) + " dimensions; need N x K = " +
+                                std::to_string(N) + "x" + std::to_string(sn.K) + " and the snapshot's K, d");
+  if (residual_t && (residual_t->rows() != N || residual_t->cols() != sn.K))
+    throw std::invalid_argument("collapse_metrics(): the residual is " + std::to_string(residual_t->rows()) + "x" +
+                                std::to_string(residual_t->cols()) + "; need N x K = " + std::to_string(N) + "x" +
+                                std::to_string(sn.K));
+  detail::put_classifier_metrics(sn, level.stats, level.ncc, WHt, out, residual_t);
+  detail::put_self_dual_etf_distance(out);
+  move_null_reasons_last(out);
+  return out;
 }
 
 }  // namespace
@@ -52,30 +75,20 @@ void classifier_metrics(const Snapshot& sn, MetricSet& out) {
 
 MetricSet collapse_metrics(const Snapshot& sn, const MetricOptions& opt) {
   detail::check_snapshot(sn, "collapse_metrics()");
-  const LevelMetrics level = measure_level(sn.H, sn.labels, sn.K, opt, "collapse_metrics()");
-  return collapse_metrics(sn, level, logits_without_bias(sn));
+  LevelMetrics level = measure_level(sn.H, sn.labels, sn.K, opt, "collapse_metrics()");
+  return collapse_metrics(sn, std::move(level), logits_without_bias(sn));
 }
 
 MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt,
                            const Mat* residual_t) {
-  detail::check_snapshot(sn, "collapse_metrics()");
-  const Index N = sn.H.cols();
-  if (WHt.rows() != N || WHt.cols() != sn.K || static_cast<Index>(level.stats.counts.size()) != sn.K ||
-      level.stats.means.rows() != sn.H.rows())
-    throw std::invalid_argument("collapse_metrics(): WHt is " + std::to_string(WHt.rows()) + "x" +
-                                std::to_string(WHt.cols()) + " and the level has " +
-                                std::to_string(level.stats.counts.size()) + " classes in " +
-                                std::to_string(level.stats.means.rows()) + " dimensions; need N x K = " +
-                                std::to_string(N) + "x" + std::to_string(sn.K) + " and the snapshot's K, d");
-  if (residual_t && (residual_t->rows() != N || residual_t->cols() != sn.K))
-    throw std::invalid_argument("collapse_metrics(): the residual is " + std::to_string(residual_t->rows()) + "x" +
-                                std::to_string(residual_t->cols()) + "; need N x K = " + std::to_string(N) + "x" +
-                                std::to_string(sn.K));
-  MetricSet out = level.metrics;  // feature metrics first, null_reasons last
-  detail::put_classifier_metrics(sn, level.stats, level.ncc, WHt, out, residual_t);
-  detail::put_self_dual_etf_distance(out);
-  move_null_reasons_last(out);
-  return out;
+  return collapse_onto(level.metrics, sn, level, WHt, residual_t);  // feature metrics first, null_reasons last
+}
+
+MetricSet collapse_metrics(const Snapshot& sn, LevelMetrics&& level, const Eigen::Ref<const Mat>& WHt,
+                           const Mat* residual_t) {
+  MetricSet metrics = std::move(level.metrics);
+  level.metrics = MetricSet::object();
+  return collapse_onto(std::move(metrics), sn, level, WHt, residual_t);
 }
 
 }  // namespace ufm

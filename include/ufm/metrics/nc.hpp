@@ -59,4 +59,8 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
 MetricSet collapse_metrics(const Snapshot& s, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt,
                            const Mat* residual_t = nullptr);
 
+/// The same, taking the level's metrics over instead of copying them (level.metrics is left empty).
+MetricSet collapse_metrics(const Snapshot& s, LevelMetrics&& level, const Eigen::Ref<const Mat>& WHt,
+                           const Mat* residual_t = nullptr);
+
 }  // namespace ufm
