@@ -193,7 +193,7 @@ const std::vector<OptionSpec>& option_specs() {
        }},
       {"num-checkpoints", "100",
        "about this many checkpoints, always with the first and last (>= 2); each computes every metric, about "
-       "1-5 GD steps of work (one layer with d >> K: 11-14, mostly the spectrum; see --no-spectra)",
+       "1-5 GD steps of work (one layer with d >> K: about 10, mostly the spectrum; see --no-spectra)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
          c.num_checkpoints = static_cast<int>(parse_integer(o, v, 2, kMaxCheckpoints));
        }},
