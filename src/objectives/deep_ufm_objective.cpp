@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ufm/dynamics/descent_update.hpp"
+
 namespace ufm {
 namespace {
 
@@ -94,7 +96,7 @@ double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
 double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
   if (shallow_) return shallow_->value_and_descend(theta, grad, lr);
   const double value = value_and_gradient(theta, grad);
-  theta.noalias() -= lr * grad;
+  for (Index i = 0; i < theta.size(); ++i) theta[i] = descended(theta[i], lr, grad[i]);
   return value;
 }
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ufm/dynamics/descent_update.hpp"
 #include "ufm/random.hpp"
 
 namespace ufm {
@@ -112,7 +113,7 @@ double NetworkObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
 
 double NetworkObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
   const double value = value_and_gradient(theta, grad);
-  theta.noalias() -= lr * grad;
+  for (Index i = 0; i < theta.size(); ++i) theta[i] = descended(theta[i], lr, grad[i]);
   return value;
 }
 

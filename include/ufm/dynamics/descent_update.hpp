@@ -1,10 +1,11 @@
 #pragma once
 /// GD's update of one parameter, or of one machine vector of them: t − lr·g, a product and then a
-/// difference, each rounded on its own (the library builds with -ffp-contract=off: no FMA). The
-/// descent steps of the one-layer UFM all take it: GradientDescent's pass over θ (gd_chunk), and the
-/// objective's fused step (value_and_descend) in its backward kernel (K ≤ 12), after each block of
-/// H (larger K), and for W and b. So a fused step lands on the iterate that the gradient followed by
-/// GradientDescent's update gives, bit for bit (KernelShapes.DescendIsTheGradientStepBitForBit).
+/// difference, each rounded on its own (the library builds with -ffp-contract=off: no FMA). Every
+/// descent step takes it: GradientDescent's pass over θ (gd_chunk), the one-layer objective's fused
+/// step (value_and_descend) in its backward kernel (K ≤ 12), after each block of H (larger K) and for
+/// W and b, and the deep and network objectives' value_and_descend. So a fused step lands on the
+/// iterate that the gradient followed by GradientDescent's update gives, bit for bit
+/// (KernelShapes.DescendIsTheGradientStepBitForBit, DeepUfmObjective.DescendIsTheGradientStepBitForBit).
 
 namespace ufm {
 
