@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "ufm/metrics/tridiagonal_eigenvalues.hpp"
 
 #ifdef UFM_USE_OPENBLAS
 extern "C" {
@@ -13,7 +16,6 @@ extern "C" {
 // character arguments).
 void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
             const int* lwork, int* info, std::size_t jobz_len, std::size_t uplo_len);
-void dsterf_(const int* n, double* d, double* e, int* info);
 void dgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* lda, double* s,
              double* u, const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* info,
              std::size_t jobu_len, std::size_t jobvt_len);
@@ -65,16 +67,17 @@ double lower_max_abs(const Mat& A) {
 
 /// The eigenvalues of A (m ≤ kEigenReductionUpTo, largest |a_ij| = scale > 0, finite), ascending:
 /// A scaled to entries of at most 1 as Eigen's own solver does (no overflow in the reduction),
-/// reduced to tridiagonal T (Eigen, lower triangle), T's eigenvalues by root-free QR (dsterf, what
-/// dsyev calls for values only), scaled back.
+/// reduced to tridiagonal T (Eigen, lower triangle), T's eigenvalues by root-free QL/QR
+/// (tridiagonal_eigenvalues.hpp: dsterf's method, the one dsyev calls for values only, with a
+/// shorter dependency chain: 46 against 64 µs at m = 64 on the Zen 4), scaled back.
 Vec reduced_eigenvalues(const Mat& A, double scale) {
   const int m = static_cast<int>(A.rows());
   Mat a = A / scale;
   Vec w(m), sub(m - 1), hcoeffs(m - 1);
   Eigen::internal::tridiagonalization_inplace(a, w, sub, hcoeffs, false);
-  int info = 0;
-  dsterf_(&m, w.data(), sub.data(), &info);
-  check_info(info, "dsterf");
+  if (!tridiagonal_eigenvalues(std::span<double>(w.data(), m), std::span<double>(sub.data(), m - 1)))
+    throw std::runtime_error("symmetric_eigenvalues(): QL/QR did not converge in " + std::to_string(30 * m) +
+                             " sweeps");
   return w * scale;
 }
 

@@ -2,9 +2,9 @@
 /// Values-only spectra of dense matrices: eigenvalues of a symmetric matrix, singular values of any
 /// matrix. With OpenBLAS (UFM_USE_OPENBLAS) they go to the LAPACK it carries (dsyev: blocked
 /// Householder tridiagonalization and root-free QL/QR, dsterf; up to m = 200 Eigen's unblocked
-/// reduction, faster there, then dsterf; dgesvd: bidiagonalization and bidiagonal QR), 1.4×
-/// (symmetric, m = 64 to 512) to 15× (SVD, 100×100) faster than Eigen's SelfAdjointEigenSolver and
-/// JacobiSVD; without it, those two. Both are backward stable: every value to ~1e-16 × the largest.
+/// reduction, faster there, then dsterf's method with a shorter chain, tridiagonal_eigenvalues.hpp;
+/// dgesvd: bidiagonalization and bidiagonal QR), 1.4× (symmetric, m = 64 to 512) to 15× (SVD,
+/// 100×100) faster than Eigen's SelfAdjointEigenSolver and JacobiSVD; without it, those two. Both are backward stable: every value to ~1e-16 × the largest.
 #include "ufm/linalg.hpp"
 
 namespace ufm {

@@ -1,0 +1,146 @@
+#include "ufm/metrics/tridiagonal_eigenvalues.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
+
+namespace ufm {
+
+namespace {
+
+using Size = std::ptrdiff_t;
+
+constexpr double kEps = std::numeric_limits<double>::epsilon() / 2;  ///< unit roundoff (dlamch('E'))
+constexpr double kEps2 = kEps * kEps;
+constexpr double kHuge = std::numeric_limits<double>::max();
+/// A squared off-diagonal entry below this (subnormal: |e| < 2^−511 of a block scaled to entries of
+/// at most 1) is negligible: a subnormal square has lost bits, and with them the sweep's c = p/r
+/// would lose its accuracy and carry the loss into the large eigenvalues. Setting it to zero moves
+/// no eigenvalue by more than 2^−511, where a stable method may move them by ε.
+constexpr double kTiny = std::numeric_limits<double>::min();
+constexpr int kSweepsPerValue = 30;  ///< dsterf's MAXIT: at most 30n sweeps in all
+
+/// The eigenvalues of [[a, b], [b, c]] without cancellation: the one of larger magnitude from the
+/// trace and the discriminant, the other from the determinant (ac − b²) divided by it.
+void eigenvalues_2x2(double a, double b, double c, double& first, double& second) {
+  const double trace = a + c;
+  const double root = std::hypot(a - c, 2.0 * b);  // |λ₁ − λ₂|
+  const double big = std::abs(a) > std::abs(c) ? a : c, small = std::abs(a) > std::abs(c) ? c : a;
+  if (trace == 0.0) {
+    first = 0.5 * root;
+    second = -0.5 * root;
+    return;
+  }
+  first = 0.5 * (trace + std::copysign(root, trace));
+  second = (big / first) * small - (b / first) * b;
+}
+
+/// QL sweeps on one unreduced block d[0, n), e2[0, n − 1) (squared off-diagonal entries, every one
+/// nonzero on entry), deflating from the top: on return d holds the block's eigenvalues (unsorted).
+/// `sweeps` is the budget left for the whole matrix; false when it ran out.
+bool ql_block(double* d, double* e2, Size n, Size& sweeps) {
+  Size l = 0;  // d[0, l) are eigenvalues
+  while (l < n) {
+    Size m = l;  // the unreduced block is d[l, m]
+    while (m + 1 < n && e2[m] >= kTiny && e2[m] > kEps2 * std::abs(d[m] * d[m + 1])) ++m;
+    if (m + 1 < n) e2[m] = 0.0;
+    if (m == l) {  // d[l] is an eigenvalue
+      ++l;
+      continue;
+    }
+    if (m == l + 1) {
+      eigenvalues_2x2(d[l], std::sqrt(e2[l]), d[l + 1], d[l], d[l + 1]);
+      e2[l] = 0.0;
+      l += 2;
+      continue;
+    }
+    if (sweeps == 0) return false;
+    --sweeps;
+
+    // Shift: the eigenvalue of the top 2×2 block nearer d[l] (Wilkinson's).
+    const double rte = std::sqrt(e2[l]);
+    const double g = (d[l + 1] - d[l]) / (2.0 * rte);
+    const double sigma = d[l] - rte / (g + std::copysign(std::hypot(g, 1.0), g));
+
+    // One implicit QL sweep from the bottom of the block up, root-free: c and s are the squared
+    // cosine and sine of each rotation, p = γ²/c. dsterf forms s = bb/r, γ = c(α − σ) − s γ' and
+    // p = γ²/c: two divisions in a row on the chain from one p to the next. Here γ = (p(α − σ) −
+    // bb γ')/r takes 1/r, the one division on it, and p = γ² (r/p) its second factor from beside
+    // it. Where either quotient overflows (tiny r or p) the step is dsterf's, which stays finite.
+    double c = 1.0, s = 0.0, gamma = d[m] - sigma, p = gamma * gamma;
+    for (Size i = m - 1; i >= l; --i) {
+      const double bb = e2[i], r = p + bb;
+      if (i != m - 1) e2[i + 1] = s * r;
+      const double old_c = c, old_gamma = gamma, alpha = d[i];
+      const double inv_r = 1.0 / r, inv_c = r / p;
+      if (inv_r <= kHuge && inv_c <= kHuge) {
+        c = p * inv_r;
+        s = bb * inv_r;
+        gamma = (p * (alpha - sigma) - bb * old_gamma) * inv_r;
+        d[i + 1] = old_gamma + (alpha - gamma);
+        p = (gamma * gamma) * inv_c;
+      } else {  // r or p near underflow (1/r or 1/c overflows), or p = 0: dsterf's own steps
+        c = p / r;
+        s = bb / r;
+        gamma = c * (alpha - sigma) - s * old_gamma;
+        d[i + 1] = old_gamma + (alpha - gamma);
+        p = (c != 0.0) ? (gamma * gamma) / c : old_c * bb;
+      }
+    }
+    e2[l] = s * p;
+    d[l] = sigma + gamma;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool tridiagonal_eigenvalues(std::span<double> d, std::span<double> e) {
+  const Size n = static_cast<Size>(d.size());
+  if (n == 0) return true;
+  if (static_cast<Size>(e.size()) + 1 != n)
+    throw std::invalid_argument("tridiagonal_eigenvalues: e must have d.size() - 1 entries");
+  Size sweeps = kSweepsPerValue * n;
+  for (Size start = 0; start < n;) {
+    // The block d[start, end]: up to the first negligible off-diagonal entry (set to zero).
+    Size end = start;
+    while (end + 1 < n &&
+           std::abs(e[end]) > std::sqrt(std::abs(d[end])) * std::sqrt(std::abs(d[end + 1])) * kEps)
+      ++end;
+    if (end + 1 < n) e[end] = 0.0;
+    const Size len = end - start + 1;
+    double* db = d.data() + start;
+    double* eb = e.data() + start;
+    start = end + 1;
+    if (len == 1) continue;
+
+    // Every block is scaled by a power of 4 to a largest entry in [1/4, 1): the sweep multiplies
+    // three such magnitudes (p (α − σ), where dsterf scales only outside [1e-122, 1e153] and
+    // multiplies two), and no product may overflow or underflow. The scaling is exact, and every
+    // step is homogeneous in the entries, so the values come out exactly scaled back.
+    double norm = 0.0;
+    for (Size i = 0; i < len; ++i) norm = std::max(norm, std::abs(db[i]));
+    for (Size i = 0; i + 1 < len; ++i) norm = std::max(norm, std::abs(eb[i]));
+    if (norm == 0.0) continue;
+    int expo = 0;
+    std::frexp(norm, &expo);  // norm in [2^(expo−1), 2^expo)
+    const int half = (expo + (expo & 1)) / 2;
+    const double down = std::ldexp(1.0, -half), up = std::ldexp(1.0, half);  // applied twice: 4^∓half
+    for (Size i = 0; i < len; ++i) db[i] = db[i] * down * down;
+    for (Size i = 0; i + 1 < len; ++i) eb[i] = eb[i] * down * down;
+    for (Size i = 0; i + 1 < len; ++i) eb[i] *= eb[i];
+    if (std::abs(db[len - 1]) < std::abs(db[0])) {  // deflate from the end of the smaller magnitude
+      std::reverse(db, db + len);
+      std::reverse(eb, eb + len - 1);
+    }
+    const bool reduced = ql_block(db, eb, len, sweeps);
+    for (Size i = 0; i < len; ++i) db[i] = db[i] * up * up;
+    if (!reduced) return false;
+  }
+  std::sort(d.begin(), d.end());
+  return true;
+}
+
+}  // namespace ufm
