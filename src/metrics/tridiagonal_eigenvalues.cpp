@@ -26,7 +26,7 @@ constexpr int kSweepsPerValue = 30;  ///< dsterf's MAXIT: at most 30n sweeps in 
 /// trace and the discriminant, the other from the determinant (ac − b²) divided by it.
 void eigenvalues_2x2(double a, double b, double c, double& first, double& second) {
   const double trace = a + c;
-  const double root = std::hypot(a - c, 2.0 * b);  // |λ₁ − λ₂|
+  const double root = std::sqrt((a - c) * (a - c) + 4.0 * b * b);  // |λ₁ − λ₂|: a, b, c ≤ 3 here
   const double big = std::abs(a) > std::abs(c) ? a : c, small = std::abs(a) > std::abs(c) ? c : a;
   if (trace == 0.0) {
     first = 0.5 * root;
@@ -62,7 +62,8 @@ bool ql_block(double* d, double* e2, Size n, Size& sweeps) {
     // Shift: the eigenvalue of the top 2×2 block nearer d[l] (Wilkinson's).
     const double rte = std::sqrt(e2[l]);
     const double g = (d[l + 1] - d[l]) / (2.0 * rte);
-    const double sigma = d[l] - rte / (g + std::copysign(std::hypot(g, 1.0), g));
+    const double root = std::abs(g) < 0x1p500 ? std::sqrt(g * g + 1.0) : std::abs(g);  // √(g² + 1), no overflow
+    const double sigma = d[l] - rte / (g + std::copysign(root, g));
 
     // One implicit QL sweep from the bottom of the block up, root-free: c and s are the squared
     // cosine and sine of each rotation, p = γ²/c. dsterf forms s = bb/r, γ = c(α − σ) − s γ' and
