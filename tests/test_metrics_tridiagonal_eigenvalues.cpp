@@ -162,7 +162,8 @@ TEST(TridiagonalEigenvalues, EmptyIsFineAndAMismatchedOffDiagonalThrows) {
 #ifdef UFM_USE_OPENBLAS
 TEST(TridiagonalEigenvalues, AgreeWithLapacksDsterfInTheLastBits) {
   // Same method, one rearranged recurrence: the values may differ from dsterf's in the last bits
-  // only (up to about 30 ulps of the largest at n = 150, the rounding of several hundred sweeps). Random matrices and the tridiagonal form of a Gram matrix (what the spectra reduce).
+  // only (up to about 30 ulps of the largest at n = 150, the rounding of several hundred sweeps).
+  // Random matrices and the tridiagonal form of a Gram matrix (what the spectra reduce).
   for (const Index n : {Index{3}, Index{8}, Index{64}, Index{150}}) {
     const unsigned seed = 70 + static_cast<unsigned>(n);
     for (int kind = 0; kind < 2; ++kind) {

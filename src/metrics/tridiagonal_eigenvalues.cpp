@@ -26,7 +26,7 @@ constexpr int kSweepsPerValue = 30;  ///< dsterf's MAXIT: at most 30n sweeps in 
 /// trace and the discriminant, the other from the determinant (ac − b²) divided by it.
 void eigenvalues_2x2(double a, double b, double c, double& first, double& second) {
   const double trace = a + c;
-  const double root = std::sqrt((a - c) * (a - c) + 4.0 * b * b);  // |λ₁ − λ₂|: a, b, c ≤ 3 here
+  const double root = std::sqrt((a - c) * (a - c) + 4.0 * b * b);  // |λ₁ − λ₂|; |a|, |b|, |c| ≤ 3 here
   const double big = std::abs(a) > std::abs(c) ? a : c, small = std::abs(a) > std::abs(c) ? c : a;
   if (trace == 0.0) {
     first = 0.5 * root;
@@ -105,12 +105,11 @@ bool tridiagonal_eigenvalues(std::span<double> d, std::span<double> e) {
     throw std::invalid_argument("tridiagonal_eigenvalues: e must have d.size() - 1 entries");
   Size sweeps = kSweepsPerValue * n;
   for (Size start = 0; start < n;) {
-    // The block d[start, end]: up to the first negligible off-diagonal entry (set to zero).
+    // The block d[start, end]: up to the first negligible off-diagonal entry.
     Size end = start;
     while (end + 1 < n &&
            std::abs(e[end]) > std::sqrt(std::abs(d[end])) * std::sqrt(std::abs(d[end + 1])) * kEps)
       ++end;
-    if (end + 1 < n) e[end] = 0.0;
     const Size len = end - start + 1;
     double* db = d.data() + start;
     double* eb = e.data() + start;
@@ -118,9 +117,9 @@ bool tridiagonal_eigenvalues(std::span<double> d, std::span<double> e) {
     if (len == 1) continue;
 
     // Every block is scaled by a power of 4 to a largest entry in [1/4, 1): the sweep multiplies
-    // three such magnitudes (p (α − σ), where dsterf scales only outside [1e-122, 1e153] and
-    // multiplies two), and no product may overflow or underflow. The scaling is exact, and every
-    // step is homogeneous in the entries, so the values come out exactly scaled back.
+    // three such magnitudes (p (α − σ)), and no product may overflow or underflow (dsterf, which
+    // multiplies two, scales only outside [1e-122, 1e153]). The scaling is exact, and every step is
+    // homogeneous in the entries, so the values come out exactly scaled back.
     double norm = 0.0;
     for (Size i = 0; i < len; ++i) norm = std::max(norm, std::abs(db[i]));
     for (Size i = 0; i + 1 < len; ++i) norm = std::max(norm, std::abs(eb[i]));

@@ -4,7 +4,8 @@
 /// Householder tridiagonalization and root-free QL/QR, dsterf; up to m = 200 Eigen's unblocked
 /// reduction, faster there, then dsterf's method with a shorter chain, tridiagonal_eigenvalues.hpp;
 /// dgesvd: bidiagonalization and bidiagonal QR), 1.4× (symmetric, m = 64 to 512) to 15× (SVD,
-/// 100×100) faster than Eigen's SelfAdjointEigenSolver and JacobiSVD; without it, those two. Both are backward stable: every value to ~1e-16 × the largest.
+/// 100×100) faster than Eigen's SelfAdjointEigenSolver and JacobiSVD; without it, those two. Both
+/// are backward stable: every value to ~1e-16 × the largest.
 #include "ufm/linalg.hpp"
 
 namespace ufm {
