@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <random>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -188,6 +189,35 @@ TEST(TridiagonalEigenvalues, AgreeWithLapacksDsterfInTheLastBits) {
           << "n = " << n << ", kind " << kind;
     }
   }
+}
+
+TEST(TridiagonalEigenvalues, FuzzedMatricesWithEntriesDownToSubnormalStayFiniteAndAsAccurateAsDsterf) {
+  // 100,000 matrices of order 2 to 10, two thirds of them with entries scaled by 10^−320..1 (the
+  // hostile range of squares, quotients and shifts), against Eigen's implicit QR: never a
+  // non-finite value, and no more misses of 1e-13 (relative to the largest) than dsterf's own.
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0), exponent(-320.0, 0.0);
+  int ours_missed = 0, dsterf_missed = 0, nonfinite = 0;
+  for (int trial = 0; trial < 100'000; ++trial) {
+    const Index n = 2 + static_cast<Index>(rng() % 9);
+    const bool hostile = trial % 3 != 0;
+    Vec d(n), e(n - 1);
+    for (Index i = 0; i < n; ++i) d(i) = unit(rng) * (hostile && rng() % 3 == 0 ? std::pow(10.0, exponent(rng)) : 1.0);
+    for (Index i = 0; i + 1 < n; ++i)
+      e(i) = unit(rng) * (hostile && rng() % 2 == 0 ? std::pow(10.0, exponent(rng)) : 1.0);
+    const Vec reference = tridiagonal_values_eigen(d, e);
+    Vec ours = d, scratch = e, lapack = d, lapack_e = e;
+    ASSERT_TRUE(tridiagonal_eigenvalues(std::span<double>(ours.data(), n), std::span<double>(scratch.data(), n - 1)));
+    int info = 0;
+    const int order = static_cast<int>(n);
+    dsterf_(&order, lapack.data(), lapack_e.data(), &info);
+    ASSERT_EQ(info, 0);
+    nonfinite += !ours.allFinite();
+    ours_missed += !(tridiagonal_gap(ours, reference) < 1e-13);
+    dsterf_missed += !(tridiagonal_gap(lapack, reference) < 1e-13);
+  }
+  EXPECT_EQ(nonfinite, 0);
+  EXPECT_LE(ours_missed, dsterf_missed) << "ours " << ours_missed << ", dsterf " << dsterf_missed;
 }
 #endif
 

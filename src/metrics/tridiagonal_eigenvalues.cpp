@@ -69,20 +69,20 @@ bool ql_block(double* d, double* e2, Size n, Size& sweeps) {
     // cosine and sine of each rotation, p = γ²/c. dsterf forms s = bb/r, γ = c(α − σ) − s γ' and
     // p = γ²/c: two divisions in a row on the chain from one p to the next. Here γ = (p(α − σ) −
     // bb γ')/r takes 1/r, the one division on it, and p = γ² (r/p) its second factor from beside
-    // it. Where either quotient overflows (tiny r or p) the step is dsterf's, which stays finite.
+    // it. Where r/p overflows (p tiny or zero) the step is dsterf's, which stays finite.
     double c = 1.0, s = 0.0, gamma = d[m] - sigma, p = gamma * gamma;
     for (Size i = m - 1; i >= l; --i) {
       const double bb = e2[i], r = p + bb;
       if (i != m - 1) e2[i + 1] = s * r;
       const double old_c = c, old_gamma = gamma, alpha = d[i];
-      const double inv_r = 1.0 / r, inv_c = r / p;
-      if (inv_r <= kHuge && inv_c <= kHuge) {
+      const double inv_r = 1.0 / r, inv_c = r / p;  // r ≥ bb ≥ kTiny: 1/r is finite
+      if (inv_c <= kHuge) {
         c = p * inv_r;
         s = bb * inv_r;
         gamma = (p * (alpha - sigma) - bb * old_gamma) * inv_r;
         d[i + 1] = old_gamma + (alpha - gamma);
         p = (gamma * gamma) * inv_c;
-      } else {  // r or p near underflow (1/r or 1/c overflows), or p = 0: dsterf's own steps
+      } else {  // p = 0, or so small that r/p overflows: dsterf's own steps
         c = p / r;
         s = bb / r;
         gamma = c * (alpha - sigma) - s * old_gamma;
