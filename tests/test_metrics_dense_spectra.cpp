@@ -14,13 +14,6 @@
 namespace ufm {
 namespace {
 
-/// max_k |a_k − b_k| / max(max_k |b_k|, tiny): the distance of two spectra at the scale of the larger.
-double dense_spectra_gap(const Vec& a, const Vec& b) {
-  EXPECT_EQ(a.size(), b.size());
-  if (a.size() != b.size() || a.size() == 0) return a.size() == b.size() ? 0.0 : 1.0;
-  return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
-}
-
 /// d×N matrix of rank r (a product of Gaussian d×r and r×N factors).
 Mat dense_spectra_rank_r(Index d, Index N, Index r, unsigned seed) {
   return test::random_mat(d, r, seed) * test::random_mat(r, N, seed + 1);
@@ -37,7 +30,7 @@ TEST(DenseSpectra, SymmetricEigenvaluesMatchEigenSelfAdjointSolverOnRandomMatric
   for (const Index m : {Index{1}, Index{2}, Index{7}, Index{64}, Index{130}, Index{200}, Index{250}}) {
     const Mat A = dense_spectra_symmetric(m, 11 + static_cast<unsigned>(m));
     const Vec fast = symmetric_eigenvalues(A), slow = detail::symmetric_eigenvalues_eigen(A);
-    EXPECT_LT(dense_spectra_gap(fast, slow), 1e-13) << "m = " << m;
+    EXPECT_LT(test::spectrum_gap(fast, slow), 1e-13) << "m = " << m;
     for (Index k = 1; k < fast.size(); ++k) EXPECT_LE(fast(k - 1), fast(k)) << "ascending, m = " << m;
   }
 }
@@ -48,7 +41,7 @@ TEST(DenseSpectra, SymmetricEigenvaluesOfARankDeficientGramAreTheSquaredSingular
   const Mat G = X * X.transpose();
   const Vec lambda = symmetric_eigenvalues(G).reverse();  // descending
   const Vec sigma = Eigen::JacobiSVD<Mat>(X).singularValues();
-  EXPECT_LT(dense_spectra_gap(lambda, sigma.array().square().matrix()), 1e-13);
+  EXPECT_LT(test::spectrum_gap(lambda, sigma.array().square().matrix()), 1e-13);
   for (Index k = 5; k < 40; ++k) EXPECT_LT(std::abs(lambda(k)), 1e-13 * lambda(0)) << k;
 }
 
@@ -61,7 +54,7 @@ TEST(DenseSpectra, SymmetricEigenvaluesOfHugeAndTinyMatricesAreScaledNotOverflow
     for (const double factor : {1e300, 1e-300}) {
       const Vec scaled = symmetric_eigenvalues(factor * A);
       ASSERT_TRUE(scaled.allFinite()) << "m = " << m << ", factor " << factor;
-      EXPECT_LT(dense_spectra_gap(scaled / factor, lambda), 1e-13) << "m = " << m << ", factor " << factor;
+      EXPECT_LT(test::spectrum_gap(scaled / factor, lambda), 1e-13) << "m = " << m << ", factor " << factor;
     }
   }
 }
@@ -71,7 +64,7 @@ TEST(DenseSpectra, SymmetricEigenvaluesReadOnlyTheLowerTriangle) {
   Mat lower_only = A;
   lower_only.triangularView<Eigen::StrictlyUpper>().setConstant(1e6);  // garbage above the diagonal
   EXPECT_EQ(symmetric_eigenvalues(lower_only), symmetric_eigenvalues(A));
-  EXPECT_LT(dense_spectra_gap(symmetric_eigenvalues(lower_only), detail::symmetric_eigenvalues_eigen(A)), 1e-13);
+  EXPECT_LT(test::spectrum_gap(symmetric_eigenvalues(lower_only), detail::symmetric_eigenvalues_eigen(A)), 1e-13);
 }
 
 TEST(DenseSpectra, SingularValuesMatchJacobiSvdOnRandomAndRankDeficientMatrices) {
@@ -82,7 +75,7 @@ TEST(DenseSpectra, SingularValuesMatchJacobiSvdOnRandomAndRankDeficientMatrices)
                         Shape{25, 25, 3}, Shape{40, 17, 1}, Shape{1, 6, 1}}) {
     const Mat A = dense_spectra_rank_r(s.rows, s.cols, s.rank, 41 + static_cast<unsigned>(s.rows + s.cols));
     const Vec fast = singular_values(A), slow = detail::singular_values_eigen(A);
-    EXPECT_LT(dense_spectra_gap(fast, slow), 1e-13) << s.rows << "x" << s.cols << " rank " << s.rank;
+    EXPECT_LT(test::spectrum_gap(fast, slow), 1e-13) << s.rows << "x" << s.cols << " rank " << s.rank;
     for (Index k = 1; k < fast.size(); ++k) EXPECT_GE(fast(k - 1), fast(k)) << "descending";
     for (Index k = s.rank; k < fast.size(); ++k) EXPECT_LT(fast(k), 1e-13 * fast(0)) << k;
   }
@@ -100,7 +93,7 @@ TEST(DenseSpectra, TheComparisonSeesAWrongSpectrum) {
   const Mat A = dense_spectra_symmetric(20, 51);
   Vec wrong = symmetric_eigenvalues(A);
   wrong(3) += 1e-10 * wrong.cwiseAbs().maxCoeff();
-  EXPECT_GT(dense_spectra_gap(wrong, detail::symmetric_eigenvalues_eigen(A)), 1e-13);
+  EXPECT_GT(test::spectrum_gap(wrong, detail::symmetric_eigenvalues_eigen(A)), 1e-13);
 }
 
 TEST(SpectraMetrics, GramSingularValuesOfRankDeficientMatricesMatchJacobiSvd) {

@@ -37,13 +37,6 @@ Vec tridiagonal_values_eigen(const Vec& d, const Vec& e) {
   return eig.eigenvalues();
 }
 
-/// max_k |a_k − b_k| over max_k |b_k|.
-double tridiagonal_gap(const Vec& a, const Vec& b) {
-  EXPECT_EQ(a.size(), b.size());
-  if (a.size() != b.size() || a.size() == 0) return a.size() == b.size() ? 0.0 : 1.0;
-  return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
-}
-
 TEST(TridiagonalEigenvalues, SecondDifferenceMatrixHasItsClosedFormSpectrum) {
   // tridiag(−1, 2, −1) of order n: λ_k = 2 − 2 cos(kπ/(n + 1)), k = 1..n.
   for (const Index n : {Index{1}, Index{2}, Index{3}, Index{10}, Index{64}, Index{200}}) {
@@ -51,7 +44,7 @@ TEST(TridiagonalEigenvalues, SecondDifferenceMatrixHasItsClosedFormSpectrum) {
     for (Index k = 0; k < n; ++k)
       want(k) = 2.0 - 2.0 * std::cos(static_cast<double>(k + 1) * std::numbers::pi / static_cast<double>(n + 1));
     const Vec got = tridiagonal_values(Vec::Constant(n, 2.0), Vec::Constant(n - 1, -1.0));
-    EXPECT_LT(tridiagonal_gap(got, want), 1e-14) << "n = " << n;
+    EXPECT_LT(test::spectrum_gap(got, want), 1e-14) << "n = " << n;
   }
 }
 
@@ -60,7 +53,7 @@ TEST(TridiagonalEigenvalues, MatchEigensTridiagonalQrOnRandomMatricesInAscending
     const unsigned seed = 5 + static_cast<unsigned>(n);
     const Vec d = test::random_vec(n, seed), e = test::random_vec(n - 1, seed + 100);
     const Vec got = tridiagonal_values(d, e);
-    EXPECT_LT(tridiagonal_gap(got, tridiagonal_values_eigen(d, e)), 1e-13) << "n = " << n;
+    EXPECT_LT(test::spectrum_gap(got, tridiagonal_values_eigen(d, e)), 1e-13) << "n = " << n;
     for (Index k = 1; k < n; ++k) EXPECT_LE(got(k - 1), got(k)) << "n = " << n;
   }
 }
@@ -76,8 +69,8 @@ TEST(TridiagonalEigenvalues, AGradedMatrixKeepsItsSmallEigenvaluesInEitherOrient
   const Vec forward = tridiagonal_values(d, e);
   const Vec backward = tridiagonal_values(d.reverse(), e.reverse());
   const Vec reference = tridiagonal_values_eigen(d, e);
-  EXPECT_LT(tridiagonal_gap(forward, reference), 1e-15);
-  EXPECT_LT(tridiagonal_gap(backward, reference), 1e-15);
+  EXPECT_LT(test::spectrum_gap(forward, reference), 1e-15);
+  EXPECT_LT(test::spectrum_gap(backward, reference), 1e-15);
   for (Index k = 0; k < n; ++k)
     if (std::abs(reference(k)) > 1e-12) {
       EXPECT_LT(test::rel(forward(k), reference(k)), 1e-12) << k;
@@ -91,7 +84,7 @@ TEST(TridiagonalEigenvalues, SplitsAtZeroOffDiagonalsAndKeepsRepeatedValues) {
   const Vec e = (Vec(7) << 0.0, 1.0, 0.0, 0.0, 0.5, 0.5, 0.0).finished();
   const double r = 0.5 * std::sqrt(2.0);  // the 3×3 block with 0.5 couplings: 1 − r, 1, 1 + r
   const Vec want = (Vec(8) << -2.0, 0.0, 1.0 - r, 1.0, 1.0 + r, 2.0, 3.0, 4.0).finished();
-  EXPECT_LT(tridiagonal_gap(tridiagonal_values(d, e), want), 1e-15);
+  EXPECT_LT(test::spectrum_gap(tridiagonal_values(d, e), want), 1e-15);
   // All off-diagonals zero: the diagonal, sorted, exactly. The zero matrix: zeros.
   const Vec diagonal = (Vec(5) << 2.0, -1.0, 2.0, 7.0, -1.0).finished();
   const Vec sorted = (Vec(5) << -1.0, -1.0, 2.0, 2.0, 7.0).finished();
@@ -107,7 +100,7 @@ TEST(TridiagonalEigenvalues, WilkinsonsMatrixResolvesItsNearlyEqualPairs) {
   for (Index i = 0; i < n; ++i) d(i) = std::abs(static_cast<double>(i) - 10.0);
   const Vec e = Vec::Ones(n - 1);
   const Vec got = tridiagonal_values(d, e), want = tridiagonal_values_eigen(d, e);
-  EXPECT_LT(tridiagonal_gap(got, want), 1e-14);
+  EXPECT_LT(test::spectrum_gap(got, want), 1e-14);
   EXPECT_NEAR(got(n - 1), 10.746194182903393, 1e-13);  // the largest, as tabulated by Wilkinson
 }
 
@@ -125,7 +118,7 @@ TEST(TridiagonalEigenvalues, HugeAndTinyMatricesAreScaledNotOverflowed) {
   for (const double factor : {1e300, 1e-300}) {
     const Vec got = tridiagonal_values(d * factor, e * factor);
     EXPECT_TRUE(got.allFinite()) << factor;
-    EXPECT_LT(tridiagonal_gap(got / factor, unit), 1e-14) << factor;
+    EXPECT_LT(test::spectrum_gap(got / factor, unit), 1e-14) << factor;
   }
 }
 
@@ -148,7 +141,7 @@ TEST(TridiagonalEigenvalues, AStepWhoseQuotientOverflowsTakesDsterfsDivisionsAnd
   const Vec e = (Vec(3) << 0.86450753103689149, 0.34226064193675576, -1.9651058977263197e-134).finished();
   const Vec got = tridiagonal_values(d, e);
   EXPECT_TRUE(got.allFinite());
-  EXPECT_LT(tridiagonal_gap(got, tridiagonal_values_eigen(d, e)), 1e-15);
+  EXPECT_LT(test::spectrum_gap(got, tridiagonal_values_eigen(d, e)), 1e-15);
 }
 
 TEST(TridiagonalEigenvalues, EmptyIsFineAndAMismatchedOffDiagonalThrows) {
@@ -185,7 +178,7 @@ TEST(TridiagonalEigenvalues, AgreeWithLapacksDsterfInTheLastBits) {
       const int order = static_cast<int>(n);
       dsterf_(&order, ref_d.data(), ref_e.data(), &info);
       ASSERT_EQ(info, 0);
-      EXPECT_LT(tridiagonal_gap(tridiagonal_values(d, e), ref_d), 1e-14)
+      EXPECT_LT(test::spectrum_gap(tridiagonal_values(d, e), ref_d), 1e-14)
           << "n = " << n << ", kind " << kind;
     }
   }
@@ -219,8 +212,8 @@ TEST(TridiagonalEigenvalues, FuzzedMatricesWithEntriesDownToSubnormalStayFiniteA
     dsterf_(&order, lapack.data(), lapack_e.data(), &info);
     ASSERT_EQ(info, 0);
     nonfinite += !ours.allFinite();
-    ours_missed += !(tridiagonal_gap(ours, reference) < 1e-13);
-    dsterf_missed += !(tridiagonal_gap(lapack, reference) < 1e-13);
+    ours_missed += !(test::spectrum_gap(ours, reference) < 1e-13);
+    dsterf_missed += !(test::spectrum_gap(lapack, reference) < 1e-13);
   }
   EXPECT_EQ(nonfinite, 0);
   EXPECT_LE(ours_missed, dsterf_missed) << "ours " << ours_missed << ", dsterf " << dsterf_missed;

@@ -45,6 +45,14 @@ Vec finite_difference_gradient(const F& f, const Vec& theta, double h = 1e-5) {
 /// |got − want| / |want|, or |got| when want is 0.
 inline double rel(double got, double want) { return want == 0 ? std::abs(got) : std::abs(got - want) / std::abs(want); }
 
+/// max_k |a_k − b_k| / max(max_k |b_k|, tiny): the distance of two spectra at the scale of the
+/// larger value (EXPECTs equal sizes; 1 if they differ, 0 if both are empty).
+inline double spectrum_gap(const Vec& a, const Vec& b) {
+  EXPECT_EQ(a.size(), b.size());
+  if (a.size() != b.size() || a.size() == 0) return a.size() == b.size() ? 0.0 : 1.0;
+  return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
+}
+
 /// Relative error ||a - b|| / max(||b||, floor).
 inline double relative_error(const Vec& a, const Vec& b, double floor = 1e-12) {
   return (a - b).norm() / std::max(b.norm(), floor);
