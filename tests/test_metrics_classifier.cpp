@@ -162,26 +162,28 @@ test::Model strong_nc_model(const std::vector<Index>& counts, Index d) {
 }
 
 TEST(NcMetrics, StrongNcIsZeroAtTheMixonSolutionAndGrowsWithPerturbation) {
-  for (const auto& counts : {std::vector<Index>{1, 4, 9}, std::vector<Index>{3, 3, 3, 3}}) {
-    test::Model m = strong_nc_model(counts, 5);
-    const MetricSet out = collapse_metrics(m.snapshot());
-    test::expect_no_nan(out);
-    EXPECT_NEAR(metric(out, "snc_w"), 0.0, 1e-14);
-    EXPECT_NEAR(metric(out, "snc_h"), 0.0, 1e-14);
+  // d = 5 is all leftover rows for snc_h's register blocks; 37 and 64 take whole blocks (and 37 a tail).
+  for (const Index d : {Index{5}, Index{37}, Index{64}})
+    for (const auto& counts : {std::vector<Index>{1, 4, 9}, std::vector<Index>{3, 3, 3, 3}}) {
+      test::Model m = strong_nc_model(counts, d);
+      const MetricSet out = collapse_metrics(m.snapshot());
+      test::expect_no_nan(out);
+      EXPECT_NEAR(metric(out, "snc_w"), 0.0, 1e-14);
+      EXPECT_NEAR(metric(out, "snc_h"), 0.0, 1e-14);
 
-    const Mat E = test::random_mat(m.H.rows(), m.H.cols(), 12, 1e-3);
-    test::Model p = m;
-    p.H += E;  // snc_h = ‖E‖_F/‖H + E‖_F exactly; snc_w unchanged
-    const MetricSet out_h = collapse_metrics(p.snapshot());
-    EXPECT_NEAR(metric(out_h, "snc_h"), E.norm() / p.H.norm(), 1e-12);
-    EXPECT_NEAR(metric(out_h, "snc_w"), 0.0, 1e-14);
+      const Mat E = test::random_mat(m.H.rows(), m.H.cols(), 12, 1e-3);
+      test::Model p = m;
+      p.H += E;  // snc_h = ‖E‖_F/‖H + E‖_F exactly; snc_w unchanged
+      const MetricSet out_h = collapse_metrics(p.snapshot());
+      EXPECT_NEAR(metric(out_h, "snc_h"), E.norm() / p.H.norm(), 1e-12);
+      EXPECT_NEAR(metric(out_h, "snc_w"), 0.0, 1e-14);
 
-    p = m;
-    p.W(0, 0) += 1e-2;  // both move off zero
-    const MetricSet out_w = collapse_metrics(p.snapshot());
-    EXPECT_GT(metric(out_w, "snc_w"), 1e-3);
-    EXPECT_GT(metric(out_w, "snc_h"), 1e-4);
-  }
+      p = m;
+      p.W.row(0) *= 1.01;  // both move off zero
+      const MetricSet out_w = collapse_metrics(p.snapshot());
+      EXPECT_GT(metric(out_w, "snc_w"), 1e-3);
+      EXPECT_GT(metric(out_w, "snc_h"), 1e-4);
+    }
 }
 
 }  // namespace

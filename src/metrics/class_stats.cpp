@@ -1,5 +1,6 @@
 #include "ufm/metrics/class_stats.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "ufm/metrics/few_rows_product.hpp"
@@ -8,6 +9,54 @@
 #include "ufm/objectives/labels.hpp"
 
 namespace ufm {
+namespace {
+
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<double>::type;
+constexpr Index kLanes = ei::packet_traits<double>::size;
+constexpr int kStatPackets = 4;                  ///< packets of sums and of squares held in registers
+constexpr Index kStatRows = kStatPackets * kLanes;  ///< rows of H per pass of add_class_sums
+
+/// Rows r0..r0+kStatRows of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into sq),
+/// samples in order. A class's running sum stays in registers over a run of samples with its label and
+/// is stored when the label changes: the same additions in the same order as updating means sample by
+/// sample, without a store-to-load round trip per sample (which bounded that loop).
+void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means, Vec& sq) {
+  Packet sum[kStatPackets], q[kStatPackets];
+  for (int p = 0; p < kStatPackets; ++p) q[p] = ei::ploadu<Packet>(sq.data() + r0 + p * kLanes);
+  const Index N = H.cols();
+  for (Index i = 0; i < N;) {
+    const int c = labels[i];
+    double* mean = means.col(c).data() + r0;
+    for (int p = 0; p < kStatPackets; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kLanes);
+    for (; i < N && labels[i] == c; ++i) {
+      const double* h = H.col(i).data() + r0;
+      for (int p = 0; p < kStatPackets; ++p) {
+        const Packet x = ei::ploadu<Packet>(h + p * kLanes);
+        sum[p] = ei::padd(sum[p], x);
+        q[p] = ei::padd(q[p], ei::pmul(x, x));
+      }
+    }
+    for (int p = 0; p < kStatPackets; ++p) ei::pstoreu(mean + p * kLanes, sum[p]);
+  }
+  for (int p = 0; p < kStatPackets; ++p) ei::pstoreu(sq.data() + r0 + p * kLanes, q[p]);
+}
+
+/// The same for the rows r0..d−1 left after the last full kStatRows, one sample at a time.
+void add_class_sums_tail(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means,
+                         Vec& sq) {
+  const Index d = H.rows();
+  for (Index i = 0; i < H.cols(); ++i) {
+    const double* __restrict h = H.col(i).data();
+    double* __restrict mean = means.col(labels[i]).data();
+    for (Index r = r0; r < d; ++r) {
+      mean[r] += h[r];
+      sq(r) += h[r] * h[r];
+    }
+  }
+}
+
+}  // namespace
 
 std::string ClassStats::mt_reason() const {
   if (!empty_reason.empty()) return empty_reason;
@@ -25,15 +74,9 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
   s.counts = class_counts(labels, K);  // throws on a label outside [0, K)
   s.means = Mat::Zero(d, K);
   Vec sq = Vec::Zero(d);  // Σ_i h_i² row by row: one reduction at the end, not one per column
-  for (Index i = 0; i < N; ++i) {
-    const double* __restrict h = H.col(i).data();
-    double* __restrict mean = s.means.col(labels[i]).data();
-    double* __restrict q = sq.data();
-    for (Index r = 0; r < d; ++r) {
-      mean[r] += h[r];
-      q[r] += h[r] * h[r];
-    }
-  }
+  Index r0 = 0;
+  for (; r0 + kStatRows <= d; r0 += kStatRows) add_class_sums(H, labels, r0, s.means, sq);
+  add_class_sums_tail(H, labels, r0, s.means, sq);
   s.h_sq = sq.sum();
   for (Index c = 0; c < K; ++c) {
     if (s.counts[c] == 0) {

@@ -13,6 +13,46 @@
 #include "ufm/objectives/loss.hpp"
 
 namespace ufm::detail {
+namespace {
+
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<double>::type;
+constexpr Index kLanes = ei::packet_traits<double>::size;
+constexpr int kRowPackets = 4;                  ///< packets of row sums held in registers
+constexpr Index kChunk = kRowPackets * kLanes;  ///< rows per pass over the samples
+
+/// r(row) = Σ_i (h_i − a_{y_i} w_{y_i})²(row), the squares of H − Wᵀ D⁻¹ Y summed over the samples in
+/// order, row by row (H: d×N, Wt = Wᵀ: d×K, a: K). The row sums stay in registers over the samples,
+/// kChunk rows per pass: summing into a d-vector in memory sample by sample waited on a store-to-load
+/// round trip per sample.
+Vec strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, const Vec& a, std::span<const int> labels) {
+  const Index d = H.rows(), N = H.cols();
+  Vec r(d);
+  Index r0 = 0;
+  for (; r0 + kChunk <= d; r0 += kChunk) {
+    Packet acc[kRowPackets];
+    for (int p = 0; p < kRowPackets; ++p) acc[p] = ei::pset1<Packet>(0.0);
+    for (Index i = 0; i < N; ++i) {
+      const double* h = H.col(i).data() + r0;
+      const double* w = Wt.col(labels[i]).data() + r0;
+      const Packet ai = ei::pset1<Packet>(a(labels[i]));
+      for (int p = 0; p < kRowPackets; ++p) {
+        const Packet e = ei::psub(ei::ploadu<Packet>(h + p * kLanes), ei::pmul(ai, ei::ploadu<Packet>(w + p * kLanes)));
+        acc[p] = ei::padd(acc[p], ei::pmul(e, e));
+      }
+    }
+    for (int p = 0; p < kRowPackets; ++p) ei::pstoreu(r.data() + r0 + p * kLanes, acc[p]);
+  }
+  r.tail(d - r0).setZero();
+  for (Index i = 0; i < N; ++i)
+    for (Index row = r0; row < d; ++row) {
+      const double e = H(row, i) - a(labels[i]) * Wt(row, labels[i]);
+      r(row) += e * e;
+    }
+  return r;
+}
+
+}  // namespace
 
 void check_snapshot(const Snapshot& sn, const char* caller) {
   const std::string f(caller);
@@ -99,9 +139,7 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     for (Index c = 0; c < K; ++c) inv_sqrt(c) = s.counts[c] ? 1.0 / std::sqrt(static_cast<double>(s.counts[c])) : 0.0;
     // Only classes with samples occur in Y, so an empty class does not matter here. The squares are
     // summed per coordinate first (one d-vector), then over coordinates.
-    Vec r = Vec::Zero(sn.H.rows());
-    for (Index i = 0; i < N; ++i) r.array() += (sn.H.col(i) - inv_sqrt(labels[i]) * Wt.col(labels[i])).array().square();
-    put_metric(out, "snc_h", std::sqrt(r.sum() / h_sq));
+    put_metric(out, "snc_h", std::sqrt(strong_residual_squares(sn.H, Wt, inv_sqrt, labels).sum() / h_sq));
   }
 
   if (residual_t) {

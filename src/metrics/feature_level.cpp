@@ -68,19 +68,19 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
   const Index block = small_gram_is_dd ? std::min<Index>(N, 256) : N;
   Mat Xb(d, block), Pt(N, K), gram;  // Pt = Pᵀ, class-major: the loops below run over contiguous samples
   const Mat MtT = s.Mt.transpose();  // K×d
-  Vec work(block * K);
   if (opt.spectra && small_gram_is_dd) gram = Mat::Zero(d, d);
   Vec dist2(N), var = Vec::Zero(K);  // var_c: Σ ‖h − μ_c‖² over class c, then its mean below
   double x_sq = 0.0;
   for (Index j0 = 0; j0 < N; j0 += block) {
     const Index nb = std::min(block, N - j0);
     auto X = Xb.leftCols(nb);
-    X = H.middleCols(j0, nb).colwise() - s.mu_G;
-    x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt, work.data());
-    for (Index j = 0; j < nb; ++j) {
-      dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
+    for (Index j = 0; j < nb; ++j) {  // x_j = h_j − μ_G, then its distance while x_j is in L1
+      auto x = X.col(j);
+      x = H.col(j0 + j) - s.mu_G;
+      dist2(j0 + j) = (x - s.Mt.col(labels[j0 + j])).squaredNorm();
       var(labels[j0 + j]) += dist2(j0 + j);
     }
+    x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt);
     if (opt.spectra && small_gram_is_dd) add_gram_lower(X.data(), d, d, nb, gram.data(), d);
   }
   if (opt.spectra && !small_gram_is_dd) {  // here Xb holds all of X
@@ -91,10 +91,12 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
 
   // Cᵀ = (M̃ᵀ(H − μ_y))ᵀ = Pᵀ − G[y_i, :] (in place), and S = M̃ᵀΣ_W M̃ = C Cᵀ/N, one dot product of two
   // columns of Cᵀ per entry (at K = 10 a tenth of the time of a BLAS call, which packs both operands).
+  const Mat Gt = s.G.transpose();  // Gt.col(c) = G.row(c), contiguous: the loop below gathers from it
   for (Index c = 0; c < K; ++c) {
-    double* p = Pt.col(c).data();
-    const auto g = s.G.row(c);
-    for (Index i = 0; i < N; ++i) p[i] -= g(labels[i]);
+    double* __restrict p = Pt.col(c).data();
+    const double* __restrict g = Gt.col(c).data();
+    const int* __restrict y = labels.data();
+    for (Index i = 0; i < N; ++i) p[i] -= g[y[i]];
   }
   Mat S(K, K);
   for (Index a = 0; a < K; ++a)

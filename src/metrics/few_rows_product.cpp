@@ -9,12 +9,10 @@ namespace {
 constexpr Index kBlock = 256;  ///< columns per kernel call: a block of X and its K×nb logits stay in L2
 }  // namespace
 
-double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out_t,
-                              double* work) {
-  const Index K = A.rows(), d = A.cols();
-  const double x_sq = detail::block_logits(d, K, A.data(), At.data(), Xb, nb, nullptr, work, nullptr);
-  out_t.middleRows(j0, nb) = Eigen::Map<const Mat>(work, nb, K);  // the kernel's layout: nb×K, ldz = nb
-  return x_sq;
+double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out_t) {
+  // The kernel's class-major layout is out_t's own: rows j0.. of column k at out_t.data() + k·N + j0.
+  return detail::block_logits(A.cols(), A.rows(), A.data(), At.data(), Xb, nb, nullptr, out_t.data() + j0, nullptr,
+                              out_t.rows());
 }
 
 double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out_t) {
@@ -25,10 +23,9 @@ double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const
   }
   const Mat Ac = A, At = A.transpose();
   out_t.resize(N, K);
-  Mat work(std::min(kBlock, N), K);
   double x_sq = 0.0;
   for (Index j0 = 0; j0 < N; j0 += kBlock)
-    x_sq += few_rows_product_block(Ac, At, X.data() + j0 * d, std::min(kBlock, N - j0), j0, out_t, work.data());
+    x_sq += few_rows_product_block(Ac, At, X.data() + j0 * d, std::min(kBlock, N - j0), j0, out_t);
   return x_sq;
 }
 

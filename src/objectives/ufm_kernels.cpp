@@ -388,7 +388,8 @@ Index group_begin(Index K, Index groups, Index j) { return K * j / groups; }
 /// packed layout of Columns (col = kLanes, tile = nb·kLanes).
 /// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order).
 double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
-                    double* Zt, double* pack) {
+                    double* Zt, double* pack, Index ldz) {
+  if (ldz == 0) ldz = nb;
   const Index groups = (K + kLogitClasses - 1) / kLogitClasses;
   double h_squared = 0.0;
 #if defined(EIGEN_VECTORIZE_AVX512) || (defined(EIGEN_VECTORIZE_AVX) && defined(EIGEN_VECTORIZE_FMA))
@@ -397,15 +398,15 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
     with_group<kTransposedClasses>(static_cast<int>(K), [&]<int G>() {
       for (; i + kLanes <= nb; i += kLanes) {
         if (pack)
-          h_squared += logits_transposed<G, true>(d, W, Hb + i * d, b, Zt + i, nb, pack + i * kLanes, nb * kLanes);
+          h_squared += logits_transposed<G, true>(d, W, Hb + i * d, b, Zt + i, ldz, pack + i * kLanes, nb * kLanes);
         else
-          h_squared += logits_transposed<G, false>(d, W, Hb + i * d, b, Zt + i, nb, nullptr, 0);
+          h_squared += logits_transposed<G, false>(d, W, Hb + i * d, b, Zt + i, ldz, nullptr, 0);
       }
       for (; i < nb; ++i) {
         if (pack)
-          h_squared += logits_tile<1, G, true, true>(d, Wt, Hb + i * d, b, Zt + i, nb, pack + i * kLanes, nb * kLanes);
+          h_squared += logits_tile<1, G, true, true>(d, Wt, Hb + i * d, b, Zt + i, ldz, pack + i * kLanes, nb * kLanes);
         else
-          h_squared += logits_tile<1, G, true, false>(d, Wt, Hb + i * d, b, Zt + i, nb, nullptr, 0);
+          h_squared += logits_tile<1, G, true, false>(d, Wt, Hb + i * d, b, Zt + i, ldz, nullptr, 0);
       }
     });
     return h_squared;
@@ -418,13 +419,13 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
     const double* bk = b ? b + k0 : nullptr;
     with_group<kLogitClasses>(static_cast<int>(g), [&]<int G>() {
       const double* w = Wt + k0 * d;
-      double* z = Zt + k0 * nb + i;
+      double* z = Zt + k0 * ldz + i;
       if (j > 0)
-        logits_tile<S, G, false, false>(d, w, Hb + i * d, bk, z, nb, nullptr, 0);
+        logits_tile<S, G, false, false>(d, w, Hb + i * d, bk, z, ldz, nullptr, 0);
       else if (pack)  // the first class group reads the columns from memory
-        h_squared += logits_tile<S, G, true, true>(d, w, Hb + i * d, bk, z, nb, pack + i * kLanes, nb * kLanes);
+        h_squared += logits_tile<S, G, true, true>(d, w, Hb + i * d, bk, z, ldz, pack + i * kLanes, nb * kLanes);
       else
-        h_squared += logits_tile<S, G, true, false>(d, w, Hb + i * d, bk, z, nb, nullptr, 0);
+        h_squared += logits_tile<S, G, true, false>(d, w, Hb + i * d, bk, z, ldz, nullptr, 0);
     });
   };
   auto samples = [&](Index j) {  // every sample of the block against class group j

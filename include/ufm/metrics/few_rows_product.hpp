@@ -16,9 +16,7 @@ double few_rows_product(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const M
 double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out_t);
 
 /// The same for one block of nb contiguous columns X_b (d×nb) into rows j0..j0+nb of out_t, the product
-/// stored class-major ((A X)ᵀ, N×K, already sized: the kernels' own layout), with At = Aᵀ (d×K) and a
-/// work buffer of at least nb·K entries.
-double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out_t,
-                              double* work);
+/// stored class-major ((A X)ᵀ, N×K, already sized: the kernels' own layout), with At = Aᵀ (d×K).
+double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out_t);
 
 }  // namespace ufm
