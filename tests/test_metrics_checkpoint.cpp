@@ -11,6 +11,7 @@
 
 #include "test_metrics_util.hpp"
 #include "ufm/app/checkpoint_report.hpp"
+#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/spectra.hpp"
 #include "ufm/objectives/deep_ufm_objective.hpp"
@@ -217,6 +218,37 @@ TEST(NcMetrics, CollapseFromAPrecomputedLevelIsTheOneShotCollapse) {
   EXPECT_EQ(collapse_metrics(sn, level, WHt, &Rt), collapse_metrics(sn, opt));
   const Mat wrong = Rt.topRows(17);
   EXPECT_THROW(collapse_metrics(sn, level, WHt, &wrong), std::invalid_argument);
+}
+
+TEST(NcMetrics, LevelWithItsClassifierGivesTheLogitsFromTheSamePass) {
+  // The level that W reads: the logits without the bias are few_rows_product_t's, bit for bit, and the
+  // level's metrics those of level_metrics alone. d = 64, K = 10 runs the one-pass kernel with AVX-512;
+  // d = 19, strided columns and an empty class (M̃ undefined) take the separate product.
+  struct Case {
+    Index d, K, N;
+    bool strided, empty_class;
+  };
+  for (const Case c : {Case{64, 10, 300, false, false}, Case{19, 4, 50, false, false}, Case{64, 10, 300, true, false},
+                       Case{64, 3, 40, false, true}}) {
+    const Mat big = test::random_mat(c.d + 3, c.N, 31 + static_cast<unsigned>(c.d));
+    const Mat contiguous = big.topRows(c.d);
+    const Eigen::Ref<const Mat> H = c.strided ? Eigen::Ref<const Mat>(big.topRows(c.d)) : Eigen::Ref<const Mat>(contiguous);
+    std::vector<int> labels(static_cast<std::size_t>(c.N));
+    for (Index i = 0; i < c.N; ++i) labels[static_cast<std::size_t>(i)] = static_cast<int>(i % (c.K - c.empty_class));
+    const Mat W = test::random_mat(c.K, c.d, 33);
+    const MetricOptions opt{100};
+    Mat WHt, want;
+    const LevelMetrics level = level_metrics(H, labels, c.K, opt, W, WHt);
+    few_rows_product_t(W, H, want);
+    const auto where = testing::Message() << "d = " << c.d << ", K = " << c.K << (c.strided ? ", strided" : "")
+                                          << (c.empty_class ? ", an empty class" : "");
+    EXPECT_EQ(WHt, want) << where;
+    EXPECT_EQ(level.metrics, level_metrics(H, labels, c.K, opt).metrics) << where;
+  }
+  const Mat H = test::random_mat(8, 12, 1);
+  const std::vector<int> labels{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2};
+  Mat WHt;
+  EXPECT_THROW(level_metrics(H, labels, 3, {}, test::random_mat(3, 7, 2), WHt), std::invalid_argument);
 }
 
 }  // namespace

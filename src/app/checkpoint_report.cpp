@@ -5,7 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
 #include "ufm/metrics/spectra.hpp"
@@ -48,10 +47,11 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   const auto W = L.W(layers, c.theta);      // K×d_{L−1}
   const auto b = L.b(c.theta);              // K, or empty
   // Every level's feature metrics once; the penultimate level's feed the classifier metrics too.
+  // The penultimate level's pass over S gives the logits without the bias too, class-major: (W S)ᵀ, N×K.
   std::vector<LevelMetrics> by_level;
-  for (Index l = 0; l < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
-  Mat WSt;  // logits without the bias, class-major: (W S)ᵀ, N×K
-  few_rows_product_t(W, S, WSt);
+  for (Index l = 0; l + 1 < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
+  Mat WSt;
+  by_level.push_back(level_metrics(S, f.labels(), L.K, options, W, WSt));
   Mat Rt = WSt;  // N×K logits, then the loss's residual there
   if (b.size() == L.K) Rt.rowwise() += b.transpose();
   const DeepObjectiveParts parts = parts_from_logits(f, c.theta, Rt, by_level.front().stats.h_sq);

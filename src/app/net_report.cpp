@@ -2,7 +2,6 @@
 
 #include "ufm/app/checkpoint_report.hpp"
 
-#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/metrics/snapshot.hpp"
@@ -60,9 +59,8 @@ nlohmann::ordered_json network_set_report(const NetworkObjective& f, const Vec& 
   const auto W = L.W(layers, theta);  // K×d_{L−1}
   const Snapshot snapshot{Sm, W, L.b(theta), labels, K, f.spec().loss};
   // The penultimate level once: its feature metrics feed the classifier metrics and its own entry.
-  LevelMetrics penultimate = level_metrics(Sm, labels, K, options);
-  Mat WSt;  // (W S)ᵀ, n×K: the logits without the bias, class-major
-  few_rows_product_t(W, S, WSt);
+  Mat WSt;  // (W S)ᵀ, n×K: the logits without the bias, class-major, from the level's own pass over S
+  LevelMetrics penultimate = level_metrics(Sm, labels, K, options, W, WSt);
   MetricSet metrics = collapse_metrics(snapshot, penultimate, WSt);
   take_null_reasons(metrics, reasons);
   j.update(metrics);

@@ -45,10 +45,15 @@ void put_null_means_metrics(const std::string& why, MetricSet& out) {
 }  // namespace
 
 void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, const ClassStats& s,
-                         const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc) {
+                         const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc,
+                         const Eigen::Ref<const Mat>* W, Mat* WHt) {
   const Index N = H.cols(), K = s.Mt.cols();
   const double n = static_cast<double>(N);
   ncc.clear();
+  // The classifier's product rides on the pass over H below when it can (contiguous columns, M̃ defined);
+  // otherwise it is few_rows_product_t's own pass.
+  const bool pair = W && H.outerStride() == H.rows() && s.empty_reason.empty();
+  if (W && !pair) few_rows_product_t(*W, H, *WHt);
   put_metric(out, "h_norm", std::sqrt(s.h_sq));
   if (!s.empty_reason.empty()) {  // μ_c of an empty class, hence μ_G and M̃, are undefined
     put_null_means_metrics(s.empty_reason, out);
@@ -68,19 +73,27 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
   const Index block = small_gram_is_dd ? std::min<Index>(N, 256) : N;
   Mat Xb(d, block), Pt(N, K), gram;  // Pt = Pᵀ, class-major: the loops below run over contiguous samples
   const Mat MtT = s.Mt.transpose();  // K×d
+  Mat Wc, Wt;                        // with pair: W (K×d, contiguous) and Wᵀ
+  if (pair) {
+    Wc = *W;
+    Wt = Wc.transpose();
+    WHt->resize(N, K);
+  }
   if (opt.spectra && small_gram_is_dd) gram = Mat::Zero(d, d);
   Vec dist2(N), var = Vec::Zero(K);  // var_c: Σ ‖h − μ_c‖² over class c, then its mean below
   double x_sq = 0.0;
   for (Index j0 = 0; j0 < N; j0 += block) {
     const Index nb = std::min(block, N - j0);
     auto X = Xb.leftCols(nb);
-    for (Index j = 0; j < nb; ++j) {  // x_j = h_j − μ_G, then its distance while x_j is in L1
-      auto x = X.col(j);
-      x = H.col(j0 + j) - s.mu_G;
-      dist2(j0 + j) = (x - s.Mt.col(labels[j0 + j])).squaredNorm();
+    if (pair)  // X_b, P and W H_b from one pass over the block
+      x_sq += centred_and_raw_products_block(MtT, s.Mt, Wc, Wt, s.mu_G, H.col(j0).data(), nb, j0, X.data(), Pt, *WHt);
+    else
+      X = H.middleCols(j0, nb).colwise() - s.mu_G;
+    for (Index j = 0; j < nb; ++j) {
+      dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
       var(labels[j0 + j]) += dist2(j0 + j);
     }
-    x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt);
+    if (!pair) x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt);
     if (opt.spectra && small_gram_is_dd) add_gram_lower(X.data(), d, d, nb, gram.data(), d);
   }
   if (opt.spectra && !small_gram_is_dd) {  // here Xb holds all of X

@@ -15,6 +15,12 @@ double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Ind
                               out_t.rows());
 }
 
+double centred_and_raw_products_block(const Mat& A, const Mat& At, const Mat& W, const Mat& Wt, const Vec& mu,
+                                      const double* Hb, Index nb, Index j0, double* Xc, Mat& Pt, Mat& Zt) {
+  return detail::block_centred_pair(A.cols(), A.rows(), A.data(), At.data(), W.data(), Wt.data(), mu.data(), Hb, nb,
+                                    Xc, Pt.data() + j0, Zt.data() + j0, Pt.rows());
+}
+
 double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out_t) {
   const Index K = A.rows(), d = A.cols(), N = X.cols();
   if (d == 0 || X.outerStride() != d) {

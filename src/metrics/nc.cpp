@@ -13,9 +13,10 @@ namespace ufm {
 namespace {
 
 LevelMetrics measure_level(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
-                           const MetricOptions& opt, const char* caller) {
+                           const MetricOptions& opt, const char* caller, const Eigen::Ref<const Mat>* W = nullptr,
+                           Mat* WHt = nullptr) {
   LevelMetrics level{class_stats(H, labels, K, caller), {}, MetricSet::object()};
-  detail::put_feature_metrics(H, labels, level.stats, opt, level.metrics, level.ncc);
+  detail::put_feature_metrics(H, labels, level.stats, opt, level.metrics, level.ncc, W, WHt);
   move_null_reasons_last(level.metrics);
   return level;
 }
@@ -64,6 +65,14 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
   return measure_level(H, labels, K, opt, "level_metrics()");
 }
 
+LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
+                           const MetricOptions& opt, const Eigen::Ref<const Mat>& W, Mat& WHt) {
+  if (W.rows() != K || W.cols() != H.rows())
+    throw std::invalid_argument("level_metrics(): W is " + std::to_string(W.rows()) + "x" + std::to_string(W.cols()) +
+                                ", need K x d = " + std::to_string(K) + "x" + std::to_string(H.rows()));
+  return measure_level(H, labels, K, opt, "level_metrics()", &W, &WHt);
+}
+
 void classifier_metrics(const Snapshot& sn, MetricSet& out) {
   detail::check_snapshot(sn, "classifier_metrics()");
   const ClassStats s = class_stats(sn.H, sn.labels, sn.K, "classifier_metrics()");
@@ -75,8 +84,10 @@ void classifier_metrics(const Snapshot& sn, MetricSet& out) {
 
 MetricSet collapse_metrics(const Snapshot& sn, const MetricOptions& opt) {
   detail::check_snapshot(sn, "collapse_metrics()");
-  LevelMetrics level = measure_level(sn.H, sn.labels, sn.K, opt, "collapse_metrics()");
-  return collapse_metrics(sn, std::move(level), logits_without_bias(sn));
+  Mat WHt;
+  const Eigen::Ref<const Mat> W = sn.W;
+  LevelMetrics level = measure_level(sn.H, sn.labels, sn.K, opt, "collapse_metrics()", &W, &WHt);
+  return collapse_metrics(sn, std::move(level), WHt);
 }
 
 MetricSet collapse_metrics(const Snapshot& sn, const LevelMetrics& level, const Eigen::Ref<const Mat>& WHt,

@@ -167,6 +167,9 @@ void store_leftover_logits(const double* z, int K, int k, Index d, Index dv, con
 
 #if defined(EIGEN_VECTORIZE_AVX512)
 constexpr int kTransposedClasses = 12;  ///< K up to this: logits by logits_octet
+/// K up to this: block_centred_pair by centred_pair_octet, whose 2K accumulators, 8 rows, a centred row
+/// and the two sums of squares fill the 32 registers.
+constexpr int kCentredPairClasses = 10;
 
 /// Zt[k·ldz + s] = b_k + Σ_r W(k, r) h_s[r] for 8 samples s and all K ≤ 12 classes, vectorized
 /// across the samples: each 8×8 tile of the 8 columns is transposed in registers, so the result
@@ -220,6 +223,60 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
   }
   return sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8);
 }
+/// Two products of 8 samples in one pass, for a level's metrics and its classifier (d a multiple of 8,
+/// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r],
+/// each logits_octet's sum (r in order from zero), and the centred columns x_s into Xc (d each).
+/// Each 8×8 tile is transposed once; its centred rows are formed after the transpose (x_s[r + j] for
+/// the 8 samples is h_s[r + j] − μ[r + j], the same subtraction). A, W: K×d column-major.
+/// Returns Σ_s ‖x_s‖², in logits_octet's order.
+template <int K>
+EIGEN_DONT_INLINE double centred_pair_octet(Index d, const double* A, const double* W, const double* mu,
+                                            const double* H, double* Xc, double* Pt, double* Zt, Index ldz) {
+  __m512d acc_a[K], acc_w[K];
+  for (int k = 0; k < K; ++k) acc_a[k] = acc_w[k] = _mm512_setzero_pd();
+  __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
+  auto lo = [](__m512d a, __m512d c) { return _mm512_mask_unpacklo_pd(a, 0xFF, a, c); };
+  auto hi = [](__m512d a, __m512d c) { return _mm512_mask_unpackhi_pd(a, 0xFF, a, c); };
+  auto sh = [](__m512d a, __m512d c, auto imm) {
+    return _mm512_mask_shuffle_f64x2(a, 0xFF, a, c, decltype(imm)::value);
+  };
+  using I88 = std::integral_constant<int, 0x88>;
+  using IDD = std::integral_constant<int, 0xDD>;
+  for (Index r = 0; r < d; r += 8) {
+    const __m512d m = _mm512_loadu_pd(mu + r);
+    __m512d a[8];
+    for (int s = 0; s < 8; ++s) {
+      a[s] = _mm512_loadu_pd(H + s * d + r);
+      const __m512d x = _mm512_sub_pd(a[s], m);
+      _mm512_storeu_pd(Xc + s * d + r, x);
+      if (s % 2 == 0)
+        sq0 = _mm512_fmadd_pd(x, x, sq0);
+      else
+        sq1 = _mm512_fmadd_pd(x, x, sq1);
+    }
+    const __m512d t0 = lo(a[0], a[1]), t1 = hi(a[0], a[1]), t2 = lo(a[2], a[3]), t3 = hi(a[2], a[3]);
+    const __m512d t4 = lo(a[4], a[5]), t5 = hi(a[4], a[5]), t6 = lo(a[6], a[7]), t7 = hi(a[6], a[7]);
+    const __m512d u0 = sh(t0, t2, I88{}), u1 = sh(t1, t3, I88{}), u2 = sh(t0, t2, IDD{}), u3 = sh(t1, t3, IDD{});
+    const __m512d u4 = sh(t4, t6, I88{}), u5 = sh(t5, t7, I88{}), u6 = sh(t4, t6, IDD{}), u7 = sh(t5, t7, IDD{});
+    const __m512d row[8] = {sh(u0, u4, I88{}), sh(u1, u5, I88{}), sh(u2, u6, I88{}), sh(u3, u7, I88{}),
+                            sh(u0, u4, IDD{}), sh(u1, u5, IDD{}), sh(u2, u6, IDD{}), sh(u3, u7, IDD{})};
+    for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
+      const __m512d centred = _mm512_sub_pd(row[j], _mm512_set1_pd(mu[r + j]));
+      const double* wa = A + (r + j) * K;
+      const double* ww = W + (r + j) * K;
+      for (int k = 0; k < K; ++k) {
+        acc_a[k] = _mm512_fmadd_pd(_mm512_set1_pd(wa[k]), centred, acc_a[k]);
+        acc_w[k] = _mm512_fmadd_pd(_mm512_set1_pd(ww[k]), row[j], acc_w[k]);
+      }
+    }
+  }
+  for (int k = 0; k < K; ++k) {
+    _mm512_storeu_pd(Pt + k * ldz, acc_a[k]);
+    _mm512_storeu_pd(Zt + k * ldz, acc_w[k]);
+  }
+  return sum_lanes(_mm512_add_pd(sq0, sq1));
+}
+
 /// logits_octet by its name for block_logits.
 template <int K, bool kStream>
 double logits_transposed(Index d, const double* W, const double* H, const double* b, double* Zt, Index ldz,
@@ -443,6 +500,29 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
   for (; i < nb; ++i)
     for (Index j = 0; j < groups; ++j) tile.template operator()<1>(i, j);
   return h_squared;
+}
+
+double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,
+                          const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz) {
+  double x_squared = 0.0;
+  Index i = 0;
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if (d % 8 == 0 && K <= kCentredPairClasses)
+    with_group<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
+      for (; i + 8 <= nb; i += 8)
+        x_squared += centred_pair_octet<G>(d, A, W, mu, Hb + i * d, Xc + i * d, Pt + i, Zt + i, ldz);
+    });
+#endif
+  // The samples left (all of them without the pair kernel): centred, then each product by block_logits,
+  // one sample at a time after octets so that ‖x‖² is summed in block_logits' order.
+  for (Index j = i; j < nb; ++j)
+    for (Index r = 0; r < d; ++r) Xc[j * d + r] = Hb[j * d + r] - mu[r];
+  const Index step = i == 0 ? nb : 1;
+  for (; i < nb; i += step) {
+    x_squared += block_logits(d, K, A, At, Xc + i * d, step, nullptr, Pt + i, nullptr, ldz);
+    block_logits(d, K, W, Wt, Hb + i * d, step, nullptr, Zt + i, nullptr, ldz);
+  }
+  return x_squared;
 }
 
 /// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels. packed: the

@@ -12,7 +12,10 @@ namespace ufm::detail {
 /// Puts h_norm, nc1, nc1_tr, cdnv, equinorm_h, equiangle_h, etf_error_h, ncc_accuracy, singular_values,
 /// explained_variance, effective_rank, stable_rank, nc1_unscaled, global_mean_norm, mean_of_means_norm.
 /// \param ncc Out: nearest-class-centre prediction per sample, or empty when the class means are unusable.
+/// \param W When not null, the K×d classifier that reads these features: WHt (resized to N×K) receives
+/// (W H)ᵀ, few_rows_product_t's product bit for bit, from the same pass over H as the metrics' own.
 void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, const ClassStats& s,
-                         const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc);
+                         const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc,
+                         const Eigen::Ref<const Mat>* W = nullptr, Mat* WHt = nullptr);
 
 }  // namespace ufm::detail

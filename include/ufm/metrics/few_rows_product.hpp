@@ -19,4 +19,12 @@ double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const
 /// stored class-major ((A X)ᵀ, N×K, already sized: the kernels' own layout), with At = Aᵀ (d×K).
 double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out_t);
 
+/// The products of a level's metrics and its classifier over one block of nb contiguous columns H_b
+/// (d×nb), in one pass where the kernels allow (see block_centred_pair in detail/ufm_kernels.hpp): rows
+/// j0.. of Pt = (A (H_b − μ1ᵀ))ᵀ and of Zt = (W H_b)ᵀ (both N×K, class-major, already sized), and the
+/// centred block X_b = H_b − μ1ᵀ into Xc (d×nb, contiguous). A, W: K×d with At = Aᵀ, Wt = Wᵀ. Each
+/// product is few_rows_product_block's, bit for bit. Returns ‖X_b‖²_F.
+double centred_and_raw_products_block(const Mat& A, const Mat& At, const Mat& W, const Mat& Wt, const Vec& mu,
+                                      const double* Hb, Index nb, Index j0, double* Xc, Mat& Pt, Mat& Zt);
+
 }  // namespace ufm

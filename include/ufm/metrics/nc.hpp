@@ -50,6 +50,12 @@ struct LevelMetrics {
 LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                            const MetricOptions& opt);
 
+/// The same for the level that the K×d classifier W reads, with the logits without the bias
+/// WHt = (W H)ᵀ (resized to N×K, class-major: what collapse_metrics takes), few_rows_product_t's
+/// product bit for bit, computed in the level's own pass over H.
+LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
+                           const MetricOptions& opt, const Eigen::Ref<const Mat>& W, Mat& WHt);
+
 /// collapse_metrics(s, opt), the same object, from parts already computed: level =
 /// level_metrics(s.H, s.labels, s.K, opt) and WHt = (s.W s.H)ᵀ, the logits without the bias stored
 /// class-major (N×K, as few_rows_product_t gives them). Nothing of the feature level is computed again.

@@ -29,13 +29,21 @@ struct NextBlocks {
   const double* first[16] = {};
 };
 
-/// Logits of a block (class-major: Zt[k·ldz + i], ldz = nb when 0) with the kernels: per group of samples, every class
-/// group while those columns are in L1. pack (streaming mode): receives the block's columns in the
+/// Logits of a block (class-major: Zt[k·ldz + i], ldz = nb when 0) with the kernels: per group of
+/// samples, every class group while those columns are in L1. pack (streaming mode): receives the block's columns in the
 /// packed layout of block_backward (pack[(r / kLanes)·nb·kLanes + i·kLanes + r % kLanes] = h_i[r]).
 /// W: K×d column-major (theta's own layout); Wt = Wᵀ; b: K biases, or null.
 /// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order).
 double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
                     double* Zt, double* pack, Index ldz = 0);
+
+/// A level's two products over a block of nb columns H_b (d×nb), for its metrics (few_rows_product.hpp):
+/// Pt[k·ldz + i] = (A x_i)_k with x_i = h_i − μ, Zt[k·ldz + i] = (W h_i)_k, and the centred columns into
+/// Xc (d×nb). A, W: K×d column-major, At, Wt their transposes. Each entry of Pt and Zt is the one
+/// block_logits computes from the same columns, bit for bit; with AVX-512, d % 8 = 0 and K ≤ 10 both
+/// come from one transpose of each tile of H_b. Returns Σ_i ‖x_i‖².
+double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,
+                          const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz);
 
 /// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels (K ≤ kMaxKernelK):
 ///   gHb[:, i] = λ h_i + Σ_k G_ki w_k,   gWt[:, k] += Σ_i G_ki h_i.
