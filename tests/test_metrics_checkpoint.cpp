@@ -232,7 +232,8 @@ TEST(NcMetrics, LevelWithItsClassifierGivesTheLogitsFromTheSamePass) {
                        Case{64, 3, 40, false, true}}) {
     const Mat big = test::random_mat(c.d + 3, c.N, 31 + static_cast<unsigned>(c.d));
     const Mat contiguous = big.topRows(c.d);
-    const Eigen::Ref<const Mat> H = c.strided ? Eigen::Ref<const Mat>(big.topRows(c.d)) : Eigen::Ref<const Mat>(contiguous);
+    const Eigen::Ref<const Mat> H =
+        c.strided ? Eigen::Ref<const Mat>(big.topRows(c.d)) : Eigen::Ref<const Mat>(contiguous);
     std::vector<int> labels(static_cast<std::size_t>(c.N));
     for (Index i = 0; i < c.N; ++i) labels[static_cast<std::size_t>(i)] = static_cast<int>(i % (c.K - c.empty_class));
     const Mat W = test::random_mat(c.K, c.d, 33);

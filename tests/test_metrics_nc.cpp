@@ -114,12 +114,12 @@ TEST(NcMetrics, Nc1MatchesDirectPseudoInverse) {
 }
 
 TEST(ClassStats, MeansAndSquaredNormAreSampleOrderSumsBitForBit) {
-  // class_stats keeps a class's running sum in registers over a run of its samples (a packet block of
-  // rows at a time, then the rows left over) and promises the sums of updating the means sample by
-  // sample. Labels in runs and shuffled; d below, at, and past a whole number of packet blocks.
+  // class_stats keeps a class's running sum in registers over a run of its samples (whole packets of
+  // rows, up to 64 rows with AVX-512, the rows left sample by sample; larger d all sample by sample)
+  // and promises the sums of updating the means sample by sample. Labels in runs and shuffled.
   const std::vector<int> runs{0, 0, 0, 1, 1, 2, 0, 0, 2, 2, 2, 1, 0, 1, 1, 1, 2};
   const std::vector<int> shuffled = test::shuffled_labels({5, 6, 6}, 9);
-  for (const Index d : {Index{3}, Index{16}, Index{32}, Index{37}, Index{64}, Index{70}})
+  for (const Index d : {Index{3}, Index{16}, Index{32}, Index{37}, Index{64}, Index{70}, Index{100}})
     for (const auto* y : {&runs, &shuffled}) {
       const Index N = static_cast<Index>(y->size());
       const Mat H = test::random_mat(d, N, 13 + static_cast<unsigned>(d));

@@ -14,36 +14,41 @@ namespace {
 namespace ei = Eigen::internal;
 using Packet = ei::packet_traits<double>::type;
 constexpr Index kLanes = ei::packet_traits<double>::size;
-constexpr int kStatPackets = 4;                  ///< packets of sums and of squares held in registers
-constexpr Index kStatRows = kStatPackets * kLanes;  ///< rows of H per pass of add_class_sums
+/// Most packets of rows add_class_sums holds in registers (twice: sums and squares): d up to 64 with
+/// AVX-512's 32 registers, 16 with AVX2's 16.
+constexpr int kMaxStatPackets = kLanes == 8 ? 8 : 4;
 
-/// Rows r0..r0+kStatRows of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into sq),
-/// samples in order. A class's running sum stays in registers over a run of samples with its label and
-/// is stored when the label changes: the same additions in the same order as updating means sample by
-/// sample, without a store-to-load round trip per sample (which bounded that loop).
-void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means, Vec& sq) {
-  Packet sum[kStatPackets], q[kStatPackets];
-  for (int p = 0; p < kStatPackets; ++p) q[p] = ei::ploadu<Packet>(sq.data() + r0 + p * kLanes);
+/// The first NP·kLanes rows of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into sq),
+/// samples in order, in one pass over H. A class's running sum stays in registers over a run of
+/// samples with its label and is stored when the label changes: the same additions in the same order
+/// as updating means sample by sample, without the store-to-load round trip per sample that bounds
+/// that loop at small d (at d = 64, N = 1,000: 15 → 9 µs). At larger d that loop is not bound by it,
+/// and passes over H in blocks of rows defeat the prefetcher where H comes from memory (2.8 against
+/// 1.1 ms at d = 512, N = 5,000): the loop stays.
+template <int NP>
+void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Mat& means, Vec& sq) {
+  Packet sum[NP], q[NP];
+  for (int p = 0; p < NP; ++p) q[p] = ei::pset1<Packet>(0.0);
   const Index N = H.cols();
   for (Index i = 0; i < N;) {
     const int c = labels[i];
-    double* mean = means.col(c).data() + r0;
-    for (int p = 0; p < kStatPackets; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kLanes);
+    double* mean = means.col(c).data();
+    for (int p = 0; p < NP; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kLanes);
     for (; i < N && labels[i] == c; ++i) {
-      const double* h = H.col(i).data() + r0;
-      for (int p = 0; p < kStatPackets; ++p) {
+      const double* h = H.col(i).data();
+      for (int p = 0; p < NP; ++p) {
         const Packet x = ei::ploadu<Packet>(h + p * kLanes);
         sum[p] = ei::padd(sum[p], x);
         q[p] = ei::padd(q[p], ei::pmul(x, x));
       }
     }
-    for (int p = 0; p < kStatPackets; ++p) ei::pstoreu(mean + p * kLanes, sum[p]);
+    for (int p = 0; p < NP; ++p) ei::pstoreu(mean + p * kLanes, sum[p]);
   }
-  for (int p = 0; p < kStatPackets; ++p) ei::pstoreu(sq.data() + r0 + p * kLanes, q[p]);
+  for (int p = 0; p < NP; ++p) ei::pstoreu(sq.data() + p * kLanes, q[p]);
 }
 
-/// The same for the rows r0..d−1 left after the last full kStatRows, one sample at a time.
-void add_class_sums_tail(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means,
+/// The same for rows r0..d−1, one sample at a time.
+void add_class_sums_from(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means,
                          Vec& sq) {
   const Index d = H.rows();
   for (Index i = 0; i < H.cols(); ++i) {
@@ -53,6 +58,15 @@ void add_class_sums_tail(const Eigen::Ref<const Mat>& H, std::span<const int> la
       mean[r] += h[r];
       sq(r) += h[r] * h[r];
     }
+  }
+}
+
+/// f.template operator()<NP>() for NP = np in [1, kMaxStatPackets].
+template <int NP = 1, class F>
+void with_packets(int np, F&& f) {
+  if constexpr (NP <= kMaxStatPackets) {
+    if (np == NP) return f.template operator()<NP>();
+    with_packets<NP + 1>(np, f);
   }
 }
 
@@ -74,9 +88,15 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
   s.counts = class_counts(labels, K);  // throws on a label outside [0, K)
   s.means = Mat::Zero(d, K);
   Vec sq = Vec::Zero(d);  // Σ_i h_i² row by row: one reduction at the end, not one per column
+  // Whole packets of rows in registers when they fit (small d, whose loop waits on its stores), the
+  // rows left one sample at a time.
+  const Index np = d / kLanes;
   Index r0 = 0;
-  for (; r0 + kStatRows <= d; r0 += kStatRows) add_class_sums(H, labels, r0, s.means, sq);
-  add_class_sums_tail(H, labels, r0, s.means, sq);
+  if (np >= 1 && np <= kMaxStatPackets) {
+    with_packets(static_cast<int>(np), [&]<int NP>() { add_class_sums<NP>(H, labels, s.means, sq); });
+    r0 = np * kLanes;
+  }
+  add_class_sums_from(H, labels, r0, s.means, sq);
   s.h_sq = sq.sum();
   for (Index c = 0; c < K; ++c) {
     if (s.counts[c] == 0) {

@@ -18,37 +18,50 @@ namespace {
 namespace ei = Eigen::internal;
 using Packet = ei::packet_traits<double>::type;
 constexpr Index kLanes = ei::packet_traits<double>::size;
-constexpr int kRowPackets = 4;                  ///< packets of row sums held in registers
-constexpr Index kChunk = kRowPackets * kLanes;  ///< rows per pass over the samples
+constexpr int kMaxRowPackets = kLanes == 8 ? 8 : 4;  ///< as class_stats.cpp's: d up to 64 (AVX-512), 16 (AVX2)
+
+/// r(row) += Σ_i (h_i − a_{y_i} w_{y_i})²(row) for the first NP·kLanes rows, samples in order, the row
+/// sums in registers over one pass (H: d×N, Wt = Wᵀ: d×K, a: K). As for class_stats' sums: at small d
+/// summing into a d-vector in memory sample by sample waits on a store-to-load round trip per sample.
+template <int NP>
+void add_strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, const Vec& a,
+                                 std::span<const int> labels, Vec& r) {
+  Packet acc[NP];
+  for (int p = 0; p < NP; ++p) acc[p] = ei::ploadu<Packet>(r.data() + p * kLanes);
+  for (Index i = 0; i < H.cols(); ++i) {
+    const double* h = H.col(i).data();
+    const double* w = Wt.col(labels[i]).data();
+    const Packet ai = ei::pset1<Packet>(a(labels[i]));
+    for (int p = 0; p < NP; ++p) {
+      const Packet e = ei::psub(ei::ploadu<Packet>(h + p * kLanes), ei::pmul(ai, ei::ploadu<Packet>(w + p * kLanes)));
+      acc[p] = ei::padd(acc[p], ei::pmul(e, e));
+    }
+  }
+  for (int p = 0; p < NP; ++p) ei::pstoreu(r.data() + p * kLanes, acc[p]);
+}
+
+/// f.template operator()<NP>() for NP = np in [1, kMaxRowPackets].
+template <int NP = 1, class F>
+void with_packets(int np, F&& f) {
+  if constexpr (NP <= kMaxRowPackets) {
+    if (np == NP) return f.template operator()<NP>();
+    with_packets<NP + 1>(np, f);
+  }
+}
 
 /// r(row) = Σ_i (h_i − a_{y_i} w_{y_i})²(row), the squares of H − Wᵀ D⁻¹ Y summed over the samples in
-/// order, row by row (H: d×N, Wt = Wᵀ: d×K, a: K). The row sums stay in registers over the samples,
-/// kChunk rows per pass: summing into a d-vector in memory sample by sample waited on a store-to-load
-/// round trip per sample.
+/// order, row by row: whole packets of rows in registers where they fit, the rest sample by sample.
 Vec strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, const Vec& a, std::span<const int> labels) {
-  const Index d = H.rows(), N = H.cols();
-  Vec r(d);
+  const Index d = H.rows(), N = H.cols(), np = d / kLanes;
+  Vec r = Vec::Zero(d);
   Index r0 = 0;
-  for (; r0 + kChunk <= d; r0 += kChunk) {
-    Packet acc[kRowPackets];
-    for (int p = 0; p < kRowPackets; ++p) acc[p] = ei::pset1<Packet>(0.0);
-    for (Index i = 0; i < N; ++i) {
-      const double* h = H.col(i).data() + r0;
-      const double* w = Wt.col(labels[i]).data() + r0;
-      const Packet ai = ei::pset1<Packet>(a(labels[i]));
-      for (int p = 0; p < kRowPackets; ++p) {
-        const Packet e = ei::psub(ei::ploadu<Packet>(h + p * kLanes), ei::pmul(ai, ei::ploadu<Packet>(w + p * kLanes)));
-        acc[p] = ei::padd(acc[p], ei::pmul(e, e));
-      }
-    }
-    for (int p = 0; p < kRowPackets; ++p) ei::pstoreu(r.data() + r0 + p * kLanes, acc[p]);
+  if (np >= 1 && np <= kMaxRowPackets) {
+    with_packets(static_cast<int>(np), [&]<int NP>() { add_strong_residual_squares<NP>(H, Wt, a, labels, r); });
+    r0 = np * kLanes;
   }
-  r.tail(d - r0).setZero();
-  for (Index i = 0; i < N; ++i)
-    for (Index row = r0; row < d; ++row) {
-      const double e = H(row, i) - a(labels[i]) * Wt(row, labels[i]);
-      r(row) += e * e;
-    }
+  for (Index i = 0; i < N && r0 < d; ++i)
+    r.tail(d - r0).array() +=
+        (H.col(i).tail(d - r0) - a(labels[i]) * Wt.col(labels[i]).tail(d - r0)).array().square();
   return r;
 }
 
