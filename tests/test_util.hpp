@@ -45,13 +45,18 @@ Vec finite_difference_gradient(const F& f, const Vec& theta, double h = 1e-5) {
 /// |got − want| / |want|, or |got| when want is 0.
 inline double rel(double got, double want) { return want == 0 ? std::abs(got) : std::abs(got - want) / std::abs(want); }
 
-/// max_k |a_k − b_k| / max(max_k |b_k|, tiny): the distance of two spectra at the scale of the
-/// larger value (EXPECTs equal sizes; 1 if they differ, 0 if both are empty).
-inline double spectrum_gap(const Vec& a, const Vec& b) {
-  EXPECT_EQ(a.size(), b.size());
-  if (a.size() != b.size() || a.size() == 0) return a.size() == b.size() ? 0.0 : 1.0;
+/// max |a − b| / max(max |b|, tiny) over the entries: the distance of two matrices at the scale of
+/// b's largest entry (EXPECTs equal shapes; 1 if they differ, 0 if both are empty).
+inline double max_entry_gap(const Eigen::Ref<const Mat>& a, const Eigen::Ref<const Mat>& b) {
+  EXPECT_EQ(a.rows(), b.rows());
+  EXPECT_EQ(a.cols(), b.cols());
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return 1.0;
+  if (a.size() == 0) return 0.0;
   return (a - b).cwiseAbs().maxCoeff() / std::max(b.cwiseAbs().maxCoeff(), 1e-300);
 }
+
+/// max_entry_gap of two spectra: their distance at the scale of the larger value.
+inline double spectrum_gap(const Vec& a, const Vec& b) { return max_entry_gap(a, b); }
 
 /// Relative error ||a - b|| / max(||b||, floor).
 inline double relative_error(const Vec& a, const Vec& b, double floor = 1e-12) {
