@@ -15,8 +15,7 @@ using simd::kLanes;
 // folded into its multiply's memory operand ({1to8}); a broadcast of its own, shared by two row
 // vectors (16×8 tiles), took a slot of the floating-point pipes on the Zen 4: 39 against 55 GFLOP/s
 // of its 58 peak in one tile. Where a row block needs only 8 more columns, an 8×8 tile. AVX2: 8×4,
-// 8 accumulators of the 16 registers (8×16 in 4 lanes spilled), each broadcast a load shared by the
-// two row vectors.
+// 8 accumulators of the 16 registers, each broadcast a load shared by the two row vectors.
 constexpr Index kTileRows = 8;
 /// With AVX2, d up to this runs the tiles. Above, dsyrk (the checkpoint at N = 1,000, Zen 4, AVX2
 /// build: tiles 410 against dsyrk's 500 µs at d = 64, or 415 against 424 with OpenBLAS's Haswell

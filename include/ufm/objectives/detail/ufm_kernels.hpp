@@ -30,8 +30,9 @@ struct NextBlocks {
 };
 
 /// Logits of a block (class-major: Zt[k·ldz + i], ldz = nb when 0) with the kernels: per group of
-/// samples, every class group while those columns are in L1. pack (streaming mode): receives the block's columns in the
-/// packed layout of block_backward (pack[(r / kLanes)·nb·kLanes + i·kLanes + r % kLanes] = h_i[r]).
+/// samples, every class group while those columns are in L1. pack (streaming mode): receives the
+/// block's columns in the packed layout of block_backward (pack[(r / kLanes)·nb·kLanes + i·kLanes +
+/// r % kLanes] = h_i[r]).
 /// W: K×d column-major (theta's own layout); Wt = Wᵀ; b: K biases, or null.
 /// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order).
 double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
