@@ -7,6 +7,7 @@
 #include "ufm/metrics/geometry.hpp"
 #include "ufm/metrics/logit_readings.hpp"
 #include "ufm/objectives/labels.hpp"
+#include "ufm/with_constant.hpp"
 
 namespace ufm {
 namespace {
@@ -61,15 +62,6 @@ void add_class_sums_from(const Eigen::Ref<const Mat>& H, std::span<const int> la
   }
 }
 
-/// f.template operator()<NP>() for NP = np in [1, kMaxStatPackets].
-template <int NP = 1, class F>
-void with_packets(int np, F&& f) {
-  if constexpr (NP <= kMaxStatPackets) {
-    if (np == NP) return f.template operator()<NP>();
-    with_packets<NP + 1>(np, f);
-  }
-}
-
 }  // namespace
 
 std::string ClassStats::mt_reason() const {
@@ -93,7 +85,8 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
   const Index np = d / kLanes;
   Index r0 = 0;
   if (np >= 1 && np <= kMaxStatPackets) {
-    with_packets(static_cast<int>(np), [&]<int NP>() { add_class_sums<NP>(H, labels, s.means, sq); });
+    with_constant<kMaxStatPackets>(static_cast<int>(np),
+                                   [&]<int NP>() { add_class_sums<NP>(H, labels, s.means, sq); });
     r0 = np * kLanes;
   }
   add_class_sums_from(H, labels, r0, s.means, sq);

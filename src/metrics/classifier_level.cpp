@@ -11,6 +11,7 @@
 #include "ufm/metrics/spectra.hpp"
 #include "ufm/metrics/sqi.hpp"
 #include "ufm/objectives/loss.hpp"
+#include "ufm/with_constant.hpp"
 
 namespace ufm::detail {
 namespace {
@@ -40,15 +41,6 @@ void add_strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, 
   for (int p = 0; p < NP; ++p) ei::pstoreu(r.data() + p * kLanes, acc[p]);
 }
 
-/// f.template operator()<NP>() for NP = np in [1, kMaxRowPackets].
-template <int NP = 1, class F>
-void with_packets(int np, F&& f) {
-  if constexpr (NP <= kMaxRowPackets) {
-    if (np == NP) return f.template operator()<NP>();
-    with_packets<NP + 1>(np, f);
-  }
-}
-
 /// r(row) = Σ_i (h_i − a_{y_i} w_{y_i})²(row), the squares of H − Wᵀ D⁻¹ Y summed over the samples in
 /// order, row by row: whole packets of rows in registers where they fit, the rest sample by sample.
 Vec strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, const Vec& a, std::span<const int> labels) {
@@ -56,7 +48,8 @@ Vec strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, const
   Vec r = Vec::Zero(d);
   Index r0 = 0;
   if (np >= 1 && np <= kMaxRowPackets) {
-    with_packets(static_cast<int>(np), [&]<int NP>() { add_strong_residual_squares<NP>(H, Wt, a, labels, r); });
+    with_constant<kMaxRowPackets>(static_cast<int>(np),
+                                  [&]<int NP>() { add_strong_residual_squares<NP>(H, Wt, a, labels, r); });
     r0 = np * kLanes;
   }
   for (Index i = 0; i < N && r0 < d; ++i)

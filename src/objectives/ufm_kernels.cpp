@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "ufm/dynamics/descent_update.hpp"
+#include "ufm/with_constant.hpp"
 
 namespace ufm::detail {
 namespace {
@@ -171,6 +172,31 @@ constexpr int kTransposedClasses = 12;  ///< K up to this: logits by logits_octe
 /// and the two sums of squares fill the 32 registers.
 constexpr int kCentredPairClasses = 10;
 
+/// row[j] = (a[0][j], …, a[7][j]): the 8×8 tile of doubles a transposed in registers (8 in-lane
+/// unpacks, 16 lane-crossing shuffles), for the transposed logits kernels.
+EIGEN_STRONG_INLINE void transpose_8x8(const __m512d (&a)[8], __m512d (&row)[8]) {
+  // _mask_ forms with a full mask: the unmasked ones trip GCC 12's -Wuninitialized (see reduce_lanes).
+  auto lo = [](__m512d x, __m512d y) { return _mm512_mask_unpacklo_pd(x, 0xFF, x, y); };
+  auto hi = [](__m512d x, __m512d y) { return _mm512_mask_unpackhi_pd(x, 0xFF, x, y); };
+  auto sh = [](__m512d x, __m512d y, auto imm) {
+    return _mm512_mask_shuffle_f64x2(x, 0xFF, x, y, decltype(imm)::value);
+  };
+  using I88 = std::integral_constant<int, 0x88>;
+  using IDD = std::integral_constant<int, 0xDD>;
+  const __m512d t0 = lo(a[0], a[1]), t1 = hi(a[0], a[1]), t2 = lo(a[2], a[3]), t3 = hi(a[2], a[3]);
+  const __m512d t4 = lo(a[4], a[5]), t5 = hi(a[4], a[5]), t6 = lo(a[6], a[7]), t7 = hi(a[6], a[7]);
+  const __m512d u0 = sh(t0, t2, I88{}), u1 = sh(t1, t3, I88{}), u2 = sh(t0, t2, IDD{}), u3 = sh(t1, t3, IDD{});
+  const __m512d u4 = sh(t4, t6, I88{}), u5 = sh(t5, t7, I88{}), u6 = sh(t4, t6, IDD{}), u7 = sh(t5, t7, IDD{});
+  row[0] = sh(u0, u4, I88{});
+  row[1] = sh(u1, u5, I88{});
+  row[2] = sh(u2, u6, I88{});
+  row[3] = sh(u3, u7, I88{});
+  row[4] = sh(u0, u4, IDD{});
+  row[5] = sh(u1, u5, IDD{});
+  row[6] = sh(u2, u6, IDD{});
+  row[7] = sh(u3, u7, IDD{});
+}
+
 /// Zt[k·ldz + s] = b_k + Σ_r W(k, r) h_s[r] for 8 samples s and all K ≤ 12 classes, vectorized
 /// across the samples: each 8×8 tile of the 8 columns is transposed in registers, so the result
 /// needs no horizontal reduction (it is stored class-major as it is). W: K×d column-major (theta's
@@ -183,14 +209,6 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
   __m512d acc[K];
   for (int k = 0; k < K; ++k) acc[k] = _mm512_setzero_pd();
   __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
-  // _mask_ forms with a full mask: the unmasked ones trip GCC 12's -Wuninitialized (see reduce_lanes).
-  auto lo = [](__m512d a, __m512d c) { return _mm512_mask_unpacklo_pd(a, 0xFF, a, c); };
-  auto hi = [](__m512d a, __m512d c) { return _mm512_mask_unpackhi_pd(a, 0xFF, a, c); };
-  auto sh = [](__m512d a, __m512d c, auto imm) {
-    return _mm512_mask_shuffle_f64x2(a, 0xFF, a, c, decltype(imm)::value);
-  };
-  using I88 = std::integral_constant<int, 0x88>;
-  using IDD = std::integral_constant<int, 0xDD>;
   for (Index r = 0; r < dv; r += 8) {
     __m512d a[8];
     for (int s = 0; s < 8; ++s) {
@@ -201,12 +219,8 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
         sq1 = _mm512_fmadd_pd(a[s], a[s], sq1);
       if constexpr (kStream) _mm512_storeu_pd(pack + (r / 8) * ldp + s * 8, a[s]);
     }
-    const __m512d t0 = lo(a[0], a[1]), t1 = hi(a[0], a[1]), t2 = lo(a[2], a[3]), t3 = hi(a[2], a[3]);
-    const __m512d t4 = lo(a[4], a[5]), t5 = hi(a[4], a[5]), t6 = lo(a[6], a[7]), t7 = hi(a[6], a[7]);
-    const __m512d u0 = sh(t0, t2, I88{}), u1 = sh(t1, t3, I88{}), u2 = sh(t0, t2, IDD{}), u3 = sh(t1, t3, IDD{});
-    const __m512d u4 = sh(t4, t6, I88{}), u5 = sh(t5, t7, I88{}), u6 = sh(t4, t6, IDD{}), u7 = sh(t5, t7, IDD{});
-    const __m512d row[8] = {sh(u0, u4, I88{}), sh(u1, u5, I88{}), sh(u2, u6, I88{}), sh(u3, u7, I88{}),
-                            sh(u0, u4, IDD{}), sh(u1, u5, IDD{}), sh(u2, u6, IDD{}), sh(u3, u7, IDD{})};
+    __m512d row[8];
+    transpose_8x8(a, row);
     for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
       const double* w = W + (r + j) * K;
       for (int k = 0; k < K; ++k) acc[k] = _mm512_fmadd_pd(_mm512_set1_pd(w[k]), row[j], acc[k]);
@@ -235,13 +249,6 @@ EIGEN_DONT_INLINE double centred_pair_octet(Index d, const double* A, const doub
   __m512d acc_a[K], acc_w[K];
   for (int k = 0; k < K; ++k) acc_a[k] = acc_w[k] = _mm512_setzero_pd();
   __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
-  auto lo = [](__m512d a, __m512d c) { return _mm512_mask_unpacklo_pd(a, 0xFF, a, c); };
-  auto hi = [](__m512d a, __m512d c) { return _mm512_mask_unpackhi_pd(a, 0xFF, a, c); };
-  auto sh = [](__m512d a, __m512d c, auto imm) {
-    return _mm512_mask_shuffle_f64x2(a, 0xFF, a, c, decltype(imm)::value);
-  };
-  using I88 = std::integral_constant<int, 0x88>;
-  using IDD = std::integral_constant<int, 0xDD>;
   for (Index r = 0; r < d; r += 8) {
     const __m512d m = _mm512_loadu_pd(mu + r);
     __m512d a[8];
@@ -254,12 +261,8 @@ EIGEN_DONT_INLINE double centred_pair_octet(Index d, const double* A, const doub
       else
         sq1 = _mm512_fmadd_pd(x, x, sq1);
     }
-    const __m512d t0 = lo(a[0], a[1]), t1 = hi(a[0], a[1]), t2 = lo(a[2], a[3]), t3 = hi(a[2], a[3]);
-    const __m512d t4 = lo(a[4], a[5]), t5 = hi(a[4], a[5]), t6 = lo(a[6], a[7]), t7 = hi(a[6], a[7]);
-    const __m512d u0 = sh(t0, t2, I88{}), u1 = sh(t1, t3, I88{}), u2 = sh(t0, t2, IDD{}), u3 = sh(t1, t3, IDD{});
-    const __m512d u4 = sh(t4, t6, I88{}), u5 = sh(t5, t7, I88{}), u6 = sh(t4, t6, IDD{}), u7 = sh(t5, t7, IDD{});
-    const __m512d row[8] = {sh(u0, u4, I88{}), sh(u1, u5, I88{}), sh(u2, u6, I88{}), sh(u3, u7, I88{}),
-                            sh(u0, u4, IDD{}), sh(u1, u5, IDD{}), sh(u2, u6, IDD{}), sh(u3, u7, IDD{})};
+    __m512d row[8];
+    transpose_8x8(a, row);
     for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
       const __m512d centred = _mm512_sub_pd(row[j], _mm512_set1_pd(mu[r + j]));
       const double* wa = A + (r + j) * K;
@@ -427,15 +430,6 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
   }
 }
 
-/// Calls f.template operator()<G>() for the runtime g in [1, kMax].
-template <int kMax, int G = 1, class F>
-void with_group(int g, F&& f) {
-  if constexpr (G <= kMax) {
-    if (g == G) return f.template operator()<G>();
-    with_group<kMax, G + 1>(g, f);
-  }
-}
-
 /// [begin, end) of class group j when K classes are split into `groups` near-equal groups.
 Index group_begin(Index K, Index groups, Index j) { return K * j / groups; }
 }  // namespace
@@ -452,7 +446,7 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 #if defined(EIGEN_VECTORIZE_AVX512) || (defined(EIGEN_VECTORIZE_AVX) && defined(EIGEN_VECTORIZE_FMA))
   if (K <= kTransposedClasses) {  // logits_octet or logits_quartet: kLanes samples at a time
     Index i = 0;
-    with_group<kTransposedClasses>(static_cast<int>(K), [&]<int G>() {
+    with_constant<kTransposedClasses>(static_cast<int>(K), [&]<int G>() {
       for (; i + kLanes <= nb; i += kLanes) {
         if (pack)
           h_squared += logits_transposed<G, true>(d, W, Hb + i * d, b, Zt + i, ldz, pack + i * kLanes, nb * kLanes);
@@ -474,7 +468,7 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
   auto tile = [&]<int S>(Index i, Index j) {
     const Index k0 = group_begin(K, groups, j), g = group_begin(K, groups, j + 1) - k0;
     const double* bk = b ? b + k0 : nullptr;
-    with_group<kLogitClasses>(static_cast<int>(g), [&]<int G>() {
+    with_constant<kLogitClasses>(static_cast<int>(g), [&]<int G>() {
       const double* w = Wt + k0 * d;
       double* z = Zt + k0 * ldz + i;
       if (j > 0)
@@ -508,7 +502,7 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
   Index i = 0;
 #if defined(EIGEN_VECTORIZE_AVX512)
   if (d % 8 == 0 && K <= kCentredPairClasses)
-    with_group<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
+    with_constant<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
       for (; i + 8 <= nb; i += 8)
         x_squared += centred_pair_octet<G>(d, A, W, mu, Hb + i * d, Xc + i * d, Pt + i, Zt + i, ldz);
     });
@@ -540,7 +534,7 @@ void block_backward(Index d, Index K, const double* Wt, const double* Hb, const 
   const Columns X = packed ? Columns{packed, kLanes, nb * kLanes} : Columns{Hb, d, kLanes};
   if (descend_lr) {  // descent step: one class group (K ≤ kMaxDescendK), gHb = Hb updated in place
     const double lr = *descend_lr;
-    with_group<kBackwardClasses>(static_cast<int>(K), [&]<int G>() {
+    with_constant<kBackwardClasses>(static_cast<int>(K), [&]<int G>() {
       if (gWt)
         backward_tile<G, true, true, true>(d, Wt, Hb, X, nb, Gt, nb, gHb, gWt, lambda, lr, stream, next);
       else
@@ -551,7 +545,7 @@ void block_backward(Index d, Index K, const double* Wt, const double* Hb, const 
   for (Index j = 0; j < groups; ++j) {
     const Index k0 = group_begin(K, groups, j), g = group_begin(K, groups, j + 1) - k0;
     const bool first = j == 0, last = j + 1 == groups;
-    with_group<kBackwardClasses>(static_cast<int>(g), [&]<int G>() {
+    with_constant<kBackwardClasses>(static_cast<int>(g), [&]<int G>() {
       const double* w = Wt + k0 * d;
       const double* gt = Gt + k0 * nb;
       double* gw = gWt ? gWt + k0 * d : nullptr;
