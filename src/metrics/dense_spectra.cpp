@@ -68,10 +68,11 @@ double lower_max_abs(const Mat& A) {
 
 /// The eigenvalues of A (m ≤ kEigenReductionUpTo, largest |a_ij| = scale > 0, finite), ascending:
 /// A scaled to entries of at most 1 as Eigen's own solver does (no overflow in the reduction),
-/// reduced to tridiagonal T (up to m = 64 with AVX-512 by tridiagonal_reduction.hpp, its vectors in
-/// registers: 15 against 27 µs at m = 64; else Eigen's reduction of the lower triangle), T's eigenvalues by root-free QL/QR
-/// (tridiagonal_eigenvalues.hpp: dsterf's method, the one dsyev calls for values only, with a
-/// shorter dependency chain: 46 against 64 µs at m = 64 on the Zen 4), scaled back.
+/// reduced to tridiagonal T (up to m = 64 with AVX or AVX-512 by tridiagonal_reduction.hpp, its
+/// vectors in registers: 19 against 27 µs at m = 64; else Eigen's reduction of the lower triangle),
+/// T's eigenvalues by root-free QL/QR (tridiagonal_eigenvalues.hpp: dsterf's method, the one dsyev
+/// calls for values only, with a shorter dependency chain: 46 against 64 µs at m = 64 on the Zen 4),
+/// scaled back.
 Vec reduced_eigenvalues(const Mat& A, double scale) {
   const int m = static_cast<int>(A.rows());
   Vec w(m), sub(m - 1);

@@ -1,91 +1,122 @@
 #include "ufm/metrics/tridiagonal_reduction.hpp"
 
-#include <stdexcept>
-#include <string>
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#endif
+#include <stdexcept>
+#include <string>
+
+#include "ufm/simd.hpp"
 
 namespace ufm {
-
-#if defined(__AVX512F__)
 namespace {
 
-constexpr int kLd = static_cast<int>(kRegisterTridiagonalUpTo);  ///< F's leading dimension: 8 vectors a column
+using simd::Doubles;
+using simd::kLanes;
 
-/// Step i of the reduction of F (kLd×kLd, column-major, both triangles, zero below row m): the
-/// reflector of column i's entries below the diagonal, applied to the trailing block F[i+1:, i+1:].
-/// B0 = (i + 1) / 8 is the first vector of rows the block touches; the NB = 8 − B0 vectors of v, p
-/// and w from there on are registers. Rows of those vectors above i + 1 hold zeros in v, p and w, so
-/// F's entries there (above the trailing block) are left as they are.
-template <int B0>
-void reduction_step(double* F, int m, int i, double* d, double* e, double* v_entries) {
-  constexpr int NB = 8 - B0;
-  const double* x = F + kLd * i + 8 * B0;  // column i from row 8·B0
-  const int below = i + 2 - 8 * B0;        // first lane of the reflected tail (rows ≥ i + 2), in 1..8
-  const auto tail_lanes = static_cast<__mmask8>(0xFFu << below);
-  const int pivot = i + 1 - 8 * B0;        // lane of row i + 1 in vector 0, in 0..7
-  // Eigen's makeHouseholderInPlace on x[i+1:]: c0 = x[i+1], the tail's squared norm, beta, tau.
-  __m512d sq = _mm512_maskz_load_pd(tail_lanes, x);
-  sq = _mm512_mul_pd(sq, sq);
-  for (int b = 1; b < NB; ++b) {
-    const __m512d t = _mm512_load_pd(x + 8 * b);
-    sq = _mm512_fmadd_pd(t, t, sq);
+constexpr int kLd = static_cast<int>(kRegisterTridiagonalUpTo);  ///< F's leading dimension
+/// Vectors of v, w or p held in registers at once: all of a column with AVX-512 (8 of 32
+/// registers each for v and w), a quarter with AVX2 (4 each of 16).
+constexpr int kChunk = kLanes == 8 ? 8 : 4;
+
+/// Whether this build reduces in registers: with 8 or 4 lanes (AVX-512, AVX or AVX2); with SSE's 2
+/// a column is 32 vectors, and Eigen's reduction is kept.
+constexpr bool kInRegisters = kLanes >= 4;
+
+/// p[b0 .. b0 + C) = Σ_{j ∈ [j0, m)} F[:, j] s_j over C vectors of rows from vector b0, the sum over
+/// j in registers (C accumulators, each column's vectors loaded once).
+template <int C>
+void column_sum(const double* F, int b0, int j0, int m, const double* s, double* p) {
+  Doubles acc[C] = {};
+  for (int j = j0; j < m; ++j) {
+    const Doubles sj = simd::broadcast(s[j]);
+    const double* col = F + kLd * j + kLanes * b0;
+    for (int k = 0; k < C; ++k) acc[k] = acc[k] + simd::load(col + kLanes * k) * sj;
   }
-  const double tail_sq = _mm512_reduce_add_pd(sq);
-  const double c0 = x[pivot];
-  d[i] = F[kLd * i + i];
-  if (tail_sq <= std::numeric_limits<double>::min()) {  // Eigen's test: the reflector is the identity
-    e[i] = c0;
-    return;
+  for (int k = 0; k < C; ++k) simd::store(p + kLanes * (b0 + k), acc[k]);
+}
+
+/// F[:, j] ← F[:, j] − v w_j − w v_j for j ∈ [j0, m), over C vectors of rows from vector b0, with
+/// those vectors of v and w in registers.
+template <int C>
+void rank_two_update(double* F, int b0, int j0, int m, const double* v, const double* w) {
+  Doubles vr[C], wr[C];
+  for (int k = 0; k < C; ++k) vr[k] = simd::load(v + kLanes * (b0 + k)), wr[k] = simd::load(w + kLanes * (b0 + k));
+  for (int j = j0; j < m; ++j) {
+    const Doubles wj = simd::broadcast(w[j]), vj = simd::broadcast(v[j]);
+    double* col = F + kLd * j + kLanes * b0;
+    for (int k = 0; k < C; ++k) simd::store(col + kLanes * k, simd::load(col + kLanes * k) - (vr[k] * wj + wr[k] * vj));
   }
-  const double beta = c0 >= 0.0 ? -std::sqrt(c0 * c0 + tail_sq) : std::sqrt(c0 * c0 + tail_sq);
-  const double tau = (beta - c0) / beta;
-  e[i] = beta;
-  // v: 1 at row i + 1, x / (c0 − beta) below it, 0 above (and below m, where F is zero).
-  const __m512d inv = _mm512_set1_pd(1.0 / (c0 - beta));
-  __m512d v[NB], p[NB], w[NB];
-  for (int b = 0; b < NB; ++b) v[b] = _mm512_mul_pd(_mm512_load_pd(x + 8 * b), inv);
-  v[0] = _mm512_mask_mov_pd(_mm512_maskz_mov_pd(tail_lanes, v[0]), static_cast<__mmask8>(1u << pivot),
-                            _mm512_set1_pd(1.0));
-  for (int b = 0; b < NB; ++b) _mm512_store_pd(v_entries + 8 * (B0 + b), v[b]);
-  // p = tau F₂₂ v, a sum of F's columns; its rows above i + 1 (entries above the block) zeroed.
-  for (int b = 0; b < NB; ++b) p[b] = _mm512_setzero_pd();
-  for (int j = i + 1; j < m; ++j) {
-    const __m512d s = _mm512_set1_pd(tau * v_entries[j]);
-    const double* col = F + kLd * j + 8 * B0;
-    for (int b = 0; b < NB; ++b) p[b] = _mm512_fmadd_pd(_mm512_load_pd(col + 8 * b), s, p[b]);
+}
+
+/// f.template operator()<C>() for C = count in 1..kChunk (a compile-time count of vectors).
+template <class F>
+void with_count(int count, F&& f) {
+  switch (count) {
+    case 1: return f.template operator()<1>();
+    case 2: return f.template operator()<2>();
+    case 3: return f.template operator()<3>();
+    case 4: return f.template operator()<4>();
   }
-  p[0] = _mm512_maskz_mov_pd(static_cast<__mmask8>(0xFFu << pivot), p[0]);
-  // w = p − ½ tau (pᵀv) v
-  __m512d pv = _mm512_mul_pd(p[0], v[0]);
-  for (int b = 1; b < NB; ++b) pv = _mm512_fmadd_pd(p[b], v[b], pv);
-  const __m512d alpha = _mm512_set1_pd(-0.5 * tau * _mm512_reduce_add_pd(pv));
-  alignas(64) double w_entries[kLd];
-  for (int b = 0; b < NB; ++b) {
-    w[b] = _mm512_fmadd_pd(alpha, v[b], p[b]);
-    _mm512_store_pd(w_entries + 8 * (B0 + b), w[b]);
-  }
-  // F₂₂ ← F₂₂ − v wᵀ − w vᵀ, column by column
-  for (int j = i + 1; j < m; ++j) {
-    const __m512d wj = _mm512_set1_pd(-w_entries[j]), vj = _mm512_set1_pd(-v_entries[j]);
-    double* col = F + kLd * j + 8 * B0;
-    for (int b = 0; b < NB; ++b) {
-      __m512d c = _mm512_load_pd(col + 8 * b);
-      c = _mm512_fmadd_pd(v[b], wj, c);
-      c = _mm512_fmadd_pd(w[b], vj, c);
-      _mm512_store_pd(col + 8 * b, c);
+  if constexpr (kChunk == 8) {
+    switch (count) {
+      case 5: return f.template operator()<5>();
+      case 6: return f.template operator()<6>();
+      case 7: return f.template operator()<7>();
+      case 8: return f.template operator()<8>();
     }
   }
 }
 
+/// Step i of the reduction of F (kLd×kLd, column-major, both triangles, zero from row m down): the
+/// reflector of column i below the diagonal, applied to the trailing block F[i+1:, i+1:]. Only the
+/// vectors of rows from b0 = (i + 1) / kLanes to the last one holding a row < m are touched; in
+/// them v, p and w are zero above row i + 1.
+void reduction_step(double* F, int m, int i, double* d, double* e, double* v, double* p, double* w) {
+  const int b0 = (i + 1) / kLanes, nv = (m + kLanes - 1) / kLanes;
+  const int first = kLanes * b0;  // the first row the step touches
+  const double* x = F + kLd * i;  // column i
+  // Eigen's makeHouseholderInPlace on x[i+1, m): c0 = x[i+1], the tail x[i+2, m)'s squared norm.
+  for (int r = first; r < i + 2; ++r) v[r] = 0.0;
+  for (int r = i + 2; r < first + kLanes; ++r) v[r] = x[r];
+  Doubles sq = simd::load(v + first) * simd::load(v + first);
+  for (int b = b0 + 1; b < nv; ++b) sq = sq + simd::load(x + kLanes * b) * simd::load(x + kLanes * b);
+  double tail_sq = 0.0;
+  for (int k = 0; k < kLanes; ++k) tail_sq += sq[k];
+  const double c0 = x[i + 1];
+  d[i] = x[i];
+  if (tail_sq <= std::numeric_limits<double>::min()) {  // Eigen's test: the reflector is the identity
+    e[i] = c0;
+    return;
+  }
+  const double root = std::sqrt(c0 * c0 + tail_sq), beta = c0 >= 0.0 ? -root : root;
+  const double tau = (beta - c0) / beta;
+  e[i] = beta;
+  // v: 1 at row i + 1, x / (c0 − beta) below it, 0 above (and from row m, where F is zero).
+  const Doubles inv = simd::broadcast(1.0 / (c0 - beta));
+  for (int b = b0; b < nv; ++b) simd::store(v + kLanes * b, simd::load(x + kLanes * b) * inv);
+  for (int r = first; r <= i; ++r) v[r] = 0.0;
+  v[i + 1] = 1.0;
+  // p = tau F₂₂ v, a sum of F's columns (s_j = tau v_j). Its rows above i + 1 (F's rows of earlier
+  // steps) are zeroed, so that the update leaves those rows as they are; they are never read again.
+  alignas(64) double s[kLd];
+  for (int j = i + 1; j < m; ++j) s[j] = tau * v[j];
+  for (int b = b0; b < nv; b += kChunk)
+    with_count(std::min(kChunk, nv - b), [&]<int C>() { column_sum<C>(F, b, i + 1, m, s, p); });
+  for (int r = first; r <= i; ++r) p[r] = 0.0;
+  // w = p − ½ tau (pᵀv) v
+  Doubles pv{};
+  for (int b = b0; b < nv; ++b) pv = pv + simd::load(p + kLanes * b) * simd::load(v + kLanes * b);
+  double dot = 0.0;
+  for (int k = 0; k < kLanes; ++k) dot += pv[k];
+  const Doubles alpha = simd::broadcast(-0.5 * tau * dot);
+  for (int b = b0; b < nv; ++b) simd::store(w + kLanes * b, simd::load(p + kLanes * b) + alpha * simd::load(v + kLanes * b));
+  // F₂₂ ← F₂₂ − v wᵀ − w vᵀ
+  for (int b = b0; b < nv; b += kChunk)
+    with_count(std::min(kChunk, nv - b), [&]<int C>() { rank_two_update<C>(F, b, i + 1, m, v, w); });
+}
+
 }  // namespace
-#endif
 
 bool tridiagonalize_in_registers(const Mat& A, double scale, std::span<double> d, std::span<double> e) {
   const Index m = A.rows();
@@ -93,36 +124,23 @@ bool tridiagonalize_in_registers(const Mat& A, double scale, std::span<double> d
     throw std::invalid_argument("tridiagonalize_in_registers: A must be square (m×m), d of size m, e of size m − 1; got " +
                                 std::to_string(A.rows()) + "×" + std::to_string(A.cols()) + ", " +
                                 std::to_string(d.size()) + ", " + std::to_string(e.size()));
-#if defined(__AVX512F__)
-  if (m < 1 || m > kRegisterTridiagonalUpTo) return false;
+  if (!kInRegisters || m < 1 || m > kRegisterTridiagonalUpTo) return false;
   const int n = static_cast<int>(m);
-  // F = A / scale in both triangles from A's lower one, zero below row m (the vectors' padding).
+  // F = A / scale in both triangles from A's lower one, zero from row m down (the last vector's
+  // padding).
   alignas(64) double F[kLd * kLd];
-  for (int j = 0; j < n; ++j) {
+  const int rows = kLanes * ((n + kLanes - 1) / kLanes);
+  for (int j = 0; j < n; ++j) {  // the lower triangle, a column at a time
     double* col = F + kLd * j;
-    for (int r = 0; r < j; ++r) col[r] = A(j, r) / scale;
     for (int r = j; r < n; ++r) col[r] = A(r, j) / scale;
-    std::fill(col + n, col + kLd, 0.0);
+    std::fill(col + n, col + rows, 0.0);
   }
-  alignas(64) double v_entries[kLd];
-  for (int i = 0; i + 1 < n; ++i) {
-    switch ((i + 1) / 8) {
-      case 0: reduction_step<0>(F, n, i, d.data(), e.data(), v_entries); break;
-      case 1: reduction_step<1>(F, n, i, d.data(), e.data(), v_entries); break;
-      case 2: reduction_step<2>(F, n, i, d.data(), e.data(), v_entries); break;
-      case 3: reduction_step<3>(F, n, i, d.data(), e.data(), v_entries); break;
-      case 4: reduction_step<4>(F, n, i, d.data(), e.data(), v_entries); break;
-      case 5: reduction_step<5>(F, n, i, d.data(), e.data(), v_entries); break;
-      case 6: reduction_step<6>(F, n, i, d.data(), e.data(), v_entries); break;
-      default: reduction_step<7>(F, n, i, d.data(), e.data(), v_entries); break;
-    }
-  }
+  for (int j = 1; j < n; ++j)  // the upper one mirrored from it (no division per entry twice)
+    for (int r = 0; r < j; ++r) F[kLd * j + r] = F[kLd * r + j];
+  alignas(64) double v[kLd], p[kLd], w[kLd];
+  for (int i = 0; i + 1 < n; ++i) reduction_step(F, n, i, d.data(), e.data(), v, p, w);
   d[static_cast<std::size_t>(n - 1)] = F[kLd * (n - 1) + (n - 1)];
   return true;
-#else
-  (void)scale;
-  return false;
-#endif
 }
 
 }  // namespace ufm
