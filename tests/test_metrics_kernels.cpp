@@ -38,8 +38,8 @@ TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
 
 TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
   // The tiles (AVX-512: 8×16, and 8×8 where a row block needs only 8 more columns; AVX2: 8×4, up to
-  // d = 64) sum each entry over the samples in order, then add the sum to G: a plain loop doing the
-  // same gives the same doubles. Past the tiles' sizes dsyrk sums in its own order.
+  // d = 64, by FMAs) sum each entry over the samples in order, then add the sum to G: a plain loop
+  // doing the same gives the same doubles. Past the tiles' sizes dsyrk sums in its own order.
   if (simd::kLanes < 4) GTEST_SKIP() << "the tiles run with AVX2 or AVX-512";
   for (const Index d : {Index{8}, Index{12}, Index{16}, Index{24}, Index{64}, Index{67}}) {
     if (simd::kLanes == 4 && d > 64) continue;  // dsyrk
@@ -50,7 +50,7 @@ TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
     for (Index c = 0; c < d; ++c)
       for (Index r = c; r < d; ++r) {
         double sum = 0.0;
-        for (Index i = 0; i < n; ++i) sum += X(r, i) * X(c, i);
+        for (Index i = 0; i < n; ++i) sum = kGramFusedMultiplyAdd ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
         ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
       }
   }

@@ -9,10 +9,19 @@
 
 namespace ufm {
 
+/// true when the tiles add each product with an FMA (rounded once): the AVX2 tiles. The AVX-512 ones
+/// round each product and sum on their own, as the rest of the library does.
+#if defined(__FMA__) && !defined(__AVX512F__) && defined(__AVX__)
+inline constexpr bool kGramFusedMultiplyAdd = true;
+#else
+inline constexpr bool kGramFusedMultiplyAdd = false;
+#endif
+
 /// G[r, c] += Σ_i X[r, i] X[c, i] for c ≤ r < d (the lower triangle; the upper one is not touched).
 /// X: d×n column-major with leading dimension ldx ≥ d; G: d×d column-major with leading dimension
-/// ldg ≥ d. Deterministic for given sizes and ISA (the kernel sums each entry over i in order, then
-/// adds it to G; each product and sum rounded on its own, no FMA, as in the rest of the library).
+/// ldg ≥ d. Deterministic for given sizes and ISA (the tiles sum each entry over i in order, then
+/// add it to G; each product and sum rounded on its own, or with kGramFusedMultiplyAdd each product
+/// added by an FMA).
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg);
 
 }  // namespace ufm
