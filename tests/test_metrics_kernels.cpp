@@ -92,6 +92,33 @@ TEST(FewRowsProduct, MatchesEigenAndReturnsTheColumnsSquaredNorms) {
     }
 }
 
+TEST(FewRowsProduct, TransposedKernelEntriesAreOneFmaChainOverTheRowsBitForBit) {
+  // The transposed logits kernels (AVX-512: logits_octet, 8 samples at a time; AVX2: logits_quartet,
+  // 4) compute each entry of a full group of samples as one FMA chain over the rows in order, up to
+  // the last full vector of rows, then the rows left by products and sums rounded on their own. A
+  // plain loop doing the same gives the same doubles, whichever way the kernel vectorizes.
+#if defined(__AVX512F__) || (defined(__AVX__) && defined(__FMA__))
+  for (const Index K : {Index{1}, Index{3}, Index{4}, Index{5}, Index{8}, Index{10}})
+    for (const Index d : {Index{3}, Index{4}, Index{8}, Index{19}, Index{64}}) {
+      const Index nb = 3 * simd::kLanes;
+      const Mat A = test::random_mat(K, d, static_cast<unsigned>(K * 100 + d)), At = A.transpose();
+      const Mat X = test::random_mat(d, nb, static_cast<unsigned>(K * 100 + d + 1));
+      Mat out_t = Mat::Zero(nb, K);
+      few_rows_product_block(A, At, X.data(), nb, 0, out_t);
+      const Index dv = d - d % simd::kLanes;
+      for (Index s = 0; s < nb; ++s)
+        for (Index k = 0; k < K; ++k) {
+          double v = 0.0;
+          for (Index r = 0; r < dv; ++r) v = std::fma(A(k, r), X(r, s), v);
+          for (Index r = dv; r < d; ++r) v = v + A(k, r) * X(r, s);
+          ASSERT_EQ(out_t(s, k), v) << "K = " << K << ", d = " << d << ", sample " << s << ", class " << k;
+        }
+    }
+#else
+  GTEST_SKIP() << "no transposed logits kernel in this build";
+#endif
+}
+
 TEST(FewRowsProduct, StridedColumnsGoThroughEigensProduct) {
   const Mat big = test::random_mat(30, 50, 4);
   const Mat A = test::random_mat(6, 20, 8);
