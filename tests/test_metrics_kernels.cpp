@@ -50,7 +50,8 @@ TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
     for (Index c = 0; c < d; ++c)
       for (Index r = c; r < d; ++r) {
         double sum = 0.0;
-        for (Index i = 0; i < n; ++i) sum = kGramFusedMultiplyAdd ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
+        for (Index i = 0; i < n; ++i)
+          sum = kGramFusedMultiplyAdd ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
         ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
       }
   }

@@ -20,14 +20,14 @@
 namespace ufm {
 namespace {
 
-struct Tridiagonal {
+struct ReducedTridiagonal {
   Vec d, e;
 };
 
 /// The reduction of A / scale, or nothing when this build declines it.
-std::optional<Tridiagonal> reduce_in_registers(const Mat& A, double scale) {
+std::optional<ReducedTridiagonal> reduction_in_registers(const Mat& A, double scale) {
   const Index m = A.rows();
-  Tridiagonal t{Vec(m), Vec(std::max<Index>(m - 1, 0))};
+  ReducedTridiagonal t{Vec(m), Vec(std::max<Index>(m - 1, 0))};
   if (!tridiagonalize_in_registers(A, scale, std::span<double>(t.d.data(), t.d.size()),
                                    std::span<double>(t.e.data(), t.e.size())))
     return std::nullopt;
@@ -35,22 +35,23 @@ std::optional<Tridiagonal> reduce_in_registers(const Mat& A, double scale) {
 }
 
 /// Eigen's reduction of A / scale (lower triangle), as dense_spectra.cpp ran it before.
-Tridiagonal reduce_with_eigen(const Mat& A, double scale) {
+ReducedTridiagonal reduction_by_eigen(const Mat& A, double scale) {
   const Index m = A.rows();
   Mat a = A / scale;
-  Tridiagonal t{Vec(m), Vec(m - 1)};
+  ReducedTridiagonal t{Vec(m), Vec(m - 1)};
   Vec hcoeffs(m - 1);
   Eigen::internal::tridiagonalization_inplace(a, t.d, t.e, hcoeffs, false);
   return t;
 }
 
 /// The tridiagonal matrix's eigenvalues, ascending.
-Vec eigenvalues_of(Tridiagonal t) {
-  EXPECT_TRUE(tridiagonal_eigenvalues(std::span<double>(t.d.data(), t.d.size()), std::span<double>(t.e.data(), t.e.size())));
+Vec reduced_eigenvalues_of(ReducedTridiagonal t) {
+  EXPECT_TRUE(tridiagonal_eigenvalues(std::span<double>(t.d.data(), t.d.size()),
+                                      std::span<double>(t.e.data(), t.e.size())));
   return t.d;
 }
 
-Mat symmetric(Index m, unsigned seed) {
+Mat reduction_symmetric(Index m, unsigned seed) {
   const Mat A = test::random_mat(m, m, seed);
   return A + A.transpose();
 }
@@ -58,11 +59,11 @@ Mat symmetric(Index m, unsigned seed) {
 TEST(TridiagonalReduction, MatchesEigensReductionAndSpectrumAtEverySizeItTakes) {
   // 1 to 64: every count of 8-lane vectors and every position of the pivot in its vector.
   for (Index m = 1; m <= kRegisterTridiagonalUpTo; ++m) {
-    const Mat A = symmetric(m, 100 + static_cast<unsigned>(m));
+    const Mat A = reduction_symmetric(m, 100 + static_cast<unsigned>(m));
     const double scale = A.cwiseAbs().maxCoeff();
-    const auto got = reduce_in_registers(A, scale);
+    const auto got = reduction_in_registers(A, scale);
     if (!got) GTEST_SKIP() << "no AVX in this build";
-    const Tridiagonal want = reduce_with_eigen(A, scale);
+    const ReducedTridiagonal want = reduction_by_eigen(A, scale);
     // The first step is Eigen's to rounding (d₀ exactly, e₀ = −sign(a₁₀)·‖A[1:, 0]‖ / scale with
     // Eigen's sign). Later entries are not compared: a reduced matrix is as sensitive to rounding as
     // the reflectors before it (here up to 8e-12 from Eigen's entries at m = 55, where the spectra
@@ -74,7 +75,7 @@ TEST(TridiagonalReduction, MatchesEigensReductionAndSpectrumAtEverySizeItTakes) 
     const double frobenius = std::sqrt(got->d.squaredNorm() + 2.0 * got->e.squaredNorm());
     EXPECT_NEAR(frobenius, (A / scale).norm(), 1e-13 * frobenius) << "m = " << m;
     const Vec reference = Eigen::SelfAdjointEigenSolver<Mat>(A / scale, Eigen::EigenvaluesOnly).eigenvalues();
-    EXPECT_LT(test::spectrum_gap(eigenvalues_of(*got), reference), 1e-13) << "m = " << m;
+    EXPECT_LT(test::spectrum_gap(reduced_eigenvalues_of(*got), reference), 1e-13) << "m = " << m;
   }
 }
 
@@ -83,9 +84,9 @@ TEST(TridiagonalReduction, RankDeficientGramKeepsItsZeroEigenvalues) {
   const Mat X = test::random_mat(40, 5, 7) * test::random_mat(5, 90, 8);
   const Mat G = X * X.transpose();
   const double scale = G.cwiseAbs().maxCoeff();
-  const auto got = reduce_in_registers(G, scale);
+  const auto got = reduction_in_registers(G, scale);
   if (!got) GTEST_SKIP() << "no AVX in this build";
-  const Vec lambda = eigenvalues_of(*got).reverse() * scale;
+  const Vec lambda = reduced_eigenvalues_of(*got).reverse() * scale;
   const Vec sigma = Eigen::JacobiSVD<Mat>(X).singularValues();
   EXPECT_LT(test::spectrum_gap(lambda, sigma.array().square().matrix()), 1e-13);
   for (Index k = 5; k < 40; ++k) EXPECT_LT(std::abs(lambda(k)), 1e-13 * lambda(0)) << k;
@@ -96,33 +97,33 @@ TEST(TridiagonalReduction, DiagonalAndBlockDiagonalMatricesNeedNoReflector) {
   // diagonal blocks with zero coupling: the first block's reflectors must leave the second alone.
   Vec diagonal(13);
   for (Index i = 0; i < 13; ++i) diagonal(i) = 1.0 - 0.125 * static_cast<double>(i);
-  const auto plain = reduce_in_registers(Mat(diagonal.asDiagonal()), 1.0);
+  const auto plain = reduction_in_registers(Mat(diagonal.asDiagonal()), 1.0);
   if (!plain) GTEST_SKIP() << "no AVX in this build";
   EXPECT_EQ(plain->d, diagonal);
   EXPECT_EQ(plain->e, Vec::Zero(12));
 
   Mat B = Mat::Zero(20, 20);
-  B.topLeftCorner(9, 9) = symmetric(9, 31);
-  B.bottomRightCorner(11, 11) = symmetric(11, 32);
+  B.topLeftCorner(9, 9) = reduction_symmetric(9, 31);
+  B.bottomRightCorner(11, 11) = reduction_symmetric(11, 32);
   const double scale = B.cwiseAbs().maxCoeff();
   const Vec reference = Eigen::SelfAdjointEigenSolver<Mat>(B / scale, Eigen::EigenvaluesOnly).eigenvalues();
-  EXPECT_LT(test::spectrum_gap(eigenvalues_of(*reduce_in_registers(B, scale)), reference), 1e-13);
+  EXPECT_LT(test::spectrum_gap(reduced_eigenvalues_of(*reduction_in_registers(B, scale)), reference), 1e-13);
 }
 
 TEST(TridiagonalReduction, ReadsOnlyTheLowerTriangle) {
-  const Mat A = symmetric(29, 41);
+  const Mat A = reduction_symmetric(29, 41);
   Mat lower_only = A;
   lower_only.triangularView<Eigen::StrictlyUpper>().setConstant(1e6);  // garbage above the diagonal
   const double scale = A.cwiseAbs().maxCoeff();
-  const auto clean = reduce_in_registers(A, scale);
+  const auto clean = reduction_in_registers(A, scale);
   if (!clean) GTEST_SKIP() << "no AVX in this build";
-  const auto dirty = reduce_in_registers(lower_only, scale);
+  const auto dirty = reduction_in_registers(lower_only, scale);
   EXPECT_EQ(dirty->d, clean->d);
   EXPECT_EQ(dirty->e, clean->e);
 }
 
 TEST(TridiagonalReduction, DeclinesSizesItDoesNotTakeAndRejectsWrongSpans) {
-  const Mat big = symmetric(kRegisterTridiagonalUpTo + 1, 51);
+  const Mat big = reduction_symmetric(kRegisterTridiagonalUpTo + 1, 51);
   Vec d = Vec::Constant(big.rows(), 7.0), e = Vec::Constant(big.rows() - 1, 7.0);
   EXPECT_FALSE(tridiagonalize_in_registers(big, 1.0, std::span<double>(d.data(), d.size()),
                                            std::span<double>(e.data(), e.size())));

@@ -33,10 +33,6 @@ constexpr int kRowVectors = static_cast<int>(kTileRows) / kLanes;
 constexpr Index kWideCols = kLanes == 8 ? 16 : 4;
 constexpr Index kNarrowCols = kLanes == 8 ? 8 : 4;
 
-/// Rows r0..r0+8 against columns c0..c0+kCols of the Gram, summed over the n samples, then added to G:
-/// the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted back to end at d
-/// overlaps its neighbour, whose entries it leaves alone). Every entry is the same sum in the same
-/// order whatever the tile's shape.
 /// a·b + c rounded once: the AVX2 tiles' step (kGramFusedMultiplyAdd).
 inline Doubles fused_multiply_add([[maybe_unused]] Doubles a, [[maybe_unused]] Doubles b, Doubles c) {
 #if defined(__FMA__) && !defined(__AVX512F__)
@@ -46,6 +42,10 @@ inline Doubles fused_multiply_add([[maybe_unused]] Doubles a, [[maybe_unused]] D
 #endif
 }
 
+/// Rows r0..r0+8 against columns c0..c0+kCols of the Gram, summed over the n samples, then added to G:
+/// the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted back to end at d
+/// overlaps its neighbour, whose entries it leaves alone). Every entry is the same sum in the same
+/// order whatever the tile's shape.
 template <int kCols>
 void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min, Index col_min, double* G,
           Index ldg) {

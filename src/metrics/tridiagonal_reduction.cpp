@@ -41,11 +41,15 @@ void column_sum(const double* F, int b0, int j0, int m, const double* s, double*
 template <int C>
 void rank_two_update(double* F, int b0, int j0, int m, const double* v, const double* w) {
   Doubles vr[C], wr[C];
-  for (int k = 0; k < C; ++k) vr[k] = simd::load(v + kLanes * (b0 + k)), wr[k] = simd::load(w + kLanes * (b0 + k));
+  for (int k = 0; k < C; ++k) {
+    vr[k] = simd::load(v + kLanes * (b0 + k));
+    wr[k] = simd::load(w + kLanes * (b0 + k));
+  }
   for (int j = j0; j < m; ++j) {
     const Doubles wj = simd::broadcast(w[j]), vj = simd::broadcast(v[j]);
     double* col = F + kLd * j + kLanes * b0;
-    for (int k = 0; k < C; ++k) simd::store(col + kLanes * k, simd::load(col + kLanes * k) - (vr[k] * wj + wr[k] * vj));
+    for (int k = 0; k < C; ++k)
+      simd::store(col + kLanes * k, simd::load(col + kLanes * k) - (vr[k] * wj + wr[k] * vj));
   }
 }
 
@@ -110,7 +114,8 @@ void reduction_step(double* F, int m, int i, double* d, double* e, double* v, do
   double dot = 0.0;
   for (int k = 0; k < kLanes; ++k) dot += pv[k];
   const Doubles alpha = simd::broadcast(-0.5 * tau * dot);
-  for (int b = b0; b < nv; ++b) simd::store(w + kLanes * b, simd::load(p + kLanes * b) + alpha * simd::load(v + kLanes * b));
+  for (int b = b0; b < nv; ++b)
+    simd::store(w + kLanes * b, simd::load(p + kLanes * b) + alpha * simd::load(v + kLanes * b));
   // F₂₂ ← F₂₂ − v wᵀ − w vᵀ
   for (int b = b0; b < nv; b += kChunk)
     with_count(std::min(kChunk, nv - b), [&]<int C>() { rank_two_update<C>(F, b, i + 1, m, v, w); });
@@ -121,9 +126,10 @@ void reduction_step(double* F, int m, int i, double* d, double* e, double* v, do
 bool tridiagonalize_in_registers(const Mat& A, double scale, std::span<double> d, std::span<double> e) {
   const Index m = A.rows();
   if (A.cols() != m || static_cast<Index>(d.size()) != m || static_cast<Index>(e.size()) != std::max<Index>(m - 1, 0))
-    throw std::invalid_argument("tridiagonalize_in_registers: A must be square (m×m), d of size m, e of size m − 1; got " +
-                                std::to_string(A.rows()) + "×" + std::to_string(A.cols()) + ", " +
-                                std::to_string(d.size()) + ", " + std::to_string(e.size()));
+    throw std::invalid_argument(
+        "tridiagonalize_in_registers: A must be square (m×m), d of size m, e of size m − 1; got " +
+        std::to_string(A.rows()) + "×" + std::to_string(A.cols()) + ", " + std::to_string(d.size()) + ", " +
+        std::to_string(e.size()));
   if (!kInRegisters || m < 1 || m > kRegisterTridiagonalUpTo) return false;
   const int n = static_cast<int>(m);
   // F = A / scale in both triangles from A's lower one, zero from row m down (the last vector's

@@ -7,9 +7,9 @@
 /// sums in registers (no horizontal sums, no dsymv call), and the rank-2 update holds v and w in
 /// registers, a whole column's with AVX-512, a quarter at a time with AVX2. It does about 1.5 times
 /// the arithmetic of the lower triangle alone, all of it in full vectors: 64×64 in 19 µs against
-/// 27 µs for Eigen's (with OpenBLAS's dsymv) on the Zen 4, with 8 lanes or 4. Each product and sum is rounded on its
-/// own (no FMA), as in the rest of the library. The values differ from Eigen's in the last bits;
-/// the method, and its backward stability, are the same.
+/// 27 µs for Eigen's (with OpenBLAS's dsymv) on the Zen 4, with 8 lanes or 4. Each product and sum
+/// is rounded on its own (no FMA), as in the rest of the library. The values differ from Eigen's in
+/// the last bits; the method, and its backward stability, are the same.
 #include <span>
 
 #include "ufm/linalg.hpp"
@@ -23,9 +23,8 @@ inline constexpr Index kRegisterTridiagonalUpTo = 64;
 /// its diagonal in d (m entries) and off-diagonal in e (m − 1 entries; signs as Eigen's), for any
 /// finite A and scale > 0 with |A / scale| ≤ 1 entrywise (what dense_spectra.cpp passes: no norm can
 /// overflow). Returns false, touching nothing, when the build's vectors hold fewer than four doubles
-/// (no AVX), or m is 0 or above kRegisterTridiagonalUpTo; the caller then reduces with Eigen. Allocates nothing (34 KiB
-/// of stack).
-/// Throws std::invalid_argument when d or e has the wrong size.
+/// (no AVX), or m is 0 or above kRegisterTridiagonalUpTo; the caller then reduces with Eigen.
+/// Allocates nothing (34 KiB of stack). Throws std::invalid_argument when d or e has the wrong size.
 bool tridiagonalize_in_registers(const Mat& A, double scale, std::span<double> d, std::span<double> e);
 
 }  // namespace ufm
