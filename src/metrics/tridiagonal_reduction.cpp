@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ufm/simd.hpp"
+#include "ufm/with_constant.hpp"
 
 namespace ufm {
 namespace {
@@ -53,23 +54,11 @@ void rank_two_update(double* F, int b0, int j0, int m, const double* v, const do
   }
 }
 
-/// f.template operator()<C>() for C = count in 1..kChunk (a compile-time count of vectors).
-template <class F>
-void with_count(int count, F&& f) {
-  switch (count) {
-    case 1: return f.template operator()<1>();
-    case 2: return f.template operator()<2>();
-    case 3: return f.template operator()<3>();
-    case 4: return f.template operator()<4>();
-  }
-  if constexpr (kChunk == 8) {
-    switch (count) {
-      case 5: return f.template operator()<5>();
-      case 6: return f.template operator()<6>();
-      case 7: return f.template operator()<7>();
-      case 8: return f.template operator()<8>();
-    }
-  }
+/// The sum of v's lanes, in lane order.
+double lane_sum(Doubles v) {
+  double total = 0.0;
+  for (int k = 0; k < kLanes; ++k) total += v[k];
+  return total;
 }
 
 /// Step i of the reduction of F (kLd×kLd, column-major, both triangles, zero from row m down): the
@@ -85,8 +74,7 @@ void reduction_step(double* F, int m, int i, double* d, double* e, double* v, do
   for (int r = i + 2; r < first + kLanes; ++r) v[r] = x[r];
   Doubles sq = simd::load(v + first) * simd::load(v + first);
   for (int b = b0 + 1; b < nv; ++b) sq = sq + simd::load(x + kLanes * b) * simd::load(x + kLanes * b);
-  double tail_sq = 0.0;
-  for (int k = 0; k < kLanes; ++k) tail_sq += sq[k];
+  const double tail_sq = lane_sum(sq);
   const double c0 = x[i + 1];
   d[i] = x[i];
   if (tail_sq <= std::numeric_limits<double>::min()) {  // Eigen's test: the reflector is the identity
@@ -106,19 +94,17 @@ void reduction_step(double* F, int m, int i, double* d, double* e, double* v, do
   alignas(64) double s[kLd];
   for (int j = i + 1; j < m; ++j) s[j] = tau * v[j];
   for (int b = b0; b < nv; b += kChunk)
-    with_count(std::min(kChunk, nv - b), [&]<int C>() { column_sum<C>(F, b, i + 1, m, s, p); });
+    with_constant<kChunk>(std::min(kChunk, nv - b), [&]<int C>() { column_sum<C>(F, b, i + 1, m, s, p); });
   for (int r = first; r <= i; ++r) p[r] = 0.0;
   // w = p − ½ tau (pᵀv) v
   Doubles pv{};
   for (int b = b0; b < nv; ++b) pv = pv + simd::load(p + kLanes * b) * simd::load(v + kLanes * b);
-  double dot = 0.0;
-  for (int k = 0; k < kLanes; ++k) dot += pv[k];
-  const Doubles alpha = simd::broadcast(-0.5 * tau * dot);
+  const Doubles alpha = simd::broadcast(-0.5 * tau * lane_sum(pv));
   for (int b = b0; b < nv; ++b)
     simd::store(w + kLanes * b, simd::load(p + kLanes * b) + alpha * simd::load(v + kLanes * b));
   // F₂₂ ← F₂₂ − v wᵀ − w vᵀ
   for (int b = b0; b < nv; b += kChunk)
-    with_count(std::min(kChunk, nv - b), [&]<int C>() { rank_two_update<C>(F, b, i + 1, m, v, w); });
+    with_constant<kChunk>(std::min(kChunk, nv - b), [&]<int C>() { rank_two_update<C>(F, b, i + 1, m, v, w); });
 }
 
 }  // namespace
