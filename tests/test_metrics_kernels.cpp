@@ -19,42 +19,46 @@ using test::max_entry_gap;
 
 TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
   // With AVX-512: 1, 3 go to dsyrk (fewer rows than a tile), 8, 16 and 64 are whole tiles, 12 takes
-  // 8-column tiles only (d < 16), 17, 67 and 100 end with tiles shifted back. AVX2: 8×4 tiles up to
-  // d = 64 (12 and 17 end with shifted tiles), dsyrk above. Without AVX: dsyrk at every size.
-  for (const Index d : {Index{1}, Index{3}, Index{8}, Index{12}, Index{16}, Index{17}, Index{64}, Index{67},
-                        Index{100}})
-    for (const Index n : {Index{1}, Index{5}, Index{300}}) {
-      const Mat X = test::random_mat(d, n, 7 + static_cast<unsigned>(d * 31 + n));
-      Mat G = Mat::Constant(d, d, 0.25);  // the kernel adds to what is there
-      add_gram_lower(X.data(), d, d, n, G.data(), d);
-      const Mat expected = (X * X.transpose()).array() + 0.25;
-      const Mat lower = G.triangularView<Eigen::Lower>(), want = expected.triangularView<Eigen::Lower>();
-      EXPECT_LT(max_entry_gap(lower, want), 1e-14) << "d = " << d << ", n = " << n;
-      const Mat upper = G.triangularView<Eigen::StrictlyUpper>();
-      EXPECT_EQ(upper, Mat(Mat::Constant(d, d, 0.25).triangularView<Eigen::StrictlyUpper>()))
-          << "the upper triangle is not touched, d = " << d;
-    }
+  // 8-column tiles only (d < 16), 17, 67 and 100 end with tiles shifted back (each in both shapes;
+  // 16×12 tiles need d ≥ 16). AVX2: 8×4 tiles up to d = 64 (12 and 17 end with shifted tiles), dsyrk
+  // above. Without AVX: dsyrk at every size.
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16})
+    for (const Index d : {Index{1}, Index{3}, Index{8}, Index{12}, Index{16}, Index{17}, Index{64}, Index{67},
+                          Index{100}})
+      for (const Index n : {Index{1}, Index{5}, Index{300}}) {
+        const Mat X = test::random_mat(d, n, 7 + static_cast<unsigned>(d * 31 + n));
+        Mat G = Mat::Constant(d, d, 0.25);  // the kernel adds to what is there
+        add_gram_lower(X.data(), d, d, n, G.data(), d, tiles);
+        const Mat expected = (X * X.transpose()).array() + 0.25;
+        const Mat lower = G.triangularView<Eigen::Lower>(), want = expected.triangularView<Eigen::Lower>();
+        EXPECT_LT(max_entry_gap(lower, want), 1e-14) << "d = " << d << ", n = " << n;
+        const Mat upper = G.triangularView<Eigen::StrictlyUpper>();
+        EXPECT_EQ(upper, Mat(Mat::Constant(d, d, 0.25).triangularView<Eigen::StrictlyUpper>()))
+            << "the upper triangle is not touched, d = " << d;
+      }
 }
 
 TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
-  // The tiles (AVX-512: 8×16, and 8×8 where a row block needs only 8 more columns; AVX2: 8×4, up to
-  // d = 64, by FMAs) sum each entry over the samples in order, then add the sum to G: a plain loop
-  // doing the same gives the same doubles. Past the tiles' sizes dsyrk sums in its own order.
+  // The tiles (AVX-512: 8×16 or 16×12, and 8 columns wide where a row block needs only 8 more
+  // columns; AVX2: 8×4, up to d = 64, by FMAs) sum each entry over the samples in order, then add the
+  // sum to G: a plain loop doing the same gives the same doubles, in either shape. Past the tiles'
+  // sizes dsyrk sums in its own order.
   if (simd::kLanes < 4) GTEST_SKIP() << "the tiles run with AVX2 or AVX-512";
-  for (const Index d : {Index{8}, Index{12}, Index{16}, Index{24}, Index{64}, Index{67}}) {
-    if (simd::kLanes == 4 && d > 64) continue;  // dsyrk
-    const Index n = 37;
-    const Mat X = test::random_mat(d, n, 11 + static_cast<unsigned>(d));
-    Mat G = Mat::Constant(d, d, 0.5);
-    add_gram_lower(X.data(), d, d, n, G.data(), d);
-    for (Index c = 0; c < d; ++c)
-      for (Index r = c; r < d; ++r) {
-        double sum = 0.0;
-        for (Index i = 0; i < n; ++i)
-          sum = kGramFusedMultiplyAdd ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
-        ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
-      }
-  }
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16})
+    for (const Index d : {Index{8}, Index{12}, Index{16}, Index{24}, Index{40}, Index{64}, Index{67}}) {
+      if (simd::kLanes == 4 && d > 64) continue;  // dsyrk
+      const Index n = 37;
+      const Mat X = test::random_mat(d, n, 11 + static_cast<unsigned>(d));
+      Mat G = Mat::Constant(d, d, 0.5);
+      add_gram_lower(X.data(), d, d, n, G.data(), d, tiles);
+      for (Index c = 0; c < d; ++c)
+        for (Index r = c; r < d; ++r) {
+          double sum = 0.0;
+          for (Index i = 0; i < n; ++i)
+            sum = kGramFusedMultiplyAdd ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
+          ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
+        }
+    }
 }
 
 TEST(GramKernel, ReadsAndWritesThroughLeadingDimensions) {

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include "ufm/simd.hpp"
 
 #if defined(__FMA__) && !defined(__AVX512F__)
@@ -18,7 +22,9 @@ using simd::kLanes;
 // broadcast once per sample. AVX-512: 8×16, 16 accumulators of the 32 registers, each broadcast
 // folded into its multiply's memory operand ({1to8}); a broadcast of its own, shared by two row
 // vectors (16×8 tiles), took a slot of the floating-point pipes on the Zen 4: 39 against 55 GFLOP/s
-// of its 58 peak in one tile. Where a row block needs only 8 more columns, an 8×8 tile. AVX2: 8×4,
+// of its 58 peak in one tile. On the Zen 5 (full-width AVX-512) the shared broadcast is the faster
+// one: 16×12 tiles (24 accumulators), GramTiles::kRowsOf16. Where a row block needs only 8 more
+// columns, a tile 8 columns wide. AVX2: 8×4,
 // 8 accumulators of the 16 registers, each broadcast a load shared by the two row vectors, and each
 // product added by an FMA: AVX2 has no broadcast operand, so its broadcasts take pipe slots of their
 // own, and fused multiply-adds leave them the two adder pipes (the AVX2 checkpoint 406 → 391 µs on
@@ -29,9 +35,16 @@ constexpr Index kTileRows = 8;
 /// kernels; equal at d = 128; slower from 256, where the 4-column tiles pass over the block 4 times as
 /// often as AVX-512's 16-column ones).
 constexpr Index kAvx2TilesUpTo = 64;
-constexpr int kRowVectors = static_cast<int>(kTileRows) / kLanes;
-constexpr Index kWideCols = kLanes == 8 ? 16 : 4;
-constexpr Index kNarrowCols = kLanes == 8 ? 8 : 4;
+/// A tile shape: kRowVectors vectors of rows by kWideCols columns, kNarrowCols where fewer are needed.
+template <int kRows, Index kWide, Index kNarrow>
+struct Shape {
+  static constexpr int kRowVectors = kRows / kLanes;
+  static constexpr Index kTileRows = kRows;
+  static constexpr Index kWideCols = kWide;
+  static constexpr Index kNarrowCols = kNarrow;
+};
+using RowsOf8 = Shape<kTileRows, kLanes == 8 ? 16 : 4, kLanes == 8 ? 8 : 4>;
+using RowsOf16 = Shape<16, 12, 8>;  // AVX-512 only
 
 /// a·b + c rounded once: the AVX2 tiles' step (kGramFusedMultiplyAdd).
 inline Doubles fused_multiply_add([[maybe_unused]] Doubles a, [[maybe_unused]] Doubles b, Doubles c) {
@@ -42,11 +55,11 @@ inline Doubles fused_multiply_add([[maybe_unused]] Doubles a, [[maybe_unused]] D
 #endif
 }
 
-/// Rows r0..r0+8 against columns c0..c0+kCols of the Gram, summed over the n samples, then added to G:
+/// Rows r0..r0+kRowVectors·kLanes against columns c0..c0+kCols of the Gram, summed over the n samples, then added to G:
 /// the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted back to end at d
 /// overlaps its neighbour, whose entries it leaves alone). Every entry is the same sum in the same
 /// order whatever the tile's shape.
-template <int kCols>
+template <int kRowVectors, int kCols>
 void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min, Index col_min, double* G,
           Index ldg) {
   Doubles acc[kRowVectors][kCols] = {};
@@ -77,9 +90,49 @@ void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min
     }
 }
 
+/// The tiles of one shape over the lower triangle.
+template <class S>
+void tiled_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
+  // Row blocks of S::kTileRows; the last one, if d is not a multiple, shifted back to end at row d.
+  // Each block's column tiles up to its last row: S::kWideCols columns, or S::kNarrowCols where no more
+  // are needed (or d < S::kWideCols); a tile that would pass column d shifted back to end there.
+  for (Index start = 0; start < d; start += S::kTileRows) {
+    const Index r0 = std::min(start, d - S::kTileRows);
+    const Index last_col = std::min(start + S::kTileRows, d);  // columns below it are needed
+    for (Index c = 0; c < last_col;) {
+      if (last_col - c > S::kNarrowCols && d >= S::kWideCols) {
+        tile<S::kRowVectors, S::kWideCols>(X, ldx, n, r0, std::min(c, d - S::kWideCols), start, c, G, ldg);
+        c += S::kWideCols;
+      } else {
+        tile<S::kRowVectors, S::kNarrowCols>(X, ldx, n, r0, std::min(c, d - S::kNarrowCols), start, c, G, ldg);
+        c += S::kNarrowCols;
+      }
+    }
+  }
+}
+
 }  // namespace
 
+GramTiles preferred_gram_tiles() {
+  static const GramTiles tiles = [] {
+#if defined(__x86_64__)
+    unsigned a = 0, b = 0, c = 0, dx = 0;
+    const bool amd = __get_cpuid(0, &a, &b, &c, &dx) && b == 0x68747541;  // "Auth" of AuthenticAMD
+    if (amd && __get_cpuid(1, &a, &b, &c, &dx)) {
+      const unsigned family = ((a >> 8) & 0xF) + ((a >> 20) & 0xFF);  // base + extended family
+      if (family == 25) return GramTiles::kRowsOf8;                    // Zen 3 (no AVX-512) and Zen 4
+    }
+#endif
+    return GramTiles::kRowsOf16;
+  }();
+  return tiles;
+}
+
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
+  add_gram_lower(X, ldx, d, n, G, ldg, preferred_gram_tiles());
+}
+
+void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg, GramTiles tiles) {
   if (kLanes < 4 || d < kTileRows || (kLanes == 4 && d > kAvx2TilesUpTo)) {
     // Without AVX (two lanes), AVX2 above kAvx2TilesUpTo, and too few rows for one tile: a symmetric
     // rank update, which Eigen hands to the BLAS's dsyrk.
@@ -88,22 +141,10 @@ void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Ind
     Gm.selfadjointView<Eigen::Lower>().rankUpdate(Eigen::Map<const Mat, 0, Strided>(X, d, n, Strided(ldx)));
     return;
   }
-  // Row blocks of kTileRows; the last one, if d is not a multiple, shifted back to end at row d. Each
-  // block's column tiles up to its last row: kWideCols columns, or kNarrowCols where no more are
-  // needed (or d < kWideCols); a tile that would pass column d shifted back to end there.
-  for (Index start = 0; start < d; start += kTileRows) {
-    const Index r0 = std::min(start, d - kTileRows);
-    const Index last_col = std::min(start + kTileRows, d);  // columns below it are needed
-    for (Index c = 0; c < last_col;) {
-      if (last_col - c > kNarrowCols && d >= kWideCols) {
-        tile<kWideCols>(X, ldx, n, r0, std::min(c, d - kWideCols), start, c, G, ldg);
-        c += kWideCols;
-      } else {
-        tile<kNarrowCols>(X, ldx, n, r0, std::min(c, d - kNarrowCols), start, c, G, ldg);
-        c += kNarrowCols;
-      }
-    }
-  }
+  if constexpr (kLanes == 8)
+    if (tiles == GramTiles::kRowsOf16 && d >= RowsOf16::kTileRows)
+      return tiled_gram_lower<RowsOf16>(X, ldx, d, n, G, ldg);
+  tiled_gram_lower<RowsOf8>(X, ldx, d, n, G, ldg);
 }
 
 }  // namespace ufm

@@ -1,8 +1,8 @@
 #pragma once
 /// The lower triangle of a Gram matrix X Xᵀ of a d×n block of columns: the spectrum's d×d Gram
-/// (feature_level.cpp). With AVX-512 a register-tiled kernel (8×16 tiles, one pass over the block
-/// per row of tiles; with 16×8 tiles it took 0.45 and 0.65 of the time of OpenBLAS's dsyrk at d = 64
-/// and 512, which packs both operands). With AVX2 the same kernel in 8×4 tiles up to d = 64 (there on
+/// (feature_level.cpp). With AVX-512 a register-tiled kernel (8×16 or 16×12 tiles by the CPU, one
+/// pass over the block per row of tiles; on the Zen 4 its 16×8 tiles took 0.45 and 0.65 of the time
+/// of OpenBLAS's dsyrk at d = 64 and 512, which packs both operands). With AVX2 the same kernel in 8×4 tiles up to d = 64 (there on
 /// par with dsyrk's Haswell kernels and faster than its Cooperlake ones; from d = 256 slower than
 /// either). Otherwise, and for d < 8, that dsyrk.
 #include "ufm/linalg.hpp"
@@ -17,11 +17,25 @@ inline constexpr bool kGramFusedMultiplyAdd = true;
 inline constexpr bool kGramFusedMultiplyAdd = false;
 #endif
 
+/// The register tiles' shape with AVX-512 (the AVX2 tiles have one shape, 8×4). Every entry is the
+/// same sum in the same order whatever the shape: it changes the speed, never a bit.
+enum class GramTiles {
+  kRowsOf8,   ///< 8×16: one row vector, each column's broadcast folded into its multiply
+  kRowsOf16,  ///< 16×12: two row vectors sharing each column's broadcast
+};
+
+/// The shape measured faster on this CPU (d = 64 and 512, N = 1,000 and 5,000): kRowsOf8 on AMD's
+/// family 25 (Zen 4, whose AVX-512 runs as two 256-bit halves and where a broadcast of its own took
+/// a slot of the floating-point pipes: 55 against 39 GFLOP/s in one tile), kRowsOf16 elsewhere (the
+/// Zen 5, full-width AVX-512: 56–58 against 68–76 µs at d = 64, 20 against 26–28 ms at d = 512).
+GramTiles preferred_gram_tiles();
+
 /// G[r, c] += Σ_i X[r, i] X[c, i] for c ≤ r < d (the lower triangle; the upper one is not touched).
 /// X: d×n column-major with leading dimension ldx ≥ d; G: d×d column-major with leading dimension
 /// ldg ≥ d. Deterministic for given sizes and ISA (the tiles sum each entry over i in order, then
 /// add it to G; each product and sum rounded on its own, or with kGramFusedMultiplyAdd each product
-/// added by an FMA).
+/// added by an FMA). `tiles` defaults to preferred_gram_tiles().
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg);
+void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg, GramTiles tiles);
 
 }  // namespace ufm
