@@ -18,17 +18,17 @@ namespace {
 using simd::Doubles;
 using simd::kLanes;
 
-// Tiles of 8 rows (one vector with AVX-512, two with AVX2) by kWideCols columns, each column's value
+// Tiles of 8 rows (one vector with AVX-512, two with AVX2) by 16 or 4 columns, each column's value
 // broadcast once per sample. AVX-512: 8×16, 16 accumulators of the 32 registers, each broadcast
 // folded into its multiply's memory operand ({1to8}); a broadcast of its own, shared by two row
 // vectors (16×8 tiles), took a slot of the floating-point pipes on the Zen 4: 39 against 55 GFLOP/s
 // of its 58 peak in one tile. On the Zen 5 (full-width AVX-512) the shared broadcast is the faster
 // one: 16×12 tiles (24 accumulators), GramTiles::kRowsOf16. Where a row block needs only 8 more
-// columns, a tile 8 columns wide. AVX2: 8×4,
-// 8 accumulators of the 16 registers, each broadcast a load shared by the two row vectors, and each
-// product added by an FMA: AVX2 has no broadcast operand, so its broadcasts take pipe slots of their
-// own, and fused multiply-adds leave them the two adder pipes (the AVX2 checkpoint 406 → 391 µs on
-// the Zen 4, interleaved minima; 12×4 tiles were slower, 411).
+// columns, a tile 8 columns wide. AVX2: 8×4, 8 accumulators of the 16 registers, each broadcast a
+// load shared by the two row vectors, and each product added by an FMA: AVX2 has no broadcast
+// operand, so its broadcasts take pipe slots of their own, and fused multiply-adds leave them the two
+// adder pipes (the AVX2 checkpoint 406 → 391 µs on the Zen 4, interleaved minima; 12×4 tiles were
+// slower, 411).
 constexpr Index kTileRows = 8;
 /// With AVX2, d up to this runs the tiles. Above, dsyrk (the checkpoint at N = 1,000, Zen 4, AVX2
 /// build: tiles 410 against dsyrk's 500 µs at d = 64, or 415 against 424 with OpenBLAS's Haswell
@@ -55,10 +55,10 @@ inline Doubles fused_multiply_add([[maybe_unused]] Doubles a, [[maybe_unused]] D
 #endif
 }
 
-/// Rows r0..r0+kRowVectors·kLanes against columns c0..c0+kCols of the Gram, summed over the n samples, then added to G:
-/// the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted back to end at d
-/// overlaps its neighbour, whose entries it leaves alone). Every entry is the same sum in the same
-/// order whatever the tile's shape.
+/// Rows r0..r0+kRowVectors·kLanes against columns c0..c0+kCols of the Gram, summed over the n samples,
+/// then added to G: the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted
+/// back to end at d overlaps its neighbour, whose entries it leaves alone). Every entry is the same sum
+/// in the same order whatever the tile's shape.
 template <int kRowVectors, int kCols>
 void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min, Index col_min, double* G,
           Index ldg) {

@@ -2,9 +2,9 @@
 /// The lower triangle of a Gram matrix X Xᵀ of a d×n block of columns: the spectrum's d×d Gram
 /// (feature_level.cpp). With AVX-512 a register-tiled kernel (8×16 or 16×12 tiles by the CPU, one
 /// pass over the block per row of tiles; on the Zen 4 its 16×8 tiles took 0.45 and 0.65 of the time
-/// of OpenBLAS's dsyrk at d = 64 and 512, which packs both operands). With AVX2 the same kernel in 8×4 tiles up to d = 64 (there on
-/// par with dsyrk's Haswell kernels and faster than its Cooperlake ones; from d = 256 slower than
-/// either). Otherwise, and for d < 8, that dsyrk.
+/// of OpenBLAS's dsyrk at d = 64 and 512, which packs both operands). With AVX2 the same kernel in
+/// 8×4 tiles up to d = 64 (there on par with dsyrk's Haswell kernels and faster than its Cooperlake
+/// ones; from d = 256 slower than either). Otherwise, and for d < 8, that dsyrk.
 #include "ufm/linalg.hpp"
 
 namespace ufm {
