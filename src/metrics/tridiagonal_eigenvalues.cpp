@@ -37,6 +37,66 @@ void eigenvalues_2x2(double a, double b, double c, double& first, double& second
   second = (big / first) * small - (b / first) * b;
 }
 
+/// One implicit QL sweep with shift σ from the bottom m of a block up to its top l, root-free: c and s
+/// are the squared cosine and sine of each rotation, p = γ²/c. dsterf forms s = bb/r, γ = c(α − σ) −
+/// s γ' and p = γ²/c: two divisions in a row on the chain from one p to the next. Here γ = (p(α − σ)
+/// − bb γ')/r takes 1/r, the one division on it, and p = γ² (r/p) its second factor from beside it.
+/// Where r/p overflows (p tiny or zero) the step is dsterf's, which stays finite.
+struct QlSweep {
+  double sigma, c = 1.0, s = 0.0, gamma = 0.0, p = 0.0;
+
+  void start(const double* d, Size m) {
+    gamma = d[m] - sigma;
+    p = gamma * gamma;
+  }
+  /// The rotation of rows i and i + 1: reads d[i] and e2[i], writes d[i + 1] and (below the first
+  /// step) e2[i + 1].
+  void step(double* d, double* e2, Size i, Size m) {
+    const double bb = e2[i], r = p + bb;
+    if (i != m - 1) e2[i + 1] = s * r;
+    const double old_c = c, old_gamma = gamma, alpha = d[i];
+    if (!(bb >= kTiny)) {
+      // Negligible (zero or subnormal, see kTiny): a sweep after the first of a group meets what the
+      // one before it left, unchecked. The rotation is then the identity: the limit of the steps
+      // below as bb → 0, and the sweep goes on as if it started at row i.
+      gamma = alpha - sigma;
+      c = 1.0;
+      s = 0.0;
+      p = gamma * gamma;
+      d[i + 1] = old_gamma + sigma;
+      return;
+    }
+    const double inv_r = 1.0 / r, inv_c = r / p;  // r ≥ bb ≥ kTiny: 1/r is finite
+    if (inv_c <= kHuge) {
+      c = p * inv_r;
+      s = bb * inv_r;
+      gamma = (p * (alpha - sigma) - bb * old_gamma) * inv_r;
+      d[i + 1] = old_gamma + (alpha - gamma);
+      p = (gamma * gamma) * inv_c;
+    } else {  // p = 0, or so small that r/p overflows: dsterf's own steps
+      c = p / r;
+      s = bb / r;
+      gamma = c * (alpha - sigma) - s * old_gamma;
+      d[i + 1] = old_gamma + (alpha - gamma);
+      p = (c != 0.0) ? (gamma * gamma) / c : old_c * bb;
+    }
+  }
+  void finish(double* d, double* e2, Size l) const {
+    e2[l] = s * p;
+    d[l] = sigma + gamma;
+  }
+};
+
+/// Sweeps run at once, each kLag steps behind the one before. A sweep is one chain of dependent
+/// steps, as long as its block, so one sweep leaves most of the core idle; three interleaved keep
+/// three chains in flight. Step j of a sweep reads d[j] and e2[j], which the sweep before it wrote
+/// at its step j − 1, and writes d[j + 1] and e2[j + 1], which that sweep no longer reads: two steps
+/// behind, every value a sweep reads is final, and the three give, bit for bit, what the same three
+/// sweeps give one after the other. Four were slower (their shifts all chosen before the first
+/// sweep, the last one was mostly wasted).
+constexpr int kSweepsAtOnce = 3;
+constexpr Size kLag = 2;
+
 /// QL sweeps on one unreduced block d[0, n), e2[0, n − 1) (squared off-diagonal entries, every one
 /// nonzero on entry), deflating from the top: on return d holds the block's eigenvalues (unsorted).
 /// `sweeps` is the budget left for the whole matrix; false when it ran out.
@@ -56,42 +116,28 @@ bool ql_block(double* d, double* e2, Size n, Size& sweeps) {
       l += 2;
       continue;
     }
-    if (sweeps == 0) return false;
-    --sweeps;
+    if (sweeps < kSweepsAtOnce) return false;
+    sweeps -= kSweepsAtOnce;
 
-    // Shift: the eigenvalue of the top 2×2 block nearer d[l] (Wilkinson's).
+    // Shifts: both eigenvalues of the top 2×2 block, the one nearer d[l] (Wilkinson's) first and
+    // last. For the 64×64 Gram of a medium checkpoint: 64 groups of three (130 single sweeps with
+    // Wilkinson's shift alone; 66 groups with it three times).
     const double rte = std::sqrt(e2[l]);
     const double g = (d[l + 1] - d[l]) / (2.0 * rte);
     const double root = std::abs(g) < 0x1p500 ? std::sqrt(g * g + 1.0) : std::abs(g);  // √(g² + 1), no overflow
-    const double sigma = d[l] - rte / (g + std::copysign(root, g));
-
-    // One implicit QL sweep from the bottom of the block up, root-free: c and s are the squared
-    // cosine and sine of each rotation, p = γ²/c. dsterf forms s = bb/r, γ = c(α − σ) − s γ' and
-    // p = γ²/c: two divisions in a row on the chain from one p to the next. Here γ = (p(α − σ) −
-    // bb γ')/r takes 1/r, the one division on it, and p = γ² (r/p) its second factor from beside
-    // it. Where r/p overflows (p tiny or zero) the step is dsterf's, which stays finite.
-    double c = 1.0, s = 0.0, gamma = d[m] - sigma, p = gamma * gamma;
-    for (Size i = m - 1; i >= l; --i) {
-      const double bb = e2[i], r = p + bb;
-      if (i != m - 1) e2[i + 1] = s * r;
-      const double old_c = c, old_gamma = gamma, alpha = d[i];
-      const double inv_r = 1.0 / r, inv_c = r / p;  // r ≥ bb ≥ kTiny: 1/r is finite
-      if (inv_c <= kHuge) {
-        c = p * inv_r;
-        s = bb * inv_r;
-        gamma = (p * (alpha - sigma) - bb * old_gamma) * inv_r;
-        d[i + 1] = old_gamma + (alpha - gamma);
-        p = (gamma * gamma) * inv_c;
-      } else {  // p = 0, or so small that r/p overflows: dsterf's own steps
-        c = p / r;
-        s = bb / r;
-        gamma = c * (alpha - sigma) - s * old_gamma;
-        d[i + 1] = old_gamma + (alpha - gamma);
-        p = (c != 0.0) ? (gamma * gamma) / c : old_c * bb;
+    const double near = d[l] - rte / (g + std::copysign(root, g));
+    const double far = (d[l] + d[l + 1]) - near;  // the 2×2's eigenvalues sum to its trace
+    QlSweep group[kSweepsAtOnce] = {{near}, {far}, {near}};
+    for (Size i = m - 1; i >= l - 1 - kLag * (kSweepsAtOnce - 1); --i)
+      for (int k = 0; k < kSweepsAtOnce; ++k) {
+        const Size j = i + kLag * k;  // sweep k's step
+        if (j > m - 1) continue;      // not started yet
+        if (j == m - 1) group[k].start(d, m);
+        if (j >= l)
+          group[k].step(d, e2, j, m);
+        else if (j == l - 1)
+          group[k].finish(d, e2, l);
       }
-    }
-    e2[l] = s * p;
-    d[l] = sigma + gamma;
   }
   return true;
 }
