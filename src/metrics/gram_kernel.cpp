@@ -90,9 +90,9 @@ void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min
     }
 }
 
-/// The tiles of one shape over the lower triangle.
-template <class S>
-void tiled_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
+/// The 8-row tiles over the lower triangle.
+void eight_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
+  using S = RowsOf8;
   // Row blocks of S::kTileRows; the last one, if d is not a multiple, shifted back to end at row d.
   // Each block's column tiles up to its last row: S::kWideCols columns, or S::kNarrowCols where no more
   // are needed (or d < S::kWideCols); a tile that would pass column d shifted back to end there.
@@ -170,7 +170,7 @@ void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Ind
   if constexpr (kLanes == 8)
     if (tiles == GramTiles::kRowsOf16 && d >= RowsOf16::kTileRows)
       return sixteen_row_gram_lower(X, ldx, d, n, G, ldg);
-  tiled_gram_lower<RowsOf8>(X, ldx, d, n, G, ldg);
+  eight_row_gram_lower(X, ldx, d, n, G, ldg);
 }
 
 }  // namespace ufm
