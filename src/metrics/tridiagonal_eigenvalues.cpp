@@ -127,17 +127,30 @@ bool ql_block(double* d, double* e2, Size n, Size& sweeps) {
     const double root = std::abs(g) < 0x1p500 ? std::sqrt(g * g + 1.0) : std::abs(g);  // √(g² + 1), no overflow
     const double near = d[l] - rte / (g + std::copysign(root, g));
     const double far = (d[l] + d[l + 1]) - near;  // the 2×2's eigenvalues sum to its trace
-    QlSweep group[kSweepsAtOnce] = {{near}, {far}, {near}};
-    for (Size i = m - 1; i >= l - 1 - kLag * (kSweepsAtOnce - 1); --i)
-      for (int k = 0; k < kSweepsAtOnce; ++k) {
-        const Size j = i + kLag * k;  // sweep k's step
-        if (j > m - 1) continue;      // not started yet
-        if (j == m - 1) group[k].start(d, m);
-        if (j >= l)
-          group[k].step(d, e2, j, m);
-        else if (j == l - 1)
-          group[k].finish(d, e2, l);
-      }
+    QlSweep first{near}, second{far}, third{near};  // locals, not an array: kept in registers
+    const auto advance = [&](QlSweep& sweep, Size j) {  // sweep's step j, at the block's edges
+      if (j > m - 1) return;  // not started yet
+      if (j == m - 1) sweep.start(d, m);
+      if (j >= l)
+        sweep.step(d, e2, j, m);
+      else if (j == l - 1)
+        sweep.finish(d, e2, l);
+    };
+    const auto advance_all = [&](Size i) {  // sweep k at its step i + kLag k
+      advance(first, i);
+      advance(second, i + kLag);
+      advance(third, i + 2 * kLag);
+    };
+    static_assert(kSweepsAtOnce == 3);
+    const Size last = l - 1 - kLag * (kSweepsAtOnce - 1);  // the third sweep's finish
+    Size i = m - 1;
+    for (; i >= last && i + 2 * kLag >= m - 1; --i) advance_all(i);  // until the third has started
+    for (; i >= l; --i) {  // all three inside the block, none at its edges
+      first.step(d, e2, i, m);
+      second.step(d, e2, i + kLag, m);
+      third.step(d, e2, i + 2 * kLag, m);
+    }
+    for (; i >= last; --i) advance_all(i);
   }
   return true;
 }
