@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "test_metrics_util.hpp"
+#include "ufm/metrics/class_stats.hpp"
+#include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/nc.hpp"
 
 namespace ufm {
@@ -184,6 +186,52 @@ TEST(NcMetrics, StrongNcIsZeroAtTheMixonSolutionAndGrowsWithPerturbation) {
       EXPECT_GT(metric(out_w, "snc_w"), 1e-3);
       EXPECT_GT(metric(out_w, "snc_h"), 1e-4);
     }
+}
+
+TEST(NcMetrics, StrongResidualSummedInTheClassStatsPassEqualsItsOwnPassBitForBit) {
+  // d = 5: leftover rows only; 37: whole register blocks and a tail; 64: blocks only; 100: beyond
+  // the register blocks, sample by sample. Imbalanced, shuffled labels: runs of one class are short.
+  const std::vector<Index> counts{7, 19, 3, 11};
+  for (const Index d : {Index{5}, Index{37}, Index{64}, Index{100}}) {
+    test::Model m;
+    m.K = 4;
+    m.labels = test::shuffled_labels(counts, 5);
+    m.H = test::random_mat(d, static_cast<Index>(m.labels.size()), 21);
+    m.W = test::random_mat(m.K, d, 22);
+    m.b = Vec();
+    const Snapshot sn = m.snapshot();
+    const Eigen::Ref<const Mat> W = sn.W;
+
+    const ClassStats fused = class_stats(sn.H, sn.labels, m.K, "test", &W);
+    ASSERT_EQ(fused.strong_residual_sq.size(), d);
+    Vec plain = Vec::Zero(d);  // Σ_i (h_i − w_{y_i}/√n_{y_i})², a sample at a time
+    for (Index i = 0; i < m.H.cols(); ++i) {
+      const int y = m.labels[i];
+      const double a = 1.0 / std::sqrt(static_cast<double>(counts[y]));
+      for (Index r = 0; r < d; ++r) {
+        const double e = m.H(r, i) - a * m.W(y, r);
+        plain(r) += e * e;
+      }
+    }
+    EXPECT_EQ(fused.strong_residual_sq, plain) << "d = " << d;
+    EXPECT_EQ(class_stats(sn.H, sn.labels, m.K, "test").strong_residual_sq.size(), 0);
+
+    // collapse_metrics' level carries the sums; a level measured without W leaves them to the
+    // classifier metrics' own pass over H. Both give the same snc_h, to the bit.
+    const MetricSet with_level = collapse_metrics(sn);
+    Mat WHt;
+    few_rows_product_t(W, sn.H, WHt);
+    const MetricSet own_pass = collapse_metrics(sn, level_metrics(sn.H, sn.labels, m.K, MetricOptions{}), WHt);
+    EXPECT_EQ(metric(with_level, "snc_h"), metric(own_pass, "snc_h")) << "d = " << d;
+    EXPECT_NEAR(metric(with_level, "snc_h"), std::sqrt(plain.sum()) / m.H.norm(), 1e-14);
+  }
+}
+
+TEST(NcMetrics, ClassStatsRefusesAClassifierOfTheWrongShape) {
+  const Mat H = test::random_mat(4, 6, 1), W = test::random_mat(3, 5, 2);
+  const std::vector<int> labels{0, 1, 2, 0, 1, 2};
+  const Eigen::Ref<const Mat> w = W;
+  EXPECT_THROW(class_stats(H, labels, 3, "test", &w), std::invalid_argument);
 }
 
 }  // namespace

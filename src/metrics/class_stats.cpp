@@ -1,6 +1,8 @@
 #include "ufm/metrics/class_stats.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include "ufm/metrics/few_rows_product.hpp"
@@ -19,38 +21,59 @@ constexpr Index kLanes = ei::packet_traits<double>::size;
 /// AVX-512's 32 registers, 16 with AVX2's 16.
 constexpr int kMaxStatPackets = kLanes == 8 ? 8 : 4;
 
+/// The residual of strong NC, H − Wᵀ D⁻¹ Y, summed in the pass over H when the classifier is given:
+/// its squares r(row) += Σ_i (h_i − a_{y_i} w_{y_i})²(row), samples in order (Wt = Wᵀ: d×K, a: K).
+struct StrongResidual {
+  const Mat& Wt;
+  const Vec& a;
+  Vec& r;
+};
+
 /// The first NP·kLanes rows of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into sq),
 /// samples in order, in one pass over H. A class's running sum stays in registers over a run of
 /// samples with its label and is stored when the label changes: the same additions in the same order
 /// as updating means sample by sample, without the store-to-load round trip per sample that bounds
 /// that loop at small d (at d = 64, N = 1,000: 15 → 9 µs). At larger d that loop is not bound by it,
 /// and passes over H in blocks of rows defeat the prefetcher where H comes from memory (2.8 against
-/// 1.1 ms at d = 512, N = 5,000): the loop stays.
-template <int NP>
-void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Mat& means, Vec& sq) {
-  Packet sum[NP], q[NP];
+/// 1.1 ms at d = 512, N = 5,000): the loop stays. With kResidual, the strong residual's squares too,
+/// their sums in registers as well: a pass over H fewer (its own pass took 3.8% of a medium
+/// checkpoint's samples in perf on the Zen 5; the checkpoint gained 1–5 µs of about 205).
+template <int NP, bool kResidual>
+void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Mat& means, Vec& sq,
+                    [[maybe_unused]] const StrongResidual* strong) {
+  Packet sum[NP], q[NP], res[NP];
   for (int p = 0; p < NP; ++p) q[p] = ei::pset1<Packet>(0.0);
+  if constexpr (kResidual)
+    for (int p = 0; p < NP; ++p) res[p] = ei::ploadu<Packet>(strong->r.data() + p * kLanes);
   const Index N = H.cols();
   for (Index i = 0; i < N;) {
     const int c = labels[i];
     double* mean = means.col(c).data();
     for (int p = 0; p < NP; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kLanes);
+    [[maybe_unused]] const double* w = kResidual ? strong->Wt.col(c).data() : nullptr;
+    [[maybe_unused]] const Packet ac = ei::pset1<Packet>(kResidual ? strong->a(c) : 0.0);
     for (; i < N && labels[i] == c; ++i) {
       const double* h = H.col(i).data();
       for (int p = 0; p < NP; ++p) {
         const Packet x = ei::ploadu<Packet>(h + p * kLanes);
         sum[p] = ei::padd(sum[p], x);
         q[p] = ei::padd(q[p], ei::pmul(x, x));
+        if constexpr (kResidual) {
+          const Packet e = ei::psub(x, ei::pmul(ac, ei::ploadu<Packet>(w + p * kLanes)));
+          res[p] = ei::padd(res[p], ei::pmul(e, e));
+        }
       }
     }
     for (int p = 0; p < NP; ++p) ei::pstoreu(mean + p * kLanes, sum[p]);
   }
   for (int p = 0; p < NP; ++p) ei::pstoreu(sq.data() + p * kLanes, q[p]);
+  if constexpr (kResidual)
+    for (int p = 0; p < NP; ++p) ei::pstoreu(strong->r.data() + p * kLanes, res[p]);
 }
 
 /// The same for rows r0..d−1, one sample at a time.
 void add_class_sums_from(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means,
-                         Vec& sq) {
+                         Vec& sq, const StrongResidual* strong) {
   const Index d = H.rows();
   for (Index i = 0; i < H.cols(); ++i) {
     const double* __restrict h = H.col(i).data();
@@ -58,6 +81,14 @@ void add_class_sums_from(const Eigen::Ref<const Mat>& H, std::span<const int> la
     for (Index r = r0; r < d; ++r) {
       mean[r] += h[r];
       sq(r) += h[r] * h[r];
+    }
+    if (!strong) continue;
+    const double* __restrict w = strong->Wt.col(labels[i]).data();
+    const double a = strong->a(labels[i]);
+    double* __restrict res = strong->r.data();
+    for (Index r = r0; r < d; ++r) {
+      const double e = h[r] - a * w[r];
+      res[r] += e * e;
     }
   }
 }
@@ -70,7 +101,8 @@ std::string ClassStats::mt_reason() const {
   return "";
 }
 
-ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K, const char* caller) {
+ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K, const char* caller,
+                       const Eigen::Ref<const Mat>* W) {
   const Index d = H.rows(), N = H.cols();
   if (K < 2) throw std::invalid_argument(std::string(caller) + ": K must be at least 2, got " + std::to_string(K));
   if (static_cast<Index>(labels.size()) != N || N == 0)
@@ -80,16 +112,35 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
   s.counts = class_counts(labels, K);  // throws on a label outside [0, K)
   s.means = Mat::Zero(d, K);
   Vec sq = Vec::Zero(d);  // Σ_i h_i² row by row: one reduction at the end, not one per column
+  if (W && (W->rows() != K || W->cols() != d))
+    throw std::invalid_argument(std::string(caller) + ": W is " + std::to_string(W->rows()) + "x" +
+                                std::to_string(W->cols()) + ", need K x d = " + std::to_string(K) + "x" +
+                                std::to_string(d));
+  Mat Wt;
+  Vec inv_sqrt;  // D⁻¹ = diag(1/√n_c): only classes with samples occur in Y, an empty one's entry is unused
+  std::optional<StrongResidual> strong;
+  if (W) {
+    Wt = W->transpose();
+    inv_sqrt.resize(K);
+    for (Index c = 0; c < K; ++c) inv_sqrt(c) = s.counts[c] ? 1.0 / std::sqrt(static_cast<double>(s.counts[c])) : 0.0;
+    s.strong_residual_sq = Vec::Zero(d);
+    strong.emplace(StrongResidual{Wt, inv_sqrt, s.strong_residual_sq});
+  }
+  const StrongResidual* residual = strong ? &*strong : nullptr;
   // Whole packets of rows in registers when they fit (small d, whose loop waits on its stores), the
   // rows left one sample at a time.
   const Index np = d / kLanes;
   Index r0 = 0;
   if (np >= 1 && np <= kMaxStatPackets) {
-    with_constant<kMaxStatPackets>(static_cast<int>(np),
-                                   [&]<int NP>() { add_class_sums<NP>(H, labels, s.means, sq); });
+    with_constant<kMaxStatPackets>(static_cast<int>(np), [&]<int NP>() {
+      if (residual)
+        add_class_sums<NP, true>(H, labels, s.means, sq, residual);
+      else
+        add_class_sums<NP, false>(H, labels, s.means, sq, nullptr);
+    });
     r0 = np * kLanes;
   }
-  add_class_sums_from(H, labels, r0, s.means, sq);
+  add_class_sums_from(H, labels, r0, s.means, sq, residual);
   s.h_sq = sq.sum();
   for (Index c = 0; c < K; ++c) {
     if (s.counts[c] == 0) {

@@ -141,11 +141,15 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   if (negligible(h_sq)) {
     put_metric(out, "snc_h", std::nullopt, "features are zero");
   } else {
-    Vec inv_sqrt(K);
-    for (Index c = 0; c < K; ++c) inv_sqrt(c) = s.counts[c] ? 1.0 / std::sqrt(static_cast<double>(s.counts[c])) : 0.0;
-    // Only classes with samples occur in Y, so an empty class does not matter here. The squares are
-    // summed per coordinate first (one d-vector), then over coordinates.
-    put_metric(out, "snc_h", std::sqrt(strong_residual_squares(sn.H, Wt, inv_sqrt, labels).sum() / h_sq));
+    // The squares are summed per coordinate first (one d-vector), then over coordinates; class_stats
+    // sums them in its pass over H when it was given W (the same sums in the same order).
+    if (s.strong_residual_sq.size() == sn.H.rows()) {
+      put_metric(out, "snc_h", std::sqrt(s.strong_residual_sq.sum() / h_sq));
+    } else {
+      Vec inv_sqrt(K);  // only classes with samples occur in Y, so an empty class does not matter here
+      for (Index c = 0; c < K; ++c) inv_sqrt(c) = s.counts[c] ? 1.0 / std::sqrt(static_cast<double>(s.counts[c])) : 0.0;
+      put_metric(out, "snc_h", std::sqrt(strong_residual_squares(sn.H, Wt, inv_sqrt, labels).sum() / h_sq));
+    }
   }
 
   if (residual_t) {

@@ -15,7 +15,7 @@ namespace {
 LevelMetrics measure_level(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                            const MetricOptions& opt, const char* caller, const Eigen::Ref<const Mat>* W = nullptr,
                            Mat* WHt = nullptr) {
-  LevelMetrics level{class_stats(H, labels, K, caller), {}, MetricSet::object()};
+  LevelMetrics level{class_stats(H, labels, K, caller, W), {}, MetricSet::object()};
   detail::put_feature_metrics(H, labels, level.stats, opt, level.metrics, level.ncc, W, WHt);
   move_null_reasons_last(level.metrics);
   return level;
@@ -75,7 +75,8 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
 
 void classifier_metrics(const Snapshot& sn, MetricSet& out) {
   detail::check_snapshot(sn, "classifier_metrics()");
-  const ClassStats s = class_stats(sn.H, sn.labels, sn.K, "classifier_metrics()");
+  const Eigen::Ref<const Mat> W = sn.W;
+  const ClassStats s = class_stats(sn.H, sn.labels, sn.K, "classifier_metrics()", &W);
   std::vector<int> ncc;
   if (s.mt_reason().empty()) ncc = nearest_class_center(s, centered_projections(sn.H, s).transpose());
   detail::put_classifier_metrics(sn, s, ncc, logits_without_bias(sn), out);

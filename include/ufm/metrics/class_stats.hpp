@@ -18,6 +18,9 @@ struct ClassStats {
   double h_sq = 0.0;          ///< ‖H‖²_F (accumulated in the same pass as the means)
   std::string empty_reason;   ///< non-empty when a class has no samples: its mean, μ_G and M̃ are undefined
   bool means_coincide = false;  ///< every class mean is the same point (M̃ negligible), e.g. H = 0
+  /// With the classifier W given: the squares of strong NC's residual H − Wᵀ D⁻¹ Y (D = diag(√n_c))
+  /// summed over the samples, row by row (d), from the same pass; else empty.
+  Vec strong_residual_sq;
 
   /// Why metrics built on M̃ are undefined ("" when they are defined).
   std::string mt_reason() const;
@@ -25,7 +28,10 @@ struct ClassStats {
 
 /// Counts, class means, μ_G, M̃, M̃ᵀM̃ and ‖H‖² of the d×N features H with labels in [0, K): one pass over H.
 /// Throws std::invalid_argument (naming `caller`) if labels.size() ≠ N, K < 2 or a label is outside [0, K).
-ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K, const char* caller);
+/// \param W When not null, the K×d classifier reading H: the same pass gives strong_residual_sq
+/// (std::invalid_argument if W is not K×d).
+ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K, const char* caller,
+                       const Eigen::Ref<const Mat>* W = nullptr);
 
 /// P = M̃ᵀ(H − μ_G1ᵀ) (K×N) without a d×N temporary (one K·d·N product).
 Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s);
