@@ -166,10 +166,9 @@ Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s) {
 
 std::vector<int> nearest_class_center(const ClassStats& s, const Eigen::Ref<const Mat>& Pt) {
   // argmin_c of the score ‖m̃_c‖² − 2 P(c, i) is the argmax of its negation (exact), ties to the lowest
-  // c: read_logits' rule, so the logit readings find it.
-  Mat closeness(Pt.rows(), Pt.cols());  // N×K class-major
-  for (Index c = 0; c < Pt.cols(); ++c) closeness.col(c) = -(s.G(c, c) - 2.0 * Pt.col(c).array());
-  return read_logits_class_major(closeness, {}, false).argmax;
+  // c: read_logits' rule, the scores formed as they are read (no N×K matrix of them).
+  const auto closeness = [&](Index c, Index i) { return -(s.G(c, c) - 2.0 * Pt(i, c)); };
+  return argmax_by_class(Pt.rows(), Pt.cols(), closeness);
 }
 
 }  // namespace ufm

@@ -80,16 +80,16 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   const bool has_ncc = !ncc.empty();
 
   // Logits without, then with, the bias: predictions with ties to the lowest class index. Both
-  // readings and the SQI take the logits class-major, Zt = Zᵀ (N×K).
-  Mat Zt = WHt;
+  // readings and the SQI take the logits class-major, WHt = (W H)ᵀ (N×K); the bias is added as they
+  // are read.
   Index nc4_nb = 0;
   if (has_ncc) {
-    const LogitReadings no_bias = read_logits_class_major(Zt, labels, false);
+    const LogitReadings no_bias = read_logits_class_major(WHt, labels, false);
     for (Index i = 0; i < N; ++i) nc4_nb += (no_bias.argmax[i] != ncc[i]);
   }
-  if (sn.b.size() == K)
-    for (Index c = 0; c < K; ++c) Zt.col(c).array() += sn.b(c);
-  const LogitReadings read = read_logits_class_major(Zt, labels, true);
+  const std::span<const double> bias = sn.b.size() == K ? std::span<const double>(sn.b.data(), K)
+                                                        : std::span<const double>();
+  const LogitReadings read = read_logits_class_major(WHt, labels, true, bias);
   Index hits = 0, nc4 = 0;
   double margin = 0.0, min_margin = std::numeric_limits<double>::infinity();
   for (Index i = 0; i < N; ++i) {
@@ -155,7 +155,8 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   if (residual_t) {
     put_sqi_from_residual(*residual_t, labels, out);
   } else {
-    Mat Rt = Zt;
+    Mat Rt = WHt;  // the logits with the bias, then the loss's residual there
+    if (!bias.empty()) Rt.rowwise() += sn.b.transpose();
     loss_and_residual_class_major(sn.loss, Rt, labels);
     put_sqi_from_residual(Rt, labels, out);
   }

@@ -170,9 +170,16 @@ double loss_and_residual_class_major(Loss loss, Eigen::Ref<Mat> Zt, std::span<co
     Zt = Z.transpose();
     return total;
   }
-  const auto fill = [&](Index c0, Index n, Eigen::Map<Mat>& block) { block = Zt.middleRows(c0, n); };
-  const auto done = [&](Index c0, Index n, const Eigen::Map<Mat>& block) { Zt.middleRows(c0, n) = block; };
-  return by_blocks(loss, Zt.cols(), Zt.rows(), labels, fill, done);
+  // by_blocks' blocks, in place: the kernel reads a block at any leading dimension, and its result
+  // does not depend on where the block sits (no copies of the N×K logits in and out).
+  const Index K = Zt.cols(), N = Zt.rows();
+  alignas(64) double work[3 * kBlock];
+  double total = 0.0;
+  for (Index c0 = 0; c0 < N; c0 += kBlock) {
+    const Index n = std::min(kBlock, N - c0);
+    total += loss_and_residual_class_major(loss, Zt.data() + c0, K, n, Zt.outerStride(), labels.data() + c0, 1.0, work);
+  }
+  return total;
 }
 
 double loss_sum(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int> labels) {
