@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "test_util.hpp"
@@ -63,6 +65,27 @@ TEST(LogitReadings, TheComparisonSeesALaterTieWinning) {
   for (Index c = 1; c < 3; ++c)
     if (Z(c, 0) >= Z(later, 0)) later = c;
   EXPECT_NE(later, 1);
+}
+
+TEST(LogitReadings, ABiasAddedAsReadGivesTheReadingsOfTheBiasedCopy) {
+  // The bias changes the winner of many samples here (it is as large as the logits), and ties
+  // stay common on the coarse grid: the readings equal those of Zᵀ + 1bᵀ formed first, bit for bit.
+  for (const Index K : {Index{2}, Index{10}, Index{17}}) {
+    const Index N = 131;
+    const Mat Zt = logit_readings_tied_logits(K, N, 11).transpose();
+    const Vec b = (test::random_vec(K, 12) * 2.0).array().round().matrix();
+    const std::vector<int> y = logit_readings_labels(K, N, 13);
+    Mat biased = Zt;
+    biased.rowwise() += b.transpose();
+    const LogitReadings in_place = read_logits_class_major(Zt, y, true, std::span<const double>(b.data(), K));
+    const LogitReadings copied = read_logits_class_major(biased, y, true);
+    EXPECT_EQ(in_place.argmax, copied.argmax) << "K " << K;
+    EXPECT_EQ(in_place.margin, copied.margin) << "K " << K;
+    EXPECT_NE(in_place.argmax, read_logits_class_major(Zt, y, false).argmax) << "K " << K;
+  }
+  const Mat Zt = Mat::Zero(4, 3);
+  const std::vector<double> two{1.0, 2.0};
+  EXPECT_THROW(read_logits_class_major(Zt, std::vector<int>{0, 1, 2, 0}, true, two), std::invalid_argument);
 }
 
 }  // namespace
