@@ -105,11 +105,13 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   put_metric(out, "margin_mean", margin / n);
 
   const Mat Wt = sn.W.transpose();  // d×K: the rows of W as columns
+  Mat WWt(K, K);                    // their Gram matrix
+  WWt.noalias() = sn.W * sn.W.transpose();
   if (w_zero) {
     for (const char* name : {"equinorm_w", "equiangle_w", "etf_error_w"})
       put_metric(out, name, std::nullopt, "classifier is zero");
   } else {
-    put_frame_geometry(Wt, w_sq, "w", out);
+    put_frame_geometry(WWt, w_sq, "w", out);
   }
   const std::string mt_why = s.mt_reason();
   if (w_zero)
@@ -126,8 +128,6 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     put_metric(out, "nc4", static_cast<double>(nc4) / n);
 
   // Strong NC with D = diag(√n_c): D^{-1/2} W Wᵀ D^{-1/2} and H − Wᵀ D⁻¹ Y.
-  Mat WWt(K, K);
-  WWt.noalias() = sn.W * sn.W.transpose();
   if (!s.empty_reason.empty()) {
     put_metric(out, "snc_w", std::nullopt, s.empty_reason + " (D singular)");
   } else {

@@ -140,7 +140,7 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
       put_metric(out, "cdnv", cdnv / (0.5 * static_cast<double>(K * (K - 1))));
     else
       put_metric(out, "cdnv", std::nullopt, cdnv_null);
-    put_frame_geometry(s.Mt, s.scale_sq, "h", out);
+    put_frame_geometry(s.G, s.scale_sq, "h", out);
     Index hits = 0;
     for (Index i = 0; i < N; ++i) hits += (ncc[i] == labels[i]);
     put_metric(out, "ncc_accuracy", static_cast<double>(hits) / n);

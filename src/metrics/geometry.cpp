@@ -4,9 +4,8 @@
 
 namespace ufm {
 
-void put_frame_geometry(const Eigen::Ref<const Mat>& V, double scale_sq, const std::string& suffix, MetricSet& out) {
-  const Index K = V.cols();
-  const Mat G = V.transpose() * V;  // K×K
+void put_frame_geometry(const Mat& G, double scale_sq, const std::string& suffix, MetricSet& out) {
+  const Index K = G.cols();
   const Vec norms = G.diagonal().cwiseMax(0.0).cwiseSqrt();
   const double mean = norms.mean();
   Index zero_col = -1;
