@@ -216,8 +216,8 @@ TEST(NcMetrics, StrongResidualSummedInTheClassStatsPassEqualsItsOwnPassBitForBit
     EXPECT_EQ(fused.strong_residual_sq, plain) << "d = " << d;
     EXPECT_EQ(class_stats(sn.H, sn.labels, m.K, "test").strong_residual_sq.size(), 0);
 
-    // collapse_metrics' level carries the sums; a level measured without W leaves them to the
-    // classifier metrics' own pass over H. Both give the same snc_h, to the bit.
+    // collapse_metrics' level carries the sums; with a level measured without W the classifier
+    // metrics take class_stats' pass again, with W. Both give the same snc_h, to the bit.
     const MetricSet with_level = collapse_metrics(sn);
     Mat WHt;
     few_rows_product_t(W, sn.H, WHt);

@@ -11,54 +11,8 @@
 #include "ufm/metrics/spectra.hpp"
 #include "ufm/metrics/sqi.hpp"
 #include "ufm/objectives/loss.hpp"
-#include "ufm/with_constant.hpp"
 
 namespace ufm::detail {
-namespace {
-
-namespace ei = Eigen::internal;
-using Packet = ei::packet_traits<double>::type;
-constexpr Index kLanes = ei::packet_traits<double>::size;
-constexpr int kMaxRowPackets = kLanes == 8 ? 8 : 4;  ///< as class_stats.cpp's: d up to 64 (AVX-512), 16 (AVX2)
-
-/// r(row) += Σ_i (h_i − a_{y_i} w_{y_i})²(row) for the first NP·kLanes rows, samples in order, the row
-/// sums in registers over one pass (H: d×N, Wt = Wᵀ: d×K, a: K). As for class_stats' sums: at small d
-/// summing into a d-vector in memory sample by sample waits on a store-to-load round trip per sample.
-template <int NP>
-void add_strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, const Vec& a,
-                                 std::span<const int> labels, Vec& r) {
-  Packet acc[NP];
-  for (int p = 0; p < NP; ++p) acc[p] = ei::ploadu<Packet>(r.data() + p * kLanes);
-  for (Index i = 0; i < H.cols(); ++i) {
-    const double* h = H.col(i).data();
-    const double* w = Wt.col(labels[i]).data();
-    const Packet ai = ei::pset1<Packet>(a(labels[i]));
-    for (int p = 0; p < NP; ++p) {
-      const Packet e = ei::psub(ei::ploadu<Packet>(h + p * kLanes), ei::pmul(ai, ei::ploadu<Packet>(w + p * kLanes)));
-      acc[p] = ei::padd(acc[p], ei::pmul(e, e));
-    }
-  }
-  for (int p = 0; p < NP; ++p) ei::pstoreu(r.data() + p * kLanes, acc[p]);
-}
-
-/// r(row) = Σ_i (h_i − a_{y_i} w_{y_i})²(row), the squares of H − Wᵀ D⁻¹ Y summed over the samples in
-/// order, row by row: whole packets of rows in registers where they fit, the rest sample by sample.
-Vec strong_residual_squares(const Eigen::Ref<const Mat>& H, const Mat& Wt, const Vec& a, std::span<const int> labels) {
-  const Index d = H.rows(), N = H.cols(), np = d / kLanes;
-  Vec r = Vec::Zero(d);
-  Index r0 = 0;
-  if (np >= 1 && np <= kMaxRowPackets) {
-    with_constant<kMaxRowPackets>(static_cast<int>(np),
-                                  [&]<int NP>() { add_strong_residual_squares<NP>(H, Wt, a, labels, r); });
-    r0 = np * kLanes;
-  }
-  for (Index i = 0; i < N && r0 < d; ++i)
-    r.tail(d - r0).array() +=
-        (H.col(i).tail(d - r0) - a(labels[i]) * Wt.col(labels[i]).tail(d - r0)).array().square();
-  return r;
-}
-
-}  // namespace
 
 void check_snapshot(const Snapshot& sn, const char* caller) {
   const std::string f(caller);
@@ -141,15 +95,17 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
   if (negligible(h_sq)) {
     put_metric(out, "snc_h", std::nullopt, "features are zero");
   } else {
-    // The squares are summed per coordinate first (one d-vector), then over coordinates; class_stats
-    // sums them in its pass over H when it was given W (the same sums in the same order).
-    if (s.strong_residual_sq.size() == sn.H.rows()) {
-      put_metric(out, "snc_h", std::sqrt(s.strong_residual_sq.sum() / h_sq));
-    } else {
-      Vec inv_sqrt(K);  // only classes with samples occur in Y, so an empty class does not matter here
-      for (Index c = 0; c < K; ++c) inv_sqrt(c) = s.counts[c] ? 1.0 / std::sqrt(static_cast<double>(s.counts[c])) : 0.0;
-      put_metric(out, "snc_h", std::sqrt(strong_residual_squares(sn.H, Wt, inv_sqrt, labels).sum() / h_sq));
+    // The squares are summed per coordinate first (one d-vector), then over coordinates, in
+    // class_stats' pass over H when it was given W; a level measured without W (level_metrics alone,
+    // then collapse_metrics) takes that pass again, with W.
+    const Vec* squares = &s.strong_residual_sq;
+    ClassStats with_w;
+    if (squares->size() != sn.H.rows()) {
+      const Eigen::Ref<const Mat> W = sn.W;
+      with_w = class_stats(sn.H, labels, K, "collapse_metrics()", &W);
+      squares = &with_w.strong_residual_sq;
     }
+    put_metric(out, "snc_h", std::sqrt(squares->sum() / h_sq));
   }
 
   if (residual_t) {
