@@ -255,6 +255,7 @@ struct Args {
   int threads = 1;
   long steps = 0, warmup = -1;
   double target_time = 3.0;
+  int rounds = 3;  ///< flow: interleaved rounds
 };
 
 nlohmann::ordered_json problem_json(const Args& a) {
@@ -340,19 +341,31 @@ nlohmann::ordered_json time_metrics(const Args& a) {
   return j;
 }
 
+/// The median of `v` (the mean of the middle two for an even count).
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
 /// Cost of one RK4 stage and one dopri5 stage (its time per gradient evaluation) against one
 /// gradient evaluation: the integrators should cost no more than the gradients they evaluate.
 /// dopri5 runs with ufm-sim's default tolerances (1e-10); both integrate on from the state the
 /// previous timed call left, with bench::run_flow, the flow `ufm-sim run --dynamics flow` runs.
+/// The three are timed in `rounds` interleaved rounds (evaluation, RK4, dopri5, then the same with
+/// the memory-alone gradient), each round's ratios taken within the round: on a shared VM whose
+/// speed drifts by 10-20% within a minute, a ratio of two loops timed one after the other measured
+/// the drift as often as the stage (the first loop of a process also ran slow). The medians over
+/// the rounds are reported, and every round's ratios.
 nlohmann::ordered_json time_flow(const Args& a) {
   const ufm::UfmObjective f = ufm::bench::make_objective(a.p);
   Vec theta = ufm::bench::initial_theta(a.p, f), grad(f.num_params());
-  const Timed eval = calibrate_and_time(
-      [&](long k) {
-        for (long i = 0; i < k; ++i) f.value_and_gradient(theta, grad);
-      },
-      a.steps, a.warmup, a.target_time / 3);
+  const Vec theta0 = theta;
   long evaluations = 0;  // of the last call, i.e. the timed one
+  auto evaluate = [&](long k) {
+    for (long i = 0; i < k; ++i) f.value_and_gradient(theta0, grad);
+    evaluations = k;
+  };
   auto integrate = [&](ufm::Integrator integrator) {
     return [&, integrator](long k) {
       const bool rk4 = integrator == ufm::Integrator::kRk4;
@@ -362,56 +375,74 @@ nlohmann::ordered_json time_flow(const Args& a) {
       evaluations = s.gradient_evaluations;
     };
   };
-  const Timed rk4 = calibrate_and_time(integrate(ufm::Integrator::kRk4), a.steps, a.warmup, a.target_time / 3);
-  const long rk4_evaluations = evaluations;
-  const Timed dopri5 = calibrate_and_time(integrate(ufm::Integrator::kDopri5), a.steps, a.warmup, a.target_time / 3);
-  const long dopri5_evaluations = evaluations;
   // The same flows with a gradient that costs only its data movement (memory_alone.hpp): what a
   // stage takes besides the objective's arithmetic, measured here rather than modelled.
   const ufm::bench::MemoryAloneObjective m(f.num_params(), a.p.lam);
   Vec xm = theta;
-  const Timed m_eval = calibrate_and_time(
-      [&](long k) {
-        for (long i = 0; i < k; ++i) m.value_and_gradient(xm, grad);
-      },
-      a.steps, a.warmup, a.target_time / 6);
-  long m_evaluations = 0;
+  auto evaluate_alone = [&](long k) {
+    for (long i = 0; i < k; ++i) m.value_and_gradient(xm, grad);
+    evaluations = k;
+  };
   auto integrate_alone = [&](ufm::Integrator integrator) {
     return [&, integrator](long k) {
       const bool rk4 = integrator == ufm::Integrator::kRk4;
       const ufm::RunSummary s = ufm::bench::run_flow(m, xm, integrator, a.p.lr, 1e-10,
                                                      rk4 ? static_cast<double>(k) * a.p.lr : 1e9, rk4 ? 100000000L : k);
-      m_evaluations = s.gradient_evaluations;
+      evaluations = s.gradient_evaluations;
     };
   };
-  const Timed m_rk4 = calibrate_and_time(integrate_alone(ufm::Integrator::kRk4), a.steps, a.warmup, a.target_time / 6);
-  const long m_rk4_evaluations = m_evaluations;
-  const Timed m_dopri5 =
-      calibrate_and_time(integrate_alone(ufm::Integrator::kDopri5), a.steps, a.warmup, a.target_time / 6);
-  const long m_dopri5_evaluations = m_evaluations;
+  // Loops, in the order each round times them; the first round calibrates each loop's length.
+  const std::vector<std::pair<std::function<void(long)>, double>> loops = {
+      {evaluate, 3.0},
+      {integrate(ufm::Integrator::kRk4), 3.0},
+      {integrate(ufm::Integrator::kDopri5), 3.0},
+      {evaluate_alone, 6.0},
+      {integrate_alone(ufm::Integrator::kRk4), 6.0},
+      {integrate_alone(ufm::Integrator::kDopri5), 6.0}};
+  enum { kEval, kRk4, kDopri5, kEvalAlone, kRk4Alone, kDopri5Alone, kLoops };
+  const int rounds = std::max(1, a.rounds);
+  std::vector<long> steps(kLoops, a.steps);
+  std::vector<std::vector<double>> us(kLoops), cpu_us(kLoops);  // per round: µs per gradient evaluation
+  std::vector<Timed> last(kLoops);
+  std::vector<long> last_evaluations(kLoops);
+  for (int r = 0; r < rounds; ++r) {
+    for (int l = 0; l < kLoops; ++l) {
+      const auto& [run, share] = loops[static_cast<std::size_t>(l)];
+      const Timed t = calibrate_and_time(run, steps[l], r == 0 ? a.warmup : 0, a.target_time / share / rounds);
+      steps[l] = t.steps;
+      last[l] = t;
+      last_evaluations[l] = evaluations;
+      us[l].push_back(1e6 * t.elapsed / static_cast<double>(evaluations));
+      cpu_us[l].push_back(1e6 * t.cpu / static_cast<double>(evaluations));
+    }
+  }
+  auto ratios = [&](int l, const std::vector<std::vector<double>>& per) {
+    std::vector<double> v;
+    for (int r = 0; r < rounds; ++r) v.push_back(per[l][r] / per[kEval][r]);
+    return v;
+  };
   nlohmann::ordered_json j;
   j["impl"] = "ufm-sim-flow";
   j.update(problem_json(a));
-  auto per = [](const Timed& t, double count, bool cpu) { return 1e6 * (cpu ? t.cpu : t.elapsed) / count; };
-  const double ev = static_cast<double>(eval.steps);
-  const double us_eval = per(eval, ev, false), cpu_eval = per(eval, ev, true);
-  const double us_rk4 = per(rk4, static_cast<double>(rk4_evaluations), false);
-  const double us_dopri5 = per(dopri5, static_cast<double>(dopri5_evaluations), false);
-  j["us_per_gradient_evaluation"] = us_eval;
-  j["us_per_rk4_stage"] = us_rk4;
-  j["us_per_dopri5_stage"] = us_dopri5;
-  j["rk4_stage_over_evaluation"] = us_rk4 / us_eval;
-  j["dopri5_stage_over_evaluation"] = us_dopri5 / us_eval;
+  j["rounds"] = rounds;
+  j["us_per_gradient_evaluation"] = median_of(us[kEval]);
+  j["us_per_rk4_stage"] = median_of(us[kRk4]);
+  j["us_per_dopri5_stage"] = median_of(us[kDopri5]);
+  j["rk4_stage_over_evaluation"] = median_of(ratios(kRk4, us));
+  j["dopri5_stage_over_evaluation"] = median_of(ratios(kDopri5, us));
+  j["rk4_stage_over_evaluation_by_round"] = ratios(kRk4, us);
+  j["dopri5_stage_over_evaluation_by_round"] = ratios(kDopri5, us);
   // The same from process CPU time: steadier on a shared machine.
-  j["cpu_rk4_stage_over_evaluation"] = per(rk4, static_cast<double>(rk4_evaluations), true) / cpu_eval;
-  j["cpu_dopri5_stage_over_evaluation"] = per(dopri5, static_cast<double>(dopri5_evaluations), true) / cpu_eval;
+  j["cpu_rk4_stage_over_evaluation"] = median_of(ratios(kRk4, cpu_us));
+  j["cpu_dopri5_stage_over_evaluation"] = median_of(ratios(kDopri5, cpu_us));
   // Memory alone: the stage with a gradient that only moves data, and that gradient's own pass.
-  const double us_m_eval = per(m_eval, static_cast<double>(m_eval.steps), false);
-  const double us_m_rk4 = per(m_rk4, static_cast<double>(m_rk4_evaluations), false);
-  const double us_m_dopri5 = per(m_dopri5, static_cast<double>(m_dopri5_evaluations), false);
-  j["us_per_evaluation_memory_alone"] = us_m_eval;
-  j["us_per_rk4_stage_memory_alone"] = us_m_rk4;
-  j["us_per_dopri5_stage_memory_alone"] = us_m_dopri5;
+  j["us_per_evaluation_memory_alone"] = median_of(us[kEvalAlone]);
+  j["us_per_rk4_stage_memory_alone"] = median_of(us[kRk4Alone]);
+  j["us_per_dopri5_stage_memory_alone"] = median_of(us[kDopri5Alone]);
+  j["rk4_stage_alone_over_evaluation"] = median_of(ratios(kRk4Alone, us));
+  j["dopri5_stage_alone_over_evaluation"] = median_of(ratios(kDopri5Alone, us));
+  const long rk4_evaluations = last_evaluations[kRk4], dopri5_evaluations = last_evaluations[kDopri5];
+  const Timed &eval = last[kEval], &rk4 = last[kRk4], &dopri5 = last[kDopri5];
   j["rk4_evaluations"] = rk4_evaluations;
   j["dopri5_evaluations"] = dopri5_evaluations;
   j["dopri5_steps"] = dopri5.steps;
@@ -475,6 +506,8 @@ int main(int argc, char** argv) {
   net->add_option("--seed", n.seed, "seed");
   net->add_option("--threads", a.threads, "OpenMP threads")->check(CLI::PositiveNumber);
   for (CLI::App* c : {step, metrics, flow}) add_problem(c), add_common(c);
+  flow->add_option("--rounds", a.rounds, "interleaved rounds of the evaluation and the two stages (medians reported)")
+      ->check(CLI::Range(1, 100));
   lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   // Freed buffers stay in the heap: a timed call that allocates θ-sized buffers (a flow run's
