@@ -188,9 +188,11 @@ TEST(NcMetrics, StrongNcIsZeroAtTheMixonSolutionAndGrowsWithPerturbation) {
     }
 }
 
-TEST(NcMetrics, StrongResidualSummedInTheClassStatsPassEqualsItsOwnPassBitForBit) {
-  // d = 5: leftover rows only; 37: whole register blocks and a tail; 64: blocks only; 100: beyond
-  // the register blocks, sample by sample. Imbalanced, shuffled labels: runs of one class are short.
+TEST(NcMetrics, StrongNcIsTheSameFromTheLevelsPassAndFromItsOwnBitForBit) {
+  // collapse_metrics' level carries strong NC's residual from its class_stats pass (given W; its sums
+  // against a plain loop: test_metrics_class_stats.cpp); with a level measured without W the
+  // classifier metrics take class_stats' pass again, with W. Both give the same snc_h, to the bit.
+  // d = 5: rows after the packets only; 37, 64: register slices; 100: sample by sample.
   const std::vector<Index> counts{7, 19, 3, 11};
   for (const Index d : {Index{5}, Index{37}, Index{64}, Index{100}}) {
     test::Model m;
@@ -201,29 +203,16 @@ TEST(NcMetrics, StrongResidualSummedInTheClassStatsPassEqualsItsOwnPassBitForBit
     m.b = Vec();
     const Snapshot sn = m.snapshot();
     const Eigen::Ref<const Mat> W = sn.W;
-
     const ClassStats fused = class_stats(sn.H, sn.labels, m.K, "test", &W);
     ASSERT_EQ(fused.strong_residual_sq.size(), d);
-    Vec plain = Vec::Zero(d);  // Σ_i (h_i − w_{y_i}/√n_{y_i})², a sample at a time
-    for (Index i = 0; i < m.H.cols(); ++i) {
-      const int y = m.labels[i];
-      const double a = 1.0 / std::sqrt(static_cast<double>(counts[y]));
-      for (Index r = 0; r < d; ++r) {
-        const double e = m.H(r, i) - a * m.W(y, r);
-        plain(r) += e * e;
-      }
-    }
-    EXPECT_EQ(fused.strong_residual_sq, plain) << "d = " << d;
     EXPECT_EQ(class_stats(sn.H, sn.labels, m.K, "test").strong_residual_sq.size(), 0);
 
-    // collapse_metrics' level carries the sums; with a level measured without W the classifier
-    // metrics take class_stats' pass again, with W. Both give the same snc_h, to the bit.
     const MetricSet with_level = collapse_metrics(sn);
     Mat WHt;
     few_rows_product_t(W, sn.H, WHt);
     const MetricSet own_pass = collapse_metrics(sn, level_metrics(sn.H, sn.labels, m.K, MetricOptions{}), WHt);
     EXPECT_EQ(metric(with_level, "snc_h"), metric(own_pass, "snc_h")) << "d = " << d;
-    EXPECT_NEAR(metric(with_level, "snc_h"), std::sqrt(plain.sum()) / m.H.norm(), 1e-14);
+    EXPECT_NEAR(metric(with_level, "snc_h"), std::sqrt(fused.strong_residual_sq.sum()) / m.H.norm(), 1e-14);
   }
 }
 

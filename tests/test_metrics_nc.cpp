@@ -113,30 +113,6 @@ TEST(NcMetrics, Nc1MatchesDirectPseudoInverse) {
   }
 }
 
-TEST(ClassStats, MeansAndSquaredNormAreSampleOrderSumsBitForBit) {
-  // class_stats keeps a class's running sum in registers over a run of its samples (whole packets of
-  // rows, up to 64 rows with AVX-512, the rows left sample by sample; larger d all sample by sample)
-  // and promises the sums of updating the means sample by sample. Labels in runs and shuffled.
-  const std::vector<int> runs{0, 0, 0, 1, 1, 2, 0, 0, 2, 2, 2, 1, 0, 1, 1, 1, 2};
-  const std::vector<int> shuffled = test::shuffled_labels({5, 6, 6}, 9);
-  for (const Index d : {Index{3}, Index{16}, Index{32}, Index{37}, Index{64}, Index{70}, Index{100}})
-    for (const auto* y : {&runs, &shuffled}) {
-      const Index N = static_cast<Index>(y->size());
-      const Mat H = test::random_mat(d, N, 13 + static_cast<unsigned>(d));
-      const ClassStats s = class_stats(H, *y, 3, "test");
-      Mat sums = Mat::Zero(d, 3);
-      Vec sq = Vec::Zero(d);
-      for (Index i = 0; i < N; ++i)
-        for (Index r = 0; r < d; ++r) {
-          sums(r, (*y)[i]) += H(r, i);
-          sq(r) += H(r, i) * H(r, i);
-        }
-      for (Index c = 0; c < 3; ++c) sums.col(c) /= static_cast<double>(s.counts[c]);
-      EXPECT_EQ(s.means, sums) << "d = " << d;
-      EXPECT_EQ(s.h_sq, sq.sum()) << "d = " << d;
-    }
-}
-
 TEST(NcMetrics, NearestClassCenterMatchesTheDirectDistancesWithTiesToTheLowestClass) {
   // Random features, several column blocks: the prediction is argmin_c ‖h_i − μ_c‖², found directly.
   const Index d = 7, K = 5;

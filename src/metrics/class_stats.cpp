@@ -17,9 +17,13 @@ namespace {
 namespace ei = Eigen::internal;
 using Packet = ei::packet_traits<double>::type;
 constexpr Index kLanes = ei::packet_traits<double>::size;
-/// Most packets of rows add_class_sums holds in registers (twice: sums and squares): d up to 64 with
-/// AVX-512's 32 registers, 16 with AVX2's 16.
+/// Most packets of rows add_class_sums holds in registers (three times: sums, squares and the strong
+/// residual's squares): 64 rows with AVX-512's 32 registers, 16 with AVX2's 16.
 constexpr int kMaxStatPackets = kLanes == 8 ? 8 : 4;
+/// d up to this: the sums in registers, over slices of at most kMaxStatPackets packets of rows (one
+/// pass over H per slice: four with AVX2 at d = 64), the rows after the last whole packet one sample
+/// at a time.
+constexpr Index kMaxRegisterRows = 64;
 
 /// The residual of strong NC, H − Wᵀ D⁻¹ Y, summed in the pass over H when the classifier is given:
 /// its squares r(row) += Σ_i (h_i − a_{y_i} w_{y_i})²(row), samples in order (Wt = Wᵀ: d×K, a: K).
@@ -29,31 +33,32 @@ struct StrongResidual {
   Vec& r;
 };
 
-/// The first NP·kLanes rows of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into sq),
-/// samples in order, in one pass over H. A class's running sum stays in registers over a run of
+/// Rows r0 … r0 + NP·kLanes − 1 of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into
+/// sq), samples in order, in one pass over H. A class's running sum stays in registers over a run of
 /// samples with its label and is stored when the label changes: the same additions in the same order
 /// as updating means sample by sample, without the store-to-load round trip per sample that bounds
-/// that loop at small d (at d = 64, N = 1,000: 15 → 9 µs). At larger d that loop is not bound by it,
+/// that loop at small d (at d = 64, N = 1,000: 15 → 9 µs with AVX-512's one slice; with AVX2's four,
+/// residual included, 22 → 12 µs in the checkpoint's profile). At larger d that loop is not bound by it,
 /// and passes over H in blocks of rows defeat the prefetcher where H comes from memory (2.8 against
 /// 1.1 ms at d = 512, N = 5,000): the loop stays. With kResidual, the strong residual's squares too,
 /// their sums in registers as well: a pass over H fewer (its own pass took 3.8% of a medium
 /// checkpoint's samples in perf on the Zen 5; the checkpoint gained 1–5 µs of about 205).
 template <int NP, bool kResidual>
-void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Mat& means, Vec& sq,
+void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means, Vec& sq,
                     [[maybe_unused]] const StrongResidual* strong) {
   Packet sum[NP], q[NP], res[NP];
   for (int p = 0; p < NP; ++p) q[p] = ei::pset1<Packet>(0.0);
   if constexpr (kResidual)
-    for (int p = 0; p < NP; ++p) res[p] = ei::ploadu<Packet>(strong->r.data() + p * kLanes);
+    for (int p = 0; p < NP; ++p) res[p] = ei::ploadu<Packet>(strong->r.data() + r0 + p * kLanes);
   const Index N = H.cols();
   for (Index i = 0; i < N;) {
     const int c = labels[i];
-    double* mean = means.col(c).data();
+    double* mean = means.col(c).data() + r0;
     for (int p = 0; p < NP; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kLanes);
-    [[maybe_unused]] const double* w = kResidual ? strong->Wt.col(c).data() : nullptr;
+    [[maybe_unused]] const double* w = kResidual ? strong->Wt.col(c).data() + r0 : nullptr;
     [[maybe_unused]] const Packet ac = ei::pset1<Packet>(kResidual ? strong->a(c) : 0.0);
     for (; i < N && labels[i] == c; ++i) {
-      const double* h = H.col(i).data();
+      const double* h = H.col(i).data() + r0;
       for (int p = 0; p < NP; ++p) {
         const Packet x = ei::ploadu<Packet>(h + p * kLanes);
         sum[p] = ei::padd(sum[p], x);
@@ -66,9 +71,9 @@ void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels,
     }
     for (int p = 0; p < NP; ++p) ei::pstoreu(mean + p * kLanes, sum[p]);
   }
-  for (int p = 0; p < NP; ++p) ei::pstoreu(sq.data() + p * kLanes, q[p]);
+  for (int p = 0; p < NP; ++p) ei::pstoreu(sq.data() + r0 + p * kLanes, q[p]);
   if constexpr (kResidual)
-    for (int p = 0; p < NP; ++p) ei::pstoreu(strong->r.data() + p * kLanes, res[p]);
+    for (int p = 0; p < NP; ++p) ei::pstoreu(strong->r.data() + r0 + p * kLanes, res[p]);
 }
 
 /// The same for rows r0..d−1, one sample at a time.
@@ -131,13 +136,16 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
   // rows left one sample at a time.
   const Index np = d / kLanes;
   Index r0 = 0;
-  if (np >= 1 && np <= kMaxStatPackets) {
-    with_constant<kMaxStatPackets>(static_cast<int>(np), [&]<int NP>() {
-      if (residual)
-        add_class_sums<NP, true>(H, labels, s.means, sq, residual);
-      else
-        add_class_sums<NP, false>(H, labels, s.means, sq, nullptr);
-    });
+  if (np >= 1 && np * kLanes <= kMaxRegisterRows) {
+    for (Index p0 = 0; p0 < np; p0 += kMaxStatPackets) {
+      const int slice = static_cast<int>(std::min<Index>(kMaxStatPackets, np - p0));
+      with_constant<kMaxStatPackets>(slice, [&]<int NP>() {
+        if (residual)
+          add_class_sums<NP, true>(H, labels, p0 * kLanes, s.means, sq, residual);
+        else
+          add_class_sums<NP, false>(H, labels, p0 * kLanes, s.means, sq, nullptr);
+      });
+    }
     r0 = np * kLanes;
   }
   add_class_sums_from(H, labels, r0, s.means, sq, residual);
