@@ -228,9 +228,10 @@ constexpr const char* kExitStatuses =
 const std::string kRunFooter =
     std::string("Options that do not apply to the chosen dynamics or model are errors. --init-state replaces the random\n"
                 "initialization: --seed and --init-scale do not apply with it. A checkpoint computes every metric of\n"
-                "the state: about 11 gradient steps' worth with one layer at K=10, n=500, d=512 (mostly the d x d Gram\n"
-                "product and eigenvalues of the feature spectrum), 4.4 at K=10, d=64, 2 at K=100, d=512, and about one\n"
-                "with two layers (measured on one core); see the README's 'Cost of metrics'.\n\n") +
+                "the state: about 10-12 gradient steps' worth with one layer at K=10, n=500, d=512 (mostly the d x d\n"
+                "Gram product and eigenvalues of the feature spectrum), about 3 at K=10, d=64, 1.5-2 at K=100, d=512,\n"
+                "and about one with two layers (one core, Zen 4 and Zen 5); --no-spectra halves the one-layer cost at\n"
+                "d=64 and takes it to 1-2 at d=512; see the README's 'Cost of metrics'.\n\n") +
     kExitStatuses;
 
 const std::string kTheoryFooter =
