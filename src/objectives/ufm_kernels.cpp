@@ -201,8 +201,8 @@ EIGEN_STRONG_INLINE void transpose_8x8(const __m512d (&a)[8], __m512d (&row)[8])
 /// across the samples: each 8×8 tile of the 8 columns is transposed in registers, so the result
 /// needs no horizontal reduction (it is stored class-major as it is). W: K×d column-major (theta's
 /// own layout). kStream: also write the packed copy (block_backward prefetched the block into L2).
-/// Returns Σ_s ||h_s||².
-template <int K, bool kStream>
+/// Returns Σ_s ||h_s||² (kSquares; else 0, and no multiply-add spent on it).
+template <int K, bool kStream, bool kSquares = true>
 EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H, const double* b, double* Zt,
                                       Index ldz, [[maybe_unused]] double* pack, [[maybe_unused]] Index ldp) {
   const Index dv = d - d % 8;
@@ -213,10 +213,12 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
     __m512d a[8];
     for (int s = 0; s < 8; ++s) {
       a[s] = _mm512_loadu_pd(H + s * d + r);
-      if (s % 2 == 0)
-        sq0 = _mm512_fmadd_pd(a[s], a[s], sq0);
-      else
-        sq1 = _mm512_fmadd_pd(a[s], a[s], sq1);
+      if constexpr (kSquares) {
+        if (s % 2 == 0)
+          sq0 = _mm512_fmadd_pd(a[s], a[s], sq0);
+        else
+          sq1 = _mm512_fmadd_pd(a[s], a[s], sq1);
+      }
       if constexpr (kStream) _mm512_storeu_pd(pack + (r / 8) * ldp + s * 8, a[s]);
     }
     __m512d row[8];
@@ -235,7 +237,7 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
     _mm512_store_pd(z, acc[k]);
     store_leftover_logits<8>(z, K, k, d, dv, W, H, b, Zt, ldz);
   }
-  return sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8);
+  return kSquares ? sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8) : 0.0;
 }
 /// Two products of 8 samples in one pass, for a level's metrics and its classifier (d a multiple of 8,
 /// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r],
@@ -281,10 +283,10 @@ EIGEN_DONT_INLINE double centred_pair_octet(Index d, const double* A, const doub
 }
 
 /// logits_octet by its name for block_logits.
-template <int K, bool kStream>
+template <int K, bool kStream, bool kSquares = true>
 double logits_transposed(Index d, const double* W, const double* H, const double* b, double* Zt, Index ldz,
                          double* pack, Index ldp) {
-  return logits_octet<K, kStream>(d, W, H, b, Zt, ldz, pack, ldp);
+  return logits_octet<K, kStream, kSquares>(d, W, H, b, Zt, ldz, pack, ldp);
 }
 #elif defined(EIGEN_VECTORIZE_AVX) && defined(EIGEN_VECTORIZE_FMA)
 /// K up to this: logits by logits_quartet. Its 16 registers hold K accumulators, the 4 transposed
@@ -294,8 +296,9 @@ constexpr int kTransposedClasses = 10;
 /// logits_octet for AVX2's 4 lanes: Zt[k·ldz + s] = b_k + Σ_r W(k, r) h_s[r] for 4 samples and K ≤ 10
 /// classes, each 4×4 tile of the columns transposed in registers, so each logit is one lane's sum over
 /// r in order, as in logits_octet (no horizontal reductions: at d = 64, logits_tile's took a third
-/// of its time, and its 4 × 5 accumulators did not fit the 16 registers). Returns Σ_s ||h_s||².
-template <int K, bool kStream>
+/// of its time, and its 4 × 5 accumulators did not fit the 16 registers). Returns Σ_s ||h_s||²
+/// (kSquares; else 0, and no multiply-add spent on it: a tenth of the multiply-adds at K = 10).
+template <int K, bool kStream, bool kSquares = true>
 EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* H, const double* b, double* Zt,
                                         Index ldz, [[maybe_unused]] double* pack, [[maybe_unused]] Index ldp) {
   const Index dv = d - d % 4;
@@ -306,7 +309,7 @@ EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* 
     __m256d a[4];
     for (int s = 0; s < 4; ++s) {
       a[s] = _mm256_loadu_pd(H + s * d + r);
-      sq = _mm256_fmadd_pd(a[s], a[s], sq);
+      if constexpr (kSquares) sq = _mm256_fmadd_pd(a[s], a[s], sq);
       if constexpr (kStream) _mm256_storeu_pd(pack + (r / 4) * ldp + s * 4, a[s]);
     }
     // t0 = h0[0] h1[0] h0[2] h1[2], t1 the same of rows 1 and 3; t2, t3 those of h2 and h3.
@@ -328,13 +331,13 @@ EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* 
     _mm256_store_pd(z, acc[k]);
     store_leftover_logits<4>(z, K, k, d, dv, W, H, b, Zt, ldz);
   }
-  return sum_lanes(sq) + squares_from(H, d, dv, 4);
+  return kSquares ? sum_lanes(sq) + squares_from(H, d, dv, 4) : 0.0;
 }
 /// logits_quartet by its name for block_logits.
-template <int K, bool kStream>
+template <int K, bool kStream, bool kSquares = true>
 double logits_transposed(Index d, const double* W, const double* H, const double* b, double* Zt, Index ldz,
                          double* pack, Index ldp) {
-  return logits_quartet<K, kStream>(d, W, H, b, Zt, ldz, pack, ldp);
+  return logits_quartet<K, kStream, kSquares>(d, W, H, b, Zt, ldz, pack, ldp);
 }
 #endif
 
@@ -439,7 +442,7 @@ Index group_begin(Index K, Index groups, Index j) { return K * j / groups; }
 /// packed layout of Columns (col = kLanes, tile = nb·kLanes).
 /// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order).
 double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
-                    double* Zt, double* pack, Index ldz) {
+                    double* Zt, double* pack, Index ldz, bool squares) {
   if (ldz == 0) ldz = nb;
   const Index groups = (K + kLogitClasses - 1) / kLogitClasses;
   double h_squared = 0.0;
@@ -450,8 +453,10 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
       for (; i + kLanes <= nb; i += kLanes) {
         if (pack)
           h_squared += logits_transposed<G, true>(d, W, Hb + i * d, b, Zt + i, ldz, pack + i * kLanes, nb * kLanes);
-        else
+        else if (squares)
           h_squared += logits_transposed<G, false>(d, W, Hb + i * d, b, Zt + i, ldz, nullptr, 0);
+        else
+          logits_transposed<G, false, false>(d, W, Hb + i * d, b, Zt + i, ldz, nullptr, 0);
       }
       for (; i < nb; ++i) {
         if (pack)
@@ -460,7 +465,7 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
           h_squared += logits_tile<1, G, true, false>(d, Wt, Hb + i * d, b, Zt + i, ldz, nullptr, 0);
       }
     });
-    return h_squared;
+    return squares ? h_squared : 0.0;
   }
 #else
   (void)W;
@@ -486,14 +491,14 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
   };
   if (groups > 2) {  // many classes: keep a class group's rows of Wt in L1, stream the block from L2
     for (Index j = 0; j < groups; ++j) samples(j);
-    return h_squared;
+    return squares ? h_squared : 0.0;
   }
   Index i = 0;  // few classes: keep a few columns in L1, run every class group on them
   for (; i + kLogitSamples <= nb; i += kLogitSamples)
     for (Index j = 0; j < groups; ++j) tile.template operator()<kLogitSamples>(i, j);
   for (; i < nb; ++i)
     for (Index j = 0; j < groups; ++j) tile.template operator()<1>(i, j);
-  return h_squared;
+  return squares ? h_squared : 0.0;
 }
 
 double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,
@@ -514,7 +519,7 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
   const Index step = i == 0 ? nb : 1;
   for (; i < nb; i += step) {
     x_squared += block_logits(d, K, A, At, Xc + i * d, step, nullptr, Pt + i, nullptr, ldz);
-    block_logits(d, K, W, Wt, Hb + i * d, step, nullptr, Zt + i, nullptr, ldz);
+    block_logits(d, K, W, Wt, Hb + i * d, step, nullptr, Zt + i, nullptr, ldz, false);
   }
   return x_squared;
 }

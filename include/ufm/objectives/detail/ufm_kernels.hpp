@@ -34,9 +34,11 @@ struct NextBlocks {
 /// block's columns in the packed layout of block_backward (pack[(r / kLanes)·nb·kLanes + i·kLanes +
 /// r % kLanes] = h_i[r]).
 /// W: K×d column-major (theta's own layout); Wt = Wᵀ; b: K biases, or null.
-/// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order).
+/// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order), or with `squares`
+/// false 0 (the transposed kernels then spend no multiply-add on it: a caller that needs the logits
+/// alone).
 double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
-                    double* Zt, double* pack, Index ldz = 0);
+                    double* Zt, double* pack, Index ldz = 0, bool squares = true);
 
 /// A level's two products over a block of nb columns H_b (d×nb), for its metrics (few_rows_product.hpp):
 /// Pt[k·ldz + i] = (A x_i)_k with x_i = h_i − μ, Zt[k·ldz + i] = (W h_i)_k, and the centred columns into
