@@ -38,7 +38,7 @@ struct StrongResidual {
 /// samples with its label and is stored when the label changes: the same additions in the same order
 /// as updating means sample by sample, without the store-to-load round trip per sample that bounds
 /// that loop at small d (at d = 64, N = 1,000: 15 → 9 µs with AVX-512's one slice; with AVX2's four,
-/// residual included, 22 → 12 µs in the checkpoint's profile). At larger d that loop is not bound by it,
+/// residual included, 23 → 18 µs in the checkpoint's profile). At larger d that loop is not bound by it,
 /// and passes over H in blocks of rows defeat the prefetcher where H comes from memory (2.8 against
 /// 1.1 ms at d = 512, N = 5,000): the loop stays. With kResidual, the strong residual's squares too,
 /// their sums in registers as well: a pass over H fewer (its own pass took 3.8% of a medium
