@@ -194,6 +194,8 @@ def flow_stages(bench, sizes, threads_list, target, raw, label=""):
     ufm-bench times the evaluation, the two stages and the memory-alone loops in three interleaved
     rounds and reports the medians of each round's own ratios (a VM's speed drifts between two
     loops timed one after the other)."""
+    print("µs: medians over the interleaved rounds; ratios: medians of each round's own stage over its own "
+          "evaluation (on a busy machine the two need not divide).\n")
     print(f"| size | threads | ISA | µs per gradient evaluation | µs per RK4 stage | RK4 / evaluation | "
           f"RK4 stage alone | µs per dopri5 stage | dopri5 / evaluation | dopri5 stage alone | ≤ 1.15 | "
           f"alone > 1.15 |")
