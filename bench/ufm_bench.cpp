@@ -33,6 +33,7 @@
 #include <omp.h>
 #endif
 
+#include "bench_cli.hpp"
 #include "bench_problem.hpp"
 #include "blas_floor.hpp"
 #include "checkpoint_bench.hpp"
@@ -41,6 +42,7 @@
 #include "memory_alone.hpp"
 #include "ufm/app/environment.hpp"
 #include "net_bench.hpp"
+#include "round_ratios.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
@@ -341,13 +343,6 @@ nlohmann::ordered_json time_metrics(const Args& a) {
   return j;
 }
 
-/// The median of `v` (the mean of the middle two for an even count).
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
 /// Cost of one RK4 stage and one dopri5 stage (its time per gradient evaluation) against one
 /// gradient evaluation: the integrators should cost no more than the gradients they evaluate.
 /// dopri5 runs with ufm-sim's default tolerances (1e-10); both integrate on from the state the
@@ -417,30 +412,28 @@ nlohmann::ordered_json time_flow(const Args& a) {
     }
   }
   auto ratios = [&](int l, const std::vector<std::vector<double>>& per) {
-    std::vector<double> v;
-    for (int r = 0; r < rounds; ++r) v.push_back(per[l][r] / per[kEval][r]);
-    return v;
+    return ufm::bench::ratios_by_round(per[l], per[kEval]);
   };
   nlohmann::ordered_json j;
   j["impl"] = "ufm-sim-flow";
   j.update(problem_json(a));
   j["rounds"] = rounds;
-  j["us_per_gradient_evaluation"] = median_of(us[kEval]);
-  j["us_per_rk4_stage"] = median_of(us[kRk4]);
-  j["us_per_dopri5_stage"] = median_of(us[kDopri5]);
-  j["rk4_stage_over_evaluation"] = median_of(ratios(kRk4, us));
-  j["dopri5_stage_over_evaluation"] = median_of(ratios(kDopri5, us));
+  j["us_per_gradient_evaluation"] = ufm::bench::median_of(us[kEval]);
+  j["us_per_rk4_stage"] = ufm::bench::median_of(us[kRk4]);
+  j["us_per_dopri5_stage"] = ufm::bench::median_of(us[kDopri5]);
+  j["rk4_stage_over_evaluation"] = ufm::bench::median_of(ratios(kRk4, us));
+  j["dopri5_stage_over_evaluation"] = ufm::bench::median_of(ratios(kDopri5, us));
   j["rk4_stage_over_evaluation_by_round"] = ratios(kRk4, us);
   j["dopri5_stage_over_evaluation_by_round"] = ratios(kDopri5, us);
   // The same from process CPU time: steadier on a shared machine.
-  j["cpu_rk4_stage_over_evaluation"] = median_of(ratios(kRk4, cpu_us));
-  j["cpu_dopri5_stage_over_evaluation"] = median_of(ratios(kDopri5, cpu_us));
+  j["cpu_rk4_stage_over_evaluation"] = ufm::bench::median_of(ratios(kRk4, cpu_us));
+  j["cpu_dopri5_stage_over_evaluation"] = ufm::bench::median_of(ratios(kDopri5, cpu_us));
   // Memory alone: the stage with a gradient that only moves data, and that gradient's own pass.
-  j["us_per_evaluation_memory_alone"] = median_of(us[kEvalAlone]);
-  j["us_per_rk4_stage_memory_alone"] = median_of(us[kRk4Alone]);
-  j["us_per_dopri5_stage_memory_alone"] = median_of(us[kDopri5Alone]);
-  j["rk4_stage_alone_over_evaluation"] = median_of(ratios(kRk4Alone, us));
-  j["dopri5_stage_alone_over_evaluation"] = median_of(ratios(kDopri5Alone, us));
+  j["us_per_evaluation_memory_alone"] = ufm::bench::median_of(us[kEvalAlone]);
+  j["us_per_rk4_stage_memory_alone"] = ufm::bench::median_of(us[kRk4Alone]);
+  j["us_per_dopri5_stage_memory_alone"] = ufm::bench::median_of(us[kDopri5Alone]);
+  j["rk4_stage_alone_over_evaluation"] = ufm::bench::median_of(ratios(kRk4Alone, us));
+  j["dopri5_stage_alone_over_evaluation"] = ufm::bench::median_of(ratios(kDopri5Alone, us));
   const long rk4_evaluations = last_evaluations[kRk4], dopri5_evaluations = last_evaluations[kDopri5];
   const Timed &eval = last[kEval], &rk4 = last[kRk4], &dopri5 = last[kDopri5];
   j["rk4_evaluations"] = rk4_evaluations;
@@ -458,7 +451,7 @@ nlohmann::ordered_json time_flow(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ufm-bench: time ufm-sim's GD step, collapse_metrics, and the machine's limits"};
+  CLI::App app{"ufm-bench: time ufm-sim's GD step, collapse_metrics, and the machine's limits", "ufm-bench"};
   app.require_subcommand(1);
   Args a;
   auto add_common = [&](CLI::App* c) {
@@ -509,7 +502,8 @@ int main(int argc, char** argv) {
   flow->add_option("--rounds", a.rounds, "interleaved rounds of the evaluation and the two stages (medians reported)")
       ->check(CLI::Range(1, 100));
   lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = ufm::bench::parse_command_line(app, argc, argv, std::cout, std::cerr); status >= 0)
+    return status;
   // Freed buffers stay in the heap: a timed call that allocates θ-sized buffers (a flow run's
   // stepper) then reuses pages touched before instead of faulting in fresh ones from the kernel,
   // which costs 0.1-0.2 s per 80 MB on these VMs. A run of ufm-sim allocates once; this keeps the
