@@ -58,6 +58,13 @@ struct LinearCombination {
  private:
   template <class Lanes>
   void form_with(const Lanes& lanes, Index begin, Index end, double* out) const {
+    if (!prefetch) {  // in cache: one loop over the range (the tiles are for the prefetch); 640 entries
+      // from 5 sources, 64-byte aligned: 74 -> 69 ns
+      Index i = begin;
+      for (; i + simd::kLanes <= end; i += simd::kLanes) simd::store(out + (i - begin), lanes.at(i));
+      for (; i < end; ++i) out[i - begin] = lanes.scalar_at(i);
+      return;
+    }
     constexpr Index kTile = 256;
     for (Index i0 = begin; i0 < end; i0 += kTile) {
       const Index n = std::min(kTile, end - i0);

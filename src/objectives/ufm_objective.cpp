@@ -119,12 +119,15 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
   for (Index blk = c.first_block; blk < c.end_block; ++blk) {
     const Index c0 = blk * block_, nb = std::min(block_, N - c0);
     const double* Hb = H ? H + c0 * d : nullptr;
-    if (stage) {  // form the block of the stage point (read before this block's gradient is written)
+    if (stage && store && !stream_gradient_) {
+      // A kept state in cache: formed where it is kept, and read from there (the next stages read
+      // it again; a copy from scratch was a pass of loads and stores of its own).
+      stage->form(c0 * d, (c0 + nb) * d, store + c0 * d);
+      Hb = store + c0 * d;
+    } else if (stage) {  // form the block of the stage point (read before this block's gradient is written)
       stage->form(c0 * d, (c0 + nb) * d, c.Hs.data());
-      if (store && stream_gradient_)  // H beyond the caches: the stored state bypasses them
+      if (store)  // H beyond the caches: the stored state bypasses them
         copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
-      else if (store)  // in cache: the next stages read it again; a non-temporal store would evict it
-        std::copy(c.Hs.data(), c.Hs.data() + nb * d, store + c0 * d);
       Hb = c.Hs.data();
     }
     double* Zt = c.Zt.data();  // nb×K, class-major
