@@ -189,7 +189,9 @@ def flow_stages(bench, sizes, threads_list, target, raw, label=""):
     evaluation, measured in the same call. That is the integrator's own work (Odeint's
     bookkeeping, forming each stage point from its sources, writing the slope and the kept state,
     dopri5's error norm) with nothing to hide it under; where it exceeds 1.15 the target is below
-    what the stage's data movement costs on this machine.
+    what the stage's data movement costs on this machine. "points alone": forming the same flows'
+    stage points from their sources and nothing else (flow_traffic.hpp, FormingAlone), over one UFM
+    evaluation: the floor of that work at the speed this machine streams the sources.
 
     ufm-bench times the evaluation, the two stages and the memory-alone loops in three interleaved
     rounds and reports the medians of each round's own ratios (a VM's speed drifts between two
@@ -197,9 +199,9 @@ def flow_stages(bench, sizes, threads_list, target, raw, label=""):
     print("µs: medians over the interleaved rounds; ratios: medians of each round's own stage over its own "
           "evaluation (on a busy machine the two need not divide).\n")
     print(f"| size | threads | ISA | µs per gradient evaluation | µs per RK4 stage | RK4 / evaluation | "
-          f"RK4 stage alone | µs per dopri5 stage | dopri5 / evaluation | dopri5 stage alone | ≤ 1.15 | "
-          f"alone > 1.15 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          f"RK4 stage alone | RK4 points alone | µs per dopri5 stage | dopri5 / evaluation | dopri5 stage alone | "
+          f"dopri5 points alone | ≤ 1.15 | alone > 1.15 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         K, n, d = SIZES[size]
         for t in threads_list:
@@ -215,7 +217,9 @@ def flow_stages(bench, sizes, threads_list, target, raw, label=""):
                 return "both" if rk4 and dopri5 else "RK4" if rk4 else "dopri5" if dopri5 else "no"
             print(f"| {size} (K={K} n={n} d={d}) | {t} | {rec.get('isa', '?')}{label} | "
                   f"{us_eval:.3g} | {rec['us_per_rk4_stage']:.3g} | {r4:.2f} | {a4:.2f} | "
+                  f"{rec['rk4_points_alone_over_evaluation']:.2f} | "
                   f"{rec['us_per_dopri5_stage']:.3g} | {dp:.2f} | {adp:.2f} | "
+                  f"{rec['dopri5_points_alone_over_evaluation']:.2f} | "
                   f"{which(r4 <= 1.15, dp <= 1.15)} | {which(a4 > 1.15, adp > 1.15)} |", flush=True)
     print()
 

@@ -2,9 +2,12 @@
 /// The memory traffic of a gradient-flow stage, for ufm-bench flow and its test: how many θ-sized
 /// vectors a stage reads and writes, counted on the flow `ufm-sim run` integrates (bench::run_flow).
 /// compare.py turns it into a bandwidth floor per stage with the measured triad bandwidth.
+#include <algorithm>
+#include <array>
 #include <vector>
 
 #include "bench_problem.hpp"
+#include "ufm/dynamics/lazy_state.hpp"
 #include "ufm/linear_combination.hpp"
 
 namespace ufm::bench {
@@ -62,5 +65,59 @@ inline double vectors_moved_per_stage(const UfmObjective& f, const Vec& theta, I
   const double own_passes = rk4 ? 0.0 : static_cast<double>(counter.kept_points - counter.error_norms_in_pass);
   return (counter.reads + counter.writes + 8.0 * own_passes) / e;
 }
+
+/// The source counts of a flow's stage points, evaluation by evaluation (1: a plain θ), as the flow
+/// bench::run_flow integrates makes them: 40 steps of `integrator` from theta (copied).
+inline std::vector<int> stage_point_sources(const UfmObjective& f, const Vec& theta, Integrator integrator,
+                                            double dt) {
+  const TrafficCounter<UfmObjective> counter(f);
+  Vec x = theta;
+  const bool rk4 = integrator == Integrator::kRk4;
+  run_flow(counter, x, integrator, dt, 1e-10, rk4 ? 40 * dt : 1e9, rk4 ? 100000000L : 40);
+  return counter.sources;
+}
+
+/// A flow's stage points formed alone: nothing but LinearCombination::form, block by block into one
+/// block of scratch as the UFM objective forms H, with the source counts of a flow's evaluations in
+/// turn (stage_point_sources; a plain evaluation, 1, forms nothing): the state, and slopes in rotation
+/// over seven more θ-sized vectors, as a stage's slopes are. What forming the points costs with no
+/// gradient to hide under and no bookkeeping: the floor of a stage's own work, at the speed its
+/// sources stream from wherever eight θ-sized vectors sit in this machine's caches.
+class FormingAlone {
+ public:
+  static constexpr Index kBlock = Index{1} << 14;  ///< entries per block: the UFM's 128 KiB H block
+  explicit FormingAlone(Index n) : n_(n) {
+    for (Vec& v : vectors_) {
+      resize_large(v, n);
+      v.setConstant(1.0);
+    }
+    scratch_.resize(std::min(n, kBlock));
+  }
+  /// Forms the points of evaluations 0 … k − 1 of `sources` (repeated as needed); returns how many
+  /// sources were read, in θ-sized vectors.
+  long run(const std::vector<int>& sources, long k) {
+    long read = 0;
+    for (long i = 0; i < k; ++i) {
+      const int terms = sources[static_cast<std::size_t>(i) % sources.size()];
+      if (terms <= 1) continue;
+      LinearCombination c;
+      c.add(0.5, vectors_[0].data());  // the state, a source of every point
+      for (int t = 1; t < terms; ++t) c.add(0.5, vectors_[1 + (rotation_ + static_cast<std::size_t>(t)) % 7].data());
+      rotation_ = (rotation_ + 1) % 7;
+      c.prefetch = n_ >= detail::kLazyPrefetch;
+      for (Index b = 0; b < n_; b += kBlock) c.form(b, std::min(n_, b + kBlock), scratch_.data());
+      read += terms;
+    }
+    return read;
+  }
+  /// The last block formed (for a test, and so that the compiler keeps the work).
+  const Vec& scratch() const { return scratch_; }
+
+ private:
+  Index n_;
+  std::array<Vec, 8> vectors_;
+  Vec scratch_;
+  std::size_t rotation_ = 0;
+};
 
 }  // namespace ufm::bench

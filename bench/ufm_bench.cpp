@@ -386,6 +386,18 @@ nlohmann::ordered_json time_flow(const Args& a) {
       evaluations = s.gradient_evaluations;
     };
   };
+  // The stage points alone (flow_traffic.hpp): each evaluation's point of the same two flows formed
+  // from its sources into a block of scratch, and nothing else.
+  ufm::bench::FormingAlone forming(f.num_params());
+  const std::vector<int> rk4_sources = ufm::bench::stage_point_sources(f, theta0, ufm::Integrator::kRk4, a.p.lr);
+  const std::vector<int> dopri5_sources =
+      ufm::bench::stage_point_sources(f, theta0, ufm::Integrator::kDopri5, a.p.lr);
+  auto form_points = [&](const std::vector<int>& sources) {
+    return [&](long k) {
+      forming.run(sources, k);
+      evaluations = k;
+    };
+  };
   // Loops, in the order each round times them; the first round calibrates each loop's length.
   const std::vector<std::pair<std::function<void(long)>, double>> loops = {
       {evaluate, 3.0},
@@ -393,8 +405,10 @@ nlohmann::ordered_json time_flow(const Args& a) {
       {integrate(ufm::Integrator::kDopri5), 3.0},
       {evaluate_alone, 6.0},
       {integrate_alone(ufm::Integrator::kRk4), 6.0},
-      {integrate_alone(ufm::Integrator::kDopri5), 6.0}};
-  enum { kEval, kRk4, kDopri5, kEvalAlone, kRk4Alone, kDopri5Alone, kLoops };
+      {integrate_alone(ufm::Integrator::kDopri5), 6.0},
+      {form_points(rk4_sources), 6.0},
+      {form_points(dopri5_sources), 6.0}};
+  enum { kEval, kRk4, kDopri5, kEvalAlone, kRk4Alone, kDopri5Alone, kRk4Points, kDopri5Points, kLoops };
   const int rounds = std::max(1, a.rounds);
   std::vector<long> steps(kLoops, a.steps);
   std::vector<std::vector<double>> us(kLoops), cpu_us(kLoops);  // per round: µs per gradient evaluation
@@ -434,6 +448,11 @@ nlohmann::ordered_json time_flow(const Args& a) {
   j["us_per_dopri5_stage_memory_alone"] = ufm::bench::median_of(us[kDopri5Alone]);
   j["rk4_stage_alone_over_evaluation"] = ufm::bench::median_of(ratios(kRk4Alone, us));
   j["dopri5_stage_alone_over_evaluation"] = ufm::bench::median_of(ratios(kDopri5Alone, us));
+  // The stage points alone: forming them from their sources, nothing else (flow_traffic.hpp).
+  j["us_per_rk4_point_formed_alone"] = ufm::bench::median_of(us[kRk4Points]);
+  j["us_per_dopri5_point_formed_alone"] = ufm::bench::median_of(us[kDopri5Points]);
+  j["rk4_points_alone_over_evaluation"] = ufm::bench::median_of(ratios(kRk4Points, us));
+  j["dopri5_points_alone_over_evaluation"] = ufm::bench::median_of(ratios(kDopri5Points, us));
   const long rk4_evaluations = last_evaluations[kRk4], dopri5_evaluations = last_evaluations[kDopri5];
   const Timed &eval = last[kEval], &rk4 = last[kRk4], &dopri5 = last[kDopri5];
   j["rk4_evaluations"] = rk4_evaluations;

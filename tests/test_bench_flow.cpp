@@ -3,6 +3,7 @@
 // bench's, bit for bit, for RK4 and dopri5. No timing here: speed lives in bench/.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -90,6 +91,23 @@ TEST(FlowTraffic, AnRk4StageMovesFourVectorsAndADopri5StageFiveAndAHalf) {
   const double dopri5 = bench::vectors_moved_per_stage(f, theta, Integrator::kDopri5, 0.1);
   EXPECT_GT(dopri5, 5.0);
   EXPECT_LE(dopri5, 5.5);
+}
+
+TEST(FlowTraffic, FormingAloneFormsTheFlowsOwnPointsFromTheirSources) {
+  // The source counts are those of the flow run_flow integrates (TrafficCounter's record), and each
+  // point is formed from that many sources: with every source 1 and every coefficient 0.5, an entry
+  // is 0.5 times the count.
+  TinyFlow t;
+  const std::vector<int> rk4 = bench::stage_point_sources(t.f, t.theta, Integrator::kRk4, 0.1);
+  ASSERT_EQ(rk4.size(), 161u);
+  EXPECT_EQ(std::vector<int>(rk4.begin(), rk4.begin() + 9), (std::vector<int>{1, 2, 2, 2, 5, 2, 2, 2, 5}));
+  const std::vector<int> dopri5 = bench::stage_point_sources(t.f, t.theta, Integrator::kDopri5, 0.1);
+  EXPECT_EQ(*std::max_element(dopri5.begin(), dopri5.end()), 6);  // x and five slopes (b2 = 0)
+  bench::FormingAlone forming(t.f.num_params());
+  EXPECT_EQ(forming.run(rk4, 5), 2 + 2 + 2 + 5);  // the plain first evaluation forms nothing
+  EXPECT_EQ(forming.scratch()[0], 0.5 * 5);
+  EXPECT_EQ(forming.run(dopri5, 3), dopri5[0] + dopri5[1] + dopri5[2] - (dopri5[0] == 1) - (dopri5[1] == 1));
+  EXPECT_EQ(forming.scratch()[t.f.num_params() - 1], 0.5 * dopri5[2]);
 }
 
 TEST(FlowTraffic, EveryDopri5ErrorNormOfTheUfmIsComputedInItsLastStagesPass) {
