@@ -51,35 +51,38 @@ struct TrafficCounter {
   }
 };
 
-/// θ-sized vectors one stage of `integrator` reads and writes, counted over 40 steps from theta
-/// (copied). A dopri5 error norm computed in a pass of its own (lazy_state.hpp, scaled_error) would
-/// read x_err's sources (six slopes), x and dx/dt: 8 vectors per step of six evaluations. The UFM
-/// objective computes each in its last stage's pass instead, which reads nothing more.
-inline double vectors_moved_per_stage(const UfmObjective& f, const Vec& theta, Integrator integrator, double dt) {
-  const TrafficCounter<UfmObjective> counter(f);
+/// The flow of `integrator` that bench::run_flow integrates, 40 steps from theta (copied), through
+/// a TrafficCounter: what its evaluations read and write, and each one's source count.
+inline TrafficCounter<UfmObjective> counted_flow(const UfmObjective& f, const Vec& theta, Integrator integrator,
+                                                 double dt) {
+  TrafficCounter<UfmObjective> counter(f);
   Vec x = theta;
   const bool rk4 = integrator == Integrator::kRk4;
   run_flow(counter, x, integrator, dt, 1e-10, rk4 ? 40 * dt : 1e9, rk4 ? 100000000L : 40);
+  return counter;
+}
+
+/// θ-sized vectors one stage of a counted flow of `integrator` reads and writes. A dopri5 error
+/// norm computed in a pass of its own (lazy_state.hpp, scaled_error) would read x_err's sources
+/// (six slopes), x and dx/dt: 8 vectors per step of six evaluations. The UFM objective computes
+/// each in its last stage's pass instead, which reads nothing more.
+inline double vectors_moved_per_stage(const TrafficCounter<UfmObjective>& counter, Integrator integrator) {
   const double e = static_cast<double>(counter.sources.size());
   // dopri5: one error norm per trial step, whose last stage is the one kept point it evaluates.
-  const double own_passes = rk4 ? 0.0 : static_cast<double>(counter.kept_points - counter.error_norms_in_pass);
+  const double own_passes = integrator == Integrator::kRk4
+                                ? 0.0
+                                : static_cast<double>(counter.kept_points - counter.error_norms_in_pass);
   return (counter.reads + counter.writes + 8.0 * own_passes) / e;
 }
 
-/// The source counts of a flow's stage points, evaluation by evaluation (1: a plain θ), as the flow
-/// bench::run_flow integrates makes them: 40 steps of `integrator` from theta (copied).
-inline std::vector<int> stage_point_sources(const UfmObjective& f, const Vec& theta, Integrator integrator,
-                                            double dt) {
-  const TrafficCounter<UfmObjective> counter(f);
-  Vec x = theta;
-  const bool rk4 = integrator == Integrator::kRk4;
-  run_flow(counter, x, integrator, dt, 1e-10, rk4 ? 40 * dt : 1e9, rk4 ? 100000000L : 40);
-  return counter.sources;
+/// The same, counted over 40 steps from theta.
+inline double vectors_moved_per_stage(const UfmObjective& f, const Vec& theta, Integrator integrator, double dt) {
+  return vectors_moved_per_stage(counted_flow(f, theta, integrator, dt), integrator);
 }
 
 /// A flow's stage points formed alone: nothing but LinearCombination::form, block by block into one
 /// block of scratch as the UFM objective forms H, with the source counts of a flow's evaluations in
-/// turn (stage_point_sources; a plain evaluation, 1, forms nothing): the state, and slopes in rotation
+/// turn (counted_flow's `sources`; a plain evaluation, 1, forms nothing): the state, and slopes in rotation
 /// over seven more θ-sized vectors, as a stage's slopes are. What forming the points costs with no
 /// gradient to hide under and no bookkeeping: the floor of a stage's own work, at the speed its
 /// sources stream from wherever eight θ-sized vectors sit in this machine's caches.

@@ -389,9 +389,11 @@ nlohmann::ordered_json time_flow(const Args& a) {
   // The stage points alone (flow_traffic.hpp): each evaluation's point of the same two flows formed
   // from its sources into a block of scratch, and nothing else.
   ufm::bench::FormingAlone forming(f.num_params());
-  const std::vector<int> rk4_sources = ufm::bench::stage_point_sources(f, theta0, ufm::Integrator::kRk4, a.p.lr);
-  const std::vector<int> dopri5_sources =
-      ufm::bench::stage_point_sources(f, theta0, ufm::Integrator::kDopri5, a.p.lr);
+  // The two flows counted once (flow_traffic.hpp): their source counts here, their traffic below.
+  const auto rk4_counted = ufm::bench::counted_flow(f, theta0, ufm::Integrator::kRk4, a.p.lr);
+  const auto dopri5_counted = ufm::bench::counted_flow(f, theta0, ufm::Integrator::kDopri5, a.p.lr);
+  const std::vector<int>& rk4_sources = rk4_counted.sources;
+  const std::vector<int>& dopri5_sources = dopri5_counted.sources;
   auto form_points = [&](const std::vector<int>& sources) {
     return [&](long k) {
       forming.run(sources, k);
@@ -462,8 +464,8 @@ nlohmann::ordered_json time_flow(const Args& a) {
   // Memory traffic in θ-sized vectors (a plain evaluation moves 2: θ in, ∇F out); compare.py turns
   // it into a bandwidth floor per stage with the measured triad bandwidth.
   j["theta_bytes"] = 8.0 * static_cast<double>(f.num_params());
-  j["vectors_per_rk4_stage"] = ufm::bench::vectors_moved_per_stage(f, theta, ufm::Integrator::kRk4, a.p.lr);
-  j["vectors_per_dopri5_stage"] = ufm::bench::vectors_moved_per_stage(f, theta, ufm::Integrator::kDopri5, a.p.lr);
+  j["vectors_per_rk4_stage"] = ufm::bench::vectors_moved_per_stage(rk4_counted, ufm::Integrator::kRk4);
+  j["vectors_per_dopri5_stage"] = ufm::bench::vectors_moved_per_stage(dopri5_counted, ufm::Integrator::kDopri5);
   return j;
 }
 

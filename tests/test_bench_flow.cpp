@@ -98,10 +98,10 @@ TEST(FlowTraffic, FormingAloneFormsTheFlowsOwnPointsFromTheirSources) {
   // point is formed from that many sources: with every source 1 and every coefficient 0.5, an entry
   // is 0.5 times the count.
   TinyFlow t;
-  const std::vector<int> rk4 = bench::stage_point_sources(t.f, t.theta, Integrator::kRk4, 0.1);
+  const std::vector<int> rk4 = bench::counted_flow(t.f, t.theta, Integrator::kRk4, 0.1).sources;
   ASSERT_EQ(rk4.size(), 161u);
   EXPECT_EQ(std::vector<int>(rk4.begin(), rk4.begin() + 9), (std::vector<int>{1, 2, 2, 2, 5, 2, 2, 2, 5}));
-  const std::vector<int> dopri5 = bench::stage_point_sources(t.f, t.theta, Integrator::kDopri5, 0.1);
+  const std::vector<int> dopri5 = bench::counted_flow(t.f, t.theta, Integrator::kDopri5, 0.1).sources;
   EXPECT_EQ(*std::max_element(dopri5.begin(), dopri5.end()), 6);  // x and five slopes (b2 = 0)
   bench::FormingAlone forming(t.f.num_params());
   EXPECT_EQ(forming.run(rk4, 5), 2 + 2 + 2 + 5);  // the plain first evaluation forms nothing
