@@ -224,6 +224,18 @@ def flow_stages(bench, sizes, threads_list, target, raw, label=""):
     print()
 
 
+def print_stream_overlap(lim):
+    """ufm-bench limits' stream_under_fma (one thread): how much of a stream of reads from sources of
+    θ's size at each flow size the core hides under a loop like the backward kernel's (1 = all of it,
+    0 = it adds its whole time), bench/stream_overlap.hpp."""
+    rows = lim.get("stream_under_fma")
+    if not rows:
+        return
+    parts = [f"{r['size']} ({r['source_bytes'] / 1024:,.0f} KiB sources, alone {r['stream_alone_gbs']:.0f} GB/s) "
+             f"{100 * r['hidden']:.0f}%" for r in rows]
+    print("  one core, share of a stream of reads hidden under the gradient's FMA loop: " + "; ".join(parts))
+
+
 def other_isa(bench_other, threads_list, target, repeats, raw):
     """The AVX2 code path (a -march=x86-64-v3 build, scripts/bench.sh's build-bench-avx2) on this
     machine: its limits, the paper-size one-layer GD step against PyTorch manual (target ≥ 1.5× on
@@ -235,6 +247,7 @@ def other_isa(bench_other, threads_list, target, repeats, raw):
         raw["limits"].append(dict(lim, build="avx2"))
         print(f"limits, {t} thread(s), {lim['isa']} build: FMA peak {lim['fma_peak_gflops']:.1f} GFLOP/s, "
               f"GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, triad {lim['triad_gbs']:.1f} GB/s")
+        print_stream_overlap(lim)
     print()
     print("| size | model | loss | threads | ISA | ufm-sim steps/s | torch manual | × manual | ≥ 1.5 |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -324,6 +337,7 @@ def main():
         print(f"limits, {t} thread(s), {lim.get('isa', '?')} build: FMA peak {lim['fma_peak_gflops']:.1f} GFLOP/s, "
               f"GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s, "
               f"triad {lim['triad_gbs']:.1f} GB/s")
+        print_stream_overlap(lim)
     print()
     if not a.no_network:
         network(bench, threads_list, limits, a.network_epochs, a.repeats, raw)

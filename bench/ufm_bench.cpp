@@ -43,6 +43,7 @@
 #include "ufm/app/environment.hpp"
 #include "net_bench.hpp"
 #include "round_ratios.hpp"
+#include "stream_overlap.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
@@ -243,6 +244,25 @@ nlohmann::ordered_json limits(int threads) {
   j["fma_peak_gflops"] = on_threads(threads, [](int) { return fma_gflops_one_thread(0.8); });
   j["eigen_gemm_512_gflops"] = on_threads(threads, [](int) { return eigen_gemm_gflops(512, 512, 512, 0.6); });
   j["triad_gbs"] = triad_gbs(threads);
+  if (threads == 1) {
+    // One core's overlap of a stage point's reads with the gradient's arithmetic (stream_overlap.hpp),
+    // with sources of θ's size at the flow sizes: in L2 (small), L3 (medium), memory (paper).
+    nlohmann::ordered_json sizes = nlohmann::ordered_json::array();
+    for (const auto& [name, entries] : {std::pair{"small", Index{708}}, std::pair{"medium", Index{64650}},
+                                        std::pair{"paper", Index{2565130}}}) {
+      const ufm::bench::StreamOverlap o = ufm::bench::measure_stream_overlap(entries, 3, 0.05);
+      nlohmann::ordered_json r;
+      r["size"] = name;
+      r["source_bytes"] = 8 * o.source_entries;
+      r["fma_loop_us"] = o.fma_us;
+      r["stream_alone_us"] = o.stream_us;
+      r["both_us"] = o.both_us;
+      r["stream_alone_gbs"] = o.stream_gbs();
+      r["hidden"] = o.hidden();
+      sizes.push_back(r);
+    }
+    j["stream_under_fma"] = sizes;
+  }
   return j;
 }
 
@@ -497,7 +517,8 @@ int main(int argc, char** argv) {
   CLI::App* step = app.add_subcommand("step", "time GD steps (value + gradient + update)");
   CLI::App* metrics = app.add_subcommand("metrics", "time one collapse_metrics call");
   CLI::App* flow = app.add_subcommand("flow", "time an RK4 and a dopri5 stage against one gradient evaluation");
-  CLI::App* lim = app.add_subcommand("limits", "FMA peak, Eigen GEMM rate and triad bandwidth");
+  CLI::App* lim = app.add_subcommand(
+      "limits", "FMA peak, Eigen GEMM rate, triad bandwidth, and (one thread) how much of a stream of reads FMAs hide");
   CLI::App* checkpoint =
       app.add_subcommand("checkpoint", "time one checkpoint's metrics (checkpoint_report) against one GD step");
   Index max_singular_values = 100;
