@@ -375,7 +375,7 @@ TEST(FusedFlow, LinearCombinationFormsInOdeintsOrderAndInPlace) {
         EXPECT_EQ(y, expected);
         const Index tail = std::min<Index>(n, 13);
         Vec part(tail);
-        c.shifted(n - tail).form(0, tail, part.data());
+        c.form(n - tail, n, part.data());  // a sub-range, as the objective forms W and b
         EXPECT_EQ(part, expected.tail(tail));
       }
     }
@@ -472,6 +472,21 @@ TEST(FusedFlow, ACombinationLeavesOutZeroCoefficientsButNotTheFirst) {
   LazyAlgebra::for_each3(out, x, k1, boost::numeric::odeint::default_operations::scale_sum2<double, double>(0.0, 2.0));
   EXPECT_EQ(out.combination().terms, 2);  // a zero first coefficient is kept: the sum starts from its product
   EXPECT_EQ(out.values(), Vec::Constant(4, 4.0));
+}
+
+TEST(FusedFlow, ACombinationOfPendingSourcesIsBuiltFromTheirValuesEvenInPlace) {
+  using ops = boost::numeric::odeint::default_operations;
+  LazyVec x(Vec::Constant(4, 1.0)), k(Vec::Constant(4, 2.0)), y(Vec::Zero(4)), z(Vec::Zero(4));
+  LazyAlgebra::for_each3(y, x, k, ops::scale_sum2<double, double>(1.0, 0.5));  // y = x + k/2 = 2, pending
+  LazyAlgebra::for_each3(z, y, k, ops::scale_sum2<double, double>(3.0, 1.0));  // z = 3y + k = 8
+  EXPECT_FALSE(y.pending());  // formed before z's combination was built on its values
+  EXPECT_EQ(y.values(), Vec::Constant(4, 2.0));
+  EXPECT_EQ(z.values(), Vec::Constant(4, 8.0));  // formed while y still holds what z refers to
+  LazyAlgebra::for_each3(y, x, k, ops::scale_sum2<double, double>(1.0, 1.0));  // y = 3, pending
+  LazyAlgebra::for_each3(y, y, z, ops::scale_sum2<double, double>(2.0, 0.25));  // y = 2y + z/4, in place
+  ASSERT_TRUE(y.pending());
+  EXPECT_EQ(y.combination().terms, 2);
+  EXPECT_EQ(y.values(), Vec::Constant(4, 8.0));
 }
 
 }  // namespace

@@ -48,13 +48,6 @@ struct LinearCombination {
   /// (an update in place): each vector of entries is read from every source before it is written.
   void form(Index begin, Index end, double* out) const;
 
-  /// The combination with every source advanced by `offset` entries (a view of a sub-range).
-  LinearCombination shifted(Index offset) const {
-    LinearCombination c = *this;
-    for (int t = 0; t < terms; ++t) c.x[static_cast<std::size_t>(t)] += offset;
-    return c;
-  }
-
  private:
   template <class Lanes>
   void form_with(const Lanes& lanes, Index begin, Index end, double* out) const {

@@ -183,10 +183,12 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   const Index K = layout_.K, d = layout_.d, N = layout_.N;
   if (grad && grad->size() != num_params()) grad->resize(num_params());
   const Index h_size = layout_.h_size();
-  const double* tail = theta ? theta + h_size : stage_wb_.data();  // W, then b
-  if (stage) {  // W and b of the stage point, before any gradient is written (grad may be a source)
-    stage->shifted(h_size).form(0, stage_wb_.size(), stage_wb_.data());
-    if (store) std::copy(stage_wb_.data(), stage_wb_.data() + stage_wb_.size(), store + h_size);
+  const double* tail = theta ? theta + h_size : nullptr;  // W, then b
+  if (stage) {  // W and b of the stage point, before any gradient is written (grad may be a source):
+    // formed where a kept state keeps them (in place if it is a source), else in scratch
+    double* wb = store ? store + h_size : stage_wb_.data();
+    stage->form(h_size, h_size + static_cast<Index>(stage_wb_.size()), wb);
+    tail = wb;
   }
   const ConstMatMap W(tail, K, d);
   Wt_ = W.transpose();

@@ -148,9 +148,22 @@ class LazyVec {
   const LinearCombination& combination() const { return combination_; }
   void set_combination(const LinearCombination& c) {
     combination_ = c;
+    commit_combination(nullptr);
+  }
+  /// For a writer that builds the combination where it is kept (LazyAlgebra): emptied here, then
+  /// filled, then committed. Copying one built elsewhere read its 240 bytes with 64-byte loads right
+  /// after they were written 8 bytes at a time, which stalled on store forwarding: two thirds of
+  /// Odeint's bookkeeping per RK4 step at the small size. Nothing may settle this vector meanwhile.
+  LinearCombination& start_combination() {
+    combination_.terms = 0;
+    return combination_;
+  }
+  /// The combination start_combination() gave out is this vector's value, waiting for `waits`
+  /// (null: for nothing).
+  void commit_combination(DeferredEvaluation* waits) {
     pending_ = true;
     sign_ = 1.0;
-    waits_for_ = nullptr;
+    waits_for_ = waits;
   }
   /// As a source term: coefficient a on this vector is a·sign on its storage. A vector whose values
   /// a deferred evaluation will write is added as it is (its storage and sign are already fixed):
@@ -278,25 +291,34 @@ struct LazyAlgebra {
   template <class Op, class... S>
   static void for_each(LazyVec& dest, Op op, const S&... sources) {
     if constexpr (detail::kIsScaleSum<Op>) {
-      LinearCombination c;
-      DeferredEvaluation* waits = nullptr;  // a source's values are still to be written by it
-      std::size_t j = 0;
+      constexpr std::size_t n = sizeof...(S);
+      const LazyVec* source[n] = {&sources...};
+      double a[n];
+      bool used[n];
       // A source with coefficient 0 after the first is left out (odeint's generic RK4 writes its
       // stage points with every earlier slope, zeros included: 3 of its 14 source reads per step).
       // t + 0·x = t for finite x, so every entry is the same number; only the sign of an exact
       // zero entry (−0 + 0·x = +0) and a NaN or ∞ in the dropped source (0·∞ = NaN) could differ,
       // and such a source already reached the state through the stage that used it.
-      auto add = [&](const LazyVec& s) {
-        const double a = detail::scale_sum_coefficient(op, j++, std::index_sequence_for<S...>{});
-        if (a != 0.0 || c.terms == 0) {
-          if (DeferredEvaluation* d = s.waits_for()) waits = d;
-          s.add_to(c, a);
-        }
-      };
-      (add(sources), ...);
+      bool any = false;
+      for (std::size_t j = 0; j < n; ++j) {
+        a[j] = detail::scale_sum_coefficient(op, j, std::index_sequence_for<S...>{});
+        used[j] = a[j] != 0.0 || !any;
+        any = any || used[j];
+      }
+      // First the pending sources are formed (which may run a deferred evaluation, and may be
+      // dest itself), in order; then dest's combination is built in place from settled sources.
+      for (std::size_t j = 0; j < n; ++j)
+        if (used[j] && source[j]->pending()) source[j]->settle();
+      DeferredEvaluation* waits = nullptr;  // a source's values are still to be written by it
+      LinearCombination& c = dest.start_combination();
+      for (std::size_t j = 0; j < n; ++j) {
+        if (!used[j]) continue;
+        if (DeferredEvaluation* d = source[j]->waits_for()) waits = d;
+        source[j]->add_to(c, a[j]);
+      }
       c.prefetch = dest.size() >= detail::kLazyPrefetch;
-      dest.set_combination(c);
-      dest.set_waits_for(waits);
+      dest.commit_combination(waits);
     } else {
       const Vec& d0 = dest.values();
       Vec& d = const_cast<Vec&>(d0);  // values() settled it and normalized its sign: plain storage
