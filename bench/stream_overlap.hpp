@@ -19,6 +19,7 @@
 
 #include <Eigen/Core>
 
+#include "round_ratios.hpp"
 #include "ufm/linalg.hpp"
 
 namespace ufm::bench {
@@ -151,11 +152,7 @@ inline StreamOverlap measure_stream_overlap(Index source_entries, int rounds, do
     stream.push_back(time(false, true));
     both.push_back(time(true, true));
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  return {loops.source_entries(), median(fma), median(stream), median(both)};
+  return {loops.source_entries(), median_of(fma), median_of(stream), median_of(both)};
 }
 
 }  // namespace ufm::bench

@@ -44,6 +44,7 @@
 #include "net_bench.hpp"
 #include "round_ratios.hpp"
 #include "stream_overlap.hpp"
+#include "ufm/objectives/ufm_layout.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
@@ -248,9 +249,11 @@ nlohmann::ordered_json limits(int threads) {
     // One core's overlap of a stage point's reads with the gradient's arithmetic (stream_overlap.hpp),
     // with sources of θ's size at the flow sizes: in L2 (small), L3 (medium), memory (paper).
     nlohmann::ordered_json sizes = nlohmann::ordered_json::array();
-    for (const auto& [name, entries] : {std::pair{"small", Index{708}}, std::pair{"medium", Index{64650}},
-                                        std::pair{"paper", Index{2565130}}}) {
-      const ufm::bench::StreamOverlap o = ufm::bench::measure_stream_overlap(entries, 3, 0.05);
+    // θ of (K, n, d) = (4, 10, 16), (10, 100, 64) and (10, 500, 512), with a bias
+    for (const auto& [name, layout] : {std::pair{"small", ufm::UfmLayout{16, 40, 4, true}},
+                                       std::pair{"medium", ufm::UfmLayout{64, 1000, 10, true}},
+                                       std::pair{"paper", ufm::UfmLayout{512, 5000, 10, true}}}) {
+      const ufm::bench::StreamOverlap o = ufm::bench::measure_stream_overlap(layout.size(), 3, 0.05);
       nlohmann::ordered_json r;
       r["size"] = name;
       r["source_bytes"] = 8 * o.source_entries;

@@ -29,13 +29,16 @@ TEST(StreamOverlap, TheStreamReadsItsSourcesInTurnEveryEntryOncePerPass) {
   int first = 0;
   for (long blocks : {1L, 2L}) {
     double expected = 0.0;
+    Index entries_read = 0;
     for (Index it = 0; it < blocks * OverlapLoops::iterations(); ++it) {
       for (int t = 0; t < OverlapLoops::kSources; ++t)
-        for (Index l = 0; l < lanes; ++l) expected += entry((first + t) % OverlapLoops::kPool, pos + l);
+        for (Index l = 0; l < lanes; ++l, ++entries_read) expected += entry((first + t) % OverlapLoops::kPool, pos + l);
       pos += lanes;
       if (pos == n) pos = 0, first = (first + OverlapLoops::kSources) % OverlapLoops::kPool;
     }
     EXPECT_EQ(loops.run(blocks, false, true), expected) << blocks << " block(s)";
+    // the bytes the stream's rate is counted from
+    EXPECT_EQ(8.0 * static_cast<double>(entries_read), static_cast<double>(blocks) * OverlapLoops::stream_bytes());
   }
 }
 
