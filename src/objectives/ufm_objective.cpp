@@ -10,6 +10,7 @@
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/parallel.hpp"
+#include "ufm/transpose.hpp"
 
 namespace ufm {
 namespace {
@@ -191,7 +192,7 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
     tail = wb;
   }
   const ConstMatMap W(tail, K, d);
-  Wt_ = W.transpose();
+  transpose(W.data(), K, d, Wt_.data());
   const double* H = theta;
   const double* b = layout_.has_bias ? tail + layout_.w_size() : nullptr;
   // Descent: the backward pass writes the new H over the old one (descend == &theta), block by
@@ -227,7 +228,7 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   } else {
     Mat& sum = chunks_[0].gWt;
     for (std::size_t c = 1; c < chunks_.size(); ++c) sum += chunks_[c].gWt;
-    gW = sum.transpose();
+    transpose(sum.data(), d, K, gW.data());
     gW += lambda_.w * W;
   }
   if (layout_.has_bias) {
