@@ -394,7 +394,37 @@ EIGEN_DONT_INLINE void backward_tile(Index d, const double* Wt, const double* H,
       acc[k] = ei::pset1<Packet>(0.0);
     }
     const double* xr = X.X + (r / kLanes) * X.tile;
-    for (Index i = 0; i < nb; ++i) {
+    Index i = 0;
+    // From 8 classes on, two samples at a time: each w_k (read from the stack where the registers do
+    // not hold all of them) serves both, and the two samples' chains overlap. The loop below's
+    // arithmetic for each sample, acc[k] taking them in order: the same bits. Interleaved, one core,
+    // the paper-size GD step, medians of two runs: AVX2 build 174.5 → 183 and 182 → 186 steps/s,
+    // AVX-512 317 → 343 and 335 → 357. Written out rather than as one body templated on the sample
+    // count, which GCC compiled into a loop slower than the one-sample one (170 against 174.5).
+    if constexpr (G >= 8) {
+      for (; i + 2 <= nb; i += 2) {
+        const Packet x0 = ei::ploadu<Packet>(xr + i * X.col), x1 = ei::ploadu<Packet>(xr + (i + 1) * X.col);
+        if (next)
+          for (int p = 0; p < next->count; ++p) {
+            __builtin_prefetch(next->first[p] + ((r / kLanes) * nb + i) * kLanes, 0, 2);
+            __builtin_prefetch(next->first[p] + ((r / kLanes) * nb + i + 1) * kLanes, 0, 2);
+          }
+        Packet gh0[kBackwardChains], gh1[kBackwardChains];
+        gh0[0] = kFirst ? ei::pmul(lam, x0) : ei::ploadu<Packet>(gH + i * d + r);
+        gh1[0] = kFirst ? ei::pmul(lam, x1) : ei::ploadu<Packet>(gH + (i + 1) * d + r);
+        for (int c = 1; c < kBackwardChains; ++c) gh0[c] = gh1[c] = ei::pset1<Packet>(0.0);
+        for (int k = 0; k < G; ++k) {
+          const Packet g0 = ei::pset1<Packet>(residual(i, k)), g1 = ei::pset1<Packet>(residual(i + 1, k));
+          gh0[k % kBackwardChains] = ei::pmadd(g0, w[k], gh0[k % kBackwardChains]);
+          gh1[k % kBackwardChains] = ei::pmadd(g1, w[k], gh1[k % kBackwardChains]);
+          if constexpr (kGw) acc[k] = ei::pmadd(g1, x1, ei::pmadd(g0, x0, acc[k]));
+        }
+        const Packet t0 = chain_total<kBackwardChains>(gh0), t1 = chain_total<kBackwardChains>(gh1);
+        store(gH + i * d + r, kDescend ? descended(x0, plr, t0) : t0, stream);
+        store(gH + (i + 1) * d + r, kDescend ? descended(x1, plr, t1) : t1, stream);
+      }
+    }
+    for (; i < nb; ++i) {
       const Packet x = ei::ploadu<Packet>(xr + i * X.col);
       if (next)
         for (int p = 0; p < next->count; ++p)
