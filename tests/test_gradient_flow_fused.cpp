@@ -30,6 +30,7 @@
 
 #include "ufm/dynamics/gradient_flow.hpp"
 #include "ufm/dynamics/lazy_state.hpp"
+#include "ufm/objectives/detail/ufm_kernels.hpp"
 #include "ufm/objectives/labels.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
 #include "ufm/random.hpp"
@@ -239,6 +240,94 @@ TEST(FusedFlow, UfmEvaluatesAStagePointAsIfFormedFirst) {
     EXPECT_EQ(p.f.value_and_gradient_at(in_place, g, x.data()), expected);
     EXPECT_EQ(x, formed);
     EXPECT_EQ(g, expected_grad);
+  }
+}
+
+/// a == b entry for entry, or the first entry that differs (a mismatch printed whole, vectors of
+/// 70,000 entries, took minutes).
+testing::AssertionResult same_bits(const Vec& a, const Vec& b) {
+  if (a.size() != b.size()) return testing::AssertionFailure() << "sizes " << a.size() << " and " << b.size();
+  for (Index i = 0; i < a.size(); ++i)
+    if (!(a[i] == b[i]))
+      return testing::AssertionFailure() << "entry " << i << " of " << a.size() << ": " << a[i] << " against " << b[i];
+  return testing::AssertionSuccess();
+}
+
+TEST(FusedFlow, UfmFormsAStagePointInItsLogitsKernelAsIfFormedFirst) {
+  // With AVX-512, K ≤ 12 and d % 8 = 0, the logits kernel forms the point's packets where it loads
+  // them (block_logits_formed). Sizes: samples after the last octet (N = 70), fewer than 8 samples,
+  // several blocks (d = 512: blocks of 32 columns, the last of 6), K = 12 and 13 (formed first), and
+  // each source count visit() distinguishes (1 to 7, and more); with and without a bias.
+  struct Case {
+    Index K, n, d;
+    BiasMode bias;
+  };
+  for (const Case& t : {Case{10, 7, 16, BiasMode::kRegularized}, Case{2, 3, 8, BiasMode::kRegularized},
+                        Case{4, 35, 512, BiasMode::kNone}, Case{12, 6, 24, BiasMode::kFree},
+                        Case{13, 6, 24, BiasMode::kRegularized}, Case{3, 3, 8, BiasMode::kNone}}) {
+    const UfmObjective f(t.K, t.d, block_labels(balanced_counts(t.K, t.n)), Loss::kCrossEntropy, t.bias,
+                         {5e-4, 5e-4, 5e-4});
+    const Index m = f.num_params();
+    std::vector<Vec> sources(9, Vec(m));
+    for (std::size_t s = 0; s < sources.size(); ++s) fill_gaussian(sources[s], 0.3, 40 + s);
+    for (const int terms : {1, 2, 5, 7, 9}) {
+      SCOPED_TRACE(testing::Message() << "K=" << t.K << " n=" << t.n << " d=" << t.d << " terms=" << terms);
+      LinearCombination c;
+      for (int s = 0; s < terms; ++s) c.add(s == 0 ? 1.0 : 0.07 * s - 0.2, sources[static_cast<std::size_t>(s)].data());
+      Vec formed(m), expected_grad(m), grad(m), store(m);
+      c.form(0, m, formed.data());
+      const double expected = f.value_and_gradient(formed, expected_grad);
+      EXPECT_EQ(f.value_and_gradient_at(c, grad, nullptr), expected);
+      EXPECT_TRUE(same_bits(grad, expected_grad));
+      store.setConstant(std::numeric_limits<double>::quiet_NaN());
+      EXPECT_EQ(f.value_and_gradient_at(c, grad, store.data()), expected);
+      EXPECT_TRUE(same_bits(store, formed));  // every entry written, the samples after the last octet included
+      EXPECT_TRUE(same_bits(grad, expected_grad));
+      // In place: the point written over its first source.
+      Vec x = sources[0];
+      LinearCombination in_place = c;
+      in_place.x[0] = x.data();
+      EXPECT_EQ(f.value_and_gradient_at(in_place, grad, x.data()), expected);
+      EXPECT_TRUE(same_bits(x, formed));
+    }
+  }
+}
+
+TEST(FusedFlow, LogitsKernelFormingTheBlockGivesTheLogitsAndSquaresOfTheBlockFormedFirst) {
+  // block_logits_formed against LinearCombination::form then block_logits, bit for bit: the formed
+  // block, the logits and the sum of squares (whose order the samples after the last octet keep).
+  struct Case {
+    Index d, K, nb;
+  };
+  for (const Case& t : {Case{16, 4, 40}, Case{16, 10, 70}, Case{8, 12, 13}, Case{24, 3, 5}, Case{64, 10, 256},
+                        Case{8, 13, 20}, Case{12, 4, 20}}) {
+    const Index size = t.d * t.nb + 3 * t.d;  // the block starts 3 columns into the sources
+    std::vector<Vec> sources(8, Vec(size));
+    for (std::size_t s = 0; s < sources.size(); ++s) fill_gaussian(sources[s], 1.0, 60 + s);
+    Vec W(t.K * t.d), b(t.K);
+    fill_gaussian(W, 0.5, 70);
+    fill_gaussian(b, 0.5, 71);
+    const Mat Wt = ConstMatMap(W.data(), t.K, t.d).transpose();
+    for (const int terms : {1, 3, 6, 8}) {
+      for (const bool bias : {true, false}) {
+        SCOPED_TRACE(testing::Message() << "d=" << t.d << " K=" << t.K << " nb=" << t.nb << " terms=" << terms
+                                        << " bias=" << bias);
+        LinearCombination c;
+        for (int s = 0; s < terms; ++s) c.add(0.3 - 0.11 * s, sources[static_cast<std::size_t>(s)].data());
+        const Index begin = 3 * t.d;
+        const double* bp = bias ? b.data() : nullptr;
+        Vec first(t.d * t.nb), formed(t.d * t.nb), Zt_first(t.nb * t.K), Zt(t.nb * t.K);
+        c.form(begin, begin + t.d * t.nb, first.data());
+        const double squares_first =
+            detail::block_logits(t.d, t.K, W.data(), Wt.data(), first.data(), t.nb, bp, Zt_first.data(), nullptr);
+        const double squares = detail::block_logits_formed(t.d, t.K, W.data(), Wt.data(), c, begin, t.nb, bp,
+                                                           Zt.data(), formed.data());
+        EXPECT_TRUE(same_bits(formed, first));
+        EXPECT_TRUE(same_bits(Zt, Zt_first));
+        EXPECT_EQ(squares, squares_first);
+        EXPECT_GT(squares, 0.0);
+      }
+    }
   }
 }
 

@@ -6,6 +6,8 @@
 #include <type_traits>
 
 #include "ufm/dynamics/descent_update.hpp"
+#include "ufm/linear_combination.hpp"
+#include "ufm/simd.hpp"
 #include "ufm/with_constant.hpp"
 
 namespace ufm::detail {
@@ -197,6 +199,18 @@ EIGEN_STRONG_INLINE void transpose_8x8(const __m512d (&a)[8], __m512d (&row)[8])
   row[7] = sh(u3, u7, IDD{});
 }
 
+/// acc[k] += Σ_{j < 8} W(k, r + j) a[·][j] for the 8×8 tile a of 8 samples' rows r … r + 7 (a[s]: sample
+/// s): the tile transposed, then a multiply-add per class and row, rows in order. W: K×d column-major.
+template <int K>
+EIGEN_STRONG_INLINE void add_octet_rows(const __m512d (&a)[8], const double* W, Index r, __m512d (&acc)[K]) {
+  __m512d row[8];
+  transpose_8x8(a, row);
+  for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
+    const double* w = W + (r + j) * K;
+    for (int k = 0; k < K; ++k) acc[k] = _mm512_fmadd_pd(_mm512_set1_pd(w[k]), row[j], acc[k]);
+  }
+}
+
 /// Zt[k·ldz + s] = b_k + Σ_r W(k, r) h_s[r] for 8 samples s and all K ≤ 12 classes, vectorized
 /// across the samples: each 8×8 tile of the 8 columns is transposed in registers, so the result
 /// needs no horizontal reduction (it is stored class-major as it is). W: K×d column-major (theta's
@@ -221,12 +235,7 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
       }
       if constexpr (kStream) _mm512_storeu_pd(pack + (r / 8) * ldp + s * 8, a[s]);
     }
-    __m512d row[8];
-    transpose_8x8(a, row);
-    for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
-      const double* w = W + (r + j) * K;
-      for (int k = 0; k < K; ++k) acc[k] = _mm512_fmadd_pd(_mm512_set1_pd(w[k]), row[j], acc[k]);
-    }
+    add_octet_rows<K>(a, W, r, acc);
   }
   for (int k = 0; k < K; ++k) {
     if (dv == d) {  // no leftover rows: store the 8 logits of class k at once
@@ -239,6 +248,49 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
   }
   return kSquares ? sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8) : 0.0;
 }
+/// logits_octet (with its sum of squares, d % 8 = 0) for `octets` groups of 8 consecutive samples of a
+/// stage point x = Σ_t a_t x_t, each packet of x formed where the kernel loads it (lanes.at: the
+/// combination's own arithmetic, bit for bit) and written to out (the samples' columns, d each), for
+/// the backward kernel. x starts at entry `begin` of the sources. Returns the octets' sums of squares
+/// added in order, as block_logits adds logits_octet's.
+/// One call for all of a block's octets: called per octet, the sources' pointers and coefficients
+/// were set up again for each 8 samples, and the small size's RK4 stage got slower than forming the
+/// block first (0.655 -> 0.73 µs per evaluation).
+template <int K, class Lanes>
+EIGEN_DONT_INLINE double logits_octets_formed(Index d, const double* W, const Lanes& lanes_in, Index begin,
+                                              Index octets, const double* b, double* Zt, Index ldz, double* out) {
+  // A local copy of the combination, so that its coefficients and pointers stay in registers: read
+  // through the reference they were reloaded from memory after every store of a formed packet.
+  const Lanes lanes = lanes_in;
+  Index column[8];  // sample s's column starts s·d entries after the octet's
+  for (int s = 0; s < 8; ++s) column[s] = s * d;
+  double total = 0.0;
+  for (Index o = 0; o < octets; ++o) {
+    __m512d acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = _mm512_setzero_pd();
+    __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
+    const Index first = begin + o * 8 * d;
+    double* formed = out + o * 8 * d;
+    for (Index r = 0; r < d; r += 8) {
+      __m512d a[8];
+      for (int s = 0; s < 8; ++s) {
+        const simd::Doubles x = lanes.at(first + column[s] + r);
+        simd::store(formed + column[s] + r, x);
+        a[s] = x;
+        if (s % 2 == 0)
+          sq0 = _mm512_fmadd_pd(a[s], a[s], sq0);
+        else
+          sq1 = _mm512_fmadd_pd(a[s], a[s], sq1);
+      }
+      add_octet_rows<K>(a, W, r, acc);
+    }
+    for (int k = 0; k < K; ++k)
+      _mm512_storeu_pd(Zt + o * 8 + k * ldz, b ? _mm512_add_pd(acc[k], _mm512_set1_pd(b[k])) : acc[k]);
+    total += sum_lanes(_mm512_add_pd(sq0, sq1));
+  }
+  return total;
+}
+
 /// Two products of 8 samples in one pass, for a level's metrics and its classifier (d a multiple of 8,
 /// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r],
 /// each logits_octet's sum (r in order from zero), and the centred columns x_s into Xc (d each).
@@ -529,6 +581,29 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
   for (; i < nb; ++i)
     for (Index j = 0; j < groups; ++j) tile.template operator()<1>(i, j);
   return squares ? h_squared : 0.0;
+}
+
+double block_logits_formed(Index d, Index K, const double* W, const double* Wt, const LinearCombination& stage,
+                           Index begin, Index nb, const double* b, double* Zt, double* out) {
+  Index i = 0;  // the samples formed by logits_octets_formed
+  double h_squared = 0.0;
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if (K <= kTransposedClasses && d % 8 == 0 && nb >= 8) {
+    stage.visit([&]<class Lanes>(const Lanes& lanes) {
+      with_constant<kTransposedClasses>(static_cast<int>(K), [&]<int G>() {
+        h_squared = logits_octets_formed<G, Lanes>(d, W, lanes, begin, nb / 8, b, Zt, nb, out);
+      });
+    });
+    i = nb - nb % 8;
+  }
+#endif
+  if (i == nb) return h_squared;
+  stage.form(begin + i * d, begin + nb * d, out + i * d);
+  if (i == 0) return block_logits(d, K, W, Wt, out, nb, b, Zt, nullptr);
+  // The samples after the octets, one at a time as block_logits takes them after its own: the same
+  // logits, and the same sum of squares in the same order.
+  for (; i < nb; ++i) h_squared += block_logits(d, K, W, Wt, out + i * d, 1, b, Zt + i, nullptr, nb);
+  return h_squared;
 }
 
 double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,

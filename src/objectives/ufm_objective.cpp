@@ -26,6 +26,7 @@ namespace {
 
 using detail::block_backward;
 using detail::block_logits;
+using detail::block_logits_formed;
 using detail::kLanes;
 using detail::kMaxDescendK;
 using detail::kMaxKernelK;
@@ -120,22 +121,25 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
   for (Index blk = c.first_block; blk < c.end_block; ++blk) {
     const Index c0 = blk * block_, nb = std::min(block_, N - c0);
     const double* Hb = H ? H + c0 * d : nullptr;
-    if (stage && store && !stream_gradient_) {
-      // A kept state in cache: formed where it is kept, and read from there (the next stages read
-      // it again; a copy from scratch was a pass of loads and stores of its own).
-      stage->form(c0 * d, (c0 + nb) * d, store + c0 * d);
-      Hb = store + c0 * d;
-    } else if (stage) {  // form the block of the stage point (read before this block's gradient is written)
-      stage->form(c0 * d, (c0 + nb) * d, c.Hs.data());
-      if (store)  // H beyond the caches: the stored state bypasses them
-        copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
-      Hb = c.Hs.data();
-    }
     double* Zt = c.Zt.data();  // nb×K, class-major
+    double* packed = stream_gradient_ ? c.Hp.data() : nullptr;
+    if (stage && !stream_gradient_) {
+      // The block of the stage point formed by the logits kernel as it reads it (before this block's
+      // gradient is written): a kept state where it is kept, and read from there (the next stages
+      // read it again; a copy from scratch was a pass of loads and stores of its own), else in scratch.
+      double* formed = store ? store + c0 * d : c.Hs.data();
+      c.h_squared += block_logits_formed(d, K, W, Wt_.data(), *stage, c0 * d, nb, b, Zt, formed);
+      Hb = formed;
+    } else {
+      if (stage) {  // H beyond the caches: the block formed in scratch, the stored state bypassing them
+        stage->form(c0 * d, (c0 + nb) * d, c.Hs.data());
+        if (store) copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
+        Hb = c.Hs.data();
+      }
+      c.h_squared += block_logits(d, K, W, Wt_.data(), Hb, nb, b, Zt, packed);
+    }
     const Eigen::Map<const Mat> Hm(Hb, d, nb);
     Eigen::Map<Mat> Zm(Zt, nb, K);
-    double* packed = stream_gradient_ ? c.Hp.data() : nullptr;
-    c.h_squared += block_logits(d, K, W, Wt_.data(), Hb, nb, b, Zt, packed);
     c.loss += loss_and_residual_class_major(loss_, Zt, K, nb, nb, labels_.data() + c0, inv_n, c.work.data());
     if (!gH) continue;
     c.gb += Zm.colwise().sum().transpose();

@@ -8,6 +8,10 @@
 
 #include "ufm/linalg.hpp"
 
+namespace ufm {
+struct LinearCombination;
+}
+
 namespace ufm::detail {
 
 /// Doubles per SIMD packet (Eigen's, at the compiled SIMD level).
@@ -39,6 +43,16 @@ struct NextBlocks {
 /// alone).
 double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
                     double* Zt, double* pack, Index ldz = 0, bool squares = true);
+
+/// block_logits of the nb columns of a stage point x = Σ_t a_t x_t (a LinearCombination) that start
+/// at its entry `begin`, with the block of x formed on the way into out (d×nb): out, Zt (ldz = nb) and
+/// the returned sum of squares are bit for bit those of LinearCombination::form followed by
+/// block_logits. With AVX-512, K ≤ 12 and d % 8 = 0, each packet of x is formed where the logits
+/// kernel loads it, so the sources are read among the kernel's own loads and multiply-adds, not in a
+/// pass of their own; otherwise the block is formed first. out may be one of the sources at the same
+/// entries (a kept state formed in place): each packet is read from every source before it is written.
+double block_logits_formed(Index d, Index K, const double* W, const double* Wt, const LinearCombination& stage,
+                           Index begin, Index nb, const double* b, double* Zt, double* out);
 
 /// A level's two products over a block of nb columns H_b (d×nb), for its metrics (few_rows_product.hpp):
 /// Pt[k·ldz + i] = (A x_i)_k with x_i = h_i − μ, Zt[k·ldz + i] = (W h_i)_k, and the centred columns into
