@@ -81,8 +81,9 @@ class UfmObjective {
                              Vec* descend, double lr, const ScaledErrorSpec* error = nullptr,
                              double* norm = nullptr) const;
   /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
-  /// stage: H is formed block by block from it into c.Hs, and copied to store when not null; H is
-  /// then unused.
+  /// stage: H is formed block by block from it, by the logits kernel where it can
+  /// (detail::block_logits_formed), into store when not null, else into c.Hs; with the streaming
+  /// path, into c.Hs and copied to store. H is then unused.
   /// error (with gH): each block's scaled errors into c.error once its gradient is written.
   void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
                  const double* b, double* gH, bool stream, std::optional<double> descend_lr,
