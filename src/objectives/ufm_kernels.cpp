@@ -291,6 +291,13 @@ EIGEN_DONT_INLINE double logits_octets_formed(Index d, const double* W, const La
   return total;
 }
 
+/// logits_octets_formed by its name for block_logits_formed.
+template <int K, class Lanes>
+double logits_transposed_formed(Index d, const double* W, const Lanes& lanes, Index begin, Index groups,
+                                const double* b, double* Zt, Index ldz, double* out) {
+  return logits_octets_formed<K, Lanes>(d, W, lanes, begin, groups, b, Zt, ldz, out);
+}
+
 /// Two products of 8 samples in one pass, for a level's metrics and its classifier (d a multiple of 8,
 /// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r],
 /// each logits_octet's sum (r in order from zero), and the centred columns x_s into Xc (d each).
@@ -345,6 +352,21 @@ double logits_transposed(Index d, const double* W, const double* H, const double
 /// rows, a broadcast and the sum of squares.
 constexpr int kTransposedClasses = 10;
 
+/// acc[k] += Σ_{j < 4} W(k, r + j) a[·][j] for the 4×4 tile a of 4 samples' rows r … r + 3 (a[s]: sample
+/// s): the tile transposed, then a multiply-add per class and row, rows in order. W: K×d column-major.
+template <int K>
+EIGEN_STRONG_INLINE void add_quartet_rows(const __m256d (&a)[4], const double* W, Index r, __m256d (&acc)[K]) {
+  // t0 = h0[0] h1[0] h0[2] h1[2], t1 the same of rows 1 and 3; t2, t3 those of h2 and h3.
+  const __m256d t0 = _mm256_unpacklo_pd(a[0], a[1]), t1 = _mm256_unpackhi_pd(a[0], a[1]);
+  const __m256d t2 = _mm256_unpacklo_pd(a[2], a[3]), t3 = _mm256_unpackhi_pd(a[2], a[3]);
+  const __m256d row[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20),
+                          _mm256_permute2f128_pd(t0, t2, 0x31), _mm256_permute2f128_pd(t1, t3, 0x31)};
+  for (int j = 0; j < 4; ++j) {  // row[j]: h_s[r + j] for s = 0..3
+    const double* w = W + (r + j) * K;
+    for (int k = 0; k < K; ++k) acc[k] = _mm256_fmadd_pd(_mm256_broadcast_sd(w + k), row[j], acc[k]);
+  }
+}
+
 /// logits_octet for AVX2's 4 lanes: Zt[k·ldz + s] = b_k + Σ_r W(k, r) h_s[r] for 4 samples and K ≤ 10
 /// classes, each 4×4 tile of the columns transposed in registers, so each logit is one lane's sum over
 /// r in order, as in logits_octet (no horizontal reductions: at d = 64, logits_tile's took a third
@@ -364,15 +386,7 @@ EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* 
       if constexpr (kSquares) sq = _mm256_fmadd_pd(a[s], a[s], sq);
       if constexpr (kStream) _mm256_storeu_pd(pack + (r / 4) * ldp + s * 4, a[s]);
     }
-    // t0 = h0[0] h1[0] h0[2] h1[2], t1 the same of rows 1 and 3; t2, t3 those of h2 and h3.
-    const __m256d t0 = _mm256_unpacklo_pd(a[0], a[1]), t1 = _mm256_unpackhi_pd(a[0], a[1]);
-    const __m256d t2 = _mm256_unpacklo_pd(a[2], a[3]), t3 = _mm256_unpackhi_pd(a[2], a[3]);
-    const __m256d row[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20),
-                            _mm256_permute2f128_pd(t0, t2, 0x31), _mm256_permute2f128_pd(t1, t3, 0x31)};
-    for (int j = 0; j < 4; ++j) {  // row[j]: h_s[r + j] for s = 0..3
-      const double* w = W + (r + j) * K;
-      for (int k = 0; k < K; ++k) acc[k] = _mm256_fmadd_pd(_mm256_broadcast_sd(w + k), row[j], acc[k]);
-    }
+    add_quartet_rows<K>(a, W, r, acc);
   }
   for (int k = 0; k < K; ++k) {
     if (dv == d) {  // no leftover rows: store the 4 logits of class k at once
@@ -390,6 +404,45 @@ template <int K, bool kStream, bool kSquares = true>
 double logits_transposed(Index d, const double* W, const double* H, const double* b, double* Zt, Index ldz,
                          double* pack, Index ldp) {
   return logits_quartet<K, kStream, kSquares>(d, W, H, b, Zt, ldz, pack, ldp);
+}
+
+/// logits_octets_formed for AVX2's quartets: logits_quartet (with its sum of squares, d % 4 = 0) for
+/// `quartets` groups of 4 consecutive samples of a stage point, each packet formed where the kernel
+/// loads it and written to out.
+template <int K, class Lanes>
+EIGEN_DONT_INLINE double logits_quartets_formed(Index d, const double* W, const Lanes& lanes_in, Index begin,
+                                                Index quartets, const double* b, double* Zt, Index ldz, double* out) {
+  const Lanes lanes = lanes_in;  // in registers, as in logits_octets_formed
+  Index column[4];
+  for (int s = 0; s < 4; ++s) column[s] = s * d;
+  double total = 0.0;
+  for (Index q = 0; q < quartets; ++q) {
+    __m256d acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = _mm256_setzero_pd();
+    __m256d sq = _mm256_setzero_pd();
+    const Index first = begin + q * 4 * d;
+    double* formed = out + q * 4 * d;
+    for (Index r = 0; r < d; r += 4) {
+      __m256d a[4];
+      for (int s = 0; s < 4; ++s) {
+        const simd::Doubles x = lanes.at(first + column[s] + r);
+        simd::store(formed + column[s] + r, x);
+        a[s] = x;
+        sq = _mm256_fmadd_pd(a[s], a[s], sq);
+      }
+      add_quartet_rows<K>(a, W, r, acc);
+    }
+    for (int k = 0; k < K; ++k)
+      _mm256_storeu_pd(Zt + q * 4 + k * ldz, b ? _mm256_add_pd(acc[k], _mm256_set1_pd(b[k])) : acc[k]);
+    total += sum_lanes(sq);
+  }
+  return total;
+}
+/// logits_quartets_formed by its name for block_logits_formed.
+template <int K, class Lanes>
+double logits_transposed_formed(Index d, const double* W, const Lanes& lanes, Index begin, Index groups,
+                                const double* b, double* Zt, Index ldz, double* out) {
+  return logits_quartets_formed<K, Lanes>(d, W, lanes, begin, groups, b, Zt, ldz, out);
 }
 #endif
 
@@ -585,16 +638,17 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 
 double block_logits_formed(Index d, Index K, const double* W, const double* Wt, const LinearCombination& stage,
                            Index begin, Index nb, const double* b, double* Zt, double* out) {
-  Index i = 0;  // the samples formed by logits_octets_formed
+  Index i = 0;  // the samples formed by the transposed kernel
   double h_squared = 0.0;
-#if defined(EIGEN_VECTORIZE_AVX512)
-  if (K <= kTransposedClasses && d % 8 == 0 && nb >= 8) {
+#if defined(EIGEN_VECTORIZE_AVX512) || (defined(EIGEN_VECTORIZE_AVX) && defined(EIGEN_VECTORIZE_FMA))
+  static_assert(simd::kLanes == kLanes, "the combination's vectors are the kernels' packets");
+  if (K <= kTransposedClasses && d % kLanes == 0 && nb >= kLanes) {
     stage.visit([&]<class Lanes>(const Lanes& lanes) {
       with_constant<kTransposedClasses>(static_cast<int>(K), [&]<int G>() {
-        h_squared = logits_octets_formed<G, Lanes>(d, W, lanes, begin, nb / 8, b, Zt, nb, out);
+        h_squared = logits_transposed_formed<G, Lanes>(d, W, lanes, begin, nb / kLanes, b, Zt, nb, out);
       });
     });
-    i = nb - nb % 8;
+    i = nb - nb % kLanes;
   }
 #endif
   if (i == nb) return h_squared;

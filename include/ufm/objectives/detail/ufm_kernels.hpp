@@ -47,9 +47,10 @@ double block_logits(Index d, Index K, const double* W, const double* Wt, const d
 /// block_logits of the nb columns of a stage point x = Σ_t a_t x_t (a LinearCombination) that start
 /// at its entry `begin`, with the block of x formed on the way into out (d×nb): out, Zt (ldz = nb) and
 /// the returned sum of squares are bit for bit those of LinearCombination::form followed by
-/// block_logits. With AVX-512, K ≤ 12 and d % 8 = 0, each packet of x is formed where the logits
-/// kernel loads it, so the sources are read among the kernel's own loads and multiply-adds, not in a
-/// pass of their own; otherwise the block is formed first. out may be one of the sources at the same
+/// block_logits. With the transposed logits kernels (AVX-512: K ≤ 12, d % 8 = 0; AVX2: K ≤ 10,
+/// d % 4 = 0) each packet of x is formed where the kernel loads it, so the sources are read among
+/// the kernel's own loads and multiply-adds, not in a pass of their own; otherwise the block is
+/// formed first. out may be one of the sources at the same
 /// entries (a kept state formed in place): each packet is read from every source before it is written.
 double block_logits_formed(Index d, Index K, const double* W, const double* Wt, const LinearCombination& stage,
                            Index begin, Index nb, const double* b, double* Zt, double* out);
