@@ -254,10 +254,11 @@ testing::AssertionResult same_bits(const Vec& a, const Vec& b) {
 }
 
 TEST(FusedFlow, UfmFormsAStagePointInItsLogitsKernelAsIfFormedFirst) {
-  // With AVX-512, K ≤ 12 and d % 8 = 0, the logits kernel forms the point's packets where it loads
-  // them (block_logits_formed). Sizes: samples after the last octet (N = 70), fewer than 8 samples,
-  // several blocks (d = 512: blocks of 32 columns, the last of 6), K = 12 and 13 (formed first), and
-  // each source count visit() distinguishes (1 to 7, and more); with and without a bias.
+  // With AVX-512 (K ≤ 12, d % 8 = 0) or AVX2 (K ≤ 10, d % 4 = 0) the logits kernel forms the
+  // point's packets where it loads them (block_logits_formed). Sizes: samples after the last octet
+  // (N = 70), fewer than 8 samples, several blocks (d = 512: blocks of 32 columns, the last of 6),
+  // K = 10, 12 and 13 (each ISA's last K, and formed first), and each source count visit()
+  // distinguishes (1 to 7, and more); with and without a bias.
   struct Case {
     Index K, n, d;
     BiasMode bias;
