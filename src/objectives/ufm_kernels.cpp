@@ -202,7 +202,7 @@ EIGEN_STRONG_INLINE void transpose_8x8(const __m512d (&a)[8], __m512d (&row)[8])
 /// acc[k] += Σ_{j < 8} W(k, r + j) a[·][j] for the 8×8 tile a of 8 samples' rows r … r + 7 (a[s]: sample
 /// s): the tile transposed, then a multiply-add per class and row, rows in order. W: K×d column-major.
 template <int K>
-EIGEN_STRONG_INLINE void add_octet_rows(const __m512d (&a)[8], const double* W, Index r, __m512d (&acc)[K]) {
+EIGEN_STRONG_INLINE void add_transposed_rows(const __m512d (&a)[8], const double* W, Index r, __m512d (&acc)[K]) {
   __m512d row[8];
   transpose_8x8(a, row);
   for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
@@ -235,7 +235,7 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
       }
       if constexpr (kStream) _mm512_storeu_pd(pack + (r / 8) * ldp + s * 8, a[s]);
     }
-    add_octet_rows<K>(a, W, r, acc);
+    add_transposed_rows<K>(a, W, r, acc);
   }
   for (int k = 0; k < K; ++k) {
     if (dv == d) {  // no leftover rows: store the 8 logits of class k at once
@@ -248,56 +248,6 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
   }
   return kSquares ? sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8) : 0.0;
 }
-/// logits_octet (with its sum of squares, d % 8 = 0) for `octets` groups of 8 consecutive samples of a
-/// stage point x = Σ_t a_t x_t, each packet of x formed where the kernel loads it (lanes.at: the
-/// combination's own arithmetic, bit for bit) and written to out (the samples' columns, d each), for
-/// the backward kernel. x starts at entry `begin` of the sources. Returns the octets' sums of squares
-/// added in order, as block_logits adds logits_octet's.
-/// One call for all of a block's octets: called per octet, the sources' pointers and coefficients
-/// were set up again for each 8 samples, and the small size's RK4 stage got slower than forming the
-/// block first (0.655 -> 0.73 µs per evaluation).
-template <int K, class Lanes>
-EIGEN_DONT_INLINE double logits_octets_formed(Index d, const double* W, const Lanes& lanes_in, Index begin,
-                                              Index octets, const double* b, double* Zt, Index ldz, double* out) {
-  // A local copy of the combination, so that its coefficients and pointers stay in registers: read
-  // through the reference they were reloaded from memory after every store of a formed packet.
-  const Lanes lanes = lanes_in;
-  Index column[8];  // sample s's column starts s·d entries after the octet's
-  for (int s = 0; s < 8; ++s) column[s] = s * d;
-  double total = 0.0;
-  for (Index o = 0; o < octets; ++o) {
-    __m512d acc[K];
-    for (int k = 0; k < K; ++k) acc[k] = _mm512_setzero_pd();
-    __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
-    const Index first = begin + o * 8 * d;
-    double* formed = out + o * 8 * d;
-    for (Index r = 0; r < d; r += 8) {
-      __m512d a[8];
-      for (int s = 0; s < 8; ++s) {
-        const simd::Doubles x = lanes.at(first + column[s] + r);
-        simd::store(formed + column[s] + r, x);
-        a[s] = x;
-        if (s % 2 == 0)
-          sq0 = _mm512_fmadd_pd(a[s], a[s], sq0);
-        else
-          sq1 = _mm512_fmadd_pd(a[s], a[s], sq1);
-      }
-      add_octet_rows<K>(a, W, r, acc);
-    }
-    for (int k = 0; k < K; ++k)
-      _mm512_storeu_pd(Zt + o * 8 + k * ldz, b ? _mm512_add_pd(acc[k], _mm512_set1_pd(b[k])) : acc[k]);
-    total += sum_lanes(_mm512_add_pd(sq0, sq1));
-  }
-  return total;
-}
-
-/// logits_octets_formed by its name for block_logits_formed.
-template <int K, class Lanes>
-double logits_transposed_formed(Index d, const double* W, const Lanes& lanes, Index begin, Index groups,
-                                const double* b, double* Zt, Index ldz, double* out) {
-  return logits_octets_formed<K, Lanes>(d, W, lanes, begin, groups, b, Zt, ldz, out);
-}
-
 /// Two products of 8 samples in one pass, for a level's metrics and its classifier (d a multiple of 8,
 /// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r],
 /// each logits_octet's sum (r in order from zero), and the centred columns x_s into Xc (d each).
@@ -355,7 +305,7 @@ constexpr int kTransposedClasses = 10;
 /// acc[k] += Σ_{j < 4} W(k, r + j) a[·][j] for the 4×4 tile a of 4 samples' rows r … r + 3 (a[s]: sample
 /// s): the tile transposed, then a multiply-add per class and row, rows in order. W: K×d column-major.
 template <int K>
-EIGEN_STRONG_INLINE void add_quartet_rows(const __m256d (&a)[4], const double* W, Index r, __m256d (&acc)[K]) {
+EIGEN_STRONG_INLINE void add_transposed_rows(const __m256d (&a)[4], const double* W, Index r, __m256d (&acc)[K]) {
   // t0 = h0[0] h1[0] h0[2] h1[2], t1 the same of rows 1 and 3; t2, t3 those of h2 and h3.
   const __m256d t0 = _mm256_unpacklo_pd(a[0], a[1]), t1 = _mm256_unpackhi_pd(a[0], a[1]);
   const __m256d t2 = _mm256_unpacklo_pd(a[2], a[3]), t3 = _mm256_unpackhi_pd(a[2], a[3]);
@@ -386,7 +336,7 @@ EIGEN_DONT_INLINE double logits_quartet(Index d, const double* W, const double* 
       if constexpr (kSquares) sq = _mm256_fmadd_pd(a[s], a[s], sq);
       if constexpr (kStream) _mm256_storeu_pd(pack + (r / 4) * ldp + s * 4, a[s]);
     }
-    add_quartet_rows<K>(a, W, r, acc);
+    add_transposed_rows<K>(a, W, r, acc);
   }
   for (int k = 0; k < K; ++k) {
     if (dv == d) {  // no leftover rows: store the 4 logits of class k at once
@@ -406,43 +356,52 @@ double logits_transposed(Index d, const double* W, const double* H, const double
   return logits_quartet<K, kStream, kSquares>(d, W, H, b, Zt, ldz, pack, ldp);
 }
 
-/// logits_octets_formed for AVX2's quartets: logits_quartet (with its sum of squares, d % 4 = 0) for
-/// `quartets` groups of 4 consecutive samples of a stage point, each packet formed where the kernel
-/// loads it and written to out.
+#endif
+
+#if defined(EIGEN_VECTORIZE_AVX512) || (defined(EIGEN_VECTORIZE_AVX) && defined(EIGEN_VECTORIZE_FMA))
+/// The transposed logits kernel (logits_octet with AVX-512, logits_quartet with AVX2; with its sum of
+/// squares, d % kLanes = 0) for `groups` groups of kLanes consecutive samples of a stage point
+/// x = Σ_t a_t x_t, each packet of x formed where the kernel loads it (lanes.at: the combination's own
+/// arithmetic, bit for bit) and written to out (the samples' columns, d each), for the backward
+/// kernel. x starts at entry `begin` of the sources. Returns the groups' sums of squares added in
+/// order, as block_logits adds the plain kernel's.
+/// One call for all of a block's groups: called per octet, the sources' pointers and coefficients
+/// were set up again for each 8 samples, and the small size's RK4 stage got slower than forming the
+/// block first (0.655 -> 0.73 µs per evaluation).
 template <int K, class Lanes>
-EIGEN_DONT_INLINE double logits_quartets_formed(Index d, const double* W, const Lanes& lanes_in, Index begin,
-                                                Index quartets, const double* b, double* Zt, Index ldz, double* out) {
-  const Lanes lanes = lanes_in;  // in registers, as in logits_octets_formed
-  Index column[4];
-  for (int s = 0; s < 4; ++s) column[s] = s * d;
+EIGEN_DONT_INLINE double logits_transposed_formed(Index d, const double* W, const Lanes& lanes_in, Index begin,
+                                                  Index groups, const double* b, double* Zt, Index ldz, double* out) {
+  constexpr int L = static_cast<int>(kLanes);
+  // The sum of squares in the plain kernel's chains: even and odd samples for octets, one for quartets.
+  constexpr int kSquareChains = L == 8 ? 2 : 1;
+  // A local copy of the combination, so that its coefficients and pointers stay in registers: read
+  // through the reference they were reloaded from memory after every store of a formed packet.
+  const Lanes lanes = lanes_in;
+  Index column[L];  // sample s's column starts s·d entries after the group's
+  for (int s = 0; s < L; ++s) column[s] = s * d;
   double total = 0.0;
-  for (Index q = 0; q < quartets; ++q) {
-    __m256d acc[K];
-    for (int k = 0; k < K; ++k) acc[k] = _mm256_setzero_pd();
-    __m256d sq = _mm256_setzero_pd();
-    const Index first = begin + q * 4 * d;
-    double* formed = out + q * 4 * d;
-    for (Index r = 0; r < d; r += 4) {
-      __m256d a[4];
-      for (int s = 0; s < 4; ++s) {
+  for (Index g = 0; g < groups; ++g) {
+    Packet acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = ei::pset1<Packet>(0.0);
+    Packet sq[kSquareChains];
+    for (Packet& chain : sq) chain = ei::pset1<Packet>(0.0);
+    const Index first = begin + g * L * d;
+    double* formed = out + g * L * d;
+    for (Index r = 0; r < d; r += L) {
+      Packet a[L];
+      for (int s = 0; s < L; ++s) {
         const simd::Doubles x = lanes.at(first + column[s] + r);
         simd::store(formed + column[s] + r, x);
         a[s] = x;
-        sq = _mm256_fmadd_pd(a[s], a[s], sq);
+        sq[s % kSquareChains] = ei::pmadd(a[s], a[s], sq[s % kSquareChains]);
       }
-      add_quartet_rows<K>(a, W, r, acc);
+      add_transposed_rows<K>(a, W, r, acc);
     }
     for (int k = 0; k < K; ++k)
-      _mm256_storeu_pd(Zt + q * 4 + k * ldz, b ? _mm256_add_pd(acc[k], _mm256_set1_pd(b[k])) : acc[k]);
-    total += sum_lanes(sq);
+      ei::pstoreu(Zt + g * L + k * ldz, b ? ei::padd(acc[k], ei::pset1<Packet>(b[k])) : acc[k]);
+    total += sum_lanes(kSquareChains == 2 ? ei::padd(sq[0], sq[kSquareChains - 1]) : sq[0]);
   }
   return total;
-}
-/// logits_quartets_formed by its name for block_logits_formed.
-template <int K, class Lanes>
-double logits_transposed_formed(Index d, const double* W, const Lanes& lanes, Index begin, Index groups,
-                                const double* b, double* Zt, Index ldz, double* out) {
-  return logits_quartets_formed<K, Lanes>(d, W, lanes, begin, groups, b, Zt, ldz, out);
 }
 #endif
 
