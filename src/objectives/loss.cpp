@@ -80,6 +80,36 @@ constexpr Index kLanes = ei::packet_traits<double>::size;
 
 using detail::exp_nonpositive;
 
+/// The labels of a packet of samples, to pick each lane's own class: select(k, a, b) is a where the
+/// lane's label is k, else b. z_y is picked from the K packets the max already loads, and the
+/// residual's −1 is taken as each packet is scaled: one lane at a time, through memory, a vector
+/// written as scalars was read back as a vector (a store-forwarding stall) and scalars were read back
+/// from a vector just stored: 170 against 153 ns for 40 samples at K = 4 on the Zen 5, the same doubles.
+struct LabelLanes {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  explicit LabelLanes(const int* y)
+      : labels(_mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y)))) {}
+  Packet select(Index k, Packet a, Packet b) const {
+    return _mm512_mask_blend_pd(_mm512_cmpeq_epi64_mask(labels, _mm512_set1_epi64(k)), b, a);
+  }
+  __m512i labels;
+#else
+  explicit LabelLanes(const int* y) {
+#if defined(EIGEN_VECTORIZE_AVX)
+    labels = _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y)));
+#else
+    alignas(64) double lanes[kLanes];
+    for (Index l = 0; l < kLanes; ++l) lanes[l] = static_cast<double>(y[l]);
+    labels = ei::pload<Packet>(lanes);
+#endif
+  }
+  Packet select(Index k, Packet a, Packet b) const {
+    return ei::pselect(ei::pcmp_eq(labels, ei::pset1<Packet>(static_cast<double>(k))), a, b);
+  }
+  Packet labels;  // as doubles
+#endif
+};
+
 }  // namespace
 
 double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, Index ld, const int* labels,
@@ -101,11 +131,15 @@ double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, In
   const Index nv = n - n % kLanes;
   Packet total_v = ei::pset1<Packet>(0.0);
   Packet product = ei::pset1<Packet>(1.0), expo = ei::pset1<Packet>(0.0);  // Π s_i = product · 2^expo
+  const Packet scale_v = ei::pset1<Packet>(scale);
   for (Index i = 0; i < nv; i += kLanes) {
-    Packet m = ei::ploadu<Packet>(Zt + i);
-    for (Index k = 1; k < K; ++k) m = ei::pmax(m, ei::ploadu<Packet>(Zt + k * ld + i));
-    alignas(64) double zy_lanes[kLanes];
-    for (Index l = 0; l < kLanes; ++l) zy_lanes[l] = Zt[labels[i + l] * ld + i + l];
+    const LabelLanes y(labels + i);
+    Packet m = ei::ploadu<Packet>(Zt + i), zy = m;
+    for (Index k = 1; k < K; ++k) {
+      const Packet z = ei::ploadu<Packet>(Zt + k * ld + i);
+      m = ei::pmax(m, z);
+      zy = y.select(k, z, zy);
+    }
     Packet s = ei::pset1<Packet>(0.0);
     for (Index k = 0; k < K; ++k) {
       const Packet e = exp_nonpositive(ei::psub(ei::ploadu<Packet>(Zt + k * ld + i), m));
@@ -113,7 +147,7 @@ double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, In
       s = ei::padd(s, e);
     }
     // −log softmax(z)_y = m + log Σ exp(z − m) − z_y: here m − z_y, the log below.
-    total_v = ei::padd(total_v, ei::psub(m, ei::pload<Packet>(zy_lanes)));
+    total_v = ei::padd(total_v, ei::psub(m, zy));
     product = ei::pmul(product, s);
 #if defined(EIGEN_VECTORIZE_AVX512)
     expo = ei::padd(expo, _mm512_getexp_pd(product));
@@ -123,9 +157,11 @@ double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, In
     product = ei::pfrexp(product, e);
     expo = ei::padd(expo, e);
 #endif
-    const Packet inv = ei::pdiv(ei::pset1<Packet>(scale), s);
-    for (Index k = 0; k < K; ++k) ei::pstoreu(Zt + k * ld + i, ei::pmul(ei::ploadu<Packet>(Zt + k * ld + i), inv));
-    for (Index l = 0; l < kLanes; ++l) Zt[labels[i + l] * ld + i + l] -= scale;
+    const Packet inv = ei::pdiv(scale_v, s);
+    for (Index k = 0; k < K; ++k) {
+      const Packet p = ei::pmul(ei::ploadu<Packet>(Zt + k * ld + i), inv);  // softmax·scale, less scale at y
+      ei::pstoreu(Zt + k * ld + i, y.select(k, ei::psub(p, scale_v), p));
+    }
   }
   if (nv > 0) {
     const Packet ln2 = ei::pset1<Packet>(0.69314718055994530942);
