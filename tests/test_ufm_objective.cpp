@@ -116,7 +116,7 @@ double ulps(double got, double want) {
   return std::abs(got - want) / (std::nextafter(a, std::numeric_limits<double>::infinity()) - a);
 }
 
-TEST(ExpNonpositive, IsWithinFourUlpOfStdExpOverTheWholeRange) {
+TEST(ExpNonpositive, IsWithinOneAndAHalfUlpOfStdExpAndMostlyEqualToIt) {
   std::vector<double> xs = {0.0, -0.0, -5e-324, -1e-300, -std::numeric_limits<double>::min(), -1e-17, -1.1e-16,
                             -1e-10, -0.5, -1.0, -708.0, -708.4, -709.0, -740.0, -744.4, -745.0, -745.13};
   for (double x = -745.0; x <= 0.0; x += 1.0 / 1024) xs.push_back(x);  // dense grid, exact in double
@@ -136,13 +136,19 @@ TEST(ExpNonpositive, IsWithinFourUlpOfStdExpOverTheWholeRange) {
   for (int i = 0; i < 100000; ++i) xs.push_back(-std::pow(10.0, exponent(rng)));  // tiny to large |x|
 
   const std::vector<double> got = exp_nonpositive_of(xs);
-  double worst = 0.0, worst_x = 0.0;
+  double worst = 0.0, worst_x = 0.0, sum = 0.0;
   for (std::size_t i = 0; i < xs.size(); ++i) {
     const double e = ulps(got[i], std::exp(xs[i]));
+    sum += e;
     if (e > worst) worst = e, worst_x = xs[i];
   }
+  const double mean = sum / static_cast<double>(xs.size());
   RecordProperty("max_ulp", std::to_string(worst));
-  EXPECT_LE(worst, 4.0) << "at x = " << worst_x << " (" << xs.size() << " points)";
+  RecordProperty("mean_ulp", std::to_string(mean));
+  // The polynomial's last steps go by Horner's rule: 1 ulp at most and 0.05 on average here. The same
+  // polynomial by Estrin's scheme throughout reached 2 ulp, 0.33 on average.
+  EXPECT_LE(worst, 1.5) << "at x = " << worst_x << " (" << xs.size() << " points)";
+  EXPECT_LT(mean, 0.1) << xs.size() << " points";
 }
 
 TEST(ExpNonpositive, UnderflowsToZeroAndKeepsNan) {
