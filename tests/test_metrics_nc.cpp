@@ -76,7 +76,8 @@ TEST(NcMetrics, Nc1MatchesHandComputedValue) {
   EXPECT_NEAR(metric(out, "global_mean_norm"), 0.8, 1e-15);  // (−3+0−1+2−2)/5
 }
 
-/// tr(Σ_W Σ_B⁺)/K with d×d matrices and a complete orthogonal decomposition: test-only reference.
+/// tr(Σ_W Σ_B⁺)/K with d×d matrices, Σ_B⁺ from Σ_B's eigenpairs above 1e-10 × the largest eigenvalue
+/// (theory.md §4 as written): test-only reference.
 double direct_nc1(const Mat& H, const std::vector<int>& y, Index K) {
   const Index d = H.rows(), N = H.cols();
   Mat mu = Mat::Zero(d, K);
@@ -88,9 +89,13 @@ double direct_nc1(const Mat& H, const std::vector<int>& y, Index K) {
   for (Index i = 0; i < N; ++i) Sw += (H.col(i) - mu.col(y[i])) * (H.col(i) - mu.col(y[i])).transpose();
   Sw /= static_cast<double>(N);
   const Mat Sb = Mt * Mt.transpose() / static_cast<double>(K);
-  Eigen::CompleteOrthogonalDecomposition<Mat> cod(Sb);
-  cod.setThreshold(1e-10);
-  return (Sw * cod.pseudoInverse()).trace() / static_cast<double>(K);
+  const Eigen::SelfAdjointEigenSolver<Mat> eig(Sb);
+  const Vec& lambda = eig.eigenvalues();  // ascending
+  Mat pinv = Mat::Zero(d, d);
+  for (Index k = 0; k < d; ++k)
+    if (lambda(k) > 1e-10 * lambda(d - 1))
+      pinv += eig.eigenvectors().col(k) * eig.eigenvectors().col(k).transpose() / lambda(k);
+  return (Sw * pinv).trace() / static_cast<double>(K);
 }
 
 TEST(NcMetrics, Nc1MatchesDirectPseudoInverse) {
@@ -110,6 +115,45 @@ TEST(NcMetrics, Nc1MatchesDirectPseudoInverse) {
     const double ref = direct_nc1(m.H, m.labels, c.K);
     EXPECT_NEAR(metric(out, "nc1"), ref, 1e-10 * ref) << "d=" << c.d << " K=" << c.K;
     EXPECT_GT(ref, 1e-3);
+  }
+}
+
+TEST(NcMetrics, Nc1FollowsThePseudoInversesCutForNearlyDegenerateMeans) {
+  // K = 4 means in d = 6 at the vertices of a tetrahedron squeezed by t along one axis, then rotated,
+  // so G = M̃ᵀM̃ has eigenvalues of order 1, 1 and t². Each class is its mean ± 10 noise vectors: the
+  // sample means are the means to rounding, however small t. t = 1 and 1e-2 take the Cholesky path,
+  // 1e-4 (t² = 1e-8, kept by the 1e-10 cut) and 1e-7 (1e-14, dropped) the eigenpairs.
+  const Index d = 6, K = 4, pairs = 10;
+  const Mat Q = test::random_orthogonal(d, 31);
+  const Mat noise = test::random_mat(d, K * pairs, 32, 0.1);
+  for (const double t : {1.0, 1e-2, 1e-4, 1e-7}) {
+    Mat means = Mat::Zero(d, K);
+    const double vertex[4][3] = {{1, 1, 1}, {1, -1, -1}, {-1, 1, -1}, {-1, -1, 1}};
+    for (Index c = 0; c < K; ++c)
+      for (Index r = 0; r < 3; ++r) means(r, c) = vertex[c][r] * (r == 2 ? t : 1.0);
+    means = Q * means + Mat::Constant(d, K, 0.3);
+    test::Model m;
+    m.K = K;
+    m.H = Mat(d, 2 * K * pairs);
+    for (Index c = 0; c < K; ++c)
+      for (Index j = 0; j < pairs; ++j) {
+        const Index i = 2 * (c * pairs + j);
+        m.H.col(i) = means.col(c) + noise.col(c * pairs + j);
+        m.H.col(i + 1) = means.col(c) - noise.col(c * pairs + j);
+        m.labels.push_back(static_cast<int>(c));
+        m.labels.push_back(static_cast<int>(c));
+      }
+    m.W = test::random_mat(K, d, 33);
+    m.b = test::random_vec(K, 34);
+    const MetricSet out = collapse_metrics(m.snapshot());
+    const double ref = direct_nc1(m.H, m.labels, K);
+    EXPECT_NEAR(metric(out, "nc1"), ref, 1e-7 * ref) << "t = " << t;
+    if (t == 1e-4) {
+      EXPECT_GT(ref, 1e4);  // the squeezed direction's share: its Σ_W over t²
+    }
+    if (t == 1e-7) {
+      EXPECT_LT(ref, 1.0);  // dropped: the other directions' share only
+    }
   }
 }
 
