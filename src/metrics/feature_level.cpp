@@ -46,9 +46,11 @@ std::optional<double> nc1_from_inverse(const Mat& S, const Mat& G) {
 /// nc1 = tr(M̃ᵀΣ_W M̃ (M̃ᵀM̃)^{+2}) with S = M̃ᵀΣ_W M̃ (K×K) and G = M̃ᵀM̃: Σ_k v_kᵀ S v_k / λ_k² over the
 /// eigenpairs of G with λ_k > 1e-10 λ_max. Equals tr(Σ_W Σ_B⁺)/K (Σ_B = M̃M̃ᵀ/K shares G's nonzero
 /// eigenvalues up to the factor K, so the same relative cut applies). Through nc1_from_inverse when it
-/// applies (the means affinely independent, far from the cut).
-double nc1_from_gram(const Mat& S, const Mat& G) {
-  if (const auto nc1 = nc1_from_inverse(S, G)) return *nc1;
+/// applies (the means affinely independent, far from the cut); not tried when d < K − 1, where the
+/// means cannot be (rank G ≤ d), so that a large K does not pay for a factorization it cannot use.
+double nc1_from_gram(const Mat& S, const Mat& G, Index d) {
+  const std::optional<double> fast = d + 1 >= G.rows() ? nc1_from_inverse(S, G) : std::nullopt;
+  if (fast) return *fast;
   Eigen::SelfAdjointEigenSolver<Mat> eig(G);
   const Vec& lambda = eig.eigenvalues();  // ascending
   const double cut = kPinvRelTol * lambda(lambda.size() - 1);
@@ -164,7 +166,7 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
   if (s.means_coincide) {
     put_null_means_metrics(s.mt_reason(), out);
   } else {
-    nc1 = nc1_from_gram(S, s.G);
+    nc1 = nc1_from_gram(S, s.G, d);
     put_metric(out, "nc1", nc1);
     // tr(Σ_W)/tr(Σ_B) with tr(Σ_W) = Σ dist2/N and tr(Σ_B) = ‖M̃‖²_F/K.
     put_metric(out, "nc1_tr", (dist2.sum() / n) / (s.G.trace() / static_cast<double>(K)));
