@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ufm/gemm.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/parallel.hpp"
 
@@ -78,11 +79,11 @@ void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstM
   };
   for (Index l = 1; l < L; ++l) {
     auto A = A_[l].middleCols(i0, n);
-    A.noalias() = layout_.W(l, theta) * S(l - 1);
+    gemm_into(A, layout_.W(l, theta), false, S(l - 1), false, 0.0);
     if (relu) S_[l].middleCols(i0, n) = A.cwiseMax(0.0);
   }
   auto Z = Z_.middleCols(i0, n);  // K×n
-  Z.noalias() = layout_.W(L, theta) * S(L - 1);
+  gemm_into(Z, layout_.W(L, theta), false, S(L - 1), false, 0.0);
   if (layout_.has_bias) Z.colwise() += layout_.b(theta);
   const std::span<const int> y = labels.subspan(static_cast<std::size_t>(i0), static_cast<std::size_t>(n));
   if (!back) {
@@ -91,25 +92,25 @@ void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstM
   }
   c.loss = loss_and_residual(options_.loss, Z, y);
   Z *= back->scale;  // G = dF/dZ (K×n)
-  if (!options_.freeze_classifier) c.gW[L].noalias() = Z * S(L - 1).transpose();
+  if (!options_.freeze_classifier) gemm_into(c.gW[L], Z, false, S(L - 1), true, 0.0);
   if (layout_.has_bias) c.gb.noalias() = Z.rowwise().sum();
 
   const Index d0 = layout_.dims[0];
   MatMap dS0(back->dS0 ? back->dS0 + d0 * i0 : nullptr, d0, back->dS0 ? n : 0);  // d₀×n
   if (back->dS0) dS0 = back->bottom_decay * S(0);
   if (L == 1) {
-    if (back->dS0) dS0.noalias() += layout_.W(L, theta).transpose() * Z;
+    if (back->dS0) gemm_into(dS0, layout_.W(L, theta), true, Z, false, 1.0);
     return;
   }
-  D_[L - 1].middleCols(i0, n).noalias() = layout_.W(L, theta).transpose() * Z;  // dF/dS_{L−1}
+  gemm_into(D_[L - 1].middleCols(i0, n), layout_.W(L, theta), true, Z, false, 0.0);  // dF/dS_{L−1}
   for (Index l = L - 1; l >= 1; --l) {
     auto D = D_[l].middleCols(i0, n);
     if (relu) D.array() *= (A_[l].middleCols(i0, n).array() > 0.0).cast<double>();  // dF/dA_l, σ'(0) = 0
-    c.gW[l].noalias() = D * S(l - 1).transpose();
+    gemm_into(c.gW[l], D, false, S(l - 1), true, 0.0);
     if (l > 1)
-      D_[l - 1].middleCols(i0, n).noalias() = layout_.W(l, theta).transpose() * D;  // dF/dS_{l−1}
+      gemm_into(D_[l - 1].middleCols(i0, n), layout_.W(l, theta), true, D, false, 0.0);  // dF/dS_{l−1}
     else if (back->dS0)
-      dS0.noalias() += layout_.W(1, theta).transpose() * D;
+      gemm_into(dS0, layout_.W(1, theta), true, D, false, 1.0);
   }
 }
 

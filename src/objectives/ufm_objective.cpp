@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ufm/dynamics/descent_update.hpp"
+#include "ufm/gemm.hpp"
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/parallel.hpp"
@@ -163,8 +164,8 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     } else {
       Eigen::Map<Mat> gHm(gHb, d, nb);
       gHm = lambda_.h * Hm;
-      gHm.noalias() += Wt_ * Zm.transpose();
-      if (with_gw) c.gWt.noalias() += Hm * Zm;
+      gemm_into(gHm, Wt_, false, Zm, true, 1.0);
+      if (with_gw) gemm_into(c.gWt, Hm, false, Zm, false, 1.0);
     }
     if (descend_after) {  // GD's update, as GradientDescent makes it
       double* Hb_new = gH + c0 * d;

@@ -1,0 +1,41 @@
+#pragma once
+/// C = β·C + op(A)·op(B) in double precision, with our own AVX-512 kernel where the build has
+/// AVX-512: a 24×8 register tile over packed panels (the BLIS loop nest). It exists because the
+/// BLAS behind Eigen's products may not use the machine's widest vectors: Debian's OpenBLAS 0.3.21
+/// runs its Haswell (AVX2) kernels on a Zen 5 (it does not know the CPU, and these machines set
+/// OPENBLAS_CORETYPE=Haswell), 49 GFLOP/s on one core where the AVX-512 FMA peak is 115. Without
+/// AVX-512 the same call is Eigen's product (through the BLAS when the build uses one).
+///
+/// One thread computes one call, so results never depend on the thread count. With the own kernel,
+/// each entry of C is also Σ_p a_ip b_pj summed in p order, in blocks of 256, whatever the shapes
+/// around it: the bits do not depend on how a caller splits the rows or columns of C (Eigen's
+/// product and the BLAS do not promise that).
+#include "ufm/linalg.hpp"
+
+namespace ufm {
+
+/// One operand of gemm: the column-major matrix at data (leading dimension ld), used as it is or
+/// transposed.
+struct GemmOperand {
+  const double* data;
+  Index ld;
+  bool transposed = false;
+};
+
+/// C (m×n, column-major, leading dimension ldc) = β·C + op(A)·op(B), op(A) m×k, op(B) k×n. With
+/// β = 0, C is not read (it may hold anything, NaN included).
+void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc);
+
+/// True when gemm runs its own kernel (an AVX-512 build), false when it is Eigen's product.
+bool gemm_has_own_kernel();
+
+/// Eigen-friendly forms: C = β·C + op(A)·op(B) for matrices or blocks with contiguous columns.
+template <class CM>
+void gemm_into(CM&& C, const Eigen::Ref<const Mat>& A, bool transpose_a, const Eigen::Ref<const Mat>& B,
+               bool transpose_b, double beta) {
+  const Index k = transpose_a ? A.rows() : A.cols();
+  gemm(C.rows(), C.cols(), k, {A.data(), A.outerStride(), transpose_a}, {B.data(), B.outerStride(), transpose_b},
+       beta, C.data(), C.outerStride());
+}
+
+}  // namespace ufm

@@ -1,0 +1,214 @@
+#include "ufm/gemm.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+#include "ufm/transpose_8x8.hpp"
+#endif
+
+namespace ufm {
+
+#if defined(__AVX512F__)
+namespace {
+
+constexpr Index kMr = 24;   ///< rows of the register tile: three vectors of 8
+constexpr Index kNr = 8;    ///< columns of the register tile: 24 accumulators of the 32 registers
+constexpr Index kKc = 256;  ///< depth of a packed block: an 8-column panel of B is 16 KiB, in L1
+constexpr Index kMc = 240;  ///< rows of a packed block of A: 480 KiB, in L2 (1 MiB on Zen 4 and 5)
+constexpr Index kNc = 1024; ///< columns of a packed block of B: 2 MiB, in L3
+
+/// op(X)(i, p): X column-major, leading dimension ld, transposed or not.
+inline double at(const GemmOperand& X, Index i, Index p) {
+  return X.transposed ? X.data[p + i * X.ld] : X.data[i + p * X.ld];
+}
+
+/// Rows i0 … i0 + mc − 1 and depths p0 … p0 + kc − 1 of op(A), in panels of kMr rows: panel r holds,
+/// depth after depth, its kMr rows (rows past m as zeros).
+void pack_a(const GemmOperand& A, Index i0, Index mc, Index p0, Index kc, double* out) {
+  for (Index r0 = 0; r0 < mc; r0 += kMr) {
+    const Index rows = std::min(kMr, mc - r0);
+    double* panel = out + r0 * kc;
+    if (!A.transposed && rows == kMr) {
+      for (Index p = 0; p < kc; ++p) {
+        const double* col = A.data + (i0 + r0) + (p0 + p) * A.ld;
+        for (int v = 0; v < 3; ++v) _mm512_store_pd(panel + p * kMr + 8 * v, _mm512_loadu_pd(col + 8 * v));
+      }
+      continue;
+    }
+    for (Index r = 0; r < kMr; ++r) {
+      if (r >= rows) {
+        for (Index p = 0; p < kc; ++p) panel[p * kMr + r] = 0.0;
+      } else if (A.transposed) {  // row i of op(A) is column i of A: contiguous in p
+        const double* src = A.data + p0 + (i0 + r0 + r) * A.ld;
+        for (Index p = 0; p < kc; ++p) panel[p * kMr + r] = src[p];
+      } else {
+        for (Index p = 0; p < kc; ++p) panel[p * kMr + r] = at(A, i0 + r0 + r, p0 + p);
+      }
+    }
+  }
+}
+
+/// Depths p0 … p0 + kc − 1 and columns j0 … j0 + nc − 1 of op(B), in panels of kNr columns: panel c
+/// holds, depth after depth, its kNr columns (columns past n as zeros).
+void pack_b(const GemmOperand& B, Index p0, Index kc, Index j0, Index nc, double* out) {
+  for (Index c0 = 0; c0 < nc; c0 += kNr) {
+    const Index cols = std::min(kNr, nc - c0);
+    double* panel = out + c0 * kc;
+    if (B.transposed && cols == kNr) {  // op(B)(p, j) = B(j, p): the 8 columns contiguous at each depth
+      for (Index p = 0; p < kc; ++p)
+        _mm512_store_pd(panel + p * kNr, _mm512_loadu_pd(B.data + (j0 + c0) + (p0 + p) * B.ld));
+      continue;
+    }
+    Index p = 0;
+    if (!B.transposed && cols == kNr)  // 8 columns × 8 depths at a time, transposed in registers
+      for (; p + 8 <= kc; p += 8) {
+        __m512d col[8], depth[8];
+        for (Index c = 0; c < kNr; ++c) col[c] = _mm512_loadu_pd(B.data + (p0 + p) + (j0 + c0 + c) * B.ld);
+        transpose_8x8(col, depth);
+        for (Index q = 0; q < 8; ++q) _mm512_store_pd(panel + (p + q) * kNr, depth[q]);
+      }
+    if (p == kc) continue;
+    for (Index c = 0; c < kNr; ++c) {
+      if (c >= cols) {
+        for (Index q = p; q < kc; ++q) panel[q * kNr + c] = 0.0;
+      } else if (!B.transposed) {  // column j of op(B) is column j of B: contiguous in p
+        const double* src = B.data + p0 + (j0 + c0 + c) * B.ld;
+        for (Index q = p; q < kc; ++q) panel[q * kNr + c] = src[q];
+      } else {
+        for (Index q = p; q < kc; ++q) panel[q * kNr + c] = at(B, p0 + q, j0 + c0 + c);
+      }
+    }
+  }
+}
+
+/// acc = the first 8V rows of an a panel (kMr×kc) times a b panel (kc×kNr), p in order; then the
+/// tile of C (rows ≤ 8V × cols of it, leading dimension ldc) = acc + (first ? β·C : C), C not read
+/// when first and β = 0. V < 3 for the last panel of a block whose rows end within it.
+template <int V>
+void kernel(Index kc, const double* a, const double* b, double* C, Index ldc, Index rows, Index cols, bool first,
+            double beta) {
+  __m512d acc[V][kNr];
+  for (int v = 0; v < V; ++v)
+    for (Index j = 0; j < kNr; ++j) acc[v][j] = _mm512_setzero_pd();
+  for (Index p = 0; p < kc; ++p) {
+    __m512d av[V];
+    for (int v = 0; v < V; ++v) av[v] = _mm512_load_pd(a + p * kMr + 8 * v);
+    const double* bp = b + p * kNr;
+    for (Index j = 0; j < kNr; ++j) {
+      const __m512d bj = _mm512_set1_pd(bp[j]);
+      for (int v = 0; v < V; ++v) acc[v][j] = _mm512_fmadd_pd(av[v], bj, acc[v][j]);
+    }
+  }
+  const bool read_c = !first || beta != 0.0;
+  const double s = first ? beta : 1.0;
+  if (rows == 8 * V && cols == kNr) {
+    const __m512d scale = _mm512_set1_pd(s);
+    for (Index j = 0; j < kNr; ++j) {
+      double* cj = C + j * ldc;
+      for (int v = 0; v < V; ++v) {
+        const __m512d r = read_c ? _mm512_fmadd_pd(scale, _mm512_loadu_pd(cj + 8 * v), acc[v][j]) : acc[v][j];
+        _mm512_storeu_pd(cj + 8 * v, r);
+      }
+    }
+    return;
+  }
+  alignas(64) double tile[8 * V * kNr];
+  for (Index j = 0; j < kNr; ++j)
+    for (int v = 0; v < V; ++v) _mm512_store_pd(tile + j * 8 * V + 8 * v, acc[v][j]);
+  for (Index j = 0; j < cols; ++j)
+    for (Index i = 0; i < rows; ++i) {
+      double& cij = C[i + j * ldc];
+      cij = read_c ? s * cij + tile[i + j * 8 * V] : tile[i + j * 8 * V];
+    }
+}
+
+/// The kernel for a panel with `rows` rows of C: as many vectors as they need.
+void panel_kernel(Index kc, const double* a, const double* b, double* C, Index ldc, Index rows, Index cols,
+                  bool first, double beta) {
+  if (rows > 16)
+    kernel<3>(kc, a, b, C, ldc, rows, cols, first, beta);
+  else if (rows > 8)
+    kernel<2>(kc, a, b, C, ldc, rows, cols, first, beta);
+  else
+    kernel<1>(kc, a, b, C, ldc, rows, cols, first, beta);
+}
+
+struct AlignedFree {
+  void operator()(double* p) const { ::operator delete[](p, std::align_val_t{64}); }
+};
+
+/// This thread's packing buffer of n doubles, allocated on its first call and kept: always of the
+/// full block's size, so that no later call allocates (a thread may meet a larger product than its
+/// first), and pages a small product does not reach are never touched.
+double* scratch(std::unique_ptr<double[], AlignedFree>& buf, Index n) {
+  if (!buf)
+    buf.reset(static_cast<double*>(::operator new[](static_cast<std::size_t>(n) * sizeof(double),
+                                                    std::align_val_t{64})));
+  return buf.get();
+}
+
+}  // namespace
+
+void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (Index j = 0; j < n; ++j)
+      for (Index i = 0; i < m; ++i) C[i + j * ldc] = beta == 0.0 ? 0.0 : beta * C[i + j * ldc];
+    return;
+  }
+  thread_local std::unique_ptr<double[], AlignedFree> a_buf, b_buf;
+  double* Ap = scratch(a_buf, kMc * kKc);
+  double* Bp = scratch(b_buf, kNc * kKc);
+  for (Index j0 = 0; j0 < n; j0 += kNc) {
+    const Index nc = std::min(kNc, n - j0);
+    for (Index p0 = 0; p0 < k; p0 += kKc) {
+      const Index kc = std::min(kKc, k - p0);
+      const bool first = p0 == 0;
+      pack_b(B, p0, kc, j0, nc, Bp);
+      for (Index i0 = 0; i0 < m; i0 += kMc) {
+        const Index mc = std::min(kMc, m - i0);
+        pack_a(A, i0, mc, p0, kc, Ap);
+        for (Index c0 = 0; c0 < nc; c0 += kNr)
+          for (Index r0 = 0; r0 < mc; r0 += kMr)
+            panel_kernel(kc, Ap + r0 * kc, Bp + c0 * kc, C + (i0 + r0) + (j0 + c0) * ldc, ldc,
+                         std::min(kMr, mc - r0), std::min(kNr, nc - c0), first, beta);
+      }
+    }
+  }
+}
+
+bool gemm_has_own_kernel() { return true; }
+
+#else
+
+void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc) {
+  if (m <= 0 || n <= 0) return;
+  Eigen::Map<Mat, 0, Eigen::OuterStride<>> c(C, m, n, Eigen::OuterStride<>(ldc));
+  if (beta == 0.0)
+    c.setZero();
+  else if (beta != 1.0)
+    c *= beta;
+  if (k <= 0) return;
+  using Operand = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
+  const Operand a(A.data, A.transposed ? k : m, A.transposed ? m : k, Eigen::OuterStride<>(A.ld));
+  const Operand b(B.data, B.transposed ? n : k, B.transposed ? k : n, Eigen::OuterStride<>(B.ld));
+  if (A.transposed && B.transposed)
+    c.noalias() += a.transpose() * b.transpose();
+  else if (A.transposed)
+    c.noalias() += a.transpose() * b;
+  else if (B.transposed)
+    c.noalias() += a * b.transpose();
+  else
+    c.noalias() += a * b;
+}
+
+bool gemm_has_own_kernel() { return false; }
+
+#endif
+
+}  // namespace ufm
