@@ -41,6 +41,7 @@
 #include "flow_traffic.hpp"
 #include "memory_alone.hpp"
 #include "ufm/app/environment.hpp"
+#include "ufm/gemm.hpp"
 #include "net_bench.hpp"
 #include "round_ratios.hpp"
 #include "stream_overlap.hpp"
@@ -192,18 +193,24 @@ double on_threads(int threads, const std::function<double(int)>& f) {
   return s;
 }
 
-/// Eigen GEMM (single-threaded, as ufm-sim builds it) on an m×k times k×n product, GFLOP/s of one
-/// thread, best of several timed loops.
-double eigen_gemm_gflops(Index m, Index k, Index n, double seconds) {
+/// An m×k times k×n product, GFLOP/s of one thread, best of several timed loops: Eigen's (through
+/// the BLAS, single-threaded, as ufm-sim builds it), or ufm::gemm (own).
+double gemm_gflops(Index m, Index k, Index n, double seconds, bool own) {
   Mat A = Mat::Random(m, k), B = Mat::Random(k, n), C(m, n);
-  C.noalias() = A * B;
+  const auto product = [&] {
+    if (own)
+      ufm::gemm_into(C, A, false, B, false, 0.0);
+    else
+      C.noalias() = A * B;
+  };
+  product();
   double best = 0.0;
   const auto t_start = Clock::now();
   do {
     long reps = 0;
     const auto t0 = Clock::now();
     do {
-      C.noalias() = A * B;
+      product();
       ++reps;
     } while (seconds_since(t0) < seconds / 5);
     best = std::max(best, 2.0 * m * k * n * static_cast<double>(reps) / seconds_since(t0) / 1e9);
@@ -243,7 +250,12 @@ nlohmann::ordered_json limits(int threads) {
   j["threads"] = threads;
   j["isa"] = ufm::vector_isa();
   j["fma_peak_gflops"] = on_threads(threads, [](int) { return fma_gflops_one_thread(0.8); });
-  j["eigen_gemm_512_gflops"] = on_threads(threads, [](int) { return eigen_gemm_gflops(512, 512, 512, 0.6); });
+  j["eigen_gemm_512_gflops"] = on_threads(threads, [](int) { return gemm_gflops(512, 512, 512, 0.6, false); });
+  // ufm::gemm, where it is our own kernel (an AVX-512 build); else it is the product above.
+  if (ufm::gemm_has_own_kernel())
+    j["own_gemm_512_gflops"] = on_threads(threads, [](int) { return gemm_gflops(512, 512, 512, 0.6, true); });
+  else
+    j["own_gemm_512_gflops"] = nullptr;
   j["triad_gbs"] = triad_gbs(threads);
   if (threads == 1) {
     // One core's overlap of a stage point's reads with the gradient's arithmetic (stream_overlap.hpp),
