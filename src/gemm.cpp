@@ -1,7 +1,7 @@
 #include "ufm/gemm.hpp"
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstddef>
 #include <memory>
 #include <new>
 

@@ -259,6 +259,9 @@ TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
     const DeepUfmObjective f(make_spec(3, act, Loss::kCrossEntropy, BiasMode::kRegularized, 1), kLabels);
     const Vec theta = test::random_vec(f.num_params(), 7);
     Vec grad(f.num_params());
+    // One call first: a thread's first product allocates gemm's packing buffers (once per thread
+    // and program, like OpenMP's thread pool). The calls after it must not allocate.
+    f.value_and_gradient(theta, grad);
     const std::size_t before = test::malloc_calls();
     for (int i = 0; i < 3; ++i) f.value_and_gradient(theta, grad), f.value(theta);
     EXPECT_EQ(test::malloc_calls(), before) << to_string(act);
