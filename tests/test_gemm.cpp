@@ -28,12 +28,11 @@ Mat op(const Mat& X, bool transposed) { return transposed ? Mat(X.transpose()) :
 // A stored operand with a leading dimension 3 larger than its rows: the gemm must use ld.
 struct Stored {
   Mat storage;
-  Index rows, cols;
   GemmOperand operand(bool transposed) const { return {storage.data(), storage.outerStride(), transposed}; }
 };
 
 Stored stored(const Mat& X) {
-  Stored s{Mat::Constant(X.rows() + 3, X.cols(), std::numeric_limits<double>::quiet_NaN()), X.rows(), X.cols()};
+  Stored s{Mat::Constant(X.rows() + 3, X.cols(), std::numeric_limits<double>::quiet_NaN())};
   s.storage.topRows(X.rows()) = X;
   return s;
 }
@@ -71,7 +70,8 @@ TEST(Gemm, MatchesALongDoubleProductForEveryTransposeBetaAndBlockEdge) {
           for (Index j = 0; j < s.n; ++j) {
             for (Index i = 0; i < s.m; ++i) {
               const double want = exact(i, j) + beta * C0(i, j);
-              const double bound = 4.0 * static_cast<double>(s.k + 2) * 0x1p-53 * (magnitude(i, j) + std::abs(C0(i, j)));
+              const double scale = magnitude(i, j) + std::abs(C0(i, j));
+              const double bound = 4.0 * static_cast<double>(s.k + 2) * 0x1p-53 * scale;
               ASSERT_LE(std::abs(C(i, j) - want), bound) << s.m << "x" << s.n << "x" << s.k << " ta " << ta << " tb "
                                                          << tb << " beta " << beta << " at " << i << "," << j;
             }
