@@ -1,6 +1,7 @@
 #include "ufm/gemm.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -123,7 +124,7 @@ void kernel(Index kc, const double* a, const double* b, double* C, Index ldc, In
   for (Index j = 0; j < cols; ++j)
     for (Index i = 0; i < rows; ++i) {
       double& cij = C[i + j * ldc];
-      cij = read_c ? s * cij + tile[i + j * 8 * V] : tile[i + j * 8 * V];
+      cij = read_c ? std::fma(s, cij, tile[i + j * 8 * V]) : tile[i + j * 8 * V];  // as the whole tiles
     }
 }
 

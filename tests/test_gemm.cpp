@@ -98,15 +98,17 @@ TEST(Gemm, GivesEachEntryTheSameBitsWhateverRowsAndColumnsSurroundIt) {
   // each entry's sum runs over p in the same order in any call that contains it. Eigen's product and
   // the BLAS behind it do not promise this (their blocking follows the shapes).
   if (!gemm_has_own_kernel()) GTEST_SKIP() << "gemm is Eigen's product in this build";
-  const Mat A = Mat::Random(269, 600), B = Mat::Random(600, 1037);
-  Mat full(269, 1037);
-  gemm_into(full, A, false, B, false, 0.0);
-  for (const auto [i0, rows, j0, cols] : std::vector<std::array<Index, 4>>{{0, 269, 5, 33}, {31, 17, 1000, 37},
-                                                                         {100, 1, 0, 1037}, {7, 250, 3, 1}}) {
-    Mat part(rows, cols);
-    gemm(rows, cols, 600, {A.data() + i0, A.outerStride()}, {B.data() + j0 * B.outerStride(), B.outerStride()}, 0.0,
-         part.data(), rows);
-    EXPECT_EQ(part, full.block(i0, j0, rows, cols)) << i0 << " " << rows << " " << j0 << " " << cols;
+  const Mat A = Mat::Random(269, 600), B = Mat::Random(600, 1037), C0 = Mat::Random(269, 1037);
+  for (double beta : {0.0, -0.3}) {  // β·C (β not a power of 2) in whole tiles and at a call's edges alike
+    Mat full = C0;
+    gemm_into(full, A, false, B, false, beta);
+    for (const auto [i0, rows, j0, cols] : std::vector<std::array<Index, 4>>{
+             {0, 269, 5, 33}, {31, 17, 1000, 37}, {100, 1, 0, 1037}, {7, 250, 3, 1}, {24, 24, 8, 8}}) {
+      Mat part = C0.block(i0, j0, rows, cols);
+      gemm(rows, cols, 600, {A.data() + i0, A.outerStride()}, {B.data() + j0 * B.outerStride(), B.outerStride()},
+           beta, part.data(), rows);
+      EXPECT_EQ(part, full.block(i0, j0, rows, cols)) << beta << ": " << i0 << " " << rows << " " << j0 << " " << cols;
+    }
   }
 }
 
