@@ -23,11 +23,6 @@ constexpr Index kKc = 256;  ///< depth of a packed block: an 8-column panel of B
 constexpr Index kMc = 240;  ///< rows of a packed block of A: 480 KiB, in L2 (1 MiB on Zen 4 and 5)
 constexpr Index kNc = 1024; ///< columns of a packed block of B: 2 MiB, in L3
 
-/// op(X)(i, p): X column-major, leading dimension ld, transposed or not.
-inline double at(const GemmOperand& X, Index i, Index p) {
-  return X.transposed ? X.data[p + i * X.ld] : X.data[i + p * X.ld];
-}
-
 /// Rows i0 … i0 + mc − 1 and depths p0 … p0 + kc − 1 of op(A), in panels of kMr rows: panel r holds,
 /// depth after depth, its kMr rows (rows past m as zeros).
 void pack_a(const GemmOperand& A, Index i0, Index mc, Index p0, Index kc, double* out) {
@@ -47,8 +42,9 @@ void pack_a(const GemmOperand& A, Index i0, Index mc, Index p0, Index kc, double
       } else if (A.transposed) {  // row i of op(A) is column i of A: contiguous in p
         const double* src = A.data + p0 + (i0 + r0 + r) * A.ld;
         for (Index p = 0; p < kc; ++p) panel[p * kMr + r] = src[p];
-      } else {
-        for (Index p = 0; p < kc; ++p) panel[p * kMr + r] = at(A, i0 + r0 + r, p0 + p);
+      } else {  // op(A)(i, p) = A(i, p)
+        const double* src = A.data + (i0 + r0 + r) + p0 * A.ld;
+        for (Index p = 0; p < kc; ++p) panel[p * kMr + r] = src[p * A.ld];
       }
     }
   }
@@ -80,8 +76,9 @@ void pack_b(const GemmOperand& B, Index p0, Index kc, Index j0, Index nc, double
       } else if (!B.transposed) {  // column j of op(B) is column j of B: contiguous in p
         const double* src = B.data + p0 + (j0 + c0 + c) * B.ld;
         for (Index q = p; q < kc; ++q) panel[q * kNr + c] = src[q];
-      } else {
-        for (Index q = p; q < kc; ++q) panel[q * kNr + c] = at(B, p0 + q, j0 + c0 + c);
+      } else {  // op(B)(p, j) = B(j, p)
+        const double* src = B.data + (j0 + c0 + c) + p0 * B.ld;
+        for (Index q = p; q < kc; ++q) panel[q * kNr + c] = src[q * B.ld];
       }
     }
   }
