@@ -45,8 +45,10 @@ double best_seconds(Run&& run, int min_calls, double min_seconds) {
 
 /// Times one checkpoint of `ufm-sim run` at K classes, n samples per class, width d, `layers` layers,
 /// --max-singular-values `max_singular_values`, on the calling thread(s), against the GD step there.
-/// Returns ms_per_checkpoint, ms_per_gd_step and checkpoint_over_gd_step (their ratio), with the sizes,
-/// and the same checkpoint without the spectra (ms_per_checkpoint_without_spectra, its ratio).
+/// Returns ms_per_checkpoint, ms_per_gd_step and checkpoint_over_gd_step (their ratio), with the sizes;
+/// ms_handing_logits (part of ms_per_checkpoint), the checkpoint forming the logits itself
+/// (ms_per_checkpoint_forming_logits, its ratio), and the checkpoint without the spectra
+/// (ms_per_checkpoint_without_spectra, its ratio).
 inline nlohmann::ordered_json time_checkpoint(Index K, Index n, Index d, int layers, Index max_singular_values) {
   Problem p;
   p.K = K, p.n = n, p.d = d;
@@ -72,18 +74,35 @@ inline nlohmann::ordered_json time_checkpoint(Index K, Index n, Index d, int lay
   std::nth_element(steps_s.begin(), steps_s.begin() + static_cast<long>(steps_s.size() / 2), steps_s.end());
   const double step_s = steps_s[steps_s.size() / 2];
 
-  // The checkpoint, as the dynamics hand it to simulate.cpp's observer.
+  // The checkpoint, as GradientDescent hands it to simulate.cpp's observer: with the logits of the
+  // state's evaluation (one layer; Checkpoint::logits_t), which cost that evaluation a copy of each
+  // block's logits. That copy is timed as value_gradient_and_logits against value_and_gradient and
+  // counted in the checkpoint. The flow's checkpoints hand no logits (their states are evaluated as
+  // stage points): ms_per_checkpoint_forming_logits is theirs.
   Vec grad(f.num_params());
-  const double value = f.value_and_gradient(theta, grad);
-  const Checkpoint cp{kStepsFromStart, p.lr * static_cast<double>(kStepsFromStart), value, grad.norm(), theta, grad};
+  Mat logits_t;
+  const double value = f.value_gradient_and_logits(theta, grad, logits_t);
+  const Checkpoint cp{kStepsFromStart, p.lr * static_cast<double>(kStepsFromStart), value, grad.norm(), theta, grad,
+                      logits_t.size() > 0 ? &logits_t : nullptr};
+  const Checkpoint forming{cp.step, cp.time, cp.value, cp.grad_norm, cp.theta, cp.grad};
   const MetricOptions options{max_singular_values};
   volatile std::size_t keep = 0;  // the report is used, so the call is not optimized away
-  const double checkpoint_s = best_seconds([&] { keep = keep + checkpoint_report(f, cp, options).size(); }, 3, 0.3);
+  Vec scratch(f.num_params());
+  double handing_s = 0.0;
+  if (cp.logits_t) {
+    const double plain_s = best_seconds([&] { keep = keep + (f.value_and_gradient(theta, scratch) > 0.0); }, 3, 0.3);
+    const double with_s =
+        best_seconds([&] { keep = keep + (f.value_gradient_and_logits(theta, scratch, logits_t) > 0.0); }, 3, 0.3);
+    handing_s = std::max(0.0, with_s - plain_s);
+  }
+  const double report_s = best_seconds([&] { keep = keep + checkpoint_report(f, cp, options).size(); }, 3, 0.3);
+  const double checkpoint_s = report_s + handing_s;
+  const double forming_s = best_seconds([&] { keep = keep + checkpoint_report(f, forming, options).size(); }, 3, 0.3);
   // The same without the spectra (MetricOptions::spectra = false, as `--no-spectra`): what the
   // d×d (or N×N) Gram products and their eigenvalues cost.
   const MetricOptions no_spectra{max_singular_values, false};
   const double no_spectra_s =
-      best_seconds([&] { keep = keep + checkpoint_report(f, cp, no_spectra).size(); }, 3, 0.3);
+      best_seconds([&] { keep = keep + checkpoint_report(f, cp, no_spectra).size(); }, 3, 0.3) + handing_s;
 
   nlohmann::ordered_json j;
   j["impl"] = "ufm-sim-checkpoint";
@@ -97,6 +116,9 @@ inline nlohmann::ordered_json time_checkpoint(Index K, Index n, Index d, int lay
   j["ms_per_checkpoint"] = 1e3 * checkpoint_s;
   j["ms_per_gd_step"] = 1e3 * step_s;
   j["checkpoint_over_gd_step"] = checkpoint_s / step_s;
+  j["ms_handing_logits"] = 1e3 * handing_s;
+  j["ms_per_checkpoint_forming_logits"] = 1e3 * forming_s;
+  j["forming_logits_over_gd_step"] = forming_s / step_s;
   j["ms_per_checkpoint_without_spectra"] = 1e3 * no_spectra_s;
   j["without_spectra_over_gd_step"] = no_spectra_s / step_s;
   return j;

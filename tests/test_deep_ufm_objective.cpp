@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -95,6 +96,22 @@ TEST(DeepUfmObjective, OneLayerIsTheUfmObjective) {
       }
     }
   }
+}
+
+TEST(DeepUfmObjective, AFlowDrivesTheOneLayerObjectiveThatFormsItsStagePoints) {
+  // with_flow_objective (ufm-sim run's gradient flow): one layer, the UfmObjective the model forwards to,
+  // which forms a stage point inside its own pass; deeper, the DeepUfmObjective, which does not.
+  const DeepUfmObjective one(make_spec(1, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kFree, 1), kLabels);
+  const DeepUfmObjective two(make_spec(2, Activation::kRelu, Loss::kCrossEntropy, BiasMode::kFree, 1), kLabels);
+  const auto fused = [](const auto& objective) { return ErrorNormObjective<std::decay_t<decltype(objective)>>; };
+  EXPECT_TRUE(with_flow_objective(one, fused));
+  EXPECT_FALSE(with_flow_objective(two, fused));
+  ASSERT_NE(one.one_layer(), nullptr);
+  EXPECT_EQ(two.one_layer(), nullptr);
+  const Vec theta = test::random_vec(one.num_params(), 3, 0.5);
+  Vec g_deep, g_one;
+  EXPECT_EQ(one.value_and_gradient(theta, g_deep), one.one_layer()->value_and_gradient(theta, g_one));
+  EXPECT_EQ(g_deep, g_one);
 }
 
 TEST(DeepUfmObjective, FrozenClassifierHasZeroGradientOnlyThere) {

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "test_problems.hpp"
+#include "test_metrics_util.hpp"
 #include "test_util.hpp"
 #include "ufm/dynamics/gradient_descent.hpp"
 #include "ufm/objectives/labels.hpp"
+#include "ufm/objectives/loss.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
 
 namespace ufm {
@@ -60,6 +62,39 @@ TEST(GradientDescent, ObservesScheduledStepsWithTheirOwnValueAndGradient) {
   }
   EXPECT_EQ(theta, rec.thetas.back());
   EXPECT_EQ(s.gradient_evaluations, 21);
+}
+
+TEST(GradientDescent, HandsTheObserverTheLogitsOfEveryScheduledState) {
+  // A CheckpointLogitsObjective's evaluation of a scheduled (or last) state hands its logits on: (W H)ᵀ
+  // of that state. A plain objective hands none.
+  const UfmObjective f(3, 4, test::shuffled_labels({4, 5, 3}, 2), Loss::kCrossEntropy, BiasMode::kFree,
+                       {1e-2, 1e-2, 0.0});
+  Vec theta = test::random_vec(f.num_params(), 5, 0.5);
+  std::vector<Mat> seen;
+  std::vector<long> steps;
+  auto observe = [&](const Checkpoint& c) {
+    steps.push_back(c.step);
+    seen.push_back(c.logits_t ? *c.logits_t : Mat());
+    if (c.logits_t) {
+      const Mat want = (f.layout().W(c.theta) * f.layout().H(c.theta)).transpose();
+      EXPECT_LT((*c.logits_t - want).cwiseAbs().maxCoeff(), 1e-13) << "step " << c.step;
+    }
+    return ObserverAction::kContinue;
+  };
+  for (const double beta : {0.0, 0.9}) {
+    steps.clear(), seen.clear();
+    GradientDescent({.lr = 0.1, .max_steps = 7, .momentum = beta}).run(f, theta, std::vector<long>{0, 3}, observe);
+    ASSERT_EQ(steps, (std::vector<long>{0, 3, 7}));
+    for (const Mat& m : seen) EXPECT_EQ(m.rows(), 12);
+  }
+  const Quadratic q({0.3, 1.0}, 11, 1);
+  Vec x = test::random_vec(2, 13);
+  bool any = false;
+  GradientDescent({.lr = 0.1, .max_steps = 3}).run(q, x, std::vector<long>{0, 1}, [&](const Checkpoint& c) {
+    any = any || c.logits_t != nullptr;
+    return ObserverAction::kContinue;
+  });
+  EXPECT_FALSE(any);
 }
 
 TEST(GradientDescent, MomentumFollowsTheHeavyBallRecursion) {

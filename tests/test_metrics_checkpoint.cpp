@@ -193,6 +193,40 @@ TEST(CheckpointReport, TheComparisonSeesAPerturbedMetric) {
   EXPECT_NE(checkpoint_json_difference(fewer, plain, 1e-12), "");
 }
 
+TEST(CheckpointReport, TakesTheLogitsTheEvaluationHandsIt) {
+  // Checkpoint::logits_t from value_gradient_and_logits: the one-layer report matches the plain route
+  // with them, and reads them (class 0's logits shifted by one change the loss it reports). A deeper
+  // model hands none (the report forms its own).
+  const std::vector<CheckpointCase> cases{
+      {{}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kRegularized},
+      {{}, Activation::kLinear, Loss::kMse, BiasMode::kNone},
+      {{}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kFree, false, {30, 40, 35, 25}, 8},
+      {{}, Activation::kLinear, Loss::kMse, BiasMode::kFree, false, {4, 0, 5}},  // an empty class
+      {{4}, Activation::kRelu, Loss::kMse, BiasMode::kFree},
+  };
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    const DeepUfmObjective f = checkpoint_case_objective(cases[k]);
+    const Vec theta = test::random_vec(f.num_params(), 17, 0.7);
+    Vec grad(f.num_params());
+    Mat logits_t;
+    const double value = f.value_gradient_and_logits(theta, grad, logits_t);
+    if (f.layout().layers() > 1) {
+      EXPECT_EQ(logits_t.size(), 0) << "case " << k;
+      continue;
+    }
+    ASSERT_EQ(logits_t.rows(), f.layout().N) << "case " << k;
+    const Checkpoint cp{12, 1.2, value, grad.norm(), theta, grad, &logits_t};
+    const MetricOptions options{};
+    const auto handed = checkpoint_report(f, cp, options);
+    EXPECT_EQ(checkpoint_json_difference(handed, checkpoint_report_by_plain_route(f, cp, options), 1e-12), "")
+        << "case " << k;
+    Mat shifted = logits_t;
+    shifted.col(0).array() += 1.0;  // class 0's logits: every loss sees it
+    const Checkpoint moved{12, 1.2, value, grad.norm(), theta, grad, &shifted};
+    EXPECT_NE(checkpoint_report(f, moved, options)["loss"], handed["loss"]) << "case " << k;
+  }
+}
+
 TEST(NcMetrics, CollapseFromAPrecomputedLevelIsTheOneShotCollapse) {
   test::Model m;
   m.K = 3;

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "test_metrics_util.hpp"
 #include "test_util.hpp"
 #include "ufm/objectives/detail/exp_nonpositive.hpp"
 #include "ufm/objectives/detail/ufm_kernels.hpp"
@@ -114,6 +115,37 @@ double ulps(double got, double want) {
   if (got == want) return 0.0;
   const double a = std::abs(want);
   return std::abs(got - want) / (std::nextafter(a, std::numeric_limits<double>::infinity()) - a);
+}
+
+TEST(UfmObjective, HandsTheLogitsOfItsPassWithTheSameValueAndGradient) {
+  // value_gradient_and_logits: value and gradient bit for bit value_and_gradient's, and (W H)ᵀ without
+  // the bias, class-major. K = 3 and 10 (transposed kernels, N not a multiple of the lanes), 13 (tiles
+  // by class group), 30 (Eigen's products after the kernels' logits); every bias mode.
+  struct Case {
+    Index K, d, n;
+    Loss loss;
+    BiasMode bias;
+  };
+  for (const Case c : {Case{3, 4, 5, Loss::kCrossEntropy, BiasMode::kFree},
+                       Case{10, 64, 30, Loss::kCrossEntropy, BiasMode::kRegularized},
+                       Case{13, 16, 7, Loss::kMse, BiasMode::kNone}, Case{30, 8, 4, Loss::kCrossEntropy, BiasMode::kFree}}) {
+    const UfmObjective f(c.K, c.d, test::shuffled_labels(std::vector<Index>(static_cast<std::size_t>(c.K), c.n), 3),
+                         c.loss, c.bias, {1e-2, 2e-2, c.bias == BiasMode::kRegularized ? 3e-2 : 0.0});
+    const Vec theta = test::random_vec(f.num_params(), 19, 0.8);
+    Vec grad, handed_grad;
+    Mat logits_t;
+    const double value = f.value_and_gradient(theta, grad);
+    EXPECT_EQ(f.value_gradient_and_logits(theta, handed_grad, logits_t), value) << "K = " << c.K;
+    EXPECT_EQ(handed_grad, grad) << "K = " << c.K;
+    const UfmLayout& L = f.layout();
+    ASSERT_EQ(logits_t.rows(), L.N);
+    ASSERT_EQ(logits_t.cols(), c.K);
+    const Mat want = (L.W(theta) * L.H(theta)).transpose();
+    EXPECT_LT((logits_t - want).cwiseAbs().maxCoeff(), 1e-13 * want.cwiseAbs().maxCoeff()) << "K = " << c.K;
+    if (L.has_bias) {  // the bias is not in them: b is far larger than their error
+      EXPECT_GT(L.b(theta).cwiseAbs().maxCoeff(), 1e-3);
+    }
+  }
 }
 
 TEST(ExpNonpositive, IsWithinOneAndAHalfUlpOfStdExpAndMostlyEqualToIt) {

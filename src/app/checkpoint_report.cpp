@@ -47,11 +47,17 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   const auto W = L.W(layers, c.theta);      // K×d_{L−1}
   const auto b = L.b(c.theta);              // K, or empty
   // Every level's feature metrics once; the penultimate level's feed the classifier metrics too.
-  // The penultimate level's pass over S gives the logits without the bias too, class-major: (W S)ᵀ, N×K.
+  // The logits without the bias, class-major, (W S)ᵀ (N×K): the evaluation's (c.logits_t), or else
+  // formed by the penultimate level's pass over S.
   std::vector<LevelMetrics> by_level;
   for (Index l = 0; l + 1 < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
-  Mat WSt;
-  by_level.push_back(level_metrics(S, f.labels(), L.K, options, W, WSt));
+  const bool handed = c.logits_t && c.logits_t->rows() == L.N && c.logits_t->cols() == L.K;
+  Mat formed;
+  if (handed)
+    by_level.push_back(level_metrics(S, f.labels(), L.K, options, W));
+  else
+    by_level.push_back(level_metrics(S, f.labels(), L.K, options, W, formed));
+  const Mat& WSt = handed ? *c.logits_t : formed;
   Mat Rt = WSt;  // N×K logits, then the loss's residual there
   if (b.size() == L.K) Rt.rowwise() += b.transpose();
   const DeepObjectiveParts parts = parts_from_logits(f, c.theta, Rt, by_level.front().stats.h_sq);

@@ -104,8 +104,9 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
   ncc.clear();
   // The classifier's product rides on the pass over H below when it can (contiguous columns, M̃ defined);
   // otherwise it is few_rows_product_t's own pass.
-  const bool pair = W && H.outerStride() == H.rows() && s.empty_reason.empty();
-  if (W && !pair) few_rows_product_t(*W, H, *WHt);
+  const bool one_pass = H.outerStride() == H.rows() && s.empty_reason.empty();  // centring and M̃ᵀX
+  const bool pair = W && WHt && one_pass;
+  if (W && WHt && !pair) few_rows_product_t(*W, H, *WHt);
   put_metric(out, "h_norm", std::sqrt(s.h_sq));
   if (!s.empty_reason.empty()) {  // μ_c of an empty class, hence μ_G and M̃, are undefined
     put_null_means_metrics(s.empty_reason, out);
@@ -139,13 +140,15 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
     auto X = Xb.leftCols(nb);
     if (pair)  // X_b, P and W H_b from one pass over the block
       x_sq += centred_and_raw_products_block(MtT, s.Mt, Wc, Wt, s.mu_G, H.col(j0).data(), nb, j0, X.data(), Pt, *WHt);
+    else if (one_pass)  // X_b and P
+      x_sq += centred_products_block(MtT, s.Mt, s.mu_G, H.col(j0).data(), nb, j0, X.data(), Pt);
     else
       X = H.middleCols(j0, nb).colwise() - s.mu_G;
     for (Index j = 0; j < nb; ++j) {
       dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
       var(labels[j0 + j]) += dist2(j0 + j);
     }
-    if (!pair) x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt);
+    if (!one_pass) x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt);
     if (opt.spectra && small_gram_is_dd) add_gram_lower(X.data(), d, d, nb, gram.data(), d);
   }
   if (opt.spectra && !small_gram_is_dd) {  // here Xb holds all of X

@@ -21,6 +21,12 @@ double centred_and_raw_products_block(const Mat& A, const Mat& At, const Mat& W,
                                     Xc, Pt.data() + j0, Zt.data() + j0, Pt.rows());
 }
 
+double centred_products_block(const Mat& A, const Mat& At, const Vec& mu, const double* Hb, Index nb, Index j0,
+                              double* Xc, Mat& Pt) {
+  return detail::block_centred_pair(A.cols(), A.rows(), A.data(), At.data(), nullptr, nullptr, mu.data(), Hb, nb, Xc,
+                                    Pt.data() + j0, nullptr, Pt.rows());
+}
+
 double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out_t) {
   const Index K = A.rows(), d = A.cols(), N = X.cols();
   if (d == 0 || X.outerStride() != d) {

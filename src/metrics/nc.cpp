@@ -73,6 +73,14 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
   return measure_level(H, labels, K, opt, "level_metrics()", &W, &WHt);
 }
 
+LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
+                           const MetricOptions& opt, const Eigen::Ref<const Mat>& W) {
+  if (W.rows() != K || W.cols() != H.rows())
+    throw std::invalid_argument("level_metrics(): W is " + std::to_string(W.rows()) + "x" + std::to_string(W.cols()) +
+                                ", need K x d = " + std::to_string(K) + "x" + std::to_string(H.rows()));
+  return measure_level(H, labels, K, opt, "level_metrics()", &W);
+}
+
 void classifier_metrics(const Snapshot& sn, MetricSet& out) {
   detail::check_snapshot(sn, "classifier_metrics()");
   const Eigen::Ref<const Mat> W = sn.W;

@@ -93,6 +93,12 @@ double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
   return loss + penalties(theta, nullptr);
 }
 
+double DeepUfmObjective::value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const {
+  if (shallow_) return shallow_->value_gradient_and_logits(theta, grad, logits_t);
+  logits_t.resize(0, 0);
+  return value_and_gradient(theta, grad);
+}
+
 double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
   if (shallow_) return shallow_->value_and_descend(theta, grad, lr);
   const double value = value_and_gradient(theta, grad);

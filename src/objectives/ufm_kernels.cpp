@@ -228,9 +228,10 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
 /// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r],
 /// each logits_octet's sum (r in order from zero), and the centred columns x_s into Xc (d each).
 /// Each 8×8 tile is transposed once; its centred rows are formed after the transpose (x_s[r + j] for
-/// the 8 samples is h_s[r + j] − μ[r + j], the same subtraction). A, W: K×d column-major.
+/// the 8 samples is h_s[r + j] − μ[r + j], the same subtraction). A, W: K×d column-major. Without
+/// kRaw, Pt and Xc only (W and Zt unused): the logits came from the objective's own pass.
 /// Returns Σ_s ‖x_s‖², in logits_octet's order.
-template <int K>
+template <int K, bool kRaw>
 EIGEN_DONT_INLINE double centred_pair_octet(Index d, const double* A, const double* W, const double* mu,
                                             const double* H, double* Xc, double* Pt, double* Zt, Index ldz) {
   __m512d acc_a[K], acc_w[K];
@@ -253,16 +254,16 @@ EIGEN_DONT_INLINE double centred_pair_octet(Index d, const double* A, const doub
     for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
       const __m512d centred = _mm512_sub_pd(row[j], _mm512_set1_pd(mu[r + j]));
       const double* wa = A + (r + j) * K;
-      const double* ww = W + (r + j) * K;
+      [[maybe_unused]] const double* ww = kRaw ? W + (r + j) * K : nullptr;
       for (int k = 0; k < K; ++k) {
         acc_a[k] = _mm512_fmadd_pd(_mm512_set1_pd(wa[k]), centred, acc_a[k]);
-        acc_w[k] = _mm512_fmadd_pd(_mm512_set1_pd(ww[k]), row[j], acc_w[k]);
+        if constexpr (kRaw) acc_w[k] = _mm512_fmadd_pd(_mm512_set1_pd(ww[k]), row[j], acc_w[k]);
       }
     }
   }
   for (int k = 0; k < K; ++k) {
     _mm512_storeu_pd(Pt + k * ldz, acc_a[k]);
-    _mm512_storeu_pd(Zt + k * ldz, acc_w[k]);
+    if constexpr (kRaw) _mm512_storeu_pd(Zt + k * ldz, acc_w[k]);
   }
   return sum_lanes(_mm512_add_pd(sq0, sq1));
 }
@@ -603,7 +604,8 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
   if (d % 8 == 0 && K <= kCentredPairClasses)
     with_constant<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
       for (; i + 8 <= nb; i += 8)
-        x_squared += centred_pair_octet<G>(d, A, W, mu, Hb + i * d, Xc + i * d, Pt + i, Zt + i, ldz);
+        x_squared += W ? centred_pair_octet<G, true>(d, A, W, mu, Hb + i * d, Xc + i * d, Pt + i, Zt + i, ldz)
+                       : centred_pair_octet<G, false>(d, A, W, mu, Hb + i * d, Xc + i * d, Pt + i, Zt + i, ldz);
     });
 #endif
   // The samples left (all of them without the pair kernel): centred, then each product by block_logits,
@@ -613,7 +615,7 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
   const Index step = i == 0 ? nb : 1;
   for (; i < nb; i += step) {
     x_squared += block_logits(d, K, A, At, Xc + i * d, step, nullptr, Pt + i, nullptr, ldz);
-    block_logits(d, K, W, Wt, Hb + i * d, step, nullptr, Zt + i, nullptr, ldz, false);
+    if (W) block_logits(d, K, W, Wt, Hb + i * d, step, nullptr, Zt + i, nullptr, ldz, false);
   }
   return x_squared;
 }

@@ -111,7 +111,7 @@ void UfmObjective::logits(const Vec& theta, Mat& Z) const {
 
 void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store,
                              const double* W, const double* b, double* gH, bool stream,
-                             std::optional<double> descend_lr, const ScaledErrorSpec* error) const {
+                             std::optional<double> descend_lr, const ScaledErrorSpec* error, double* logits_t) const {
   const Index d = layout_.d, K = layout_.K, N = layout_.N;
   const double inv_n = 1.0 / static_cast<double>(N);
   const bool with_gw = gH && !freeze_w_;
@@ -137,7 +137,22 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
         if (store) copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
         Hb = c.Hs.data();
       }
-      c.h_squared += block_logits(d, K, W, Wt_.data(), Hb, nb, b, Zt, packed);
+      c.h_squared += block_logits(d, K, W, Wt_.data(), Hb, nb, logits_t ? nullptr : b, Zt, packed);
+      if (logits_t) {  // copied out, then the bias added as the kernel would have added it
+        for (Index k = 0; k < K; ++k) {
+          double* z = Zt + k * nb;
+          double* out = logits_t + k * N + c0;
+          const double bk = b ? b[k] : 0.0;
+          if (b) {
+            for (Index i = 0; i < nb; ++i) {
+              out[i] = z[i];
+              z[i] = out[i] + bk;
+            }
+          } else {
+            std::copy_n(z, nb, out);
+          }
+        }
+      }
     }
     const Eigen::Map<const Mat> Hm(Hb, d, nb);
     Eigen::Map<Mat> Zm(Zt, nb, K);
@@ -185,7 +200,7 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
 
 ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombination* stage, double* store,
                                          Vec* grad, Vec* descend, double lr, const ScaledErrorSpec* error,
-                                         double* norm) const {
+                                         double* norm, double* logits_t) const {
   const Index K = layout_.K, d = layout_.d, N = layout_.N;
   if (grad && grad->size() != num_params()) grad->resize(num_params());
   const Index h_size = layout_.h_size();
@@ -211,7 +226,7 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   const Index chunks = static_cast<Index>(chunks_.size());
   auto run = [&](Index c) {
     run_chunk(chunks_[static_cast<std::size_t>(c)], H, stage, store, W.data(), b, gH, stream, descend_lr,
-              grad && !descend ? error : nullptr);
+              grad && !descend ? error : nullptr, stage ? nullptr : logits_t);
   };
   for_each_chunk(chunks, 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops,
                  run);
@@ -269,6 +284,11 @@ ObjectiveParts UfmObjective::parts(const Vec& theta) const { return evaluate(the
 double UfmObjective::value(const Vec& theta) const { return evaluate(theta, nullptr).total(); }
 
 double UfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const { return evaluate(theta, &grad).total(); }
+
+double UfmObjective::value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const {
+  if (logits_t.rows() != layout_.N || logits_t.cols() != layout_.K) logits_t.resize(layout_.N, layout_.K);
+  return evaluate_at(theta.data(), nullptr, nullptr, &grad, nullptr, 0.0, nullptr, nullptr, logits_t.data()).total();
+}
 
 double UfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
   return evaluate(theta, &grad, &theta, lr).total();

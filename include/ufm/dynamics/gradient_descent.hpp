@@ -47,7 +47,9 @@ class GradientDescent {
   /// \param checkpoints sorted step indices to observe; the final state is always observed
   ///        (except on kDiverged: a non-finite state is never observed).
   /// Allocates only before the loop (theta, gradient, a copy of the last observed state, and
-  /// the velocity with momentum). Between checkpoints a step is one objective evaluation and
+  /// the velocity with momentum), and once at the first scheduled checkpoint of a
+  /// CheckpointLogitsObjective: the N×K logits its evaluation hands the observer
+  /// (Checkpoint::logits_t). Between checkpoints a step is one objective evaluation and
   /// one fused pass (gradient norm + update) over the parameters; the pass is split into fixed
   /// chunks (OpenMP when large), so the trajectory does not depend on the thread count. Plain GD
   /// (momentum 0) on a DescentStepObjective takes those steps with f.value_and_descend, which
@@ -141,6 +143,7 @@ RunSummary GradientDescent::run(const F& f, Vec& theta, std::span<const long> ch
   const long max_steps = options_.max_steps;
 
   Vec grad, saved, velocity;  // saved: the last observed state (theta_0 at first)
+  Mat logits_t;               // CheckpointLogitsObjective: the logits at an observed state (sized there, once)
   resize_large(grad, n);
   resize_large(saved, n);
   saved = theta;
@@ -180,14 +183,23 @@ RunSummary GradientDescent::run(const F& f, Vec& theta, std::span<const long> ch
         continue;  // a non-finite gradient makes theta non-finite: the next value reports it
       }
     }
-    const double value = f.value_and_gradient(theta, grad);
+    // A state the observer is sure to see also hands it the objective's logits (not a state observed
+    // only for its gradient norm, grad_tol > 0, which the observer sees only if it converged).
+    const bool with_logits = CheckpointLogitsObjective<F> && (scheduled || budget);
+    double value = 0.0;
+    if constexpr (CheckpointLogitsObjective<F>)
+      value = with_logits ? f.value_gradient_and_logits(theta, grad, logits_t) : f.value_and_gradient(theta, grad);
+    else
+      value = f.value_and_gradient(theta, grad);
     ++s.gradient_evaluations;
     if (k == 0) s.initial_value = saved_value = value;
     if (!std::isfinite(value)) return diverged(false);
     if (observed) {  // norm first, then update
       const double grad_norm = detail::gd_pass(grad, nullptr, nullptr, lr, beta, partial);
       if (!std::isfinite(grad_norm)) return diverged(true);
-      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, theta, grad}, scheduled, tol, budget, s)) return s;
+      const Mat* logits = with_logits && logits_t.size() > 0 ? &logits_t : nullptr;
+      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, theta, grad, logits}, scheduled, tol, budget, s))
+        return s;
       if (scheduled) saved = theta, saved_step = k, saved_value = value;
       detail::gd_pass(grad, &theta, v, lr, beta, partial);
     } else if (!std::isfinite(detail::gd_pass(grad, &theta, v, lr, beta, partial))) {

@@ -23,6 +23,9 @@ struct Checkpoint {
   double grad_norm;  ///< ||grad F(theta)||_2
   const Vec& theta;  ///< the state
   const Vec& grad;   ///< grad F(theta)
+  /// The classifier's logits at theta without the bias, N×K class-major, from the evaluation that gave
+  /// value and grad (CheckpointLogitsObjective), or null: checkpoint_report then forms them itself.
+  const Mat* logits_t = nullptr;
 };
 
 enum class ObserverAction { kContinue, kStop };

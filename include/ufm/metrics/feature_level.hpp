@@ -13,7 +13,8 @@ namespace ufm::detail {
 /// explained_variance, effective_rank, stable_rank, nc1_unscaled, global_mean_norm, mean_of_means_norm.
 /// \param ncc Out: nearest-class-centre prediction per sample, or empty when the class means are unusable.
 /// \param W When not null, the K×d classifier that reads these features: WHt (resized to N×K) receives
-/// (W H)ᵀ, few_rows_product_t's product bit for bit, from the same pass over H as the metrics' own.
+/// (W H)ᵀ, few_rows_product_t's product bit for bit, from the same pass over H as the metrics' own; with
+/// WHt null, no product with W is made.
 void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, const ClassStats& s,
                          const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc,
                          const Eigen::Ref<const Mat>* W = nullptr, Mat* WHt = nullptr);

@@ -27,4 +27,8 @@ double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Ind
 double centred_and_raw_products_block(const Mat& A, const Mat& At, const Mat& W, const Mat& Wt, const Vec& mu,
                                       const double* Hb, Index nb, Index j0, double* Xc, Mat& Pt, Mat& Zt);
 
+/// The same without the classifier's product: Pt and Xc only (its logits came from elsewhere).
+double centred_products_block(const Mat& A, const Mat& At, const Vec& mu, const double* Hb, Index nb, Index j0,
+                              double* Xc, Mat& Pt);
+
 }  // namespace ufm

@@ -56,6 +56,11 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
 LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                            const MetricOptions& opt, const Eigen::Ref<const Mat>& W, Mat& WHt);
 
+/// The same where the logits are already formed (the evaluation's, Checkpoint::logits_t): W is read
+/// only for the class statistics (the strong-collapse residual), and no product with W is made.
+LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
+                           const MetricOptions& opt, const Eigen::Ref<const Mat>& W);
+
 /// collapse_metrics(s, opt), the same object, from parts already computed: level =
 /// level_metrics(s.H, s.labels, s.K, opt) and WHt = (s.W s.H)ᵀ, the logits without the bias stored
 /// class-major (N×K, as few_rows_product_t gives them). Nothing of the feature level is computed again.

@@ -39,6 +39,9 @@ class DeepUfmObjective {
   /// One forward and one backward pass into workspaces allocated by the constructor: no allocation.
   /// \param grad Out: dF/dtheta; resized only if its size is wrong (never in a step loop).
   double value_and_gradient(const Vec& theta, Vec& grad) const;
+  /// value_and_gradient, and (L = 1) UfmObjective's logits_t = (W H)ᵀ without the bias
+  /// (CheckpointLogitsObjective); deeper, logits_t is left empty (0×0).
+  double value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const;
   /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective). L = 1: UfmObjective's
   /// one-pass step; deeper: value_and_gradient, then the update. grad: workspace.
   double value_and_descend(Vec& theta, Vec& grad, double lr) const;
@@ -48,6 +51,10 @@ class DeepUfmObjective {
   void feature_levels(const Vec& theta, std::vector<Mat>& levels) const;
   /// Logits Z = W_L S_{L−1} + b 1ᵀ (K×N), written into Z.
   void logits(const Vec& theta, Mat& Z) const;
+  /// L = 1: the UfmObjective every call above forwards to (the same θ layout), or null. A gradient
+  /// flow drives it directly: it forms each stage point inside its own pass (StagePointObjective,
+  /// ErrorNormObjective), which this class does not model for every depth.
+  const UfmObjective* one_layer() const { return shallow_ ? &*shallow_ : nullptr; }
 
  private:
   /// One pass of the stack over H₁: fills the levels and the logits and returns the loss sum
@@ -67,5 +74,14 @@ class DeepUfmObjective {
 };
 
 static_assert(DescentStepObjective<DeepUfmObjective>);
+
+/// run(objective) with the objective a gradient flow of f drives: f.one_layer() for one layer (a
+/// StagePointObjective and ErrorNormObjective: stage points formed inside its pass), else f itself.
+template <class Run>
+auto with_flow_objective(const DeepUfmObjective& f, Run&& run) {
+  if (const UfmObjective* one = f.one_layer()) return run(*one);
+  return run(f);
+}
+static_assert(CheckpointLogitsObjective<DeepUfmObjective>);
 
 }  // namespace ufm

@@ -65,4 +65,13 @@ concept ErrorNormObjective =
       { f.value_and_gradient_at(x, grad, store, error, norm) } -> std::convertible_to<double>;
     };
 
+/// An Objective that hands a checkpoint the logits of the state it evaluated: value_and_gradient,
+/// bit for bit, and logits_t = the classifier's logits without the bias, N×K class-major (resized
+/// only if its size is wrong; left empty where the objective does not form them in its pass).
+/// Checkpoint::logits_t carries them to the observer, and checkpoint_report does not form W·S again.
+template <class F>
+concept CheckpointLogitsObjective = Objective<F> && requires(const F& f, const Vec& theta, Vec& grad, Mat& logits_t) {
+  { f.value_gradient_and_logits(theta, grad, logits_t) } -> std::convertible_to<double>;
+};
+
 }  // namespace ufm

@@ -38,6 +38,10 @@ class UfmObjective {
   /// \param grad Out: dF/dtheta; resized only if its size is wrong (never in a step loop).
   /// Does not allocate when K ≤ 24 (own kernels); above, Eigen's products may.
   double value_and_gradient(const Vec& theta, Vec& grad) const;
+  /// value_and_gradient, bit for bit, and the logits without the bias as the pass forms them,
+  /// logits_t = (W H)ᵀ (N×K, class-major; resized only if its size is wrong): what a checkpoint of
+  /// theta reads instead of forming W H again (CheckpointLogitsObjective).
+  double value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const;
   /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective), in the same pass over H:
   /// for K ≤ 12 the backward kernel writes the new H in place of the old; above, each block's
   /// H-gradient goes to a cache-resident scratch block and updates H there. Bit-identical to
@@ -77,17 +81,20 @@ class UfmObjective {
   /// The same at a point: theta's data (stage null), or a stage point formed block by block on the
   /// way (theta null), also written to store when store is not null.
   /// error (with grad): also its norm, into *norm.
+  /// logits_t (not with stage): (W H)ᵀ without the bias, N×K class-major, copied from each block.
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
                              Vec* descend, double lr, const ScaledErrorSpec* error = nullptr,
-                             double* norm = nullptr) const;
+                             double* norm = nullptr, double* logits_t = nullptr) const;
   /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
   /// stage: H is formed block by block from it, by the logits kernel where it can
   /// (detail::block_logits_formed), into store when not null, else into c.Hs; with the streaming
   /// path, into c.Hs and copied to store. H is then unused.
   /// error (with gH): each block's scaled errors into c.error once its gradient is written.
+  /// logits_t (not with stage): each block's logits without the bias copied there before the bias is
+  /// added (the kernels add it last, so the block's logits are the same doubles).
   void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
                  const double* b, double* gH, bool stream, std::optional<double> descend_lr,
-                 const ScaledErrorSpec* error) const;
+                 const ScaledErrorSpec* error, double* logits_t) const;
 
   UfmLayout layout_;
   std::vector<int> labels_;
@@ -105,5 +112,6 @@ class UfmObjective {
 
 static_assert(DescentStepObjective<UfmObjective>);
 static_assert(ErrorNormObjective<UfmObjective>);
+static_assert(CheckpointLogitsObjective<UfmObjective>);
 
 }  // namespace ufm

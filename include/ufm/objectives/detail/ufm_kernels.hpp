@@ -59,7 +59,7 @@ double block_logits_formed(Index d, Index K, const double* W, const double* Wt, 
 /// Pt[k·ldz + i] = (A x_i)_k with x_i = h_i − μ, Zt[k·ldz + i] = (W h_i)_k, and the centred columns into
 /// Xc (d×nb). A, W: K×d column-major, At, Wt their transposes. Each entry of Pt and Zt is the one
 /// block_logits computes from the same columns, bit for bit; with AVX-512, d % 8 = 0 and K ≤ 10 both
-/// come from one transpose of each tile of H_b. Returns Σ_i ‖x_i‖².
+/// come from one transpose of each tile of H_b. W (and Wt, Zt) null: Pt and Xc only. Returns Σ_i ‖x_i‖².
 double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,
                           const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz);
 
