@@ -57,7 +57,9 @@ void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels,
     for (int p = 0; p < NP; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kLanes);
     [[maybe_unused]] const double* w = kResidual ? strong->Wt.col(c).data() + r0 : nullptr;
     [[maybe_unused]] const Packet ac = ei::pset1<Packet>(kResidual ? strong->a(c) : 0.0);
-    for (; i < N && labels[i] == c; ++i) {
+    Index end = i + 1;  // the run of class c's samples: found first, so the loop below has no label test
+    while (end < N && labels[end] == c) ++end;
+    for (; i < end; ++i) {
       const double* h = H.col(i).data() + r0;
       for (int p = 0; p < NP; ++p) {
         const Packet x = ei::ploadu<Packet>(h + p * kLanes);
