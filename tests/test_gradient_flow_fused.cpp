@@ -178,6 +178,56 @@ TEST(FusedFlow, Rk4AndDopri5AreBitIdenticalForOneAndTwoThreads) {
   EXPECT_NE(finals[0], finals[1]);
 }
 
+/// UfmObjective without value_gradient_and_logits(_at): the flow evaluates it as before those existed.
+struct NoLogits {
+  const UfmObjective& f;
+  Index num_params() const { return f.num_params(); }
+  double value(const Vec& x) const { return f.value(x); }
+  double value_and_gradient(const Vec& x, Vec& g) const { return f.value_and_gradient(x, g); }
+  double value_and_gradient_at(const LinearCombination& x, Vec& g, double* store) const {
+    return f.value_and_gradient_at(x, g, store);
+  }
+  double value_and_gradient_at(const LinearCombination& x, Vec& g, double* store, const ScaledErrorSpec& error,
+                               double& norm) const {
+    return f.value_and_gradient_at(x, g, store, error, norm);
+  }
+};
+static_assert(ErrorNormObjective<NoLogits> && !CheckpointLogitsObjective<NoLogits>);
+
+TEST(FusedFlow, ScheduledStatesHandTheirLogitsWithoutChangingTheTrajectory) {
+  // RK4's scheduled states and dopri5's start and interpolated checkpoints are evaluated with their
+  // logits (Checkpoint::logits_t = (W H)ᵀ of the observed state), stage points included (the
+  // interpolated ones are formed in the pass); the states are the same doubles as without.
+  for (const Loss loss : {Loss::kCrossEntropy, Loss::kMse}) {
+    const FusedFlowProblem p = fused_flow_problem(3, 7, 6, loss, 11);
+    const UfmLayout& L = p.f.layout();
+    for (const Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+      const GradientFlow flow({.integrator = integrator, .dt = 0.05, .abs_tol = 1e-9, .rel_tol = 1e-9,
+                               .max_time = 0.5});
+      const std::vector<double> times{0.0, 0.15, 0.35};
+      int handed = 0;
+      std::vector<Vec> with, without;
+      auto check = [&](const Checkpoint& c) {
+        with.push_back(c.theta);
+        if (c.logits_t) {
+          ++handed;
+          const Mat want = (L.W(c.theta) * L.H(c.theta)).transpose();
+          EXPECT_LT((*c.logits_t - want).cwiseAbs().maxCoeff(), 1e-13 * want.cwiseAbs().maxCoeff()) << c.time;
+        }
+        return ObserverAction::kContinue;
+      };
+      Vec theta = p.theta0, plain = p.theta0;
+      flow.run(p.f, theta, times, check);
+      Observed seen;
+      flow.run(NoLogits{p.f}, plain, times, seen);
+      EXPECT_EQ(theta, plain);
+      ASSERT_EQ(with.size(), seen.states.size());
+      for (std::size_t i = 0; i < with.size(); ++i) EXPECT_EQ(with[i], seen.states[i]) << i;
+      EXPECT_GE(handed, 3) << (integrator == Integrator::kRk4 ? "rk4" : "dopri5");  // t = 0, 0.15, 0.35
+    }
+  }
+}
+
 TEST(FusedFlow, Dopri5WithTheRmsNormIsBitIdenticalForOneAndTwoThreads) {
   // The RMS norm sums squares per chunk, the chunks' sums in chunk order: no thread-count dependence.
   const FusedFlowProblem p = fused_flow_problem(8, 1024, 64, Loss::kCrossEntropy, 3);

@@ -109,6 +109,26 @@ void UfmObjective::logits(const Vec& theta, Mat& Z) const {
   if (layout_.has_bias) Z.colwise() += layout_.b(theta);
 }
 
+namespace {
+/// A block's logits without the bias (Zt, nb×K class-major) copied to out (column k at out + k·ld),
+/// then the bias added in Zt as the kernels add it: last, to the same sum.
+void hand_out_logits(double* Zt, Index nb, Index K, const double* b, double* out, Index ld) {
+  for (Index k = 0; k < K; ++k) {
+    double* z = Zt + k * nb;
+    double* o = out + k * ld;
+    if (!b) {
+      std::copy_n(z, nb, o);
+      continue;
+    }
+    const double bk = b[k];
+    for (Index i = 0; i < nb; ++i) {
+      o[i] = z[i];
+      z[i] = o[i] + bk;
+    }
+  }
+}
+}  // namespace
+
 void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store,
                              const double* W, const double* b, double* gH, bool stream,
                              std::optional<double> descend_lr, const ScaledErrorSpec* error, double* logits_t) const {
@@ -129,7 +149,8 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
       // gradient is written): a kept state where it is kept, and read from there (the next stages
       // read it again; a copy from scratch was a pass of loads and stores of its own), else in scratch.
       double* formed = store ? store + c0 * d : c.Hs.data();
-      c.h_squared += block_logits_formed(d, K, W, Wt_.data(), *stage, c0 * d, nb, b, Zt, formed);
+      const double* bias = logits_t ? nullptr : b;  // handing the logits out: the bias added after
+      c.h_squared += block_logits_formed(d, K, W, Wt_.data(), *stage, c0 * d, nb, bias, Zt, formed);
       Hb = formed;
     } else {
       if (stage) {  // H beyond the caches: the block formed in scratch, the stored state bypassing them
@@ -138,22 +159,8 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
         Hb = c.Hs.data();
       }
       c.h_squared += block_logits(d, K, W, Wt_.data(), Hb, nb, logits_t ? nullptr : b, Zt, packed);
-      if (logits_t) {  // copied out, then the bias added as the kernel would have added it
-        for (Index k = 0; k < K; ++k) {
-          double* z = Zt + k * nb;
-          double* out = logits_t + k * N + c0;
-          const double bk = b ? b[k] : 0.0;
-          if (b) {
-            for (Index i = 0; i < nb; ++i) {
-              out[i] = z[i];
-              z[i] = out[i] + bk;
-            }
-          } else {
-            std::copy_n(z, nb, out);
-          }
-        }
-      }
     }
+    if (logits_t) hand_out_logits(Zt, nb, K, b, logits_t + c0, N);
     const Eigen::Map<const Mat> Hm(Hb, d, nb);
     Eigen::Map<Mat> Zm(Zt, nb, K);
     c.loss += loss_and_residual_class_major(loss_, Zt, K, nb, nb, labels_.data() + c0, inv_n, c.work.data());
@@ -226,7 +233,7 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   const Index chunks = static_cast<Index>(chunks_.size());
   auto run = [&](Index c) {
     run_chunk(chunks_[static_cast<std::size_t>(c)], H, stage, store, W.data(), b, gH, stream, descend_lr,
-              grad && !descend ? error : nullptr, stage ? nullptr : logits_t);
+              grad && !descend ? error : nullptr, logits_t);
   };
   for_each_chunk(chunks, 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops,
                  run);
@@ -272,6 +279,12 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
 
 double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
   return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0).total();
+}
+
+double UfmObjective::value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
+                                                  Mat& logits_t) const {
+  if (logits_t.rows() != layout_.N || logits_t.cols() != layout_.K) logits_t.resize(layout_.N, layout_.K);
+  return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0, nullptr, nullptr, logits_t.data()).total();
 }
 
 double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store,

@@ -168,9 +168,16 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
   std::size_t next = 0;  // first checkpoint not yet observed
   long saved_step = 0;
   double saved_time = 0.0, saved_value = 0.0;
+  Mat logits_t;  // the logits of a state sure to be observed (scheduled or the last), sized there once
   for (long k = 0;; ++k) {
     const double t = k >= n_grid ? T : static_cast<double>(k) * h;
-    const double value = value_and_gradient_at(f, x, grad, 1.0);  // also the first RK4 stage
+    // Observed for sure (the next checkpoint, in sorted order, at t_k within h/2; or the grid's or the
+    // step budget's end): the evaluation also hands its logits to the report (Checkpoint::logits_t).
+    // Also the first RK4 stage.
+    const bool sure = k >= n_grid || k >= max_steps ||
+                      (next < checkpoints.size() && checkpoints[next] <= t + 0.5 * h && checkpoints[next] <= T);
+    const double value = sure ? value_gradient_and_logits_at(f, x, grad, 1.0, logits_t)
+                              : value_and_gradient_at(f, x, grad, 1.0);
     ++s.gradient_evaluations;
     if (k == 0) s.initial_value = saved_value = value;
     auto diverged = [&](bool value_finite) {  // end the trajectory at its last observed state
@@ -197,7 +204,8 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
       const Vec& G = grad.values();
       const double grad_norm = G.norm();  // NaN/Inf if an entry is, or if the norm overflows
       if (!std::isfinite(grad_norm)) return diverged(true);
-      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G}, scheduled, tol, budget, s)) {
+      const Mat* logits = sure && logits_t.size() > 0 ? &logits_t : nullptr;
+      if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G, logits}, scheduled, tol, budget, s)) {
         theta = X;
         return s;
       }
@@ -242,7 +250,10 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   std::size_t next = 0;  // first checkpoint not yet observed
 
   LazyVec start(theta);
-  double value = value_and_gradient_at(f, start, gc, 1.0);
+  Mat logits_t;  // the logits of an evaluated state sure to be observed, sized there once
+  const bool start_observed = T <= 0.0 || max_steps <= 0 || (!checkpoints.empty() && checkpoints.front() <= 0.0);
+  double value = start_observed ? value_gradient_and_logits_at(f, start, gc, 1.0, logits_t)
+                                : value_and_gradient_at(f, start, gc, 1.0);
   ++s.gradient_evaluations;
   s.initial_value = s.final_value = value;
   double grad_norm = gc.values().norm();
@@ -257,7 +268,9 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
                 : max_steps <= 0                                ? std::optional(RunStatus::kMaxSteps)
                 : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
                                                                 : std::nullopt;
-  if (detail::settle(observe, Checkpoint{0, 0.0, value, grad_norm, theta, gc.values()}, scheduled, tol, budget, s))
+  const Mat* start_logits = start_observed && logits_t.size() > 0 ? &logits_t : nullptr;
+  if (detail::settle(observe, Checkpoint{0, 0.0, value, grad_norm, theta, gc.values(), start_logits}, scheduled, tol,
+                     budget, s))
     return s;
 
   stepper.initialize(start, 0.0, std::min(options_.dt, T));
@@ -308,13 +321,15 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
              !(at_end && checkpoints[next] >= T - end_slack)) {
         const double tc = checkpoints[next++];
         stepper.calc_state(tc, xc);
-        const double vc = value_and_gradient_at(f, xc, gc, 1.0);
+        const double vc = value_gradient_and_logits_at(f, xc, gc, 1.0, logits_t);
         ++s.gradient_evaluations;
         const Vec& Xc = xc.values();
         const double gc_norm = gc.values().norm();
         if (!std::isfinite(vc) || !std::isfinite(gc_norm))
           return diverge(detail::non_finite_message(std::isfinite(vc), k, tc));
-        if (detail::settle(observe, Checkpoint{k, tc, vc, gc_norm, Xc, gc.values()}, true, tol, std::nullopt, s)) {
+        const Mat* logits = logits_t.size() > 0 ? &logits_t : nullptr;
+        if (detail::settle(observe, Checkpoint{k, tc, vc, gc_norm, Xc, gc.values(), logits}, true, tol, std::nullopt,
+                           s)) {
           theta = Xc;
           return s;
         }

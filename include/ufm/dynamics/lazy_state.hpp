@@ -220,6 +220,31 @@ double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double
   return f.value_and_gradient(point, grad.overwrite(grad_sign));
 }
 
+/// value_and_gradient_at, and the logits at x as a CheckpointLogitsObjective hands them to a checkpoint
+/// (Checkpoint::logits_t): through its stage-point form where x is still pending, else at x's values.
+/// logits_t is left empty (0×0) where f hands none.
+template <class F>
+double value_gradient_and_logits_at(const F& f, const LazyVec& x, LazyVec& grad, double grad_sign, Mat& logits_t) {
+  if constexpr (CheckpointLogitsObjective<F>) {
+    x.resolve();
+    if constexpr (requires(const LinearCombination& c, Vec& g, double* st) {
+                    f.value_gradient_and_logits_at(c, g, st, logits_t);
+                  }) {
+      if (x.pending()) {
+        double* store = x.store_for_evaluation();
+        Vec& g = grad.overwrite(grad_sign);
+        const double value = f.value_gradient_and_logits_at(x.combination(), g, store, logits_t);
+        if (store) x.mark_settled();
+        return value;
+      }
+    }
+    return f.value_gradient_and_logits(x.values(), grad.overwrite(grad_sign), logits_t);
+  } else {
+    logits_t.resize(0, 0);
+    return value_and_gradient_at(f, x, grad, grad_sign);
+  }
+}
+
 /// The error norm `spec` describes over entries [0, n), in one chunked pass: per fixed chunk a
 /// ScaledErrorSum, the chunks' values combined in chunk order (the same for any thread count).
 inline double scaled_error(const ScaledErrorSpec& spec, Index n) {

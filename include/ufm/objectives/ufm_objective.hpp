@@ -52,6 +52,8 @@ class UfmObjective {
   /// and gradient are computed, W and b before the pass; store (or null) receives x on the way.
   /// Bit-identical to forming x and value_and_gradient. store and grad may be sources of x.
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const;
+  /// The same, and the logits without the bias at x as value_gradient_and_logits hands them.
+  double value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store, Mat& logits_t) const;
   /// The same, and norm receives the error norm `error` describes (ErrorNormObjective), each block's
   /// scaled errors taken right after the block's gradient is written (the estimate may read grad),
   /// W's and b's after the pass: per chunk, the chunks' partials in chunk order, then W's and b's.
@@ -81,7 +83,7 @@ class UfmObjective {
   /// The same at a point: theta's data (stage null), or a stage point formed block by block on the
   /// way (theta null), also written to store when store is not null.
   /// error (with grad): also its norm, into *norm.
-  /// logits_t (not with stage): (W H)ᵀ without the bias, N×K class-major, copied from each block.
+  /// logits_t: (W H)ᵀ without the bias, N×K class-major, copied from each block.
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
                              Vec* descend, double lr, const ScaledErrorSpec* error = nullptr,
                              double* norm = nullptr, double* logits_t = nullptr) const;
@@ -90,8 +92,8 @@ class UfmObjective {
   /// (detail::block_logits_formed), into store when not null, else into c.Hs; with the streaming
   /// path, into c.Hs and copied to store. H is then unused.
   /// error (with gH): each block's scaled errors into c.error once its gradient is written.
-  /// logits_t (not with stage): each block's logits without the bias copied there before the bias is
-  /// added (the kernels add it last, so the block's logits are the same doubles).
+  /// logits_t: each block's logits without the bias copied there before the bias is added (the
+  /// kernels add it last, so the block's logits are the same doubles).
   void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
                  const double* b, double* gH, bool stream, std::optional<double> descend_lr,
                  const ScaledErrorSpec* error, double* logits_t) const;
