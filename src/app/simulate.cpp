@@ -155,8 +155,8 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     // One layer: the flow drives the UfmObjective itself, which forms each stage point (and dopri5's
     // error norm) inside its pass over H; bit for bit the DeepUfmObjective's flow, one pass fewer
     // per stage. The report still reads f.
-    result.summary =
-        with_flow_objective(f, [&](const auto& objective) { return GradientFlow(o).run(objective, theta, times, observe); });
+    result.summary = with_flow_objective(
+        f, [&](const auto& objective) { return GradientFlow(o).run(objective, theta, times, observe); });
   } else {
     GradientDescent::Options o;
     o.lr = config.lr;
