@@ -128,7 +128,8 @@ TEST(UfmObjective, HandsTheLogitsOfItsPassWithTheSameValueAndGradient) {
   };
   for (const Case c : {Case{3, 4, 5, Loss::kCrossEntropy, BiasMode::kFree},
                        Case{10, 64, 30, Loss::kCrossEntropy, BiasMode::kRegularized},
-                       Case{13, 16, 7, Loss::kMse, BiasMode::kNone}, Case{30, 8, 4, Loss::kCrossEntropy, BiasMode::kFree}}) {
+                       Case{13, 16, 7, Loss::kMse, BiasMode::kNone},
+                       Case{30, 8, 4, Loss::kCrossEntropy, BiasMode::kFree}}) {
     const UfmObjective f(c.K, c.d, test::shuffled_labels(std::vector<Index>(static_cast<std::size_t>(c.K), c.n), 3),
                          c.loss, c.bias, {1e-2, 2e-2, c.bias == BiasMode::kRegularized ? 3e-2 : 0.0});
     const Vec theta = test::random_vec(f.num_params(), 19, 0.8);
