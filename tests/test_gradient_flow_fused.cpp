@@ -178,15 +178,22 @@ TEST(FusedFlow, Rk4AndDopri5AreBitIdenticalForOneAndTwoThreads) {
   EXPECT_NE(finals[0], finals[1]);
 }
 
-/// UfmObjective without value_gradient_and_logits(_at): the flow evaluates it as before those existed.
-struct NoLogits {
+/// The UFM objective with the error-norm overload hidden: GradientFlow then computes every dopri5
+/// error norm in a pass of its own, as before the fold.
+struct WithoutErrorNorm {
   const UfmObjective& f;
   Index num_params() const { return f.num_params(); }
-  double value(const Vec& x) const { return f.value(x); }
-  double value_and_gradient(const Vec& x, Vec& g) const { return f.value_and_gradient(x, g); }
-  double value_and_gradient_at(const LinearCombination& x, Vec& g, double* store) const {
-    return f.value_and_gradient_at(x, g, store);
+  double value(const Vec& theta) const { return f.value(theta); }
+  double value_and_gradient(const Vec& theta, Vec& grad) const { return f.value_and_gradient(theta, grad); }
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
+    return f.value_and_gradient_at(x, grad, store);
   }
+};
+static_assert(StagePointObjective<WithoutErrorNorm> && !ErrorNormObjective<WithoutErrorNorm>);
+
+/// UfmObjective without value_gradient_and_logits(_at): the flow evaluates it as before those existed.
+struct NoLogits : WithoutErrorNorm {
+  using WithoutErrorNorm::value_and_gradient_at;
   double value_and_gradient_at(const LinearCombination& x, Vec& g, double* store, const ScaledErrorSpec& error,
                                double& norm) const {
     return f.value_and_gradient_at(x, g, store, error, norm);
@@ -219,7 +226,7 @@ TEST(FusedFlow, ScheduledStatesHandTheirLogitsWithoutChangingTheTrajectory) {
       Vec theta = p.theta0, plain = p.theta0;
       flow.run(p.f, theta, times, check);
       Observed seen;
-      flow.run(NoLogits{p.f}, plain, times, seen);
+      flow.run(NoLogits{{p.f}}, plain, times, seen);
       EXPECT_EQ(theta, plain);
       ASSERT_EQ(with.size(), seen.states.size());
       for (std::size_t i = 0; i < with.size(); ++i) EXPECT_EQ(with[i], seen.states[i]) << i;
@@ -423,19 +430,6 @@ TEST(FusedFlow, UfmComputesTheErrorNormInItsPassAsItsOwnPassDoes) {
     EXPECT_TRUE(std::isnan(norm));
   }
 }
-
-/// The UFM objective with the error-norm overload hidden: GradientFlow then computes every dopri5
-/// error norm in a pass of its own, as before the fold.
-struct WithoutErrorNorm {
-  const UfmObjective& f;
-  Index num_params() const { return f.num_params(); }
-  double value(const Vec& theta) const { return f.value(theta); }
-  double value_and_gradient(const Vec& theta, Vec& grad) const { return f.value_and_gradient(theta, grad); }
-  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
-    return f.value_and_gradient_at(x, grad, store);
-  }
-};
-static_assert(StagePointObjective<WithoutErrorNorm> && !ErrorNormObjective<WithoutErrorNorm>);
 
 TEST(FusedFlow, Dopri5WithItsErrorNormInTheLastStagesPassTakesTheSameSteps) {
   // The max norm is the same number, so the trajectories are the same bit for bit; the RMS norm

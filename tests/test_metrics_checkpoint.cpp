@@ -284,6 +284,8 @@ TEST(NcMetrics, LevelWithItsClassifierGivesTheLogitsFromTheSamePass) {
   const std::vector<int> labels{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2};
   Mat WHt;
   EXPECT_THROW(level_metrics(H, labels, 3, {}, test::random_mat(3, 7, 2), WHt), std::invalid_argument);
+  EXPECT_THROW(level_metrics(H, labels, 3, {}, test::random_mat(3, 7, 2)), std::invalid_argument);  // logits handed
+  EXPECT_NO_THROW(level_metrics(H, labels, 3, {}, test::random_mat(3, 8, 2)));
 }
 
 }  // namespace

@@ -15,6 +15,10 @@ namespace {
 LevelMetrics measure_level(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                            const MetricOptions& opt, const char* caller, const Eigen::Ref<const Mat>* W = nullptr,
                            Mat* WHt = nullptr) {
+  if (W && (W->rows() != K || W->cols() != H.rows()))
+    throw std::invalid_argument(std::string(caller) + ": W is " + std::to_string(W->rows()) + "x" +
+                                std::to_string(W->cols()) + ", need K x d = " + std::to_string(K) + "x" +
+                                std::to_string(H.rows()));
   LevelMetrics level{class_stats(H, labels, K, caller, W), {}, MetricSet::object()};
   detail::put_feature_metrics(H, labels, level.stats, opt, level.metrics, level.ncc, W, WHt);
   move_null_reasons_last(level.metrics);
@@ -67,17 +71,11 @@ LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> 
 
 LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                            const MetricOptions& opt, const Eigen::Ref<const Mat>& W, Mat& WHt) {
-  if (W.rows() != K || W.cols() != H.rows())
-    throw std::invalid_argument("level_metrics(): W is " + std::to_string(W.rows()) + "x" + std::to_string(W.cols()) +
-                                ", need K x d = " + std::to_string(K) + "x" + std::to_string(H.rows()));
   return measure_level(H, labels, K, opt, "level_metrics()", &W, &WHt);
 }
 
 LevelMetrics level_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                            const MetricOptions& opt, const Eigen::Ref<const Mat>& W) {
-  if (W.rows() != K || W.cols() != H.rows())
-    throw std::invalid_argument("level_metrics(): W is " + std::to_string(W.rows()) + "x" + std::to_string(W.cols()) +
-                                ", need K x d = " + std::to_string(K) + "x" + std::to_string(H.rows()));
   return measure_level(H, labels, K, opt, "level_metrics()", &W);
 }
 
