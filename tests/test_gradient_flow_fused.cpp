@@ -202,9 +202,10 @@ struct NoLogits : WithoutErrorNorm {
 static_assert(ErrorNormObjective<NoLogits> && !CheckpointLogitsObjective<NoLogits>);
 
 TEST(FusedFlow, ScheduledStatesHandTheirLogitsWithoutChangingTheTrajectory) {
-  // RK4's scheduled states and dopri5's start and interpolated checkpoints are evaluated with their
-  // logits (Checkpoint::logits_t = (W H)ᵀ of the observed state), stage points included (the
-  // interpolated ones are formed in the pass); the states are the same doubles as without.
+  // RK4's scheduled states, dopri5's start, its interpolated checkpoints and the end of its last step
+  // are evaluated with their logits (Checkpoint::logits_t = (W H)ᵀ of the observed state), stage
+  // points included (the interpolated ones are formed in the pass, the last step's end in the pass
+  // that also takes its error norm); the states are the same doubles as without.
   for (const Loss loss : {Loss::kCrossEntropy, Loss::kMse}) {
     const FusedFlowProblem p = fused_flow_problem(3, 7, 6, loss, 11);
     const UfmLayout& L = p.f.layout();
@@ -230,9 +231,59 @@ TEST(FusedFlow, ScheduledStatesHandTheirLogitsWithoutChangingTheTrajectory) {
       EXPECT_EQ(theta, plain);
       ASSERT_EQ(with.size(), seen.states.size());
       for (std::size_t i = 0; i < with.size(); ++i) EXPECT_EQ(with[i], seen.states[i]) << i;
-      EXPECT_GE(handed, 3) << (integrator == Integrator::kRk4 ? "rk4" : "dopri5");  // t = 0, 0.15, 0.35
+      // t = 0, 0.15, 0.35 and the end, 0.5
+      EXPECT_EQ(handed, 4) << (integrator == Integrator::kRk4 ? "rk4" : "dopri5");
+      EXPECT_EQ(with.size(), 4u);
     }
   }
+}
+
+TEST(FusedFlow, Dopri5HandsTheLogitsOfAStepEndSureToBeObserved) {
+  // A step that ends the step budget, or ends exactly at a checkpoint, is observed at its end: the
+  // evaluation of its last stage (which also takes the error norm) hands that state's logits, and
+  // the trajectory is the same doubles as without.
+  const FusedFlowProblem p = fused_flow_problem(3, 7, 6, Loss::kCrossEntropy, 11);
+  const UfmLayout& L = p.f.layout();
+  auto flow = [](long max_steps) {
+    return GradientFlow({.integrator = Integrator::kDopri5, .dt = 0.05, .abs_tol = 1e-9, .rel_tol = 1e-9,
+                         .max_time = 1.0, .max_steps = max_steps});
+  };
+  struct Seen {
+    std::vector<double> times;
+    std::vector<Vec> states;
+    int handed = 0;
+  };
+  auto record = [&](Seen& seen) {
+    return [&](const Checkpoint& c) {
+      seen.times.push_back(c.time);
+      seen.states.push_back(c.theta);
+      if (c.logits_t) {
+        ++seen.handed;
+        const Mat want = (L.W(c.theta) * L.H(c.theta)).transpose();
+        EXPECT_LT((*c.logits_t - want).cwiseAbs().maxCoeff(), 1e-13 * want.cwiseAbs().maxCoeff()) << c.time;
+      }
+      return ObserverAction::kContinue;
+    };
+  };
+  Seen budget;  // the end of step 2, the budget's last
+  Vec theta = p.theta0;
+  EXPECT_EQ(flow(2).run(p.f, theta, {}, record(budget)).status, RunStatus::kMaxSteps);
+  ASSERT_EQ(budget.times.size(), 1u);
+  EXPECT_EQ(budget.handed, 1);
+  const double t2 = budget.times[0];
+  ASSERT_GT(t2, 0.0);
+  ASSERT_LT(t2, 0.9);
+
+  Seen at, plain;  // a checkpoint at exactly that time, then the end T = 1
+  Vec theta_at = p.theta0, theta_plain = p.theta0;
+  EXPECT_EQ(flow(1000).run(p.f, theta_at, std::vector<double>{t2}, record(at)).status, RunStatus::kMaxTime);
+  flow(1000).run(NoLogits{{p.f}}, theta_plain, std::vector<double>{t2}, record(plain));
+  ASSERT_EQ(at.times, (std::vector<double>{t2, 1.0}));
+  EXPECT_EQ(at.handed, 2);
+  EXPECT_EQ(plain.handed, 0);
+  EXPECT_EQ(at.states, plain.states);
+  EXPECT_EQ(at.states[0], budget.states[0]);  // observed at the step's end, not interpolated
+  EXPECT_EQ(theta_at, theta_plain);
 }
 
 TEST(FusedFlow, Dopri5WithTheRmsNormIsBitIdenticalForOneAndTwoThreads) {
@@ -418,6 +469,17 @@ TEST(FusedFlow, UfmComputesTheErrorNormInItsPassAsItsOwnPassDoes) {
       else
         EXPECT_EQ(norm, own_pass) << "max";
       EXPECT_GT(norm, 0.0);
+      // With the logits too (dopri5's last stage sure to be observed): the same numbers, and the
+      // logits of the stage-point overload.
+      Mat logits_t, want_logits;
+      Vec other_grad(m);
+      p.f.value_gradient_and_logits_at(point, other_grad, nullptr, want_logits);
+      double with_logits = -1.0;
+      grad.setZero();
+      EXPECT_EQ(p.f.value_gradient_and_logits_at(point, grad, store.data(), error, with_logits, logits_t), expected);
+      EXPECT_EQ(grad, expected_grad);
+      EXPECT_EQ(with_logits, norm);
+      EXPECT_EQ(logits_t, want_logits);
     }
     // A NaN in a source of the estimate only (not of the point): the norm is NaN, the value finite.
     Vec k2_nan = k2;

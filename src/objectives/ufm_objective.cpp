@@ -277,19 +277,29 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   return p;
 }
 
+double* UfmObjective::logits_out(Mat& logits_t) const {
+  if (logits_t.rows() != layout_.N || logits_t.cols() != layout_.K) logits_t.resize(layout_.N, layout_.K);
+  return logits_t.data();
+}
+
 double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
   return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0).total();
 }
 
 double UfmObjective::value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
                                                   Mat& logits_t) const {
-  if (logits_t.rows() != layout_.N || logits_t.cols() != layout_.K) logits_t.resize(layout_.N, layout_.K);
-  return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0, nullptr, nullptr, logits_t.data()).total();
+  return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0, nullptr, nullptr,
+                     logits_out(logits_t)).total();
 }
 
 double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store,
                                            const ScaledErrorSpec& error, double& norm) const {
   return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0, &error, &norm).total();
+}
+
+double UfmObjective::value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
+                                                  const ScaledErrorSpec& error, double& norm, Mat& logits_t) const {
+  return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0, &error, &norm, logits_out(logits_t)).total();
 }
 
 ObjectiveParts UfmObjective::parts(const Vec& theta) const { return evaluate(theta, nullptr); }
@@ -299,8 +309,8 @@ double UfmObjective::value(const Vec& theta) const { return evaluate(theta, null
 double UfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const { return evaluate(theta, &grad).total(); }
 
 double UfmObjective::value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const {
-  if (logits_t.rows() != layout_.N || logits_t.cols() != layout_.K) logits_t.resize(layout_.N, layout_.K);
-  return evaluate_at(theta.data(), nullptr, nullptr, &grad, nullptr, 0.0, nullptr, nullptr, logits_t.data()).total();
+  return evaluate_at(theta.data(), nullptr, nullptr, &grad, nullptr, 0.0, nullptr, nullptr,
+                     logits_out(logits_t)).total();
 }
 
 double UfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {

@@ -52,6 +52,9 @@ struct NonFiniteAtMinimumStep {
 /// estimate's sources (the stage's slopes, the old state and its slope: the stage point's own
 /// sources, and the new slope just written) are still in cache, instead of reading them all again
 /// in a pass of its own. Anything else that needs the result first runs it unfused (LazyVec).
+///
+/// A trial step ending where its state is sure to be observed (hand_logits_when) also hands that
+/// state's logits (Checkpoint::logits_t), so its checkpoint does not form W·H again.
 template <class F>
 class DeferredFsal final : public DeferredEvaluation {
  public:
@@ -61,24 +64,56 @@ class DeferredFsal final : public DeferredEvaluation {
     x_ = &x;
     dx_ = &dx;
     t_ = t;
+    handed_ = false;
     dx.overwrite(-1.0);  // its storage and sign are fixed now; the values come with the evaluation
     dx.set_waits_for(this);
     x.set_waits_for(this);
     set_outstanding();
   }
+  /// The trial states of the next step that are sure to be observed: from time `end` on (the run's
+  /// end), at time `checkpoint` exactly, or every one (`always`: the step budget's last step).
+  void hand_logits_when(double end, double checkpoint, bool always) {
+    hand_from_ = always ? -std::numeric_limits<double>::infinity() : end;
+    hand_at_ = checkpoint;
+  }
+  /// The logits of state x if its evaluation, the last one deferred, handed them; else null.
+  const Mat* logits_of(const LazyVec& x) const {
+    return handed_ && x_ == &x && last_.x == x_ && last_.dxdt == dx_ ? &logits_t_ : nullptr;
+  }
+  /// Sizes this buffer and `other` (the run's, for its other checkpoints) alike, once either has been
+  /// sized, so that neither allocates later in the run.
+  void size_logits_alike(Mat& other) {
+    const Mat& sized = other.size() > 0 ? other : logits_t_;
+    for (Mat* m : {&other, &logits_t_})
+      if (m->rows() != sized.rows() || m->cols() != sized.cols()) m->resize(sized.rows(), sized.cols());
+  }
 
  private:
   double evaluate(const ScaledErrorSpec* error) override {
     double norm = 0.0;
+    const bool hand = CheckpointLogitsObjective<F> && (t_ >= hand_from_ || t_ == hand_at_);
     if constexpr (ErrorNormObjective<F>) {
       if (error != nullptr && x_->pending()) {
         double* store = x_->store_for_evaluation();
-        last_.value = f_.value_and_gradient_at(x_->combination(), dx_->overwrite(-1.0), store, *error, norm);
+        Vec& g = dx_->overwrite(-1.0);
+        const LinearCombination& c = x_->combination();
+        if constexpr (requires(Mat& l) { f_.value_gradient_and_logits_at(c, g, store, *error, norm, l); }) {
+          last_.value = hand ? f_.value_gradient_and_logits_at(c, g, store, *error, norm, logits_t_)
+                             : f_.value_and_gradient_at(c, g, store, *error, norm);
+          handed_ = hand;
+        } else {
+          last_.value = f_.value_and_gradient_at(c, g, store, *error, norm);
+        }
         if (store) x_->mark_settled();
         return finish(norm);
       }
     }
-    last_.value = value_and_gradient_at(f_, *x_, *dx_, -1.0);
+    if (hand) {
+      last_.value = value_gradient_and_logits_at(f_, *x_, *dx_, -1.0, logits_t_);
+      handed_ = logits_t_.size() > 0;
+    } else {
+      last_.value = value_and_gradient_at(f_, *x_, *dx_, -1.0);
+    }
     if (error != nullptr) norm = scaled_error(*error, x_->size());
     return finish(norm);
   }
@@ -96,6 +131,10 @@ class DeferredFsal final : public DeferredEvaluation {
   const LazyVec* x_ = nullptr;
   LazyVec* dx_ = nullptr;
   double t_ = 0.0;
+  double hand_from_ = std::numeric_limits<double>::infinity();
+  double hand_at_ = std::numeric_limits<double>::quiet_NaN();
+  bool handed_ = false;  ///< the last evaluation handed x_'s logits
+  Mat logits_t_;         ///< sized by the first evaluation that hands them
 };
 
 /// odeint's default_error_checker (a_x = a_dxdt = 1) on LazyVec, with x_err formed inside the norm's
@@ -269,6 +308,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
                 : detail::stop_requested(options_.stop_request) ? std::optional(RunStatus::kStopped)
                                                                 : std::nullopt;
   const Mat* start_logits = start_observed && logits_t.size() > 0 ? &logits_t : nullptr;
+  fsal.size_logits_alike(logits_t);
   if (detail::settle(observe, Checkpoint{0, 0.0, value, grad_norm, theta, gc.values(), start_logits}, scheduled, tol,
                      budget, s))
     return s;
@@ -305,6 +345,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
         xc.assign(stepper.current_state());
         stepper.initialize(xc, stepper.current_time(), T - stepper.current_time());
       }
+      fsal.hand_logits_when(T - end_slack, next < checkpoints.size() ? checkpoints[next] : T, k + 1 >= max_steps);
       const double t_new = stepper.do_step(system).second;
       ++k;
       stepped = true;
@@ -328,6 +369,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
         if (!std::isfinite(vc) || !std::isfinite(gc_norm))
           return diverge(detail::non_finite_message(std::isfinite(vc), k, tc));
         const Mat* logits = logits_t.size() > 0 ? &logits_t : nullptr;
+        fsal.size_logits_alike(logits_t);
         if (detail::settle(observe, Checkpoint{k, tc, vc, gc_norm, Xc, gc.values(), logits}, true, tol, std::nullopt,
                            s)) {
           theta = Xc;
@@ -349,7 +391,10 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
       value = last.value;
       t = t_state;
       stepped = false;
-      if (observed && detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G}, scheduled, tol, budget, s)) {
+      const Mat* logits = fsal.logits_of(x);
+      if (logits) fsal.size_logits_alike(logits_t);
+      if (observed && detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G, logits}, scheduled, tol, budget,
+                                     s)) {
         theta = X;
         return s;
       }

@@ -59,6 +59,9 @@ class UfmObjective {
   /// W's and b's after the pass: per chunk, the chunks' partials in chunk order, then W's and b's.
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec& error,
                                double& norm) const;
+  /// Both: the error norm and the logits (dopri5's last stage where its state is sure to be observed).
+  double value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
+                                      const ScaledErrorSpec& error, double& norm, Mat& logits_t) const;
   /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
@@ -97,6 +100,8 @@ class UfmObjective {
   void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
                  const double* b, double* gH, bool stream, std::optional<double> descend_lr,
                  const ScaledErrorSpec* error, double* logits_t) const;
+  /// logits_t sized N×K (resized only if its size is wrong), for the pass to write.
+  double* logits_out(Mat& logits_t) const;
 
   UfmLayout layout_;
   std::vector<int> labels_;
