@@ -298,11 +298,11 @@ TEST(UfmKernels, BackwardRefusesABlockWiderThanItsResidualScratch) {
   const std::vector<double> Wt(d * K, 0.5), H(d * nb, 1.0), Gt(K * nb, 0.25);
   std::vector<double> gH(d * nb), gWt(d * K);
   EXPECT_THROW(detail::block_backward(d, K, Wt.data(), H.data(), nullptr, nb, Gt.data(), gH.data(), gWt.data(), 0.1,
-                                      std::nullopt, false, nullptr),
+                                      nullptr, false, nullptr),
                std::invalid_argument);
   // One column fewer is within the buffer: λ h + Σ_k G_ki w_k = 0.1 + 3·0.25·0.5 in every entry.
   EXPECT_NO_THROW(detail::block_backward(d, K, Wt.data(), H.data(), nullptr, nb - 1, Gt.data(), gH.data(), gWt.data(),
-                                         0.1, std::nullopt, false, nullptr));
+                                         0.1, nullptr, false, nullptr));
   EXPECT_DOUBLE_EQ(gH[0], 0.1 + 3 * 0.25 * 0.5);
   EXPECT_DOUBLE_EQ(gH[d * (nb - 1) - 1], 0.1 + 3 * 0.25 * 0.5);
 }

@@ -1,6 +1,5 @@
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -626,7 +625,7 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
 /// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
 /// non-temporal stores, and `next` (the next block of H, or null) is prefetched into L2.
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
-                    const double* Gt, double* gHb, double* gWt, double lambda, std::optional<double> descend_lr, bool stream,
+                    const double* Gt, double* gHb, double* gWt, double lambda, const double* descend_lr, bool stream,
                     const NextBlocks* next) {
   if (nb > kMaxBlockColumns)
     throw std::invalid_argument("block_backward: " + std::to_string(nb) + " columns, at most " +

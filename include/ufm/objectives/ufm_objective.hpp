@@ -6,7 +6,6 @@
 /// H-gradient and a partial W-gradient, while the block is in cache. The blocks are grouped into a
 /// fixed number of chunks (set by K, d and N only); OpenMP threads take whole chunks and the chunk
 /// partials are added in chunk order, so value and gradient are bit-identical for any thread count.
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -90,7 +89,7 @@ class UfmObjective {
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
                              Vec* descend, double lr, const ScaledErrorSpec* error = nullptr,
                              double* norm = nullptr, double* logits_t = nullptr) const;
-  /// gH: the H-gradient, or (descend_lr set) H itself, which receives the descent step.
+  /// gH: the H-gradient, or (descend_lr not null) H itself, which receives the descent step.
   /// stage: H is formed block by block from it, by the logits kernel where it can
   /// (detail::block_logits_formed), into store when not null, else into c.Hs; with the streaming
   /// path, into c.Hs and copied to store. H is then unused.
@@ -98,7 +97,7 @@ class UfmObjective {
   /// logits_t: each block's logits without the bias copied there before the bias is added (the
   /// kernels add it last, so the block's logits are the same doubles).
   void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
-                 const double* b, double* gH, bool stream, std::optional<double> descend_lr,
+                 const double* b, double* gH, bool stream, const double* descend_lr,
                  const ScaledErrorSpec* error, double* logits_t) const;
   /// logits_t sized N×K (resized only if its size is wrong), for the pass to write.
   double* logits_out(Mat& logits_t) const;
