@@ -265,24 +265,29 @@ TEST(FusedFlow, Dopri5HandsTheLogitsOfAStepEndSureToBeObserved) {
       return ObserverAction::kContinue;
     };
   };
-  Seen budget;  // the end of step 2, the budget's last
-  Vec theta = p.theta0;
+  Seen budget1, budget;  // the ends of steps 1 and 2, each the budget's last
+  Vec theta1 = p.theta0, theta = p.theta0;
+  EXPECT_EQ(flow(1).run(p.f, theta1, {}, record(budget1)).status, RunStatus::kMaxSteps);
   EXPECT_EQ(flow(2).run(p.f, theta, {}, record(budget)).status, RunStatus::kMaxSteps);
   ASSERT_EQ(budget.times.size(), 1u);
   EXPECT_EQ(budget.handed, 1);
-  const double t2 = budget.times[0];
-  ASSERT_GT(t2, 0.0);
+  const double t1 = budget1.times.at(0), t2 = budget.times[0], mid = 0.5 * (t1 + t2);
+  ASSERT_GT(t1, 0.0);
+  ASSERT_LT(t1, mid);
+  ASSERT_LT(mid, t2);
   ASSERT_LT(t2, 0.9);
 
-  Seen at, plain;  // a checkpoint at exactly that time, then the end T = 1
+  // Checkpoints inside step 2 and at exactly its end, then the end T = 1.
+  const std::vector<double> times{mid, t2};
+  Seen at, plain;
   Vec theta_at = p.theta0, theta_plain = p.theta0;
-  EXPECT_EQ(flow(1000).run(p.f, theta_at, std::vector<double>{t2}, record(at)).status, RunStatus::kMaxTime);
-  flow(1000).run(NoLogits{{p.f}}, theta_plain, std::vector<double>{t2}, record(plain));
-  ASSERT_EQ(at.times, (std::vector<double>{t2, 1.0}));
-  EXPECT_EQ(at.handed, 2);
+  EXPECT_EQ(flow(1000).run(p.f, theta_at, times, record(at)).status, RunStatus::kMaxTime);
+  flow(1000).run(NoLogits{{p.f}}, theta_plain, times, record(plain));
+  ASSERT_EQ(at.times, (std::vector<double>{mid, t2, 1.0}));
+  EXPECT_EQ(at.handed, 3);
   EXPECT_EQ(plain.handed, 0);
   EXPECT_EQ(at.states, plain.states);
-  EXPECT_EQ(at.states[0], budget.states[0]);  // observed at the step's end, not interpolated
+  EXPECT_EQ(at.states[1], budget.states[0]);  // observed at the step's end, not interpolated
   EXPECT_EQ(theta_at, theta_plain);
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -71,10 +72,11 @@ class DeferredFsal final : public DeferredEvaluation {
     set_outstanding();
   }
   /// The trial states of the next step that are sure to be observed: from time `end` on (the run's
-  /// end), at time `checkpoint` exactly, or every one (`always`: the step budget's last step).
-  void hand_logits_when(double end, double checkpoint, bool always) {
+  /// end), at a time of `pending` exactly (the checkpoints not yet observed, sorted), or every one
+  /// (`always`: the step budget's last step).
+  void hand_logits_when(double end, std::span<const double> pending, bool always) {
     hand_from_ = always ? -std::numeric_limits<double>::infinity() : end;
-    hand_at_ = checkpoint;
+    pending_ = pending;
   }
   /// The logits of state x if its evaluation, the last one deferred, handed them; else null.
   const Mat* logits_of(const LazyVec& x) const {
@@ -91,7 +93,8 @@ class DeferredFsal final : public DeferredEvaluation {
  private:
   double evaluate(const ScaledErrorSpec* error) override {
     double norm = 0.0;
-    const bool hand = CheckpointLogitsObjective<F> && (t_ >= hand_from_ || t_ == hand_at_);
+    const bool hand = CheckpointLogitsObjective<F> &&
+                      (t_ >= hand_from_ || std::binary_search(pending_.begin(), pending_.end(), t_));
     if constexpr (ErrorNormObjective<F>) {
       if (error != nullptr && x_->pending()) {
         double* store = x_->store_for_evaluation();
@@ -132,7 +135,7 @@ class DeferredFsal final : public DeferredEvaluation {
   LazyVec* dx_ = nullptr;
   double t_ = 0.0;
   double hand_from_ = std::numeric_limits<double>::infinity();
-  double hand_at_ = std::numeric_limits<double>::quiet_NaN();
+  std::span<const double> pending_;
   bool handed_ = false;  ///< the last evaluation handed x_'s logits
   Mat logits_t_;         ///< sized by the first evaluation that hands them
 };
@@ -345,7 +348,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
         xc.assign(stepper.current_state());
         stepper.initialize(xc, stepper.current_time(), T - stepper.current_time());
       }
-      fsal.hand_logits_when(T - end_slack, next < checkpoints.size() ? checkpoints[next] : T, k + 1 >= max_steps);
+      fsal.hand_logits_when(T - end_slack, checkpoints.subspan(next), k + 1 >= max_steps);
       const double t_new = stepper.do_step(system).second;
       ++k;
       stepped = true;
