@@ -74,12 +74,12 @@ inline nlohmann::ordered_json time_checkpoint(Index K, Index n, Index d, int lay
   std::nth_element(steps_s.begin(), steps_s.begin() + static_cast<long>(steps_s.size() / 2), steps_s.end());
   const double step_s = steps_s[steps_s.size() / 2];
 
-  // The checkpoint, as GradientDescent (and the flow at a scheduled RK4 state or an interpolated
-  // dopri5 checkpoint) hands it to simulate.cpp's observer: with the logits of the state's evaluation
-  // (one layer; Checkpoint::logits_t), which cost that evaluation a copy of each block's logits. That
-  // copy is timed as value_gradient_and_logits against value_and_gradient and counted in the
-  // checkpoint. A dopri5 checkpoint at the end of a step (the state was evaluated as the step's last
-  // stage, before anyone knew it would be observed) hands none: ms_per_checkpoint_forming_logits.
+  // The checkpoint, as GradientDescent (and the flow at a state sure to be observed) hands it to
+  // simulate.cpp's observer: with the logits of the state's evaluation (one layer;
+  // Checkpoint::logits_t), which cost that evaluation a copy of each block's logits. That copy is
+  // timed as value_gradient_and_logits against value_and_gradient and counted in the checkpoint. A
+  // state observed only because of a stop request or convergence to grad_tol (nobody knew before its
+  // evaluation) hands none: ms_per_checkpoint_forming_logits.
   Vec grad(f.num_params());
   Mat logits_t;
   const double value = f.value_gradient_and_logits(theta, grad, logits_t);

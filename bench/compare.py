@@ -400,7 +400,8 @@ def main():
         print("One checkpoint's metrics (`ufm-bench checkpoint`: checkpoint_report itself, every metric and "
               "spectrum `ufm-sim run` writes, with the logits GD's evaluation hands it and what handing them "
               "costs that evaluation) against one GD step of the same model, one thread; target ≤ 3 steps. "
-              "\"forming logits\": the same report forming the logits itself, as at a dopri5 step's end.\n")
+              "\"forming logits\": the same report forming the logits itself, as for a state observed on a "
+              "stop request or on convergence.\n")
         print("| size | layers | ms per checkpoint | ms per GD step | GD steps per checkpoint | forming logits | "
               "without spectra | ≤ 3 |")
         print("|---|---|---|---|---|---|---|---|")

@@ -69,8 +69,8 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
 /// page-aligned allocations and d·8 is often a multiple of 4096), `stream` writes gH with
 /// non-temporal stores (gHb 64-byte aligned, d a multiple of kLanes), and `next` (the next blocks of
 /// H, or null) is prefetched into L2.
-/// descend_lr → lr (K ≤ kMaxDescendK; null: none): a gradient-descent step instead; gHb is the block of H itself
-/// and receives h_i − lr·(λ h_i + Σ_k G_ki w_k), a product then a difference, as GradientDescent's update
+/// descend_lr → lr (K ≤ kMaxDescendK; null: none): a gradient-descent step instead; gHb is the block
+/// of H itself and receives h_i − lr·(λ h_i + Σ_k G_ki w_k), a product then a difference, as GradientDescent's update
 /// (gWt still receives the W-gradient contribution of the old H).
 void block_backward(Index d, Index K, const double* Wt, const double* Hb, const double* packed, Index nb,
                     const double* Gt, double* gHb, double* gWt, double lambda, const double* descend_lr, bool stream,
