@@ -79,6 +79,7 @@ namespace detail {
 /// number up to LinearCombination::kMaxTerms for T = 0.
 template <int T>
 struct CombinationLanes {
+  static constexpr bool kForms = true;  ///< the entries are formed (and written where a kernel keeps them)
   static constexpr int kCapacity = T > 0 ? T : LinearCombination::kMaxTerms;
   explicit CombinationLanes(const LinearCombination& c) : terms(T > 0 ? T : c.terms) {
     for (int t = 0; t < terms; ++t) {
