@@ -16,7 +16,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 using namespace sweep;
 
-constexpr const char* kHelp =
+constexpr const char* kMergeHelp =
     "ufm-sim merge: join the outputs of sweep shards (ufm-sim sweep --shard i/m)\n"
     "\n"
     "usage: ufm-sim merge A.jsonl B.jsonl ... --out ALL.jsonl\n"
@@ -55,7 +55,7 @@ int merge_command(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
-      std::cout << kHelp;
+      std::cout << kMergeHelp;
       return kExitOk;
     }
     if (arg == "--out" || arg.rfind("--out=", 0) == 0) {

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 using namespace sweep;
 
-constexpr const char* kHelp =
+constexpr const char* kSweepHelp =
     "ufm-sim sweep: run every point of a grid on OpenMP threads, one JSONL line per finished point\n"
     "\n"
     "usage: ufm-sim sweep GRID.json --out RESULTS.jsonl [--threads N] [--shard i/m] [--trajectories DIR] [--quiet]\n"
@@ -205,7 +205,7 @@ int sweep_command(const std::vector<std::string>& args) {
   try {
     a = parse_sweep_args(args);
     if (a.help) {
-      std::cout << kHelp;
+      std::cout << kSweepHelp;
       return kExitOk;
     }
     if (!a.table.empty()) return table_mode(a);

@@ -15,13 +15,13 @@
 namespace ufm {
 namespace {
 
-constexpr long long kMaxSize = 1LL << 40;
+constexpr long long kSizeCap = 1LL << 40;
 
-using Setter = std::function<void(NetConfig&, const std::string& option, const std::string& value)>;
+using NetSetter = std::function<void(NetConfig&, const std::string& option, const std::string& value)>;
 
 struct NetOption {
   std::string name, type, default_str, help;
-  Setter set;                  ///< empty for flags
+  NetSetter set;  ///< empty for flags
   bool NetConfig::*flag = nullptr;
   bool synthetic_only = false;
 };
@@ -32,7 +32,7 @@ std::vector<Index> parse_widths(const std::string& o, const std::string& v) {
   std::stringstream in(v);
   for (std::string item; std::getline(in, item, ',');) {
     try {
-      w.push_back(parse_integer_in(o, item, 1, kMaxSize));
+      w.push_back(parse_integer_in(o, item, 1, kSizeCap));
     } catch (const ConfigError&) {
       throw ConfigError(o, abbreviate(v), allowed);
     }
@@ -42,7 +42,7 @@ std::vector<Index> parse_widths(const std::string& o, const std::string& v) {
 }
 
 
-Setter positive_real(std::optional<double> NetConfig::*field) {
+NetSetter positive_real(std::optional<double> NetConfig::*field) {
   return [field](NetConfig& c, const std::string& o, const std::string& v) {
     const double x = parse_real(o, v, "a finite number > 0");
     if (!(x > 0)) throw ConfigError(o, v, "a finite number > 0");
@@ -50,7 +50,7 @@ Setter positive_real(std::optional<double> NetConfig::*field) {
   };
 }
 
-Setter non_empty_path(std::string NetConfig::*field) {
+NetSetter non_empty_path(std::string NetConfig::*field) {
   return [field](NetConfig& c, const std::string& o, const std::string& v) {
     if (v.empty()) throw ConfigError(o, v, "a non-empty path");
     c.*field = v;
@@ -75,13 +75,13 @@ const std::vector<NetOption>& net_options() {
        [](C& c, const std::string& o, const std::string& v) { c.classes = parse_integer_in(o, v, 2, 255); }, nullptr,
        true},
       {"per-class", "NUM", "100", "synthetic: training samples per class",
-       [](C& c, const std::string& o, const std::string& v) { c.per_class = parse_integer_in(o, v, 1, kMaxSize); },
+       [](C& c, const std::string& o, const std::string& v) { c.per_class = parse_integer_in(o, v, 1, kSizeCap); },
        nullptr, true},
       {"test-per-class", "NUM", "100", "synthetic: test samples per class (0: no test split)",
-       [](C& c, const std::string& o, const std::string& v) { c.test_per_class = parse_integer_in(o, v, 0, kMaxSize); },
+       [](C& c, const std::string& o, const std::string& v) { c.test_per_class = parse_integer_in(o, v, 0, kSizeCap); },
        nullptr, true},
       {"input-dim", "NUM", "16", "synthetic: input dimension",
-       [](C& c, const std::string& o, const std::string& v) { c.input_dim = parse_integer_in(o, v, 1, kMaxSize); },
+       [](C& c, const std::string& o, const std::string& v) { c.input_dim = parse_integer_in(o, v, 1, kSizeCap); },
        nullptr, true},
       {"separation", "NUM", "3", "synthetic: norm of every class mean (samples are mean + N(0, I))",
        [](C& c, const std::string& o, const std::string& v) {
@@ -90,7 +90,7 @@ const std::vector<NetOption>& net_options() {
        },
        nullptr, true},
       {"train-per-class", "NUM", "all", "a balanced, seeded subset of the training set, n per class",
-       [](C& c, const std::string& o, const std::string& v) { c.train_per_class = parse_integer_in(o, v, 1, kMaxSize); }},
+       [](C& c, const std::string& o, const std::string& v) { c.train_per_class = parse_integer_in(o, v, 1, kSizeCap); }},
       {"standardize", "", "off", "standardize every input feature with the training set's mean and std", {},
        &C::standardize},
       {"widths", "LIST", "512,512", "hidden widths d1,...,d_{L-1} (the network has L = their number + 1 layers)",
@@ -145,7 +145,7 @@ const std::vector<NetOption>& net_options() {
            return;
          }
          try {
-           c.batch_size = parse_integer_in(o, v, 1, kMaxSize);
+           c.batch_size = parse_integer_in(o, v, 1, kSizeCap);
          } catch (const ConfigError&) {
            throw ConfigError(o, abbreviate(v), "an integer in [1, 2^40] or full");
          }
@@ -196,7 +196,7 @@ const std::vector<NetOption>& net_options() {
          c.num_checkpoints = static_cast<int>(parse_integer_in(o, v, 2, 1000000));
        }},
       {"max-singular-values", "NUM", "100", "report at most this many singular values (0 = all)",
-       [](C& c, const std::string& o, const std::string& v) { c.max_singular_values = parse_integer_in(o, v, 0, kMaxSize); }},
+       [](C& c, const std::string& o, const std::string& v) { c.max_singular_values = parse_integer_in(o, v, 0, kSizeCap); }},
       {"format", "CHOICE", "json", "json | jsonl",
        [](C& c, const std::string& o, const std::string& v) {
          c.format = parse_choice<OutputFormat>(o, v, {{"json", OutputFormat::kJson}, {"jsonl", OutputFormat::kJsonl}});

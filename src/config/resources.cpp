@@ -44,7 +44,7 @@ Real samples(const RunConfig& c) {
 }
 
 /// d₁ … d_{L−1} as resolve() will make them (L ≤ 10000 by the option's range).
-std::vector<Real> hidden_widths(const RunConfig& c) {
+std::vector<Real> hidden_widths_real(const RunConfig& c) {
   std::vector<Real> w;
   if (!c.widths.empty())
     for (Index x : c.widths) w.push_back(static_cast<Real>(x));
@@ -94,7 +94,7 @@ std::string human_bytes(long double bytes) {
 long double estimated_run_bytes(const RunConfig& c) {
   const Real N = samples(c), K = classes(c);
   std::vector<Real> dims{static_cast<Real>(c.dim)};  // d₀ … d_{L−1}
-  for (Real w : hidden_widths(c)) dims.push_back(w);
+  for (Real w : hidden_widths_real(c)) dims.push_back(w);
   Real weights = 0, activations = 0, widest = 0;
   for (std::size_t l = 0; l < dims.size(); ++l) {
     const Real rows = l + 1 < dims.size() ? dims[l + 1] : K;
@@ -161,7 +161,7 @@ void require_memory(const RunConfig& c, long double needed, const std::string& w
   if (c.layers > 1) {
     candidates.push_back({"--layers", static_cast<long double>(c.layers), 2});
     long double widest = 0;
-    for (Real w : hidden_widths(c)) widest = std::max(widest, w);
+    for (Real w : hidden_widths_real(c)) widest = std::max(widest, w);
     candidates.push_back({c.widths.empty() ? "--width" : "--widths", widest, 16});
   }
   const Candidate& worst = *std::max_element(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {

@@ -13,7 +13,9 @@ namespace {
 constexpr std::string_view kMagic("\x93NUMPY", 6);
 constexpr std::size_t kAlign = 64;
 
-[[noreturn]] void fail(const fs::path& path, const std::string& what) { throw IoError(path.string() + ": " + what); }
+[[noreturn]] void fail_npy(const fs::path& path, const std::string& what) {
+  throw IoError(path.string() + ": " + what);
+}
 
 template <class U>
 void store_le(std::string& out, U v) {
@@ -54,7 +56,7 @@ void check_shape(const fs::path& path, const NpyArray& a, std::initializer_list<
                  const std::string& expected) {
   for (const auto& s : accepted)
     if (a.shape == s) return;
-  fail(path, "shape " + shape_string(a.shape) + " but expected " + expected);
+  fail_npy(path, "shape " + shape_string(a.shape) + " but expected " + expected);
 }
 
 double value_as_double(const NpyArray& a, std::size_t k) {
@@ -122,7 +124,7 @@ void check_finite(const NpyArray& a, const fs::path& path) {
     const double v = a.data_f64[k];
     if (std::isfinite(v)) continue;
     const std::string value = std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
-    fail(path, "non-finite value " + value + " at index " + shape_string(npy_index(a, k)) +
+    fail_npy(path, "non-finite value " + value + " at index " + shape_string(npy_index(a, k)) +
                    " (parameters must be finite)");
   }
 }
@@ -145,13 +147,13 @@ Mat npy_to_matrix(const NpyArray& a, const fs::path& path, Index rows, Index col
 Vec npy_to_vector(const NpyArray& a, const fs::path& path, Index n) { return npy_to_matrix(a, path, n, 1).col(0); }
 
 std::vector<int> npy_to_labels(const NpyArray& a, const fs::path& path, Index n, Index K) {
-  if (!a.is_integer()) fail(path, "dtype '" + a.dtype + "' is not an integer type; labels need one");
+  if (!a.is_integer()) fail_npy(path, "dtype '" + a.dtype + "' is not an integer type; labels need one");
   check_shape(path, a, {dims({n}), dims({n, 1})}, shape_string(dims({n})));
   std::vector<int> labels(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const long long y = a.data_i64[i];
     if (y < 0 || y >= K)
-      fail(path, "label " + std::to_string(y) + " at index " + std::to_string(i) + " is outside [0, " +
+      fail_npy(path, "label " + std::to_string(y) + " at index " + std::to_string(i) + " is outside [0, " +
                      std::to_string(K) + ")");
     labels[i] = static_cast<int>(y);
   }

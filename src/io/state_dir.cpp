@@ -68,7 +68,7 @@ void ensure_directory(const fs::path& dir) {
   throw IoError("cannot write state directory '" + dir.string() + "': " + reason);
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_message(int err) { return std::strerror(err); }
 
 std::string layers_text(std::size_t L) { return std::to_string(L) + (L == 1 ? " layer" : " layers"); }
 
@@ -124,13 +124,13 @@ Placement place(const fs::path& dir) {
       break;
     }
     if (errno != EEXIST || attempt == 100)
-      refuse(dir, "cannot create a directory in '" + parent.string() + "': " + errno_text(errno) + via);
+      refuse(dir, "cannot create a directory in '" + parent.string() + "': " + errno_message(errno) + via);
   }
 
   struct stat st {};
   if (::lstat(out.target.c_str(), &st) != 0) {
     if (errno == ENOENT) return out;
-    refuse(dir, errno_text(errno) + via);
+    refuse(dir, errno_message(errno) + via);
   }
   if (!S_ISDIR(st.st_mode)) refuse(dir, "it exists and is not a directory" + via);
   if (fs::equivalent(out.target, fs::current_path(ec), ec))
@@ -157,7 +157,7 @@ Placement place(const fs::path& dir) {
                     "' but no state.json)" + via + advice);
   }
   if (::access(out.target.c_str(), W_OK | X_OK) != 0)
-    refuse(dir, "cannot replace the files in '" + out.target.string() + "': " + errno_text(errno));
+    refuse(dir, "cannot replace the files in '" + out.target.string() + "': " + errno_message(errno));
   return out;
 }
 
@@ -166,13 +166,13 @@ fs::path make_temp_dir(const fs::path& dir, const fs::path& target) {
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const fs::path tmp = temp_path_for(target);
     if (::mkdir(tmp.c_str(), 0777) == 0) return tmp;
-    if (errno != EEXIST) refuse(dir, "cannot create '" + tmp.string() + "': " + errno_text(errno));
+    if (errno != EEXIST) refuse(dir, "cannot create '" + tmp.string() + "': " + errno_message(errno));
   }
   refuse(dir, "no free temporary directory name beside '" + target.string() + "'");
 }
 
 /// fsync on a directory: makes the renames into it durable (best effort, as some file systems refuse).
-void sync_directory(const fs::path& path) {
+void sync_directory_itself(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
   ::fsync(fd);
@@ -191,7 +191,7 @@ void remove_old_state(const fs::path& dir, const fs::path& old, const fs::path& 
   }
   if (::rmdir(old.c_str()) != 0)
     throw IoError("state directory '" + dir.string() + "': the new state is in '" + target.string() +
-                  "', but the previous one could not be removed from '" + old.string() + "': " + errno_text(errno));
+                  "', but the previous one could not be removed from '" + old.string() + "': " + errno_message(errno));
 }
 
 void remove_temp_dir(const fs::path& tmp) {
@@ -208,7 +208,7 @@ void install(const fs::path& dir, const fs::path& tmp, const fs::path& target, b
   };
   if (!exists) {
     if (::rename(tmp.c_str(), target.c_str()) != 0)
-      give_up("rename from '" + tmp.string() + "' failed: " + errno_text(errno));
+      give_up("rename from '" + tmp.string() + "' failed: " + errno_message(errno));
     return;
   }
   if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
@@ -216,15 +216,15 @@ void install(const fs::path& dir, const fs::path& tmp, const fs::path& target, b
     return;
   }
   if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-    give_up("exchange with '" + tmp.string() + "' failed: " + errno_text(errno));
+    give_up("exchange with '" + tmp.string() + "' failed: " + errno_message(errno));
   // The file system cannot exchange: old away, new in, old removed.
   const fs::path old = temp_path_for(target);
   if (::rename(target.c_str(), old.c_str()) != 0)
-    give_up("cannot move the previous state to '" + old.string() + "': " + errno_text(errno));
+    give_up("cannot move the previous state to '" + old.string() + "': " + errno_message(errno));
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int err = errno;
     ::rename(old.c_str(), target.c_str());
-    give_up("rename from '" + tmp.string() + "' failed: " + errno_text(err));
+    give_up("rename from '" + tmp.string() + "' failed: " + errno_message(err));
   }
   remove_old_state(dir, old, target);
 }
@@ -254,7 +254,7 @@ void write_files(const fs::path& out, const ModelState& s) {
   shapes["labels"] = Json::array({s.labels.size()});
   j["shapes"] = std::move(shapes);
   write_file_atomic(out / "state.json", j.dump(2) + "\n");
-  sync_directory(out);
+  sync_directory_itself(out);
 }
 
 /// state.json: a JSON object whose "format" (if any) is kStateFormat.
@@ -456,7 +456,7 @@ void save_state(const fs::path& dir, const ModelState& s) {
     throw;
   }
   install(dir, tmp, target, now.exists);
-  sync_directory(target.parent_path().empty() ? fs::path(".") : target.parent_path());
+  sync_directory_itself(target.parent_path().empty() ? fs::path(".") : target.parent_path());
 }
 
 ModelState load_state(const fs::path& dir, Index d, Index N, Index K, bool has_bias) {

@@ -16,10 +16,10 @@ namespace {
 
 namespace ei = Eigen::internal;
 using Packet = ei::packet_traits<double>::type;
-constexpr Index kLanes = ei::packet_traits<double>::size;
+constexpr Index kStatLanes = ei::packet_traits<double>::size;
 /// Most packets of rows add_class_sums holds in registers (three times: sums, squares and the strong
 /// residual's squares): 64 rows with AVX-512's 32 registers, 16 with AVX2's 16.
-constexpr int kMaxStatPackets = kLanes == 8 ? 8 : 4;
+constexpr int kMaxStatPackets = kStatLanes == 8 ? 8 : 4;
 /// d up to this: the sums in registers, over slices of at most kMaxStatPackets packets of rows (one
 /// pass over H per slice: four with AVX2 at d = 64), the rows after the last whole packet one sample
 /// at a time.
@@ -33,7 +33,7 @@ struct StrongResidual {
   Vec& r;
 };
 
-/// Rows r0 … r0 + NP·kLanes − 1 of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into
+/// Rows r0 … r0 + NP·kStatLanes − 1 of the class sums Σ_{y_i = c} h_i (into means) and of Σ_i h_i² (into
 /// sq), samples in order, in one pass over H. A class's running sum stays in registers over a run of
 /// samples with its label and is stored when the label changes: the same additions in the same order
 /// as updating means sample by sample, without the store-to-load round trip per sample that bounds
@@ -49,12 +49,12 @@ void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels,
   Packet sum[NP], q[NP], res[NP];
   for (int p = 0; p < NP; ++p) q[p] = ei::pset1<Packet>(0.0);
   if constexpr (kResidual)
-    for (int p = 0; p < NP; ++p) res[p] = ei::ploadu<Packet>(strong->r.data() + r0 + p * kLanes);
+    for (int p = 0; p < NP; ++p) res[p] = ei::ploadu<Packet>(strong->r.data() + r0 + p * kStatLanes);
   const Index N = H.cols();
   for (Index i = 0; i < N;) {
     const int c = labels[i];
     double* mean = means.col(c).data() + r0;
-    for (int p = 0; p < NP; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kLanes);
+    for (int p = 0; p < NP; ++p) sum[p] = ei::ploadu<Packet>(mean + p * kStatLanes);
     [[maybe_unused]] const double* w = kResidual ? strong->Wt.col(c).data() + r0 : nullptr;
     [[maybe_unused]] const Packet ac = ei::pset1<Packet>(kResidual ? strong->a(c) : 0.0);
     Index end = i + 1;  // the run of class c's samples: found first, so the loop below has no label test
@@ -62,20 +62,20 @@ void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels,
     for (; i < end; ++i) {
       const double* h = H.col(i).data() + r0;
       for (int p = 0; p < NP; ++p) {
-        const Packet x = ei::ploadu<Packet>(h + p * kLanes);
+        const Packet x = ei::ploadu<Packet>(h + p * kStatLanes);
         sum[p] = ei::padd(sum[p], x);
         q[p] = ei::padd(q[p], ei::pmul(x, x));
         if constexpr (kResidual) {
-          const Packet e = ei::psub(x, ei::pmul(ac, ei::ploadu<Packet>(w + p * kLanes)));
+          const Packet e = ei::psub(x, ei::pmul(ac, ei::ploadu<Packet>(w + p * kStatLanes)));
           res[p] = ei::padd(res[p], ei::pmul(e, e));
         }
       }
     }
-    for (int p = 0; p < NP; ++p) ei::pstoreu(mean + p * kLanes, sum[p]);
+    for (int p = 0; p < NP; ++p) ei::pstoreu(mean + p * kStatLanes, sum[p]);
   }
-  for (int p = 0; p < NP; ++p) ei::pstoreu(sq.data() + r0 + p * kLanes, q[p]);
+  for (int p = 0; p < NP; ++p) ei::pstoreu(sq.data() + r0 + p * kStatLanes, q[p]);
   if constexpr (kResidual)
-    for (int p = 0; p < NP; ++p) ei::pstoreu(strong->r.data() + r0 + p * kLanes, res[p]);
+    for (int p = 0; p < NP; ++p) ei::pstoreu(strong->r.data() + r0 + p * kStatLanes, res[p]);
 }
 
 /// The same for rows r0..d−1, one sample at a time.
@@ -136,19 +136,19 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
   const StrongResidual* residual = strong ? &*strong : nullptr;
   // Whole packets of rows in registers when they fit (small d, whose loop waits on its stores), the
   // rows left one sample at a time.
-  const Index np = d / kLanes;
+  const Index np = d / kStatLanes;
   Index r0 = 0;
-  if (np >= 1 && np * kLanes <= kMaxRegisterRows) {
+  if (np >= 1 && np * kStatLanes <= kMaxRegisterRows) {
     for (Index p0 = 0; p0 < np; p0 += kMaxStatPackets) {
       const int slice = static_cast<int>(std::min<Index>(kMaxStatPackets, np - p0));
       with_constant<kMaxStatPackets>(slice, [&]<int NP>() {
         if (residual)
-          add_class_sums<NP, true>(H, labels, p0 * kLanes, s.means, sq, residual);
+          add_class_sums<NP, true>(H, labels, p0 * kStatLanes, s.means, sq, residual);
         else
-          add_class_sums<NP, false>(H, labels, p0 * kLanes, s.means, sq, nullptr);
+          add_class_sums<NP, false>(H, labels, p0 * kStatLanes, s.means, sq, nullptr);
       });
     }
-    r0 = np * kLanes;
+    r0 = np * kStatLanes;
   }
   add_class_sums_from(H, labels, r0, s.means, sq, residual);
   s.h_sq = sq.sum();

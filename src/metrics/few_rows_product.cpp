@@ -6,7 +6,7 @@
 
 namespace ufm {
 namespace {
-constexpr Index kBlock = 256;  ///< columns per kernel call: a block of X and its K×nb logits stay in L2
+constexpr Index kProductBlock = 256;  ///< columns per kernel call: a block of X and its K×nb logits stay in L2
 }  // namespace
 
 double few_rows_product_block(const Mat& A, const Mat& At, const double* Xb, Index nb, Index j0, Mat& out_t) {
@@ -36,8 +36,8 @@ double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const
   const Mat Ac = A, At = A.transpose();
   out_t.resize(N, K);
   double x_sq = 0.0;
-  for (Index j0 = 0; j0 < N; j0 += kBlock)
-    x_sq += few_rows_product_block(Ac, At, X.data() + j0 * d, std::min(kBlock, N - j0), j0, out_t);
+  for (Index j0 = 0; j0 < N; j0 += kProductBlock)
+    x_sq += few_rows_product_block(Ac, At, X.data() + j0 * d, std::min(kProductBlock, N - j0), j0, out_t);
   return x_sq;
 }
 

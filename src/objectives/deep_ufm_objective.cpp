@@ -10,21 +10,21 @@
 namespace ufm {
 namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("DeepUfmObjective: " + what); }
+[[noreturn]] void fail_deep(const std::string& what) { throw std::invalid_argument("DeepUfmObjective: " + what); }
 
 void check_decay(const char* field, double lambda) {
   if (!(lambda >= 0.0) || !std::isfinite(lambda))
-    fail(std::string("'") + field + "' must be finite and >= 0; got " + std::to_string(lambda));
+    fail_deep(std::string("'") + field + "' must be finite and >= 0; got " + std::to_string(lambda));
 }
 
 /// Throws on a bad spec or label; returns the spec with lambda_b zeroed unless the bias is regularized.
 DeepUfmSpec validated(DeepUfmSpec spec, const std::vector<int>& labels) {
   check_stack_spec("DeepUfmObjective", spec.K, "dim", spec.dim, spec.widths, spec.lambda_w, spec.lambda_b);
   check_decay("lambda_h", spec.lambda_h);
-  if (labels.empty()) fail("'labels' must not be empty");
+  if (labels.empty()) fail_deep("'labels' must not be empty");
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0 || labels[i] >= spec.K)
-      fail("'labels'[" + std::to_string(i) + "] = " + std::to_string(labels[i]) + " outside [0, K = " +
+      fail_deep("'labels'[" + std::to_string(i) + "] = " + std::to_string(labels[i]) + " outside [0, K = " +
            std::to_string(spec.K) + ")");
   if (spec.bias != BiasMode::kRegularized) spec.lambda_b = 0.0;
   return spec;

@@ -13,7 +13,7 @@
 namespace ufm {
 namespace {
 
-constexpr Index kMaxChunks = 16;
+constexpr Index kMaxStackChunks = 16;
 constexpr Index kMinChunkCols = 64;  ///< narrower chunks make the products inefficient
 constexpr double kMaxPartialBytes = 64.0 * (1 << 20);  ///< cap on the chunks' W-gradient partials
 
@@ -59,7 +59,7 @@ LayerStack::LayerStack(LayerStackLayout layout, Options options, Index capacity)
 
 Index LayerStack::chunks_for(Index n) const {
   const Index by_memory = std::max<Index>(1, static_cast<Index>(kMaxPartialBytes / (8.0 * weights_)));
-  return std::clamp<Index>(std::min(n / kMinChunkCols, by_memory), 1, kMaxChunks);
+  return std::clamp<Index>(std::min(n / kMinChunkCols, by_memory), 1, kMaxStackChunks);
 }
 
 ConstMatMap LayerStack::level(Index l) const {

@@ -76,7 +76,7 @@ double by_blocks(Loss loss, const Eigen::Ref<const Mat>& Z, std::span<const int>
 
 namespace ei = Eigen::internal;
 using Packet = ei::packet_traits<double>::type;
-constexpr Index kLanes = ei::packet_traits<double>::size;
+constexpr Index kLossLanes = ei::packet_traits<double>::size;
 
 using detail::exp_nonpositive;
 
@@ -98,8 +98,8 @@ struct LabelLanes {
 #if defined(EIGEN_VECTORIZE_AVX)
     labels = _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y)));
 #else
-    alignas(64) double lanes[kLanes];
-    for (Index l = 0; l < kLanes; ++l) lanes[l] = static_cast<double>(y[l]);
+    alignas(64) double lanes[kLossLanes];
+    for (Index l = 0; l < kLossLanes; ++l) lanes[l] = static_cast<double>(y[l]);
     labels = ei::pload<Packet>(lanes);
 #endif
   }
@@ -128,11 +128,11 @@ double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, In
   // of the product of the s_i, kept per lane as a mantissa in [1, 2) (or [0.5, 1)) times 2^expo
   // (exact splits, one rounding per product): one log per call instead of one per packet, which
   // was a third of this kernel at the small size. NaN stays NaN.
-  const Index nv = n - n % kLanes;
+  const Index nv = n - n % kLossLanes;
   Packet total_v = ei::pset1<Packet>(0.0);
   Packet product = ei::pset1<Packet>(1.0), expo = ei::pset1<Packet>(0.0);  // Π s_i = product · 2^expo
   const Packet scale_v = ei::pset1<Packet>(scale);
-  for (Index i = 0; i < nv; i += kLanes) {
+  for (Index i = 0; i < nv; i += kLossLanes) {
     const LabelLanes y(labels + i);
     Packet m = ei::ploadu<Packet>(Zt + i), zy = m;
     for (Index k = 1; k < K; ++k) {
@@ -167,7 +167,7 @@ double loss_and_residual_class_major(Loss loss, double* Zt, Index K, Index n, In
     const Packet ln2 = ei::pset1<Packet>(0.69314718055994530942);
     total_v = ei::padd(total_v, ei::padd(ei::plog(product), ei::pmul(expo, ln2)));
   }
-  alignas(64) double lanes[kLanes];
+  alignas(64) double lanes[kLossLanes];
   ei::pstore(lanes, total_v);
   double total = 0.0;
   for (double x : lanes) total += x;

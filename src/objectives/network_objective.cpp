@@ -14,24 +14,24 @@ namespace {
 /// A pass of the full set holds at most this many columns (unless max_batch asks for more).
 constexpr Index kPassCols = 4096;
 
-[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("NetworkObjective: " + what); }
+[[noreturn]] void fail_network(const std::string& what) { throw std::invalid_argument("NetworkObjective: " + what); }
 
 /// Throws on a bad spec, data or label; returns the spec with lambda_b zeroed without a bias.
 NetworkSpec validated(NetworkSpec spec, const std::shared_ptr<const Mat>& X, const std::vector<int>& labels,
                       Index max_batch) {
   check_stack_spec("NetworkObjective", spec.K, "input_dim", spec.input_dim, spec.widths, spec.lambda_w, spec.lambda_b);
-  if (!X) fail("'X' must not be null");
+  if (!X) fail_network("'X' must not be null");
   if (X->rows() != spec.input_dim)
-    fail("'X' has " + std::to_string(X->rows()) + " rows; need input_dim = " + std::to_string(spec.input_dim));
-  if (labels.empty()) fail("'labels' must not be empty");
+    fail_network("'X' has " + std::to_string(X->rows()) + " rows; need input_dim = " + std::to_string(spec.input_dim));
+  if (labels.empty()) fail_network("'labels' must not be empty");
   if (X->cols() != static_cast<Index>(labels.size()))
-    fail("'X' has " + std::to_string(X->cols()) + " columns; need one per label (" +
+    fail_network("'X' has " + std::to_string(X->cols()) + " columns; need one per label (" +
          std::to_string(labels.size()) + ")");
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0 || labels[i] >= spec.K)
-      fail("'labels'[" + std::to_string(i) + "] = " + std::to_string(labels[i]) + " outside [0, K = " +
+      fail_network("'labels'[" + std::to_string(i) + "] = " + std::to_string(labels[i]) + " outside [0, K = " +
            std::to_string(spec.K) + ")");
-  if (max_batch < 0) fail("'max_batch' must be >= 0; got " + std::to_string(max_batch));
+  if (max_batch < 0) fail_network("'max_batch' must be >= 0; got " + std::to_string(max_batch));
   if (!spec.last_bias) spec.lambda_b = 0.0;
   return spec;
 }
@@ -51,10 +51,11 @@ NetworkObjective::NetworkObjective(NetworkSpec spec, std::shared_ptr<const Mat> 
       gathered_y_(static_cast<std::size_t>(stack_.capacity())) {}
 
 void NetworkObjective::check_batch(std::span<const Index> batch) const {
-  if (batch.empty()) fail("the batch must not be empty");
+  if (batch.empty()) fail_network("the batch must not be empty");
   const Index N = num_samples();
   for (Index i : batch)
-    if (i < 0 || i >= N) fail("batch index " + std::to_string(i) + " outside [0, N = " + std::to_string(N) + ")");
+    if (i < 0 || i >= N)
+      fail_network("batch index " + std::to_string(i) + " outside [0, N = " + std::to_string(N) + ")");
 }
 
 template <class AfterPass>

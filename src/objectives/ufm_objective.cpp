@@ -28,7 +28,6 @@ namespace {
 using detail::block_backward;
 using detail::block_logits;
 using detail::block_logits_formed;
-using detail::kLanes;
 using detail::kMaxDescendK;
 using detail::kMaxKernelK;
 
@@ -84,7 +83,7 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
   const double partial_bytes = 8.0 * static_cast<double>(d) * static_cast<double>(K);
   const Index by_memory = std::max<Index>(1, static_cast<Index>(kMaxChunkBytes / partial_bytes));
   const Index chunks = std::min({blocks, kMaxChunks, by_memory});
-  stream_gradient_ = backward_kernels_ && d % kLanes == 0 && 8.0 * static_cast<double>(d) * N >= kStreamBytes;
+  stream_gradient_ = backward_kernels_ && d % detail::kLanes == 0 && 8.0 * static_cast<double>(d) * N >= kStreamBytes;
   Wt_.resize(d, K);
   stage_wb_.resize(layout_.w_size() + layout_.b_size());
   chunks_.resize(static_cast<std::size_t>(chunks));

@@ -13,7 +13,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string key_of(std::string name) {
+std::string column_key(std::string name) {
   for (char& ch : name)
     if (ch == '-') ch = '_';
   return name;
@@ -44,10 +44,10 @@ std::string csv_quote(const std::string& s) {
 
 Table make_table(const ResultsFile& file, std::vector<std::string> by, const std::vector<std::string>& metrics) {
   Table t;
-  for (std::string& b : by) b = key_of(b);
+  for (std::string& b : by) b = column_key(b);
   if (by.empty() && file.header && (*file.header)["grid"].contains("axes") && (*file.header)["grid"]["axes"].is_object())
     for (const auto& [key, _] : (*file.header)["grid"]["axes"].items())
-      if (key_of(key) != "seed") by.push_back(key_of(key));
+      if (column_key(key) != "seed") by.push_back(column_key(key));
   t.by = by;
   t.metrics = metrics;
   std::vector<const PointLine*> lines;
