@@ -5,17 +5,17 @@
 #include <cmath>
 #include <cstdint>
 
+#include "ufm/io/detail/npy_format.hpp"
+
 namespace ufm::io {
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kMagic("\x93NUMPY", 6);
-constexpr std::size_t kAlign = 64;
+using detail::fail_npy;
+using detail::kNpyMagic;
 
-[[noreturn]] void fail_npy(const fs::path& path, const std::string& what) {
-  throw IoError(path.string() + ": " + what);
-}
+constexpr std::size_t kAlign = 64;
 
 template <class U>
 void store_le(std::string& out, U v) {
@@ -25,10 +25,10 @@ void store_le(std::string& out, U v) {
 std::string make_header(std::string_view descr, bool fortran_order, std::span<const std::size_t> shape) {
   std::string dict = "{'descr': '" + std::string(descr) + "', 'fortran_order': " + (fortran_order ? "True" : "False") +
                      ", 'shape': " + shape_string(shape) + ", }";
-  const std::size_t unpadded = kMagic.size() + 4 + dict.size() + 1;
+  const std::size_t unpadded = kNpyMagic.size() + 4 + dict.size() + 1;
   dict.append((kAlign - unpadded % kAlign) % kAlign, ' ');
   dict.push_back('\n');
-  std::string out(kMagic);
+  std::string out(kNpyMagic);
   out.push_back('\x01');
   out.push_back('\x00');
   store_le<std::uint16_t>(out, static_cast<std::uint16_t>(dict.size()));  // < 65536: shapes here are short

@@ -11,16 +11,15 @@
 #include <iterator>
 #include <limits>
 
+#include "ufm/io/detail/npy_format.hpp"
+
 namespace ufm::io {
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kNpyMagic("\x93NUMPY", 6);
-
-[[noreturn]] void fail_reading(const fs::path& path, const std::string& what) {
-  throw IoError(path.string() + ": " + what);
-}
+using detail::fail_npy;
+using detail::kNpyMagic;
 
 template <class U>
 U load_le(const unsigned char* p) {
@@ -42,7 +41,7 @@ class HeaderParser {
       expect(':');
       if (key == "descr") {
         skip_ws();
-        if (pos_ < s_.size() && s_[pos_] == '[') fail_reading(path_, "structured dtypes are not supported");
+        if (pos_ < s_.size() && s_[pos_] == '[') fail_npy(path_, "structured dtypes are not supported");
         a.dtype = parse_string();
         have_descr = true;
       } else if (key == "fortran_order") {
@@ -66,7 +65,7 @@ class HeaderParser {
 
  private:
   [[noreturn]] void error(const std::string& what) const {
-    fail_reading(path_, "malformed header (" + what + " at offset " + std::to_string(pos_) + "): " + std::string(s_));
+    fail_npy(path_, "malformed header (" + what + " at offset " + std::to_string(pos_) + "): " + std::string(s_));
   }
   void skip_ws() {
     while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
@@ -129,26 +128,26 @@ class HeaderParser {
 
 std::string read_whole_file(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) fail_reading(path, "file not found");
-  if (fs::is_directory(path, ec)) fail_reading(path, "is a directory, not a file");
+  if (!fs::exists(path, ec)) fail_npy(path, "file not found");
+  if (fs::is_directory(path, ec)) fail_npy(path, "is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail_reading(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!in) fail_npy(path, std::string("cannot open: ") + std::strerror(errno));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail_reading(path, "read error");
+  if (in.bad()) fail_npy(path, "read error");
   return bytes;
 }
 
 /// Bytes per element of a supported dtype; throws IoError naming the file for any other.
 std::size_t checked_item_size(const fs::path& path, const std::string& d) {
   const char order = d.empty() ? '?' : d[0];
-  if (order == '>') fail_reading(path, "big-endian dtype '" + d + "' is not supported (save with '<' byte order)");
-  if (d.find('O') != std::string::npos) fail_reading(path, "object dtype '" + d + "' is not supported (pickled data)");
+  if (order == '>') fail_npy(path, "big-endian dtype '" + d + "' is not supported (save with '<' byte order)");
+  if (d.find('O') != std::string::npos) fail_npy(path, "object dtype '" + d + "' is not supported (pickled data)");
   static constexpr std::array<std::string_view, 11> kSupported{"f8", "f4", "i8", "i4", "i2", "i1",
                                                                "u8", "u4", "u2", "u1", "b1"};
   const std::string_view ks = d.size() == 3 ? std::string_view(d).substr(1) : std::string_view();
   const bool known = std::find(kSupported.begin(), kSupported.end(), ks) != kSupported.end();
   if (!known || (order != '<' && order != '|' && order != '='))
-    fail_reading(path, "unsupported dtype '" + d + "' (supported: <f8 <f4 <i8 <i4 <i2 |i1 <u8 <u4 <u2 |u1 |b1)");
+    fail_npy(path, "unsupported dtype '" + d + "' (supported: <f8 <f4 <i8 <i4 <i2 |i1 <u8 <u4 <u2 |u1 |b1)");
   return static_cast<std::size_t>(ks[1] - '0');
 }
 
@@ -176,7 +175,7 @@ void decode(const fs::path& path, const unsigned char* p, std::size_t count, Npy
     each_i([&](auto q) {
       const std::uint64_t v = load_le<std::uint64_t>(q);
       if (v > static_cast<std::uint64_t>(std::numeric_limits<long long>::max()))
-        fail_reading(path, "uint64 value too large");
+        fail_npy(path, "uint64 value too large");
       return v;
     }, 8);
 }
@@ -188,15 +187,15 @@ NpyArray read_npy(const fs::path& path) { return parse_npy(read_whole_file(path)
 NpyArray parse_npy(std::string_view bytes, const fs::path& path) {
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < 10 || bytes.substr(0, 6) != kNpyMagic)
-    fail_reading(path, "not a .npy file (bad magic; expected \\x93NUMPY)");
+    fail_npy(path, "not a .npy file (bad magic; expected \\x93NUMPY)");
   const int major = u[6];
   if (major < 1 || major > 3)
-    fail_reading(path, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(u[7]));
+    fail_npy(path, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(u[7]));
   const std::size_t preamble = major == 1 ? 10 : 12;
-  if (bytes.size() < preamble) fail_reading(path, "truncated header");
+  if (bytes.size() < preamble) fail_npy(path, "truncated header");
   const std::size_t header_len = major == 1 ? load_le<std::uint16_t>(u + 8) : load_le<std::uint32_t>(u + 8);
   if (bytes.size() - preamble < header_len)
-    fail_reading(path, "truncated header (" + std::to_string(header_len) + " bytes declared, " +
+    fail_npy(path, "truncated header (" + std::to_string(header_len) + " bytes declared, " +
                    std::to_string(bytes.size() - preamble) + " present)");
   NpyArray a;
   HeaderParser(path, bytes.substr(preamble, header_len)).parse(a);
@@ -210,11 +209,11 @@ NpyArray parse_npy(std::string_view bytes, const fs::path& path) {
   }
   const std::size_t needed = count > available ? std::numeric_limits<std::size_t>::max() : count * item;
   if (needed > available)
-    fail_reading(path, "truncated data: shape " + shape_string(a.shape) + " of '" + a.dtype + "' needs " +
+    fail_npy(path, "truncated data: shape " + shape_string(a.shape) + " of '" + a.dtype + "' needs " +
                    (count > available ? "more than " + std::to_string(available) : std::to_string(needed)) +
                    " bytes but only " + std::to_string(available) + " are present");
   if (needed < available)
-    fail_reading(path, std::to_string(available - needed) + " unexpected bytes after the data of shape " +
+    fail_npy(path, std::to_string(available - needed) + " unexpected bytes after the data of shape " +
                    shape_string(a.shape));
   decode(path, u + preamble + header_len, count, a);
   return a;
