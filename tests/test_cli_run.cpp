@@ -46,12 +46,14 @@ std::string cpuinfo(const std::string& field) {
   return text.substr(colon + 2, end - colon - 2);
 }
 
-TEST(CliRun, EnvironmentNamesTheCpuModelFamilyAndVectorIsa) {
+TEST(CliRun, EnvironmentNamesTheCpuVendorFamilyModelAndVectorIsa) {
   const test::CliResult r = run_cli("--quiet --time 1");
   ASSERT_EQ(r.status, 0) << r.err;
   const json env = r.json()["environment"];
   EXPECT_EQ(env["cpu"], cpuinfo("model name"));
+  EXPECT_EQ(env["cpu_vendor"], cpuinfo("vendor_id"));
   EXPECT_EQ(env["cpu_family"], cpuinfo("cpu family"));  // tells Zen 3/4 (25) from Zen 5 (26)
+  EXPECT_EQ(env["cpu_model"], cpuinfo("model\t"));      // the line "model\t\t: 2", not "model name"
   const std::string flags = " " + cpuinfo("flags") + " ";
   const std::string isa = env["isa"];
   if (isa == "AVX-512") {

@@ -25,13 +25,17 @@ const char* vector_isa() {
 #endif
 }
 
-/// The value of the first "<field> : value" line of /proc/cpuinfo, or "unknown".
+/// The value of the first "<field> : value" line of /proc/cpuinfo whose key is exactly `field` (so
+/// "model" is not "model name"), or "unknown".
 std::string cpuinfo_field(const std::string& field) {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind(field, 0) != 0) continue;
     const std::size_t colon = line.find(':');
-    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+    if (colon == std::string::npos) continue;
+    std::size_t key_end = colon;
+    while (key_end > 0 && (line[key_end - 1] == ' ' || line[key_end - 1] == '\t')) --key_end;
+    if (line.compare(0, key_end, field) != 0 || key_end != field.size()) continue;
+    return colon + 2 <= line.size() ? line.substr(colon + 2) : std::string();
   }
   return "unknown";
 }
@@ -48,7 +52,11 @@ nlohmann::ordered_json environment_json() {
   e["compiler"] = __VERSION__;
   e["blas"] = blas_backend();
   e["cpu"] = cpuinfo_field("model name");
-  e["cpu_family"] = cpuinfo_field("cpu family");  // "AMD EPYC" alone: 25 is Zen 3/4, 26 Zen 5
+  // "AMD EPYC" or "Intel(R) Xeon(R) Processor" alone does not say which core: AMD's family 25 is
+  // Zen 3/4, 26 Zen 5; Intel's family 6 needs the model number.
+  e["cpu_vendor"] = cpuinfo_field("vendor_id");
+  e["cpu_family"] = cpuinfo_field("cpu family");
+  e["cpu_model"] = cpuinfo_field("model");
   e["isa"] = vector_isa();
   return e;
 }

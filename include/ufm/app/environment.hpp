@@ -11,7 +11,8 @@ nlohmann::ordered_json environment_json();
 /// "AVX-512", "AVX2", "AVX", "SSE2" or "scalar": the widest vector extension compiled in.
 const char* vector_isa();
 
-/// The value of the first `field` line of /proc/cpuinfo ("model name", "cpu family"), or "unknown".
+/// The value of the first line of /proc/cpuinfo whose key is exactly `field` ("model name", "cpu
+/// family", "model"), or "unknown".
 std::string cpuinfo_field(const std::string& field);
 
 }  // namespace ufm
