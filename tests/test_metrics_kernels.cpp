@@ -22,7 +22,7 @@ TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
   // 8-column tiles only (d < 16), 17, 67 and 100 end with tiles shifted back (each in both shapes;
   // 16×12 tiles need d ≥ 16). AVX2: 8×4 tiles up to d = 64 (12 and 17 end with shifted tiles), dsyrk
   // above. Without AVX: dsyrk at every size.
-  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16})
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
     for (const Index d : {Index{1}, Index{3}, Index{8}, Index{12}, Index{16}, Index{17}, Index{64}, Index{67},
                           Index{100}})
       for (const Index n : {Index{1}, Index{5}, Index{300}}) {
@@ -41,10 +41,13 @@ TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
 TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
   // The tiles (AVX-512: 8×16 or 16×12, and 8 columns wide where a row block needs only 8 more
   // columns; AVX2: 8×4, up to d = 64, by FMAs) sum each entry over the samples in order, then add the
-  // sum to G: a plain loop doing the same gives the same doubles, in either shape. Past the tiles'
-  // sizes dsyrk sums in its own order.
+  // sum to G: a plain loop doing the same gives the same doubles, in each shape, by FMAs where the
+  // tiles fuse (kRowsOf16Fused with AVX-512, every tile with AVX2). Past the tiles' sizes dsyrk sums in
+  // its own order.
   if (simd::kLanes < 4) GTEST_SKIP() << "the tiles run with AVX2 or AVX-512";
-  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16})
+  EXPECT_EQ(gram_fuses_multiply_add(GramTiles::kRowsOf16Fused), true);
+  EXPECT_EQ(gram_fuses_multiply_add(GramTiles::kRowsOf16), kGramFusedMultiplyAdd);
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
     for (const Index d : {Index{8}, Index{12}, Index{16}, Index{24}, Index{40}, Index{64}, Index{67}}) {
       if (simd::kLanes == 4 && d > 64) continue;  // dsyrk
       const Index n = 37;
@@ -55,7 +58,7 @@ TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
         for (Index r = c; r < d; ++r) {
           double sum = 0.0;
           for (Index i = 0; i < n; ++i)
-            sum = kGramFusedMultiplyAdd ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
+            sum = gram_fuses_multiply_add(tiles) ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
           ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
         }
     }

@@ -8,7 +8,7 @@
 
 #include "ufm/simd.hpp"
 
-#if defined(__FMA__) && !defined(__AVX512F__)
+#if defined(__FMA__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -46,20 +46,31 @@ struct Shape {
 using RowsOf8 = Shape<kTileRows, kLanes == 8 ? 16 : 4, kLanes == 8 ? 8 : 4>;
 using RowsOf16 = Shape<16, 12, 8>;  // AVX-512 only
 
-/// a·b + c rounded once: the AVX2 tiles' step (kGramFusedMultiplyAdd).
+/// a·b + c rounded once: the AVX2 tiles' step (kGramFusedMultiplyAdd) and the fused AVX-512 tiles'.
 inline Doubles fused_multiply_add([[maybe_unused]] Doubles a, [[maybe_unused]] Doubles b, Doubles c) {
-#if defined(__FMA__) && !defined(__AVX512F__)
+#if defined(__AVX512F__)
+  return _mm512_fmadd_pd(a, b, c);
+#elif defined(__FMA__)
   return _mm256_fmadd_pd(a, b, c);
 #else
-  return c;  // not called: kGramFusedMultiplyAdd is false
+  return c;  // not called: no tiles without AVX
 #endif
+}
+
+/// acc + a·b, rounded once if kFused, else the product and the sum each rounded.
+template <bool kFused>
+inline Doubles multiply_add(Doubles a, Doubles b, Doubles acc) {
+  if constexpr (kFused || kGramFusedMultiplyAdd)
+    return fused_multiply_add(a, b, acc);
+  else
+    return acc + a * b;
 }
 
 /// Rows r0..r0+kRowVectors·kLanes against columns c0..c0+kCols of the Gram, summed over the n samples,
 /// then added to G: the entries with row ≥ column, row ≥ row_min and column ≥ col_min (a tile shifted
 /// back to end at d overlaps its neighbour, whose entries it leaves alone). Every entry is the same sum
 /// in the same order whatever the tile's shape.
-template <int kRowVectors, int kCols>
+template <int kRowVectors, int kCols, bool kFused>
 void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min, Index col_min, double* G,
           Index ldg) {
   Doubles acc[kRowVectors][kCols] = {};
@@ -69,12 +80,7 @@ void tile(const double* X, Index ldx, Index n, Index r0, Index c0, Index row_min
     for (int v = 0; v < kRowVectors; ++v) rows[v] = simd::load(x + r0 + v * kLanes);
     for (int j = 0; j < kCols; ++j) {
       const Doubles column = simd::broadcast(x[c0 + j]);
-      for (int v = 0; v < kRowVectors; ++v) {
-        if constexpr (kGramFusedMultiplyAdd)
-          acc[v][j] = fused_multiply_add(rows[v], column, acc[v][j]);
-        else
-          acc[v][j] += rows[v] * column;
-      }
+      for (int v = 0; v < kRowVectors; ++v) acc[v][j] = multiply_add<kFused>(rows[v], column, acc[v][j]);
     }
   }
   for (int j = 0; j < kCols; ++j)
@@ -103,10 +109,7 @@ void diagonal_pair(const double* X, Index ldx, Index n, Index ra, Index rb, doub
     for (int j = 0; j < kLanes; ++j)
       for (int v = 0; v < 2; ++v) {
         const Doubles column = simd::broadcast(x[r0[v] + j]);
-        if constexpr (kGramFusedMultiplyAdd)
-          acc[v][j] = fused_multiply_add(rows[v], column, acc[v][j]);
-        else
-          acc[v][j] += rows[v] * column;
+        acc[v][j] = multiply_add<false>(rows[v], column, acc[v][j]);  // AVX2 only: fused there
       }
   }
   for (int v = 0; v < 2; ++v)
@@ -115,6 +118,7 @@ void diagonal_pair(const double* X, Index ldx, Index n, Index ra, Index rb, doub
 }
 
 /// The 8-row tiles over the lower triangle.
+template <bool kFused>
 void eight_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
   using S = RowsOf8;
   // With AVX2 (two 4-lane row vectors per tile) and d a multiple of 8, the last 4 columns of a block's
@@ -135,10 +139,11 @@ void eight_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* 
       diagonal_pair(X, ldx, n, start - S::kTileRows + kLanes, start + kLanes, G, ldg);
     for (Index c = 0; c < last_col;) {
       if (last_col - c > S::kNarrowCols && d >= S::kWideCols) {
-        tile<S::kRowVectors, S::kWideCols>(X, ldx, n, r0, std::min(c, d - S::kWideCols), start, c, G, ldg);
+        tile<S::kRowVectors, S::kWideCols, kFused>(X, ldx, n, r0, std::min(c, d - S::kWideCols), start, c, G, ldg);
         c += S::kWideCols;
       } else {
-        tile<S::kRowVectors, S::kNarrowCols>(X, ldx, n, r0, std::min(c, d - S::kNarrowCols), start, c, G, ldg);
+        tile<S::kRowVectors, S::kNarrowCols, kFused>(X, ldx, n, r0, std::min(c, d - S::kNarrowCols), start, c, G,
+                                                     ldg);
         c += S::kNarrowCols;
       }
     }
@@ -149,6 +154,7 @@ void eight_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* 
 /// [0, r0 + 8) in 16-row tiles, which its top 8 rows need all of, and the 8 columns after them, which
 /// only its bottom 8 rows need, in one 8×8 tile: a 16-row tile there would compute its top rows'
 /// half for nothing (at d = 64, 2,304 entries against 2,688 for 2,080 needed).
+template <bool kFused>
 void sixteen_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
   using S = RowsOf16;
   constexpr Index kHalf = S::kTileRows / 2;
@@ -160,14 +166,16 @@ void sixteen_row_gram_lower(const double* X, Index ldx, Index d, Index n, double
       // tile that would pass `end` is shifted back to end there.
       const Index left = end - c;
       if (left > S::kNarrowCols && left != 2 * S::kNarrowCols && end >= S::kWideCols) {
-        tile<S::kRowVectors, S::kWideCols>(X, ldx, n, r0, std::min(c, end - S::kWideCols), start, c, G, ldg);
+        tile<S::kRowVectors, S::kWideCols, kFused>(X, ldx, n, r0, std::min(c, end - S::kWideCols), start, c, G,
+                                                   ldg);
         c += S::kWideCols;
       } else {
-        tile<S::kRowVectors, S::kNarrowCols>(X, ldx, n, r0, std::min(c, end - S::kNarrowCols), start, c, G, ldg);
+        tile<S::kRowVectors, S::kNarrowCols, kFused>(X, ldx, n, r0, std::min(c, end - S::kNarrowCols), start, c,
+                                                     G, ldg);
         c += S::kNarrowCols;
       }
     }
-    tile<S::kRowVectors / 2, kHalf>(X, ldx, n, end, end, start, end, G, ldg);
+    tile<S::kRowVectors / 2, kHalf, kFused>(X, ldx, n, end, end, start, end, G, ldg);
   }
 }
 
@@ -177,7 +185,9 @@ GramTiles preferred_gram_tiles() {
   static const GramTiles tiles = [] {
 #if defined(__x86_64__)
     unsigned a = 0, b = 0, c = 0, dx = 0;
-    const bool amd = __get_cpuid(0, &a, &b, &c, &dx) && b == 0x68747541;  // "Auth" of AuthenticAMD
+    const bool vendor = __get_cpuid(0, &a, &b, &c, &dx);
+    if (vendor && b == 0x756e6547) return GramTiles::kRowsOf16Fused;  // "Genu" of GenuineIntel
+    const bool amd = vendor && b == 0x68747541;                        // "Auth" of AuthenticAMD
     if (amd && __get_cpuid(1, &a, &b, &c, &dx)) {
       const unsigned family = ((a >> 8) & 0xF) + ((a >> 20) & 0xFF);  // base + extended family
       if (family == 25) return GramTiles::kRowsOf8;                    // Zen 3 (no AVX-512) and Zen 4
@@ -186,6 +196,10 @@ GramTiles preferred_gram_tiles() {
     return GramTiles::kRowsOf16;
   }();
   return tiles;
+}
+
+bool gram_fuses_multiply_add(GramTiles tiles) {
+  return kGramFusedMultiplyAdd || (kLanes == 8 && tiles == GramTiles::kRowsOf16Fused);
 }
 
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
@@ -202,9 +216,14 @@ void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Ind
     return;
   }
   if constexpr (kLanes == 8)
-    if (tiles == GramTiles::kRowsOf16 && d >= RowsOf16::kTileRows)
-      return sixteen_row_gram_lower(X, ldx, d, n, G, ldg);
-  eight_row_gram_lower(X, ldx, d, n, G, ldg);
+    if (tiles != GramTiles::kRowsOf8 && d >= RowsOf16::kTileRows)
+      return tiles == GramTiles::kRowsOf16Fused ? sixteen_row_gram_lower<true>(X, ldx, d, n, G, ldg)
+                                                : sixteen_row_gram_lower<false>(X, ldx, d, n, G, ldg);
+  // 8-row tiles: kRowsOf8, AVX2 (fused by kGramFusedMultiplyAdd), and d < 16 in the 16-row kinds
+  if (gram_fuses_multiply_add(tiles))
+    eight_row_gram_lower<true>(X, ldx, d, n, G, ldg);
+  else
+    eight_row_gram_lower<false>(X, ldx, d, n, G, ldg);
 }
 
 }  // namespace ufm

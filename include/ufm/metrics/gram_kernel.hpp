@@ -9,32 +9,42 @@
 
 namespace ufm {
 
-/// true when the tiles add each product with an FMA (rounded once): the AVX2 tiles. The AVX-512 ones
-/// round each product and sum on their own, as the rest of the library does.
+/// true when every tile adds each product with an FMA (rounded once): the AVX2 tiles. The AVX-512
+/// ones do where their GramTiles say so (gram_fuses_multiply_add).
 #if defined(__FMA__) && !defined(__AVX512F__) && defined(__AVX__)
 inline constexpr bool kGramFusedMultiplyAdd = true;
 #else
 inline constexpr bool kGramFusedMultiplyAdd = false;
 #endif
 
-/// The register tiles' shape with AVX-512 (the AVX2 tiles have one shape, 8×4). Every entry is the
-/// same sum in the same order whatever the shape: it changes the speed, never a bit.
+/// The register tiles' shape with AVX-512, and how they add each product (the AVX2 tiles have one
+/// shape, 8×4). Every entry is the same sum in the same order whatever the shape: the shape changes
+/// the speed, never a bit; a fused kind rounds each product and its sum once.
 enum class GramTiles {
-  kRowsOf8,   ///< 8×16: one row vector, each column's broadcast folded into its multiply
-  kRowsOf16,  ///< 16×12: two row vectors sharing each column's broadcast
+  kRowsOf8,        ///< 8×16: one row vector, each column's broadcast folded into its multiply
+  kRowsOf16,       ///< 16×12: two row vectors sharing each column's broadcast
+  kRowsOf16Fused,  ///< 16×12, each product added by an FMA
 };
 
 /// The shape measured faster on this CPU (d = 64 and 512, N = 1,000 and 5,000): kRowsOf8 on AMD's
 /// family 25 (Zen 4, whose AVX-512 runs as two 256-bit halves and where a broadcast of its own took
-/// a slot of the floating-point pipes: 55 against 39 GFLOP/s in one tile), kRowsOf16 elsewhere (the
-/// Zen 5, full-width AVX-512: 56–58 against 68–76 µs at d = 64, 20 against 26–28 ms at d = 512).
+/// a slot of the floating-point pipes: 55 against 39 GFLOP/s in one tile), kRowsOf16Fused on Intel
+/// (two FMA pipes, which take a separate multiply and add as two operations: at d = 64, N = 1,000 62
+/// against 87 µs on a Xeon with AVX-512), kRowsOf16 elsewhere (the Zen 5, full-width AVX-512, whose
+/// separate multiply and add pipes sum at the FMA rate: 56–58 against 68–76 µs at d = 64, 20 against
+/// 26–28 ms at d = 512). The Gram's bits, and so the spectra's last bits, differ between an Intel
+/// and an AMD machine; on one machine they are the same in every run.
 GramTiles preferred_gram_tiles();
+
+/// true when `tiles` add each product by an FMA (rounded once): the fused AVX-512 tiles, and every
+/// AVX2 tile (kGramFusedMultiplyAdd). Under AVX2 and without AVX the shape is not used.
+bool gram_fuses_multiply_add(GramTiles tiles);
 
 /// G[r, c] += Σ_i X[r, i] X[c, i] for c ≤ r < d (the lower triangle; the upper one is not touched).
 /// X: d×n column-major with leading dimension ldx ≥ d; G: d×d column-major with leading dimension
-/// ldg ≥ d. Deterministic for given sizes and ISA (the tiles sum each entry over i in order, then
-/// add it to G; each product and sum rounded on its own, or with kGramFusedMultiplyAdd each product
-/// added by an FMA). `tiles` defaults to preferred_gram_tiles().
+/// ldg ≥ d. Deterministic for given sizes, ISA and tiles (the tiles sum each entry over i in order,
+/// then add it to G; each product and sum rounded on its own, or, where gram_fuses_multiply_add, each
+/// product added by an FMA). `tiles` defaults to preferred_gram_tiles().
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg);
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg, GramTiles tiles);
 
