@@ -267,6 +267,10 @@ def other_isa(bench_other, threads_list, target, repeats, raw):
         print(f"limits, {t} thread(s), {lim['isa']} build: FMA peak {lim['fma_peak_gflops']:.1f} GFLOP/s, "
               f"GEMM 512³ {lim['eigen_gemm_512_gflops']:.1f} GFLOP/s{own_gemm(lim)}, "
               f"triad {lim['triad_gbs']:.1f} GB/s")
+        if lim["eigen_gemm_512_gflops"] > lim["fma_peak_gflops"]:
+            print(f"  the BLAS's GEMM is above this build's {lim['isa']} peak: OpenBLAS chooses its kernels "
+                  f"({blas_kernels(lim) or '?'}) at run time for this CPU, whatever the build's ISA; "
+                  "ufm-sim's own code in this build is bound by the peak")
         print_stream_overlap(lim)
     print()
     print("| size | model | loss | threads | ISA | ufm-sim steps/s | torch manual | × manual | ≥ 1.5 |")
@@ -288,11 +292,22 @@ def other_isa(bench_other, threads_list, target, repeats, raw):
     flow_stages(bench_other, ["paper"], threads_list, min(target, 3.0), raw)
 
 
+def blas_kernels(lim):
+    """The BLAS's kernel family from limits' "blas" ("OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY
+    SkylakeX MAX_THREADS=64 (1 thread)" -> "SkylakeX"), or "" if it does not say."""
+    words = [w for w in lim.get("blas", "").split()
+             if w not in ("OpenBLAS", "NO_LAPACKE", "DYNAMIC_ARCH", "NO_AFFINITY", "(1", "thread)")
+             and not w[:1].isdigit() and "=" not in w]
+    return " ".join(words)
+
+
 def own_gemm(lim):
-    """What follows the BLAS's 512³ rate in a limits line: " (BLAS), own GEMM <rate>" where the build
-    has its own kernel (ufm::gemm, AVX-512), else nothing."""
+    """What follows the BLAS's 512³ rate in a limits line: " (BLAS, <its kernels>)", then ", own GEMM
+    <rate>" where the build has its own kernel (ufm::gemm, AVX-512)."""
+    kernels = blas_kernels(lim)
+    text = f" (BLAS, {kernels} kernels)" if kernels else " (BLAS)"
     rate = lim.get("own_gemm_512_gflops")
-    return f" (BLAS), own GEMM {rate:.1f}" if rate else ""
+    return text + (f", own GEMM {rate:.1f}" if rate else "")
 
 
 def check_limits(raw, limits):

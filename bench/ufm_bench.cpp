@@ -269,6 +269,7 @@ nlohmann::ordered_json limits(int threads) {
   j["impl"] = "limits";
   j["threads"] = threads;
   j["isa"] = ufm::vector_isa();
+  j["blas"] = ufm::blas_backend();  // OpenBLAS picks its kernels at run time, whatever this build's ISA
   j["fma_peak_gflops"] = on_threads(threads, [](int) { return fma_gflops_one_thread(0.8); });
   j["eigen_gemm_512_gflops"] = on_threads(threads, [](int) { return gemm_gflops(512, 512, 512, 0.6, false); });
   // ufm::gemm, where it is our own kernel (an AVX-512 build); else it is the product above.
