@@ -6,6 +6,10 @@
 #include <memory>
 #include <new>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
@@ -150,6 +154,8 @@ double* scratch(std::unique_ptr<double[], AlignedFree>& buf, Index n) {
   return buf.get();
 }
 
+thread_local std::unique_ptr<double[], AlignedFree> a_buf, b_buf;  ///< this thread's packed A and B
+
 }  // namespace
 
 void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc) {
@@ -159,7 +165,6 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
       for (Index i = 0; i < m; ++i) C[i + j * ldc] = beta == 0.0 ? 0.0 : beta * C[i + j * ldc];
     return;
   }
-  thread_local std::unique_ptr<double[], AlignedFree> a_buf, b_buf;
   double* Ap = scratch(a_buf, kMc * kKc);
   double* Bp = scratch(b_buf, kNc * kKc);
   for (Index j0 = 0; j0 < n; j0 += kNc) {
@@ -181,6 +186,21 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
 }
 
 bool gemm_has_own_kernel() { return true; }
+
+void gemm_prepare_threads() {
+  const auto prepare = [] {
+    scratch(a_buf, kMc * kKc);
+    scratch(b_buf, kNc * kKc);
+  };
+#ifdef _OPENMP
+  if (!omp_in_parallel()) {
+#pragma omp parallel
+    prepare();
+    return;
+  }
+#endif
+  prepare();
+}
 
 #else
 
@@ -206,6 +226,8 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
 }
 
 bool gemm_has_own_kernel() { return false; }
+
+void gemm_prepare_threads() {}
 
 #endif
 

@@ -7,6 +7,10 @@
 #include <thread>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "allocation_counter.hpp"
 #include "ufm/gemm.hpp"
 
@@ -128,6 +132,34 @@ TEST(Gemm, AllocatesNothingAfterItsFirstCallInAThread) {
     EXPECT_GT(before, first);  // the counter sees the buffers' allocation
   }
   EXPECT_EQ(after, before);
+}
+
+TEST(Gemm, PreparedThreadsAllocateNothingOnTheirFirstCall) {
+  // The objectives hand their chunks to OpenMP threads dynamically: a worker may make its first
+  // product in the middle of a run. gemm_prepare_threads gives each thread of the team its buffers
+  // beforehand. Three threads, so that workers exist even on one core.
+  if (!gemm_has_own_kernel()) GTEST_SKIP() << "Eigen's product: no packing buffers of ours";
+#ifdef _OPENMP
+  omp_set_num_threads(3);
+  gemm_prepare_threads();  // also starts OpenMP's thread pool, which allocates once
+  const Mat A = Mat::Random(40, 50), B = Mat::Random(50, 30);
+  std::vector<Mat> C(3, Mat(40, 30));
+  const std::size_t before = test::malloc_calls();
+  int team = 0;
+#pragma omp parallel
+  {
+    const int t = omp_get_thread_num();
+#pragma omp single
+    team = omp_get_num_threads();
+    gemm_into(C[static_cast<std::size_t>(t)], A, false, B, false, 0.0);  // each thread's first product
+  }
+  const std::size_t after = test::malloc_calls();
+  ASSERT_EQ(team, 3);
+  EXPECT_EQ(after, before);
+  for (const Mat& c : C) EXPECT_LT((c - A * B).cwiseAbs().maxCoeff(), 1e-12);
+#else
+  GTEST_SKIP() << "no OpenMP";
+#endif
 }
 
 }  // namespace

@@ -29,6 +29,14 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
 /// True when gemm runs its own kernel (an AVX-512 build), false when it is Eigen's product.
 bool gemm_has_own_kernel();
 
+/// Gives every thread of an OpenMP team of omp_get_max_threads() its packing buffers now (the own
+/// kernel's; nothing without it). gemm allocates a thread's buffers on that thread's first call, and
+/// the objectives hand their chunks to threads dynamically, so a worker that took no chunk while a
+/// run warmed up (descheduled on a loaded machine) would allocate in the middle of the run. The
+/// objectives that call gemm call this when they are built; the buffers are the full blocks' size,
+/// and pages no product reaches are never touched.
+void gemm_prepare_threads();
+
 /// Eigen-friendly forms: C = β·C + op(A)·op(B) for matrices or blocks with contiguous columns.
 template <class CM>
 void gemm_into(CM&& C, const Eigen::Ref<const Mat>& A, bool transpose_a, const Eigen::Ref<const Mat>& B,

@@ -55,6 +55,7 @@ LayerStack::LayerStack(LayerStackLayout layout, Options options, Index capacity)
     for (Index l = 1; l <= L; ++l) ch.gW[l].resize(layout_.rows(l), layout_.cols(l));
     ch.gb.resize(layout_.K);
   }
+  gemm_prepare_threads();  // every product is gemm's: no thread allocates its buffers in a run
 }
 
 Index LayerStack::chunks_for(Index n) const {

@@ -98,6 +98,7 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
     if (stream_gradient_) ch.Hp.resize(block_ * d);
     ch.Hs.resize(block_ * d);
   }
+  if (!backward_kernels_) gemm_prepare_threads();  // its backward's products: no allocation in a run
 }
 
 void UfmObjective::logits(const Vec& theta, Mat& Z) const {
