@@ -86,10 +86,10 @@ def fmt(x, digits=3):
 
 
 def cpu_and_isa():
-    """'AMD EPYC (AuthenticAMD family 26 model 2: Zen 5; L1d 48 KiB, L2 1 MiB, L3 32 MiB), AVX-512, 2 cores' from
-    /proc/cpuinfo: every table names the machine it was measured on. The model name alone does not
-    tell Zen 3, 4 and 5 apart on these VMs, nor one Intel Xeon from another; the caches decide which
-    flow vectors come from memory."""
+    """'AMD EPYC (AuthenticAMD family 26 model 2: Zen 5; L1d 48 KiB, L2 1 MiB, L3 32 MiB), AVX-512,
+    2 cores' from /proc/cpuinfo and /sys: every table names the machine it was measured on. The model
+    name alone does not tell Zen 3, 4 and 5 apart on these VMs, nor one Intel Xeon from another; the
+    caches decide which flow vectors come from memory."""
     fields = {}
     try:
         for line in open("/proc/cpuinfo"):
