@@ -46,24 +46,18 @@ struct Shape {
 using RowsOf8 = Shape<kTileRows, kLanes == 8 ? 16 : 4, kLanes == 8 ? 8 : 4>;
 using RowsOf16 = Shape<16, 12, 8>;  // AVX-512 only
 
-/// a·b + c rounded once: the AVX2 tiles' step (kGramFusedMultiplyAdd) and the fused AVX-512 tiles'.
-inline Doubles fused_multiply_add([[maybe_unused]] Doubles a, [[maybe_unused]] Doubles b, Doubles c) {
-#if defined(__AVX512F__)
-  return _mm512_fmadd_pd(a, b, c);
-#elif defined(__FMA__)
-  return _mm256_fmadd_pd(a, b, c);
-#else
-  return c;  // not called: no tiles without AVX
-#endif
-}
-
-/// acc + a·b, rounded once if kFused, else the product and the sum each rounded.
+/// acc + a·b: rounded once (an FMA) if kFused or in the AVX2 tiles (kGramFusedMultiplyAdd), else the
+/// product and the sum each rounded.
 template <bool kFused>
 inline Doubles multiply_add(Doubles a, Doubles b, Doubles acc) {
-  if constexpr (kFused || kGramFusedMultiplyAdd)
-    return fused_multiply_add(a, b, acc);
-  else
-    return acc + a * b;
+  if constexpr (kFused || kGramFusedMultiplyAdd) {
+#if defined(__AVX512F__)
+    return _mm512_fmadd_pd(a, b, acc);
+#elif defined(__FMA__)
+    return _mm256_fmadd_pd(a, b, acc);
+#endif
+  }
+  return acc + a * b;  // without FMA no tile fuses (the tiles need AVX2 and FMA)
 }
 
 /// Rows r0..r0+kRowVectors·kLanes against columns c0..c0+kCols of the Gram, summed over the n samples,
