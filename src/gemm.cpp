@@ -156,6 +156,13 @@ double* scratch(std::unique_ptr<double[], AlignedFree>& buf, Index n) {
 
 thread_local std::unique_ptr<double[], AlignedFree> a_buf, b_buf;  ///< this thread's packed A and B
 
+/// This thread's packing buffers for a block of A and a block of B (allocated on the first call).
+struct Packing {
+  double* a;
+  double* b;
+};
+Packing this_threads_packing() { return {scratch(a_buf, kMc * kKc), scratch(b_buf, kNc * kKc)}; }
+
 }  // namespace
 
 void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc) {
@@ -165,8 +172,7 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
       for (Index i = 0; i < m; ++i) C[i + j * ldc] = beta == 0.0 ? 0.0 : beta * C[i + j * ldc];
     return;
   }
-  double* Ap = scratch(a_buf, kMc * kKc);
-  double* Bp = scratch(b_buf, kNc * kKc);
+  const auto [Ap, Bp] = this_threads_packing();
   for (Index j0 = 0; j0 < n; j0 += kNc) {
     const Index nc = std::min(kNc, n - j0);
     for (Index p0 = 0; p0 < k; p0 += kKc) {
@@ -188,18 +194,14 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
 bool gemm_has_own_kernel() { return true; }
 
 void gemm_prepare_threads() {
-  const auto prepare = [] {
-    scratch(a_buf, kMc * kKc);
-    scratch(b_buf, kNc * kKc);
-  };
 #ifdef _OPENMP
   if (!omp_in_parallel()) {
 #pragma omp parallel
-    prepare();
+    this_threads_packing();
     return;
   }
 #endif
-  prepare();
+  this_threads_packing();
 }
 
 #else
