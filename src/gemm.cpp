@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
+#include <stdexcept>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -173,16 +175,16 @@ struct Packing {
 };
 Packing this_threads_packing() { return {scratch(a_buf, kMc * kKc), scratch(b_buf, kNc * kKc)}; }
 
-}  // namespace
+/// C = β·C for a product of depth 0.
+void scale_c(Index m, Index n, double beta, double* C, Index ldc) {
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < m; ++i) C[i + j * ldc] = beta == 0.0 ? 0.0 : beta * C[i + j * ldc];
+}
 
-void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    for (Index j = 0; j < n; ++j)
-      for (Index i = 0; i < m; ++i) C[i + j * ldc] = beta == 0.0 ? 0.0 : beta * C[i + j * ldc];
-    return;
-  }
-  const auto [Ap, Bp] = this_threads_packing();
+/// The BLIS loop nest over packed blocks; a_block(i0, mc, p0, kc) gives the block of A's panels.
+template <class ABlock>
+void blocked_product(Index m, Index n, Index k, ABlock&& a_block, GemmOperand B, double beta, double* C,
+                     Index ldc, double* Bp) {
   for (Index j0 = 0; j0 < n; j0 += kNc) {
     const Index nc = std::min(kNc, n - j0);
     for (Index p0 = 0; p0 < k; p0 += kKc) {
@@ -191,7 +193,7 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
       pack_b(B, p0, kc, j0, nc, Bp);
       for (Index i0 = 0; i0 < m; i0 += kMc) {
         const Index mc = std::min(kMc, m - i0);
-        pack_a(A, i0, mc, p0, kc, Ap);
+        const double* Ap = a_block(i0, mc, p0, kc);
         for (Index c0 = 0; c0 < nc; c0 += kNr)
           for (Index r0 = 0; r0 < mc; r0 += kMr)
             panel_kernel(kc, Ap + r0 * kc, Bp + c0 * kc, C + (i0 + r0) + (j0 + c0) * ldc, ldc,
@@ -199,6 +201,57 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
       }
     }
   }
+}
+
+Index padded_rows(Index m) { return (m + kMr - 1) / kMr * kMr; }
+
+}  // namespace
+
+void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) return scale_c(m, n, beta, C, ldc);
+  const auto [Ap, Bp] = this_threads_packing();
+  const auto pack_block = [&, Ap = Ap](Index i0, Index mc, Index p0, Index kc) {
+    pack_a(A, i0, mc, p0, kc, Ap);
+    return static_cast<const double*>(Ap);
+  };
+  blocked_product(m, n, k, pack_block, B, beta, C, ldc, Bp);
+}
+
+// The packed operand holds every block gemm would pack, depth block after depth block: the block of
+// depths p0 … (kc deep) starts at p0·padded_rows, and within it the panel of rows r0 … at r0·kc, as in
+// pack_a's output.
+void PackedA::reserve(Index m, Index k) {
+  const Index need = padded_rows(std::max<Index>(m, 0)) * std::max<Index>(k, 0);
+  if (need <= capacity_) return;
+  storage_.assign(static_cast<std::size_t>(need + 8), 0.0);
+  const auto address = reinterpret_cast<std::uintptr_t>(storage_.data());
+  panels_ = storage_.data() + ((64 - address % 64) % 64) / sizeof(double);
+  capacity_ = need;
+}
+
+void PackedA::pack(Index m, Index k, GemmOperand A) {
+  m_ = m, k_ = k, source_ = A, padded_rows_ = padded_rows(m);
+  if (m <= 0 || k <= 0) return;
+  if (padded_rows_ * k > capacity_)
+    throw std::logic_error("PackedA::pack: op(A) is larger than reserve() made room for");
+  for (Index p0 = 0; p0 < k; p0 += kKc) {
+    const Index kc = std::min(kKc, k - p0);
+    for (Index i0 = 0; i0 < m; i0 += kMc)
+      pack_a(A, i0, std::min(kMc, m - i0), p0, kc, panels_ + p0 * padded_rows_ + i0 * kc);
+  }
+}
+
+const double* PackedA::block(Index i0, Index p0) const {
+  return panels_ + p0 * padded_rows_ + i0 * std::min(kKc, k_ - p0);
+}
+
+void gemm(Index n, const PackedA& A, GemmOperand B, double beta, double* C, Index ldc) {
+  const Index m = A.rows(), k = A.depth();
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) return scale_c(m, n, beta, C, ldc);
+  const auto block = [&](Index i0, Index, Index p0, Index) { return A.block(i0, p0); };
+  blocked_product(m, n, k, block, B, beta, C, ldc, this_threads_packing().b);
 }
 
 bool gemm_has_own_kernel() { return true; }
@@ -235,6 +288,16 @@ void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, 
     c.noalias() += a * b.transpose();
   else
     c.noalias() += a * b;
+}
+
+void PackedA::reserve(Index, Index) {}
+
+void PackedA::pack(Index m, Index k, GemmOperand A) { m_ = m, k_ = k, source_ = A; }
+
+const double* PackedA::block(Index, Index) const { return nullptr; }
+
+void gemm(Index n, const PackedA& A, GemmOperand B, double beta, double* C, Index ldc) {
+  gemm(A.rows(), n, A.depth(), A.source(), B, beta, C, ldc);
 }
 
 bool gemm_has_own_kernel() { return false; }

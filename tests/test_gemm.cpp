@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -160,6 +161,41 @@ TEST(Gemm, PreparedThreadsAllocateNothingOnTheirFirstCall) {
 #else
   GTEST_SKIP() << "no OpenMP";
 #endif
+}
+
+TEST(Gemm, PackedOperandGivesTheSameBitsAsTheOperandItself) {
+  // One PackedA, reserved once for the largest shape and packed again for each: the objectives pack
+  // W_l once per pass and hand it to every chunk's product.
+  std::srand(12);
+  PackedA packed;
+  packed.reserve(269, 600);
+  for (const Shape& s : kShapes) {
+    const Mat A = Mat::Random(s.m, s.k), B = Mat::Random(s.k, s.n), C0 = Mat::Random(s.m, s.n);
+    for (bool ta : {false, true}) {
+      const Stored a = stored(op(A, ta)), b = stored(B);
+      packed.pack(s.m, s.k, a.operand(ta));
+      for (double beta : {0.0, -0.3}) {
+        Mat want = C0, got = C0;
+        gemm(s.m, s.n, s.k, a.operand(ta), b.operand(false), beta, want.data(), want.outerStride());
+        gemm(s.n, packed, b.operand(false), beta, got.data(), got.outerStride());
+        EXPECT_EQ(got, want) << s.m << "x" << s.n << "x" << s.k << " ta " << ta << " beta " << beta;
+      }
+    }
+  }
+}
+
+TEST(Gemm, PackedOperandAllocatesOnlyWhenReserved) {
+  const Mat A = Mat::Random(400, 600);
+  PackedA packed;
+  const std::size_t before_reserve = test::malloc_calls();
+  packed.reserve(300, 600);
+  const std::size_t before_pack = test::malloc_calls();
+  packed.pack(300, 600, {A.data(), 400});
+  packed.pack(25, 257, {A.data(), 400, true});
+  EXPECT_EQ(test::malloc_calls(), before_pack);
+  if (!gemm_has_own_kernel()) GTEST_SKIP() << "Eigen's product: nothing packed";
+  EXPECT_GT(before_pack, before_reserve);
+  EXPECT_THROW(packed.pack(400, 600, {A.data(), 400}), std::logic_error);  // beyond the room reserved
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 /// each entry of C is also Σ_p a_ip b_pj summed in p order, in blocks of 256, whatever the shapes
 /// around it: the bits do not depend on how a caller splits the rows or columns of C (Eigen's
 /// product and the BLAS do not promise that).
+#include <vector>
+
 #include "ufm/linalg.hpp"
 
 namespace ufm {
@@ -25,6 +27,33 @@ struct GemmOperand {
 /// C (m×n, column-major, leading dimension ldc) = β·C + op(A)·op(B), op(A) m×k, op(B) k×n. With
 /// β = 0, C is not read (it may hold anything, NaN included).
 void gemm(Index m, Index n, Index k, GemmOperand A, GemmOperand B, double beta, double* C, Index ldc);
+
+/// op(A) packed once for many products with it: the panels gemm packs its A into on every call,
+/// kept for the calls that share A (the deep model's column chunks all multiply by the same W_l and
+/// W_lᵀ; packing them per chunk took a tenth of its step). The products have the same bits as
+/// gemm's with the operand itself. Without the own kernel it only remembers the operand, which must
+/// then stay as it was packed.
+class PackedA {
+ public:
+  /// Room for op(A) up to m×k: allocates here, so that pack never does.
+  void reserve(Index m, Index k);
+  /// Packs op(A) (m×k, within the reserved room).
+  void pack(Index m, Index k, GemmOperand A);
+  Index rows() const { return m_; }
+  Index depth() const { return k_; }
+  /// Rows i0 … of the packed depths p0 … p0 + kc − 1, kc the block depth gemm uses there.
+  const double* block(Index i0, Index p0) const;
+  const GemmOperand& source() const { return source_; }
+
+ private:
+  Index m_ = 0, k_ = 0, padded_rows_ = 0, capacity_ = 0;
+  GemmOperand source_{nullptr, 0};
+  std::vector<double> storage_;  ///< the panels, from the first 64-byte boundary in it
+  double* panels_ = nullptr;
+};
+
+/// C (A.rows()×n) = β·C + op(A)·op(B), op(A) the packed operand: the same bits as gemm's.
+void gemm(Index n, const PackedA& A, GemmOperand B, double beta, double* C, Index ldc);
 
 /// True when gemm runs its own kernel (an AVX-512 build), false when it is Eigen's product.
 bool gemm_has_own_kernel();
@@ -44,6 +73,12 @@ void gemm_into(CM&& C, const Eigen::Ref<const Mat>& A, bool transpose_a, const E
   const Index k = transpose_a ? A.rows() : A.cols();
   gemm(C.rows(), C.cols(), k, {A.data(), A.outerStride(), transpose_a}, {B.data(), B.outerStride(), transpose_b},
        beta, C.data(), C.outerStride());
+}
+
+/// C = β·C + op(A)·op(B) with op(A) packed, for a matrix or block with contiguous columns.
+template <class CM>
+void gemm_into(CM&& C, const PackedA& A, const Eigen::Ref<const Mat>& B, bool transpose_b, double beta) {
+  gemm(C.cols(), A, {B.data(), B.outerStride(), transpose_b}, beta, C.data(), C.outerStride());
 }
 
 }  // namespace ufm

@@ -44,15 +44,16 @@ std::vector<Index> evaluation_subset(const data::Dataset& ds, Index metric_sampl
 
 Index batch_size(const NetConfig& c, Index N) { return c.full_batch ? N : std::min<Index>(c.batch_size.value_or(128), N); }
 
-/// Refuses, before the network is built, a model whose parameters, work buffers and checkpoint
-/// metrics would not fit in memory (the data set is already loaded). Throws ConfigError naming --widths.
+/// Refuses, before the network is built, a model whose parameters (and the W_l and W_lᵀ packed for
+/// the products), work buffers and checkpoint metrics would not fit in memory (the data set is
+/// already loaded). Throws ConfigError naming --widths.
 void require_network_memory(const NetConfig& c, Index input_dim, Index K, Index N, Index batch) {
   long double params = 0, hidden = 0, prev = static_cast<long double>(input_dim);
   for (Index w : c.widths) params += prev * static_cast<long double>(w), hidden += w, prev = static_cast<long double>(w);
   params += prev * static_cast<long double>(K) + K;
   const long double capacity = std::max<long double>(batch, std::min<long double>(N, 4096));
   const long double evaluation = 2.0L * static_cast<long double>(c.metric_samples);
-  const long double bytes = 8.0L * (6 * params + capacity * (4 * hidden + 2 * K + input_dim) +
+  const long double bytes = 8.0L * (8 * params + capacity * (4 * hidden + 2 * K + input_dim) +
                                     evaluation * (2 * hidden + input_dim) + 4 * prev * prev);
   const std::uint64_t available = available_memory_bytes();
   if (bytes > static_cast<long double>(available))

@@ -95,10 +95,11 @@ long double estimated_run_bytes(const RunConfig& c) {
   const Real N = samples(c), K = classes(c);
   std::vector<Real> dims{static_cast<Real>(c.dim)};  // d₀ … d_{L−1}
   for (Real w : hidden_widths_real(c)) dims.push_back(w);
-  Real weights = 0, activations = 0, widest = 0;
+  Real weights = 0, activations = 0, widest = 0, padding = 0;
   for (std::size_t l = 0; l < dims.size(); ++l) {
     const Real rows = l + 1 < dims.size() ? dims[l + 1] : K;
     weights += rows * dims[l];
+    padding += 23 * (rows + dims[l]);  // the packed W_l and W_lᵀ round their rows up to 24
     if (l > 0) activations += dims[l];
     widest = std::max(widest, dims[l]);
   }
@@ -106,8 +107,10 @@ long double estimated_run_bytes(const RunConfig& c) {
   const Real bytes = 8;
   Real total = parameter_vectors(c) * params * bytes + (K + N) * bytes;  // + class counts and labels
   // Objective: logits/residual K×N, and per hidden layer A_l, S_l, dL/dA_l (d_l×N); the chunks'
-  // partial weight gradients (at most 16 copies, capped at 64 MiB unless one chunk needs more).
-  total += (2 * K + 3 * activations) * N * bytes + std::max<Real>(64.0L * (1 << 20), weights * bytes);
+  // partial weight gradients (at most 16 copies, capped at 64 MiB unless one chunk needs more); W_l
+  // and W_lᵀ packed for the products.
+  total += (2 * K + 3 * activations) * N * bytes + std::max<Real>(64.0L * (1 << 20), weights * bytes) +
+           (2 * weights + padding) * bytes;
   // One checkpoint's metrics: a copy of every feature level, the centered features, a Gram matrix
   // of the smaller side with its eigen-solver workspace, the logits.
   const Real levels = (dims[0] + activations) * N;

@@ -55,6 +55,12 @@ LayerStack::LayerStack(LayerStackLayout layout, Options options, Index capacity)
     for (Index l = 1; l <= L; ++l) ch.gW[l].resize(layout_.rows(l), layout_.cols(l));
     ch.gb.resize(layout_.K);
   }
+  W_packed_.resize(L + 1);
+  Wt_packed_.resize(L + 1);
+  for (Index l = 1; l <= L; ++l) {
+    W_packed_[l].reserve(layout_.rows(l), layout_.cols(l));
+    Wt_packed_[l].reserve(layout_.cols(l), layout_.rows(l));
+  }
   gemm_prepare_threads();  // every product is gemm's: no thread allocates its buffers in a run
 }
 
@@ -80,11 +86,11 @@ void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstM
   };
   for (Index l = 1; l < L; ++l) {
     auto A = A_[l].middleCols(i0, n);
-    gemm_into(A, layout_.W(l, theta), false, S(l - 1), false, 0.0);
+    gemm_into(A, W_packed_[l], S(l - 1), false, 0.0);  // W_l S_{l−1}
     if (relu) S_[l].middleCols(i0, n) = A.cwiseMax(0.0);
   }
   auto Z = Z_.middleCols(i0, n);  // K×n
-  gemm_into(Z, layout_.W(L, theta), false, S(L - 1), false, 0.0);
+  gemm_into(Z, W_packed_[L], S(L - 1), false, 0.0);
   if (layout_.has_bias) Z.colwise() += layout_.b(theta);
   const std::span<const int> y = labels.subspan(static_cast<std::size_t>(i0), static_cast<std::size_t>(n));
   if (!back) {
@@ -100,18 +106,28 @@ void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstM
   MatMap dS0(back->dS0 ? back->dS0 + d0 * i0 : nullptr, d0, back->dS0 ? n : 0);  // d₀×n
   if (back->dS0) dS0 = back->bottom_decay * S(0);
   if (L == 1) {
-    if (back->dS0) gemm_into(dS0, layout_.W(L, theta), true, Z, false, 1.0);
+    if (back->dS0) gemm_into(dS0, Wt_packed_[L], Z, false, 1.0);
     return;
   }
-  gemm_into(D_[L - 1].middleCols(i0, n), layout_.W(L, theta), true, Z, false, 0.0);  // dF/dS_{L−1}
+  gemm_into(D_[L - 1].middleCols(i0, n), Wt_packed_[L], Z, false, 0.0);  // dF/dS_{L−1} = W_Lᵀ G
   for (Index l = L - 1; l >= 1; --l) {
     auto D = D_[l].middleCols(i0, n);
     if (relu) D.array() *= (A_[l].middleCols(i0, n).array() > 0.0).cast<double>();  // dF/dA_l, σ'(0) = 0
     gemm_into(c.gW[l], D, false, S(l - 1), true, 0.0);
     if (l > 1)
-      gemm_into(D_[l - 1].middleCols(i0, n), layout_.W(l, theta), true, D, false, 0.0);  // dF/dS_{l−1}
+      gemm_into(D_[l - 1].middleCols(i0, n), Wt_packed_[l], D, false, 0.0);  // dF/dS_{l−1} = W_lᵀ D
     else if (back->dS0)
-      gemm_into(dS0, layout_.W(1, theta), true, D, false, 1.0);
+      gemm_into(dS0, Wt_packed_[1], D, false, 1.0);
+  }
+}
+
+void LayerStack::pack_weights(const Vec& theta, const Backward* back) const {
+  const Index L = layout_.layers();
+  for (Index l = 1; l <= L; ++l) {
+    const Index rows = layout_.rows(l), cols = layout_.cols(l);
+    const GemmOperand W{layout_.W(l, theta).data(), rows};
+    W_packed_[l].pack(rows, cols, W);
+    if (back && (l > 1 || back->dS0)) Wt_packed_[l].pack(cols, rows, {W.data, rows, true});  // the backward's W_lᵀ
   }
 }
 
@@ -121,6 +137,7 @@ double LayerStack::pass(const Vec& theta, ConstMatMap S0, std::span<const int> l
   assert(n <= capacity_ && S0.rows() == layout_.dims[0] && static_cast<Index>(labels.size()) == n);
   cols_ = n;
   chunks_used_ = chunks_for(n);
+  pack_weights(theta, back);
   const bool parallel = 6.0 * weights_ * static_cast<double>(n) >= kParallelFlops;
   auto run = [&](Index c) {
     const Index begin = n * c / chunks_used_, end = n * (c + 1) / chunks_used_;

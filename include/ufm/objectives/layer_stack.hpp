@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ufm/gemm.hpp"
 #include "ufm/linalg.hpp"
 #include "ufm/objectives/model_spec.hpp"
 
@@ -136,6 +137,8 @@ class LayerStack {
   };
   double pass(const Vec& theta, ConstMatMap S0, std::span<const int> labels,
               const Backward* back) const;
+  /// Packs W_l, and the W_lᵀ the backward pass multiplies by, for every chunk's products.
+  void pack_weights(const Vec& theta, const Backward* back) const;
   void run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstMatMap S0,
                  std::span<const int> labels, const Backward* back) const;
 
@@ -150,6 +153,8 @@ class LayerStack {
   mutable std::vector<Mat> S_;  ///< S_[l] = σ(A_l), ReLU only (linear layers alias A_l)
   mutable std::vector<Mat> D_;  ///< D_[l] = dF/dA_l (d_l×capacity) during backprop
   mutable std::vector<Chunk> chunks_;
+  mutable std::vector<PackedA> W_packed_;   ///< W_l packed for gemm once per pass (l = 1..L; [0] unused)
+  mutable std::vector<PackedA> Wt_packed_;  ///< W_lᵀ, packed once per backward pass
 };
 
 /// The checks every model on the stack shares; throws std::invalid_argument("<who>: '<field>' must

@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "ufm/gemm.hpp"
 #include "ufm/linalg.hpp"
 #include "ufm/linear_combination.hpp"
 #include "ufm/objectives/model_spec.hpp"
@@ -112,6 +113,7 @@ class UfmObjective {
   bool backward_kernels_ = true;  ///< own backward kernels (K ≤ 24), else Eigen products per block
   bool stream_gradient_ = false;  ///< write the H-gradient and a stored stage point with non-temporal stores (large H)
   mutable Mat Wt_;                ///< d×K: Wᵀ of the current call
+  mutable PackedA Wt_packed_;     ///< Wᵀ packed for gemm once per call (K > kMaxKernelK)
   mutable Vec stage_wb_;          ///< W and b of a stage point (value_and_gradient_at)
   mutable std::vector<Chunk> chunks_;
 };
