@@ -233,22 +233,32 @@ TEST(DeepUfmObjective, ChunkedGradientMatchesFiniteDifferences) {
 
 #ifdef _OPENMP
 TEST(DeepUfmObjective, BitIdenticalForAnyThreadCount) {
-  // Large enough (3·10⁷ flops per evaluation) for the chunks to run on OpenMP threads.
+  // Large enough (3·10⁷ flops per evaluation) for the chunks to run on OpenMP threads; at d = 200
+  // each W_l (40,000 entries) and θ are also summed and updated in slices on the threads.
   const std::vector<int> labels = block_labels(balanced_counts(10, 100));
   const int saved = omp_get_max_threads();
-  for (Activation act : {Activation::kLinear, Activation::kRelu}) {
-    const DeepUfmObjective f(wide_spec(act, 48, 10), labels);
-    const Vec theta = test::random_vec(f.num_params(), 3, 0.3);
-    Vec reference(f.num_params()), grad(f.num_params());
-    omp_set_num_threads(1);
-    const double value = f.value_and_gradient(theta, reference), plain_value = f.value(theta);
-    for (int threads : {2, 3}) {
-      omp_set_num_threads(threads);
-      EXPECT_EQ(f.value_and_gradient(theta, grad), value) << threads << " threads, " << to_string(act);
-      EXPECT_TRUE(grad == reference) << threads << " threads, " << to_string(act);
-      EXPECT_EQ(f.value(theta), plain_value) << threads << " threads, " << to_string(act);
+  for (Index d : {Index{48}, Index{200}})
+    for (Activation act : {Activation::kLinear, Activation::kRelu}) {
+      const DeepUfmObjective f(wide_spec(act, d, 10), labels);
+      const Vec theta = test::random_vec(f.num_params(), 3, 0.3);
+      Vec reference(f.num_params()), grad(f.num_params()), descended = theta;
+      omp_set_num_threads(1);
+      const double value = f.value_and_gradient(theta, reference), plain_value = f.value(theta);
+      f.value_and_descend(descended, grad, 0.1);
+      for (Index i = 0; i < theta.size(); ++i)  // every entry updated, in every slice
+        ASSERT_EQ(descended[i], theta[i] - 0.1 * reference[i]) << "entry " << i << ", d " << d;
+      for (int threads : {2, 3}) {
+        omp_set_num_threads(threads);
+        const std::string where = std::to_string(threads) + " threads, d " + std::to_string(d) + ", " +
+                                  std::string(to_string(act));
+        EXPECT_EQ(f.value_and_gradient(theta, grad), value) << where;
+        EXPECT_TRUE(grad == reference) << where;
+        EXPECT_EQ(f.value(theta), plain_value) << where;
+        Vec step = theta;
+        f.value_and_descend(step, grad, 0.1);
+        EXPECT_TRUE(step == descended) << where;
+      }
     }
-  }
   omp_set_num_threads(saved);
 }
 #endif

@@ -2,6 +2,8 @@
 /// Runs a fixed set of chunks, on OpenMP threads when that pays. The chunks are set by the problem's
 /// sizes, never by the thread count; callers keep one partial result per chunk and add them in
 /// chunk order, so the result is bit-identical whichever thread ran which chunk.
+#include <algorithm>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -29,6 +31,18 @@ void for_each_chunk(Index chunks, bool parallel, F&& run, int grain = 1) {
   (void)parallel, (void)grain;
 #endif
   for (Index c = 0; c < chunks; ++c) run(c);
+}
+
+/// Entries per slice of for_each_slice (64 KiB of doubles).
+inline constexpr Index kSliceLength = Index{1} << 13;
+
+/// run(begin, end) over [0, n) in fixed slices of kSliceLength entries, on OpenMP threads when there
+/// are at least four: for elementwise work (an update, a sum of partials taken entry by entry in
+/// their order), whose bits do not depend on which thread took which slice.
+template <class F>
+void for_each_slice(Index n, F&& run) {
+  const Index slices = (n + kSliceLength - 1) / kSliceLength;
+  for_each_chunk(slices, slices >= 4, [&](Index s) { run(s * kSliceLength, std::min(n, (s + 1) * kSliceLength)); });
 }
 
 }  // namespace ufm

@@ -166,11 +166,19 @@ void LayerStack::add_weight_gradient(Vec& grad, bool first) const {
       gW.setZero();
       continue;
     }
-    if (first)
-      gW = chunks_[0].gW[l];
-    else
-      gW += chunks_[0].gW[l];
-    for (Index c = 1; c < chunks_used_; ++c) gW += chunks_[static_cast<std::size_t>(c)].gW[l];
+    // Entry by entry, the chunks' partials in chunk order: slices of W on the team (a serial sum of
+    // 16 partials of 2 MiB each was 9% of the 2-layer paper step's main thread on two threads).
+    for_each_slice(gW.size(), [&](Index begin, Index end) {
+      VecMap out(gW.data() + begin, end - begin);
+      const auto partial = [&](Index c) {
+        return ConstVecMap(chunks_[static_cast<std::size_t>(c)].gW[l].data() + begin, end - begin);
+      };
+      if (first)
+        out = partial(0);
+      else
+        out += partial(0);
+      for (Index c = 1; c < chunks_used_; ++c) out += partial(c);
+    });
   }
   if (layout_.has_bias) {
     auto gb = layout_.b(grad);
@@ -187,7 +195,12 @@ void LayerStack::add_weight_decay(const Vec& theta, Vec& grad, std::span<const d
   const Index L = layout_.layers();
   for (Index l = 1; l <= L; ++l) {
     if (l == L && options_.freeze_classifier) continue;
-    layout_.W(l, grad) += lambda_w[static_cast<std::size_t>(l - 1)] * layout_.W(l, theta);
+    const double lambda = lambda_w[static_cast<std::size_t>(l - 1)];
+    double* g = layout_.W(l, grad).data();
+    const double* w = layout_.W(l, theta).data();
+    for_each_slice(layout_.rows(l) * layout_.cols(l), [&](Index begin, Index end) {
+      VecMap(g + begin, end - begin) += lambda * ConstVecMap(w + begin, end - begin);
+    });
   }
   if (layout_.has_bias) layout_.b(grad) += lambda_b * layout_.b(theta);
 }
