@@ -234,7 +234,7 @@ TEST(DeepUfmObjective, ChunkedGradientMatchesFiniteDifferences) {
 #ifdef _OPENMP
 TEST(DeepUfmObjective, BitIdenticalForAnyThreadCount) {
   // Large enough (3·10⁷ flops per evaluation) for the chunks to run on OpenMP threads; at d = 200
-  // each W_l (40,000 entries) and θ are also summed and updated in slices on the threads.
+  // θ (over 200,000 entries) is also updated in slices on the threads.
   const std::vector<int> labels = block_labels(balanced_counts(10, 100));
   const int saved = omp_get_max_threads();
   for (Index d : {Index{48}, Index{200}})

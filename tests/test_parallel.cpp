@@ -15,10 +15,10 @@ namespace {
 TEST(ForEachSlice, CoversEveryEntryOnceInSlicesOfTheFixedLength) {
 #ifdef _OPENMP
   const int saved = omp_get_max_threads();
-  omp_set_num_threads(3);  // four slices and more run on the team
+  omp_set_num_threads(3);  // kMinParallelSlices slices and more run on the team
 #endif
   for (Index n : {Index{0}, Index{1}, kSliceLength - 1, kSliceLength, kSliceLength + 1, 4 * kSliceLength,
-                  5 * kSliceLength + 3}) {
+                  kMinParallelSlices * kSliceLength, (kMinParallelSlices + 5) * kSliceLength + 3}) {
     std::vector<std::atomic<int>> seen(static_cast<std::size_t>(n));
     std::atomic<int> bad_slices{0}, slices{0};
     for_each_slice(n, [&](Index begin, Index end) {

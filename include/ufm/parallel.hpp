@@ -35,14 +35,18 @@ void for_each_chunk(Index chunks, bool parallel, F&& run, int grain = 1) {
 
 /// Entries per slice of for_each_slice (64 KiB of doubles).
 inline constexpr Index kSliceLength = Index{1} << 13;
+/// Slices from which for_each_slice uses the threads: 1 MiB per array, tens of µs of elementwise
+/// work, against a fork/join of a few µs (and a stall when a worker is descheduled, see above).
+inline constexpr Index kMinParallelSlices = 16;
 
-/// run(begin, end) over [0, n) in fixed slices of kSliceLength entries, on OpenMP threads when there
-/// are at least four: for elementwise work (an update, a sum of partials taken entry by entry in
-/// their order), whose bits do not depend on which thread took which slice.
+/// run(begin, end) over [0, n) in fixed slices of kSliceLength entries, on OpenMP threads from
+/// kMinParallelSlices slices up: for elementwise work (an update, a sum of partials taken entry by
+/// entry in their order), whose bits do not depend on which thread took which slice.
 template <class F>
 void for_each_slice(Index n, F&& run) {
   const Index slices = (n + kSliceLength - 1) / kSliceLength;
-  for_each_chunk(slices, slices >= 4, [&](Index s) { run(s * kSliceLength, std::min(n, (s + 1) * kSliceLength)); });
+  for_each_chunk(slices, slices >= kMinParallelSlices,
+                 [&](Index s) { run(s * kSliceLength, std::min(n, (s + 1) * kSliceLength)); });
 }
 
 }  // namespace ufm
