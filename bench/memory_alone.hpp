@@ -48,9 +48,9 @@ class MemoryAloneObjective {
   double pass(const LinearCombination* stage, const double* theta, Vec& grad, double* store,
               const ScaledErrorSpec* error = nullptr, double* norm = nullptr) const {
     if (grad.size() != n_) grad.resize(n_);
-    double chunk_sum[detail::kLazyMaxChunks] = {}, chunk_error[detail::kLazyMaxChunks] = {};
+    double chunk_sum[kMaxRanges] = {}, chunk_error[kMaxRanges] = {};
     double* g = grad.data();
-    detail::for_each_range(n_, [&](Index c, Index b, Index e) {
+    for_each_range(n_, [&](Index c, Index b, Index e) {
       alignas(64) static thread_local double block[kBlock];
       double sum = 0.0;
       ScaledErrorSum errors;

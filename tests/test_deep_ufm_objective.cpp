@@ -234,7 +234,7 @@ TEST(DeepUfmObjective, ChunkedGradientMatchesFiniteDifferences) {
 #ifdef _OPENMP
 TEST(DeepUfmObjective, BitIdenticalForAnyThreadCount) {
   // Large enough (3·10⁷ flops per evaluation) for the chunks to run on OpenMP threads; at d = 200
-  // θ (over 200,000 entries) is also updated in slices on the threads.
+  // θ (about 282,000 entries, past kParallelRangeEntries) is also updated in ranges on the threads.
   const std::vector<int> labels = block_labels(balanced_counts(10, 100));
   const int saved = omp_get_max_threads();
   for (Index d : {Index{48}, Index{200}})
@@ -245,7 +245,7 @@ TEST(DeepUfmObjective, BitIdenticalForAnyThreadCount) {
       omp_set_num_threads(1);
       const double value = f.value_and_gradient(theta, reference), plain_value = f.value(theta);
       f.value_and_descend(descended, grad, 0.1);
-      for (Index i = 0; i < theta.size(); ++i)  // every entry updated, in every slice
+      for (Index i = 0; i < theta.size(); ++i)  // every entry updated, in every range
         ASSERT_EQ(descended[i], theta[i] - 0.1 * reference[i]) << "entry " << i << ", d " << d;
       for (int threads : {2, 3}) {
         omp_set_num_threads(threads);

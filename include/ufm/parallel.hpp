@@ -33,20 +33,21 @@ void for_each_chunk(Index chunks, bool parallel, F&& run, int grain = 1) {
   for (Index c = 0; c < chunks; ++c) run(c);
 }
 
-/// Entries per slice of for_each_slice (64 KiB of doubles).
-inline constexpr Index kSliceLength = Index{1} << 13;
-/// Slices from which for_each_slice uses the threads: 1 MiB per array, tens of µs of elementwise
-/// work, against a fork/join of a few µs (and a stall when a worker is descheduled, see above).
-inline constexpr Index kMinParallelSlices = 16;
+inline constexpr Index kMinRangeLength = Index{1} << 15;  ///< entries per range of for_each_range, at least
+inline constexpr Index kMaxRanges = 64;                   ///< and at most this many ranges
+inline constexpr Index kParallelRangeEntries = Index{1} << 18;  ///< vectors this long (2 MiB) use the threads
 
-/// run(begin, end) over [0, n) in fixed slices of kSliceLength entries, on OpenMP threads from
-/// kMinParallelSlices slices up: for elementwise work (an update, a sum of partials taken entry by
-/// entry in their order), whose bits do not depend on which thread took which slice.
+/// Range length for a vector of n entries (set by n only).
+inline Index range_length(Index n) { return std::max(kMinRangeLength, (n + kMaxRanges - 1) / kMaxRanges); }
+
+/// f(c, begin, end) over the fixed ranges c of [0, n), on OpenMP threads from kParallelRangeEntries
+/// entries up: for a pass over long vectors (the flow's stage points and error norms, the deep
+/// model's update and sums of partials), each range's result kept apart or each entry computed on
+/// its own, so the bits do not depend on which thread took which range.
 template <class F>
-void for_each_slice(Index n, F&& run) {
-  const Index slices = (n + kSliceLength - 1) / kSliceLength;
-  for_each_chunk(slices, slices >= kMinParallelSlices,
-                 [&](Index s) { run(s * kSliceLength, std::min(n, (s + 1) * kSliceLength)); });
+void for_each_range(Index n, F&& f) {
+  const Index len = range_length(n), ranges = (n + len - 1) / len;
+  for_each_chunk(ranges, n >= kParallelRangeEntries, [&](Index c) { f(c, c * len, std::min(n, (c + 1) * len)); });
 }
 
 }  // namespace ufm

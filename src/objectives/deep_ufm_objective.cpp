@@ -6,7 +6,6 @@
 #include <string>
 
 #include "ufm/dynamics/descent_update.hpp"
-#include "ufm/parallel.hpp"
 
 namespace ufm {
 namespace {
@@ -103,9 +102,7 @@ double DeepUfmObjective::value_gradient_and_logits(const Vec& theta, Vec& grad, 
 double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
   if (shallow_) return shallow_->value_and_descend(theta, grad, lr);
   const double value = value_and_gradient(theta, grad);
-  for_each_slice(theta.size(), [&](Index begin, Index end) {
-    for (Index i = begin; i < end; ++i) theta[i] = descended(theta[i], lr, grad[i]);
-  });
+  descend_in_place(theta, grad, lr);
   return value;
 }
 

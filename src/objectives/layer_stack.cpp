@@ -166,9 +166,9 @@ void LayerStack::add_weight_gradient(Vec& grad, bool first) const {
       gW.setZero();
       continue;
     }
-    // Entry by entry, the chunks' partials in chunk order: slices of W on the team (a serial sum of
+    // Entry by entry, the chunks' partials in chunk order: ranges of W on the team (a serial sum of
     // 16 partials of 2 MiB each was 9% of the 2-layer paper step's main thread on two threads).
-    for_each_slice(gW.size(), [&](Index begin, Index end) {
+    for_each_range(gW.size(), [&](Index, Index begin, Index end) {
       VecMap out(gW.data() + begin, end - begin);
       const auto partial = [&](Index c) {
         return ConstVecMap(chunks_[static_cast<std::size_t>(c)].gW[l].data() + begin, end - begin);
@@ -198,7 +198,7 @@ void LayerStack::add_weight_decay(const Vec& theta, Vec& grad, std::span<const d
     const double lambda = lambda_w[static_cast<std::size_t>(l - 1)];
     double* g = layout_.W(l, grad).data();
     const double* w = layout_.W(l, theta).data();
-    for_each_slice(layout_.rows(l) * layout_.cols(l), [&](Index begin, Index end) {
+    for_each_range(layout_.rows(l) * layout_.cols(l), [&](Index, Index begin, Index end) {
       VecMap(g + begin, end - begin) += lambda * ConstVecMap(w + begin, end - begin);
     });
   }

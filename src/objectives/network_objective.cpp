@@ -114,7 +114,7 @@ double NetworkObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
 
 double NetworkObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
   const double value = value_and_gradient(theta, grad);
-  for (Index i = 0; i < theta.size(); ++i) theta[i] = descended(theta[i], lr, grad[i]);
+  descend_in_place(theta, grad, lr);
   return value;
 }
 

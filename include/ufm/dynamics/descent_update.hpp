@@ -7,6 +7,9 @@
 /// iterate that the gradient followed by GradientDescent's update gives, bit for bit
 /// (KernelShapes.DescendIsTheGradientStepBitForBit, DeepUfmObjective.DescendIsTheGradientStepBitForBit).
 
+#include "ufm/linalg.hpp"
+#include "ufm/parallel.hpp"
+
 namespace ufm {
 
 /// t − lr·g. T: double, or a GCC vector of doubles (Eigen's SSE/AVX/AVX-512 packets, simd::Doubles)
@@ -14,6 +17,15 @@ namespace ufm {
 template <class T>
 inline T descended(T t, T lr, T g) {
   return t - lr * g;
+}
+
+/// θ ← θ − lr·g entry by entry, in for_each_range's ranges (on the threads for long vectors; each
+/// entry on its own, so the same bits for any thread count): the deep and network objectives'
+/// value_and_descend after their gradient.
+inline void descend_in_place(Vec& theta, const Vec& grad, double lr) {
+  for_each_range(theta.size(), [&](Index, Index begin, Index end) {
+    for (Index i = begin; i < end; ++i) theta[i] = descended(theta[i], lr, grad[i]);
+  });
 }
 
 }  // namespace ufm

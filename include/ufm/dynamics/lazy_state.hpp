@@ -43,20 +43,7 @@
 namespace ufm {
 
 namespace detail {
-inline constexpr Index kLazyChunk = Index{1} << 15;     ///< entries per chunk of a settle / error pass, at least
-inline constexpr Index kLazyMaxChunks = 64;             ///< and at most this many chunks
-inline constexpr Index kLazyParallel = Index{1} << 18;  ///< vectors this long use the OpenMP threads
 inline constexpr Index kLazyPrefetch = Index{1} << 17;  ///< vectors this long (1 MiB) prefetch their sources
-
-/// Chunk length for a vector of n entries (set by n only).
-inline Index lazy_chunk(Index n) { return std::max(kLazyChunk, (n + kLazyMaxChunks - 1) / kLazyMaxChunks); }
-
-/// f(c, begin, end) over the fixed chunks c of [0, n).
-template <class F>
-void for_each_range(Index n, F&& f) {
-  const Index len = lazy_chunk(n), chunks = (n + len - 1) / len;
-  for_each_chunk(chunks, n >= kLazyParallel, [&](Index c) { f(c, c * len, std::min(n, (c + 1) * len)); });
-}
 }  // namespace detail
 
 /// An evaluation a flow has put off until something needs its result: dopri5's last stage (the FSAL
@@ -189,7 +176,7 @@ class LazyVec {
     if (!pending_) return;
     const LinearCombination& c = combination_;
     double* out = v_.data();
-    detail::for_each_range(v_.size(), [&](Index, Index b, Index e) { c.form(b, e, out + b); });
+    for_each_range(v_.size(), [&](Index, Index b, Index e) { c.form(b, e, out + b); });
     pending_ = false;
   }
 
@@ -248,8 +235,8 @@ double value_gradient_and_logits_at(const F& f, const LazyVec& x, LazyVec& grad,
 /// The error norm `spec` describes over entries [0, n), in one chunked pass: per fixed chunk a
 /// ScaledErrorSum, the chunks' values combined in chunk order (the same for any thread count).
 inline double scaled_error(const ScaledErrorSpec& spec, Index n) {
-  double chunk_value[detail::kLazyMaxChunks] = {};
-  detail::for_each_range(n, [&](Index c, Index b, Index e) {
+  double chunk_value[kMaxRanges] = {};
+  for_each_range(n, [&](Index c, Index b, Index e) {
     ScaledErrorSum sum;
     sum.add(spec, b, e);
     chunk_value[c] = sum.value(spec.rms);
