@@ -175,7 +175,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{25, 17, 211, Loss::kCrossEntropy, BiasMode::kRegularized, false},
                       Shape{7, 40, 1000, Loss::kCrossEntropy, BiasMode::kNone, true},
                       Shape{30, 24, 777, Loss::kMse, BiasMode::kFree, true},
-                      Shape{6, 512, 4500, Loss::kCrossEntropy, BiasMode::kRegularized, false}));
+                      Shape{6, 512, 4500, Loss::kCrossEntropy, BiasMode::kRegularized, false},
+                      // K > 24, blocks of two widths, rows past the last packet: the descent
+                      // step adds λ_H h to Wᵀ G in its update pass
+                      Shape{40, 61, 600, Loss::kMse, BiasMode::kFree, false}));
 
 // Determinism: the value, the gradient and a few GD steps are the same doubles for 1, 2 and 3
 // threads (fixed chunks, partials added in chunk order).

@@ -17,6 +17,25 @@ namespace ufm {
 /// parallel region (measured: 70× slower at the medium benchmark size).
 inline constexpr double kParallelFlops = 2e7;
 
+/// The OpenMP threads a parallel region started here would have (1 without OpenMP).
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// This thread's number in its OpenMP team (0 outside any, and without OpenMP): for scratch kept
+/// per thread, never for the order of any result.
+inline int thread_number() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 /// run(c) for every c in [0, chunks): in order, or, when `parallel` and more than one thread is
 /// available outside any parallel region, on OpenMP threads taking `grain` chunks at a time.
 template <class F>

@@ -98,6 +98,7 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
     if (stream_gradient_) ch.Hp.resize(block_ * d);
     ch.Hs.resize(block_ * d);
   }
+  if (K > detail::kMaxDescendK) descent_scratch_.assign(static_cast<std::size_t>(max_threads()), Vec(block_ * d));
   if (!backward_kernels_) {
     Wt_packed_.reserve(d, K);
     gemm_prepare_threads();  // its backward's products: no allocation in a run
@@ -171,10 +172,13 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     c.gb += Zm.colwise().sum().transpose();
     double* gHb = gH + c0 * d;
     // A descent step the kernel cannot take in place (K > kMaxDescendK): the block's H-gradient goes
-    // to scratch (Hs: no stage point in a descent step), then H_b ← H_b − lr·g_b while both are in
-    // cache, instead of a whole gradient written to memory and a second pass over θ.
+    // to scratch (the thread's own, or Hs: no stage point in a descent step), then H_b ← H_b − lr·g_b
+    // while both are in cache, instead of a whole gradient written to memory and a second pass over θ.
     const bool descend_after = descend_lr && !(backward_kernels_ && K <= kMaxDescendK);
-    if (descend_after) gHb = c.Hs.data();
+    if (descend_after) {
+      const auto t = static_cast<std::size_t>(thread_number());
+      gHb = t < descent_scratch_.size() ? descent_scratch_[t].data() : c.Hs.data();
+    }
     if (backward_kernels_) {
       // The next block streams in from memory while this one computes: of H, or of each source.
       detail::NextBlocks next;
@@ -188,14 +192,23 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
                      descend_after ? nullptr : descend_lr, stream, next.count > 0 ? &next : nullptr);
     } else {
       Eigen::Map<Mat> gHm(gHb, d, nb);
-      gHm = lambda_.h * Hm;
-      gemm_into(gHm, Wt_packed_, Zm, true, 1.0);
+      if (descend_after) {  // Wᵀ G_b alone: λ_H h is added in the update below, the same sum
+        gemm_into(gHm, Wt_packed_, Zm, true, 0.0);
+      } else {
+        gHm = lambda_.h * Hm;
+        gemm_into(gHm, Wt_packed_, Zm, true, 1.0);
+      }
       if (with_gw) gemm_into(c.gWt, Hm, false, Zm, false, 1.0);
     }
     if (descend_after) {  // GD's update, as GradientDescent makes it
       double* Hb_new = gH + c0 * d;
       const double lr = *descend_lr;
-      for (Index i = 0; i < nb * d; ++i) Hb_new[i] = descended(Hb_new[i], lr, gHb[i]);
+      if (backward_kernels_) {
+        for (Index i = 0; i < nb * d; ++i) Hb_new[i] = descended(Hb_new[i], lr, gHb[i]);
+      } else {  // g = λ_H h + (Wᵀ G_b): rounded as the gradient's own pass rounds it (no FMA)
+        const double lambda_h = lambda_.h;
+        for (Index i = 0; i < nb * d; ++i) Hb_new[i] = descended(Hb_new[i], lr, lambda_h * Hb_new[i] + gHb[i]);
+      }
     }
     if (error) c.error.add(*error, c0 * d, (c0 + nb) * d);  // the block's sources are still in cache
   }

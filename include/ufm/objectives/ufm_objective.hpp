@@ -116,6 +116,10 @@ class UfmObjective {
   mutable PackedA Wt_packed_;     ///< Wᵀ packed for gemm once per call (K > kMaxKernelK)
   mutable Vec stage_wb_;          ///< W and b of a stage point (value_and_gradient_at)
   mutable std::vector<Chunk> chunks_;
+  /// A descent step's H-gradient of a block for K > kMaxDescendK, one per OpenMP thread of the team
+  /// the objective was built for: a thread's own buffer stays in L2 from one block to the next,
+  /// where one per chunk (16 of them) did not. A thread beyond them uses its chunk's Hs.
+  mutable std::vector<Vec> descent_scratch_;
 };
 
 static_assert(DescentStepObjective<UfmObjective>);
