@@ -27,7 +27,7 @@ inline int max_threads() {
 }
 
 /// This thread's number in its OpenMP team (0 outside any, and without OpenMP): for scratch kept
-/// per thread, never for the order of any result.
+/// per thread of a chunk_team, never for the order of any result.
 inline int thread_number() {
 #ifdef _OPENMP
   return omp_get_thread_num();
@@ -36,12 +36,23 @@ inline int thread_number() {
 #endif
 }
 
+/// The threads for_each_chunk runs on: omp_get_max_threads() when `parallel`, with more than one
+/// chunk and one thread, outside any parallel region; else 1 (in order, on this thread).
+inline int chunk_team(Index chunks, bool parallel) {
+#ifdef _OPENMP
+  if (parallel && chunks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel()) return omp_get_max_threads();
+#else
+  (void)chunks, (void)parallel;
+#endif
+  return 1;
+}
+
 /// run(c) for every c in [0, chunks): in order, or, when `parallel` and more than one thread is
 /// available outside any parallel region, on OpenMP threads taking `grain` chunks at a time.
 template <class F>
 void for_each_chunk(Index chunks, bool parallel, F&& run, int grain = 1) {
 #ifdef _OPENMP
-  if (parallel && chunks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+  if (chunk_team(chunks, parallel) > 1) {
 #pragma omp parallel for schedule(dynamic, grain)
     for (Index c = 0; c < chunks; ++c) run(c);
     return;

@@ -95,13 +95,20 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
     ch.work.resize(3 * block_);
     ch.gWt.resize(d, K);
     ch.gb.resize(K);
-    if (stream_gradient_) ch.Hp.resize(block_ * d);
-    ch.Hs.resize(block_ * d);
   }
-  if (K > detail::kMaxDescendK) descent_scratch_.assign(static_cast<std::size_t>(max_threads()), Vec(block_ * d));
+  ensure_scratch(static_cast<std::size_t>(max_threads()));
   if (!backward_kernels_) {
     Wt_packed_.reserve(d, K);
     gemm_prepare_threads();  // its backward's products: no allocation in a run
+  }
+}
+
+void UfmObjective::ensure_scratch(std::size_t threads) const {
+  const Index d = layout_.d;
+  while (scratch_.size() < threads) {
+    BlockScratch& s = scratch_.emplace_back();
+    if (stream_gradient_) s.Hp.resize(block_ * d);
+    s.Hs.resize(block_ * d);
   }
 }
 
@@ -133,7 +140,7 @@ void hand_out_logits(double* Zt, Index nb, Index K, const double* b, double* out
 }
 }  // namespace
 
-void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store,
+void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage, double* store,
                              const double* W, const double* b, double* gH, bool stream,
                              const double* descend_lr, const ScaledErrorSpec* error, double* logits_t) const {
   const Index d = layout_.d, K = layout_.K, N = layout_.N;
@@ -147,20 +154,20 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     const Index c0 = blk * block_, nb = std::min(block_, N - c0);
     const double* Hb = H ? H + c0 * d : nullptr;
     double* Zt = c.Zt.data();  // nb×K, class-major
-    double* packed = stream_gradient_ ? c.Hp.data() : nullptr;
+    double* packed = stream_gradient_ ? s.Hp.data() : nullptr;
     if (stage && !stream_gradient_) {
       // The block of the stage point formed by the logits kernel as it reads it (before this block's
       // gradient is written): a kept state where it is kept, and read from there (the next stages
       // read it again; a copy from scratch was a pass of loads and stores of its own), else in scratch.
-      double* formed = store ? store + c0 * d : c.Hs.data();
+      double* formed = store ? store + c0 * d : s.Hs.data();
       const double* bias = logits_t ? nullptr : b;  // handing the logits out: the bias added after
       c.h_squared += block_logits_formed(d, K, W, Wt_.data(), *stage, c0 * d, nb, bias, Zt, formed);
       Hb = formed;
     } else {
       if (stage) {  // H beyond the caches: the block formed in scratch, the stored state bypassing them
-        stage->form(c0 * d, (c0 + nb) * d, c.Hs.data());
-        if (store) copy_streaming(c.Hs.data(), nb * d, store + c0 * d);
-        Hb = c.Hs.data();
+        stage->form(c0 * d, (c0 + nb) * d, s.Hs.data());
+        if (store) copy_streaming(s.Hs.data(), nb * d, store + c0 * d);
+        Hb = s.Hs.data();
       }
       c.h_squared += block_logits(d, K, W, Wt_.data(), Hb, nb, logits_t ? nullptr : b, Zt, packed);
     }
@@ -172,13 +179,10 @@ void UfmObjective::run_chunk(Chunk& c, const double* H, const LinearCombination*
     c.gb += Zm.colwise().sum().transpose();
     double* gHb = gH + c0 * d;
     // A descent step the kernel cannot take in place (K > kMaxDescendK): the block's H-gradient goes
-    // to scratch (the thread's own, or Hs: no stage point in a descent step), then H_b ← H_b − lr·g_b
+    // to scratch (Hs: no stage point in a descent step), then H_b ← H_b − lr·g_b
     // while both are in cache, instead of a whole gradient written to memory and a second pass over θ.
     const bool descend_after = descend_lr && !(backward_kernels_ && K <= kMaxDescendK);
-    if (descend_after) {
-      const auto t = static_cast<std::size_t>(thread_number());
-      gHb = t < descent_scratch_.size() ? descent_scratch_[t].data() : c.Hs.data();
-    }
+    if (descend_after) gHb = s.Hs.data();
     if (backward_kernels_) {
       // The next block streams in from memory while this one computes: of H, or of each source.
       detail::NextBlocks next;
@@ -248,12 +252,15 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   // them, 4.6 without).
   const bool stream = gH && !descend && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
   const Index chunks = static_cast<Index>(chunks_.size());
+  const bool parallel = 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops;
+  const int team = chunk_team(chunks, parallel);
+  ensure_scratch(static_cast<std::size_t>(team));  // allocates only for a team grown since the objective was built
   auto run = [&](Index c) {
-    run_chunk(chunks_[static_cast<std::size_t>(c)], H, stage, store, W.data(), b, gH, stream, descend_lr,
+    BlockScratch& s = scratch_[static_cast<std::size_t>(team > 1 ? thread_number() : 0)];
+    run_chunk(chunks_[static_cast<std::size_t>(c)], s, H, stage, store, W.data(), b, gH, stream, descend_lr,
               grad && !descend ? error : nullptr, logits_t);
   };
-  for_each_chunk(chunks, 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops,
-                 run);
+  for_each_chunk(chunks, parallel, run);
 
   // Chunk partials, added in chunk order.
   double loss = 0.0, h_squared = 0.0;

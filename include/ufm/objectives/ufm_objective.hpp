@@ -75,10 +75,16 @@ class UfmObjective {
     Vec work;     ///< 3·block scratch of the softmax
     Mat gWt;      ///< d×K: this chunk's Σ_i h_i g_iᵀ
     Vec gb;       ///< K: this chunk's Σ_i g_i
-    Vec Hp;       ///< block·d: the current block of H, packed by row tiles (large H only)
-    Vec Hs;       ///< block·d: the current block of a stage point's H (value_and_gradient_at, no store)
     double loss = 0.0, h_squared = 0.0;
     ScaledErrorSum error;  ///< the chunk's scaled errors (value_and_gradient_at with an error norm)
+  };
+  /// Per-thread workspace for the block in hand: one per OpenMP thread, not one per chunk, so that it
+  /// stays in L2 from one block to the next (16 chunks' blocks of 128–256 KiB cycled through the
+  /// Xeon's 2 MiB L2: a miss on every write).
+  struct BlockScratch {
+    Vec Hp;  ///< block·d: the block of H, packed by row tiles (large H only)
+    Vec Hs;  ///< block·d: the block of a stage point's H (no store, or large H), or of a descent
+             ///< step's H-gradient when the kernel cannot take the step in place (K > kMaxDescendK)
   };
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
@@ -92,12 +98,12 @@ class UfmObjective {
                              double* norm = nullptr, double* logits_t = nullptr) const;
   /// gH: the H-gradient, or (descend_lr not null) H itself, which receives the descent step.
   /// stage: H is formed block by block from it, by the logits kernel where it can
-  /// (detail::block_logits_formed), into store when not null, else into c.Hs; with the streaming
-  /// path, into c.Hs and copied to store. H is then unused.
+  /// (detail::block_logits_formed), into store when not null, else into s.Hs; with the streaming
+  /// path, into s.Hs and copied to store. H is then unused.
   /// error (with gH): each block's scaled errors into c.error once its gradient is written.
   /// logits_t: each block's logits without the bias copied there before the bias is added (the
   /// kernels add it last, so the block's logits are the same doubles).
-  void run_chunk(Chunk& c, const double* H, const LinearCombination* stage, double* store, const double* W,
+  void run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage, double* store, const double* W,
                  const double* b, double* gH, bool stream, const double* descend_lr,
                  const ScaledErrorSpec* error, double* logits_t) const;
   /// logits_t sized N×K (resized only if its size is wrong), for the pass to write.
@@ -116,10 +122,10 @@ class UfmObjective {
   mutable PackedA Wt_packed_;     ///< Wᵀ packed for gemm once per call (K > kMaxKernelK)
   mutable Vec stage_wb_;          ///< W and b of a stage point (value_and_gradient_at)
   mutable std::vector<Chunk> chunks_;
-  /// A descent step's H-gradient of a block for K > kMaxDescendK, one per OpenMP thread of the team
-  /// the objective was built for: a thread's own buffer stays in L2 from one block to the next,
-  /// where one per chunk (16 of them) did not. A thread beyond them uses its chunk's Hs.
-  mutable std::vector<Vec> descent_scratch_;
+  /// One per thread of the largest team the chunks have run on (made for omp_get_max_threads() when
+  /// built; a team grown since gets its own before the chunks run).
+  mutable std::vector<BlockScratch> scratch_;
+  void ensure_scratch(std::size_t threads) const;
 };
 
 static_assert(DescentStepObjective<UfmObjective>);
