@@ -91,8 +91,6 @@ UfmObjective::UfmObjective(Index K, Index d, std::vector<int> labels, Loss loss,
     Chunk& ch = chunks_[static_cast<std::size_t>(c)];
     ch.first_block = blocks * c / chunks;
     ch.end_block = blocks * (c + 1) / chunks;
-    ch.Zt.resize(block_, K);
-    ch.work.resize(3 * block_);
     ch.gWt.resize(d, K);
     ch.gb.resize(K);
   }
@@ -107,6 +105,8 @@ void UfmObjective::ensure_scratch(std::size_t threads) const {
   const Index d = layout_.d;
   while (scratch_.size() < threads) {
     BlockScratch& s = scratch_.emplace_back();
+    s.Zt.resize(block_, layout_.K);
+    s.work.resize(3 * block_);
     if (stream_gradient_) s.Hp.resize(block_ * d);
     s.Hs.resize(block_ * d);
   }
@@ -153,7 +153,7 @@ void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const L
   for (Index blk = c.first_block; blk < c.end_block; ++blk) {
     const Index c0 = blk * block_, nb = std::min(block_, N - c0);
     const double* Hb = H ? H + c0 * d : nullptr;
-    double* Zt = c.Zt.data();  // nb×K, class-major
+    double* Zt = s.Zt.data();  // nb×K, class-major
     double* packed = stream_gradient_ ? s.Hp.data() : nullptr;
     if (stage && !stream_gradient_) {
       // The block of the stage point formed by the logits kernel as it reads it (before this block's
@@ -174,7 +174,7 @@ void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const L
     if (logits_t) hand_out_logits(Zt, nb, K, b, logits_t + c0, N);
     const Eigen::Map<const Mat> Hm(Hb, d, nb);
     Eigen::Map<Mat> Zm(Zt, nb, K);
-    c.loss += loss_and_residual_class_major(loss_, Zt, K, nb, nb, labels_.data() + c0, inv_n, c.work.data());
+    c.loss += loss_and_residual_class_major(loss_, Zt, K, nb, nb, labels_.data() + c0, inv_n, s.work.data());
     if (!gH) continue;
     c.gb += Zm.colwise().sum().transpose();
     double* gHb = gH + c0 * d;

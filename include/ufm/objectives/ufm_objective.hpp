@@ -71,17 +71,17 @@ class UfmObjective {
   /// Per-chunk workspace and partial results.
   struct Chunk {
     Index first_block = 0, end_block = 0;
-    Mat Zt;       ///< block×K: class-major logits, then the residual G (scaled by 1/N)
-    Vec work;     ///< 3·block scratch of the softmax
     Mat gWt;      ///< d×K: this chunk's Σ_i h_i g_iᵀ
     Vec gb;       ///< K: this chunk's Σ_i g_i
     double loss = 0.0, h_squared = 0.0;
     ScaledErrorSum error;  ///< the chunk's scaled errors (value_and_gradient_at with an error norm)
   };
   /// Per-thread workspace for the block in hand: one per OpenMP thread, not one per chunk, so that it
-  /// stays in L2 from one block to the next (16 chunks' blocks of 128–256 KiB cycled through the
-  /// Xeon's 2 MiB L2: a miss on every write).
+  /// stays in L2 from one block to the next (16 chunks' blocks of H, 128–256 KiB each, and at K = 100
+  /// their logits of 50 KiB each, cycled through the Xeon's 2 MiB L2: a miss on every write).
   struct BlockScratch {
+    Mat Zt;    ///< block×K: class-major logits, then the residual G (scaled by 1/N)
+    Vec work;  ///< 3·block scratch of the softmax
     Vec Hp;  ///< block·d: the block of H, packed by row tiles (large H only)
     Vec Hs;  ///< block·d: the block of a stage point's H (no store, or large H), or of a descent
              ///< step's H-gradient when the kernel cannot take the step in place (K > kMaxDescendK)
