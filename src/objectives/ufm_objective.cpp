@@ -140,8 +140,8 @@ void hand_out_logits(double* Zt, Index nb, Index K, const double* b, double* out
 }
 }  // namespace
 
-void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage, double* store,
-                             const double* W, const double* b, double* gH, bool stream,
+void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage,
+                             double* store, const double* W, const double* b, double* gH, bool stream,
                              const double* descend_lr, const ScaledErrorSpec* error, double* logits_t) const {
   const Index d = layout_.d, K = layout_.K, N = layout_.N;
   const double inv_n = 1.0 / static_cast<double>(N);
@@ -179,8 +179,8 @@ void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const L
     c.gb += Zm.colwise().sum().transpose();
     double* gHb = gH + c0 * d;
     // A descent step the kernel cannot take in place (K > kMaxDescendK): the block's H-gradient goes
-    // to scratch (Hs: no stage point in a descent step), then H_b ← H_b − lr·g_b
-    // while both are in cache, instead of a whole gradient written to memory and a second pass over θ.
+    // to scratch (Hs: no stage point in a descent step), then H_b ← H_b − lr·g_b while both are in
+    // cache, instead of a whole gradient written to memory and a second pass over θ.
     const bool descend_after = descend_lr && !(backward_kernels_ && K <= kMaxDescendK);
     if (descend_after) gHb = s.Hs.data();
     if (backward_kernels_) {
@@ -252,9 +252,10 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   // them, 4.6 without).
   const bool stream = gH && !descend && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
   const Index chunks = static_cast<Index>(chunks_.size());
-  const bool parallel = 6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops;
+  const bool parallel =
+      6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops;
   const int team = chunk_team(chunks, parallel);
-  ensure_scratch(static_cast<std::size_t>(team));  // allocates only for a team grown since the objective was built
+  ensure_scratch(static_cast<std::size_t>(team));  // allocates only for a team grown since construction
   auto run = [&](Index c) {
     BlockScratch& s = scratch_[static_cast<std::size_t>(team > 1 ? thread_number() : 0)];
     run_chunk(chunks_[static_cast<std::size_t>(c)], s, H, stage, store, W.data(), b, gH, stream, descend_lr,

@@ -68,7 +68,7 @@ class UfmObjective {
   void logits(const Vec& theta, Mat& Z) const;
 
  private:
-  /// Per-chunk workspace and partial results.
+  /// A chunk's blocks and partial results.
   struct Chunk {
     Index first_block = 0, end_block = 0;
     Mat gWt;      ///< d×K: this chunk's Σ_i h_i g_iᵀ
@@ -78,13 +78,13 @@ class UfmObjective {
   };
   /// Per-thread workspace for the block in hand: one per OpenMP thread, not one per chunk, so that it
   /// stays in L2 from one block to the next (16 chunks' blocks of H, 128–256 KiB each, and at K = 100
-  /// their logits of 50 KiB each, cycled through the Xeon's 2 MiB L2: a miss on every write).
+  /// their logits of 50 KiB each, cycled through the Xeon's 2 MiB L2; bench/HISTORY.md, session 40).
   struct BlockScratch {
     Mat Zt;    ///< block×K: class-major logits, then the residual G (scaled by 1/N)
     Vec work;  ///< 3·block scratch of the softmax
-    Vec Hp;  ///< block·d: the block of H, packed by row tiles (large H only)
-    Vec Hs;  ///< block·d: the block of a stage point's H (no store, or large H), or of a descent
-             ///< step's H-gradient when the kernel cannot take the step in place (K > kMaxDescendK)
+    Vec Hp;    ///< block·d: the block of H, packed by row tiles (large H only)
+    Vec Hs;    ///< block·d: the block of a stage point's H (no store, or large H), or of a descent
+               ///< step's H-gradient when the kernel cannot take the step in place (K > kMaxDescendK)
   };
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
@@ -103,8 +103,8 @@ class UfmObjective {
   /// error (with gH): each block's scaled errors into c.error once its gradient is written.
   /// logits_t: each block's logits without the bias copied there before the bias is added (the
   /// kernels add it last, so the block's logits are the same doubles).
-  void run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage, double* store, const double* W,
-                 const double* b, double* gH, bool stream, const double* descend_lr,
+  void run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage, double* store,
+                 const double* W, const double* b, double* gH, bool stream, const double* descend_lr,
                  const ScaledErrorSpec* error, double* logits_t) const;
   /// logits_t sized N×K (resized only if its size is wrong), for the pass to write.
   double* logits_out(Mat& logits_t) const;
