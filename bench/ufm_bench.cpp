@@ -42,6 +42,7 @@
 #include "memory_alone.hpp"
 #include "ufm/app/environment.hpp"
 #include "ufm/gemm.hpp"
+#include "ufm/parallel.hpp"
 #include "net_bench.hpp"
 #include "round_ratios.hpp"
 #include "stream_overlap.hpp"
@@ -55,6 +56,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using ufm::Index;
 using ufm::Mat;
+using ufm::max_threads;
 using ufm::Vec;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -65,13 +67,6 @@ long max_rss_kb() {
   return u.ru_maxrss;
 }
 
-int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 struct Timed {
   long steps = 0, warmup = 0, calibration_steps = 0;

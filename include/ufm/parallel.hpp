@@ -40,7 +40,7 @@ inline int thread_number() {
 /// chunk and one thread, outside any parallel region; else 1 (in order, on this thread).
 inline int chunk_team(Index chunks, bool parallel) {
 #ifdef _OPENMP
-  if (parallel && chunks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel()) return omp_get_max_threads();
+  if (parallel && chunks > 1 && max_threads() > 1 && !omp_in_parallel()) return max_threads();
 #else
   (void)chunks, (void)parallel;
 #endif

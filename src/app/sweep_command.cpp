@@ -22,6 +22,7 @@
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/io/atomic_file.hpp"
+#include "ufm/parallel.hpp"
 #include "ufm/sweep/grid.hpp"
 #include "ufm/sweep/results_file.hpp"
 #include "ufm/sweep/run_point.hpp"
@@ -185,14 +186,6 @@ std::string short_rate(double r) {
   return buffer;
 }
 
-int default_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 }  // namespace
 
 int sweep_command(const std::vector<std::string>& args) {
@@ -260,7 +253,7 @@ int sweep_command(const std::vector<std::string>& args) {
     return kExitBadInput;
   }
 
-  const int threads = std::max(1, std::min<int>(a.threads > 0 ? a.threads : default_threads(),
+  const int threads = std::max(1, std::min<int>(a.threads > 0 ? a.threads : max_threads(),
                                                 static_cast<int>(std::max<std::size_t>(pending.size(), 1))));
   const bool keep = !a.trajectories.empty();
   const auto start = std::chrono::steady_clock::now();
