@@ -45,11 +45,15 @@ SIZES = {  # name: (K, n, d)
     "paper": (10, 500, 512),
     "large": (100, 100, 512),
 }
-# model: (layers, relu, sizes it runs at)
+# model: (layers, relu, sizes it runs at, layered). "2-layer linear" is the model as `ufm-sim run`
+# evaluates it: end to end, through P = W₂W₁ (K×d), never forming W₁H₁; torch_ufm.py forms W₁H₁.
+# "2-layer linear (layered)" times ufm-sim making torch_ufm.py's own products (ufm-bench --layered):
+# the same algorithm on both sides.
 MODELS = {
-    "UFM": (1, False, ["small", "medium", "paper", "large"]),
-    "2-layer linear": (2, False, ["medium", "paper"]),
-    "2-layer ReLU": (2, True, ["medium"]),
+    "UFM": (1, False, ["small", "medium", "paper", "large"], False),
+    "2-layer linear": (2, False, ["medium", "paper"], False),
+    "2-layer linear (layered)": (2, False, ["medium", "paper"], True),
+    "2-layer ReLU": (2, True, ["medium"], False),
 }
 
 
@@ -137,9 +141,9 @@ def agreement(sim, sizes, models, losses, steps, raw):
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for model in models:
-            layers, relu, model_sizes = MODELS[model]
+            layers, relu, model_sizes, layered = MODELS[model]
             for size in sizes:
-                if size not in model_sizes or size in ("paper", "large"):  # small and medium suffice
+                if layered or size not in model_sizes or size in ("paper", "large"):  # small and medium suffice
                     continue
                 K, n, d = SIZES[size]
                 for loss in losses:
@@ -331,7 +335,7 @@ def main():
     p.add_argument("--avx2-build-dir", default=os.path.join(ROOT, "build-bench-avx2"),
                    help="an -DUFM_MARCH=x86-64-v3 build: adds the AVX2 rows if it exists")
     p.add_argument("--sizes", default="small,medium,paper,large")
-    p.add_argument("--models", default="UFM,2-layer linear,2-layer ReLU")
+    p.add_argument("--models", default="UFM,2-layer linear,2-layer linear (layered),2-layer ReLU")
     p.add_argument("--losses", default="ce,mse")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--target-time", type=float, default=3.0, help="seconds per timed loop")
@@ -392,7 +396,7 @@ def main():
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     over = []  # rows above 100% of their limit
     for model in models:
-        layers, relu, model_sizes = MODELS[model]
+        layers, relu, model_sizes, layered = MODELS[model]
         for size in sizes:
             if size not in model_sizes:
                 continue
@@ -403,7 +407,7 @@ def main():
                     runs = {"ufm": [], "manual": [], "autograd": []}
                     last = None
                     for _ in range(a.repeats):
-                        rec = run_json(*ufm_cmd(bench, t, args))
+                        rec = run_json(*ufm_cmd(bench, t, args + (["--layered"] if layered else [])))
                         runs["ufm"].append(rec["steps_per_s"])
                         last = rec
                         raw["steps"].append(rec)

@@ -305,6 +305,7 @@ struct Args {
   std::string loss = "ce";
   int layers = 1;
   bool relu = false;
+  bool layered = false;  ///< linear layers through the layer stack, not end to end
   int threads = 1;
   long steps = 0, warmup = -1;
   double target_time = 3.0;
@@ -321,6 +322,7 @@ nlohmann::ordered_json problem_json(const Args& a) {
   j["d"] = a.p.d;
   j["layers"] = a.layers;
   j["relu"] = a.relu;
+  j["layered"] = a.layered;
   j["lr"] = a.p.lr;
   j["lam"] = a.p.lam;
   j["init"] = a.p.init;
@@ -345,10 +347,11 @@ nlohmann::ordered_json time_step(const Args& a) {
                            a.target_time);
     final_value = f.value(theta);
   } else {
-    const auto f = ufm::bench::make_deep_objective(a.p, a.relu);
+    const auto f = ufm::bench::make_deep_objective(a.p, a.relu, 2, a.layered);
     Vec theta = ufm::bench::initial_deep_theta(a.p, f);
     num_params = f.num_params();
-    flops = ufm::bench::deep_gemm_flops(a.p);
+    flops = ufm::bench::deep_gemm_flops(a.p, f.end_to_end());
+    j["end_to_end"] = f.end_to_end();
     t = calibrate_and_time([&](long k) { ufm::bench::run_steps(f, theta, a.p.lr, k); }, a.steps, a.warmup,
                            a.target_time);
     final_value = f.value(theta);
@@ -544,6 +547,9 @@ int main(int argc, char** argv) {
     c->add_option("--loss", a.loss, "ce | mse")->check(CLI::IsMember({"ce", "mse"}));
     c->add_option("--layers", a.layers, "1 or 2 (2: hidden layer of width d)")->check(CLI::Range(1, 2));
     c->add_flag("--relu", a.relu, "ReLU hidden layer (--layers 2); default linear");
+    c->add_flag("--layered", a.layered,
+                "linear layers through W_1 H_1 and back, the products torch_ufm.py makes, instead of the "
+                "end-to-end classifier W_2 W_1 that ufm-sim run uses (--layers 2)");
     c->add_option("--lr", a.p.lr, "learning rate");
     c->add_option("--lam", a.p.lam, "weight decay of every factor");
     c->add_option("--init", a.p.init, "std of the Gaussian initialization");

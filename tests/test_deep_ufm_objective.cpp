@@ -171,6 +171,72 @@ TEST(DeepUfmObjective, FeatureLevelsHaveTheRightShapesAndValues) {
   EXPECT_LT((Z - relu.layout().W(3, t3) * S2).norm(), 1e-14 * Z.norm());
 }
 
+TEST(DeepUfmObjective, LinearLayersGoEndToEndOnlyWhereThatTakesFewerFlops) {
+  // K·d₀ against Σ_l d_l d_{l−1}: K = 3, d₀ = 5, widths 4 (or 6): 15 < 32. A bottleneck of width 1
+  // (5 + 3 = 8 < 15) keeps the layered pass, as do ReLU layers and `layered`.
+  DeepUfmSpec s = make_spec(2, Activation::kLinear, Loss::kMse, BiasMode::kFree, 1);
+  EXPECT_TRUE(DeepUfmObjective(s, kLabels).end_to_end());
+  EXPECT_TRUE(DeepUfmObjective(make_spec(3, Activation::kLinear, Loss::kMse, BiasMode::kNone, 0), kLabels).end_to_end());
+  s.widths = {1};
+  EXPECT_FALSE(DeepUfmObjective(s, kLabels).end_to_end());
+  s.widths = {4};
+  s.layered = true;
+  EXPECT_FALSE(DeepUfmObjective(s, kLabels).end_to_end());
+  EXPECT_FALSE(DeepUfmObjective(make_spec(2, Activation::kRelu, Loss::kMse, BiasMode::kNone, 0), kLabels).end_to_end());
+  EXPECT_FALSE(DeepUfmObjective(make_spec(1, Activation::kLinear, Loss::kMse, BiasMode::kNone, 0), kLabels).end_to_end());
+}
+
+TEST(DeepUfmObjective, EndToEndIsTheLayeredPassUpToRounding) {
+  // The same F, ∇F, parts and logits as the layer stack's pass, associated differently: at L = 2, 3
+  // (width 4 then 6; and a width of 2, narrower than K), both losses, every bias mode, a frozen
+  // classifier. The layered pass is itself checked against finite differences here (the linear
+  // cases of DeepUfmGradient take the end-to-end route).
+  for (Index L : {Index{2}, Index{3}})
+    for (Loss loss : {Loss::kCrossEntropy, Loss::kMse})
+      for (BiasMode bias : {BiasMode::kNone, BiasMode::kFree, BiasMode::kRegularized})
+        for (bool frozen : {false, true})
+          for (bool narrow : {false, true}) {
+            DeepUfmSpec spec = make_spec(L, Activation::kLinear, loss, bias, 1);
+            spec.freeze_classifier = frozen;
+            if (narrow) spec.widths.back() = 2;
+            const DeepUfmObjective fast(spec, kLabels);
+            spec.layered = true;
+            const DeepUfmObjective layered(spec, kLabels);
+            const std::string where = "L " + std::to_string(L) + " " + std::string(to_string(loss)) + " bias " +
+                                      std::string(to_string(bias)) + (frozen ? " frozen" : "") + (narrow ? " narrow" : "");
+            ASSERT_TRUE(fast.end_to_end()) << where;
+            ASSERT_FALSE(layered.end_to_end()) << where;
+            const Vec theta = test::random_vec(fast.num_params(), 11, 0.8);
+            Vec g_fast, g_layered;
+            const double v_fast = fast.value_and_gradient(theta, g_fast);
+            const double v_layered = layered.value_and_gradient(theta, g_layered);
+            EXPECT_NEAR(v_fast, v_layered, 1e-14 * std::abs(v_layered)) << where;
+            EXPECT_EQ(v_fast, fast.value(theta)) << where;
+            EXPECT_LT(test::relative_error(g_fast, g_layered), 1e-13) << where;
+            const auto& lay = fast.layout();
+            for (Index l = 1; l <= L; ++l)  // every block has its own gradient (not just the whole)
+              EXPECT_LT((lay.W(l, g_fast) - lay.W(l, g_layered)).norm(), 1e-13 * (1.0 + lay.W(l, g_layered).norm()))
+                  << where << ", W_" << l;
+            if (frozen) {
+              EXPECT_EQ(lay.W(L, g_fast).norm(), 0.0) << where;
+            }
+            if (!frozen) {  // (finite differences would move the frozen classifier too)
+              EXPECT_LT(test::relative_error(g_layered, test::finite_difference_gradient(layered, theta, 1e-5)), 1e-6)
+                  << where;
+            }
+            const DeepObjectiveParts a = fast.parts(theta), b = layered.parts(theta);
+            EXPECT_NEAR(a.loss, b.loss, 1e-14 * b.loss) << where;
+            EXPECT_NEAR(a.penalty_h, b.penalty_h, 1e-14 * b.penalty_h) << where;
+            EXPECT_EQ(a.penalty_w, b.penalty_w) << where;
+            EXPECT_EQ(a.penalty_b, b.penalty_b) << where;
+            EXPECT_NEAR(a.total(), v_fast, 1e-15 * v_fast) << where;
+            Mat Za, Zb;
+            fast.logits(theta, Za);
+            layered.logits(theta, Zb);
+            EXPECT_LT((Za - Zb).norm(), 1e-14 * Zb.norm()) << where;
+          }
+}
+
 void expect_invalid(const DeepUfmSpec& s, const std::vector<int>& labels, const std::string& field) {
   try {
     DeepUfmObjective f(s, labels);
@@ -266,11 +332,14 @@ TEST(DeepUfmObjective, BitIdenticalForAnyThreadCount) {
 TEST(DeepUfmObjective, DescendIsTheGradientStepBitForBit) {
   // GD's one-pass step between checkpoints: the same value, and theta − lr·grad to the last bit.
   const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
-  for (Index L : {Index{1}, Index{3}}) {
-    DeepUfmSpec spec = wide_spec(Activation::kRelu, 6, 3);
+  // Linear layers: H₁'s step taken in the end-to-end pass, then the weights'.
+  for (const auto& [L, act] : {std::pair{Index{1}, Activation::kRelu}, std::pair{Index{3}, Activation::kRelu},
+                               std::pair{Index{3}, Activation::kLinear}}) {
+    DeepUfmSpec spec = wide_spec(act, 6, 3);
     spec.widths.resize(static_cast<std::size_t>(L - 1));
     spec.lambda_w.resize(static_cast<std::size_t>(L));
     const DeepUfmObjective f(spec, labels);
+    EXPECT_EQ(f.end_to_end(), act == Activation::kLinear);
     const Vec theta0 = test::random_vec(f.num_params(), 4, 0.5);
     Vec grad(f.num_params()), scratch(f.num_params()), theta = theta0;
     const double value = f.value_and_gradient(theta0, grad);

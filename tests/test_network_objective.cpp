@@ -113,6 +113,7 @@ TEST(NetworkObjective, IsTheDeepUfmWithTheDataAsItsFeatures) {
     DeepUfmSpec deep;
     deep.K = 3, deep.dim = 5, deep.widths = net.widths, deep.activation = act, deep.loss = net.loss;
     deep.bias = BiasMode::kRegularized, deep.lambda_w = net.lambda_w, deep.lambda_b = net.lambda_b;
+    deep.layered = true;  // the stack's pass, not the linear model's end-to-end product
     const auto X = random_data(5, 8, 10);
     const NetworkObjective f(net, X, kLabels);
     const DeepUfmObjective g(deep, kLabels);

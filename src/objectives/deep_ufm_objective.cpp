@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ufm/dynamics/descent_update.hpp"
+#include "ufm/gemm.hpp"
 
 namespace ufm {
 namespace {
@@ -37,9 +38,73 @@ DeepUfmObjective::DeepUfmObjective(DeepUfmSpec spec, std::vector<int> labels)
       labels_(std::move(labels)),
       layout_(spec_, static_cast<Index>(labels_.size())),
       stack_(layout_, {spec_.activation, spec_.loss, spec_.freeze_classifier}, layout_.N) {
-  if (layout_.layers() == 1)
+  const Index L = layout_.layers(), K = spec_.K, d0 = spec_.dim;
+  if (L == 1)
     shallow_.emplace(spec_.K, spec_.dim, labels_, spec_.loss, spec_.bias,
                      Regularization{spec_.lambda_w[0], spec_.lambda_h, spec_.lambda_b}, spec_.freeze_classifier);
+  const bool cheaper = static_cast<double>(K) * static_cast<double>(d0) < layout_.weight_count();
+  if (L > 1 && spec_.activation == Activation::kLinear && !spec_.layered && cheaper) {
+    chain_.emplace(K, d0, labels_, spec_.loss, spec_.bias, Regularization{0.0, spec_.lambda_h, spec_.lambda_b});
+    Q_.resize(static_cast<std::size_t>(L));
+    Index widest = 0;
+    for (Index l = 0; l < L; ++l) {
+      widest = std::max(widest, layout_.dims[l]);
+      if (l >= 1 && l + 1 < L) Q_[l].resize(K, layout_.dims[l]);
+    }
+    Pb_.resize(K * d0 + layout_.b_size());
+    gPb_.resize(Pb_.size());
+    for (Mat& E : E_) E.resize(K, widest);
+    gemm_prepare_threads();
+  }
+}
+
+const double* DeepUfmObjective::Q(Index l, const Vec& theta) const {
+  const Index L = layout_.layers();
+  if (l == L - 1) return layout_.W(L, theta).data();
+  return l == 0 ? Pb_.data() : Q_[static_cast<std::size_t>(l)].data();
+}
+
+void DeepUfmObjective::form_end_to_end(const Vec& theta) const {
+  const Index L = layout_.layers(), K = spec_.K;
+  for (Index l = L - 1; l >= 1; --l) {  // Q_{l−1} = Q_l W_l (K×d_{l−1})
+    const Index dl = layout_.dims[l], dm = layout_.dims[l - 1];
+    double* out = l == 1 ? Pb_.data() : Q_[static_cast<std::size_t>(l - 1)].data();
+    gemm(K, dm, dl, {Q(l, theta), K}, {layout_.W(l, theta).data(), dl}, 0.0, out, K);
+  }
+  if (layout_.has_bias) Pb_.tail(K) = layout_.b(theta);
+}
+
+double DeepUfmObjective::evaluate_end_to_end(const Vec& theta, Vec* grad, Vec* descend, double lr,
+                                             DeepObjectiveParts* parts) const {
+  const Index L = layout_.layers(), K = spec_.K;
+  form_end_to_end(theta);
+  // H₁'s block comes first in both layouts: its gradient, or its descent step, in place.
+  double* gP = grad ? gPb_.data() : nullptr;
+  const ObjectiveParts one =
+      descend ? chain_->parts_and_descend_apart(descend->data(), Pb_.data(), lr, gP)
+              : chain_->parts_and_gradient_apart(theta.data(), Pb_.data(), grad ? grad->data() : nullptr, gP);
+  if (parts) parts->loss = one.loss, parts->penalty_h = one.penalty_h;
+  const double value = one.loss + stack_.weight_penalties(theta, spec_.lambda_w, spec_.lambda_b, parts, one.penalty_h);
+  if (!grad) return value;
+  // dF/dW_l = Q_lᵀ E_l + λ_l W_l with E_1 = dF/dP and E_{l+1} = E_l W_lᵀ (K×d_l); Q_L = I.
+  const Vec& g = gPb_;
+  for (Index l = 1; l <= L; ++l) {
+    const Index dl = layout_.dims[l], dm = layout_.dims[l - 1];
+    const double* E = l == 1 ? g.data() : E_[static_cast<std::size_t>(l % 2)].data();
+    auto gW = layout_.W(l, *grad);  // d_l×d_{l−1}
+    const double lambda = spec_.lambda_w[static_cast<std::size_t>(l - 1)];
+    if (l == L) {
+      if (spec_.freeze_classifier) gW.setZero();
+      else gW = ConstMatMap(E, K, dm) + lambda * layout_.W(l, theta);
+      break;
+    }
+    gemm(dl, dm, K, {Q(l, theta), K, true}, {E, K}, 0.0, gW.data(), dl);
+    gW += lambda * layout_.W(l, theta);
+    gemm(K, dl, dm, {E, K}, {layout_.W(l, theta).data(), dl, true}, 0.0,
+         E_[static_cast<std::size_t>((l + 1) % 2)].data(), K);
+  }
+  if (layout_.has_bias) layout_.b(*grad) = g.tail(K);
+  return value;
 }
 
 ConstMatMap DeepUfmObjective::level(Index l, const Vec& theta) const {
@@ -64,17 +129,28 @@ double DeepUfmObjective::penalties(const Vec& theta, DeepObjectiveParts* parts) 
 }
 
 double DeepUfmObjective::value(const Vec& theta) const {
+  if (chain_) return evaluate_end_to_end(theta, nullptr);
   return evaluate(theta, nullptr) / static_cast<double>(layout_.N) + penalties(theta, nullptr);
 }
 
 DeepObjectiveParts DeepUfmObjective::parts(const Vec& theta) const {
   DeepObjectiveParts p;
+  if (chain_) {
+    evaluate_end_to_end(theta, nullptr, nullptr, 0.0, &p);
+    return p;
+  }
   p.loss = evaluate(theta, nullptr) / static_cast<double>(layout_.N);
   penalties(theta, &p);
   return p;
 }
 
 void DeepUfmObjective::logits(const Vec& theta, Mat& Z) const {
+  if (chain_) {
+    form_end_to_end(theta);
+    Z.noalias() = ConstMatMap(Pb_.data(), spec_.K, spec_.dim) * layout_.H1(theta);
+    if (layout_.has_bias) Z.colwise() += layout_.b(theta);
+    return;
+  }
   evaluate(theta, nullptr);
   Z = stack_.logits();
 }
@@ -89,6 +165,7 @@ void DeepUfmObjective::feature_levels(const Vec& theta, std::vector<Mat>& levels
 double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
   if (shallow_) return shallow_->value_and_gradient(theta, grad);
   if (grad.size() != num_params()) grad.resize(num_params());
+  if (chain_) return evaluate_end_to_end(theta, &grad);
   const double loss = evaluate(theta, &grad) / static_cast<double>(layout_.N);
   return loss + penalties(theta, nullptr);
 }
@@ -101,6 +178,12 @@ double DeepUfmObjective::value_gradient_and_logits(const Vec& theta, Vec& grad, 
 
 double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) const {
   if (shallow_) return shallow_->value_and_descend(theta, grad, lr);
+  if (chain_) {  // H₁ steps inside the one-layer pass; then the weights and b, from their gradient
+    if (grad.size() != num_params()) grad.resize(num_params());
+    const double value = evaluate_end_to_end(theta, &grad, &theta, lr);
+    descend_in_place(theta, grad, lr, layout_.offsets[1]);
+    return value;
+  }
   const double value = value_and_gradient(theta, grad);
   descend_in_place(theta, grad, lr);
   return value;

@@ -228,7 +228,6 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
 ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombination* stage, double* store,
                                          Vec* grad, Vec* descend, double lr, const ScaledErrorSpec* error,
                                          double* norm, double* logits_t) const {
-  const Index K = layout_.K, d = layout_.d, N = layout_.N;
   if (grad && grad->size() != num_params()) grad->resize(num_params());
   const Index h_size = layout_.h_size();
   const double* tail = theta ? theta + h_size : nullptr;  // W, then b
@@ -238,19 +237,39 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
     stage->form(h_size, h_size + static_cast<Index>(stage_wb_.size()), wb);
     tail = wb;
   }
-  const ConstMatMap W(tail, K, d);
-  transpose(W.data(), K, d, Wt_.data());
-  const double* H = theta;
-  const double* b = layout_.has_bias ? tail + layout_.w_size() : nullptr;
+  double* g = grad ? grad->data() : nullptr;
   // Descent: the backward pass writes the new H over the old one (descend == &theta), block by
   // block after the block's own logits; W and b are updated at the end.
-  double* gH = descend ? descend->data() : grad ? grad->data() : nullptr;
+  double* gH = descend ? descend->data() : g;
   const double* descend_lr = descend ? &lr : nullptr;  // null: no descent step
+  const ObjectiveParts p = evaluate_apart(theta, tail, stage, store, gH, g ? g + h_size : nullptr, descend_lr,
+                                          g && !descend ? error : nullptr, logits_t);
+  if (!g) return p;
+  if (descend) {  // W and b: GD's update, as GradientDescent makes it
+    for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = descended(theta[i], lr, (*grad)[i]);
+  } else if (error) {  // the chunks' scaled errors in chunk order, then W's and b's
+    std::array<double, kMaxChunks + 1> parts{};
+    for (std::size_t c = 0; c < chunks_.size(); ++c) parts[c] = chunks_[c].error.value(error->rms);
+    ScaledErrorSum rest;
+    rest.add(*error, h_size, num_params());
+    parts[chunks_.size()] = rest.value(error->rms);
+    *norm = scaled_error_norm(parts, error->rms, num_params());
+  }
+  return p;
+}
+
+ObjectiveParts UfmObjective::evaluate_apart(const double* H, const double* tail, const LinearCombination* stage,
+                                            double* store, double* gH, double* gwb, const double* descend_lr,
+                                            const ScaledErrorSpec* error, double* logits_t) const {
+  const Index K = layout_.K, d = layout_.d, N = layout_.N;
+  const ConstMatMap W(tail, K, d);
+  transpose(W.data(), K, d, Wt_.data());
+  const double* b = layout_.has_bias ? tail + layout_.w_size() : nullptr;
   if (!backward_kernels_ && gH) Wt_packed_.pack(d, K, {Wt_.data(), d});  // once, for every block's Wᵀ G_b
   // Non-temporal stores for a large H-gradient, but not for the new H of a descent step: that is
   // read again by the next step and should stay in L3 (measured: 9.2 ms per paper-size step with
   // them, 4.6 without).
-  const bool stream = gH && !descend && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
+  const bool stream = gH && !descend_lr && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
   const Index chunks = static_cast<Index>(chunks_.size());
   const bool parallel =
       6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops;
@@ -258,8 +277,8 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   ensure_scratch(static_cast<std::size_t>(team));  // allocates only for a team grown since construction
   auto run = [&](Index c) {
     BlockScratch& s = scratch_[static_cast<std::size_t>(team > 1 ? thread_number() : 0)];
-    run_chunk(chunks_[static_cast<std::size_t>(c)], s, H, stage, store, W.data(), b, gH, stream, descend_lr,
-              grad && !descend ? error : nullptr, logits_t);
+    run_chunk(chunks_[static_cast<std::size_t>(c)], s, H, stage, store, W.data(), b, gH, stream, descend_lr, error,
+              logits_t);
   };
   for_each_chunk(chunks, parallel, run);
 
@@ -272,9 +291,9 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   p.penalty_h = 0.5 * lambda_.h * h_squared;
   const ConstVecMap bias(tail + layout_.w_size(), layout_.b_size());
   if (layout_.has_bias) p.penalty_b = 0.5 * lambda_.b * bias.squaredNorm();
-  if (!grad) return p;
+  if (!gwb) return p;
 
-  auto gW = layout_.W(*grad);
+  MatMap gW(gwb, K, d);
   if (freeze_w_) {
     gW.setZero();
   } else {
@@ -284,22 +303,21 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
     gW += lambda_.w * W;
   }
   if (layout_.has_bias) {
-    auto gb = layout_.b(*grad);
+    VecMap gb(gwb + layout_.w_size(), K);
     gb = chunks_[0].gb;
     for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
     gb += lambda_.b * bias;
   }
-  if (descend) {  // W and b: GD's update, as GradientDescent makes it
-    for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = descended(theta[i], lr, (*grad)[i]);
-  } else if (error) {  // the chunks' scaled errors in chunk order, then W's and b's
-    std::array<double, kMaxChunks + 1> parts{};
-    for (std::size_t c = 0; c < chunks_.size(); ++c) parts[c] = chunks_[c].error.value(error->rms);
-    ScaledErrorSum tail;
-    tail.add(*error, h_size, num_params());
-    parts[chunks_.size()] = tail.value(error->rms);
-    *norm = scaled_error_norm(parts, error->rms, num_params());
-  }
   return p;
+}
+
+ObjectiveParts UfmObjective::parts_and_gradient_apart(const double* H, const double* wb, double* gH,
+                                                      double* gwb) const {
+  return evaluate_apart(H, wb, nullptr, nullptr, gH, gwb, nullptr, nullptr, nullptr);
+}
+
+ObjectiveParts UfmObjective::parts_and_descend_apart(double* H, const double* wb, double lr, double* gwb) const {
+  return evaluate_apart(H, wb, nullptr, nullptr, H, gwb, &lr, nullptr, nullptr);
 }
 
 double* UfmObjective::logits_out(Mat& logits_t) const {

@@ -22,9 +22,10 @@ inline T descended(T t, T lr, T g) {
 /// θ ← θ − lr·g entry by entry, in for_each_range's ranges (on the threads for long vectors; each
 /// entry on its own, so the same bits for any thread count): the deep and network objectives'
 /// value_and_descend after their gradient.
-inline void descend_in_place(Vec& theta, const Vec& grad, double lr) {
-  for_each_range(theta.size(), [&](Index, Index begin, Index end) {
-    for (Index i = begin; i < end; ++i) theta[i] = descended(theta[i], lr, grad[i]);
+/// From entry `first` on: the deep linear model's weights, after its H₁ took the step in the pass.
+inline void descend_in_place(Vec& theta, const Vec& grad, double lr, Index first = 0) {
+  for_each_range(theta.size() - first, [&](Index, Index begin, Index end) {
+    for (Index i = first + begin; i < first + end; ++i) theta[i] = descended(theta[i], lr, grad[i]);
   });
 }
 

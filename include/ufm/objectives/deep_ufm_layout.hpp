@@ -21,6 +21,9 @@ struct DeepUfmSpec {
   std::vector<double> lambda_w;    ///< size L: λ_1..λ_L (λ_L = classifier)
   double lambda_b = 0.0;           ///< ignored (0) unless bias == kRegularized
   bool freeze_classifier = false;  ///< W_L is a constant (fixed ETF classifier): zero gradient
+  /// Linear layers through the layer stack even where the end-to-end product is cheaper
+  /// (DeepUfmObjective::end_to_end): for checks and for timing the layered products.
+  bool layered = false;
   Index layers() const { return static_cast<Index>(widths.size()) + 1; }
 };
 

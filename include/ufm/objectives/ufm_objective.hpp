@@ -62,6 +62,14 @@ class UfmObjective {
   /// Both: the error norm and the logits (dopri5's last stage where its state is sure to be observed).
   double value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
                                       const ScaledErrorSpec& error, double& norm, Mat& logits_t) const;
+  /// The value's parts and (gH, gwb not null) the gradient, with H and (W, b) apart: H (d×N) at H,
+  /// W (K×d) then b at wb; gH receives dF/dH (d×N), gwb dF/dW then dF/db. Bit for bit
+  /// value_and_gradient on [H | W | b]. The deep linear UFM evaluates its end-to-end classifier
+  /// P = W_L⋯W_1 here, with H₁ in place in its own θ. gH and gwb: both or neither.
+  ObjectiveParts parts_and_gradient_apart(const double* H, const double* wb, double* gH, double* gwb) const;
+  /// The same, with H ← H − lr·dF/dH in the pass instead of dF/dH written (value_and_descend's step
+  /// for H); gwb receives dF/dW and dF/db. W and b are not updated.
+  ObjectiveParts parts_and_descend_apart(double* H, const double* wb, double lr, double* gwb) const;
   /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
@@ -96,6 +104,11 @@ class UfmObjective {
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
                              Vec* descend, double lr, const ScaledErrorSpec* error = nullptr,
                              double* norm = nullptr, double* logits_t = nullptr) const;
+  /// evaluate_at's pass with H (or the stage) and the tail W, b apart, and the gradient apart: gH
+  /// the H-gradient or the new H (descend_lr), gwb (or null: no gradient) W's, then b's.
+  ObjectiveParts evaluate_apart(const double* H, const double* tail, const LinearCombination* stage, double* store,
+                                double* gH, double* gwb, const double* descend_lr, const ScaledErrorSpec* error,
+                                double* logits_t) const;
   /// gH: the H-gradient, or (descend_lr not null) H itself, which receives the descent step.
   /// stage: H is formed block by block from it, by the logits kernel where it can
   /// (detail::block_logits_formed), into store when not null, else into s.Hs; with the streaming
