@@ -53,7 +53,8 @@ class DeepUfmObjective {
   /// (CheckpointLogitsObjective); deeper, logits_t is left empty (0×0).
   double value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const;
   /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective). L = 1: UfmObjective's
-  /// one-pass step; deeper: value_and_gradient, then the update. grad: workspace.
+  /// one-pass step; linear end to end: H₁'s step in that objective's pass, then the weights' and b's
+  /// from their gradient; else value_and_gradient, then the update. grad: workspace.
   double value_and_descend(Vec& theta, Vec& grad, double lr) const;
   DeepObjectiveParts parts(const Vec& theta) const;
   /// Feature levels for metrics: levels[0] = H₁, levels[l] = S_l (l = 1..L−1); the last is the
