@@ -37,12 +37,11 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   const DeepUfmLayout& L = f.layout();
   const Index layers = L.layers();
 
-  // Feature levels: H1 is a view of theta; S_1..S_{L−1} come from one forward pass (L ≥ 2 only).
-  std::vector<Mat> hidden;
-  if (layers > 1) f.feature_levels(c.theta, hidden);
-  const auto level = [&](Index l) {
-    return l == 0 ? L.H1(c.theta) : ConstMatMap(hidden[l].data(), hidden[l].rows(), hidden[l].cols());
-  };
+  // Feature levels: H1 is a view of theta; S_1..S_{L−1} come from one forward pass (L ≥ 2 only), read
+  // in the objective's workspace (f is not evaluated again before the report is done).
+  std::vector<ConstMatMap> hidden;
+  if (layers > 1) f.feature_level_views(c.theta, hidden);
+  const auto level = [&](Index l) { return l == 0 ? L.H1(c.theta) : hidden[static_cast<std::size_t>(l)]; };
   const ConstMatMap S = level(layers - 1);  // penultimate level, d_{L−1}×N
   const auto W = L.W(layers, c.theta);      // K×d_{L−1}
   const auto b = L.b(c.theta);              // K, or empty

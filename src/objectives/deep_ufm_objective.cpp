@@ -156,10 +156,15 @@ void DeepUfmObjective::logits(const Vec& theta, Mat& Z) const {
 }
 
 void DeepUfmObjective::feature_levels(const Vec& theta, std::vector<Mat>& levels) const {
+  std::vector<ConstMatMap> views;
+  feature_level_views(theta, views);
+  levels.assign(views.begin(), views.end());
+}
+
+void DeepUfmObjective::feature_level_views(const Vec& theta, std::vector<ConstMatMap>& levels) const {
   evaluate(theta, nullptr);
-  const Index L = layout_.layers();
-  levels.resize(L);
-  for (Index l = 0; l < L; ++l) levels[l] = level(l, theta);
+  levels.clear();
+  for (Index l = 0; l < layout_.layers(); ++l) levels.push_back(level(l, theta));
 }
 
 double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {

@@ -60,6 +60,10 @@ class DeepUfmObjective {
   /// Feature levels for metrics: levels[0] = H₁, levels[l] = S_l (l = 1..L−1); the last is the
   /// penultimate level S_{L−1}, the one the classifier sees. levels is resized to L.
   void feature_levels(const Vec& theta, std::vector<Mat>& levels) const;
+  /// The same levels as views, without copying them: levels[0] is H₁ in theta, levels[l] (l ≥ 1) the
+  /// objective's own workspace, valid until its next evaluation (a checkpoint report reads them
+  /// between two steps; at the paper size the copies were 40 MB of fresh pages per checkpoint).
+  void feature_level_views(const Vec& theta, std::vector<ConstMatMap>& levels) const;
   /// Logits Z = W_L S_{L−1} + b 1ᵀ (K×N), written into Z.
   void logits(const Vec& theta, Mat& Z) const;
   /// L = 1: the UfmObjective every call above forwards to (the same θ layout), or null. A gradient
