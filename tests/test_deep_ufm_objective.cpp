@@ -13,6 +13,7 @@
 #endif
 
 #include "allocation_counter.hpp"
+#include "ufm/dynamics/gradient_flow.hpp"
 #include "test_util.hpp"
 #include "ufm/objectives/deep_ufm_objective.hpp"
 #include "ufm/objectives/labels.hpp"
@@ -364,6 +365,64 @@ TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
     Vec wrong;  // the counter does see allocations: a wrongly sized grad is resized
     f.value_and_gradient(theta, wrong);
     EXPECT_GT(test::malloc_calls(), before);
+  }
+}
+
+TEST(DeepUfmObjective, EndToEndStagePointIsTheFormedPointBitForBit) {
+  // x = a₀x₀ + a₁x₁ + a₂x₂ formed in the pass (the weights first, then H₁ block by block, over 4
+  // column chunks) against forming x and evaluating it: the same value and gradient bits, the same
+  // stored x, with a separate store, none, the store as a source and grad as a source.
+  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
+  DeepUfmSpec spec = wide_spec(Activation::kLinear, 6, 3);
+  spec.bias = BiasMode::kFree;
+  const DeepUfmObjective f(spec, labels);
+  ASSERT_TRUE(f.end_to_end());
+  const Index n = f.num_params();
+  const Vec x0 = test::random_vec(n, 1, 0.6), x1 = test::random_vec(n, 2, 0.6), x2 = test::random_vec(n, 3, 0.6);
+  const double a[3] = {1.0, -0.37, 0.11};
+  Vec formed(n);
+  for (Index i = 0; i < n; ++i) formed[i] = (a[0] * x0[i] + a[1] * x1[i]) + a[2] * x2[i];
+  Vec g_ref;
+  const double v_ref = f.value_and_gradient(formed, g_ref);
+  for (int variant = 0; variant < 4; ++variant) {  // store: separate, none, a source; grad a source
+    Vec s0 = x0, s1 = x1, grad(n), store(n);
+    LinearCombination c;
+    c.add(a[0], s0.data()), c.add(a[1], s1.data()), c.add(a[2], x2.data());
+    double* out = variant == 0 ? store.data() : variant == 1 ? nullptr : s0.data();
+    Vec& g = variant == 3 ? s1 : grad;
+    const double v = f.end_to_end_value_and_gradient_at(c, g, out);
+    EXPECT_EQ(v, v_ref) << "variant " << variant;
+    EXPECT_TRUE(g == g_ref) << "variant " << variant;
+    if (variant == 0) {
+      EXPECT_TRUE(store == formed);
+    }
+    if (variant >= 2) {
+      EXPECT_TRUE(s0 == formed) << "variant " << variant;
+    }
+  }
+}
+
+TEST(DeepUfmObjective, EndToEndFlowFormsItsStagePointsAndEndsWhereTheSettledFlowDoes) {
+  // with_flow_objective hands a linear end-to-end model's flow an EndToEndFlowObjective (a
+  // StagePointObjective); its RK4 and dopri5 trajectories are the plain objective's, bit for bit.
+  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
+  const DeepUfmObjective f(wide_spec(Activation::kLinear, 6, 3), labels);
+  const DeepUfmObjective relu(wide_spec(Activation::kRelu, 6, 3), labels);
+  const auto stage_points = [](const auto& objective) {
+    return StagePointObjective<std::decay_t<decltype(objective)>>;
+  };
+  EXPECT_TRUE(with_flow_objective(f, stage_points));
+  EXPECT_FALSE(with_flow_objective(relu, stage_points));
+  const Vec theta0 = test::random_vec(f.num_params(), 9, 0.4);
+  for (const Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    const GradientFlow flow({.integrator = integrator, .dt = 0.05, .abs_tol = 1e-9, .rel_tol = 1e-9, .max_time = 0.4});
+    Vec fused = theta0, settled = theta0;
+    const RunSummary a = flow.run(EndToEndFlowObjective(f), fused, std::vector<double>{0.15, 0.4}, NullObserver{});
+    const RunSummary b = flow.run(f, settled, std::vector<double>{0.15, 0.4}, NullObserver{});
+    EXPECT_EQ(a.status, RunStatus::kMaxTime) << a.message;
+    EXPECT_EQ(a.gradient_evaluations, b.gradient_evaluations);
+    EXPECT_TRUE(fused == settled) << (integrator == Integrator::kRk4 ? "rk4" : "dopri5");
+    EXPECT_FALSE(fused == theta0);
   }
 }
 

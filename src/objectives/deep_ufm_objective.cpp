@@ -52,39 +52,42 @@ DeepUfmObjective::DeepUfmObjective(DeepUfmSpec spec, std::vector<int> labels)
       if (l >= 1 && l + 1 < L) Q_[l].resize(K, layout_.dims[l]);
     }
     Pb_.resize(K * d0 + layout_.b_size());
+    stage_weights_.resize(layout_.size() - layout_.offsets[1]);
     gPb_.resize(Pb_.size());
     for (Mat& E : E_) E.resize(K, widest);
     gemm_prepare_threads();
   }
 }
 
-const double* DeepUfmObjective::Q(Index l, const Vec& theta) const {
+const double* DeepUfmObjective::Q(Index l, const double* weights) const {
   const Index L = layout_.layers();
-  if (l == L - 1) return layout_.W(L, theta).data();
+  if (l == L - 1) return layout_.W_from(L, weights).data();
   return l == 0 ? Pb_.data() : Q_[static_cast<std::size_t>(l)].data();
 }
 
-void DeepUfmObjective::form_end_to_end(const Vec& theta) const {
+void DeepUfmObjective::form_end_to_end(const double* weights) const {
   const Index L = layout_.layers(), K = spec_.K;
   for (Index l = L - 1; l >= 1; --l) {  // Q_{l−1} = Q_l W_l (K×d_{l−1})
     const Index dl = layout_.dims[l], dm = layout_.dims[l - 1];
     double* out = l == 1 ? Pb_.data() : Q_[static_cast<std::size_t>(l - 1)].data();
-    gemm(K, dm, dl, {Q(l, theta), K}, {layout_.W(l, theta).data(), dl}, 0.0, out, K);
+    gemm(K, dm, dl, {Q(l, weights), K}, {layout_.W_from(l, weights).data(), dl}, 0.0, out, K);
   }
-  if (layout_.has_bias) Pb_.tail(K) = layout_.b(theta);
+  if (layout_.has_bias) Pb_.tail(K) = ConstVecMap(weights + (layout_.offsets.back() - layout_.offsets[1]), K);
 }
 
-double DeepUfmObjective::evaluate_end_to_end(const Vec& theta, Vec* grad, Vec* descend, double lr,
+double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store,
+                                             const double* weights, Vec* grad, Vec* descend, double lr,
                                              DeepObjectiveParts* parts) const {
   const Index L = layout_.layers(), K = spec_.K;
-  form_end_to_end(theta);
+  form_end_to_end(weights);
   // H₁'s block comes first in both layouts: its gradient, or its descent step, in place.
   double* gP = grad ? gPb_.data() : nullptr;
   const ObjectiveParts one =
       descend ? chain_->parts_and_descend_apart(descend->data(), Pb_.data(), lr, gP)
-              : chain_->parts_and_gradient_apart(theta.data(), Pb_.data(), grad ? grad->data() : nullptr, gP);
+      : stage ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP)
+              : chain_->parts_and_gradient_apart(H, Pb_.data(), grad ? grad->data() : nullptr, gP);
   if (parts) parts->loss = one.loss, parts->penalty_h = one.penalty_h;
-  const double value = one.loss + stack_.weight_penalties(theta, spec_.lambda_w, spec_.lambda_b, parts, one.penalty_h);
+  const double value = one.loss + stack_.weight_penalties(weights, spec_.lambda_w, spec_.lambda_b, parts, one.penalty_h);
   if (!grad) return value;
   // dF/dW_l = Q_lᵀ E_l + λ_l W_l with E_1 = dF/dP and E_{l+1} = E_l W_lᵀ (K×d_l); Q_L = I.
   const Vec& g = gPb_;
@@ -95,12 +98,12 @@ double DeepUfmObjective::evaluate_end_to_end(const Vec& theta, Vec* grad, Vec* d
     const double lambda = spec_.lambda_w[static_cast<std::size_t>(l - 1)];
     if (l == L) {
       if (spec_.freeze_classifier) gW.setZero();
-      else gW = ConstMatMap(E, K, dm) + lambda * layout_.W(l, theta);
+      else gW = ConstMatMap(E, K, dm) + lambda * layout_.W_from(l, weights);
       break;
     }
-    gemm(dl, dm, K, {Q(l, theta), K, true}, {E, K}, 0.0, gW.data(), dl);
-    gW += lambda * layout_.W(l, theta);
-    gemm(K, dl, dm, {E, K}, {layout_.W(l, theta).data(), dl, true}, 0.0,
+    gemm(dl, dm, K, {Q(l, weights), K, true}, {E, K}, 0.0, gW.data(), dl);
+    gW += lambda * layout_.W_from(l, weights);
+    gemm(K, dl, dm, {E, K}, {layout_.W_from(l, weights).data(), dl, true}, 0.0,
          E_[static_cast<std::size_t>((l + 1) % 2)].data(), K);
   }
   if (layout_.has_bias) layout_.b(*grad) = g.tail(K);
@@ -129,14 +132,14 @@ double DeepUfmObjective::penalties(const Vec& theta, DeepObjectiveParts* parts) 
 }
 
 double DeepUfmObjective::value(const Vec& theta) const {
-  if (chain_) return evaluate_end_to_end(theta, nullptr);
+  if (chain_) return evaluate_end_to_end(theta.data(), nullptr, nullptr, weights(theta), nullptr);
   return evaluate(theta, nullptr) / static_cast<double>(layout_.N) + penalties(theta, nullptr);
 }
 
 DeepObjectiveParts DeepUfmObjective::parts(const Vec& theta) const {
   DeepObjectiveParts p;
   if (chain_) {
-    evaluate_end_to_end(theta, nullptr, nullptr, 0.0, &p);
+    evaluate_end_to_end(theta.data(), nullptr, nullptr, weights(theta), nullptr, nullptr, 0.0, &p);
     return p;
   }
   p.loss = evaluate(theta, nullptr) / static_cast<double>(layout_.N);
@@ -146,7 +149,7 @@ DeepObjectiveParts DeepUfmObjective::parts(const Vec& theta) const {
 
 void DeepUfmObjective::logits(const Vec& theta, Mat& Z) const {
   if (chain_) {
-    form_end_to_end(theta);
+    form_end_to_end(weights(theta));
     Z.noalias() = ConstMatMap(Pb_.data(), spec_.K, spec_.dim) * layout_.H1(theta);
     if (layout_.has_bias) Z.colwise() += layout_.b(theta);
     return;
@@ -170,7 +173,7 @@ void DeepUfmObjective::feature_level_views(const Vec& theta, std::vector<ConstMa
 double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
   if (shallow_) return shallow_->value_and_gradient(theta, grad);
   if (grad.size() != num_params()) grad.resize(num_params());
-  if (chain_) return evaluate_end_to_end(theta, &grad);
+  if (chain_) return evaluate_end_to_end(theta.data(), nullptr, nullptr, weights(theta), &grad);
   const double loss = evaluate(theta, &grad) / static_cast<double>(layout_.N);
   return loss + penalties(theta, nullptr);
 }
@@ -185,13 +188,25 @@ double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) con
   if (shallow_) return shallow_->value_and_descend(theta, grad, lr);
   if (chain_) {  // H₁ steps inside the one-layer pass; then the weights and b, from their gradient
     if (grad.size() != num_params()) grad.resize(num_params());
-    const double value = evaluate_end_to_end(theta, &grad, &theta, lr);
+    const double value = evaluate_end_to_end(theta.data(), nullptr, nullptr, weights(theta), &grad, &theta, lr);
     descend_in_place(theta, grad, lr, layout_.offsets[1]);
     return value;
   }
   const double value = value_and_gradient(theta, grad);
   descend_in_place(theta, grad, lr);
   return value;
+}
+
+double DeepUfmObjective::end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad,
+                                                          double* store) const {
+  if (!chain_) throw std::logic_error("DeepUfmObjective: end_to_end_value_and_gradient_at without end_to_end()");
+  if (grad.size() != num_params()) grad.resize(num_params());
+  // The weights and b of x before any gradient is written (grad may be a source): where a kept
+  // state keeps them (in place if it is a source), else in scratch. H₁ follows in the pass.
+  const Index first = layout_.offsets[1];
+  double* w = store ? store + first : stage_weights_.data();
+  x.form(first, num_params(), w);
+  return evaluate_end_to_end(nullptr, &x, store, w, &grad);
 }
 
 }  // namespace ufm

@@ -239,16 +239,22 @@ void LayerStack::set_weight_gradient_with_decay(const Vec& theta, Vec& grad, std
 
 double LayerStack::weight_penalties(const Vec& theta, std::span<const double> lambda_w, double lambda_b,
                                     DeepObjectiveParts* parts, double sum) const {
+  return weight_penalties(theta.data() + layout_.offsets[1], lambda_w, lambda_b, parts, sum);
+}
+
+double LayerStack::weight_penalties(const double* weights, std::span<const double> lambda_w, double lambda_b,
+                                    DeepObjectiveParts* parts, double sum) const {
   const Index L = layout_.layers();
   if (parts) parts->penalty_w.assign(L, 0.0);
   double total = sum;
   for (Index l = 1; l <= L; ++l) {
-    const double p = 0.5 * lambda_w[static_cast<std::size_t>(l - 1)] * layout_.W(l, theta).squaredNorm();
+    const double p = 0.5 * lambda_w[static_cast<std::size_t>(l - 1)] * layout_.W_from(l, weights).squaredNorm();
     if (parts) parts->penalty_w[l - 1] = p;
     total += p;
   }
   if (layout_.has_bias) {
-    const double p = 0.5 * lambda_b * layout_.b(theta).squaredNorm();
+    const ConstVecMap b(weights + (layout_.offsets.back() - layout_.offsets[1]), layout_.b_size());
+    const double p = 0.5 * lambda_b * b.squaredNorm();
     if (parts) parts->penalty_b = p;
     total += p;
   }

@@ -316,6 +316,11 @@ ObjectiveParts UfmObjective::parts_and_gradient_apart(const double* H, const dou
   return evaluate_apart(H, wb, nullptr, nullptr, gH, gwb, nullptr, nullptr, nullptr);
 }
 
+ObjectiveParts UfmObjective::parts_and_gradient_at_apart(const LinearCombination& x, double* store,
+                                                         const double* wb, double* gH, double* gwb) const {
+  return evaluate_apart(nullptr, wb, &x, store, gH, gwb, nullptr, nullptr, nullptr);
+}
+
 ObjectiveParts UfmObjective::parts_and_descend_apart(double* H, const double* wb, double lr, double* gwb) const {
   return evaluate_apart(H, wb, nullptr, nullptr, H, gwb, &lr, nullptr, nullptr);
 }

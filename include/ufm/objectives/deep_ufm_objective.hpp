@@ -72,6 +72,11 @@ class DeepUfmObjective {
   const UfmObjective* one_layer() const { return shallow_ ? &*shallow_ : nullptr; }
   /// True when value and gradient go through the end-to-end classifier (linear layers, see above).
   bool end_to_end() const { return chain_.has_value(); }
+  /// End to end only (EndToEndFlowObjective): F and ∇F at a stage point x = Σ a_j x_j, the weights
+  /// and b of x formed first (into store, else scratch), then H₁ block by block inside the one-layer
+  /// pass (into store when not null). Bit-identical to forming x and value_and_gradient; store and
+  /// grad may be sources of x.
+  double end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const;
 
  private:
   /// One pass of the stack over H₁: fills the levels and the logits and returns the loss sum
@@ -84,12 +89,17 @@ class DeepUfmObjective {
   /// End to end (chain_): the value of F, and with grad the whole gradient; with descend (== &theta,
   /// with grad), H₁'s descent step of size lr taken in the pass instead of its gradient written (the
   /// weights' and b's gradient still are; they are not updated).
-  double evaluate_end_to_end(const Vec& theta, Vec* grad, Vec* descend = nullptr, double lr = 0.0,
+  /// H₁ at H, or (stage, with grad) formed from the stage point in the pass, into store when not
+  /// null; W_1, …, W_L, b laid out from `weights` on.
+  double evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store, const double* weights,
+                             Vec* grad, Vec* descend = nullptr, double lr = 0.0,
                              DeepObjectiveParts* parts = nullptr) const;
+  /// θ's weights: W_1, …, W_L, b from θ's entry offsets[1] on.
+  const double* weights(const Vec& theta) const { return theta.data() + layout_.offsets[1]; }
   /// End to end: Q_l = W_L⋯W_{l+1} (K×d_l) for l = L−1 … 0, the last (P) into Pb_, b after it.
-  void form_end_to_end(const Vec& theta) const;
+  void form_end_to_end(const double* weights) const;
   /// Q_l's first entry (l = 0 … L−1): W_L's own for l = L−1, else the workspace's.
-  const double* Q(Index l, const Vec& theta) const;
+  const double* Q(Index l, const double* weights) const;
 
   DeepUfmSpec spec_;
   std::vector<int> labels_;
@@ -103,15 +113,37 @@ class DeepUfmObjective {
   mutable Vec Pb_;              ///< [vec P (K×d₀) | b]
   mutable Vec gPb_;             ///< [vec dF/dP | dF/db]
   mutable Mat E_[2];            ///< K×max d: (dF/dP)(W_{l−1}⋯W_1)ᵀ, alternating between l and l + 1
+  mutable Vec stage_weights_;   ///< the weights and b of a stage point formed without a store
 };
 
 static_assert(DescentStepObjective<DeepUfmObjective>);
 
+/// A linear DeepUfmObjective that goes end to end, as a gradient flow drives it: a StagePointObjective
+/// whose stage points' H₁ is formed inside the one-layer pass (their weights, a small part, first).
+/// Hands no logits (the deep model's checkpoints form their own) and takes no error norm in its pass.
+class EndToEndFlowObjective {
+ public:
+  explicit EndToEndFlowObjective(const DeepUfmObjective& f) : f_(&f) {}
+  Index num_params() const { return f_->num_params(); }
+  double value(const Vec& theta) const { return f_->value(theta); }
+  double value_and_gradient(const Vec& theta, Vec& grad) const { return f_->value_and_gradient(theta, grad); }
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
+    return f_->end_to_end_value_and_gradient_at(x, grad, store);
+  }
+
+ private:
+  const DeepUfmObjective* f_;
+};
+
+static_assert(StagePointObjective<EndToEndFlowObjective>);
+
 /// run(objective) with the objective a gradient flow of f drives: f.one_layer() for one layer (a
-/// StagePointObjective and ErrorNormObjective: stage points formed inside its pass), else f itself.
+/// StagePointObjective and ErrorNormObjective: stage points formed inside its pass); linear layers
+/// end to end, an EndToEndFlowObjective; else f itself.
 template <class Run>
 auto with_flow_objective(const DeepUfmObjective& f, Run&& run) {
   if (const UfmObjective* one = f.one_layer()) return run(*one);
+  if (f.end_to_end()) return run(EndToEndFlowObjective(f));
   return run(f);
 }
 static_assert(CheckpointLogitsObjective<DeepUfmObjective>);

@@ -58,6 +58,10 @@ struct LayerStackLayout {
   /// W_l, l = 1..L (W_L is the classifier).
   ConstMatMap W(Index l, const Vec& t) const { return {t.data() + offsets[l], rows(l), cols(l)}; }
   MatMap W(Index l, Vec& t) const { return {t.data() + offsets[l], rows(l), cols(l)}; }
+  /// W_l in the weights laid out from `weights` on (θ's entries from offsets[1]: W_1 first).
+  ConstMatMap W_from(Index l, const double* weights) const {
+    return {weights + (offsets[l] - offsets[1]), rows(l), cols(l)};
+  }
   /// Empty when the model is bias-free.
   ConstVecMap b(const Vec& t) const { return {t.data() + offsets.back(), b_size()}; }
   VecMap b(Vec& t) const { return {t.data() + offsets.back(), b_size()}; }
@@ -119,6 +123,9 @@ class LayerStack {
   /// sum + Σ_l (λ_l/2)||W_l||² + (λ_b/2)||b||², added in that order; per layer into parts when it
   /// is not null.
   double weight_penalties(const Vec& theta, std::span<const double> lambda_w, double lambda_b,
+                          DeepObjectiveParts* parts, double sum = 0.0) const;
+  /// The same over W_1, …, W_L, b laid out from `weights` on (θ's entries from offsets[1]).
+  double weight_penalties(const double* weights, std::span<const double> lambda_w, double lambda_b,
                           DeepObjectiveParts* parts, double sum = 0.0) const;
 
   /// S_l of the last pass, l = 1..L−1 (d_l×n: the ReLU output, or A_l for linear layers).

@@ -70,6 +70,10 @@ class UfmObjective {
   /// The same, with H ← H − lr·dF/dH in the pass instead of dF/dH written (value_and_descend's step
   /// for H); gwb receives dF/dW and dF/db. W and b are not updated.
   ObjectiveParts parts_and_descend_apart(double* H, const double* wb, double lr, double* gwb) const;
+  /// parts_and_gradient_apart at a stage point whose H is x's entries [0, d·N), formed block by block
+  /// in the pass (into store when not null), as value_and_gradient_at forms it; W and b at wb.
+  ObjectiveParts parts_and_gradient_at_apart(const LinearCombination& x, double* store, const double* wb,
+                                             double* gH, double* gwb) const;
   /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
