@@ -154,7 +154,8 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
                                                              config.dt, c.num_checkpoints, c.checkpoints);
     // One layer: the flow drives the UfmObjective itself, which forms each stage point (and dopri5's
     // error norm) inside its pass over H; bit for bit the DeepUfmObjective's flow, one pass fewer
-    // per stage. The report still reads f.
+    // per stage. Linear layers end to end: an EndToEndFlowObjective, which forms a stage point's H₁
+    // inside the one-layer pass the same way. The report still reads f.
     result.summary = with_flow_objective(
         f, [&](const auto& objective) { return GradientFlow(o).run(objective, theta, times, observe); });
   } else {
