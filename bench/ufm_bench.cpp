@@ -67,7 +67,6 @@ long max_rss_kb() {
   return u.ru_maxrss;
 }
 
-
 struct Timed {
   long steps = 0, warmup = 0, calibration_steps = 0;
   double elapsed = 0.0;

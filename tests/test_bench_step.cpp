@@ -16,6 +16,7 @@
 
 #include "../bench/bench_problem.hpp"
 #include "../bench/blas_floor.hpp"
+#include "../bench/deep_problem.hpp"
 #include "test_util.hpp"
 #include "ufm/objectives/labels.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
@@ -265,6 +266,20 @@ TEST(BlasFloor, LeavesOpenBlasPinnedToOneThread) {
   EXPECT_EQ(openblas_get_num_threads(), 1);
 }
 #endif
+
+TEST(BenchDeepStep, TimesTheEndToEndStepUnlessLayeredAndCountsItsProducts) {
+  // ufm-bench step --layers 2: the linear model as ufm-sim run evaluates it (end to end), or with
+  // --layered torch_ufm.py's layer-by-layer products; ReLU is always layered. The flops it reports
+  // are those of the products made: 6KdN + 6Kd² end to end, 6KdN + 6d²N through the layers.
+  bench::Problem p;
+  p.K = 3, p.n = 4, p.d = 8;
+  const double K = 3, d = 8, N = 12;
+  EXPECT_TRUE(bench::make_deep_objective(p, false).end_to_end());
+  EXPECT_FALSE(bench::make_deep_objective(p, false, 2, true).end_to_end());
+  EXPECT_FALSE(bench::make_deep_objective(p, true).end_to_end());
+  EXPECT_EQ(bench::deep_gemm_flops(p, true), 6 * K * d * N + 6 * K * d * d);
+  EXPECT_EQ(bench::deep_gemm_flops(p, false), 6 * K * d * N + 6 * d * d * N);
+}
 
 TEST(BlasFloor, DgemmCallIsTheProductItNames) {
   const Mat A = Mat::Random(5, 3), At = A.transpose(), B = Mat::Random(3, 4), Bt = B.transpose();

@@ -72,7 +72,7 @@ void DeepUfmObjective::form_end_to_end(const double* weights) const {
     double* out = l == 1 ? Pb_.data() : Q_[static_cast<std::size_t>(l - 1)].data();
     gemm(K, dm, dl, {Q(l, weights), K}, {layout_.W_from(l, weights).data(), dl}, 0.0, out, K);
   }
-  if (layout_.has_bias) Pb_.tail(K) = ConstVecMap(weights + (layout_.offsets.back() - layout_.offsets[1]), K);
+  if (layout_.has_bias) Pb_.tail(K) = layout_.b_from(weights);
 }
 
 double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store,

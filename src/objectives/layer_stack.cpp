@@ -253,8 +253,7 @@ double LayerStack::weight_penalties(const double* weights, std::span<const doubl
     total += p;
   }
   if (layout_.has_bias) {
-    const ConstVecMap b(weights + (layout_.offsets.back() - layout_.offsets[1]), layout_.b_size());
-    const double p = 0.5 * lambda_b * b.squaredNorm();
+    const double p = 0.5 * lambda_b * layout_.b_from(weights).squaredNorm();
     if (parts) parts->penalty_b = p;
     total += p;
   }

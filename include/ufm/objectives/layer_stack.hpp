@@ -62,6 +62,8 @@ struct LayerStackLayout {
   ConstMatMap W_from(Index l, const double* weights) const {
     return {weights + (offsets[l] - offsets[1]), rows(l), cols(l)};
   }
+  /// b in the same weights (empty when the model is bias-free).
+  ConstVecMap b_from(const double* weights) const { return {weights + (offsets.back() - offsets[1]), b_size()}; }
   /// Empty when the model is bias-free.
   ConstVecMap b(const Vec& t) const { return {t.data() + offsets.back(), b_size()}; }
   VecMap b(Vec& t) const { return {t.data() + offsets.back(), b_size()}; }
