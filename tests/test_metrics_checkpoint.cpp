@@ -71,44 +71,6 @@ nlohmann::ordered_json checkpoint_report_by_plain_route(const DeepUfmObjective& 
   return j;
 }
 
-/// "" when got and want have the same keys in the same order, the same nulls and strings, and numbers
-/// within tol relative (arrays: relative to their largest entry); else the path of the first difference.
-std::string checkpoint_json_difference(const nlohmann::ordered_json& got, const nlohmann::ordered_json& want,
-                                       double tol, const std::string& path = "") {
-  if (got.type() != want.type() && !(got.is_number() && want.is_number()))
-    return path + ": " + got.dump() + " vs " + want.dump();
-  if (got.is_object()) {
-    if (got.size() != want.size()) return path + ": " + std::to_string(got.size()) + " vs " + std::to_string(want.size()) + " keys";
-    auto g = got.begin();
-    for (auto w = want.begin(); w != want.end(); ++w, ++g) {
-      if (g.key() != w.key()) return path + ": key " + g.key() + " where " + w.key() + " was";
-      const std::string d = checkpoint_json_difference(g.value(), w.value(), tol, path + "/" + w.key());
-      if (!d.empty()) return d;
-    }
-    return "";
-  }
-  if (got.is_array()) {
-    if (got.size() != want.size()) return path + ": array sizes differ";
-    double scale = 0.0;
-    for (const auto& v : want)
-      if (v.is_number()) scale = std::max(scale, std::abs(v.get<double>()));
-    for (std::size_t k = 0; k < got.size(); ++k) {
-      if (!got[k].is_number()) {
-        if (got[k] != want[k]) return path + "[" + std::to_string(k) + "]";
-        continue;
-      }
-      if (std::abs(got[k].get<double>() - want[k].get<double>()) > tol * scale)
-        return path + "[" + std::to_string(k) + "]: " + got[k].dump() + " vs " + want[k].dump();
-    }
-    return "";
-  }
-  if (got.is_number()) {
-    const double a = got.get<double>(), b = want.get<double>();
-    return std::abs(a - b) <= tol * std::max(std::abs(a), std::abs(b)) ? "" : path + ": " + got.dump() + " vs " + want.dump();
-  }
-  return got == want ? "" : path + ": " + got.dump() + " vs " + want.dump();
-}
-
 struct CheckpointCase {
   std::vector<Index> widths;
   Activation activation;
@@ -162,8 +124,29 @@ TEST(CheckpointReport, MatchesThePlainRouteForEveryModelKind) {
   for (std::size_t k = 0; k < cases.size(); ++k) {
     for (const Index max_sv : {Index{0}, Index{2}}) {
       const auto [fast, plain] = checkpoint_case_reports(cases[k], MetricOptions{max_sv});
-      EXPECT_EQ(checkpoint_json_difference(fast, plain, 1e-12), "") << "case " << k << ", max_sv " << max_sv;
+      EXPECT_EQ(test::json_difference(fast, plain, 1e-12), "") << "case " << k << ", max_sv " << max_sv;
     }
+  }
+}
+
+TEST(CheckpointReport, MeasuresALinearStackAsImagesOfH1WhereThatIsCheaper) {
+  // N = 105 against widths 5 and 6: the linear stacks' levels are measured from H1's class scatters
+  // (linear_images.hpp), and the report is still the plain route's. ReLU layers are always formed.
+  const std::vector<CheckpointCase> cases{
+      {{6}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kRegularized, false, {30, 40, 35}},
+      {{6}, Activation::kLinear, Loss::kMse, BiasMode::kFree, true, {30, 40, 35}},
+      {{6, 4}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kNone, false, {30, 40, 35}},
+  };
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    for (const bool spectra : {true, false}) {
+      const MetricOptions options{0, spectra};
+      EXPECT_TRUE(linear_images(checkpoint_case_objective(cases[k]), options)) << "case " << k;
+      const auto [fast, plain] = checkpoint_case_reports(cases[k], options);
+      EXPECT_EQ(test::json_difference(fast, plain, 1e-12), "") << "case " << k << ", spectra " << spectra;
+    }
+    CheckpointCase relu = cases[k];
+    relu.activation = Activation::kRelu;
+    EXPECT_FALSE(linear_images(checkpoint_case_objective(relu), MetricOptions{})) << "case " << k;
   }
 }
 
@@ -176,7 +159,7 @@ TEST(CheckpointReport, MatchesThePlainRouteWhereMetricsAreNull) {
   };
   for (std::size_t k = 0; k < cases.size(); ++k) {
     const auto [fast, plain] = checkpoint_case_reports(cases[k], MetricOptions{});
-    EXPECT_EQ(checkpoint_json_difference(fast, plain, 1e-12), "") << "case " << k;
+    EXPECT_EQ(test::json_difference(fast, plain, 1e-12), "") << "case " << k;
     EXPECT_FALSE(fast["null_reasons"].empty()) << "case " << k;
   }
 }
@@ -184,13 +167,13 @@ TEST(CheckpointReport, MatchesThePlainRouteWhereMetricsAreNull) {
 TEST(CheckpointReport, TheComparisonSeesAPerturbedMetric) {
   // The tests above can fail: one metric off by 1e-10 relative, or one key missing, is caught.
   const auto [fast, plain] = checkpoint_case_reports({{4}, Activation::kLinear, Loss::kMse, BiasMode::kFree}, {});
-  ASSERT_EQ(checkpoint_json_difference(fast, plain, 1e-12), "");
+  ASSERT_EQ(test::json_difference(fast, plain, 1e-12), "");
   nlohmann::ordered_json off = fast;
   off["levels"]["H1"]["nc1"] = off["levels"]["H1"]["nc1"].get<double>() * (1.0 + 1e-10);
-  EXPECT_NE(checkpoint_json_difference(off, plain, 1e-12), "");
+  EXPECT_NE(test::json_difference(off, plain, 1e-12), "");
   nlohmann::ordered_json fewer = fast;
   fewer.erase("loss");
-  EXPECT_NE(checkpoint_json_difference(fewer, plain, 1e-12), "");
+  EXPECT_NE(test::json_difference(fewer, plain, 1e-12), "");
 }
 
 TEST(CheckpointReport, TakesTheLogitsTheEvaluationHandsIt) {
@@ -218,7 +201,7 @@ TEST(CheckpointReport, TakesTheLogitsTheEvaluationHandsIt) {
     const Checkpoint cp{12, 1.2, value, grad.norm(), theta, grad, &logits_t};
     const MetricOptions options{};
     const auto handed = checkpoint_report(f, cp, options);
-    EXPECT_EQ(checkpoint_json_difference(handed, checkpoint_report_by_plain_route(f, cp, options), 1e-12), "")
+    EXPECT_EQ(test::json_difference(handed, checkpoint_report_by_plain_route(f, cp, options), 1e-12), "")
         << "case " << k;
     Mat shifted = logits_t;
     shifted.col(0).array() += 1.0;  // class 0's logits: every loss sees it

@@ -95,4 +95,42 @@ inline bool is_null_with_reason(const MetricSet& m, const std::string& name) {
   return m.contains(name) && m[name].is_null() && m.contains(kNullReasons) && m[kNullReasons].contains(name);
 }
 
+/// "" when got and want have the same keys in the same order, the same nulls and strings, and numbers
+/// within tol relative (arrays: relative to their largest entry); else the path of the first difference.
+inline std::string json_difference(const nlohmann::ordered_json& got, const nlohmann::ordered_json& want, double tol,
+                                   const std::string& path = "") {
+  if (got.type() != want.type() && !(got.is_number() && want.is_number()))
+    return path + ": " + got.dump() + " vs " + want.dump();
+  if (got.is_object()) {
+    if (got.size() != want.size()) return path + ": " + std::to_string(got.size()) + " vs " + std::to_string(want.size()) + " keys";
+    auto g = got.begin();
+    for (auto w = want.begin(); w != want.end(); ++w, ++g) {
+      if (g.key() != w.key()) return path + ": key " + g.key() + " where " + w.key() + " was";
+      const std::string d = json_difference(g.value(), w.value(), tol, path + "/" + w.key());
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  if (got.is_array()) {
+    if (got.size() != want.size()) return path + ": array sizes differ";
+    double scale = 0.0;
+    for (const auto& v : want)
+      if (v.is_number()) scale = std::max(scale, std::abs(v.get<double>()));
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      if (!got[k].is_number()) {
+        if (got[k] != want[k]) return path + "[" + std::to_string(k) + "]";
+        continue;
+      }
+      if (std::abs(got[k].get<double>() - want[k].get<double>()) > tol * scale)
+        return path + "[" + std::to_string(k) + "]: " + got[k].dump() + " vs " + want[k].dump();
+    }
+    return "";
+  }
+  if (got.is_number()) {
+    const double a = got.get<double>(), b = want.get<double>();
+    return std::abs(a - b) <= tol * std::max(std::abs(a), std::abs(b)) ? "" : path + ": " + got.dump() + " vs " + want.dump();
+  }
+  return got == want ? "" : path + ": " + got.dump() + " vs " + want.dump();
+}
+
 }  // namespace ufm::test

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "ufm/gemm.hpp"
+#include "ufm/metrics/linear_images.hpp"
 #include "ufm/metrics/nc.hpp"
 #include "ufm/metrics/snapshot.hpp"
 #include "ufm/metrics/spectra.hpp"
@@ -33,29 +35,59 @@ DeepObjectiveParts parts_from_logits(const DeepUfmObjective& f, const Vec& theta
 
 }  // namespace
 
+bool linear_images(const DeepUfmObjective& f, const MetricOptions& options) {
+  const DeepUfmSpec& spec = f.spec();
+  if (spec.layers() < 2 || spec.activation != Activation::kLinear) return false;
+  std::vector<Index> dims{spec.dim};
+  dims.insert(dims.end(), spec.widths.begin(), spec.widths.end());
+  return linear_images_take_fewer_flops(f.layout().N, spec.K, dims, options.spectra);
+}
+
 nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkpoint& c, const MetricOptions& options) {
   const DeepUfmLayout& L = f.layout();
   const Index layers = L.layers();
 
-  // Feature levels: H1 is a view of theta; S_1..S_{L−1} come from one forward pass (L ≥ 2 only), read
-  // in the objective's workspace (f is not evaluated again before the report is done).
-  std::vector<ConstMatMap> hidden;
-  if (layers > 1) f.feature_level_views(c.theta, hidden);
-  const auto level = [&](Index l) { return l == 0 ? L.H1(c.theta) : hidden[static_cast<std::size_t>(l)]; };
-  const ConstMatMap S = level(layers - 1);  // penultimate level, d_{L−1}×N
-  const auto W = L.W(layers, c.theta);      // K×d_{L−1}
-  const auto b = L.b(c.theta);              // K, or empty
-  // Every level's feature metrics once; the penultimate level's feed the classifier metrics too.
-  // The logits without the bias, class-major, (W S)ᵀ (N×K): the evaluation's (c.logits_t), or else
-  // formed by the penultimate level's pass over S.
-  std::vector<LevelMetrics> by_level;
-  for (Index l = 0; l + 1 < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
+  const auto W = L.W(layers, c.theta);  // K×d_{L−1}
+  const auto b = L.b(c.theta);          // K, or empty
   const bool handed = c.logits_t && c.logits_t->rows() == L.N && c.logits_t->cols() == L.K;
+  // Every level's feature metrics once; the penultimate level's feed the classifier metrics too. The
+  // logits without the bias, class-major, (W S)ᵀ (N×K): the evaluation's (c.logits_t), or else formed
+  // by the penultimate level's pass.
+  std::vector<LevelMetrics> by_level;
   Mat formed;
-  if (handed)
-    by_level.push_back(level_metrics(S, f.labels(), L.K, options, W));
-  else
-    by_level.push_back(level_metrics(S, f.labels(), L.K, options, W, formed));
+  const Eigen::Ref<const Mat> Wr = W;
+  std::vector<ConstMatMap> hidden;
+  const bool images = linear_images(f, options);
+  if (images) {
+    // A linear stack's hidden levels are images S_l = Q_l H1 (Q_l = W_l⋯W_1), measured without forming
+    // them (linear_images.hpp): the penultimate level S exists here only as a shape.
+    std::vector<Mat> Q;
+    for (Index l = 1; l < layers; ++l) {
+      const auto Wl = L.W(l, c.theta);  // d_l×d_{l−1}
+      if (l == 1) {
+        Q.emplace_back(Wl);
+      } else {
+        Q.emplace_back(Wl.rows(), L.dims[0]);
+        gemm_into(Q.back(), Wl, false, Q[Q.size() - 2], false, 0.0);
+      }
+    }
+    by_level = linear_stack_levels(L.H1(c.theta), f.labels(), L.K, Q, options, &Wr, handed ? nullptr : &formed);
+  } else {
+    // H1 is a view of theta; S_1..S_{L−1} come from one forward pass (L ≥ 2 only), read in the
+    // objective's workspace (f is not evaluated again before the report is done).
+    if (layers > 1) f.feature_level_views(c.theta, hidden);
+    const auto level = [&](Index l) { return l == 0 ? L.H1(c.theta) : hidden[static_cast<std::size_t>(l)]; };
+    for (Index l = 0; l + 1 < layers; ++l) by_level.push_back(level_metrics(level(l), f.labels(), L.K, options));
+    if (handed)
+      by_level.push_back(level_metrics(level(layers - 1), f.labels(), L.K, options, Wr));
+    else
+      by_level.push_back(level_metrics(level(layers - 1), f.labels(), L.K, options, Wr, formed));
+  }
+  // The penultimate level, d_{L−1}×N; a shape without data where it was never formed (the classifier
+  // metrics then read nothing of it: its statistics carry the strong residual).
+  const ConstMatMap S = layers == 1 ? L.H1(c.theta)
+                        : images    ? ConstMatMap(nullptr, L.dims[layers - 1], L.N)
+                                    : hidden.back();
   const Mat& WSt = handed ? *c.logits_t : formed;
   Mat Rt = WSt;  // N×K logits, then the loss's residual there
   if (b.size() == L.K) Rt.rowwise() += b.transpose();

@@ -159,12 +159,16 @@ ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labe
     }
     s.means.col(c) /= static_cast<double>(s.counts[c]);
   }
+  centre_class_means(s);
+  return s;
+}
+
+void centre_class_means(ClassStats& s) {
   s.scale_sq = s.means.squaredNorm();
   s.mu_G = s.means.rowwise().mean();
   s.Mt = s.means.colwise() - s.mu_G;
   s.G.noalias() = s.Mt.transpose() * s.Mt;
   s.means_coincide = negligible(s.G.trace(), s.scale_sq);
-  return s;
 }
 
 Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s) {

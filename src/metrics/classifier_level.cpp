@@ -101,6 +101,8 @@ void put_classifier_metrics(const Snapshot& sn, const ClassStats& s, const std::
     const Vec* squares = &s.strong_residual_sq;
     ClassStats with_w;
     if (squares->size() != sn.H.rows()) {
+      if (!sn.H.data())
+        throw std::logic_error("collapse_metrics(): a level given only as a shape needs its strong residual");
       const Eigen::Ref<const Mat> W = sn.W;
       with_w = class_stats(sn.H, labels, K, "collapse_metrics()", &W);
       squares = &with_w.strong_residual_sq;

@@ -100,20 +100,14 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
                          const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc,
                          const Eigen::Ref<const Mat>* W, Mat* WHt) {
   const Index N = H.cols(), K = s.Mt.cols();
-  const double n = static_cast<double>(N);
-  ncc.clear();
   // The classifier's product rides on the pass over H below when it can (contiguous columns, M̃ defined);
   // otherwise it is few_rows_product_t's own pass.
   const bool one_pass = H.outerStride() == H.rows() && s.empty_reason.empty();  // centring and M̃ᵀX
   const bool pair = W && WHt && one_pass;
   if (W && WHt && !pair) few_rows_product_t(*W, H, *WHt);
-  put_metric(out, "h_norm", std::sqrt(s.h_sq));
-  if (!s.empty_reason.empty()) {  // μ_c of an empty class, hence μ_G and M̃, are undefined
-    put_null_means_metrics(s.empty_reason, out);
-    if (opt.spectra) put_null_spectrum(s.empty_reason + " (mu_G undefined)", out);
-    put_metric(out, "nc1_unscaled", std::nullopt, s.empty_reason);
-    put_metric(out, "global_mean_norm", sample_mean_norm(s, n));
-    put_metric(out, "mean_of_means_norm", std::nullopt, s.empty_reason);
+  FeaturePass pass;
+  if (!s.empty_reason.empty()) {  // nothing is read of H beyond its class statistics
+    put_feature_metrics_from(labels, s, H.rows(), pass, opt, out, ncc);
     return;
   }
 
@@ -124,7 +118,8 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
   const Index d = H.rows();
   const bool small_gram_is_dd = d <= N;
   const Index block = small_gram_is_dd ? std::min<Index>(N, 256) : N;
-  Mat Xb(d, block), Pt(N, K), gram;  // Pt = Pᵀ, class-major: the loops below run over contiguous samples
+  Mat Xb(d, block);
+  pass.Pt.resize(N, K);              // Pᵀ, class-major: the loops below run over contiguous samples
   const Mat MtT = s.Mt.transpose();  // K×d
   Mat Wc, Wt;                        // with pair: W (K×d, contiguous) and Wᵀ
   if (pair) {
@@ -132,29 +127,50 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
     Wt = Wc.transpose();
     WHt->resize(N, K);
   }
-  if (opt.spectra && small_gram_is_dd) gram = Mat::Zero(d, d);
-  Vec dist2(N), var = Vec::Zero(K);  // var_c: Σ ‖h − μ_c‖² over class c, then its mean below
-  double x_sq = 0.0;
+  if (opt.spectra && small_gram_is_dd) pass.gram = Mat::Zero(d, d);
+  Vec dist2(N);
+  pass.var = Vec::Zero(K);
   for (Index j0 = 0; j0 < N; j0 += block) {
     const Index nb = std::min(block, N - j0);
     auto X = Xb.leftCols(nb);
     if (pair)  // X_b, P and W H_b from one pass over the block
-      x_sq += centred_and_raw_products_block(MtT, s.Mt, Wc, Wt, s.mu_G, H.col(j0).data(), nb, j0, X.data(), Pt, *WHt);
+      pass.x_sq +=
+          centred_and_raw_products_block(MtT, s.Mt, Wc, Wt, s.mu_G, H.col(j0).data(), nb, j0, X.data(), pass.Pt, *WHt);
     else if (one_pass)  // X_b and P
-      x_sq += centred_products_block(MtT, s.Mt, s.mu_G, H.col(j0).data(), nb, j0, X.data(), Pt);
+      pass.x_sq += centred_products_block(MtT, s.Mt, s.mu_G, H.col(j0).data(), nb, j0, X.data(), pass.Pt);
     else
       X = H.middleCols(j0, nb).colwise() - s.mu_G;
     for (Index j = 0; j < nb; ++j) {
       dist2(j0 + j) = (X.col(j) - s.Mt.col(labels[j0 + j])).squaredNorm();
-      var(labels[j0 + j]) += dist2(j0 + j);
+      pass.var(labels[j0 + j]) += dist2(j0 + j);
     }
-    if (!one_pass) x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, Pt);
-    if (opt.spectra && small_gram_is_dd) add_gram_lower(X.data(), d, d, nb, gram.data(), d);
+    if (!one_pass) pass.x_sq += few_rows_product_block(MtT, s.Mt, X.data(), nb, j0, pass.Pt);
+    if (opt.spectra && small_gram_is_dd) add_gram_lower(X.data(), d, d, nb, pass.gram.data(), d);
   }
   if (opt.spectra && !small_gram_is_dd) {  // here Xb holds all of X
-    gram = Mat::Zero(N, N);
-    gram.selfadjointView<Eigen::Lower>().rankUpdate(Xb.transpose());
+    pass.gram = Mat::Zero(N, N);
+    pass.gram.selfadjointView<Eigen::Lower>().rankUpdate(Xb.transpose());
   }
+  pass.dist2_sum = dist2.sum();
+  put_feature_metrics_from(labels, s, d, pass, opt, out, ncc);
+}
+
+void put_feature_metrics_from(std::span<const int> labels, const ClassStats& s, Index d, FeaturePass& pass,
+                              const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc) {
+  const Index N = static_cast<Index>(labels.size()), K = s.Mt.cols();
+  const double n = static_cast<double>(N);
+  ncc.clear();
+  put_metric(out, "h_norm", std::sqrt(s.h_sq));
+  if (!s.empty_reason.empty()) {  // μ_c of an empty class, hence μ_G and M̃, are undefined
+    put_null_means_metrics(s.empty_reason, out);
+    if (opt.spectra) put_null_spectrum(s.empty_reason + " (mu_G undefined)", out);
+    put_metric(out, "nc1_unscaled", std::nullopt, s.empty_reason);
+    put_metric(out, "global_mean_norm", sample_mean_norm(s, n));
+    put_metric(out, "mean_of_means_norm", std::nullopt, s.empty_reason);
+    return;
+  }
+  Mat& Pt = pass.Pt;
+  Vec& var = pass.var;
   if (!s.means_coincide) ncc = nearest_class_center(s, Pt);
 
   // Cᵀ = (M̃ᵀ(H − μ_y))ᵀ = Pᵀ − G[y_i, :] (in place), and S = M̃ᵀΣ_W M̃ = C Cᵀ/N, one dot product of two
@@ -172,7 +188,7 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
     nc1 = nc1_from_gram(S, s.G, d);
     put_metric(out, "nc1", nc1);
     // tr(Σ_W)/tr(Σ_B) with tr(Σ_W) = Σ dist2/N and tr(Σ_B) = ‖M̃‖²_F/K.
-    put_metric(out, "nc1_tr", (dist2.sum() / n) / (s.G.trace() / static_cast<double>(K)));
+    put_metric(out, "nc1_tr", (pass.dist2_sum / n) / (s.G.trace() / static_cast<double>(K)));
     for (Index c = 0; c < K; ++c) var(c) /= static_cast<double>(s.counts[c]);  // Var_c = mean ‖h − μ_c‖²
     double cdnv = 0.0;
     std::string cdnv_null;
@@ -197,10 +213,10 @@ void put_feature_metrics(const Eigen::Ref<const Mat>& H, std::span<const int> la
   }
 
   if (opt.spectra) {  // when skipped on request, the names are absent rather than null
-    if (negligible(x_sq, s.h_sq))
+    if (negligible(pass.x_sq, s.h_sq))
       put_null_spectrum("centred features are zero", out);
     else
-      put_spectrum(singular_values_from_gram(gram), K - 1, opt.max_singular_values, out);
+      put_spectrum(singular_values_from_gram(pass.gram), K - 1, opt.max_singular_values, out);
   }
 
   if (nc1)

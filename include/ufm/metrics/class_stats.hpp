@@ -33,6 +33,9 @@ struct ClassStats {
 ClassStats class_stats(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K, const char* caller,
                        const Eigen::Ref<const Mat>* W = nullptr);
 
+/// From the class means (s.means): scale_sq, mu_G, Mt, G and means_coincide, as class_stats sets them.
+void centre_class_means(ClassStats& s);
+
 /// P = M̃ᵀ(H − μ_G1ᵀ) (K×N) without a d×N temporary (one K·d·N product).
 Mat centered_projections(const Eigen::Ref<const Mat>& H, const ClassStats& s);
 

@@ -9,6 +9,23 @@
 
 namespace ufm::detail {
 
+/// What the feature metrics read of the features beyond their class statistics: from a pass over
+/// them (put_feature_metrics), or from the second moments of features they are a linear image of
+/// (linear_images.hpp), where they are never formed.
+struct FeaturePass {
+  Mat Pt;                  ///< N×K, class-major: P(c, i) = m̃_cᵀ(h_i − μ_G)
+  Vec var;                 ///< K: Σ ‖h_i − μ_c‖² over the samples of class c
+  double dist2_sum = 0.0;  ///< Σ_i ‖h_i − μ_{y_i}‖²
+  double x_sq = 0.0;       ///< ‖H − μ_G1ᵀ‖²_F
+  Mat gram;                ///< with spectra, the centred Gram: X Xᵀ (d×d) if d ≤ N, else XᵀX; lower triangle read
+};
+
+/// put_feature_metrics from the pass (its Pt is overwritten): the same metrics in the same order, on
+/// d-dimensional features of the labelled samples with class statistics s. pass is not read when a
+/// class is empty.
+void put_feature_metrics_from(std::span<const int> labels, const ClassStats& s, Index d, FeaturePass& pass,
+                              const MetricOptions& opt, MetricSet& out, std::vector<int>& ncc);
+
 /// Puts h_norm, nc1, nc1_tr, cdnv, equinorm_h, equiangle_h, etf_error_h, ncc_accuracy, singular_values,
 /// explained_variance, effective_rank, stable_rank, nc1_unscaled, global_mean_norm, mean_of_means_norm.
 /// \param ncc Out: nearest-class-centre prediction per sample, or empty when the class means are unusable.

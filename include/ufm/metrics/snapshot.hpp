@@ -8,7 +8,9 @@
 namespace ufm {
 
 struct Snapshot {
-  ConstMatMap H;                ///< d×N features (penultimate level)
+  /// d×N features (penultimate level). collapse_metrics from a measured level (nc.hpp) reads only its
+  /// shape when the level's statistics carry the strong residual: it may then be a map without data.
+  ConstMatMap H;
   ConstMatMap W;                ///< K×d classifier
   ConstVecMap b;                ///< K, or size 0 when bias-free
   std::span<const int> labels;  ///< N labels in [0, K), any order (not necessarily class blocks)

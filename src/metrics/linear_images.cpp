@@ -1,0 +1,200 @@
+#include "ufm/metrics/linear_images.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "ufm/gemm.hpp"
+#include "ufm/metrics/class_stats.hpp"
+#include "ufm/metrics/feature_level.hpp"
+#include "ufm/metrics/few_rows_product.hpp"
+#include "ufm/metrics/gram_kernel.hpp"
+
+namespace ufm {
+namespace {
+
+constexpr Index kBlock = 64;  ///< columns gathered per Gram product (see below)
+
+/// Σ_{r,s} A(r, s) B(r, s) for symmetric d×d A and B, of which only the lower triangles are read.
+double symmetric_inner(const Mat& A, const Mat& B) {
+  const Index d = A.rows();
+  double diagonal = 0.0, below = 0.0;
+  for (Index s = 0; s < d; ++s) {
+    diagonal += A(s, s) * B(s, s);
+    below += A.col(s).tail(d - s - 1).dot(B.col(s).tail(d - s - 1));
+  }
+  return diagonal + 2.0 * below;
+}
+
+/// Pt (resized to N×K) = (A (H − μ1ᵀ))ᵀ for A K×d and, with P (K×d) given, Zt (resized to N×K) =
+/// (P H)ᵀ: put_feature_metrics' kernels over blocks of contiguous columns, Eigen's products otherwise.
+void projections(const Eigen::Ref<const Mat>& H, const Mat& A, const Vec& mu, const Mat* P, Mat& Pt, Mat* Zt) {
+  const Index d = H.rows(), N = H.cols(), K = A.rows();
+  Pt.resize(N, K);
+  if (P) Zt->resize(N, K);
+  if (H.outerStride() != d || d == 0) {
+    Pt.noalias() = ((A * H).colwise() - A * mu).transpose();
+    if (P) few_rows_product_t(*P, H, *Zt);
+    return;
+  }
+  const Mat At = A.transpose();
+  Mat Pc, Pct;
+  if (P) {
+    Pc = *P;
+    Pct = Pc.transpose();
+  }
+  Mat Xc(d, std::min(N, kBlock));  // the centred block, which the kernels write and nothing here reads
+  for (Index j0 = 0; j0 < N; j0 += kBlock) {
+    const Index nb = std::min(kBlock, N - j0);
+    if (P)
+      centred_and_raw_products_block(A, At, Pc, Pct, mu, H.col(j0).data(), nb, j0, Xc.data(), Pt, *Zt);
+    else
+      centred_products_block(A, At, mu, H.col(j0).data(), nb, j0, Xc.data(), Pt);
+  }
+}
+
+void check_shapes(Index d0, Index N, Index K, std::span<const Mat> Q, const MetricOptions& opt,
+                  const Eigen::Ref<const Mat>* W) {
+  const std::string f = "linear_stack_levels(): ";
+  for (std::size_t l = 0; l < Q.size(); ++l)
+    if (Q[l].cols() != d0)
+      throw std::invalid_argument(f + "Q[" + std::to_string(l) + "] has " + std::to_string(Q[l].cols()) +
+                                  " columns, need d0 = " + std::to_string(d0));
+  const Index dm = Q.empty() ? d0 : Q.back().rows();
+  if (W && (W->rows() != K || W->cols() != dm))
+    throw std::invalid_argument(f + "W is " + std::to_string(W->rows()) + "x" + std::to_string(W->cols()) +
+                                ", need K x d = " + std::to_string(K) + "x" + std::to_string(dm));
+  if (!opt.spectra) return;
+  Index widest = d0;
+  for (const Mat& q : Q) widest = std::max(widest, q.rows());
+  if (widest > N)
+    throw std::invalid_argument(f + "a level of width " + std::to_string(widest) + " > N = " + std::to_string(N) +
+                                " needs the N x N Gram for its spectrum: measure it formed (level_metrics)");
+}
+
+}  // namespace
+
+std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
+                                              std::span<const Mat> Q, const MetricOptions& opt,
+                                              const Eigen::Ref<const Mat>* W, Mat* WHt) {
+  const Index d0 = H.rows(), N = H.cols(), m = static_cast<Index>(Q.size());
+  check_shapes(d0, N, K, Q, opt, W);
+  std::vector<LevelMetrics> levels(static_cast<std::size_t>(m + 1));
+  // H's statistics (and its strong residual when W reads H itself); they validate labels and K.
+  levels[0].stats = class_stats(H, labels, K, "linear_stack_levels()", m == 0 ? W : nullptr);
+  const ClassStats& h = levels[0].stats;
+
+  // Each class's scatter C_c (lower triangle) from its centred columns, gathered kBlock at a time; its
+  // spread in every level, tr(Q_l C_c Q_lᵀ) = ⟨Q_lᵀQ_l, C_c⟩, and within = Σ_c C_c.
+  std::vector<Mat> QtQ(static_cast<std::size_t>(m));
+  for (Index l = 0; l < m; ++l) {
+    const Mat Qt = Q[l].transpose();  // d0×d_l: Q_lᵀQ_l is its Gram
+    QtQ[l] = Mat::Zero(d0, d0);
+    add_gram_lower(Qt.data(), d0, d0, Q[l].rows(), QtQ[l].data(), d0);
+  }
+  Mat within = Mat::Zero(d0, d0), scatter(d0, d0), Xb(d0, std::min(N, kBlock));
+  Mat spread = Mat::Zero(K, m + 1);  // spread(c, l) = Σ_{y_i = c} ‖s_i − μ_c‖² in level l (0: H)
+  for (Index c = 0; c < K; ++c) {
+    if (h.counts[c] == 0) continue;
+    scatter.setZero();
+    Index nb = 0;
+    for (Index i = 0; i < N; ++i) {
+      if (labels[i] != c) continue;
+      Xb.col(nb++) = H.col(i) - h.means.col(c);
+      if (nb == Xb.cols()) {
+        add_gram_lower(Xb.data(), d0, d0, nb, scatter.data(), d0);
+        nb = 0;
+      }
+    }
+    if (nb > 0) add_gram_lower(Xb.data(), d0, d0, nb, scatter.data(), d0);
+    spread(c, 0) = scatter.diagonal().sum();
+    for (Index l = 0; l < m; ++l) spread(c, l + 1) = symmetric_inner(QtQ[l], scatter);
+    within.triangularView<Eigen::Lower>() += scatter;
+  }
+  within = within.selfadjointView<Eigen::Lower>();
+  Vec n_c(K);
+  for (Index c = 0; c < K; ++c) n_c(c) = static_cast<double>(h.counts[c]);
+
+  const bool defined = h.empty_reason.empty();  // else only the norms are read (put_feature_metrics_from)
+  for (Index l = 0; l <= m; ++l) {
+    LevelMetrics& level = levels[static_cast<std::size_t>(l)];
+    ClassStats& s = level.stats;
+    const bool last = l == m;
+    const Mat* q = l > 0 ? &Q[l - 1] : nullptr;  // S_l = Q_l H
+    const Index d = q ? q->rows() : d0;
+    if (q) {
+      s.counts = h.counts;
+      s.empty_reason = h.empty_reason;
+      s.means.noalias() = *q * h.means;  // an empty class's zero column stays zero
+      centre_class_means(s);
+      s.h_sq = 0.0;
+      for (Index c = 0; c < K; ++c) s.h_sq += spread(c, l) + n_c(c) * s.means.col(c).squaredNorm();
+    }
+    // T = Q_l within: the images' within-class Gram is T Q_lᵀ, and its diagonal the strong residual's.
+    Mat T;
+    const bool strong = q && last && W;
+    if (q && (opt.spectra || strong)) {
+      T.resize(d, d0);
+      gemm_into(T, *q, false, within, false, 0.0);
+    }
+    if (strong) {  // Σ_i (s_i − a_{y_i} w_{y_i})² by row: within-class part plus each class's offset
+      s.strong_residual_sq = T.cwiseProduct(*q).rowwise().sum();
+      for (Index c = 0; c < K; ++c) {
+        if (h.counts[c] == 0) continue;
+        const double a = 1.0 / std::sqrt(n_c(c));
+        s.strong_residual_sq += n_c(c) * (s.means.col(c) - a * W->row(c).transpose()).cwiseAbs2();
+      }
+    }
+    // The logits of the last level's classifier, ((W Q_m) H)ᵀ, from the projections' pass when they run.
+    const bool logits = last && W && WHt;
+    Mat P;
+    if (logits) P = q ? Mat(*W * *q) : Mat(*W);
+    detail::FeaturePass pass;
+    if (!defined) {
+      if (logits) few_rows_product_t(P, H, *WHt);
+    } else {
+      const Mat A = q ? Mat(s.Mt.transpose() * *q) : Mat(s.Mt.transpose());  // K×d0: m̃_cᵀ Q_l by rows
+      projections(H, A, h.mu_G, logits ? &P : nullptr, pass.Pt, WHt);
+      pass.var = spread.col(l);
+      pass.dist2_sum = pass.var.sum();
+      pass.x_sq = pass.dist2_sum + s.G.diagonal().dot(n_c);  // ‖S − μ_G1ᵀ‖² = Σ_c (spread + n_c‖m̃_c‖²)
+      if (opt.spectra) {
+        const Mat MtD = s.Mt * n_c.asDiagonal();  // d×K
+        if (q) {
+          pass.gram.resize(d, d);
+          gemm_into(pass.gram, T, false, *q, true, 0.0);
+        } else {
+          pass.gram = within;
+        }
+        pass.gram.noalias() += MtD * s.Mt.transpose();
+      }
+    }
+    level.metrics = MetricSet::object();
+    detail::put_feature_metrics_from(labels, s, d, pass, opt, level.metrics, level.ncc);
+    move_null_reasons_last(level.metrics);
+  }
+  return levels;
+}
+
+bool linear_images_take_fewer_flops(Index N, Index K, std::span<const Index> dims, bool spectra) {
+  if (dims.size() < 2) return false;
+  if (spectra)
+    for (const Index d : dims)
+      if (d > N) return false;
+  const double n = static_cast<double>(N), k = static_cast<double>(K), d0 = static_cast<double>(dims[0]);
+  const double g = spectra ? 1.0 : 0.0;
+  // Both: H's projections, 2Kd0N. Formed: H's Gram, then per level its product, projections and Gram.
+  // Images: the class scatters, then per level Q_l (l ≥ 2), Q_lᵀQ_l, the K contractions, T and T Q_lᵀ.
+  double formed = 2.0 * k * d0 * n + g * d0 * d0 * n, images = 2.0 * k * d0 * n + d0 * d0 * n;
+  for (std::size_t l = 1; l < dims.size(); ++l) {
+    const double d = static_cast<double>(dims[l]), prev = static_cast<double>(dims[l - 1]);
+    const bool last = l + 1 == dims.size();
+    formed += 2.0 * d * prev * n + 2.0 * k * d * n + g * d * d * n;
+    images += (l >= 2 ? 2.0 * d * prev * d0 : 0.0) + d0 * d0 * d + k * d0 * d0 + 2.0 * k * d0 * n +
+              (spectra || last ? 2.0 * d * d0 * d0 : 0.0) + g * 2.0 * d * d * d0;
+  }
+  return images < formed;
+}
+
+}  // namespace ufm
