@@ -194,7 +194,7 @@ const std::vector<OptionSpec>& option_specs() {
       {"num-checkpoints", "100",
        "about this many checkpoints, always with the first and last (>= 2); each computes every metric, about "
        "1-5 GD steps of work (one layer with d >> K: about 10, mostly the spectrum; linear --layers >= 2 with d >> K: "
-       "9-33, as the step never forms the hidden features a checkpoint reports; see --no-spectra)",
+       "5-22, as the step runs end to end and a checkpoint reports every level's d x d statistics; see --no-spectra)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
          c.num_checkpoints = static_cast<int>(parse_integer(o, v, 2, kMaxCheckpoints));
        }},
