@@ -14,6 +14,7 @@
 
 #include "allocation_counter.hpp"
 #include "ufm/dynamics/gradient_flow.hpp"
+#include "ufm/dynamics/lazy_state.hpp"
 #include "test_util.hpp"
 #include "ufm/objectives/deep_ufm_objective.hpp"
 #include "ufm/objectives/labels.hpp"
@@ -402,6 +403,46 @@ TEST(DeepUfmObjective, EndToEndStagePointIsTheFormedPointBitForBit) {
   }
 }
 
+TEST(DeepUfmObjective, EndToEndStagePointTakesTheErrorNormInItsPass) {
+  // dopri5's last stage with its error norm (ErrorNormObjective): the value and gradient bits of the
+  // plain stage point, and the norm of the estimate e = 0.3 k + 0.7 g (g the gradient being written)
+  // over every entry, H₁'s in the one-layer pass and the weights' and b's after it: the max norm
+  // exactly, the RMS to rounding (summed in another grouping). The weights' errors dominate.
+  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
+  DeepUfmSpec spec = wide_spec(Activation::kLinear, 6, 3);
+  spec.bias = BiasMode::kFree;
+  const DeepUfmObjective f(spec, labels);
+  ASSERT_TRUE(f.end_to_end());
+  const Index n = f.num_params(), h_size = f.layout().offsets[1];
+  const Vec x0 = test::random_vec(n, 1, 0.6), x1 = test::random_vec(n, 2, 0.6);
+  Vec formed = 1.0 * x0;
+  formed += -0.4 * x1;
+  Vec g_ref;
+  const double v_ref = f.value_and_gradient(formed, g_ref);
+  Vec k = test::random_vec(n, 4);
+  k.tail(n - h_size) *= 1e3;
+  const Vec x_old = test::random_vec(n, 5), g_old = test::random_vec(n, 6);
+  for (const bool rms : {false, true}) {
+    Vec grad(n);
+    LinearCombination c;
+    c.add(1.0, x0.data()), c.add(-0.4, x1.data());
+    ScaledErrorSpec error{{}, x_old.data(), g_old.data(), 1e-6, 1e-5, 0.05, rms};
+    error.estimate.add(0.3, k.data());
+    error.estimate.add(0.7, grad.data());
+    double norm = -1.0;
+    EXPECT_EQ(f.end_to_end_value_and_gradient_at(c, grad, nullptr, error, norm), v_ref);
+    EXPECT_TRUE(grad == g_ref);
+    ScaledErrorSpec want{{}, x_old.data(), g_old.data(), 1e-6, 1e-5, 0.05, rms};
+    want.estimate.add(0.3, k.data());
+    want.estimate.add(0.7, g_ref.data());
+    const double expected = scaled_error(want, n);
+    if (rms)
+      EXPECT_NEAR(norm, expected, 1e-14 * expected);
+    else
+      EXPECT_EQ(norm, expected);
+  }
+}
+
 TEST(DeepUfmObjective, EndToEndFlowFormsItsStagePointsAndEndsWhereTheSettledFlowDoes) {
   // with_flow_objective hands a linear end-to-end model's flow an EndToEndFlowObjective (a
   // StagePointObjective); its RK4 and dopri5 trajectories are the plain objective's, bit for bit.
@@ -424,6 +465,15 @@ TEST(DeepUfmObjective, EndToEndFlowFormsItsStagePointsAndEndsWhereTheSettledFlow
     EXPECT_TRUE(fused == settled) << (integrator == Integrator::kRk4 ? "rk4" : "dopri5");
     EXPECT_FALSE(fused == theta0);
   }
+  // dopri5's RMS error norm, taken in the last stage's pass, sums in another grouping than the
+  // settled flow's own pass: the same steps, their sizes equal to rounding.
+  const GradientFlow rms({.integrator = Integrator::kDopri5, .dt = 0.05, .abs_tol = 1e-9, .rel_tol = 1e-9,
+                          .error_norm = ErrorNorm::kRms, .max_time = 0.4});
+  Vec fused = theta0, settled = theta0;
+  const RunSummary a = rms.run(EndToEndFlowObjective(f), fused, std::vector<double>{0.4}, NullObserver{});
+  const RunSummary b = rms.run(f, settled, std::vector<double>{0.4}, NullObserver{});
+  EXPECT_EQ(a.gradient_evaluations, b.gradient_evaluations);
+  EXPECT_LE((fused - settled).lpNorm<Eigen::Infinity>(), 1e-12 * settled.lpNorm<Eigen::Infinity>());
 }
 
 }  // namespace

@@ -77,13 +77,15 @@ void DeepUfmObjective::form_end_to_end(const double* weights) const {
 
 double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store,
                                              const double* weights, Vec* grad, Vec* descend, double lr,
-                                             DeepObjectiveParts* parts) const {
+                                             DeepObjectiveParts* parts, const ScaledErrorSpec* error,
+                                             double* norm) const {
   const Index L = layout_.layers(), K = spec_.K;
   form_end_to_end(weights);
   // H₁'s block comes first in both layouts: its gradient, or its descent step, in place.
   double* gP = grad ? gPb_.data() : nullptr;
   const ObjectiveParts one =
       descend ? chain_->parts_and_descend_apart(descend->data(), Pb_.data(), lr, gP)
+      : stage && error ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP, *error)
       : stage ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP)
               : chain_->parts_and_gradient_apart(H, Pb_.data(), grad ? grad->data() : nullptr, gP);
   if (parts) parts->loss = one.loss, parts->penalty_h = one.penalty_h;
@@ -107,6 +109,7 @@ double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombin
          E_[static_cast<std::size_t>((l + 1) % 2)].data(), K);
   }
   if (layout_.has_bias) layout_.b(*grad) = g.tail(K);
+  if (error) *norm = chain_->error_norm_after(*error, num_params());  // H₁'s chunks, then the weights and b
   return value;
 }
 
@@ -199,6 +202,16 @@ double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) con
 
 double DeepUfmObjective::end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad,
                                                           double* store) const {
+  return end_to_end_at(x, grad, store, nullptr, nullptr);
+}
+
+double DeepUfmObjective::end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store,
+                                                          const ScaledErrorSpec& error, double& norm) const {
+  return end_to_end_at(x, grad, store, &error, &norm);
+}
+
+double DeepUfmObjective::end_to_end_at(const LinearCombination& x, Vec& grad, double* store,
+                                       const ScaledErrorSpec* error, double* norm) const {
   if (!chain_) throw std::logic_error("DeepUfmObjective: end_to_end_value_and_gradient_at without end_to_end()");
   if (grad.size() != num_params()) grad.resize(num_params());
   // The weights and b of x before any gradient is written (grad may be a source): where a kept
@@ -206,7 +219,7 @@ double DeepUfmObjective::end_to_end_value_and_gradient_at(const LinearCombinatio
   const Index first = layout_.offsets[1];
   double* w = store ? store + first : stage_weights_.data();
   x.form(first, num_params(), w);
-  return evaluate_end_to_end(nullptr, &x, store, w, &grad);
+  return evaluate_end_to_end(nullptr, &x, store, w, &grad, nullptr, 0.0, nullptr, error, norm);
 }
 
 }  // namespace ufm

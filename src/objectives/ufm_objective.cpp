@@ -248,14 +248,18 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   if (descend) {  // W and b: GD's update, as GradientDescent makes it
     for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = descended(theta[i], lr, (*grad)[i]);
   } else if (error) {  // the chunks' scaled errors in chunk order, then W's and b's
-    std::array<double, kMaxChunks + 1> parts{};
-    for (std::size_t c = 0; c < chunks_.size(); ++c) parts[c] = chunks_[c].error.value(error->rms);
-    ScaledErrorSum rest;
-    rest.add(*error, h_size, num_params());
-    parts[chunks_.size()] = rest.value(error->rms);
-    *norm = scaled_error_norm(parts, error->rms, num_params());
+    *norm = error_norm_after(*error, num_params());
   }
   return p;
+}
+
+double UfmObjective::error_norm_after(const ScaledErrorSpec& error, Index n) const {
+  std::array<double, kMaxChunks + 1> parts{};
+  for (std::size_t c = 0; c < chunks_.size(); ++c) parts[c] = chunks_[c].error.value(error.rms);
+  ScaledErrorSum rest;
+  rest.add(error, layout_.h_size(), n);
+  parts[chunks_.size()] = rest.value(error.rms);
+  return scaled_error_norm(parts, error.rms, n);
 }
 
 ObjectiveParts UfmObjective::evaluate_apart(const double* H, const double* tail, const LinearCombination* stage,
@@ -319,6 +323,12 @@ ObjectiveParts UfmObjective::parts_and_gradient_apart(const double* H, const dou
 ObjectiveParts UfmObjective::parts_and_gradient_at_apart(const LinearCombination& x, double* store,
                                                          const double* wb, double* gH, double* gwb) const {
   return evaluate_apart(nullptr, wb, &x, store, gH, gwb, nullptr, nullptr, nullptr);
+}
+
+ObjectiveParts UfmObjective::parts_and_gradient_at_apart(const LinearCombination& x, double* store,
+                                                         const double* wb, double* gH, double* gwb,
+                                                         const ScaledErrorSpec& error) const {
+  return evaluate_apart(nullptr, wb, &x, store, gH, gwb, nullptr, &error, nullptr);
 }
 
 ObjectiveParts UfmObjective::parts_and_descend_apart(double* H, const double* wb, double lr, double* gwb) const {

@@ -77,6 +77,10 @@ class DeepUfmObjective {
   /// pass (into store when not null). Bit-identical to forming x and value_and_gradient; store and
   /// grad may be sources of x.
   double end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const;
+  /// The same, and norm receives the error norm `error` describes (ErrorNormObjective): H₁'s scaled
+  /// errors block by block in the one-layer pass, the weights' and b's once their gradient is written.
+  double end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store,
+                                          const ScaledErrorSpec& error, double& norm) const;
 
  private:
   /// One pass of the stack over H₁: fills the levels and the logits and returns the loss sum
@@ -91,9 +95,13 @@ class DeepUfmObjective {
   /// weights' and b's gradient still are; they are not updated).
   /// H₁ at H, or (stage, with grad) formed from the stage point in the pass, into store when not
   /// null; W_1, …, W_L, b laid out from `weights` on.
+  /// With error (stage only), norm receives the error norm it describes.
   double evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store, const double* weights,
-                             Vec* grad, Vec* descend = nullptr, double lr = 0.0,
-                             DeepObjectiveParts* parts = nullptr) const;
+                             Vec* grad, Vec* descend = nullptr, double lr = 0.0, DeepObjectiveParts* parts = nullptr,
+                             const ScaledErrorSpec* error = nullptr, double* norm = nullptr) const;
+  /// Both end_to_end_value_and_gradient_at: with error, norm receives its error norm.
+  double end_to_end_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec* error,
+                       double* norm) const;
   /// θ's weights: W_1, …, W_L, b from θ's entry offsets[1] on.
   const double* weights(const Vec& theta) const { return theta.data() + layout_.offsets[1]; }
   /// End to end: Q_l = W_L⋯W_{l+1} (K×d_l) for l = L−1 … 0, the last (P) into Pb_, b after it.
@@ -120,7 +128,8 @@ static_assert(DescentStepObjective<DeepUfmObjective>);
 
 /// A linear DeepUfmObjective that goes end to end, as a gradient flow drives it: a StagePointObjective
 /// whose stage points' H₁ is formed inside the one-layer pass (their weights, a small part, first).
-/// Hands no logits (the deep model's checkpoints form their own) and takes no error norm in its pass.
+/// dopri5's error norm is taken in the pass of its last stage (ErrorNormObjective). Hands no logits
+/// (the deep model's checkpoints form their own).
 class EndToEndFlowObjective {
  public:
   explicit EndToEndFlowObjective(const DeepUfmObjective& f) : f_(&f) {}
@@ -130,12 +139,16 @@ class EndToEndFlowObjective {
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
     return f_->end_to_end_value_and_gradient_at(x, grad, store);
   }
+  double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec& error,
+                               double& norm) const {
+    return f_->end_to_end_value_and_gradient_at(x, grad, store, error, norm);
+  }
 
  private:
   const DeepUfmObjective* f_;
 };
 
-static_assert(StagePointObjective<EndToEndFlowObjective>);
+static_assert(ErrorNormObjective<EndToEndFlowObjective>);
 
 /// run(objective) with the objective a gradient flow of f drives: f.one_layer() for one layer (a
 /// StagePointObjective and ErrorNormObjective: stage points formed inside its pass); linear layers

@@ -74,6 +74,15 @@ class UfmObjective {
   /// in the pass (into store when not null), as value_and_gradient_at forms it; W and b at wb.
   ObjectiveParts parts_and_gradient_at_apart(const LinearCombination& x, double* store, const double* wb,
                                              double* gH, double* gwb) const;
+  /// The same, and each chunk's scaled errors of H's entries (their indices in error's vectors: H
+  /// comes first, [0, d·N)) taken block by block in the pass, as value_and_gradient_at takes them:
+  /// error_norm_after combines them with the rest of the entries.
+  ObjectiveParts parts_and_gradient_at_apart(const LinearCombination& x, double* store, const double* wb,
+                                             double* gH, double* gwb, const ScaledErrorSpec& error) const;
+  /// The error norm `error` describes over entries [0, n): the chunks' scaled errors of H's entries from
+  /// the last pass that took them, in chunk order, then those of entries [d·N, n), read now (every
+  /// source of the estimate there must be written).
+  double error_norm_after(const ScaledErrorSpec& error, Index n) const;
   /// parts(theta).total() == value(theta).
   ObjectiveParts parts(const Vec& theta) const;
   /// Logits Z = W H + b 1ᵀ (K×N), written into Z.
