@@ -7,6 +7,10 @@
 #include <cmath>
 #include <limits>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "test_util.hpp"
 #include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/gram_kernel.hpp"
@@ -63,6 +67,30 @@ TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
         }
     }
 }
+
+#ifdef _OPENMP
+TEST(GramKernel, GivesTheSameBitsOnAnyNumberOfThreads) {
+  // From 10⁷ multiply-adds the row blocks go to the threads (d = 200 and 203 with n = 300: the last
+  // block shifted back; AVX2 from d = 64 is dsyrk, whose bits the tiles do not promise): each entry is
+  // one tile's, the same sum on one thread or three.
+  const int saved = omp_get_max_threads();
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
+    for (const Index d : {Index{200}, Index{203}}) {
+      const Index n = 300;
+      const Mat X = test::random_mat(d, n, 21 + static_cast<unsigned>(d));
+      Mat one = Mat::Constant(d, d, 0.5), three = one;
+      omp_set_num_threads(1);
+      add_gram_lower(X.data(), d, d, n, one.data(), d, tiles);
+      omp_set_num_threads(3);
+      add_gram_lower(X.data(), d, d, n, three.data(), d, tiles);
+      EXPECT_TRUE(one == three) << "d = " << d;
+      const Mat lower = one.triangularView<Eigen::Lower>();
+      const Mat want = (X * X.transpose()).array() + 0.5;
+      EXPECT_LT(max_entry_gap(lower, Mat(want.triangularView<Eigen::Lower>())), 1e-12 * want.norm()) << "d = " << d;
+    }
+  omp_set_num_threads(saved);
+}
+#endif
 
 TEST(GramKernel, ReadsAndWritesThroughLeadingDimensions) {
   // X is the top 20 rows of a 23×40 matrix, G the top-left 20×20 block of a 26×26 one.

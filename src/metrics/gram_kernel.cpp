@@ -6,6 +6,7 @@
 #include <cpuid.h>
 #endif
 
+#include "ufm/parallel.hpp"
 #include "ufm/simd.hpp"
 
 #if defined(__FMA__) || defined(__AVX512F__)
@@ -111,6 +112,22 @@ void diagonal_pair(const double* X, Index ldx, Index n, Index ra, Index rb, doub
       for (int l = j; l < kLanes; ++l) G[(r0[v] + j) * ldg + r0[v] + l] += acc[v][j][l];
 }
 
+/// A Gram product of at least this many multiply-adds (d²n) shares its row blocks among the threads:
+/// 0.2 ms or more of work per call, against a few µs to start and join them.
+constexpr double kParallelGram = 1e7;
+
+/// block(start) for the row blocks start = 0, rows, 2·rows, … < d, the largest (last) first; on the
+/// OpenMP threads for a product of kParallelGram multiply-adds or more, outside any parallel region.
+/// Each block writes its own entries of G (rows start … start + rows − 1; a block shifted back to end
+/// at d writes no row of the one before), each the same sum whichever thread computes it: the bits do
+/// not depend on the thread count.
+template <class Block>
+void for_each_row_block(Index d, Index rows, Index n, Block&& block) {
+  const Index blocks = (d + rows - 1) / rows;
+  const bool parallel = static_cast<double>(d) * static_cast<double>(d) * static_cast<double>(n) >= kParallelGram;
+  for_each_chunk(blocks, parallel, [&](Index c) { block((blocks - 1 - c) * rows); });
+}
+
 /// The 8-row tiles over the lower triangle.
 template <bool kFused>
 void eight_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
@@ -124,7 +141,7 @@ void eight_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* 
   // Row blocks of S::kTileRows; the last one, if d is not a multiple, shifted back to end at row d.
   // Each block's column tiles up to its last row: S::kWideCols columns, or S::kNarrowCols where no more
   // are needed (or d < S::kWideCols); a tile that would pass column d shifted back to end there.
-  for (Index start = 0; start < d; start += S::kTileRows) {
+  for_each_row_block(d, S::kTileRows, n, [&](Index start) {
     const Index r0 = std::min(start, d - S::kTileRows);
     const Index block = start / S::kTileRows;
     const bool paired = pair_corners && (block ^ 1) < blocks;  // its partner: the block beside it
@@ -141,7 +158,7 @@ void eight_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* 
         c += S::kNarrowCols;
       }
     }
-  }
+  });
 }
 
 /// The 16-row tiles over the lower triangle (d ≥ 16). A block of 16 rows r0.. takes its columns
@@ -152,7 +169,7 @@ template <bool kFused>
 void sixteen_row_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
   using S = RowsOf16;
   constexpr Index kHalf = S::kTileRows / 2;
-  for (Index start = 0; start < d; start += S::kTileRows) {
+  for_each_row_block(d, S::kTileRows, n, [&](Index start) {
     const Index r0 = std::min(start, d - S::kTileRows);  // the last block shifted back to end at row d
     const Index end = r0 + kHalf;                         // the columns both halves need
     for (Index c = 0; c < end;) {
@@ -170,7 +187,7 @@ void sixteen_row_gram_lower(const double* X, Index ldx, Index d, Index n, double
       }
     }
     tile<S::kRowVectors / 2, kHalf, kFused>(X, ldx, n, end, end, start, end, G, ldg);
-  }
+  });
 }
 
 }  // namespace
