@@ -100,8 +100,10 @@ double direct_nc1(const Mat& H, const std::vector<int>& y, Index K) {
 
 TEST(NcMetrics, Nc1MatchesDirectPseudoInverse) {
   struct Case { Index d, K, per_class; };
-  // d > K, d < K−1, d = K−1, and N = 751 > 256 (several column blocks, the last one partial).
-  for (const Case c : {Case{6, 4, 6}, Case{2, 5, 6}, Case{4, 5, 6}, Case{5, 3, 250}}) {
+  // d > K, d < K−1, d = K−1, N = 751 > 256 (several column blocks, the last one partial), and K = 30
+  // and 40 (S = M̃ᵀΣ_W M̃ by one product rather than K² dot products).
+  for (const Case c :
+       {Case{6, 4, 6}, Case{2, 5, 6}, Case{4, 5, 6}, Case{5, 3, 250}, Case{40, 30, 8}, Case{20, 40, 5}}) {
     test::Model m;
     m.K = c.K;
     m.labels = test::shuffled_labels(std::vector<Index>(c.K, c.per_class), 5);
