@@ -369,14 +369,19 @@ TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
   }
 }
 
+/// The linear model the end-to-end stage-point tests evaluate: L = 3, d = 6, K = 3, a free bias, 301
+/// samples in 4 column chunks.
+DeepUfmObjective end_to_end_model() {
+  DeepUfmSpec spec = wide_spec(Activation::kLinear, 6, 3);
+  spec.bias = BiasMode::kFree;
+  return DeepUfmObjective(spec, block_labels(std::vector<Index>{100, 101, 100}));
+}
+
 TEST(DeepUfmObjective, EndToEndStagePointIsTheFormedPointBitForBit) {
   // x = a₀x₀ + a₁x₁ + a₂x₂ formed in the pass (the weights first, then H₁ block by block, over 4
   // column chunks) against forming x and evaluating it: the same value and gradient bits, the same
   // stored x, with a separate store, none, the store as a source and grad as a source.
-  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
-  DeepUfmSpec spec = wide_spec(Activation::kLinear, 6, 3);
-  spec.bias = BiasMode::kFree;
-  const DeepUfmObjective f(spec, labels);
+  const DeepUfmObjective f = end_to_end_model();
   ASSERT_TRUE(f.end_to_end());
   const Index n = f.num_params();
   const Vec x0 = test::random_vec(n, 1, 0.6), x1 = test::random_vec(n, 2, 0.6), x2 = test::random_vec(n, 3, 0.6);
@@ -408,10 +413,7 @@ TEST(DeepUfmObjective, EndToEndStagePointTakesTheErrorNormInItsPass) {
   // plain stage point, and the norm of the estimate e = 0.3 k + 0.7 g (g the gradient being written)
   // over every entry, H₁'s in the one-layer pass and the weights' and b's after it: the max norm
   // exactly, the RMS to rounding (summed in another grouping). The weights' errors dominate.
-  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
-  DeepUfmSpec spec = wide_spec(Activation::kLinear, 6, 3);
-  spec.bias = BiasMode::kFree;
-  const DeepUfmObjective f(spec, labels);
+  const DeepUfmObjective f = end_to_end_model();
   ASSERT_TRUE(f.end_to_end());
   const Index n = f.num_params(), h_size = f.layout().offsets[1];
   const Vec x0 = test::random_vec(n, 1, 0.6), x1 = test::random_vec(n, 2, 0.6);
