@@ -158,8 +158,8 @@ class LayerStack {
   mutable Index cols_ = 0;      ///< columns of the last pass
   mutable Index chunks_used_ = 0;
   mutable Mat Z_;               ///< K×capacity: logits, then dF/dZ
-  mutable std::vector<Mat> A_;  ///< A_[l] = W_l S_{l−1} (d_l×capacity), l = 1..L−1; [0] unused
-  mutable std::vector<Mat> S_;  ///< S_[l] = σ(A_l), ReLU only (linear layers alias A_l)
+  /// A_[l] = W_l S_{l−1}, then σ applied in place: S_l (d_l×capacity), l = 1..L−1; [0] unused
+  mutable std::vector<Mat> A_;
   mutable std::vector<Mat> D_;  ///< D_[l] = dF/dA_l (d_l×capacity) during backprop
   mutable std::vector<Chunk> chunks_;
   mutable std::vector<PackedA> W_packed_;   ///< W_l packed for gemm once per pass (l = 1..L; [0] unused)
