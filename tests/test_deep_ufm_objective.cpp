@@ -349,6 +349,9 @@ TEST(DeepUfmObjective, DescendIsTheGradientStepBitForBit) {
     for (Index i = 0; i < expected.size(); ++i) expected[i] = theta0[i] - 0.2 * grad[i];
     EXPECT_EQ(f.value_and_descend(theta, scratch, 0.2), value) << "L = " << L;
     EXPECT_TRUE(theta == expected) << "L = " << L;
+    // The stack (ReLU, L > 1) steps H₁ chunk by chunk after writing its gradient: grad is whole there
+    // (the one-layer and end-to-end passes step H₁ without writing its gradient out).
+    if (L > 1 && !f.end_to_end()) EXPECT_TRUE(scratch == grad) << "L = " << L;
   }
 }
 

@@ -117,12 +117,14 @@ ConstMatMap DeepUfmObjective::level(Index l, const Vec& theta) const {
   return l == 0 ? layout_.H1(theta) : stack_.level(l);
 }
 
-double DeepUfmObjective::evaluate(const Vec& theta, Vec* grad) const {
+double DeepUfmObjective::evaluate(const Vec& theta, Vec* grad, double* descend, double lr) const {
   if (!grad) return stack_.forward(theta, layout_.H1(theta), labels_);
   LayerStack::Backward back;
   back.scale = 1.0 / static_cast<double>(layout_.N);
   back.dS0 = layout_.H1(*grad).data();
   back.bottom_decay = spec_.lambda_h;
+  back.descend = descend;
+  back.lr = lr;
   const double loss = stack_.forward_backward(theta, layout_.H1(theta), labels_, back);
   stack_.set_weight_gradient_with_decay(theta, *grad, spec_.lambda_w, spec_.lambda_b);
   return loss;
@@ -195,9 +197,13 @@ double DeepUfmObjective::value_and_descend(Vec& theta, Vec& grad, double lr) con
     descend_in_place(theta, grad, lr, layout_.offsets[1]);
     return value;
   }
-  const double value = value_and_gradient(theta, grad);
-  descend_in_place(theta, grad, lr);
-  return value;
+  // The stack's step: the penalties of θ before H₁ moves, H₁'s step in each chunk after its gradient
+  // (LayerStack::Backward::descend), then the weights' and b's; the value is value_and_gradient's.
+  if (grad.size() != num_params()) grad.resize(num_params());
+  const double penalty = penalties(theta, nullptr);
+  const double loss = evaluate(theta, &grad, theta.data(), lr) / static_cast<double>(layout_.N);
+  descend_in_place(theta, grad, lr, layout_.offsets[1]);
+  return loss + penalty;
 }
 
 double DeepUfmObjective::end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ufm/gemm.hpp"
+#include "ufm/dynamics/descent_update.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/parallel.hpp"
 
@@ -114,8 +115,17 @@ void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstM
   const Index d0 = layout_.dims[0];
   MatMap dS0(back->dS0 ? back->dS0 + d0 * i0 : nullptr, d0, back->dS0 ? n : 0);  // d₀×n
   if (back->dS0) dS0 = back->bottom_decay * S(0);
+  // GD's step of the chunk's columns of S₀, once dS₀ is complete and S₀ read no more (Backward::descend).
+  const auto descend_bottom = [&] {
+    if (!back->descend || !back->dS0) return;
+    double* t = back->descend + d0 * i0;
+    const double* g = dS0.data();
+    const double lr = back->lr;
+    for (Index i = 0; i < d0 * n; ++i) t[i] = descended(t[i], lr, g[i]);
+  };
   if (L == 1) {
     if (back->dS0) gemm_into(dS0, Wt_packed_[L], Z, false, 1.0);
+    descend_bottom();
     return;
   }
   gemm_into(D_[L - 1].middleCols(i0, n), Wt_packed_[L], Z, false, 0.0);  // dF/dS_{L−1} = W_Lᵀ G
@@ -128,6 +138,7 @@ void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstM
     else if (back->dS0)
       gemm_into(dS0, Wt_packed_[1], D, false, 1.0);
   }
+  descend_bottom();
 }
 
 void LayerStack::pack_weights(const Vec& theta, const Backward* back) const {

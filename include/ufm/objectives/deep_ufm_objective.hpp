@@ -84,8 +84,9 @@ class DeepUfmObjective {
 
  private:
   /// One pass of the stack over H₁: fills the levels and the logits and returns the loss sum
-  /// Σ_i l(z_i, y_i). With grad: also the W- and b-gradients of the loss and the whole H₁-gradient.
-  double evaluate(const Vec& theta, Vec* grad) const;
+  /// Σ_i l(z_i, y_i). With grad: also the W- and b-gradients of the loss and the whole H₁-gradient;
+  /// with descend (θ's own storage, whose first block is H₁) H₁ then takes GD's step chunk by chunk.
+  double evaluate(const Vec& theta, Vec* grad, double* descend = nullptr, double lr = 0.0) const;
   /// S_l as a view: H₁ for l = 0, else the stack's level l of the last pass.
   ConstMatMap level(Index l, const Vec& theta) const;
   /// Σ of the penalties; per layer into penalty_w when it is not null.

@@ -101,6 +101,12 @@ class LayerStack {
     double scale = 1.0;    ///< dF/dZ = scale · residual (1/N for a mean over N samples)
     double* dS0 = nullptr; ///< if set: d₀×n, column-major, receives bottom_decay·S₀ + dF/dS₀
     double bottom_decay = 0.0;
+    /// If set (with dS0): S₀'s own storage (d₀×n, column-major; S₀ is a view of it). Each chunk's
+    /// columns take GD's step t − lr·g (descent_update.hpp) once the chunk's dS₀ is complete, as no
+    /// product of the chunk reads them after that: the deep model's H₁ steps while its chunk is in
+    /// cache instead of in a pass of its own over θ. S₀ then holds the new iterate on return.
+    double* descend = nullptr;
+    double lr = 0.0;
   };
 
   /// Forward pass over S₀ (d₀×n, n ≤ capacity): fills the levels and the logits and returns the
