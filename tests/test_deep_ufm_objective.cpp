@@ -351,7 +351,9 @@ TEST(DeepUfmObjective, DescendIsTheGradientStepBitForBit) {
     EXPECT_TRUE(theta == expected) << "L = " << L;
     // The stack (ReLU, L > 1) steps H₁ chunk by chunk after writing its gradient: grad is whole there
     // (the one-layer and end-to-end passes step H₁ without writing its gradient out).
-    if (L > 1 && !f.end_to_end()) EXPECT_TRUE(scratch == grad) << "L = " << L;
+    if (L > 1 && !f.end_to_end()) {
+      EXPECT_TRUE(scratch == grad) << "L = " << L;
+    }
   }
 }
 
