@@ -53,7 +53,7 @@ MODELS = {
     "UFM": (1, False, ["small", "medium", "paper", "large"], False),
     "2-layer linear": (2, False, ["medium", "paper"], False),
     "2-layer linear (layered)": (2, False, ["medium", "paper"], True),
-    "2-layer ReLU": (2, True, ["medium"], False),
+    "2-layer ReLU": (2, True, ["medium", "paper"], False),
 }
 
 
