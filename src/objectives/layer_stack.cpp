@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "ufm/gemm.hpp"
 #include "ufm/dynamics/descent_update.hpp"
+#include "ufm/gemm.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/parallel.hpp"
 
