@@ -106,10 +106,10 @@ long double estimated_run_bytes(const RunConfig& c) {
   const Real params = dims[0] * N + weights + K;
   const Real bytes = 8;
   Real total = parameter_vectors(c) * params * bytes + (K + N) * bytes;  // + class counts and labels
-  // Objective: logits/residual K×N, and per hidden layer A_l, S_l, dL/dA_l (d_l×N); the chunks'
-  // partial weight gradients (at most 16 copies, capped at 64 MiB unless one chunk needs more); W_l
-  // and W_lᵀ packed for the products.
-  total += (2 * K + 3 * activations) * N * bytes + std::max<Real>(64.0L * (1 << 20), weights * bytes) +
+  // Objective: logits/residual K×N, and per hidden layer A_l (σ applied in place) and dL/dA_l
+  // (d_l×N); the chunks' partial weight gradients (at most 8 copies, capped at 64 MiB unless one
+  // chunk needs more); W_l and W_lᵀ packed for the products.
+  total += (2 * K + 2 * activations) * N * bytes + std::max<Real>(64.0L * (1 << 20), weights * bytes) +
            (2 * weights + padding) * bytes;
   // One checkpoint's metrics: a copy of every feature level, the centered features, a Gram matrix
   // of the smaller side with its eigen-solver workspace, the logits.

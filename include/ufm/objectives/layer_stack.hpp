@@ -93,7 +93,7 @@ class LayerStack {
   const LayerStackLayout& layout() const { return layout_; }
   const Options& options() const { return options_; }
   Index capacity() const { return capacity_; }
-  /// Chunks of a pass over n columns (from the sizes only: at least 64 columns each, at most 16).
+  /// Chunks of a pass over n columns (from the sizes only: at least 64 columns each, at most 8).
   Index chunks_for(Index n) const;
 
   /// What a pass computes besides the loss sum.
