@@ -131,7 +131,7 @@ void LayerStack::run_chunk(Chunk& c, Index i0, Index n, const Vec& theta, ConstM
   gemm_into(D_[L - 1].middleCols(i0, n), Wt_packed_[L], Z, false, 0.0);  // dF/dS_{L−1} = W_Lᵀ G
   for (Index l = L - 1; l >= 1; --l) {
     auto D = D_[l].middleCols(i0, n);
-    if (relu) apply_relu_mask(D.data(), A_[l].data() + A_[l].rows() * i0, D.size());  // dF/dA_l, σ'(0) = 0
+    if (relu) apply_relu_mask(D.data(), S(l).data(), D.size());  // dF/dA_l from S_l > 0, σ'(0) = 0
     gemm_into(c.gW[l], D, false, S(l - 1), true, 0.0);
     if (l > 1)
       gemm_into(D_[l - 1].middleCols(i0, n), Wt_packed_[l], D, false, 0.0);  // dF/dS_{l−1} = W_lᵀ D
