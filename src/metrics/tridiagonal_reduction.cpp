@@ -7,6 +7,9 @@
 #include <string>
 
 #include "ufm/simd.hpp"
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
 #include "ufm/with_constant.hpp"
 
 namespace ufm {
@@ -24,6 +27,17 @@ constexpr int kChunk = kLanes == 8 ? 8 : 4;
 /// a column is 32 vectors, and Eigen's reduction is kept.
 constexpr bool kInRegisters = kLanes >= 4;
 
+/// a·b + c, rounded once where the ISA has fused multiply-adds.
+inline Doubles multiply_add(Doubles a, Doubles b, Doubles c) {
+#if defined(__AVX512F__)
+  return _mm512_fmadd_pd(a, b, c);
+#elif defined(__FMA__)
+  return _mm256_fmadd_pd(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
 /// p[b0 .. b0 + C) = Σ_{j ∈ [j0, m)} F[:, j] s_j over C vectors of rows from vector b0, the sum over
 /// j in registers (C accumulators, each column's vectors loaded once).
 template <int C>
@@ -32,26 +46,34 @@ void column_sum(const double* F, int b0, int j0, int m, const double* s, double*
   for (int j = j0; j < m; ++j) {
     const Doubles sj = simd::broadcast(s[j]);
     const double* col = F + kLd * j + kLanes * b0;
-    for (int k = 0; k < C; ++k) acc[k] = acc[k] + simd::load(col + kLanes * k) * sj;
+    for (int k = 0; k < C; ++k) acc[k] = multiply_add(simd::load(col + kLanes * k), sj, acc[k]);
   }
   for (int k = 0; k < C; ++k) simd::store(p + kLanes * (b0 + k), acc[k]);
 }
 
 /// F[:, j] ← F[:, j] − v w_j − w v_j for j ∈ [j0, m), over C vectors of rows from vector b0, with
-/// those vectors of v and w in registers.
-template <int C>
-void rank_two_update(double* F, int b0, int j0, int m, const double* v, const double* w) {
-  Doubles vr[C], wr[C];
+/// those vectors of v and w in registers. With kSum, also p[b0 .. b0 + C) = Σ_j F[:, j] s_j over the
+/// updated columns (the next step's column_sum, from the same loads).
+template <int C, bool kSum>
+void rank_two_update(double* F, int b0, int j0, int m, const double* v, const double* w,
+                     [[maybe_unused]] const double* s, [[maybe_unused]] double* p) {
+  Doubles vr[C], wr[C], acc[C] = {};
   for (int k = 0; k < C; ++k) {
     vr[k] = simd::load(v + kLanes * (b0 + k));
     wr[k] = simd::load(w + kLanes * (b0 + k));
   }
   for (int j = j0; j < m; ++j) {
     const Doubles wj = simd::broadcast(w[j]), vj = simd::broadcast(v[j]);
+    [[maybe_unused]] const Doubles sj = kSum ? simd::broadcast(s[j]) : Doubles{};
     double* col = F + kLd * j + kLanes * b0;
-    for (int k = 0; k < C; ++k)
-      simd::store(col + kLanes * k, simd::load(col + kLanes * k) - (vr[k] * wj + wr[k] * vj));
+    for (int k = 0; k < C; ++k) {
+      const Doubles x = multiply_add(-vr[k], wj, multiply_add(-wr[k], vj, simd::load(col + kLanes * k)));
+      simd::store(col + kLanes * k, x);
+      if constexpr (kSum) acc[k] = multiply_add(x, sj, acc[k]);
+    }
   }
+  if constexpr (kSum)
+    for (int k = 0; k < C; ++k) simd::store(p + kLanes * (b0 + k), acc[k]);
 }
 
 /// The sum of v's lanes, in lane order.
@@ -61,17 +83,25 @@ double lane_sum(Doubles v) {
   return total;
 }
 
-/// Step i of the reduction of F (kLd×kLd, column-major, both triangles, zero from row m down): the
-/// reflector of column i below the diagonal, applied to the trailing block F[i+1:, i+1:]. Only the
-/// vectors of rows from b0 = (i + 1) / kLanes to the last one holding a row < m are touched; in
-/// them v, p and w are zero above row i + 1.
-void reduction_step(double* F, int m, int i, double* d, double* e, double* v, double* p, double* w) {
+/// The reduction's vectors: the reflector v of the current step, p = τ F₂₂ v and w, each kLd long,
+/// and s = τ v (column_sum's weights).
+struct Reflector {
+  alignas(64) double v[kLd], p[kLd], w[kLd], s[kLd];
+  double tau = 0.0;
+};
+
+/// The reflector of column i of F (kLd×kLd, column-major, both triangles, zero from row m down)
+/// below the diagonal, as Eigen's makeHouseholderInPlace on x[i+1, m) (c0 = x[i+1], the tail
+/// x[i+2, m)'s squared norm): d[i] and e[i]; v (1 at row i + 1, x / (c0 − β) below it, 0 above and
+/// from row m) and s = τ v on rows [i + 1, m). False when it is the identity (Eigen's test), and
+/// then F is left as it is.
+bool form_reflector(const double* F, int m, int i, double* d, double* e, Reflector& r) {
   const int b0 = (i + 1) / kLanes, nv = (m + kLanes - 1) / kLanes;
   const int first = kLanes * b0;  // the first row the step touches
   const double* x = F + kLd * i;  // column i
-  // Eigen's makeHouseholderInPlace on x[i+1, m): c0 = x[i+1], the tail x[i+2, m)'s squared norm.
-  for (int r = first; r < i + 2; ++r) v[r] = 0.0;
-  for (int r = i + 2; r < first + kLanes; ++r) v[r] = x[r];
+  double* v = r.v;
+  for (int q = first; q < i + 2; ++q) v[q] = 0.0;
+  for (int q = i + 2; q < first + kLanes; ++q) v[q] = x[q];
   Doubles sq = simd::load(v + first) * simd::load(v + first);
   for (int b = b0 + 1; b < nv; ++b) sq = sq + simd::load(x + kLanes * b) * simd::load(x + kLanes * b);
   const double tail_sq = lane_sum(sq);
@@ -79,32 +109,84 @@ void reduction_step(double* F, int m, int i, double* d, double* e, double* v, do
   d[i] = x[i];
   if (tail_sq <= std::numeric_limits<double>::min()) {  // Eigen's test: the reflector is the identity
     e[i] = c0;
-    return;
+    return false;
   }
   const double root = std::sqrt(c0 * c0 + tail_sq), beta = c0 >= 0.0 ? -root : root;
-  const double tau = (beta - c0) / beta;
+  r.tau = (beta - c0) / beta;
   e[i] = beta;
-  // v: 1 at row i + 1, x / (c0 − beta) below it, 0 above (and from row m, where F is zero).
   const Doubles inv = simd::broadcast(1.0 / (c0 - beta));
   for (int b = b0; b < nv; ++b) simd::store(v + kLanes * b, simd::load(x + kLanes * b) * inv);
-  for (int r = first; r <= i; ++r) v[r] = 0.0;
+  for (int q = first; q <= i; ++q) v[q] = 0.0;
   v[i + 1] = 1.0;
-  // p = tau F₂₂ v, a sum of F's columns (s_j = tau v_j). Its rows above i + 1 (F's rows of earlier
-  // steps) are zeroed, so that the update leaves those rows as they are; they are never read again.
-  alignas(64) double s[kLd];
-  for (int j = i + 1; j < m; ++j) s[j] = tau * v[j];
-  for (int b = b0; b < nv; b += kChunk)
-    with_constant<kChunk>(std::min(kChunk, nv - b), [&]<int C>() { column_sum<C>(F, b, i + 1, m, s, p); });
-  for (int r = first; r <= i; ++r) p[r] = 0.0;
-  // w = p − ½ tau (pᵀv) v
-  Doubles pv{};
-  for (int b = b0; b < nv; ++b) pv = pv + simd::load(p + kLanes * b) * simd::load(v + kLanes * b);
-  const Doubles alpha = simd::broadcast(-0.5 * tau * lane_sum(pv));
-  for (int b = b0; b < nv; ++b)
-    simd::store(w + kLanes * b, simd::load(p + kLanes * b) + alpha * simd::load(v + kLanes * b));
-  // F₂₂ ← F₂₂ − v wᵀ − w vᵀ
-  for (int b = b0; b < nv; b += kChunk)
-    with_constant<kChunk>(std::min(kChunk, nv - b), [&]<int C>() { rank_two_update<C>(F, b, i + 1, m, v, w); });
+  for (int j = i + 1; j < m; ++j) r.s[j] = r.tau * v[j];
+  return true;
+}
+
+/// p's rows above i + 1 (F's rows of earlier steps) zeroed, so that the update leaves those rows as
+/// they are; they are never read again.
+void clear_rows_above(int i, double* p) {
+  for (int q = kLanes * ((i + 1) / kLanes); q <= i; ++q) p[q] = 0.0;
+}
+
+/// The reduction's steps i = 0 … m − 2 of F, as Golub & Van Loan's Algorithm 8.3.1: the reflector of
+/// column i, p = τ F₂₂ v (a sum of F's columns, s_j = τ v_j), w = p − ½ τ (pᵀv) v, then F₂₂ ← F₂₂ −
+/// v wᵀ − w vᵀ on the trailing block F[i+1:, i+1:] (the row vectors from (i + 1) / kLanes to the last
+/// one holding a row < m; in them v, p and w are zero above row i + 1). The next step's p is summed
+/// in the same pass as this step's update: column i + 1 is updated first, the next reflector formed
+/// from it, and each later column added to p as it is updated (one pass over the block per step, not
+/// two; the same products and sums in the same order, bit for bit the two passes' result).
+void reduce(double* F, int m, double* d, double* e) {
+  const int nv = (m + kLanes - 1) / kLanes;
+  Reflector first, second;
+  Reflector* cur = &first;  // this step's
+  Reflector* next = &second;
+  const auto column_sum_from = [&](int i, Reflector& r) {  // r.p = τ F₂₂ v, each C vectors at once
+    for (int b = (i + 1) / kLanes; b < nv; b += kChunk)
+      with_constant<kChunk>(std::min(kChunk, nv - b), [&]<int C>() { column_sum<C>(F, b, i + 1, m, r.s, r.p); });
+    clear_rows_above(i, r.p);
+  };
+  bool active = m > 1 && form_reflector(F, m, 0, d, e, *cur);
+  if (active) column_sum_from(0, *cur);
+  for (int i = 0; i + 1 < m; ++i) {
+    const bool has_next = i + 2 < m;  // step i + 1 has a reflector to form
+    if (!active) {  // F is left as it is: the next step starts from scratch
+      active = has_next && form_reflector(F, m, i + 1, d, e, *cur);
+      if (active) column_sum_from(i + 1, *cur);
+      continue;
+    }
+    const int b0 = (i + 1) / kLanes;
+    const double* v = cur->v;
+    const double* p = cur->p;
+    double* w = cur->w;
+    // w = p − ½ tau (pᵀv) v
+    Doubles pv{};
+    for (int b = b0; b < nv; ++b) pv = pv + simd::load(p + kLanes * b) * simd::load(v + kLanes * b);
+    const Doubles alpha = simd::broadcast(-0.5 * cur->tau * lane_sum(pv));
+    for (int b = b0; b < nv; ++b)
+      simd::store(w + kLanes * b, simd::load(p + kLanes * b) + alpha * simd::load(v + kLanes * b));
+    // F₂₂ ← F₂₂ − v wᵀ − w vᵀ: column i + 1 first, then (if its reflector is not the identity) the
+    // rest with the next step's column sums.
+    int j0 = i + 1;
+    bool next_active = false;
+    if (has_next) {
+      for (int b = b0; b < nv; b += kChunk)
+        with_constant<kChunk>(std::min(kChunk, nv - b),
+                              [&]<int C>() { rank_two_update<C, false>(F, b, i + 1, i + 2, v, w, nullptr, nullptr); });
+      j0 = i + 2;
+      next_active = form_reflector(F, m, i + 1, d, e, *next);
+    }
+    for (int b = b0; b < nv; b += kChunk)
+      with_constant<kChunk>(std::min(kChunk, nv - b), [&]<int C>() {
+        if (next_active)
+          rank_two_update<C, true>(F, b, j0, m, v, w, next->s, next->p);
+        else
+          rank_two_update<C, false>(F, b, j0, m, v, w, nullptr, nullptr);
+      });
+    if (!has_next) break;
+    if (next_active) clear_rows_above(i + 1, next->p);
+    std::swap(cur, next);
+    active = next_active;
+  }
 }
 
 }  // namespace
@@ -129,8 +211,7 @@ bool tridiagonalize_in_registers(const Mat& A, double scale, std::span<double> d
   }
   for (int j = 1; j < n; ++j)  // the upper one mirrored from it (no division per entry twice)
     for (int r = 0; r < j; ++r) F[kLd * j + r] = F[kLd * r + j];
-  alignas(64) double v[kLd], p[kLd], w[kLd];
-  for (int i = 0; i + 1 < n; ++i) reduction_step(F, n, i, d.data(), e.data(), v, p, w);
+  reduce(F, n, d.data(), e.data());
   d[static_cast<std::size_t>(n - 1)] = F[kLd * (n - 1) + (n - 1)];
   return true;
 }
