@@ -88,5 +88,34 @@ TEST(LogitReadings, ABiasAddedAsReadGivesTheReadingsOfTheBiasedCopy) {
   EXPECT_THROW(read_logits_class_major(Zt, std::vector<int>{0, 1, 2, 0}, true, two), std::invalid_argument);
 }
 
+TEST(LogitReadings, NanLogitsAndStridedColumnsReadAsThePerSampleLoopsDo) {
+  // A NaN is never higher than the best so far (a NaN in class 0 keeps class 0), and the others' max
+  // is std::max's, which keeps a NaN met first and skips one met later. The logits are read from a
+  // block of a taller matrix (outer stride 70 for 37 samples: four full vectors and a tail).
+  const Index K = 5, N = 37;
+  Mat tall = test::random_mat(70, K, 21);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const Index i : {Index{0}, Index{9}, Index{17}, Index{33}}) tall(i, 0) = nan;
+  for (const Index i : {Index{3}, Index{9}, Index{20}, Index{36}}) tall(i, 2) = nan;
+  for (Index i = 1; i < N; i += 3) tall(i, K - 1) = nan;  // the last class: no later class overwrites it
+  const auto Zt = tall.topRows(N);
+  const std::vector<int> y = logit_readings_labels(K, N, 22);
+  const LogitReadings r = read_logits_class_major(Zt, y, true);
+  for (Index i = 0; i < N; ++i) {
+    Index best = 0;
+    for (Index c = 1; c < K; ++c)
+      if (Zt(i, c) > Zt(i, best)) best = c;
+    double other = -std::numeric_limits<double>::infinity();
+    for (Index c = 0; c < K; ++c)
+      if (c != y[i]) other = std::max(other, Zt(i, c));
+    const double want = Zt(i, y[i]) - other;
+    EXPECT_EQ(r.argmax[i], best) << "i " << i;
+    if (std::isnan(want))
+      EXPECT_TRUE(std::isnan(r.margin(i))) << "i " << i;
+    else
+      EXPECT_EQ(r.margin(i), want) << "i " << i;
+  }
+}
+
 }  // namespace
 }  // namespace ufm

@@ -1,7 +1,10 @@
 #pragma once
-/// Per-sample readings of the logits that accuracy, nc4 and the margins need, taken one class at a
-/// time across all samples (loops over contiguous samples that the compiler vectorizes) instead of
-/// one sample at a time across its K classes. The values are exactly those of the per-sample loops.
+/// Per-sample readings of the logits that accuracy, nc4 and the margins need, taken a vector of
+/// samples at a time across the K classes (each class's logits contiguous), the argmax and the margin
+/// of those samples held in registers. The values are exactly those of the per-sample loops. (The
+/// class-at-a-time loops before kept each reading in memory, and GCC vectorized them with a branch
+/// per vector: 10 of a medium checkpoint's 235 µs on the Xeon; the medium checkpoint's median
+/// 229 → 223 µs.)
 #include <span>
 #include <vector>
 
