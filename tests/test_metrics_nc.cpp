@@ -120,6 +120,45 @@ TEST(NcMetrics, Nc1MatchesDirectPseudoInverse) {
   }
 }
 
+TEST(NcMetrics, Nc1TrAndCdnvMatchTheirDefinitionsWhateverTheVectorTails) {
+  // tr(Σ_W)/tr(Σ_B) and the mean over class pairs of (Var_c + Var_e)/(2‖μ_c − μ_e‖²), from the
+  // distances ‖h_i − μ_{y_i}‖² summed here one at a time, to 1e-13. The sizes give a vectorized
+  // distance loop every tail: d a multiple of the vector width or not (16, 13, 3), N a multiple of it
+  // or not, in one column block or two (256 and a partial one).
+  struct Case { Index d, K, per_class; };
+  for (const Case c : {Case{16, 3, 7}, Case{13, 4, 8}, Case{3, 2, 9}, Case{16, 5, 61}}) {
+    test::Model m;
+    m.K = c.K;
+    m.labels = test::shuffled_labels(std::vector<Index>(c.K, c.per_class), 31);
+    m.labels.push_back(1);  // imbalanced, and N one past a multiple of K
+    const Index N = static_cast<Index>(m.labels.size());
+    m.H = test::random_mat(c.d, N, 32);
+    for (Index i = 0; i < N; ++i) m.H(0, i) += 3.0 * m.labels[i];
+    m.W = test::random_mat(c.K, c.d, 33);
+    m.b = Vec();
+    const MetricSet out = collapse_metrics(m.snapshot());
+    Mat mu = Mat::Zero(c.d, c.K);
+    Vec n = Vec::Zero(c.K), var = Vec::Zero(c.K);
+    for (Index i = 0; i < N; ++i) mu.col(m.labels[i]) += m.H.col(i), n(m.labels[i]) += 1;
+    for (Index k = 0; k < c.K; ++k) mu.col(k) /= n(k);
+    double within = 0.0;
+    for (Index i = 0; i < N; ++i) {
+      const double dist2 = (m.H.col(i) - mu.col(m.labels[i])).squaredNorm();
+      within += dist2;
+      var(m.labels[i]) += dist2;
+    }
+    const Mat Mt = mu.colwise() - mu.rowwise().mean();
+    const double nc1_tr = (within / static_cast<double>(N)) / (Mt.squaredNorm() / static_cast<double>(c.K));
+    double cdnv = 0.0;
+    for (Index a = 0; a < c.K; ++a)
+      for (Index e = a + 1; e < c.K; ++e)
+        cdnv += (var(a) / n(a) + var(e) / n(e)) / (2.0 * (mu.col(a) - mu.col(e)).squaredNorm());
+    cdnv /= 0.5 * static_cast<double>(c.K * (c.K - 1));
+    EXPECT_NEAR(metric(out, "nc1_tr"), nc1_tr, 1e-13 * nc1_tr) << "d=" << c.d << " N=" << N;
+    EXPECT_NEAR(metric(out, "cdnv"), cdnv, 1e-13 * cdnv) << "d=" << c.d << " N=" << N;
+  }
+}
+
 TEST(NcMetrics, Nc1FollowsThePseudoInversesCutForNearlyDegenerateMeans) {
   // K = 4 means in d = 6 at the vertices of a tetrahedron squeezed by t along one axis, then rotated,
   // so G = M̃ᵀM̃ has eigenvalues of order 1, 1 and t². Each class is its mean ± 10 noise vectors: the

@@ -7,6 +7,9 @@
 /// the library builds with -ffp-contract=off).
 #include <cmath>
 #include <cstring>
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace ufm::simd {
 
@@ -30,6 +33,18 @@ inline void store(double* p, Doubles v) { std::memcpy(p, &v, sizeof v); }
 /// into one broadcast from memory; a loop over the lanes became a load and a permute per call, which
 /// halved the Gram kernel's throughput.
 inline Doubles broadcast(double a) { return a - Doubles{}; }
+/// a·b + c lane by lane, rounded once where the ISA has fused multiply-adds (AVX-512, or AVX2 with
+/// FMA), else the product and the sum each rounded: the one operation here that is not the scalar
+/// arithmetic, for kernels that choose it.
+inline Doubles multiply_add(Doubles a, Doubles b, Doubles c) {
+#if defined(__AVX512F__)
+  return _mm512_fmadd_pd(a, b, c);
+#elif defined(__FMA__) && defined(__AVX__)
+  return _mm256_fmadd_pd(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 /// |v| for one double, so that a formula templated on double or Doubles reads the same for both.
 inline double abs(double v) { return std::fabs(v); }
 /// |v| lane by lane (clears the sign bits; a NaN stays a NaN).

@@ -7,9 +7,6 @@
 #include <string>
 
 #include "ufm/simd.hpp"
-#if defined(__AVX512F__) || defined(__FMA__)
-#include <immintrin.h>
-#endif
 #include "ufm/with_constant.hpp"
 
 namespace ufm {
@@ -27,17 +24,6 @@ constexpr int kChunk = kLanes == 8 ? 8 : 4;
 /// a column is 32 vectors, and Eigen's reduction is kept.
 constexpr bool kInRegisters = kLanes >= 4;
 
-/// a·b + c, rounded once where the ISA has fused multiply-adds.
-inline Doubles multiply_add(Doubles a, Doubles b, Doubles c) {
-#if defined(__AVX512F__)
-  return _mm512_fmadd_pd(a, b, c);
-#elif defined(__FMA__)
-  return _mm256_fmadd_pd(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
 /// p[b0 .. b0 + C) = Σ_{j ∈ [j0, m)} F[:, j] s_j over C vectors of rows from vector b0, the sum over
 /// j in registers (C accumulators, each column's vectors loaded once).
 template <int C>
@@ -46,7 +32,7 @@ void column_sum(const double* F, int b0, int j0, int m, const double* s, double*
   for (int j = j0; j < m; ++j) {
     const Doubles sj = simd::broadcast(s[j]);
     const double* col = F + kLd * j + kLanes * b0;
-    for (int k = 0; k < C; ++k) acc[k] = multiply_add(simd::load(col + kLanes * k), sj, acc[k]);
+    for (int k = 0; k < C; ++k) acc[k] = simd::multiply_add(simd::load(col + kLanes * k), sj, acc[k]);
   }
   for (int k = 0; k < C; ++k) simd::store(p + kLanes * (b0 + k), acc[k]);
 }
@@ -67,9 +53,9 @@ void rank_two_update(double* F, int b0, int j0, int m, const double* v, const do
     [[maybe_unused]] const Doubles sj = kSum ? simd::broadcast(s[j]) : Doubles{};
     double* col = F + kLd * j + kLanes * b0;
     for (int k = 0; k < C; ++k) {
-      const Doubles x = multiply_add(-vr[k], wj, multiply_add(-wr[k], vj, simd::load(col + kLanes * k)));
+      const Doubles x = simd::multiply_add(-vr[k], wj, simd::multiply_add(-wr[k], vj, simd::load(col + kLanes * k)));
       simd::store(col + kLanes * k, x);
-      if constexpr (kSum) acc[k] = multiply_add(x, sj, acc[k]);
+      if constexpr (kSum) acc[k] = simd::multiply_add(x, sj, acc[k]);
     }
   }
   if constexpr (kSum)
