@@ -3,10 +3,95 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+
+#include "ufm/simd.hpp"
 
 #include "ufm/objectives/loss.hpp"
 
 namespace ufm {
+
+namespace {
+
+/// The SQI's two passes over the residual Rt (N×K, class-major), per sample over its classes in class
+/// order: T = simd::Doubles for a vector of samples from i, double for one. first: ε_i = −R(i, y_i)
+/// and off_i = Σ_{c ≠ y_i} R(i, c) (from 0, each class adding 0 or R). second: var_i = Σ_{c ≠ y_i}
+/// (R − avg)² and dev_i = max_{c ≠ y_i} |(K − 1) R − ε_avg| (std::max's order, from 0).
+struct SqiLanes {
+  const Eigen::Ref<const Mat>& Rt;
+  std::span<const int> labels;
+
+  template <class T>
+  T read(Index c, Index i) const {
+    if constexpr (std::is_same_v<T, double>)
+      return Rt(i, c);
+    else
+      return simd::load(Rt.col(c).data() + i);
+  }
+  template <class T>
+  T label(Index i) const {
+    if constexpr (std::is_same_v<T, double>) {
+      return static_cast<double>(labels[static_cast<std::size_t>(i)]);
+    } else {
+      T y;
+      for (int l = 0; l < simd::kLanes; ++l) y[l] = static_cast<double>(labels[static_cast<std::size_t>(i + l)]);
+      return y;
+    }
+  }
+  template <class T>
+  static T splat(double v) {
+    if constexpr (std::is_same_v<T, double>)
+      return v;
+    else
+      return simd::broadcast(v);
+  }
+  template <class T>
+  static void put(double* out, Index i, T v) {
+    if constexpr (std::is_same_v<T, double>)
+      out[i] = v;
+    else
+      simd::store(out + i, v);
+  }
+
+  template <class T>
+  void first_at(Index i, double* eps_out, double* off_out) const {
+    const T y = label<T>(i);
+    T eps = splat<T>(std::numeric_limits<double>::quiet_NaN()), off = splat<T>(0.0);
+    for (Index c = 0; c < Rt.cols(); ++c) {
+      const T f = read<T>(c, i);
+      const auto is_own = y == splat<T>(static_cast<double>(c));
+      eps = is_own ? -f : eps;
+      off += is_own ? splat<T>(0.0) : f;
+    }
+    put(eps_out, i, eps);
+    put(off_out, i, off);
+  }
+  template <class T>
+  void second_at(Index i, double km1, double eps_avg, double tilde_avg, double* var_out, double* dev_out) const {
+    const T y = label<T>(i);
+    T var = splat<T>(0.0), dev = splat<T>(0.0);
+    for (Index c = 0; c < Rt.cols(); ++c) {
+      const T f = read<T>(c, i);
+      const auto is_own = y == splat<T>(static_cast<double>(c));
+      const T gap = f - splat<T>(tilde_avg);                              // f − avg off the labels
+      const T scaled = simd::abs(splat<T>(km1) * f - splat<T>(eps_avg));  // |(K−1)f − eps_avg| off the labels
+      var += is_own ? splat<T>(0.0) : gap * gap;
+      dev = is_own ? dev : (dev < scaled ? scaled : dev);
+    }
+    put(var_out, i, var);
+    put(dev_out, i, dev);
+  }
+  void first(Index i, double* eps, double* off) const { first_at<simd::Doubles>(i, eps, off); }
+  void first_one(Index i, double* eps, double* off) const { first_at<double>(i, eps, off); }
+  void second(Index i, double km1, double eps_avg, double tilde_avg, double* var, double* dev) const {
+    second_at<simd::Doubles>(i, km1, eps_avg, tilde_avg, var, dev);
+  }
+  void second_one(Index i, double km1, double eps_avg, double tilde_avg, double* var, double* dev) const {
+    second_at<double>(i, km1, eps_avg, tilde_avg, var, dev);
+  }
+};
+
+}  // namespace
 
 void put_sqi(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Loss loss, MetricSet& out) {
   Mat Rt = Z.transpose();
@@ -17,37 +102,23 @@ void put_sqi(const Eigen::Ref<const Mat>& Z, std::span<const int> labels, Loss l
 void put_sqi_from_residual(const Eigen::Ref<const Mat>& Rt, std::span<const int> labels, MetricSet& out) {
   const Index N = Rt.rows(), K = Rt.cols();
   const double n = static_cast<double>(N), km1 = static_cast<double>(K - 1);
-  // ε_i = 1 − f_i[y_i] = −R_{i,y_i}; the ε̃ entries are R off the labels. The loops run over one class's
-  // samples (contiguous) and skip those labelled with that class; they accumulate per sample, element
-  // by element, and each total is one reduction at the end.
-  Vec y(N), eps = Vec::Constant(N, std::numeric_limits<double>::quiet_NaN()), off = Vec::Zero(N);
-  for (Index i = 0; i < N; ++i) y(i) = static_cast<double>(labels[static_cast<std::size_t>(i)]);
-  for (Index c = 0; c < K; ++c) {
-    const double* f = Rt.col(c).data();
-    const double cls = static_cast<double>(c);
-    for (Index i = 0; i < N; ++i) {
-      const bool is_own = y(i) == cls;
-      eps(i) = is_own ? -f[i] : eps(i);
-      off(i) += is_own ? 0.0 : f[i];
-    }
-  }
+  // ε_i = 1 − f_i[y_i] = −R_{i,y_i}; the ε̃ entries are R off the labels. Each sample's readings run
+  // over its K classes in class order, a vector of samples at a time in registers (the one class's
+  // logits of those samples contiguous), the rest one at a time, the same arithmetic per sample; each
+  // total is one reduction at the end.
+  Vec eps(N), off(N), var(N), dev(N);
+  const SqiLanes lanes{Rt, labels};
+  Index i = 0;
+  for (; i + simd::kLanes <= N; i += simd::kLanes) lanes.first(i, eps.data(), off.data());
+  for (; i < N; ++i) lanes.first_one(i, eps.data(), off.data());
   // Pass 1: means. Pass 2: deviations (two passes: no cancellation in the variances).
   const double eps_avg = eps.mean();
   const double tilde_avg = off.sum() / (n * km1);
   const double eps_var = (eps.array() - eps_avg).square().sum();
   const double eps_dev = (eps.array() - eps_avg).abs().maxCoeff();
-  Vec var = Vec::Zero(N), dev = Vec::Zero(N);
-  for (Index c = 0; c < K; ++c) {
-    const double* f = Rt.col(c).data();
-    const double cls = static_cast<double>(c);
-    for (Index i = 0; i < N; ++i) {
-      const bool is_own = y(i) == cls;
-      const double gap = f[i] - tilde_avg;                   // f − avg off the labels
-      const double scaled = std::abs(km1 * f[i] - eps_avg);  // |(K−1)f − eps_avg| off the labels
-      var(i) += is_own ? 0.0 : gap * gap;
-      dev(i) = is_own ? dev(i) : std::max(dev(i), scaled);
-    }
-  }
+  for (i = 0; i + simd::kLanes <= N; i += simd::kLanes)
+    lanes.second(i, km1, eps_avg, tilde_avg, var.data(), dev.data());
+  for (; i < N; ++i) lanes.second_one(i, km1, eps_avg, tilde_avg, var.data(), dev.data());
   const double tilde_var = var.sum(), tilde_dev = dev.maxCoeff();
   const double eps_std = std::sqrt(eps_var / n);
   const double tilde_std = std::sqrt(tilde_var / (n * km1));

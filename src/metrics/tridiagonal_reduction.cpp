@@ -53,7 +53,8 @@ void rank_two_update(double* F, int b0, int j0, int m, const double* v, const do
     [[maybe_unused]] const Doubles sj = kSum ? simd::broadcast(s[j]) : Doubles{};
     double* col = F + kLd * j + kLanes * b0;
     for (int k = 0; k < C; ++k) {
-      const Doubles x = simd::multiply_add(-vr[k], wj, simd::multiply_add(-wr[k], vj, simd::load(col + kLanes * k)));
+      const Doubles updated = simd::multiply_add(-wr[k], vj, simd::load(col + kLanes * k));
+      const Doubles x = simd::multiply_add(-vr[k], wj, updated);
       simd::store(col + kLanes * k, x);
       if constexpr (kSum) acc[k] = simd::multiply_add(x, sj, acc[k]);
     }
