@@ -13,6 +13,8 @@
 #include "ufm/metrics/geometry.hpp"
 #include "ufm/metrics/gram_kernel.hpp"
 #include "ufm/metrics/spectra.hpp"
+#include "ufm/simd.hpp"
+#include "ufm/with_constant.hpp"
 
 namespace ufm::detail {
 namespace {
@@ -93,6 +95,33 @@ void subtract_by_label(const double* g, [[maybe_unused]] Index K, const int* y, 
   }
 #endif
   for (; i < n; ++i) p[i] -= g[y[i]];
+}
+
+/// S(a, b) = Σ_i C(i, a) C(i, b) for b ≤ a < K ≤ kDotsUpToK (C: N×K, contiguous columns), the lower
+/// triangle: for each a, the a + 1 sums in vectors of simd::kLanes samples in registers (column a loaded
+/// once per vector of samples, on fused multiply-adds where the ISA has them), then each one's lanes
+/// in order, then the samples after the last full vector. One pass over the samples per a: Eigen's
+/// dot products took one per pair, each a chain of dependent adds (5 of a medium checkpoint's 230 µs
+/// on the Xeon).
+void column_dots_lower(const Mat& C, Mat& S) {
+  using simd::Doubles;
+  constexpr Index L = simd::kLanes;
+  const Index N = C.rows(), K = C.cols(), nv = N - N % L;
+  for (Index a = 0; a < K; ++a)
+    with_constant<kDotsUpToK>(static_cast<int>(a + 1), [&]<int B>() {
+      Doubles acc[B] = {};
+      const double* ca = C.col(a).data();
+      for (Index i = 0; i < nv; i += L) {
+        const Doubles x = simd::load(ca + i);
+        for (int b = 0; b < B; ++b) acc[b] = simd::multiply_add(x, simd::load(C.col(b).data() + i), acc[b]);
+      }
+      for (int b = 0; b < B; ++b) {
+        double total = 0.0;
+        for (Index l = 0; l < L; ++l) total += acc[b][l];
+        for (Index i = nv; i < N; ++i) total += ca[i] * C(i, b);
+        S(a, b) = total;
+      }
+    });
 }
 
 void put_null_means_metrics(const std::string& why, MetricSet& out) {
@@ -190,8 +219,9 @@ void put_feature_metrics_from(std::span<const int> labels, const ClassStats& s, 
     S.triangularView<Eigen::StrictlyUpper>() = S.transpose();  // symmetric whatever the product
     S /= n;
   } else {
-    for (Index a = 0; a < K; ++a)
-      for (Index b = 0; b <= a; ++b) S(a, b) = S(b, a) = Pt.col(a).dot(Pt.col(b)) / n;
+    column_dots_lower(Pt, S);
+    S.triangularView<Eigen::StrictlyUpper>() = S.transpose();
+    S /= n;
   }
 
   std::optional<double> nc1;
