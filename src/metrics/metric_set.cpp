@@ -1,6 +1,7 @@
 #include "ufm/metrics/metric_set.hpp"
 
 #include <cmath>
+#include <utility>
 
 namespace ufm {
 namespace {
@@ -15,20 +16,30 @@ void clear_reason(MetricSet& out, const std::string& name) {
   if (it != out.end()) it->erase(name);
 }
 
+/// out[name] = value, and name's null reason dropped if it had one. Only a name already in out can
+/// have one (put_null writes both), so a new name skips the search for null_reasons: an ordered
+/// object's lookups are linear, and a checkpoint puts some sixty new names in a row.
+template <class Value>
+void put_value(MetricSet& out, const std::string& name, Value&& value) {
+  const std::size_t before = out.is_object() ? out.size() : 0;
+  MetricSet& slot = out[name];
+  const bool is_new = out.size() != before;
+  slot = std::forward<Value>(value);
+  if (!is_new) clear_reason(out, name);
+}
+
 }  // namespace
 
 void put_metric(MetricSet& out, const std::string& name, std::optional<double> value, std::string_view reason) {
   if (!value) return put_null(out, name, reason);
   if (!std::isfinite(*value)) return put_null(out, name, "non-finite value");
-  out[name] = *value;
-  clear_reason(out, name);
+  put_value(out, name, *value);
 }
 
 void put_metric(MetricSet& out, const std::string& name, const std::vector<double>& values) {
   for (double v : values)
     if (!std::isfinite(v)) return put_null(out, name, "non-finite value");
-  out[name] = values;
-  clear_reason(out, name);
+  put_value(out, name, values);
 }
 
 std::optional<double> get_metric(const MetricSet& m, const std::string& name) {
