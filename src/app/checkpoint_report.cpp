@@ -89,8 +89,8 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
                         : images    ? ConstMatMap(nullptr, L.dims[layers - 1], L.N)
                                     : hidden.back();
   const Mat& WSt = handed ? *c.logits_t : formed;
-  Mat Rt = WSt;  // N×K logits, then the loss's residual there
-  if (b.size() == L.K) Rt.rowwise() += b.transpose();
+  // N×K logits with the bias (copied and added in one pass), then the loss's residual there
+  Mat Rt = b.size() == L.K ? Mat(WSt.rowwise() + b.transpose()) : WSt;
   const DeepObjectiveParts parts = parts_from_logits(f, c.theta, Rt, by_level.front().stats.h_sq);
 
   nlohmann::ordered_json j;
