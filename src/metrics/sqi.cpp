@@ -5,9 +5,8 @@
 #include <limits>
 #include <type_traits>
 
-#include "ufm/simd.hpp"
-
 #include "ufm/objectives/loss.hpp"
+#include "ufm/simd.hpp"
 
 namespace ufm {
 
@@ -81,14 +80,6 @@ struct SqiLanes {
     put(var_out, i, var);
     put(dev_out, i, dev);
   }
-  void first(Index i, double* eps, double* off) const { first_at<simd::Doubles>(i, eps, off); }
-  void first_one(Index i, double* eps, double* off) const { first_at<double>(i, eps, off); }
-  void second(Index i, double km1, double eps_avg, double tilde_avg, double* var, double* dev) const {
-    second_at<simd::Doubles>(i, km1, eps_avg, tilde_avg, var, dev);
-  }
-  void second_one(Index i, double km1, double eps_avg, double tilde_avg, double* var, double* dev) const {
-    second_at<double>(i, km1, eps_avg, tilde_avg, var, dev);
-  }
 };
 
 }  // namespace
@@ -109,16 +100,16 @@ void put_sqi_from_residual(const Eigen::Ref<const Mat>& Rt, std::span<const int>
   Vec eps(N), off(N), var(N), dev(N);
   const SqiLanes lanes{Rt, labels};
   Index i = 0;
-  for (; i + simd::kLanes <= N; i += simd::kLanes) lanes.first(i, eps.data(), off.data());
-  for (; i < N; ++i) lanes.first_one(i, eps.data(), off.data());
+  for (; i + simd::kLanes <= N; i += simd::kLanes) lanes.first_at<simd::Doubles>(i, eps.data(), off.data());
+  for (; i < N; ++i) lanes.first_at<double>(i, eps.data(), off.data());
   // Pass 1: means. Pass 2: deviations (two passes: no cancellation in the variances).
   const double eps_avg = eps.mean();
   const double tilde_avg = off.sum() / (n * km1);
   const double eps_var = (eps.array() - eps_avg).square().sum();
   const double eps_dev = (eps.array() - eps_avg).abs().maxCoeff();
   for (i = 0; i + simd::kLanes <= N; i += simd::kLanes)
-    lanes.second(i, km1, eps_avg, tilde_avg, var.data(), dev.data());
-  for (; i < N; ++i) lanes.second_one(i, km1, eps_avg, tilde_avg, var.data(), dev.data());
+    lanes.second_at<simd::Doubles>(i, km1, eps_avg, tilde_avg, var.data(), dev.data());
+  for (; i < N; ++i) lanes.second_at<double>(i, km1, eps_avg, tilde_avg, var.data(), dev.data());
   const double tilde_var = var.sum(), tilde_dev = dev.maxCoeff();
   const double eps_std = std::sqrt(eps_var / n);
   const double tilde_std = std::sqrt(tilde_var / (n * km1));

@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "ufm/simd.hpp"
 #include "ufm/with_constant.hpp"

@@ -26,7 +26,7 @@ inline constexpr Index kRegisterTridiagonalUpTo = 64;
 /// finite A and scale > 0 with |A / scale| ≤ 1 entrywise (what dense_spectra.cpp passes: no norm can
 /// overflow). Returns false, touching nothing, when the build's vectors hold fewer than four doubles
 /// (no AVX), or m is 0 or above kRegisterTridiagonalUpTo; the caller then reduces with Eigen.
-/// Allocates nothing (34 KiB of stack). Throws std::invalid_argument when d or e has the wrong size.
+/// Allocates nothing (36 KiB of stack). Throws std::invalid_argument when d or e has the wrong size.
 bool tridiagonalize_in_registers(const Mat& A, double scale, std::span<double> d, std::span<double> e);
 
 }  // namespace ufm
