@@ -147,6 +147,7 @@ class LayerStack {
   /// Per-chunk partial sums, added in chunk order after the parallel loop.
   struct Chunk {
     std::vector<Mat> gW;  ///< gW[l]: Σ over the chunk of dF/dA_l S_{l−1}ᵀ (l = 1..L; [0] unused)
+    Mat gW_top_t;         ///< d_{L−1}×K: the classifier's gradient made transposed, then copied into gW[L]
     Vec gb;               ///< K: Σ over the chunk of dF/dz_i
     double loss = 0.0;    ///< Σ over the chunk of l(z_i, y_i)
   };
