@@ -9,10 +9,6 @@
 #include "ufm/parallel.hpp"
 #include "ufm/simd.hpp"
 
-#if defined(__FMA__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 namespace ufm {
 namespace {
 
@@ -51,13 +47,7 @@ using RowsOf16 = Shape<16, 12, 8>;  // AVX-512 only
 /// product and the sum each rounded.
 template <bool kFused>
 inline Doubles multiply_add(Doubles a, Doubles b, Doubles acc) {
-  if constexpr (kFused || kGramFusedMultiplyAdd) {
-#if defined(__AVX512F__)
-    return _mm512_fmadd_pd(a, b, acc);
-#elif defined(__FMA__)
-    return _mm256_fmadd_pd(a, b, acc);
-#endif
-  }
+  if constexpr (kFused || kGramFusedMultiplyAdd) return simd::multiply_add(a, b, acc);
   return acc + a * b;  // without FMA no tile fuses (the tiles need AVX2 and FMA)
 }
 
