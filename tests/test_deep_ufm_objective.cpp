@@ -357,6 +357,37 @@ TEST(DeepUfmObjective, DescendIsTheGradientStepBitForBit) {
   }
 }
 
+TEST(DeepUfmObjective, HandsTheLogitsWhereItsPassFormsThem) {
+  // value_gradient_and_logits: value and gradient bit for bit value_and_gradient's; the logits without
+  // the bias, (W_L S_{L−1})ᵀ (N×K), from one layer and from linear layers end to end; none (0×0) from a
+  // layer-by-layer stack.
+  const std::vector<int> labels = block_labels(std::vector<Index>{100, 101, 100});
+  for (const auto& [L, act] : {std::pair{Index{1}, Activation::kRelu}, std::pair{Index{2}, Activation::kLinear},
+                               std::pair{Index{3}, Activation::kLinear}, std::pair{Index{2}, Activation::kRelu}}) {
+    DeepUfmSpec spec = wide_spec(act, 6, 3);
+    spec.bias = BiasMode::kFree;
+    spec.widths.resize(static_cast<std::size_t>(L - 1));
+    spec.lambda_w.resize(static_cast<std::size_t>(L));
+    const DeepUfmObjective f(spec, labels);
+    const Vec theta = test::random_vec(f.num_params(), 8, 0.5);
+    Vec grad(f.num_params()), handed_grad(f.num_params());
+    const double value = f.value_and_gradient(theta, grad);
+    Mat logits_t = Mat::Constant(2, 2, 1.0);  // resized, or emptied
+    EXPECT_EQ(f.value_gradient_and_logits(theta, handed_grad, logits_t), value) << "L = " << L;
+    EXPECT_TRUE(handed_grad == grad) << "L = " << L;
+    if (L > 1 && !f.end_to_end()) {
+      EXPECT_EQ(logits_t.size(), 0) << "L = " << L;
+      continue;
+    }
+    Mat Z;  // K×N, with the bias
+    f.logits(theta, Z);
+    Z.colwise() -= f.layout().b(theta);
+    ASSERT_EQ(logits_t.rows(), f.layout().N) << "L = " << L;
+    ASSERT_EQ(logits_t.cols(), f.layout().K) << "L = " << L;
+    EXPECT_LT(test::max_entry_gap(logits_t, Mat(Z.transpose())), 1e-13 * Z.norm()) << "L = " << L;
+  }
+}
+
 TEST(DeepUfmObjective, ValueAndGradientDoNotAllocate) {
   for (Activation act : {Activation::kLinear, Activation::kRelu}) {
     const DeepUfmObjective f(make_spec(3, act, Loss::kCrossEntropy, BiasMode::kRegularized, 1), kLabels);

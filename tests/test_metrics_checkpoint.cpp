@@ -177,15 +177,17 @@ TEST(CheckpointReport, TheComparisonSeesAPerturbedMetric) {
 }
 
 TEST(CheckpointReport, TakesTheLogitsTheEvaluationHandsIt) {
-  // Checkpoint::logits_t from value_gradient_and_logits: the one-layer report matches the plain route
-  // with them, and reads them (class 0's logits shifted by one change the loss it reports). A deeper
-  // model hands none (the report forms its own).
+  // Checkpoint::logits_t from value_gradient_and_logits: the report of one layer, or of linear layers
+  // end to end, matches the plain route with them, and reads them (class 0's logits shifted by one
+  // change the loss it reports). A layer-by-layer stack hands none (the report forms its own).
   const std::vector<CheckpointCase> cases{
       {{}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kRegularized},
       {{}, Activation::kLinear, Loss::kMse, BiasMode::kNone},
       {{}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kFree, false, {30, 40, 35, 25}, 8},
       {{}, Activation::kLinear, Loss::kMse, BiasMode::kFree, false, {4, 0, 5}},  // an empty class
       {{4}, Activation::kRelu, Loss::kMse, BiasMode::kFree},
+      {{6}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kRegularized},
+      {{7, 5}, Activation::kLinear, Loss::kMse, BiasMode::kFree, false, {30, 40, 35, 25}, 8},
   };
   for (std::size_t k = 0; k < cases.size(); ++k) {
     const DeepUfmObjective f = checkpoint_case_objective(cases[k]);
@@ -193,7 +195,7 @@ TEST(CheckpointReport, TakesTheLogitsTheEvaluationHandsIt) {
     Vec grad(f.num_params());
     Mat logits_t;
     const double value = f.value_gradient_and_logits(theta, grad, logits_t);
-    if (f.layout().layers() > 1) {
+    if (f.layout().layers() > 1 && !f.end_to_end()) {
       EXPECT_EQ(logits_t.size(), 0) << "case " << k;
       continue;
     }

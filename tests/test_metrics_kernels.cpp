@@ -68,6 +68,28 @@ TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
     }
 }
 
+TEST(GramKernel, PackedPanelsGiveEachSumInSampleOrderBitForBit) {
+  // From d = 512, a multiple of 16, the 16-row tiles read the block packed in panels of 16 rows: each
+  // entry is still the sum over the samples in order, added to G, read through a leading dimension
+  // past d (whose extra rows hold NaN, never read).
+  if (simd::kLanes != 8) GTEST_SKIP() << "the packed panels are AVX-512's (AVX2 takes dsyrk here)";
+  for (const GramTiles tiles : {GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
+    for (const Index d : {Index{512}, Index{528}}) {
+      const Index n = 37, ld = d + 3;
+      Mat X = test::random_mat(ld, n, 13 + static_cast<unsigned>(d));
+      X.bottomRows(3).setConstant(std::numeric_limits<double>::quiet_NaN());
+      Mat G = Mat::Constant(d, d, 0.5);
+      add_gram_lower(X.data(), ld, d, n, G.data(), d, tiles);
+      for (Index c = 0; c < d; ++c)
+        for (Index r = c; r < d; ++r) {
+          double sum = 0.0;
+          for (Index i = 0; i < n; ++i)
+            sum = gram_fuses_multiply_add(tiles) ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
+          ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
+        }
+    }
+}
+
 #ifdef _OPENMP
 TEST(GramKernel, GivesTheSameBitsOnAnyNumberOfThreads) {
   // From 10⁷ multiply-adds the row blocks go to the threads (d = 200 and 203 with n = 300: the last
@@ -75,7 +97,7 @@ TEST(GramKernel, GivesTheSameBitsOnAnyNumberOfThreads) {
   // one tile's, the same sum on one thread or three.
   const int saved = omp_get_max_threads();
   for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
-    for (const Index d : {Index{200}, Index{203}}) {
+    for (const Index d : {Index{200}, Index{203}, Index{512}}) {  // 512: the 16-row tiles on packed panels
       const Index n = 300;
       const Mat X = test::random_mat(d, n, 21 + static_cast<unsigned>(d));
       Mat one = Mat::Constant(d, d, 0.5), three = one;

@@ -18,17 +18,8 @@ namespace {
 /// samples and 47 on 256 (the Xeon, one core: a block and G both in its 2 MiB L2 at 64), the checkpoint
 /// of the 2-layer paper model 10.3 → 9.8 s in 100 checkpoints.
 constexpr Index kBlock = 64;
-
-/// Σ_{r,s} A(r, s) B(r, s) for symmetric d×d A and B, of which only the lower triangles are read.
-double symmetric_inner(const Mat& A, const Mat& B) {
-  const Index d = A.rows();
-  double diagonal = 0.0, below = 0.0;
-  for (Index s = 0; s < d; ++s) {
-    diagonal += A(s, s) * B(s, s);
-    below += A.col(s).tail(d - s - 1).dot(B.col(s).tail(d - s - 1));
-  }
-  return diagonal + 2.0 * below;
-}
+/// Columns per GEMM in stacked_projections.
+constexpr Index kStackedBlock = 256;
 
 /// Pt (resized to N×K) = (A (H − μ1ᵀ))ᵀ for A K×d and, with P (K×d) given, Zt (resized to N×K) =
 /// (P H)ᵀ: put_feature_metrics' kernels over blocks of contiguous columns, Eigen's products otherwise.
@@ -54,6 +45,37 @@ void projections(const Eigen::Ref<const Mat>& H, const Mat& A, const Vec& mu, co
       centred_and_raw_products_block(A, At, Pc, Pct, mu, H.col(j0).data(), nb, j0, Xc.data(), Pt, *Zt);
     else
       centred_products_block(A, At, mu, H.col(j0).data(), nb, j0, Xc.data(), Pt);
+  }
+}
+
+/// K from which the projections of all levels go through our GEMM at once (stacked_projections): up
+/// to it the pair kernels make two K-row products in one pass over H (block_centred_pair).
+constexpr Index kStackedFromClasses = 11;
+
+bool stacked_projections_pay(const Eigen::Ref<const Mat>& H, Index K) {
+  return gemm_has_own_kernel() && K >= kStackedFromClasses && H.rows() > 0;
+}
+
+/// passes[l].Pt (resized to N×K) = (A_l (H − μ1ᵀ))ᵀ for every level l: the A_l (K×d each) stacked into
+/// one matrix, packed once, times each centred block of H by our GEMM, and transposed into place.
+void stacked_projections(const Eigen::Ref<const Mat>& H, const std::vector<Mat>& A, const Vec& mu,
+                         std::vector<detail::FeaturePass>& passes) {
+  const Index d = H.rows(), N = H.cols(), K = A.front().rows(), levels = static_cast<Index>(A.size());
+  const Index rows = K * levels;
+  Mat stacked(rows, d);  // (levels·K)×d
+  for (Index l = 0; l < levels; ++l) stacked.middleRows(l * K, K) = A[static_cast<std::size_t>(l)];
+  PackedA packed;
+  packed.reserve(rows, d);
+  packed.pack(rows, d, {stacked.data(), rows});
+  for (detail::FeaturePass& pass : passes) pass.Pt.resize(N, K);
+  const Index width = std::min(N, kStackedBlock);
+  Mat Xc(d, width), C(rows, width);  // a centred block, and its products (levels·K)×nb
+  for (Index j0 = 0; j0 < N; j0 += kStackedBlock) {
+    const Index nb = std::min(kStackedBlock, N - j0);
+    Xc.leftCols(nb) = H.middleCols(j0, nb).colwise() - mu;
+    gemm(nb, packed, {Xc.data(), d}, 0.0, C.data(), rows);
+    for (Index l = 0; l < levels; ++l)
+      passes[static_cast<std::size_t>(l)].Pt.middleRows(j0, nb) = C.block(l * K, 0, K, nb).transpose();
   }
 }
 
@@ -96,11 +118,11 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
     QtQ[l] = Mat::Zero(d0, d0);
     add_gram_lower(Qt.data(), d0, d0, Q[l].rows(), QtQ[l].data(), d0);
   }
-  Mat within = Mat::Zero(d0, d0), scatter(d0, d0), Xb(d0, std::min(N, kBlock));
+  Mat within = Mat::Zero(d0, d0), scatter = Mat::Zero(d0, d0), Xb(d0, std::min(N, kBlock));
   Mat spread = Mat::Zero(K, m + 1);  // spread(c, l) = Σ_{y_i = c} ‖s_i − μ_c‖² in level l (0: H)
+  std::vector<double> diagonal(static_cast<std::size_t>(m)), below(static_cast<std::size_t>(m));
   for (Index c = 0; c < K; ++c) {
     if (h.counts[c] == 0) continue;
-    scatter.setZero();
     Index nb = 0;
     for (Index i = 0; i < N; ++i) {
       if (labels[i] != c) continue;
@@ -112,28 +134,70 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
     }
     if (nb > 0) add_gram_lower(Xb.data(), d0, d0, nb, scatter.data(), d0);
     spread(c, 0) = scatter.diagonal().sum();
-    for (Index l = 0; l < m; ++l) spread(c, l + 1) = symmetric_inner(QtQ[l], scatter);
-    within.triangularView<Eigen::Lower>() += scatter;
+    // In one pass over scatter's columns: its spread in each level, ⟨Q_lᵀQ_l, C_c⟩ = Σ_{r,s} from the
+    // lower triangles (the diagonal, plus twice the entries below it); within += C_c; C_c's lower
+    // triangle zeroed for the next class.
+    std::fill(diagonal.begin(), diagonal.end(), 0.0);
+    std::fill(below.begin(), below.end(), 0.0);
+    for (Index s = 0; s < d0; ++s) {
+      auto column = scatter.col(s).tail(d0 - s);
+      for (Index l = 0; l < m; ++l) {
+        const auto u = static_cast<std::size_t>(l);
+        diagonal[u] += QtQ[u](s, s) * column(0);
+        below[u] += QtQ[u].col(s).tail(d0 - s - 1).dot(column.tail(d0 - s - 1));
+      }
+      within.col(s).tail(d0 - s) += column;
+      column.setZero();
+    }
+    for (Index l = 0; l < m; ++l)
+      spread(c, l + 1) = diagonal[static_cast<std::size_t>(l)] + 2.0 * below[static_cast<std::size_t>(l)];
   }
   within = within.selfadjointView<Eigen::Lower>();
   Vec n_c(K);
   for (Index c = 0; c < K; ++c) n_c(c) = static_cast<double>(h.counts[c]);
 
   const bool defined = h.empty_reason.empty();  // else only the norms are read (put_feature_metrics_from)
+  // Each image's class statistics: S_l = Q_l H has class means Q_l μ_c.
+  for (Index l = 1; l <= m; ++l) {
+    ClassStats& s = levels[static_cast<std::size_t>(l)].stats;
+    s.counts = h.counts;
+    s.empty_reason = h.empty_reason;
+    s.means.noalias() = Q[static_cast<std::size_t>(l - 1)] * h.means;  // an empty class's zero column stays zero
+    centre_class_means(s);
+    s.h_sq = 0.0;
+    for (Index c = 0; c < K; ++c) s.h_sq += spread(c, l) + n_c(c) * s.means.col(c).squaredNorm();
+  }
+  // The logits of the last level's classifier, ((W Q_m) H)ᵀ, when they were not handed over.
+  const bool logits = W && WHt;
+  const Mat P = !logits ? Mat() : m > 0 ? Mat(*W * Q.back()) : Mat(*W);
+  // Every level's projections Pt_l = (A_l (H − μ1ᵀ))ᵀ, A_l = m̃ᵀ Q_l (K×d0): one pass for all levels
+  // through our GEMM, or the pair kernels' pass per level (the last one with the logits).
+  std::vector<detail::FeaturePass> passes(static_cast<std::size_t>(m + 1));
+  if (!defined) {
+    if (logits) few_rows_product_t(P, H, *WHt);
+  } else {
+    std::vector<Mat> A;
+    for (Index l = 0; l <= m; ++l) {
+      const Mat& Mt = levels[static_cast<std::size_t>(l)].stats.Mt;
+      A.push_back(l > 0 ? Mat(Mt.transpose() * Q[static_cast<std::size_t>(l - 1)]) : Mat(Mt.transpose()));
+    }
+    if (stacked_projections_pay(H, K)) {
+      stacked_projections(H, A, h.mu_G, passes);
+      if (logits) few_rows_product_t(P, H, *WHt);
+    } else {
+      for (Index l = 0; l <= m; ++l) {
+        const bool last = l == m;
+        projections(H, A[static_cast<std::size_t>(l)], h.mu_G, last && logits ? &P : nullptr,
+                    passes[static_cast<std::size_t>(l)].Pt, WHt);
+      }
+    }
+  }
   for (Index l = 0; l <= m; ++l) {
     LevelMetrics& level = levels[static_cast<std::size_t>(l)];
     ClassStats& s = level.stats;
     const bool last = l == m;
     const Mat* q = l > 0 ? &Q[l - 1] : nullptr;  // S_l = Q_l H
     const Index d = q ? q->rows() : d0;
-    if (q) {
-      s.counts = h.counts;
-      s.empty_reason = h.empty_reason;
-      s.means.noalias() = *q * h.means;  // an empty class's zero column stays zero
-      centre_class_means(s);
-      s.h_sq = 0.0;
-      for (Index c = 0; c < K; ++c) s.h_sq += spread(c, l) + n_c(c) * s.means.col(c).squaredNorm();
-    }
     // T = Q_l within: the images' within-class Gram is T Q_lᵀ, and its diagonal the strong residual's.
     Mat T;
     const bool strong = q && last && W;
@@ -149,16 +213,8 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
         s.strong_residual_sq += n_c(c) * (s.means.col(c) - a * W->row(c).transpose()).cwiseAbs2();
       }
     }
-    // The logits of the last level's classifier, ((W Q_m) H)ᵀ, from the projections' pass when they run.
-    const bool logits = last && W && WHt;
-    Mat P;
-    if (logits) P = q ? Mat(*W * *q) : Mat(*W);
-    detail::FeaturePass pass;
-    if (!defined) {
-      if (logits) few_rows_product_t(P, H, *WHt);
-    } else {
-      const Mat A = q ? Mat(s.Mt.transpose() * *q) : Mat(s.Mt.transpose());  // K×d0: m̃_cᵀ Q_l by rows
-      projections(H, A, h.mu_G, logits ? &P : nullptr, pass.Pt, WHt);
+    detail::FeaturePass& pass = passes[static_cast<std::size_t>(l)];
+    if (defined) {
       pass.var = spread.col(l);
       pass.dist2_sum = pass.var.sum();
       pass.x_sq = pass.dist2_sum + s.G.diagonal().dot(n_c);  // ‖S − μ_G1ᵀ‖² = Σ_c (spread + n_c‖m̃_c‖²)

@@ -78,7 +78,7 @@ void DeepUfmObjective::form_end_to_end(const double* weights) const {
 double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store,
                                              const double* weights, Vec* grad, Vec* descend, double lr,
                                              DeepObjectiveParts* parts, const ScaledErrorSpec* error,
-                                             double* norm) const {
+                                             double* norm, Mat* logits_t) const {
   const Index L = layout_.layers(), K = spec_.K;
   form_end_to_end(weights);
   // H₁'s block comes first in both layouts: its gradient, or its descent step, in place.
@@ -87,6 +87,7 @@ double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombin
       descend ? chain_->parts_and_descend_apart(descend->data(), Pb_.data(), lr, gP)
       : stage && error ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP, *error)
       : stage ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP)
+      : logits_t ? chain_->parts_gradient_and_logits_apart(H, Pb_.data(), grad->data(), gP, *logits_t)
               : chain_->parts_and_gradient_apart(H, Pb_.data(), grad ? grad->data() : nullptr, gP);
   if (parts) parts->loss = one.loss, parts->penalty_h = one.penalty_h;
   const double value = one.loss + stack_.weight_penalties(weights, spec_.lambda_w, spec_.lambda_b, parts, one.penalty_h);
@@ -185,6 +186,11 @@ double DeepUfmObjective::value_and_gradient(const Vec& theta, Vec& grad) const {
 
 double DeepUfmObjective::value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const {
   if (shallow_) return shallow_->value_gradient_and_logits(theta, grad, logits_t);
+  if (chain_) {
+    if (grad.size() != num_params()) grad.resize(num_params());
+    return evaluate_end_to_end(theta.data(), nullptr, nullptr, weights(theta), &grad, nullptr, 0.0, nullptr,
+                               nullptr, nullptr, &logits_t);
+  }
   logits_t.resize(0, 0);
   return value_and_gradient(theta, grad);
 }

@@ -320,6 +320,11 @@ ObjectiveParts UfmObjective::parts_and_gradient_apart(const double* H, const dou
   return evaluate_apart(H, wb, nullptr, nullptr, gH, gwb, nullptr, nullptr, nullptr);
 }
 
+ObjectiveParts UfmObjective::parts_gradient_and_logits_apart(const double* H, const double* wb, double* gH,
+                                                             double* gwb, Mat& logits_t) const {
+  return evaluate_apart(H, wb, nullptr, nullptr, gH, gwb, nullptr, nullptr, logits_out(logits_t));
+}
+
 ObjectiveParts UfmObjective::parts_and_gradient_at_apart(const LinearCombination& x, double* store,
                                                          const double* wb, double* gH, double* gwb) const {
   return evaluate_apart(nullptr, wb, &x, store, gH, gwb, nullptr, nullptr, nullptr);

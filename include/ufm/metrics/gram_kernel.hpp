@@ -4,7 +4,9 @@
 /// pass over the block per row of tiles; on the Zen 4 its 16×8 tiles took 0.45 and 0.65 of the time
 /// of OpenBLAS's dsyrk at d = 64 and 512, which packs both operands). With AVX2 the same kernel in
 /// 8×4 tiles up to d = 64 (there on par with dsyrk's Haswell kernels and faster than its Cooperlake
-/// ones; from d = 256 slower than either). Otherwise, and for d < 8, that dsyrk.
+/// ones; from d = 256 slower than either). Otherwise, and for d < 8, that dsyrk. From d = 512 (a
+/// multiple of 16) the 16-row tiles read a copy of a block of up to 2 MiB packed in panels of 16 rows:
+/// bit for bit the same sums.
 #include "ufm/linalg.hpp"
 
 namespace ufm {

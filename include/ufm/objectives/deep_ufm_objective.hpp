@@ -49,8 +49,9 @@ class DeepUfmObjective {
   /// One forward and one backward pass into workspaces allocated by the constructor: no allocation.
   /// \param grad Out: dF/dtheta; resized only if its size is wrong (never in a step loop).
   double value_and_gradient(const Vec& theta, Vec& grad) const;
-  /// value_and_gradient, and (L = 1) UfmObjective's logits_t = (W H)ᵀ without the bias
-  /// (CheckpointLogitsObjective); deeper, logits_t is left empty (0×0).
+  /// value_and_gradient, and the logits without the bias, logits_t = (W_L S_{L−1})ᵀ (N×K), where the
+  /// evaluation forms them in one pass (CheckpointLogitsObjective): one layer (UfmObjective's), and
+  /// linear layers end to end, (P H₁)ᵀ; a layer-by-layer stack leaves logits_t empty (0×0).
   double value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const;
   /// F(theta), then theta ← theta − lr ∇F(theta) (DescentStepObjective). L = 1: UfmObjective's
   /// one-pass step; linear end to end: H₁'s step in that objective's pass, then the weights' and b's
@@ -96,10 +97,12 @@ class DeepUfmObjective {
   /// weights' and b's gradient still are; they are not updated).
   /// H₁ at H, or (stage, with grad) formed from the stage point in the pass, into store when not
   /// null; W_1, …, W_L, b laid out from `weights` on.
-  /// With error (stage only), norm receives the error norm it describes.
+  /// With error (stage only), norm receives the error norm it describes. With logits_t (H and grad
+  /// given, no descent), the one-layer pass hands out (P H₁)ᵀ without the bias, N×K.
   double evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store, const double* weights,
                              Vec* grad, Vec* descend = nullptr, double lr = 0.0, DeepObjectiveParts* parts = nullptr,
-                             const ScaledErrorSpec* error = nullptr, double* norm = nullptr) const;
+                             const ScaledErrorSpec* error = nullptr, double* norm = nullptr,
+                             Mat* logits_t = nullptr) const;
   /// Both end_to_end_value_and_gradient_at: with error, norm receives its error norm.
   double end_to_end_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec* error,
                        double* norm) const;

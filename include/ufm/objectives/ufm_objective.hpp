@@ -67,6 +67,9 @@ class UfmObjective {
   /// value_and_gradient on [H | W | b]. The deep linear UFM evaluates its end-to-end classifier
   /// P = W_L⋯W_1 here, with H₁ in place in its own θ. gH and gwb: both or neither.
   ObjectiveParts parts_and_gradient_apart(const double* H, const double* wb, double* gH, double* gwb) const;
+  /// The same, and the logits without the bias as value_gradient_and_logits hands them.
+  ObjectiveParts parts_gradient_and_logits_apart(const double* H, const double* wb, double* gH, double* gwb,
+                                                 Mat& logits_t) const;
   /// The same, with H ← H − lr·dF/dH in the pass instead of dF/dH written (value_and_descend's step
   /// for H); gwb receives dF/dW and dF/db. W and b are not updated.
   ObjectiveParts parts_and_descend_apart(double* H, const double* wb, double lr, double* gwb) const;
