@@ -481,6 +481,43 @@ TEST(DeepUfmObjective, EndToEndStagePointTakesTheErrorNormInItsPass) {
   }
 }
 
+TEST(DeepUfmObjective, EndToEndStagePointHandsItsLogits) {
+  // A flow's state sure to be observed (EndToEndFlowObjective::value_gradient_and_logits_at): the value,
+  // gradient and error norm bits of the plain stage point, and the logits at x without the bias.
+  const DeepUfmObjective f = end_to_end_model();
+  ASSERT_TRUE(f.end_to_end());
+  const EndToEndFlowObjective flow(f);
+  const Index n = f.num_params();
+  const Vec x0 = test::random_vec(n, 1, 0.6), x1 = test::random_vec(n, 2, 0.6);
+  Vec formed = 1.0 * x0;
+  formed += -0.4 * x1;
+  Vec g_ref;
+  const double v_ref = f.value_and_gradient(formed, g_ref);
+  Mat Z;  // K×N at x, with the bias
+  f.logits(formed, Z);
+  Z.colwise() -= f.layout().b(formed);
+  const Vec k = test::random_vec(n, 4), x_old = test::random_vec(n, 5), g_old = test::random_vec(n, 6);
+  for (const bool with_error : {false, true}) {
+    Vec grad(n), plain_grad(n);
+    LinearCombination c;
+    c.add(1.0, x0.data()), c.add(-0.4, x1.data());
+    ScaledErrorSpec error{{}, x_old.data(), g_old.data(), 1e-6, 1e-5, 0.05, false};
+    error.estimate.add(1.0, k.data());
+    double norm = -1.0, plain_norm = -2.0;
+    Mat logits_t;
+    const double v = with_error ? flow.value_gradient_and_logits_at(c, grad, nullptr, error, norm, logits_t)
+                                : flow.value_gradient_and_logits_at(c, grad, nullptr, logits_t);
+    EXPECT_EQ(v, v_ref) << "error norm " << with_error;
+    EXPECT_TRUE(grad == g_ref) << "error norm " << with_error;
+    ASSERT_EQ(logits_t.rows(), f.layout().N);
+    ASSERT_EQ(logits_t.cols(), f.layout().K);
+    EXPECT_LT(test::max_entry_gap(logits_t, Mat(Z.transpose())), 1e-13 * Z.norm()) << "error norm " << with_error;
+    if (!with_error) continue;
+    flow.value_and_gradient_at(c, plain_grad, nullptr, error, plain_norm);
+    EXPECT_EQ(norm, plain_norm);
+  }
+}
+
 TEST(DeepUfmObjective, EndToEndFlowFormsItsStagePointsAndEndsWhereTheSettledFlowDoes) {
   // with_flow_objective hands a linear end-to-end model's flow an EndToEndFlowObjective (a
   // StagePointObjective); its RK4 and dopri5 trajectories are the plain objective's, bit for bit.

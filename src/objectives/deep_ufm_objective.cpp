@@ -85,6 +85,8 @@ double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombin
   double* gP = grad ? gPb_.data() : nullptr;
   const ObjectiveParts one =
       descend ? chain_->parts_and_descend_apart(descend->data(), Pb_.data(), lr, gP)
+      : stage && logits_t
+          ? chain_->parts_gradient_and_logits_at_apart(*stage, store, Pb_.data(), grad->data(), gP, error, *logits_t)
       : stage && error ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP, *error)
       : stage ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP)
       : logits_t ? chain_->parts_gradient_and_logits_apart(H, Pb_.data(), grad->data(), gP, *logits_t)
@@ -222,8 +224,19 @@ double DeepUfmObjective::end_to_end_value_and_gradient_at(const LinearCombinatio
   return end_to_end_at(x, grad, store, &error, &norm);
 }
 
+double DeepUfmObjective::end_to_end_value_gradient_and_logits_at(const LinearCombination& x, Vec& grad,
+                                                                  double* store, Mat& logits_t) const {
+  return end_to_end_at(x, grad, store, nullptr, nullptr, &logits_t);
+}
+
+double DeepUfmObjective::end_to_end_value_gradient_and_logits_at(const LinearCombination& x, Vec& grad,
+                                                                  double* store, const ScaledErrorSpec& error,
+                                                                  double& norm, Mat& logits_t) const {
+  return end_to_end_at(x, grad, store, &error, &norm, &logits_t);
+}
+
 double DeepUfmObjective::end_to_end_at(const LinearCombination& x, Vec& grad, double* store,
-                                       const ScaledErrorSpec* error, double* norm) const {
+                                       const ScaledErrorSpec* error, double* norm, Mat* logits_t) const {
   if (!chain_) throw std::logic_error("DeepUfmObjective: end_to_end_value_and_gradient_at without end_to_end()");
   if (grad.size() != num_params()) grad.resize(num_params());
   // The weights and b of x before any gradient is written (grad may be a source): where a kept
@@ -231,7 +244,7 @@ double DeepUfmObjective::end_to_end_at(const LinearCombination& x, Vec& grad, do
   const Index first = layout_.offsets[1];
   double* w = store ? store + first : stage_weights_.data();
   x.form(first, num_params(), w);
-  return evaluate_end_to_end(nullptr, &x, store, w, &grad, nullptr, 0.0, nullptr, error, norm);
+  return evaluate_end_to_end(nullptr, &x, store, w, &grad, nullptr, 0.0, nullptr, error, norm, logits_t);
 }
 
 }  // namespace ufm

@@ -82,6 +82,12 @@ class DeepUfmObjective {
   /// errors block by block in the one-layer pass, the weights' and b's once their gradient is written.
   double end_to_end_value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store,
                                           const ScaledErrorSpec& error, double& norm) const;
+  /// Both, and the logits at x without the bias, (P H₁)ᵀ (N×K), from the one-layer pass
+  /// (value_gradient_and_logits_at, for a flow's states sure to be observed).
+  double end_to_end_value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
+                                                 Mat& logits_t) const;
+  double end_to_end_value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
+                                                 const ScaledErrorSpec& error, double& norm, Mat& logits_t) const;
 
  private:
   /// One pass of the stack over H₁: fills the levels and the logits and returns the loss sum
@@ -97,15 +103,16 @@ class DeepUfmObjective {
   /// weights' and b's gradient still are; they are not updated).
   /// H₁ at H, or (stage, with grad) formed from the stage point in the pass, into store when not
   /// null; W_1, …, W_L, b laid out from `weights` on.
-  /// With error (stage only), norm receives the error norm it describes. With logits_t (H and grad
-  /// given, no descent), the one-layer pass hands out (P H₁)ᵀ without the bias, N×K.
+  /// With error (stage only), norm receives the error norm it describes. With logits_t (grad given, no
+  /// descent), the one-layer pass hands out (P H₁)ᵀ without the bias, N×K.
   double evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store, const double* weights,
                              Vec* grad, Vec* descend = nullptr, double lr = 0.0, DeepObjectiveParts* parts = nullptr,
                              const ScaledErrorSpec* error = nullptr, double* norm = nullptr,
                              Mat* logits_t = nullptr) const;
-  /// Both end_to_end_value_and_gradient_at: with error, norm receives its error norm.
+  /// Every end_to_end_value_and_gradient_at: with error, norm receives its error norm; with logits_t,
+  /// the logits.
   double end_to_end_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec* error,
-                       double* norm) const;
+                       double* norm, Mat* logits_t = nullptr) const;
   /// θ's weights: W_1, …, W_L, b from θ's entry offsets[1] on.
   const double* weights(const Vec& theta) const { return theta.data() + layout_.offsets[1]; }
   /// End to end: Q_l = W_L⋯W_{l+1} (K×d_l) for l = L−1 … 0, the last (P) into Pb_, b after it.
@@ -132,8 +139,8 @@ static_assert(DescentStepObjective<DeepUfmObjective>);
 
 /// A linear DeepUfmObjective that goes end to end, as a gradient flow drives it: a StagePointObjective
 /// whose stage points' H₁ is formed inside the one-layer pass (their weights, a small part, first).
-/// dopri5's error norm is taken in the pass of its last stage (ErrorNormObjective). Hands no logits
-/// (the deep model's checkpoints form their own).
+/// dopri5's error norm is taken in the pass of its last stage (ErrorNormObjective). A state sure to be
+/// observed hands its logits to the checkpoint (CheckpointLogitsObjective), as the one-layer objective's.
 class EndToEndFlowObjective {
  public:
   explicit EndToEndFlowObjective(const DeepUfmObjective& f) : f_(&f) {}
@@ -147,12 +154,23 @@ class EndToEndFlowObjective {
                                double& norm) const {
     return f_->end_to_end_value_and_gradient_at(x, grad, store, error, norm);
   }
+  double value_gradient_and_logits(const Vec& theta, Vec& grad, Mat& logits_t) const {
+    return f_->value_gradient_and_logits(theta, grad, logits_t);
+  }
+  double value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store, Mat& logits_t) const {
+    return f_->end_to_end_value_gradient_and_logits_at(x, grad, store, logits_t);
+  }
+  double value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
+                                      const ScaledErrorSpec& error, double& norm, Mat& logits_t) const {
+    return f_->end_to_end_value_gradient_and_logits_at(x, grad, store, error, norm, logits_t);
+  }
 
  private:
   const DeepUfmObjective* f_;
 };
 
 static_assert(ErrorNormObjective<EndToEndFlowObjective>);
+static_assert(CheckpointLogitsObjective<EndToEndFlowObjective>);
 
 /// run(objective) with the objective a gradient flow of f drives: f.one_layer() for one layer (a
 /// StagePointObjective and ErrorNormObjective: stage points formed inside its pass); linear layers

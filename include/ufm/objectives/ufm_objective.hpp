@@ -82,6 +82,11 @@ class UfmObjective {
   /// error_norm_after combines them with the rest of the entries.
   ObjectiveParts parts_and_gradient_at_apart(const LinearCombination& x, double* store, const double* wb,
                                              double* gH, double* gwb, const ScaledErrorSpec& error) const;
+  /// Either, with the error's scaled errors where error is not null, and the logits at x without the
+  /// bias as value_gradient_and_logits_at hands them.
+  ObjectiveParts parts_gradient_and_logits_at_apart(const LinearCombination& x, double* store, const double* wb,
+                                                    double* gH, double* gwb, const ScaledErrorSpec* error,
+                                                    Mat& logits_t) const;
   /// The error norm `error` describes over entries [0, n): the chunks' scaled errors of H's entries from
   /// the last pass that took them, in chunk order, then those of entries [d·N, n), read now (every
   /// source of the estimate there must be written).
