@@ -48,8 +48,8 @@ void projections(const Eigen::Ref<const Mat>& H, const Mat& A, const Vec& mu, co
   }
 }
 
-/// K from which the projections of all levels go through our GEMM at once (stacked_projections): up
-/// to it the pair kernels make two K-row products in one pass over H (block_centred_pair).
+/// K from which the projections of all levels go through our GEMM at once (stacked_projections): below
+/// it the pair kernels make two K-row products in one pass over H (block_centred_pair, K ≤ 10).
 constexpr Index kStackedFromClasses = 11;
 
 bool stacked_projections_pay(const Eigen::Ref<const Mat>& H, Index K) {
