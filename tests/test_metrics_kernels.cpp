@@ -42,6 +42,21 @@ TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
       }
 }
 
+/// Every entry of G's lower triangle (d×d) is base + Σ_i X(r, i) X(c, i) over X's n columns in order,
+/// each product added by an FMA where the tiles fuse, else rounded and then added: bit for bit.
+::testing::AssertionResult each_entry_is_its_sum_in_order(const Mat& X, const Mat& G, double base, GramTiles tiles) {
+  for (Index c = 0; c < G.cols(); ++c)
+    for (Index r = c; r < G.rows(); ++r) {
+      double sum = 0.0;
+      for (Index i = 0; i < X.cols(); ++i)
+        sum = gram_fuses_multiply_add(tiles) ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
+      if (G(r, c) != base + sum)
+        return ::testing::AssertionFailure() << "entry (" << r << ", " << c << "): " << G(r, c) << " against "
+                                             << base + sum;
+    }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
   // The tiles (AVX-512: 8×16 or 16×12, and 8 columns wide where a row block needs only 8 more
   // columns; AVX2: 8×4, up to d = 64, by FMAs) sum each entry over the samples in order, then add the
@@ -58,13 +73,7 @@ TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
       const Mat X = test::random_mat(d, n, 11 + static_cast<unsigned>(d));
       Mat G = Mat::Constant(d, d, 0.5);
       add_gram_lower(X.data(), d, d, n, G.data(), d, tiles);
-      for (Index c = 0; c < d; ++c)
-        for (Index r = c; r < d; ++r) {
-          double sum = 0.0;
-          for (Index i = 0; i < n; ++i)
-            sum = gram_fuses_multiply_add(tiles) ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
-          ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
-        }
+      ASSERT_TRUE(each_entry_is_its_sum_in_order(X, G, 0.5, tiles)) << "d = " << d;
     }
 }
 
@@ -80,13 +89,7 @@ TEST(GramKernel, PackedPanelsGiveEachSumInSampleOrderBitForBit) {
       X.bottomRows(3).setConstant(std::numeric_limits<double>::quiet_NaN());
       Mat G = Mat::Constant(d, d, 0.5);
       add_gram_lower(X.data(), ld, d, n, G.data(), d, tiles);
-      for (Index c = 0; c < d; ++c)
-        for (Index r = c; r < d; ++r) {
-          double sum = 0.0;
-          for (Index i = 0; i < n; ++i)
-            sum = gram_fuses_multiply_add(tiles) ? std::fma(X(r, i), X(c, i), sum) : sum + X(r, i) * X(c, i);
-          ASSERT_EQ(G(r, c), 0.5 + sum) << "d = " << d << ", entry (" << r << ", " << c << ")";
-        }
+      ASSERT_TRUE(each_entry_is_its_sum_in_order(X, G, 0.5, tiles)) << "d = " << d;
     }
 }
 
