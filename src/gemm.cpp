@@ -90,13 +90,76 @@ void pack_b(const GemmOperand& B, Index p0, Index kc, Index j0, Index nc, double
   }
 }
 
-/// acc = the first 8V rows of an a panel (kMr×kc) times a b panel (kc×kNr), p in order; then the
-/// tile of C (rows ≤ 8V × cols of it, leading dimension ldc) = acc + (first ? β·C : C), C not read
-/// when first and β = 0. V < 3 for the last panel of a block whose rows end within it.
+// The full 24×8 tile's depth loop in assembly. From the intrinsics (edge_tile_depths<3>) GCC 12 kept
+// two of the 24 accumulators on the stack and copied registers around the four unrolled depths; with
+// every register fixed, products of the shapes the objectives make ran 4% faster on an Intel Xeon
+// (512³ 77 → 80 GFLOP/s; bench/HISTORY.md, session 47). acc[v][j] lives in zmm(3j + v), a depth's
+// three A vectors in zmm24–26, b's broadcasts alternate in zmm27/28: the same multiply-adds in the
+// same order as the intrinsics, so the same bits.
+#define UFM_GEMM_COLUMN(P, J, B, R0, R1, R2)              \
+  "vbroadcastsd " #P "*64+" #J "*8(%[b]), %%zmm" #B "\n\t" \
+  "vfmadd231pd %%zmm" #B ", %%zmm24, %%zmm" #R0 "\n\t"     \
+  "vfmadd231pd %%zmm" #B ", %%zmm25, %%zmm" #R1 "\n\t"     \
+  "vfmadd231pd %%zmm" #B ", %%zmm26, %%zmm" #R2 "\n\t"
+#define UFM_GEMM_DEPTH(P)                                                                        \
+  "vmovapd " #P "*192(%[a]), %%zmm24\n\t"                                                          \
+  "vmovapd " #P "*192+64(%[a]), %%zmm25\n\t"                                                       \
+  "vmovapd " #P "*192+128(%[a]), %%zmm26\n\t"                                                      \
+  UFM_GEMM_COLUMN(P, 0, 27, 0, 1, 2) UFM_GEMM_COLUMN(P, 1, 28, 3, 4, 5)                          \
+  UFM_GEMM_COLUMN(P, 2, 27, 6, 7, 8) UFM_GEMM_COLUMN(P, 3, 28, 9, 10, 11)                        \
+  UFM_GEMM_COLUMN(P, 4, 27, 12, 13, 14) UFM_GEMM_COLUMN(P, 5, 28, 15, 16, 17)                    \
+  UFM_GEMM_COLUMN(P, 6, 27, 18, 19, 20) UFM_GEMM_COLUMN(P, 7, 28, 21, 22, 23)
+
+/// out[(3j + v)·8 ..] = Σ_p a(8v.., p) b(p, j), p in order: the full tile's depth loop.
+void full_tile_depths(Index kc, const double* a, const double* b, double* out) {
+  Index fours = kc / 4, ones = kc % 4;
+  asm volatile(
+      "vxorpd %%xmm0, %%xmm0, %%xmm0\n\t"
+      "vmovapd %%zmm0, %%zmm1\n\t vmovapd %%zmm0, %%zmm2\n\t vmovapd %%zmm0, %%zmm3\n\t"
+      "vmovapd %%zmm0, %%zmm4\n\t vmovapd %%zmm0, %%zmm5\n\t vmovapd %%zmm0, %%zmm6\n\t"
+      "vmovapd %%zmm0, %%zmm7\n\t vmovapd %%zmm0, %%zmm8\n\t vmovapd %%zmm0, %%zmm9\n\t"
+      "vmovapd %%zmm0, %%zmm10\n\t vmovapd %%zmm0, %%zmm11\n\t vmovapd %%zmm0, %%zmm12\n\t"
+      "vmovapd %%zmm0, %%zmm13\n\t vmovapd %%zmm0, %%zmm14\n\t vmovapd %%zmm0, %%zmm15\n\t"
+      "vmovapd %%zmm0, %%zmm16\n\t vmovapd %%zmm0, %%zmm17\n\t vmovapd %%zmm0, %%zmm18\n\t"
+      "vmovapd %%zmm0, %%zmm19\n\t vmovapd %%zmm0, %%zmm20\n\t vmovapd %%zmm0, %%zmm21\n\t"
+      "vmovapd %%zmm0, %%zmm22\n\t vmovapd %%zmm0, %%zmm23\n\t"
+      "test %[fours], %[fours]\n\t"
+      "jz 2f\n\t"
+      "1:\n\t" UFM_GEMM_DEPTH(0) UFM_GEMM_DEPTH(1) UFM_GEMM_DEPTH(2) UFM_GEMM_DEPTH(3)
+      "add $768, %[a]\n\t"
+      "add $256, %[b]\n\t"
+      "dec %[fours]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[ones], %[ones]\n\t"
+      "jz 4f\n\t"
+      "3:\n\t" UFM_GEMM_DEPTH(0)
+      "add $192, %[a]\n\t"
+      "add $64, %[b]\n\t"
+      "dec %[ones]\n\t"
+      "jnz 3b\n\t"
+      "4:\n\t"
+      "vmovapd %%zmm0, 0(%[out])\n\t vmovapd %%zmm1, 64(%[out])\n\t vmovapd %%zmm2, 128(%[out])\n\t"
+      "vmovapd %%zmm3, 192(%[out])\n\t vmovapd %%zmm4, 256(%[out])\n\t vmovapd %%zmm5, 320(%[out])\n\t"
+      "vmovapd %%zmm6, 384(%[out])\n\t vmovapd %%zmm7, 448(%[out])\n\t vmovapd %%zmm8, 512(%[out])\n\t"
+      "vmovapd %%zmm9, 576(%[out])\n\t vmovapd %%zmm10, 640(%[out])\n\t vmovapd %%zmm11, 704(%[out])\n\t"
+      "vmovapd %%zmm12, 768(%[out])\n\t vmovapd %%zmm13, 832(%[out])\n\t vmovapd %%zmm14, 896(%[out])\n\t"
+      "vmovapd %%zmm15, 960(%[out])\n\t vmovapd %%zmm16, 1024(%[out])\n\t vmovapd %%zmm17, 1088(%[out])\n\t"
+      "vmovapd %%zmm18, 1152(%[out])\n\t vmovapd %%zmm19, 1216(%[out])\n\t vmovapd %%zmm20, 1280(%[out])\n\t"
+      "vmovapd %%zmm21, 1344(%[out])\n\t vmovapd %%zmm22, 1408(%[out])\n\t vmovapd %%zmm23, 1472(%[out])\n\t"
+      : [a] "+r"(a), [b] "+r"(b), [fours] "+r"(fours), [ones] "+r"(ones)
+      : [out] "r"(out)
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+        "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "memory", "cc");
+}
+#undef UFM_GEMM_DEPTH
+#undef UFM_GEMM_COLUMN
+
+/// acc[v][j] = Σ_p a(8v.., p) b(p, j), p in order, for the first 8V rows of an a panel (kMr×kc) and a b
+/// panel (kc×kNr): the intrinsics, for the panels of fewer rows (V < 3).
 template <int V>
-void kernel(Index kc, const double* a, const double* b, double* C, Index ldc, Index rows, Index cols, bool first,
-            double beta) {
-  __m512d acc[V][kNr];
+void edge_tile_depths(Index kc, const double* a, const double* b, __m512d (&acc)[V][kNr]) {
   for (int v = 0; v < V; ++v)
     for (Index j = 0; j < kNr; ++j) acc[v][j] = _mm512_setzero_pd();
   const auto depth = [&](Index p) {  // acc += a(:, p) b(p, :)
@@ -118,6 +181,23 @@ void kernel(Index kc, const double* a, const double* b, double* C, Index ldc, In
     depth(p + 3);
   }
   for (; p < kc; ++p) depth(p);
+}
+
+/// acc = the first 8V rows of an a panel (kMr×kc) times a b panel (kc×kNr), p in order; then the
+/// tile of C (rows ≤ 8V × cols of it, leading dimension ldc) = acc + (first ? β·C : C), C not read
+/// when first and β = 0. V < 3 for the last panel of a block whose rows end within it.
+template <int V>
+void kernel(Index kc, const double* a, const double* b, double* C, Index ldc, Index rows, Index cols, bool first,
+            double beta) {
+  __m512d acc[V][kNr];
+  if constexpr (V == 3) {
+    alignas(64) double sums[3 * kNr * 8];
+    full_tile_depths(kc, a, b, sums);
+    for (int v = 0; v < V; ++v)
+      for (Index j = 0; j < kNr; ++j) acc[v][j] = _mm512_load_pd(sums + (3 * j + v) * 8);
+  } else {
+    edge_tile_depths<V>(kc, a, b, acc);
+  }
   const bool read_c = !first || beta != 0.0;
   const double s = first ? beta : 1.0;
   if (rows == 8 * V && cols == kNr) {

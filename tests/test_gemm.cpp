@@ -117,6 +117,29 @@ TEST(Gemm, GivesEachEntryTheSameBitsWhateverRowsAndColumnsSurroundIt) {
   }
 }
 
+TEST(Gemm, SumsEachEntryInDepthOrderByFusedMultiplyAddsPerBlock) {
+  // gemm.hpp's promise, bit for bit: each 256-deep block's sum is a chain of fused multiply-adds from
+  // zero in p order, the first block's is β·C + sum (one rounding), each later one's C + sum. Full
+  // tiles (the assembly loop) and edge panels (rows past 16, past 8, under 8) alike; depths that are
+  // and are not a multiple of the loop's four.
+  if (!gemm_has_own_kernel()) GTEST_SKIP() << "gemm is Eigen's product in this build";
+  for (const Shape& s : std::vector<Shape>{{48, 16, 600}, {41, 11, 258}, {13, 9, 7}, {24, 8, 1}}) {
+    const Mat A = Mat::Random(s.m, s.k), B = Mat::Random(s.k, s.n), C0 = Mat::Random(s.m, s.n);
+    Mat C = C0;
+    gemm_into(C, A, false, B, false, -0.3);
+    for (Index j = 0; j < s.n; ++j)
+      for (Index i = 0; i < s.m; ++i) {
+        double c = C0(i, j);
+        for (Index p0 = 0; p0 < s.k; p0 += 256) {
+          double sum = 0.0;
+          for (Index p = p0; p < std::min<Index>(p0 + 256, s.k); ++p) sum = std::fma(A(i, p), B(p, j), sum);
+          c = p0 == 0 ? std::fma(-0.3, c, sum) : c + sum;
+        }
+        ASSERT_EQ(C(i, j), c) << s.m << "x" << s.n << "x" << s.k << " at (" << i << ", " << j << ")";
+      }
+  }
+}
+
 TEST(Gemm, AllocatesNothingAfterItsFirstCallInAThread) {
   const Mat A = Mat::Random(300, 600), B = Mat::Random(600, 1100);
   Mat C(300, 1100);
