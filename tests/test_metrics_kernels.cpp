@@ -4,6 +4,9 @@
 // largest entry: both sum the same products in another order.
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <limits>
 
@@ -14,6 +17,7 @@
 #include "test_util.hpp"
 #include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/gram_kernel.hpp"
+#include "ufm/objectives/detail/ufm_kernels.hpp"
 #include "ufm/simd.hpp"
 
 namespace ufm {
@@ -178,6 +182,56 @@ TEST(FewRowsProduct, TransposedKernelEntriesAreOneFmaChainOverTheRowsBitForBit) 
 #else
   GTEST_SKIP() << "no transposed logits kernel in this build";
 #endif
+}
+
+TEST(FewRowsProduct, WideKernelEntriesAreOneFmaChainOverTheRowsBitForBit) {
+  // K > 24 with AVX-512 (logits_wide_tile): tiles of 24 classes × 8 samples, each entry one FMA chain
+  // over all rows from zero, then its bias added. Classes past the last full group of 24 (1, 6, 23, 0
+  // and 4 of them), samples past the last 8, rows past the assembly loop's four; the rows of out_t
+  // outside the block untouched.
+#if defined(__AVX512F__)
+  for (const Index K : {Index{25}, Index{30}, Index{47}, Index{48}, Index{100}})
+    for (const Index d : {Index{1}, Index{3}, Index{4}, Index{19}, Index{64}})
+      for (const Index nb : {Index{1}, Index{7}, Index{8}, Index{20}}) {
+        const unsigned seed = static_cast<unsigned>(K * 1000 + d * 10 + nb);
+        const Mat A = test::random_mat(K, d, seed), At = A.transpose(), X = test::random_mat(d, nb, seed + 1);
+        const Vec b = test::random_vec(K, seed + 2);
+        const Index N = nb + 5, j0 = 3;
+        Mat out_t = Mat::Constant(N, K, 7.0), with_bias(nb, K);
+        few_rows_product_block(A, At, X.data(), nb, j0, out_t);
+        detail::block_logits(d, K, A.data(), At.data(), X.data(), nb, b.data(), with_bias.data(), nullptr);
+        const auto where = testing::Message() << "K = " << K << ", d = " << d << ", nb = " << nb;
+        EXPECT_TRUE(out_t.topRows(j0).isConstant(7.0) && out_t.bottomRows(N - j0 - nb).isConstant(7.0)) << where;
+        for (Index s = 0; s < nb; ++s)
+          for (Index k = 0; k < K; ++k) {
+            double v = 0.0;
+            for (Index r = 0; r < d; ++r) v = std::fma(A(k, r), X(r, s), v);
+            ASSERT_EQ(out_t(j0 + s, k), v) << where << ", sample " << s << ", class " << k;
+            ASSERT_EQ(with_bias(s, k), v + b[k]) << where << ", sample " << s << ", class " << k;
+          }
+      }
+#else
+  GTEST_SKIP() << "the wide logits kernel is AVX-512 only";
+#endif
+}
+
+TEST(FewRowsProduct, WideKernelReadsNothingPastTheEndOfItsMatrix) {
+  // The last group's vector of classes is a masked load: with A's last column ending where an
+  // unreadable page begins, a load of the 8 lanes would fault. K = 25: one class past 24.
+  const Index K = 25, d = 3, nb = 8;
+  const long page = sysconf(_SC_PAGESIZE);
+  void* region = mmap(nullptr, static_cast<std::size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+  ASSERT_NE(region, MAP_FAILED);
+  char* guard = static_cast<char*>(region) + page;
+  ASSERT_EQ(mprotect(guard, static_cast<std::size_t>(page), PROT_NONE), 0);
+  double* A = reinterpret_cast<double*>(guard) - K * d;  // K×d, column-major, its last double next to the guard
+  const Mat a = test::random_mat(K, d, 3), at = a.transpose(), X = test::random_mat(d, nb, 4);
+  std::copy(a.data(), a.data() + K * d, A);
+  Mat out(nb, K);
+  detail::block_logits(d, K, A, at.data(), X.data(), nb, nullptr, out.data(), nullptr);
+  EXPECT_LT(max_entry_gap(out, (a * X).transpose()), 1e-14);
+  munmap(region, static_cast<std::size_t>(2 * page));
 }
 
 TEST(FewRowsProduct, StridedColumnsGoThroughEigensProduct) {

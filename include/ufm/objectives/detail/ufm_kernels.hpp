@@ -39,7 +39,8 @@ struct NextBlocks {
 /// W: K×d column-major (theta's own layout); Wt = Wᵀ; b: K biases, or null.
 /// Returns Σ_i ||h_i||² over the block (accumulated on the way, in a fixed order), or with `squares`
 /// false 0 (the transposed kernels then spend no multiply-add on it: a caller that needs the logits
-/// alone).
+/// alone). With AVX-512 and K > kMaxKernelK (no pack), each logit is one multiply-add chain over
+/// all d rows from zero, then its bias added, and the squares a pass of their own.
 double block_logits(Index d, Index K, const double* W, const double* Wt, const double* Hb, Index nb, const double* b,
                     double* Zt, double* pack, Index ldz = 0, bool squares = true);
 
