@@ -16,6 +16,7 @@
 #include <immintrin.h>
 
 #include "ufm/transpose_8x8.hpp"
+#include "ufm/zmm_tile_asm.hpp"
 #endif
 
 namespace ufm {
@@ -114,15 +115,7 @@ void pack_b(const GemmOperand& B, Index p0, Index kc, Index j0, Index nc, double
 void full_tile_depths(Index kc, const double* a, const double* b, double* out) {
   Index fours = kc / 4, ones = kc % 4;
   asm volatile(
-      "vxorpd %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vmovapd %%zmm0, %%zmm1\n\t vmovapd %%zmm0, %%zmm2\n\t vmovapd %%zmm0, %%zmm3\n\t"
-      "vmovapd %%zmm0, %%zmm4\n\t vmovapd %%zmm0, %%zmm5\n\t vmovapd %%zmm0, %%zmm6\n\t"
-      "vmovapd %%zmm0, %%zmm7\n\t vmovapd %%zmm0, %%zmm8\n\t vmovapd %%zmm0, %%zmm9\n\t"
-      "vmovapd %%zmm0, %%zmm10\n\t vmovapd %%zmm0, %%zmm11\n\t vmovapd %%zmm0, %%zmm12\n\t"
-      "vmovapd %%zmm0, %%zmm13\n\t vmovapd %%zmm0, %%zmm14\n\t vmovapd %%zmm0, %%zmm15\n\t"
-      "vmovapd %%zmm0, %%zmm16\n\t vmovapd %%zmm0, %%zmm17\n\t vmovapd %%zmm0, %%zmm18\n\t"
-      "vmovapd %%zmm0, %%zmm19\n\t vmovapd %%zmm0, %%zmm20\n\t vmovapd %%zmm0, %%zmm21\n\t"
-      "vmovapd %%zmm0, %%zmm22\n\t vmovapd %%zmm0, %%zmm23\n\t"
+      UFM_ZMM_ZERO_0_23
       "test %[fours], %[fours]\n\t"
       "jz 2f\n\t"
       "1:\n\t" UFM_GEMM_DEPTH(0) UFM_GEMM_DEPTH(1) UFM_GEMM_DEPTH(2) UFM_GEMM_DEPTH(3)
@@ -139,19 +132,10 @@ void full_tile_depths(Index kc, const double* a, const double* b, double* out) {
       "dec %[ones]\n\t"
       "jnz 3b\n\t"
       "4:\n\t"
-      "vmovapd %%zmm0, 0(%[out])\n\t vmovapd %%zmm1, 64(%[out])\n\t vmovapd %%zmm2, 128(%[out])\n\t"
-      "vmovapd %%zmm3, 192(%[out])\n\t vmovapd %%zmm4, 256(%[out])\n\t vmovapd %%zmm5, 320(%[out])\n\t"
-      "vmovapd %%zmm6, 384(%[out])\n\t vmovapd %%zmm7, 448(%[out])\n\t vmovapd %%zmm8, 512(%[out])\n\t"
-      "vmovapd %%zmm9, 576(%[out])\n\t vmovapd %%zmm10, 640(%[out])\n\t vmovapd %%zmm11, 704(%[out])\n\t"
-      "vmovapd %%zmm12, 768(%[out])\n\t vmovapd %%zmm13, 832(%[out])\n\t vmovapd %%zmm14, 896(%[out])\n\t"
-      "vmovapd %%zmm15, 960(%[out])\n\t vmovapd %%zmm16, 1024(%[out])\n\t vmovapd %%zmm17, 1088(%[out])\n\t"
-      "vmovapd %%zmm18, 1152(%[out])\n\t vmovapd %%zmm19, 1216(%[out])\n\t vmovapd %%zmm20, 1280(%[out])\n\t"
-      "vmovapd %%zmm21, 1344(%[out])\n\t vmovapd %%zmm22, 1408(%[out])\n\t vmovapd %%zmm23, 1472(%[out])\n\t"
+      UFM_ZMM_STORE_0_23("%[out]")
       : [a] "+r"(a), [b] "+r"(b), [fours] "+r"(fours), [ones] "+r"(ones)
       : [out] "r"(out)
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-        "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
-        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "memory", "cc");
+      : UFM_ZMM_CLOBBERS_0_28, "memory", "cc");
 }
 #undef UFM_GEMM_DEPTH
 #undef UFM_GEMM_COLUMN

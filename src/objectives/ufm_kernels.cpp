@@ -9,6 +9,7 @@
 #include "ufm/simd.hpp"
 #include "ufm/transpose_8x8.hpp"
 #include "ufm/with_constant.hpp"
+#include "ufm/zmm_tile_asm.hpp"
 
 namespace ufm::detail {
 namespace {
@@ -542,15 +543,7 @@ void full_wide_tile(Index d, Index K, const double* W, const double* H, double* 
   Index lda = K * 8, lda3 = 3 * K * 8, ldh = d * 8, ldh3 = 3 * d * 8;
   Index fours = d / 4, ones = d % 4;
   asm volatile(
-      "vxorpd %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vmovapd %%zmm0, %%zmm1\n\t vmovapd %%zmm0, %%zmm2\n\t vmovapd %%zmm0, %%zmm3\n\t"
-      "vmovapd %%zmm0, %%zmm4\n\t vmovapd %%zmm0, %%zmm5\n\t vmovapd %%zmm0, %%zmm6\n\t"
-      "vmovapd %%zmm0, %%zmm7\n\t vmovapd %%zmm0, %%zmm8\n\t vmovapd %%zmm0, %%zmm9\n\t"
-      "vmovapd %%zmm0, %%zmm10\n\t vmovapd %%zmm0, %%zmm11\n\t vmovapd %%zmm0, %%zmm12\n\t"
-      "vmovapd %%zmm0, %%zmm13\n\t vmovapd %%zmm0, %%zmm14\n\t vmovapd %%zmm0, %%zmm15\n\t"
-      "vmovapd %%zmm0, %%zmm16\n\t vmovapd %%zmm0, %%zmm17\n\t vmovapd %%zmm0, %%zmm18\n\t"
-      "vmovapd %%zmm0, %%zmm19\n\t vmovapd %%zmm0, %%zmm20\n\t vmovapd %%zmm0, %%zmm21\n\t"
-      "vmovapd %%zmm0, %%zmm22\n\t vmovapd %%zmm0, %%zmm23\n\t"
+      UFM_ZMM_ZERO_0_23
       "test %[fours], %[fours]\n\t"
       "jz 2f\n\t"
       "1:\n\t" UFM_WIDE_ROW(0, "") UFM_WIDE_ROW(1, ",%[lda],1") UFM_WIDE_ROW(2, ",%[lda],2")
@@ -570,19 +563,10 @@ void full_wide_tile(Index d, Index K, const double* W, const double* H, double* 
       "dec %[ones]\n\t"
       "jnz 3b\n\t"
       "4:\n\t"
-      "vmovapd %%zmm0, 0(%[out])\n\t vmovapd %%zmm1, 64(%[out])\n\t vmovapd %%zmm2, 128(%[out])\n\t"
-      "vmovapd %%zmm3, 192(%[out])\n\t vmovapd %%zmm4, 256(%[out])\n\t vmovapd %%zmm5, 320(%[out])\n\t"
-      "vmovapd %%zmm6, 384(%[out])\n\t vmovapd %%zmm7, 448(%[out])\n\t vmovapd %%zmm8, 512(%[out])\n\t"
-      "vmovapd %%zmm9, 576(%[out])\n\t vmovapd %%zmm10, 640(%[out])\n\t vmovapd %%zmm11, 704(%[out])\n\t"
-      "vmovapd %%zmm12, 768(%[out])\n\t vmovapd %%zmm13, 832(%[out])\n\t vmovapd %%zmm14, 896(%[out])\n\t"
-      "vmovapd %%zmm15, 960(%[out])\n\t vmovapd %%zmm16, 1024(%[out])\n\t vmovapd %%zmm17, 1088(%[out])\n\t"
-      "vmovapd %%zmm18, 1152(%[out])\n\t vmovapd %%zmm19, 1216(%[out])\n\t vmovapd %%zmm20, 1280(%[out])\n\t"
-      "vmovapd %%zmm21, 1344(%[out])\n\t vmovapd %%zmm22, 1408(%[out])\n\t vmovapd %%zmm23, 1472(%[out])\n\t"
+      UFM_ZMM_STORE_0_23("%[out]")
       : [a] "+r"(W), [h0] "+r"(H), [h4] "+r"(h4), [fours] "+r"(fours), [ones] "+r"(ones)
       : [out] "r"(sums), [lda] "r"(lda), [lda3] "r"(lda3), [ldh] "r"(ldh), [ldh3] "r"(ldh3)
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-        "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
-        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "memory", "cc");
+      : UFM_ZMM_CLOBBERS_0_28, "memory", "cc");
 }
 #undef UFM_WIDE_ROW
 #undef UFM_WIDE_COLUMN
@@ -597,10 +581,10 @@ template <int V, int S>
 EIGEN_DONT_INLINE void logits_wide_tile(Index d, Index K, const double* W, const double* H, Index classes,
                                         const double* b, double* Zt, Index ldz) {
   alignas(64) double sums[S][V][8];  // sums[j][v]: classes 8v … of sample j
-  if constexpr (V == 3 && S == 8) {
-    if (classes == 24) full_wide_tile(d, K, W, H, &sums[0][0][0]);
-  }
-  if (!(V == 3 && S == 8 && classes == 24)) {
+  const bool full = V == 3 && S == 8 && classes == 24;
+  if (full) {
+    full_wide_tile(d, K, W, H, &sums[0][0][0]);
+  } else {
     const __mmask8 last = static_cast<__mmask8>((1u << (classes - 8 * (V - 1))) - 1u);  // all ones when full
     __m512d acc[V][S];
     for (int v = 0; v < V; ++v)
