@@ -523,7 +523,8 @@ Index group_begin(Index K, Index groups, Index j) { return K * j / groups; }
 // The full tile of logits_wide_tile (24 classes × 8 samples) in assembly: from the intrinsics GCC 12
 // stored all 24 accumulators to the stack at every row (the step 30% slower than with logits_tile).
 // sums[(3j + v)·8 ..] = Σ_r W(k0 + 8v .., r) h_j[r], a chain of multiply-adds from zero in r order:
-// acc[v][j] in zmm(3j + v), row r's three vectors of W in zmm24–26, h_j[r] broadcast into zmm27/28.
+// acc[v][j] in zmm(3j + v), row r's three vectors of W in zmm24–26 (the third a load under the mask
+// `last`: 17–24 classes), h_j[r] broadcast into zmm27/28.
 #define UFM_WIDE_COLUMN(HADDR, B, R0, R1, R2)       \
   "vbroadcastsd " HADDR ", %%zmm" #B "\n\t"         \
   "vfmadd231pd %%zmm" #B ", %%zmm24, %%zmm" #R0 "\n\t" \
@@ -532,13 +533,13 @@ Index group_begin(Index K, Index groups, Index j) { return K * j / groups; }
 #define UFM_WIDE_ROW(Q, AIDX)                                                                           \
   "vmovupd (%[a]" AIDX "), %%zmm24\n\t"                                                                 \
   "vmovupd 64(%[a]" AIDX "), %%zmm25\n\t"                                                               \
-  "vmovupd 128(%[a]" AIDX "), %%zmm26\n\t"                                                              \
+  "vmovupd 128(%[a]" AIDX "), %%zmm26%{%[last]%}%{z%}\n\t"                                             \
   UFM_WIDE_COLUMN(#Q "*8(%[h0])", 27, 0, 1, 2) UFM_WIDE_COLUMN(#Q "*8(%[h0],%[ldh],1)", 28, 3, 4, 5)    \
   UFM_WIDE_COLUMN(#Q "*8(%[h0],%[ldh],2)", 27, 6, 7, 8) UFM_WIDE_COLUMN(#Q "*8(%[h0],%[ldh3],1)", 28, 9, 10, 11) \
   UFM_WIDE_COLUMN(#Q "*8(%[h4])", 27, 12, 13, 14) UFM_WIDE_COLUMN(#Q "*8(%[h4],%[ldh],1)", 28, 15, 16, 17) \
   UFM_WIDE_COLUMN(#Q "*8(%[h4],%[ldh],2)", 27, 18, 19, 20) UFM_WIDE_COLUMN(#Q "*8(%[h4],%[ldh3],1)", 28, 21, 22, 23)
 
-void full_wide_tile(Index d, Index K, const double* W, const double* H, double* sums) {
+void full_wide_tile(Index d, Index K, const double* W, const double* H, __mmask8 last, double* sums) {
   const double* h4 = H + 4 * d;
   Index lda = K * 8, lda3 = 3 * K * 8, ldh = d * 8, ldh3 = 3 * d * 8;
   Index fours = d / 4, ones = d % 4;
@@ -565,7 +566,7 @@ void full_wide_tile(Index d, Index K, const double* W, const double* H, double* 
       "4:\n\t"
       UFM_ZMM_STORE_0_23("%[out]")
       : [a] "+r"(W), [h0] "+r"(H), [h4] "+r"(h4), [fours] "+r"(fours), [ones] "+r"(ones)
-      : [out] "r"(sums), [lda] "r"(lda), [lda3] "r"(lda3), [ldh] "r"(ldh), [ldh3] "r"(ldh3)
+      : [out] "r"(sums), [lda] "r"(lda), [lda3] "r"(lda3), [ldh] "r"(ldh), [ldh3] "r"(ldh3), [last] "Yk"(last)
       : UFM_ZMM_CLOBBERS_0_28, "memory", "cc");
 }
 #undef UFM_WIDE_ROW
@@ -575,17 +576,16 @@ void full_wide_tile(Index d, Index K, const double* W, const double* H, double* 
 /// per row r, V vectors of W's column r (classes k0 … k0 + 8V − 1, contiguous in W's own layout) times
 /// each sample's h_i[r] broadcast, so that no lane sum ends a tile. Zt[k·ldz + i] = b_k + Σ_r W(k, r)
 /// h_i[r], the sum a chain of multiply-adds from zero in r order. `classes` ≤ 8V (the last vector's
-/// lanes past it are masked off and never read). The full tile (V = 3, S = 8, 24 classes) runs
+/// lanes past it are masked off and never read). The tiles of 17–24 classes and 8 samples run
 /// full_wide_tile; the others the intrinsics, the same multiply-adds in the same order.
 template <int V, int S>
 EIGEN_DONT_INLINE void logits_wide_tile(Index d, Index K, const double* W, const double* H, Index classes,
                                         const double* b, double* Zt, Index ldz) {
   alignas(64) double sums[S][V][8];  // sums[j][v]: classes 8v … of sample j
-  const bool full = V == 3 && S == 8 && classes == 24;
-  if (full) {
-    full_wide_tile(d, K, W, H, &sums[0][0][0]);
+  const __mmask8 last = static_cast<__mmask8>((1u << (classes - 8 * (V - 1))) - 1u);  // all ones when full
+  if (V == 3 && S == 8) {
+    full_wide_tile(d, K, W, H, last, &sums[0][0][0]);
   } else {
-    const __mmask8 last = static_cast<__mmask8>((1u << (classes - 8 * (V - 1))) - 1u);  // all ones when full
     __m512d acc[V][S];
     for (int v = 0; v < V; ++v)
       for (int j = 0; j < S; ++j) acc[v][j] = _mm512_setzero_pd();
