@@ -12,7 +12,6 @@
 /// A plain std::chrono harness rather than Google Benchmark: the comparison needs the protocol of
 /// torch_ufm.py (untimed warmup, then a calibrated loop of consecutive GD steps on one evolving
 /// state, wall clock), per-configuration command-line arguments, and one JSON record per run.
-#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -22,7 +21,6 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -41,6 +39,7 @@
 #include "flow_traffic.hpp"
 #include "memory_alone.hpp"
 #include "ufm/app/environment.hpp"
+#include "ufm/app/heap_reuse.hpp"
 #include "ufm/gemm.hpp"
 #include "ufm/parallel.hpp"
 #include "net_bench.hpp"
@@ -586,12 +585,10 @@ int main(int argc, char** argv) {
   lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
   if (const int status = ufm::bench::parse_command_line(app, argc, argv, std::cout, std::cerr); status >= 0)
     return status;
-  // Freed buffers stay in the heap: a timed call that allocates θ-sized buffers (a flow run's
-  // stepper) then reuses pages touched before instead of faulting in fresh ones from the kernel,
-  // which costs 0.1-0.2 s per 80 MB on these VMs. A run of ufm-sim allocates once; this keeps the
-  // bench's repeated short runs measuring the same steady state.
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  // Freed buffers stay in the heap, as in ufm-sim: a timed call that allocates θ-sized buffers (a
+  // flow run's stepper) then reuses pages touched before instead of faulting in fresh ones from the
+  // kernel, which costs 0.1-0.2 s per 80 MB on these VMs, and so do the checkpoints' buffers.
+  ufm::keep_freed_memory_in_heap();
   a.p.loss = a.loss == "mse" ? ufm::Loss::kMse : ufm::Loss::kCrossEntropy;
 #ifdef _OPENMP
   omp_set_num_threads(a.threads);

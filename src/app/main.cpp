@@ -6,6 +6,7 @@
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/compare_command.hpp"
+#include "ufm/app/heap_reuse.hpp"
 #include "ufm/app/net_command.hpp"
 #include "ufm/app/merge_command.hpp"
 #include "ufm/app/sweep_command.hpp"
@@ -35,6 +36,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  ufm::keep_freed_memory_in_heap();  // each checkpoint's buffers reuse the last one's pages
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (!args.empty() && args[0] == "--version") {
