@@ -25,7 +25,9 @@ namespace ufm {
 namespace {
 
 constexpr Index kMr = 24;   ///< rows of the register tile: three vectors of 8
+static_assert(kMr == kGemmTileRows);
 constexpr Index kNr = 8;    ///< columns of the register tile: 24 accumulators of the 32 registers
+static_assert(kNr == kGemmTileCols);
 constexpr Index kKc = 256;  ///< depth of a packed block: an 8-column panel of B is 16 KiB, in L1
 constexpr Index kMc = 240;  ///< rows of a packed block of A: 480 KiB, in L2 (1 MiB on Zen 4 and 5)
 constexpr Index kNc = 1024; ///< columns of a packed block of B: 2 MiB, in L3
@@ -320,6 +322,8 @@ void gemm(Index n, const PackedA& A, GemmOperand B, double beta, double* C, Inde
 
 bool gemm_has_own_kernel() { return true; }
 
+void gemm_tile(Index depth, const double* a, const double* b, double* out) { full_tile_depths(depth, a, b, out); }
+
 void gemm_prepare_threads() {
 #ifdef _OPENMP
   if (!omp_in_parallel()) {
@@ -365,6 +369,10 @@ void gemm(Index n, const PackedA& A, GemmOperand B, double beta, double* C, Inde
 }
 
 bool gemm_has_own_kernel() { return false; }
+
+void gemm_tile(Index, const double*, const double*, double*) {
+  throw std::logic_error("gemm_tile: this build has no AVX-512 kernel of its own");
+}
 
 void gemm_prepare_threads() {}
 

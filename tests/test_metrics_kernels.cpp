@@ -97,6 +97,31 @@ TEST(GramKernel, PackedPanelsGiveEachSumInSampleOrderBitForBit) {
     }
 }
 
+TEST(GramKernel, GemmTilesGiveEachSumInSampleOrderAndLeaveEverythingElse) {
+  // From d = 256 the fused (Intel) Gram runs gemm's 24×8 register tile on the block packed in panels
+  // of 24 and of 8 rows: each entry of the lower triangle is still the FMA chain over the samples in
+  // order, added to G; the entries above the diagonal and past d (G's leading dimension) keep their
+  // values, and X's rows past d (NaN) are never read. d = 256 and 517 end in a panel of 16 and 13 rows,
+  // 263 in one of 23 (and a column panel of 7), 264 fills its panels.
+  if (simd::kLanes != 8) GTEST_SKIP() << "the gemm tile is AVX-512's";
+  for (const Index d : {Index{256}, Index{263}, Index{264}, Index{517}})
+    for (const Index n : {Index{1}, Index{37}}) {
+      const Index ldx = d + 3, ldg = d + 2;
+      Mat X = test::random_mat(ldx, n, 17 + static_cast<unsigned>(d + n));
+      X.bottomRows(3).setConstant(std::numeric_limits<double>::quiet_NaN());
+      Mat Gbig = Mat::Constant(ldg, d, 0.5);
+      Gbig.bottomRows(2).setConstant(-7.0);
+      add_gram_lower(X.data(), ldx, d, n, Gbig.data(), ldg, GramTiles::kRowsOf16Fused);
+      const Mat G = Gbig.topRows(d);
+      ASSERT_TRUE(each_entry_is_its_sum_in_order(X.topRows(d), G, 0.5, GramTiles::kRowsOf16Fused))
+          << "d = " << d << ", n = " << n;
+      EXPECT_EQ(Mat(G.triangularView<Eigen::StrictlyUpper>()),
+                Mat(Mat::Constant(d, d, 0.5).triangularView<Eigen::StrictlyUpper>()))
+          << "the upper triangle is not touched, d = " << d;
+      EXPECT_TRUE((Gbig.bottomRows(2).array() == -7.0).all()) << "rows past d are not touched, d = " << d;
+    }
+}
+
 #ifdef _OPENMP
 TEST(GramKernel, GivesTheSameBitsOnAnyNumberOfThreads) {
   // From 10⁷ multiply-adds the row blocks go to the threads (d = 200 and 203 with n = 300: the last

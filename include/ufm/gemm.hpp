@@ -64,6 +64,15 @@ void gemm(Index n, const PackedA& A, GemmOperand B, double beta, double* C, Inde
 /// True when gemm runs its own kernel (an AVX-512 build), false when it is Eigen's product.
 bool gemm_has_own_kernel();
 
+/// The own kernel's register tile, for other kernels that lay their operands out as gemm packs them
+/// (the Gram's, gram_kernel.cpp): out[(3j + v)·8 + l] = Σ_p a[24p + 8v + l] · b[8p + j] for
+/// v < 3, l < 8, j < 8, over p = 0 … depth − 1 in order, each a chain of fused multiply-adds from +0
+/// (its bits are those of the same loop with std::fma). a and out 64-byte aligned, out 192 doubles.
+/// Throws std::logic_error where gemm_has_own_kernel() is false.
+inline constexpr Index kGemmTileRows = 24;
+inline constexpr Index kGemmTileCols = 8;
+void gemm_tile(Index depth, const double* a, const double* b, double* out);
+
 /// Gives every thread of an OpenMP team of omp_get_max_threads() its packing buffers now (the own
 /// kernel's; nothing without it). gemm allocates a thread's buffers on that thread's first call, and
 /// the objectives hand their chunks to threads dynamically, so a worker that took no chunk while a

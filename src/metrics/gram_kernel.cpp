@@ -6,6 +6,7 @@
 #include <cpuid.h>
 #endif
 
+#include "ufm/gemm.hpp"
 #include "ufm/parallel.hpp"
 #include "ufm/simd.hpp"
 
@@ -248,6 +249,75 @@ const double* pack_panels(const double* X, Index ldx, Index d, Index n) {
   return P;
 }
 
+#if defined(__AVX512F__)
+/// d from which the fused (Intel) Gram runs gemm's 24×8 register tile on the block packed as gemm
+/// packs its operands (gemm_tile_gram_lower). The Xeon, one core, blocks of 36 to 256 samples, GFLOP/s
+/// against the 16×12 tiles: d = 256 53–66 against 51–58, 384 62–72 against 53–58, 512 58–69 against
+/// 50–65, 768 58–72 against 50–64; at d = 128 slower (43–51 against 56–64: a 24-row panel of 128 rows'
+/// diagonal tiles compute their upper parts for nothing).
+constexpr Index kGemmTilesFrom = 256;
+/// Entries of the largest block gemm_tile_gram_lower packs (twice: as row panels and column panels).
+constexpr Index kGemmTilesAtMost = Index{1} << 18;
+
+/// The lower triangle by gemm's register tile (gemm_tile: fused multiply-adds from zero over the
+/// samples in order, then added to G, as the fused 16×12 tiles do: the same bits). X is copied once
+/// into panels of 24 rows (the tile's a: per sample its 24 rows, zeros past d) and panels of 8 rows
+/// (its b); every tile of 24 rows by 8 columns that holds an entry of the lower triangle is one call.
+/// The 16×12 tile from the intrinsics ran at about half the FMA peak at d = 512 (GCC keeps three of
+/// its twelve column pointers on the stack); the 24×8 one runs at 90–95 GFLOP/s on operands in cache,
+/// and what it loses here is the copy and adding each tile to G.
+void gemm_tile_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
+  const Index row_panels = (d + kGemmTileRows - 1) / kGemmTileRows;
+  const Index col_panels = (d + kGemmTileCols - 1) / kGemmTileCols;
+  thread_local Vec rows_buffer, cols_buffer;  // 64-byte aligned (Eigen's alignment with AVX-512)
+  if (rows_buffer.size() < row_panels * kGemmTileRows * n) rows_buffer.resize(row_panels * kGemmTileRows * n);
+  if (cols_buffer.size() < col_panels * kGemmTileCols * n) cols_buffer.resize(col_panels * kGemmTileCols * n);
+  double* A = rows_buffer.data();
+  double* B = cols_buffer.data();
+  // Panel q of width w: per sample, rows qw … qw + w − 1 (zeros past d), a vector of 8 at a time.
+  const auto pack = [&]<Index kWidth>(double* out, Index panels) {
+    for (Index q = 0; q < panels; ++q) {
+      const Index r0 = q * kWidth, rows = std::min(kWidth, d - r0);
+      double* panel = out + q * kWidth * n;
+      for (Index i = 0; i < n; ++i) {
+        const double* x = X + i * ldx + r0;
+        double* to = panel + i * kWidth;
+        if (rows == kWidth) {
+          for (Index v = 0; v < kWidth; v += 8) simd::store(to + v, simd::load(x + v));
+        } else {
+          std::copy_n(x, rows, to);
+          std::fill_n(to + rows, kWidth - rows, 0.0);
+        }
+      }
+    }
+  };
+  pack.template operator()<kGemmTileRows>(A, row_panels);
+  pack.template operator()<kGemmTileCols>(B, col_panels);
+  const bool parallel = static_cast<double>(d) * static_cast<double>(d) * static_cast<double>(n) >= kParallelGram;
+  // Column panels outermost, as gemm's loop nest has them: a column panel (8 × n) stays in L1 while
+  // the row panels from its diagonal down pass, and G is written down its 8 columns in address order.
+  for_each_chunk(col_panels, parallel, [&](Index t) {  // the longest (t = 0) first
+    const Index c0 = t * kGemmTileCols, cols = std::min(kGemmTileCols, d - c0);
+    alignas(64) double sums[kGemmTileRows * kGemmTileCols];  // sums[(3j + v)·8 + l]: row r0 + 8v + l, column j
+    for (Index q = c0 / kGemmTileRows; q < row_panels; ++q) {  // the row panels that reach the diagonal or below
+      const Index r0 = q * kGemmTileRows, rows = std::min(kGemmTileRows, d - r0);
+      gemm_tile(n, A + r0 * n, B + c0 * n, sums);
+      if (c0 + kGemmTileCols <= r0 && rows == kGemmTileRows && cols == kGemmTileCols) {  // wholly below the diagonal
+        for (Index j = 0; j < kGemmTileCols; ++j)
+          for (Index v = 0; v < 3; ++v) {
+            double* g = G + (c0 + j) * ldg + r0 + v * 8;
+            simd::store(g, simd::load(g) + simd::load(sums + (3 * j + v) * 8));
+          }
+        continue;
+      }
+      for (Index j = 0; j < cols; ++j)
+        for (Index i = std::max<Index>(0, c0 + j - r0); i < rows; ++i)  // r0 + i ≥ c0 + j
+          G[(c0 + j) * ldg + r0 + i] += sums[(3 * j + i / 8) * 8 + i % 8];
+    }
+  });
+}
+#endif
+
 }  // namespace
 
 GramTiles preferred_gram_tiles() {
@@ -287,6 +357,9 @@ void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Ind
   if constexpr (kLanes == 8)
     if (tiles != GramTiles::kRowsOf8 && d >= RowsOf16::kTileRows) {
       const bool fused = tiles == GramTiles::kRowsOf16Fused;
+#if defined(__AVX512F__)
+      if (fused && d >= kGemmTilesFrom && d * n <= kGemmTilesAtMost) return gemm_tile_gram_lower(X, ldx, d, n, G, ldg);
+#endif
       if (d % kPanelRows == 0 && d >= kPanelsFrom && d * n <= kPanelsAtMost) {
         const double* P = pack_panels(X, ldx, d, n);
         return fused ? sixteen_row_gram_lower<true, true>(P, 0, d, n, G, ldg)

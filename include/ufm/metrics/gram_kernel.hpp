@@ -5,8 +5,9 @@
 /// of OpenBLAS's dsyrk at d = 64 and 512, which packs both operands). With AVX2 the same kernel in
 /// 8×4 tiles up to d = 64 (there on par with dsyrk's Haswell kernels and faster than its Cooperlake
 /// ones; from d = 256 slower than either). Otherwise, and for d < 8, that dsyrk. From d = 512 (a
-/// multiple of 16) the 16-row tiles read a copy of a block of up to 2 MiB packed in panels of 16 rows:
-/// bit for bit the same sums.
+/// multiple of 16) the 16-row tiles read a copy of a block of up to 2 MiB packed in panels of 16 rows;
+/// with kRowsOf16Fused (Intel), from d = 256, gemm's 24×8 register tile reads the block packed as gemm
+/// packs its operands: bit for bit the same sums either way.
 #include "ufm/linalg.hpp"
 
 namespace ufm {
