@@ -57,9 +57,11 @@ TEST(LinearImages, EveryLevelIsTheFormedLevelsUpToRounding) {
       {{12, 9, 14, 10}, 5, {7}, false},                 // no spectra
       {{50, 45, 60, 55, 40}, 12, {12, 3}},              // a width below K − 1
       {{20, 1, 25}, 4, {6}},                            // a class of one sample: zero spread
-      // K ≥ 11: every level's projections in one GEMM (with AVX-512), with one level and with two
+      // K ≥ 11: every level's projections in one GEMM (with AVX-512), with one level and with two, and
+      // M̃ᵀΣ_W M̃ from the class scatters' sum; then from the projections (d₀ ≫ N/K)
       {{9, 12, 10, 11, 8, 13, 9, 10, 12, 11, 9, 10}, 24, {20}},
       {{9, 12, 10, 11, 8, 13, 9, 10, 12, 11, 9, 10}, 24, {28, 20}},
+      {{9, 12, 10, 11, 8, 13, 9, 10, 12, 11, 9, 10}, 150, {30}, false},
   };
   for (std::size_t k = 0; k < cases.size(); ++k) {
     const ImageCase& c = cases[k];

@@ -97,6 +97,13 @@ void subtract_by_label(const double* g, [[maybe_unused]] Index K, const int* y, 
   for (; i < n; ++i) p[i] -= g[y[i]];
 }
 
+/// Cᵀ = (M̃ᵀ(H − μ_y))ᵀ = Pᵀ − G[y_i, :], in place in Pt (N×K).
+void subtract_by_labels(const Mat& G, std::span<const int> labels, Mat& Pt) {
+  const Index N = Pt.rows(), K = Pt.cols();
+  const Mat Gt = G.transpose();  // Gt.col(c) = G.row(c), contiguous: the loop gathers from it
+  for (Index c = 0; c < K; ++c) subtract_by_label(Gt.col(c).data(), K, labels.data(), N, Pt.col(c).data());
+}
+
 /// S(a, b) = Σ_i C(i, a) C(i, b) for b ≤ a < K ≤ kDotsUpToK (C: N×K, contiguous columns), the lower
 /// triangle: for each a, the a + 1 sums in vectors of simd::kLanes samples in registers (column a loaded
 /// once per vector of samples, on fused multiply-adds where the ISA has them), then each one's lanes
@@ -208,17 +215,19 @@ void put_feature_metrics_from(std::span<const int> labels, const ClassStats& s, 
   Vec& var = pass.var;
   if (!s.means_coincide) ncc = nearest_class_center(s, Pt);
 
-  // Cᵀ = (M̃ᵀ(H − μ_y))ᵀ = Pᵀ − G[y_i, :] (in place), and S = M̃ᵀΣ_W M̃ = C Cᵀ/N, one dot product of two
-  // columns of Cᵀ per entry up to kDotsUpToK (at K = 10 a tenth of the time of a BLAS call, which packs
-  // both operands), one product above.
-  const Mat Gt = s.G.transpose();  // Gt.col(c) = G.row(c), contiguous: the loop below gathers from it
-  for (Index c = 0; c < K; ++c) subtract_by_label(Gt.col(c).data(), K, labels.data(), N, Pt.col(c).data());
+  // S = M̃ᵀΣ_W M̃ = C Cᵀ/N, C = M̃ᵀ(H − μ_y) (Cᵀ made in place from Pᵀ), one dot product of two columns of Cᵀ
+  // per entry up to kDotsUpToK (at K = 10 a tenth of the time of a BLAS call, which packs both operands),
+  // one product above; or the caller's.
   Mat S(K, K);
-  if (K > kDotsUpToK) {  // one product (our GEMM: each entry one sum, S(a, b) and S(b, a) alike)
+  if (pass.S.rows() == K && pass.S.cols() == K) {  // the caller's (a linear image's, from Σ_c C_c)
+    S = pass.S;
+  } else if (K > kDotsUpToK) {  // one product (our GEMM: each entry one sum, S(a, b) and S(b, a) alike)
+    subtract_by_labels(s.G, labels, Pt);
     gemm_into(S, Pt, true, Pt, false, 0.0);
     S.triangularView<Eigen::StrictlyUpper>() = S.transpose();  // symmetric whatever the product
     S /= n;
   } else {
+    subtract_by_labels(s.G, labels, Pt);
     column_dots_lower(Pt, S);
     S.triangularView<Eigen::StrictlyUpper>() = S.transpose();
     S /= n;

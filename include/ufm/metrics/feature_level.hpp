@@ -18,6 +18,7 @@ struct FeaturePass {
   double dist2_sum = 0.0;  ///< Σ_i ‖h_i − μ_{y_i}‖²
   double x_sq = 0.0;       ///< ‖H − μ_G1ᵀ‖²_F
   Mat gram;                ///< with spectra, the centred Gram: X Xᵀ (d×d) if d ≤ N, else XᵀX; lower triangle read
+  Mat S;                   ///< when K×K, M̃ᵀΣ_W M̃ made by the caller: Pt is then read for the nearest centres only
 };
 
 /// put_feature_metrics from the pass (its Pt is overwritten): the same metrics in the same order, on
