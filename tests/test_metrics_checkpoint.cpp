@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,8 @@ TEST(CheckpointReport, MeasuresALinearStackAsImagesOfH1WhereThatIsCheaper) {
       {{6}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kRegularized, false, {30, 40, 35}},
       {{6}, Activation::kLinear, Loss::kMse, BiasMode::kFree, true, {30, 40, 35}},
       {{6, 4}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kNone, false, {30, 40, 35}},
+      // W₁ 4×5: its σ from its own Gram W₁W₁ᵀ; above (d₁ ≥ d₀), from the W₁ᵀW₁ the levels' spreads use
+      {{4, 6}, Activation::kLinear, Loss::kCrossEntropy, BiasMode::kNone, false, {30, 40, 35}},
   };
   for (std::size_t k = 0; k < cases.size(); ++k) {
     for (const bool spectra : {true, false}) {
@@ -148,6 +151,20 @@ TEST(CheckpointReport, MeasuresALinearStackAsImagesOfH1WhereThatIsCheaper) {
     relu.activation = Activation::kRelu;
     EXPECT_FALSE(linear_images(checkpoint_case_objective(relu), MetricOptions{})) << "case " << k;
   }
+}
+
+TEST(CheckpointReport, AWeightReportTakesAGramOnlyOfItsShape) {
+  const Mat W = test::random_mat(6, 4, 3);
+  const Mat gram = W.transpose() * W;  // 4×4
+  const ConstMatMap w(W.data(), 6, 4);
+  const auto from_gram = weight_report(w, 0, &gram);
+  const auto own = weight_report(w, 0);
+  EXPECT_EQ(test::json_difference(from_gram, own, 1e-12), "");
+  const Mat wrong = Mat::Identity(6, 6);
+  EXPECT_THROW(weight_report(w, 0, &wrong), std::invalid_argument);
+  const Mat Wt = W.transpose();  // 4×6: its smaller Gram is W Wᵀ, not the 6×6 WᵀW
+  const Mat wide_gram = W * W.transpose();
+  EXPECT_THROW(weight_report(ConstMatMap(Wt.data(), 4, 6), 0, &wide_gram), std::invalid_argument);
 }
 
 TEST(CheckpointReport, MatchesThePlainRouteWhereMetricsAreNull) {

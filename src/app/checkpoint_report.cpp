@@ -1,6 +1,7 @@
 #include "ufm/app/checkpoint_report.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,7 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
   const Eigen::Ref<const Mat> Wr = W;
   std::vector<ConstMatMap> hidden;
   const bool images = linear_images(f, options);
+  Mat first_gram;  // with images, W₁ᵀW₁ (d₀×d₀, lower triangle), which W₁'s report shares where d₁ ≥ d₀
   if (images) {
     // A linear stack's hidden levels are images S_l = Q_l H1 (Q_l = W_l⋯W_1), measured without forming
     // them (linear_images.hpp): the penultimate level S exists here only as a shape.
@@ -71,7 +73,8 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
         gemm_into(Q.back(), Wl, false, Q[Q.size() - 2], false, 0.0);
       }
     }
-    by_level = linear_stack_levels(L.H1(c.theta), f.labels(), L.K, Q, options, &Wr, handed ? nullptr : &formed);
+    by_level = linear_stack_levels(L.H1(c.theta), f.labels(), L.K, Q, options, &Wr, handed ? nullptr : &formed,
+                                   &first_gram);
   } else {
     // H1 is a view of theta; S_1..S_{L−1} come from one forward pass (L ≥ 2 only), read in the
     // objective's workspace (f is not evaluated again before the report is done).
@@ -124,16 +127,22 @@ nlohmann::ordered_json checkpoint_report(const DeepUfmObjective& f, const Checkp
       levels[level_name(l)] = std::move(by_level[static_cast<std::size_t>(l)].metrics);
     j["levels"] = std::move(levels);
     nlohmann::ordered_json weights = nlohmann::ordered_json::object();
-    for (Index l = 1; l < layers; ++l)
-      weights["W" + std::to_string(l)] = weight_report(L.W(l, c.theta), options.max_singular_values);
+    for (Index l = 1; l < layers; ++l) {
+      const auto Wl = L.W(l, c.theta);
+      const bool shared = l == 1 && first_gram.size() > 0 && Wl.rows() >= Wl.cols();
+      weights["W" + std::to_string(l)] = weight_report(Wl, options.max_singular_values, shared ? &first_gram : nullptr);
+    }
     j["weights"] = std::move(weights);
   }
   j["null_reasons"] = std::move(reasons);
   return j;
 }
 
-nlohmann::ordered_json weight_report(const ConstMatMap& W, Index max_singular_values) {
-  const Vec sigma = singular_values_via_gram(W);  // Gram + eigensolver: 7-15x faster than an SVD
+nlohmann::ordered_json weight_report(const ConstMatMap& W, Index max_singular_values, const Mat* gram) {
+  if (gram && (W.rows() < W.cols() || gram->rows() != W.cols() || gram->cols() != W.cols()))
+    throw std::invalid_argument("weight_report(): gram must be W'W of a W with at least as many rows as columns");
+  // Gram + eigensolver: 7-15x faster than an SVD
+  const Vec sigma = gram ? singular_values_from_gram(*gram) : singular_values_via_gram(W);
   const Index shown = max_singular_values > 0 ? std::min(sigma.size(), max_singular_values) : sigma.size();
   return {{"norm", W.norm()}, {"singular_values", std::vector<double>(sigma.data(), sigma.data() + shown)}};
 }

@@ -112,7 +112,7 @@ void check_shapes(Index d0, Index N, Index K, std::span<const Mat> Q, const Metr
 
 std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                                               std::span<const Mat> Q, const MetricOptions& opt,
-                                              const Eigen::Ref<const Mat>* W, Mat* WHt) {
+                                              const Eigen::Ref<const Mat>* W, Mat* WHt, Mat* first_gram) {
   const Index d0 = H.rows(), N = H.cols(), m = static_cast<Index>(Q.size());
   check_shapes(d0, N, K, Q, opt, W);
   std::vector<LevelMetrics> levels(static_cast<std::size_t>(m + 1));
@@ -202,6 +202,7 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
       }
     }
   }
+  if (first_gram && m > 0) *first_gram = std::move(QtQ.front());  // no longer read here
   for (Index l = 0; l <= m; ++l) {
     LevelMetrics& level = levels[static_cast<std::size_t>(l)];
     ClassStats& s = level.stats;

@@ -28,6 +28,8 @@ bool linear_images(const DeepUfmObjective& f, const MetricOptions& options);
 /// {"norm": ‖W‖_F, "singular_values": the largest max_singular_values (0 = all), descending} of a
 /// weight matrix, through the smaller Gram matrix (singular_values_via_gram): a `weights` entry of
 /// the UFM's and the network's checkpoints.
-nlohmann::ordered_json weight_report(const ConstMatMap& W, Index max_singular_values);
+/// \param gram When not null, WᵀW (cols×cols, lower triangle read) made already, for a W with at least as
+/// many rows as columns (its smaller Gram): the σ come from it.
+nlohmann::ordered_json weight_report(const ConstMatMap& W, Index max_singular_values, const Mat* gram = nullptr);
 
 }  // namespace ufm

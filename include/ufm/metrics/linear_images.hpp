@@ -33,10 +33,13 @@ namespace ufm {
 /// \param W When not null, the K×d_m classifier reading the last level (d₀ when Q is empty): its
 /// statistics carry the strong residual (class_stats with W), and WHt, when not null, is resized to N×K
 /// and receives the logits without the bias (W S_m)ᵀ = ((W Q_m) H)ᵀ, class-major.
+/// \param first_gram When not null and Q is not empty, receives Q[0]ᵀQ[0] (d₀×d₀; its lower triangle, the
+/// upper one zero), which the levels' spreads use: a two-layer checkpoint's W₁ report reads its σ from it.
 /// Throws like level_metrics on bad labels or K.
 std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index K,
                                               std::span<const Mat> Q, const MetricOptions& opt,
-                                              const Eigen::Ref<const Mat>* W = nullptr, Mat* WHt = nullptr);
+                                              const Eigen::Ref<const Mat>* W = nullptr, Mat* WHt = nullptr,
+                                              Mat* first_gram = nullptr);
 
 /// true when linear_stack_levels takes fewer flops than forming the levels S_l = W_l S_{l−1} of a linear
 /// stack of widths dims = (d₀, d₁, …, d_m) and measuring each (level_metrics), and applies (with spectra,
