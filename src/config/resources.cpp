@@ -112,10 +112,12 @@ long double estimated_run_bytes(const RunConfig& c) {
   total += (2 * K + 2 * activations) * N * bytes + std::max<Real>(64.0L * (1 << 20), weights * bytes) +
            (2 * weights + padding) * bytes;
   // One checkpoint's metrics: a copy of every feature level, the centered features, a Gram matrix
-  // of the smaller side with its eigen-solver workspace, the logits.
+  // of the smaller side with its eigen-solver workspace, the logits; with hidden layers, as many again
+  // d×d matrices (a linear stack's Σ_W, its two class scatters, Q_lᵀQ_l and each level's Gram).
   const Real levels = (dims[0] + activations) * N;
   const Real gram = std::min(widest, N);
-  total += (2 * levels + 4 * gram * gram + 4 * K * N) * bytes;
+  const Real grams = dims.size() > 1 ? 8 : 4;
+  total += (2 * levels + grams * gram * gram + 4 * K * N) * bytes;
   // --format json holds the trajectory: ~60 numbers and the spectra per level, ~100 bytes each in memory.
   const Real checkpoints = static_cast<Real>(c.num_checkpoints);
   const Real spectrum = c.max_singular_values > 0 ? std::min<Real>(static_cast<Real>(c.max_singular_values), widest)
