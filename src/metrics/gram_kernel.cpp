@@ -236,17 +236,35 @@ constexpr Index kPanelsFrom = 512;
 /// 256 samples; a whole matrix of samples (a weight's Gram, a level's in one call) is read where it is.
 constexpr Index kPanelsAtMost = Index{1} << 18;
 
+/// X (d×n, leading dimension ldx) copied into panels of kWidth rows (a multiple of kLanes): panel q
+/// holds, sample after sample, rows q·kWidth … q·kWidth + kWidth − 1 (zeros past d), at
+/// out + (q·n + i)·kWidth. A vector at a time: a copy call per sample and panel cost the Gram on
+/// the GEMM's tile 10% at d = 512.
+template <Index kWidth>
+void pack_row_panels(const double* X, Index ldx, Index d, Index n, double* out) {
+  for (Index r0 = 0; r0 < d; r0 += kWidth) {
+    const Index rows = std::min(kWidth, d - r0);
+    double* panel = out + r0 * n;
+    for (Index i = 0; i < n; ++i) {
+      const double* x = X + i * ldx + r0;
+      double* to = panel + i * kWidth;
+      if (rows == kWidth) {
+        for (Index v = 0; v < kWidth; v += kLanes) simd::store(to + v, simd::load(x + v));
+      } else {
+        std::copy_n(x, rows, to);
+        std::fill_n(to + rows, kWidth - rows, 0.0);
+      }
+    }
+  }
+}
+
 /// X (d×n, leading dimension ldx; d a multiple of kPanelRows) copied into panels of kPanelRows rows,
 /// panel_tile's layout, in a buffer of the calling thread's that grows and is kept.
 const double* pack_panels(const double* X, Index ldx, Index d, Index n) {
   thread_local Vec buffer;  // Eigen's alignment: whole cache lines per panel row
-  const Index size = d * n;
-  if (buffer.size() < size) buffer.resize(size);
-  double* P = buffer.data();
-  for (Index i = 0; i < n; ++i)
-    for (Index p = 0; p < d; p += kPanelRows)
-      std::copy_n(X + i * ldx + p, kPanelRows, P + (p * n + i * kPanelRows));
-  return P;
+  if (buffer.size() < d * n) buffer.resize(d * n);
+  pack_row_panels<kPanelRows>(X, ldx, d, n, buffer.data());
+  return buffer.data();
 }
 
 #if defined(__AVX512F__)
@@ -274,25 +292,8 @@ void gemm_tile_gram_lower(const double* X, Index ldx, Index d, Index n, double* 
   if (cols_buffer.size() < col_panels * kGemmTileCols * n) cols_buffer.resize(col_panels * kGemmTileCols * n);
   double* A = rows_buffer.data();
   double* B = cols_buffer.data();
-  // Panel q of width w: per sample, rows qw … qw + w − 1 (zeros past d), a vector of 8 at a time.
-  const auto pack = [&]<Index kWidth>(double* out, Index panels) {
-    for (Index q = 0; q < panels; ++q) {
-      const Index r0 = q * kWidth, rows = std::min(kWidth, d - r0);
-      double* panel = out + q * kWidth * n;
-      for (Index i = 0; i < n; ++i) {
-        const double* x = X + i * ldx + r0;
-        double* to = panel + i * kWidth;
-        if (rows == kWidth) {
-          for (Index v = 0; v < kWidth; v += 8) simd::store(to + v, simd::load(x + v));
-        } else {
-          std::copy_n(x, rows, to);
-          std::fill_n(to + rows, kWidth - rows, 0.0);
-        }
-      }
-    }
-  };
-  pack.template operator()<kGemmTileRows>(A, row_panels);
-  pack.template operator()<kGemmTileCols>(B, col_panels);
+  pack_row_panels<kGemmTileRows>(X, ldx, d, n, A);
+  pack_row_panels<kGemmTileCols>(X, ldx, d, n, B);
   const bool parallel = static_cast<double>(d) * static_cast<double>(d) * static_cast<double>(n) >= kParallelGram;
   // Column panels outermost, as gemm's loop nest has them: a column panel (8 × n) stays in L1 while
   // the row panels from its diagonal down pass, and G is written down its 8 columns in address order.
