@@ -221,15 +221,13 @@ void put_feature_metrics_from(std::span<const int> labels, const ClassStats& s, 
   Mat S(K, K);
   if (pass.S.rows() == K && pass.S.cols() == K) {  // the caller's (a linear image's, from Σ_c C_c)
     S = pass.S;
-  } else if (K > kDotsUpToK) {  // one product (our GEMM: each entry one sum, S(a, b) and S(b, a) alike)
-    subtract_by_labels(s.G, labels, Pt);
-    gemm_into(S, Pt, true, Pt, false, 0.0);
-    S.triangularView<Eigen::StrictlyUpper>() = S.transpose();  // symmetric whatever the product
-    S /= n;
   } else {
     subtract_by_labels(s.G, labels, Pt);
-    column_dots_lower(Pt, S);
-    S.triangularView<Eigen::StrictlyUpper>() = S.transpose();
+    if (K > kDotsUpToK)  // one product (our GEMM: each entry one sum, S(a, b) and S(b, a) alike)
+      gemm_into(S, Pt, true, Pt, false, 0.0);
+    else
+      column_dots_lower(Pt, S);
+    S.triangularView<Eigen::StrictlyUpper>() = S.transpose();  // symmetric whatever the product
     S /= n;
   }
 
