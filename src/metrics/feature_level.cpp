@@ -213,7 +213,8 @@ void put_feature_metrics_from(std::span<const int> labels, const ClassStats& s, 
   }
   Mat& Pt = pass.Pt;
   Vec& var = pass.var;
-  if (!s.means_coincide) ncc = nearest_class_center(s, Pt);
+  if (!s.means_coincide)
+    ncc = pass.ncc.size() == static_cast<std::size_t>(N) ? std::move(pass.ncc) : nearest_class_center(s, Pt);
 
   // S = M̃ᵀΣ_W M̃ = C Cᵀ/N, C = M̃ᵀ(H − μ_y) (Cᵀ made in place from Pᵀ), one dot product of two columns of Cᵀ
   // per entry up to kDotsUpToK (at K = 10 a tenth of the time of a BLAS call, which packs both operands),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -89,6 +90,86 @@ bool s_from_scatters_pays(Index K, Index d0, Index N) {
   return K >= kStackedFromClasses && 2.0 * k * d * d + 2.0 * k * k * d < 2.0 * k * k * static_cast<double>(N);
 }
 
+/// Every level's nearest class centres, from the class-gathered blocks of centred columns that the
+/// scatters are made of: where S comes from the scatters (s_from_scatters_pays) and the stacked GEMM
+/// makes the projections (stacked_projections_pay), the projections are read for the nearest centres
+/// alone, and this takes them from columns gathered anyway. The closeness of sample i to class c is
+/// nearest_class_center's 2m̃_cᵀ(h_i − μ_G) − ‖m̃_c‖², with m̃_cᵀ(h_i − μ_G) = m̃_cᵀ(h_i − μ_y) + m̃_cᵀm̃_y:
+/// one product of the stacked A_l = M̃_lᵀQ_l with the gathered columns, plus an offset by class. No N×K
+/// projections, no second pass over H, no centred copy of it. The doubles compared are associated
+/// differently from nearest_class_center's, so a sample at a tie to rounding may take the other class.
+///
+/// The scatters' blocks are gathered into one buffer of kStackedBlock columns, and the product made when
+/// it is full: with one product per block of 64 columns, the stacked A (K·levels×d₀, 800 KiB at K = 100)
+/// streams from L3 four times as often. The large two-layer checkpoint (the Xeon, ufm-bench, three rounds
+/// against stacked_projections' 148.5–152.0 ms): 144.9–148.7 ms so, 139.5–150.7 with the buffer.
+class BlockNearestCentres {
+ public:
+  /// \param A each level's A_l (K×d₀); \param G each level's M̃_lᵀM̃_l (K×K); \param block the most
+  /// columns a block commits.
+  BlockNearestCentres(const std::vector<Mat>& A, const std::vector<const Mat*>& G, Index N, Index block)
+      : K_(A.front().rows()), levels_(static_cast<Index>(A.size())), block_(block),
+        X_(A.front().cols(), std::max(block, std::min(N, kStackedBlock))), C_(K_ * levels_, X_.cols()),
+        samples_(static_cast<std::size_t>(X_.cols())), classes_(samples_.size()) {
+    const Index d0 = X_.rows(), rows = K_ * levels_;
+    Mat stacked(rows, d0);  // (levels·K)×d₀
+    for (Index l = 0; l < levels_; ++l) stacked.middleRows(l * K_, K_) = A[static_cast<std::size_t>(l)];
+    packed_.reserve(rows, d0);
+    packed_.pack(rows, d0, {stacked.data(), rows});
+    for (const Mat* g : G) {
+      // offset(c, y) = 2G(c, y) − G(c, c): the closeness of a class-y sample to class c, less 2m̃_cᵀ(h − μ_y)
+      offset_.push_back(2.0 * *g);
+      offset_.back().colwise() -= g->diagonal();
+      ncc_.emplace_back(static_cast<std::size_t>(N), 0);
+    }
+  }
+  /// Where the next block's columns go (d₀×block, contiguous).
+  double* block() { return X_.col(used_).data(); }
+  /// The block's first nb columns are h_i − μ_y for the class-y samples i = samples[j].
+  void commit(Index nb, Index y, const Index* samples) {
+    for (Index j = 0; j < nb; ++j) {
+      samples_[static_cast<std::size_t>(used_ + j)] = samples[j];
+      classes_[static_cast<std::size_t>(used_ + j)] = y;
+    }
+    used_ += nb;
+    if (used_ + block_ > X_.cols()) flush();
+  }
+  /// Every level's nearest centres, once all blocks are committed.
+  std::vector<int> take(Index l) {
+    flush();
+    return std::move(ncc_[static_cast<std::size_t>(l)]);
+  }
+
+ private:
+  void flush() {
+    if (used_ == 0) return;
+    gemm(used_, packed_, {X_.data(), X_.rows()}, 0.0, C_.data(), C_.rows());
+    for (Index l = 0; l < levels_; ++l) {
+      std::vector<int>& ncc = ncc_[static_cast<std::size_t>(l)];
+      for (Index j = 0; j < used_; ++j) {
+        const double* p = C_.col(j).data() + l * K_;
+        const double* off = offset_[static_cast<std::size_t>(l)].col(classes_[static_cast<std::size_t>(j)]).data();
+        double best = 2.0 * p[0] + off[0];
+        int arg = 0;
+        for (Index c = 1; c < K_; ++c) {
+          const double v = 2.0 * p[c] + off[c];
+          if (v > best) best = v, arg = static_cast<int>(c);  // strict: a tie keeps the lower class
+        }
+        ncc[static_cast<std::size_t>(samples_[static_cast<std::size_t>(j)])] = arg;
+      }
+    }
+    used_ = 0;
+  }
+
+  Index K_, levels_, block_, used_ = 0;
+  Mat X_;  // gathered centred columns, d₀×(≥ kStackedBlock when N allows)
+  Mat C_;  // their products, (levels·K)×X_.cols()
+  std::vector<Index> samples_, classes_;  // of X_'s columns
+  PackedA packed_;
+  std::vector<Mat> offset_;  // per level, K×K
+  std::vector<std::vector<int>> ncc_;
+};
+
 void check_shapes(Index d0, Index N, Index K, std::span<const Mat> Q, const MetricOptions& opt,
                   const Eigen::Ref<const Mat>* W) {
   const std::string f = "linear_stack_levels(): ";
@@ -119,6 +200,29 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
   // H's statistics (and its strong residual when W reads H itself); they validate labels and K.
   levels[0].stats = class_stats(H, labels, K, "linear_stack_levels()", m == 0 ? W : nullptr);
   const ClassStats& h = levels[0].stats;
+  const bool defined = h.empty_reason.empty();  // else only the norms are read (put_feature_metrics_from)
+  // Each image's class statistics: S_l = Q_l H has class means Q_l μ_c (its h_sq once the spreads are known).
+  for (Index l = 1; l <= m; ++l) {
+    ClassStats& s = levels[static_cast<std::size_t>(l)].stats;
+    s.counts = h.counts;
+    s.empty_reason = h.empty_reason;
+    s.means.noalias() = Q[static_cast<std::size_t>(l - 1)] * h.means;  // an empty class's zero column stays zero
+    centre_class_means(s);
+  }
+  // Every level's A_l = M̃_lᵀQ_l (K×d₀), whose products with H's centred columns are its projections.
+  std::vector<Mat> A;
+  if (defined)
+    for (Index l = 0; l <= m; ++l) {
+      const Mat& Mt = levels[static_cast<std::size_t>(l)].stats.Mt;
+      A.push_back(l > 0 ? Mat(Mt.transpose() * Q[static_cast<std::size_t>(l - 1)]) : Mat(Mt.transpose()));
+    }
+  const bool s_from_scatters = defined && s_from_scatters_pays(K, d0, N);
+  std::optional<BlockNearestCentres> nearest;
+  if (s_from_scatters && stacked_projections_pay(H, K)) {
+    std::vector<const Mat*> G;
+    for (const LevelMetrics& level : levels) G.push_back(&level.stats.G);
+    nearest.emplace(A, G, N, std::min(N, kBlock));
+  }
 
   // Each class's scatter C_c (lower triangle) from its centred columns, gathered kBlock at a time; its
   // spread in every level, tr(Q_l C_c Q_lᵀ) = ⟨Q_lᵀQ_l, C_c⟩, and within = Σ_c C_c.
@@ -128,7 +232,9 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
     QtQ[l] = Mat::Zero(d0, d0);
     add_gram_lower(Qt.data(), d0, d0, Q[l].rows(), QtQ[l].data(), d0);
   }
-  Mat within = Mat::Zero(d0, d0), Xb(d0, std::min(N, kBlock));
+  Mat within = Mat::Zero(d0, d0), Xb(d0, nearest ? 0 : std::min(N, kBlock));
+  const Index block_cols = std::min(N, kBlock);
+  std::vector<Index> members(static_cast<std::size_t>(block_cols));  // the samples of the block's columns
   Mat spread = Mat::Zero(K, m + 1);  // spread(c, l) = Σ_{y_i = c} ‖s_i − μ_c‖² in level l (0: H)
   // The classes two at a time, each into a scatter of its own, then one pass over both: Q_lᵀQ_l's column
   // and within's are read from memory once for two classes (the large two-layer checkpoint: these passes
@@ -146,15 +252,22 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
       const Index c = classes[first + k];
       Mat& scatter = scatters[k];
       Index nb = 0;
+      double* xb = nearest ? nearest->block() : Xb.data();  // d0×nb
+      const auto add_block = [&] {
+        add_gram_lower(xb, d0, d0, nb, scatter.data(), d0);
+        if (nearest) {
+          nearest->commit(nb, c, members.data());
+          xb = nearest->block();
+        }
+        nb = 0;
+      };
       for (Index i = 0; i < N; ++i) {
         if (labels[i] != c) continue;
-        Xb.col(nb++) = H.col(i) - h.means.col(c);
-        if (nb == Xb.cols()) {
-          add_gram_lower(Xb.data(), d0, d0, nb, scatter.data(), d0);
-          nb = 0;
-        }
+        members[static_cast<std::size_t>(nb)] = i;
+        Eigen::Map<Vec>(xb + nb++ * d0, d0) = H.col(i) - h.means.col(c);
+        if (nb == block_cols) add_block();
       }
-      if (nb > 0) add_gram_lower(Xb.data(), d0, d0, nb, scatter.data(), d0);
+      if (nb > 0) add_block();
       spread(c, 0) = scatter.diagonal().sum();
     }
     // In one pass over the scatters' columns: each one's spread in each level, ⟨Q_lᵀQ_l, C_c⟩ = Σ_{r,s}
@@ -185,31 +298,23 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
   Vec n_c(K);
   for (Index c = 0; c < K; ++c) n_c(c) = static_cast<double>(h.counts[c]);
 
-  const bool defined = h.empty_reason.empty();  // else only the norms are read (put_feature_metrics_from)
-  // Each image's class statistics: S_l = Q_l H has class means Q_l μ_c.
   for (Index l = 1; l <= m; ++l) {
     ClassStats& s = levels[static_cast<std::size_t>(l)].stats;
-    s.counts = h.counts;
-    s.empty_reason = h.empty_reason;
-    s.means.noalias() = Q[static_cast<std::size_t>(l - 1)] * h.means;  // an empty class's zero column stays zero
-    centre_class_means(s);
     s.h_sq = 0.0;
     for (Index c = 0; c < K; ++c) s.h_sq += spread(c, l) + n_c(c) * s.means.col(c).squaredNorm();
   }
   // The logits of the last level's classifier, ((W Q_m) H)ᵀ, when they were not handed over.
   const bool logits = W && WHt;
   const Mat P = !logits ? Mat() : m > 0 ? Mat(*W * Q.back()) : Mat(*W);
-  // Every level's projections Pt_l = (A_l (H − μ1ᵀ))ᵀ, A_l = m̃ᵀ Q_l (K×d0): one pass for all levels
-  // through our GEMM, or the pair kernels' pass per level (the last one with the logits).
+  // Every level's projections Pt_l = (A_l (H − μ1ᵀ))ᵀ: none when the nearest centres came with the
+  // scatters; else one pass for all levels through our GEMM, or the pair kernels' pass per level (the
+  // last one with the logits).
   std::vector<detail::FeaturePass> passes(static_cast<std::size_t>(m + 1));
-  std::vector<Mat> A;
-  if (!defined) {
+  if (!defined || nearest) {
     if (logits) few_rows_product_t(P, H, *WHt);
+    if (nearest)
+      for (Index l = 0; l <= m; ++l) passes[static_cast<std::size_t>(l)].ncc = nearest->take(l);
   } else {
-    for (Index l = 0; l <= m; ++l) {
-      const Mat& Mt = levels[static_cast<std::size_t>(l)].stats.Mt;
-      A.push_back(l > 0 ? Mat(Mt.transpose() * Q[static_cast<std::size_t>(l - 1)]) : Mat(Mt.transpose()));
-    }
     if (stacked_projections_pay(H, K)) {
       stacked_projections(H, A, h.mu_G, passes);
       if (logits) few_rows_product_t(P, H, *WHt);
@@ -244,7 +349,7 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
       }
     }
     detail::FeaturePass& pass = passes[static_cast<std::size_t>(l)];
-    if (defined && s_from_scatters_pays(K, d0, N)) {  // S = A Σ_c C_c Aᵀ/N, its lower triangle mirrored
+    if (s_from_scatters) {  // S = A Σ_c C_c Aᵀ/N, its lower triangle mirrored
       const Mat& Al = A[static_cast<std::size_t>(l)];
       Mat AC(K, d0);
       gemm_into(AC, Al, false, within, false, 0.0);

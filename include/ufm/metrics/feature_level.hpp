@@ -19,6 +19,8 @@ struct FeaturePass {
   double x_sq = 0.0;       ///< ‖H − μ_G1ᵀ‖²_F
   Mat gram;                ///< with spectra, the centred Gram: X Xᵀ (d×d) if d ≤ N, else XᵀX; lower triangle read
   Mat S;                   ///< when K×K, M̃ᵀΣ_W M̃ made by the caller: Pt is then read for the nearest centres only
+  std::vector<int> ncc;    ///< when of N entries, the nearest class centres made by the caller: Pt is then
+                           ///< read for S only (with S given too, not at all)
 };
 
 /// put_feature_metrics from the pass (its Pt is overwritten): the same metrics in the same order, on
