@@ -78,22 +78,37 @@ void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels,
     for (int p = 0; p < NP; ++p) ei::pstoreu(strong->r.data() + r0 + p * kStatLanes, res[p]);
 }
 
-/// The same for rows r0..d−1, one sample at a time.
+/// The same for rows r0..d−1, one sample at a time: whole packets of rows, then the rest. The packets
+/// are written out because GCC 12 left the plain loop over rows (sq and the sums may alias for all it
+/// knows) at about 15 cycles per vector of four: d = 512, N = 10,000, K = 100 on the Xeon 2.5–4.6 →
+/// 2.1–4.1 ms, the same additions in the same order.
 void add_class_sums_from(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means,
                          Vec& sq, const StrongResidual* strong) {
-  const Index d = H.rows();
+  const Index d = H.rows(), packets_end = r0 + (d - r0) / kStatLanes * kStatLanes;
+  double* q = sq.data();
   for (Index i = 0; i < H.cols(); ++i) {
-    const double* __restrict h = H.col(i).data();
-    double* __restrict mean = means.col(labels[i]).data();
-    for (Index r = r0; r < d; ++r) {
+    const double* h = H.col(i).data();
+    double* mean = means.col(labels[i]).data();
+    Index r = r0;
+    for (; r < packets_end; r += kStatLanes) {
+      const Packet x = ei::ploadu<Packet>(h + r);
+      ei::pstoreu(mean + r, ei::padd(ei::ploadu<Packet>(mean + r), x));
+      ei::pstoreu(q + r, ei::padd(ei::ploadu<Packet>(q + r), ei::pmul(x, x)));
+    }
+    for (; r < d; ++r) {
       mean[r] += h[r];
-      sq(r) += h[r] * h[r];
+      q[r] += h[r] * h[r];
     }
     if (!strong) continue;
-    const double* __restrict w = strong->Wt.col(labels[i]).data();
+    const double* w = strong->Wt.col(labels[i]).data();
     const double a = strong->a(labels[i]);
-    double* __restrict res = strong->r.data();
-    for (Index r = r0; r < d; ++r) {
+    const Packet ac = ei::pset1<Packet>(a);
+    double* res = strong->r.data();
+    for (r = r0; r < packets_end; r += kStatLanes) {
+      const Packet e = ei::psub(ei::ploadu<Packet>(h + r), ei::pmul(ac, ei::ploadu<Packet>(w + r)));
+      ei::pstoreu(res + r, ei::padd(ei::ploadu<Packet>(res + r), ei::pmul(e, e)));
+    }
+    for (; r < d; ++r) {
       const double e = h[r] - a * w[r];
       res[r] += e * e;
     }
