@@ -25,7 +25,7 @@ constexpr Index kBlock = 64;
 /// interleaved with blocks of 64: the large two-layer one 144.8–150.5 → 139.9–146.0 ms, the paper one
 /// 72.2–73.7 → 70.9–71.5 (at d₀ = 64 the medium one was 3% slower with 128).
 constexpr Index kWideBlock = 128;
-/// Columns per GEMM in stacked_projections.
+/// Columns per GEMM in stacked_projections and in BlockNearestCentres.
 constexpr Index kStackedBlock = 256;
 
 /// Pt (resized to N×K) = (A (H − μ1ᵀ))ᵀ for A K×d and, with P (K×d) given, Zt (resized to N×K) =
