@@ -11,6 +11,7 @@
 #include "ufm/metrics/feature_level.hpp"
 #include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/gram_kernel.hpp"
+#include "ufm/metrics/logit_readings.hpp"
 
 namespace ufm {
 namespace {
@@ -63,17 +64,23 @@ bool stacked_projections_pay(const Eigen::Ref<const Mat>& H, Index K) {
   return gemm_has_own_kernel() && K >= kStackedFromClasses && H.rows() > 0;
 }
 
+/// The A_l (K×d each) stacked into one (levels·K)×d matrix and packed once for our GEMM.
+void pack_stacked(const std::vector<Mat>& A, PackedA& packed) {
+  const Index K = A.front().rows(), d = A.front().cols(), levels = static_cast<Index>(A.size()), rows = K * levels;
+  Mat stacked(rows, d);
+  for (Index l = 0; l < levels; ++l) stacked.middleRows(l * K, K) = A[static_cast<std::size_t>(l)];
+  packed.reserve(rows, d);
+  packed.pack(rows, d, {stacked.data(), rows});
+}
+
 /// passes[l].Pt (resized to N×K) = (A_l (H − μ1ᵀ))ᵀ for every level l: the A_l (K×d each) stacked into
 /// one matrix, packed once, times each centred block of H by our GEMM, and transposed into place.
 void stacked_projections(const Eigen::Ref<const Mat>& H, const std::vector<Mat>& A, const Vec& mu,
                          std::vector<detail::FeaturePass>& passes) {
   const Index d = H.rows(), N = H.cols(), K = A.front().rows(), levels = static_cast<Index>(A.size());
   const Index rows = K * levels;
-  Mat stacked(rows, d);  // (levels·K)×d
-  for (Index l = 0; l < levels; ++l) stacked.middleRows(l * K, K) = A[static_cast<std::size_t>(l)];
   PackedA packed;
-  packed.reserve(rows, d);
-  packed.pack(rows, d, {stacked.data(), rows});
+  pack_stacked(A, packed);
   for (detail::FeaturePass& pass : passes) pass.Pt.resize(N, K);
   const Index width = std::min(N, kStackedBlock);
   Mat Xc(d, width), C(rows, width);  // a centred block, and its products (levels·K)×nb
@@ -117,11 +124,7 @@ class BlockNearestCentres {
       : K_(A.front().rows()), levels_(static_cast<Index>(A.size())), block_(block),
         X_(A.front().cols(), std::max(block, std::min(N, kStackedBlock))), C_(K_ * levels_, X_.cols()),
         samples_(static_cast<std::size_t>(X_.cols())), classes_(samples_.size()) {
-    const Index d0 = X_.rows(), rows = K_ * levels_;
-    Mat stacked(rows, d0);  // (levels·K)×d₀
-    for (Index l = 0; l < levels_; ++l) stacked.middleRows(l * K_, K_) = A[static_cast<std::size_t>(l)];
-    packed_.reserve(rows, d0);
-    packed_.pack(rows, d0, {stacked.data(), rows});
+    pack_stacked(A, packed_);
     for (const Mat* g : G) {
       // offset(c, y) = 2G(c, y) − G(c, c): the closeness of a class-y sample to class c, less 2m̃_cᵀ(h − μ_y)
       offset_.push_back(2.0 * *g);
@@ -151,18 +154,14 @@ class BlockNearestCentres {
     if (used_ == 0) return;
     gemm(used_, packed_, {X_.data(), X_.rows()}, 0.0, C_.data(), C_.rows());
     for (Index l = 0; l < levels_; ++l) {
+      const Mat& offset = offset_[static_cast<std::size_t>(l)];
+      const auto closeness = [&](Index c, Index j) {
+        return 2.0 * C_(l * K_ + c, j) + offset(c, classes_[static_cast<std::size_t>(j)]);
+      };
+      const std::vector<int> nearest = argmax_by_class(used_, K_, closeness);  // ties to the lower class
       std::vector<int>& ncc = ncc_[static_cast<std::size_t>(l)];
-      for (Index j = 0; j < used_; ++j) {
-        const double* p = C_.col(j).data() + l * K_;
-        const double* off = offset_[static_cast<std::size_t>(l)].col(classes_[static_cast<std::size_t>(j)]).data();
-        double best = 2.0 * p[0] + off[0];
-        int arg = 0;
-        for (Index c = 1; c < K_; ++c) {
-          const double v = 2.0 * p[c] + off[c];
-          if (v > best) best = v, arg = static_cast<int>(c);  // strict: a tie keeps the lower class
-        }
-        ncc[static_cast<std::size_t>(samples_[static_cast<std::size_t>(j)])] = arg;
-      }
+      for (Index j = 0; j < used_; ++j)
+        ncc[static_cast<std::size_t>(samples_[static_cast<std::size_t>(j)])] = nearest[static_cast<std::size_t>(j)];
     }
     used_ = 0;
   }
