@@ -30,7 +30,8 @@ TEST(GramKernel, LowerTriangleMatchesEigenAtEveryTileAndTailSize) {
   // 8-column tiles only (d < 16), 17, 67 and 100 end with tiles shifted back (each in both shapes;
   // 16×12 tiles need d ≥ 16). AVX2: 8×4 tiles up to d = 64 (12 and 17 end with shifted tiles), dsyrk
   // above. Without AVX: dsyrk at every size.
-  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused,
+                                GramTiles::kRowsOf16FusedPanels})
     for (const Index d : {Index{1}, Index{3}, Index{8}, Index{12}, Index{16}, Index{17}, Index{64}, Index{67},
                           Index{100}})
       for (const Index n : {Index{1}, Index{5}, Index{300}}) {
@@ -65,12 +66,14 @@ TEST(GramKernel, TiledEntriesAreEachSumInSampleOrderBitForBit) {
   // The tiles (AVX-512: 8×16 or 16×12, and 8 columns wide where a row block needs only 8 more
   // columns; AVX2: 8×4, up to d = 64, by FMAs) sum each entry over the samples in order, then add the
   // sum to G: a plain loop doing the same gives the same doubles, in each shape, by FMAs where the
-  // tiles fuse (kRowsOf16Fused with AVX-512, every tile with AVX2). Past the tiles' sizes dsyrk sums in
+  // tiles fuse (the two fused kinds with AVX-512, every tile with AVX2). Past the tiles' sizes dsyrk sums in
   // its own order.
   if (simd::kLanes < 4) GTEST_SKIP() << "the tiles run with AVX2 or AVX-512";
   EXPECT_EQ(gram_fuses_multiply_add(GramTiles::kRowsOf16Fused), true);
+  EXPECT_EQ(gram_fuses_multiply_add(GramTiles::kRowsOf16FusedPanels), true);
   EXPECT_EQ(gram_fuses_multiply_add(GramTiles::kRowsOf16), kGramFusedMultiplyAdd);
-  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused,
+                                GramTiles::kRowsOf16FusedPanels})
     for (const Index d : {Index{8}, Index{12}, Index{16}, Index{24}, Index{40}, Index{64}, Index{67}}) {
       if (simd::kLanes == 4 && d > 64) continue;  // dsyrk
       const Index n = 37;
@@ -86,7 +89,7 @@ TEST(GramKernel, PackedPanelsGiveEachSumInSampleOrderBitForBit) {
   // entry is still the sum over the samples in order, added to G, read through a leading dimension
   // past d (whose extra rows hold NaN, never read).
   if (simd::kLanes != 8) GTEST_SKIP() << "the packed panels are AVX-512's (AVX2 takes dsyrk here)";
-  for (const GramTiles tiles : {GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
+  for (const GramTiles tiles : {GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused, GramTiles::kRowsOf16FusedPanels})
     for (const Index d : {Index{512}, Index{528}}) {
       const Index n = 37, ld = d + 3;
       Mat X = test::random_mat(ld, n, 13 + static_cast<unsigned>(d));
@@ -98,28 +101,30 @@ TEST(GramKernel, PackedPanelsGiveEachSumInSampleOrderBitForBit) {
 }
 
 TEST(GramKernel, GemmTilesGiveEachSumInSampleOrderAndLeaveEverythingElse) {
-  // From d = 256 the fused (Intel) Gram runs gemm's 24×8 register tile on the block packed in panels
-  // of 24 and of 8 rows: each entry of the lower triangle is still the FMA chain over the samples in
-  // order, added to G; the entries above the diagonal and past d (G's leading dimension) keep their
-  // values, and X's rows past d (NaN) are never read. d = 256 and 517 end in a panel of 16 and 13 rows,
-  // 263 in one of 23 (and a column panel of 7), 264 fills its panels.
+  // From d = 256 the fused Gram runs gemm's 24×8 register tile on the block packed in panels of 24 and
+  // of 8 rows (kRowsOf16FusedPanels: none of these sizes packs 16-row panels): each entry of the lower
+  // triangle is still the FMA chain over the samples in order, added to G; the entries above the
+  // diagonal and past d (G's leading dimension) keep their values, and X's rows past d (NaN) are never
+  // read. d = 256 and 517 end in a panel of 16 and 13 rows, 263 in one of 23 (and a column panel of 7),
+  // 264 fills its panels.
   if (simd::kLanes != 8) GTEST_SKIP() << "the gemm tile is AVX-512's";
-  for (const Index d : {Index{256}, Index{263}, Index{264}, Index{517}})
-    for (const Index n : {Index{1}, Index{37}}) {
-      const Index ldx = d + 3, ldg = d + 2;
-      Mat X = test::random_mat(ldx, n, 17 + static_cast<unsigned>(d + n));
-      X.bottomRows(3).setConstant(std::numeric_limits<double>::quiet_NaN());
-      Mat Gbig = Mat::Constant(ldg, d, 0.5);
-      Gbig.bottomRows(2).setConstant(-7.0);
-      add_gram_lower(X.data(), ldx, d, n, Gbig.data(), ldg, GramTiles::kRowsOf16Fused);
-      const Mat G = Gbig.topRows(d);
-      ASSERT_TRUE(each_entry_is_its_sum_in_order(X.topRows(d), G, 0.5, GramTiles::kRowsOf16Fused))
-          << "d = " << d << ", n = " << n;
-      EXPECT_EQ(Mat(G.triangularView<Eigen::StrictlyUpper>()),
-                Mat(Mat::Constant(d, d, 0.5).triangularView<Eigen::StrictlyUpper>()))
-          << "the upper triangle is not touched, d = " << d;
-      EXPECT_TRUE((Gbig.bottomRows(2).array() == -7.0).all()) << "rows past d are not touched, d = " << d;
-    }
+  for (const GramTiles tiles : {GramTiles::kRowsOf16Fused, GramTiles::kRowsOf16FusedPanels})
+    for (const Index d : {Index{256}, Index{263}, Index{264}, Index{517}})
+      for (const Index n : {Index{1}, Index{37}}) {
+        const Index ldx = d + 3, ldg = d + 2;
+        Mat X = test::random_mat(ldx, n, 17 + static_cast<unsigned>(d + n));
+        X.bottomRows(3).setConstant(std::numeric_limits<double>::quiet_NaN());
+        Mat Gbig = Mat::Constant(ldg, d, 0.5);
+        Gbig.bottomRows(2).setConstant(-7.0);
+        add_gram_lower(X.data(), ldx, d, n, Gbig.data(), ldg, tiles);
+        const Mat G = Gbig.topRows(d);
+        ASSERT_TRUE(each_entry_is_its_sum_in_order(X.topRows(d), G, 0.5, tiles))
+            << "d = " << d << ", n = " << n;
+        EXPECT_EQ(Mat(G.triangularView<Eigen::StrictlyUpper>()),
+                  Mat(Mat::Constant(d, d, 0.5).triangularView<Eigen::StrictlyUpper>()))
+            << "the upper triangle is not touched, d = " << d;
+        EXPECT_TRUE((Gbig.bottomRows(2).array() == -7.0).all()) << "rows past d are not touched, d = " << d;
+      }
 }
 
 #ifdef _OPENMP
@@ -128,7 +133,8 @@ TEST(GramKernel, GivesTheSameBitsOnAnyNumberOfThreads) {
   // block shifted back; AVX2 from d = 64 is dsyrk, whose bits the tiles do not promise): each entry is
   // one tile's, the same sum on one thread or three.
   const int saved = omp_get_max_threads();
-  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused})
+  for (const GramTiles tiles : {GramTiles::kRowsOf8, GramTiles::kRowsOf16, GramTiles::kRowsOf16Fused,
+                                GramTiles::kRowsOf16FusedPanels})
     for (const Index d : {Index{200}, Index{203}, Index{512}}) {  // 512: the 16-row tiles on packed panels
       const Index n = 300;
       const Mat X = test::random_mat(d, n, 21 + static_cast<unsigned>(d));

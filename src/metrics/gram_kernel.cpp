@@ -331,6 +331,7 @@ GramTiles preferred_gram_tiles() {
     if (amd && __get_cpuid(1, &a, &b, &c, &dx)) {
       const unsigned family = ((a >> 8) & 0xF) + ((a >> 20) & 0xFF);  // base + extended family
       if (family == 25) return GramTiles::kRowsOf8;                    // Zen 3 (no AVX-512) and Zen 4
+      if (family == 26) return GramTiles::kRowsOf16FusedPanels;        // Zen 5
     }
 #endif
     return GramTiles::kRowsOf16;
@@ -339,7 +340,8 @@ GramTiles preferred_gram_tiles() {
 }
 
 bool gram_fuses_multiply_add(GramTiles tiles) {
-  return kGramFusedMultiplyAdd || (kLanes == 8 && tiles == GramTiles::kRowsOf16Fused);
+  return kGramFusedMultiplyAdd ||
+         (kLanes == 8 && (tiles == GramTiles::kRowsOf16Fused || tiles == GramTiles::kRowsOf16FusedPanels));
 }
 
 void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Index ldg) {
@@ -357,11 +359,14 @@ void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Ind
   }
   if constexpr (kLanes == 8)
     if (tiles != GramTiles::kRowsOf8 && d >= RowsOf16::kTileRows) {
-      const bool fused = tiles == GramTiles::kRowsOf16Fused;
+      const bool fused = gram_fuses_multiply_add(tiles);
+      const bool panels = d % kPanelRows == 0 && d >= kPanelsFrom && d * n <= kPanelsAtMost;
 #if defined(__AVX512F__)
-      if (fused && d >= kGemmTilesFrom && d * n <= kGemmTilesAtMost) return gemm_tile_gram_lower(X, ldx, d, n, G, ldg);
+      const bool gemm_tiles = tiles == GramTiles::kRowsOf16Fused || (fused && !panels);
+      if (fused && gemm_tiles && d >= kGemmTilesFrom && d * n <= kGemmTilesAtMost)
+        return gemm_tile_gram_lower(X, ldx, d, n, G, ldg);
 #endif
-      if (d % kPanelRows == 0 && d >= kPanelsFrom && d * n <= kPanelsAtMost) {
+      if (panels) {
         const double* P = pack_panels(X, ldx, d, n);
         return fused ? sixteen_row_gram_lower<true, true>(P, 0, d, n, G, ldg)
                      : sixteen_row_gram_lower<false, true>(P, 0, d, n, G, ldg);

@@ -12,6 +12,7 @@
 #include "ufm/metrics/few_rows_product.hpp"
 #include "ufm/metrics/gram_kernel.hpp"
 #include "ufm/metrics/logit_readings.hpp"
+#include "ufm/simd.hpp"
 
 namespace ufm {
 namespace {
@@ -20,12 +21,20 @@ namespace {
 /// samples and 47 on 256 (the Xeon, one core: a block and G both in its 2 MiB L2 at 64), the checkpoint
 /// of the 2-layer paper model 10.3 → 9.8 s in 100 checkpoints.
 constexpr Index kBlock = 64;
-/// Columns per block of a class scatter where the Gram runs gemm's 24×8 tiles (Intel, d₀ ≥ 256): a class
-/// of 100 samples is one block rather than 64 + 36, and the scatter's d₀×d₀ lower triangle is read and
-/// written once for it rather than twice. The Xeon, one core, medians of 15 checkpoints in three runs
-/// interleaved with blocks of 64: the large two-layer one 144.8–150.5 → 139.9–146.0 ms, the paper one
-/// 72.2–73.7 → 70.9–71.5 (at d₀ = 64 the medium one was 3% slower with 128).
+/// Columns per block of a class scatter from d₀ = 256 where the Gram runs gemm's 24×8 tiles or the
+/// 16-row AVX-512 ones (Intel, the Zen 5; not the Zen 4's 8-row tiles, nor the AVX2 build's dsyrk
+/// there, not measured so): a class of 100 samples is one block rather than 64 + 36, and the scatter's
+/// d₀×d₀ lower triangle is read and written once for it rather than twice. The Xeon, one core, medians
+/// of 15 checkpoints in three runs interleaved with blocks of 64: the large two-layer one 144.8–150.5 →
+/// 139.9–146.0 ms, the paper one 72.2–73.7 → 70.9–71.5 (at d₀ = 64 the medium one was 3% slower with
+/// 128). The Zen 5, one core, d = 512, N = 10,000: the 16-row tiles 41.8 ms in blocks of 64, 36.0 in
+/// blocks of 128.
 constexpr Index kWideBlock = 128;
+
+bool wide_blocks_pay(Index d0) {
+  const GramTiles tiles = preferred_gram_tiles();
+  return d0 >= 256 && (tiles == GramTiles::kRowsOf16Fused || (simd::kLanes == 8 && tiles != GramTiles::kRowsOf8));
+}
 /// Columns per GEMM in stacked_projections and in BlockNearestCentres.
 constexpr Index kStackedBlock = 256;
 
@@ -226,7 +235,9 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
     ClassStats& s = levels[static_cast<std::size_t>(l)].stats;
     s.counts = h.counts;
     s.empty_reason = h.empty_reason;
-    s.means.noalias() = Q[static_cast<std::size_t>(l - 1)] * h.means;  // an empty class's zero column stays zero
+    const Mat& q = Q[static_cast<std::size_t>(l - 1)];
+    s.means.resize(q.rows(), K);
+    gemm_into(s.means, q, false, h.means, false, 0.0);  // an empty class's zero column stays zero
     centre_class_means(s);
   }
   // Every level's A_l = M̃_lᵀQ_l (K×d₀), whose products with H's centred columns are its projections.
@@ -234,11 +245,15 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
   if (defined)
     for (Index l = 0; l <= m; ++l) {
       const Mat& Mt = levels[static_cast<std::size_t>(l)].stats.Mt;
-      A.push_back(l > 0 ? Mat(Mt.transpose() * Q[static_cast<std::size_t>(l - 1)]) : Mat(Mt.transpose()));
+      if (l == 0) {
+        A.push_back(Mt.transpose());
+        continue;
+      }
+      A.emplace_back(K, d0);
+      gemm_into(A.back(), Mt, true, Q[static_cast<std::size_t>(l - 1)], false, 0.0);
     }
   const bool s_from_scatters = defined && s_from_scatters_pays(K, d0, N);
-  const bool wide = preferred_gram_tiles() == GramTiles::kRowsOf16Fused && d0 >= 256;
-  const Index block_cols = std::min(N, wide ? kWideBlock : kBlock);
+  const Index block_cols = std::min(N, wide_blocks_pay(d0) ? kWideBlock : kBlock);
   std::optional<BlockNearestCentres> nearest;
   if (s_from_scatters && stacked_projections_pay(H, K)) {
     std::vector<const Mat*> G;
@@ -390,7 +405,7 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
         } else {
           pass.gram = within;
         }
-        pass.gram.noalias() += MtD * s.Mt.transpose();
+        gemm_into(pass.gram, MtD, false, s.Mt, true, 1.0);
       }
     }
     level.metrics = MetricSet::object();

@@ -7,7 +7,8 @@
 /// ones; from d = 256 slower than either). Otherwise, and for d < 8, that dsyrk. From d = 512 (a
 /// multiple of 16) the 16-row tiles read a copy of a block of up to 2 MiB packed in panels of 16 rows;
 /// with kRowsOf16Fused (Intel), from d = 256, gemm's 24×8 register tile reads the block packed as gemm
-/// packs its operands: bit for bit the same sums either way.
+/// packs its operands (kRowsOf16FusedPanels, the Zen 5: only where no 16-row panels are packed): bit
+/// for bit the same sums either way.
 #include "ufm/linalg.hpp"
 
 namespace ufm {
@@ -26,17 +27,24 @@ inline constexpr bool kGramFusedMultiplyAdd = false;
 enum class GramTiles {
   kRowsOf8,        ///< 8×16: one row vector, each column's broadcast folded into its multiply
   kRowsOf16,       ///< 16×12: two row vectors sharing each column's broadcast
-  kRowsOf16Fused,  ///< 16×12, each product added by an FMA
+  kRowsOf16Fused,  ///< 16×12, each product added by an FMA; from d = 256 gemm's 24×8 tile (the same bits)
+  /// As kRowsOf16Fused, but where the 16-row tiles read packed panels (d ≥ 512, a multiple of 16) they
+  /// stay: gemm's tile only where no panels are packed (the same bits either way).
+  kRowsOf16FusedPanels,
 };
 
 /// The shape measured faster on this CPU (d = 64 and 512, N = 1,000 and 5,000): kRowsOf8 on AMD's
 /// family 25 (Zen 4, whose AVX-512 runs as two 256-bit halves and where a broadcast of its own took
 /// a slot of the floating-point pipes: 55 against 39 GFLOP/s in one tile), kRowsOf16Fused on Intel
 /// (two FMA pipes, which take a separate multiply and add as two operations: at d = 64, N = 1,000 62
-/// against 87 µs on a Xeon with AVX-512), kRowsOf16 elsewhere (the Zen 5, full-width AVX-512, whose
-/// separate multiply and add pipes sum at the FMA rate: 56–58 against 68–76 µs at d = 64, 20 against
-/// 26–28 ms at d = 512). The Gram's bits, and so the spectra's last bits, differ between an Intel
-/// and an AMD machine; on one machine they are the same in every run.
+/// against 87 µs on a Xeon with AVX-512), kRowsOf16FusedPanels on AMD's family 26 (the Zen 5,
+/// full-width AVX-512; session 50, one core, best of 3–50: d = 64, N = 1,000 50–58 µs against the
+/// unfused tiles' 54–63; d = 384 in blocks of 128, gemm's tile 9.2 ms against 11.3 for the fused 16-row
+/// tiles and 12.5 unfused; d = 512 in blocks of 128 to 512, the fused panels 16.2 ms per 5,000 samples
+/// against gemm's tile's 18.8–19.2 and the unfused panels' 16.9–17.2), kRowsOf16 elsewhere. Session 38
+/// had found the unfused tiles faster on the Zen 5 (56–58 against 68–76 µs at d = 64), before the
+/// fused tiles' later changes. The Gram's bits, and so the spectra's last bits, differ between an
+/// Intel machine, a Zen 5 and other AMD machines; on one machine they are the same in every run.
 GramTiles preferred_gram_tiles();
 
 /// true when `tiles` add each product by an FMA (rounded once): the fused AVX-512 tiles, and every
