@@ -362,8 +362,8 @@ void add_gram_lower(const double* X, Index ldx, Index d, Index n, double* G, Ind
       const bool fused = gram_fuses_multiply_add(tiles);
       const bool panels = d % kPanelRows == 0 && d >= kPanelsFrom && d * n <= kPanelsAtMost;
 #if defined(__AVX512F__)
-      const bool gemm_tiles = tiles == GramTiles::kRowsOf16Fused || (fused && !panels);
-      if (fused && gemm_tiles && d >= kGemmTilesFrom && d * n <= kGemmTilesAtMost)
+      const bool gemm_tiles = fused && (tiles == GramTiles::kRowsOf16Fused || !panels);
+      if (gemm_tiles && d >= kGemmTilesFrom && d * n <= kGemmTilesAtMost)
         return gemm_tile_gram_lower(X, ldx, d, n, G, ldg);
 #endif
       if (panels) {

@@ -31,10 +31,12 @@ constexpr Index kBlock = 64;
 /// blocks of 128.
 constexpr Index kWideBlock = 128;
 
+/// true where the class scatters take blocks of kWideBlock columns (above), of kBlock otherwise.
 bool wide_blocks_pay(Index d0) {
   const GramTiles tiles = preferred_gram_tiles();
   return d0 >= 256 && (tiles == GramTiles::kRowsOf16Fused || (simd::kLanes == 8 && tiles != GramTiles::kRowsOf8));
 }
+
 /// Columns per GEMM in stacked_projections and in BlockNearestCentres.
 constexpr Index kStackedBlock = 256;
 

@@ -43,8 +43,9 @@ enum class GramTiles {
 /// tiles and 12.5 unfused; d = 512 in blocks of 128 to 512, the fused panels 16.2 ms per 5,000 samples
 /// against gemm's tile's 18.8–19.2 and the unfused panels' 16.9–17.2), kRowsOf16 elsewhere. Session 38
 /// had found the unfused tiles faster on the Zen 5 (56–58 against 68–76 µs at d = 64), before the
-/// fused tiles' later changes. The Gram's bits, and so the spectra's last bits, differ between an
-/// Intel machine, a Zen 5 and other AMD machines; on one machine they are the same in every run.
+/// fused tiles' later changes. The Gram's bits differ between a CPU whose kind fuses (Intel, the
+/// Zen 5) and one whose kind does not (the Zen 4, others), and so do the spectra's last bits; on one
+/// machine they are the same in every run.
 GramTiles preferred_gram_tiles();
 
 /// true when `tiles` add each product by an FMA (rounded once): the fused AVX-512 tiles, and every
