@@ -29,10 +29,10 @@ mode_t file_type(const fs::path& path) {
   return ::lstat(path.c_str(), &st) == 0 ? (st.st_mode & S_IFMT) : 0;
 }
 
-/// A character device node like /dev/null (1, 3) at `path`, or why it cannot be made (not root, a
-/// nodev mount): then the test is skipped.
-std::string make_null_device(const fs::path& path) {
-  if (::mknod(path.c_str(), S_IFCHR | 0666, ::makedev(1, 3)) != 0)
+/// A character device node of the memory driver at `path`, like /dev/null (minor 3, the default) or
+/// /dev/full (7), or why it cannot be made (not root, a nodev mount): then the test is skipped.
+std::string make_null_device(const fs::path& path, unsigned minor = 3) {
+  if (::mknod(path.c_str(), S_IFCHR | 0666, ::makedev(1, minor)) != 0)
     return "mknod failed (needs root): " + std::string(std::strerror(errno));
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return "cannot open the device node (a nodev mount?): " + std::string(std::strerror(errno));
@@ -50,6 +50,26 @@ TEST(CliOutputPaths, OutToACharDeviceLeavesTheDeviceInPlace) {
   EXPECT_EQ(file_type(dev), S_IFCHR);
   EXPECT_EQ(listing(dir.path()), Names{"null"});
   EXPECT_TRUE(r.out.empty());
+}
+
+TEST(CliOutputPaths, AFullDiskExits5NamingTheFileNotAnInternalError) {
+  // A /dev/full node refuses every write with ENOSPC, as a full disk does once the run has ended (or,
+  // with jsonl, at its first line): an environment's failure, not a bug (status 1) nor bad input (2).
+  TempDir dir;
+  const fs::path dev = dir.path() / "full";
+  const std::string why = make_null_device(dev, 7);
+  if (!why.empty()) GTEST_SKIP() << why;
+  for (const std::string& command : {std::string(kShortRun), std::string(kShortRun) + " --format jsonl",
+                                    std::string("theory"), std::string("toy --time 1")}) {
+    const CliResult r = run_cli(command + " --out " + dev.string());
+    EXPECT_EQ(r.status, 5) << command << ": " << r.err;
+    EXPECT_NE(r.err.find(std::strerror(ENOSPC)), std::string::npos) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("--out"), std::string::npos) << command << ": " << r.err;
+    EXPECT_NE(r.err.find(dev.string()), std::string::npos) << command << ": " << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << command << ": " << r.err;
+    EXPECT_EQ(file_type(dev), S_IFCHR) << command;
+  }
+  EXPECT_EQ(listing(dir.path()), Names{"full"});
 }
 
 TEST(CliOutputPaths, JsonlToACharDeviceLeavesTheDeviceAndNoTempFile) {

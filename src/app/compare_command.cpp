@@ -108,7 +108,7 @@ std::string help() {
          "weight decays: lambda_W = the network's output-layer decay, lambda_H = lambda_W (--ufm-lambda-h to\n"
          "change it), lambda_b = --lambda-b with --last-bias (then --bias reg).\n\n"
          "exit status: 0 done, 2 bad input (nothing run or written), 3 a run diverged (output written),\n"
-         "130/143 stopped by SIGINT/SIGTERM (output written).\n";
+         "5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM (output written).\n";
 }
 
 /// The rows of the table: (key in the checkpoints, the theory prediction's key or "").
@@ -275,13 +275,13 @@ int compare_command(const std::vector<std::string>& args) {
       io::write_file_atomic(c.out, text);
   } catch (const io::IoError& e) {
     std::cerr << "ufm-sim compare: error: --out: " << e.what() << "\n";
-    return kExitBadInput;
+    return kExitOutputFailed;
   }
   try {
     if (!c.save_state.empty()) save_network_state(c, net);
   } catch (const io::IoError& e) {
     std::cerr << "ufm-sim compare: error: --save-state: " << e.what() << "\n";
-    return kExitBadInput;
+    return kExitOutputFailed;
   }
   return status;
 }

@@ -13,6 +13,7 @@
 #include "ufm/app/simulate.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/toy_command.hpp"
+#include "ufm/io/atomic_file.hpp"
 #include "ufm/version.hpp"
 
 namespace {
@@ -31,7 +32,8 @@ constexpr const char* kUsage =
     "       ufm-sim --version\n"
     "\n"
     "exit status: 0 done, 1 internal error, 2 bad input (nothing run or written), 3 diverged (output so far\n"
-    "written), 4 --check-theory mismatch, 130/143 stopped by SIGINT/SIGTERM (output written, status \"stopped\").\n";
+    "written), 4 --check-theory mismatch, 5 an output not written (disk full, I/O error), 130/143 stopped by\n"
+    "SIGINT/SIGTERM (output written, status \"stopped\").\n";
 
 }  // namespace
 
@@ -65,6 +67,9 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "run") args.erase(args.begin());
     else if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) std::cout << kUsage << "\n";
     return ufm::run_command(args);
+  } catch (const ufm::io::IoError& e) {  // the work ran, but an output could not be written (disk full, ...)
+    std::cerr << "ufm-sim: error: " << e.what() << "\n";
+    return ufm::kExitOutputFailed;
   } catch (const std::exception& e) {
     std::cerr << "ufm-sim: internal error: " << e.what() << "\n";
     return ufm::kExitInternal;

@@ -28,7 +28,7 @@ constexpr const char* kMergeHelp =
     "Missing points are listed; `ufm-sim sweep GRID.json --out ALL.jsonl` then runs just those.\n"
     "\n"
     "exit status: 0 complete, 3 written with points missing, 2 mixed grids, conflicts or a bad file\n"
-    "(listed; nothing written).\n";
+    "(listed; nothing written), 5 --out not written (disk full, I/O error).\n";
 
 /// "3-7, 12, 40" (at most `max_items` items, then "…").
 std::string ranges(const std::vector<long>& xs, std::size_t max_items = 30) {
@@ -154,7 +154,7 @@ int merge_command(const std::vector<std::string>& args) {
     io::write_file_atomic(out, text);
   } catch (const io::IoError& e) {
     std::cerr << "ufm-sim merge: error: --out: " << e.what() << "\n";
-    return kExitBadInput;
+    return kExitOutputFailed;
   }
   std::sort(duplicated.begin(), duplicated.end());
   duplicated.erase(std::unique(duplicated.begin(), duplicated.end()), duplicated.end());

@@ -48,15 +48,15 @@ int net_command(const std::vector<std::string>& args) {
   try {
     net = train_network(c, std::move(inputs), *writer, !c.quiet && stderr_is_terminal(), start);
   } catch (const io::IoError& e) {
-    std::cerr << "ufm-sim net: error: --out: " << e.what() << "\n";
-    return kExitBadInput;
+    std::cerr << "ufm-sim net: error: " << e.what() << "\n";  // the writer names --out
+    return kExitOutputFailed;
   }
   // Saved whatever the status: a diverged run keeps its last finite state, a stopped one its last.
   try {
     if (!c.save_state.empty()) save_network_state(c, net);
   } catch (const io::IoError& e) {
     std::cerr << "ufm-sim net: error: --save-state: " << e.what() << "\n";
-    return kExitBadInput;
+    return kExitOutputFailed;
   }
   if (net.summary.status == RunStatus::kDiverged) {
     std::cerr << "ufm-sim net: diverged: " << net.summary.message << "\n";

@@ -233,7 +233,11 @@ int run_command(const std::vector<std::string>& args) {
   const bool progress = !config.given.quiet && stderr_is_terminal();
   const SimulationResult result = simulate(config, f, std::move(init.theta), *writer, progress, interrupt_flag());
   // Saved whatever the status: a diverged run keeps its last finite state, a stopped one its last.
-  if (!config.given.save_state.empty()) save_model_state(config, f, result.theta);
+  try {
+    if (!config.given.save_state.empty()) save_model_state(config, f, result.theta);
+  } catch (const io::IoError& e) {  // the trajectory is written; the state could not be (disk full, ...)
+    throw io::IoError(std::string("--save-state: ") + e.what());
+  }
   if (result.summary.status == RunStatus::kDiverged) {
     std::cerr << "ufm-sim: diverged: " << result.summary.message << "\n";
     return kExitDiverged;

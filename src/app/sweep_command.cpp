@@ -72,7 +72,9 @@ constexpr const char* kSweepHelp =
     "resume); every finished point is in the file. A second signal ends the process at once.\n"
     "\n"
     "exit status: 0 every point of the grid (shard) is in --out, whatever each point's own status;\n"
-    "2 bad grid or options (nothing run or written); 130/143 stopped by SIGINT/SIGTERM; 1 internal error.\n";
+    "2 bad grid or options (nothing run or written); 5 --out or a trajectory file not written (disk full, I/O\n"
+    "error: the points finished before it are in --out; rerun to resume); 130/143 stopped by SIGINT/SIGTERM;\n"
+    "1 internal error.\n";
 
 struct SweepArgs {
   std::string grid, out, trajectories, table, csv, shard = "0/1";
@@ -264,6 +266,7 @@ int sweep_command(const std::vector<std::string>& args) {
   std::atomic<std::size_t> next{0};
   std::atomic<bool> fatal{false};
   std::string fatal_message;
+  int fatal_status = kExitOutputFailed;
   const std::atomic<bool>* stop = interrupt_flag();
 
 #ifdef _OPENMP
@@ -299,9 +302,15 @@ int sweep_command(const std::vector<std::string>& args) {
                    std::to_string(done_before + finished) + "/" + std::to_string(shard_total) + " points, " +
                        std::to_string(failed) + " failed, " + short_rate(rate) + " points/s, ETA " +
                        (rate > 0 ? seconds_text(remaining / rate) : std::string("?")));
-      } catch (const std::exception& e) {  // an output that cannot be written: stop taking points
+      } catch (const io::IoError& e) {  // an output that cannot be written (disk full, ...): stop taking points
         std::lock_guard<std::mutex> lock(progress_mutex);
         if (!fatal.exchange(true)) fatal_message = e.what();
+      } catch (const std::exception& e) {  // run_point keeps a point's own errors: this is a bug
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        if (!fatal.exchange(true)) {
+          fatal_message = std::string("internal error: ") + e.what();
+          fatal_status = kExitInternal;
+        }
       }
     }
   }
@@ -310,7 +319,7 @@ int sweep_command(const std::vector<std::string>& args) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (fatal.load()) {
     std::cerr << "ufm-sim sweep: error: " << fatal_message << "\n";
-    return kExitInternal;
+    return fatal_status;
   }
   std::string by_status;
   for (const auto& [status, n] : statuses) by_status += (by_status.empty() ? "" : ", ") + status + " " + std::to_string(n);

@@ -118,7 +118,7 @@ int theory_command(const std::vector<std::string>& args) {
       io::write_file_atomic(config.given.out, text);
     } catch (const io::IoError& e) {
       std::cerr << "ufm-sim theory: error: --out: " << e.what() << "\n";
-      return kExitBadInput;
+      return kExitOutputFailed;
     }
   }
   return kExitOk;

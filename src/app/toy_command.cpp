@@ -61,7 +61,7 @@ int toy_command(const std::vector<std::string>& args) {
   app.add_option("--rel-tol", rel_tol, "dopri5 relative tolerance (> 0)")->default_str(rel_tol)->type_name("NUM");
   app.add_option("--out", out, "write the JSON here (atomically; a device or FIFO is written directly) instead of stdout")
       ->type_name("PATH");
-  app.footer("exit status: 0 done, 2 bad input, 3 diverged.");
+  app.footer("exit status: 0 done, 2 bad input, 3 diverged, 5 --out not written (disk full, I/O error).");
   for (CLI::Option* o : app.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const std::vector<OptionShape> shapes = {{"p"}, {"a0"}, {"time"}, {"num-checkpoints"}, {"abs-tol"}, {"rel-tol"}, {"out"}};
   ToyFlowInput input;
@@ -113,7 +113,7 @@ int toy_command(const std::vector<std::string>& args) {
       io::write_file_atomic(out, text);
     } catch (const io::IoError& e) {
       std::cerr << "ufm-sim toy: error: --out: " << e.what() << "\n";
-      return kExitBadInput;
+      return kExitOutputFailed;
     }
   }
   return result.summary.status == RunStatus::kDiverged ? kExitDiverged : kExitOk;

@@ -5,18 +5,30 @@
 #include "ufm/io/atomic_file.hpp"
 
 namespace ufm {
+namespace {
+
+/// f(), with an io::IoError's message prefixed by the option it concerns: the file's name alone does
+/// not say which output of the command failed.
+template <class F>
+void naming_out(F&& f) {
+  try {
+    f();
+  } catch (const io::IoError& e) {
+    throw io::IoError(std::string("--out: ") + e.what());
+  }
+}
+
+}  // namespace
 
 TrajectoryWriter::TrajectoryWriter(OutputFormat format, const std::string& out_path)
     : format_(format), out_path_(out_path) {
   if (out_path_.empty()) return;
-  try {
+  naming_out([&] {
     if (format_ == OutputFormat::kJsonl)
       stream_ = std::make_unique<io::AtomicWriter>(out_path_);
     else
       io::check_writable(out_path_);
-  } catch (const io::IoError& e) {
-    throw io::IoError(std::string("--out: ") + e.what());  // name the option, not only the path
-  }
+  });
 }
 
 TrajectoryWriter::TrajectoryWriter(InMemory) : format_(OutputFormat::kJson), in_memory_(true) {}
@@ -26,8 +38,10 @@ TrajectoryWriter::~TrajectoryWriter() = default;
 void TrajectoryWriter::emit_line(const nlohmann::ordered_json& record) {
   const std::string line = record.dump() + "\n";
   if (stream_) {
-    stream_->write(line);
-    stream_->flush();  // a killed run keeps every line so far in the temp file
+    naming_out([&] {
+      stream_->write(line);
+      stream_->flush();  // a killed run keeps every line so far in the temp file
+    });
   } else {
     std::cout << line << std::flush;
   }
@@ -59,7 +73,7 @@ void TrajectoryWriter::finish(const nlohmann::ordered_json& footer) {
     nlohmann::ordered_json record = {{"type", "end"}};
     record.update(footer);
     emit_line(record);
-    if (stream_) stream_->commit();
+    if (stream_) naming_out([&] { stream_->commit(); });
     return;
   }
   document_.update(footer);
@@ -68,7 +82,7 @@ void TrajectoryWriter::finish(const nlohmann::ordered_json& footer) {
   if (out_path_.empty())
     std::cout << text << std::flush;
   else
-    io::write_file_atomic(out_path_, text);
+    naming_out([&] { io::write_file_atomic(out_path_, text); });
 }
 
 }  // namespace ufm

@@ -223,8 +223,9 @@ const std::vector<OptionSpec>& option_specs() {
 
 constexpr const char* kExitStatuses =
     "exit status: 0 done (converged, max_steps, max_time), 1 internal error, 2 bad input (nothing run or written),\n"
-    "3 diverged (trajectory and state so far written), 4 --check-theory mismatch, 130/143 stopped by SIGINT/SIGTERM\n"
-    "(output written with status \"stopped\"; a second signal ends the run at once).";
+    "3 diverged (trajectory and state so far written), 4 --check-theory mismatch, 5 an output not written (disk\n"
+    "full, I/O error), 130/143 stopped by SIGINT/SIGTERM (output written with status \"stopped\"; a second signal\n"
+    "ends the run at once).";
 
 const std::string kRunFooter =
     std::string("Options that do not apply to the chosen dynamics or model are errors. --init-state replaces the random\n"
@@ -241,7 +242,7 @@ const std::string kTheoryFooter =
     std::string("Takes the model options only; options of the dynamics and of the output format are errors here.\n"
                 "--config reads a file's model options (a run's output document works) and skips the rest.\n"
                 "Where no closed form applies the output is \"prediction\": null with the reason, exit status 0.\n\n") +
-    "exit status: 0 printed, 2 bad input.";
+    "exit status: 0 printed, 2 bad input, 5 --out not written (disk full, I/O error).";
 
 /// The options of `ufm-sim theory`: the model, and where to write the prediction.
 bool is_theory_option(const std::string& name) {

@@ -444,7 +444,8 @@ std::string net_help_text() {
        "Checkpoint metrics (every hidden layer on --metric-samples training and test samples) cost a forward\n"
        "pass over those samples and one spectrum per layer.\n\n"
        "exit status: 0 done, 1 internal error, 2 bad input or data file (nothing run or written), 3 diverged\n"
-       "(output so far written), 130/143 stopped by SIGINT/SIGTERM (output written, status \"stopped\").\n";
+       "(output so far written), 5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM\n"
+       "(output written, status \"stopped\").\n";
   return s.str();
 }
 

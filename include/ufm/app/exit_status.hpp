@@ -7,6 +7,7 @@ enum ExitStatus : int {
   kExitBadInput = 2,     ///< invalid option, config, state directory or output path; nothing was written
   kExitDiverged = 3,     ///< NaN/Inf during the run; the trajectory so far and --save-state were written
   kExitTheoryFailed = 4, ///< --check-theory found a mismatch
+  kExitOutputFailed = 5, ///< the work ran, but writing an output failed (disk full, I/O error): stderr names it
   kExitInterruptedBase = 128,  ///< + the signal: a run stopped by SIGINT / SIGTERM (outputs written, "stopped")
   kExitSigint = 130,     ///< 128 + SIGINT (2)
   kExitSigterm = 143,    ///< 128 + SIGTERM (15)

@@ -8,7 +8,8 @@ namespace ufm {
 
 /// args exclude the program name and "sweep". Returns the exit status: 0 every point of the shard is
 /// in the output (whatever each one's status), 2 bad grid or options (nothing run or written),
-/// 1 internal error, 130 / 143 stopped by SIGINT / SIGTERM (finished points kept; rerun to resume).
+/// 5 an output not written (disk full, I/O error; finished points kept), 1 internal error, 130 / 143
+/// stopped by SIGINT / SIGTERM (finished points kept; rerun to resume).
 int sweep_command(const std::vector<std::string>& args);
 
 }  // namespace ufm
