@@ -31,7 +31,7 @@ mode_t file_type(const fs::path& path) {
 
 /// A character device node of the memory driver at `path`, like /dev/null (minor 3, the default) or
 /// /dev/full (7), or why it cannot be made (not root, a nodev mount): then the test is skipped.
-std::string make_null_device(const fs::path& path, unsigned minor = 3) {
+std::string make_memory_device(const fs::path& path, unsigned minor = 3) {
   if (::mknod(path.c_str(), S_IFCHR | 0666, ::makedev(1, minor)) != 0)
     return "mknod failed (needs root): " + std::string(std::strerror(errno));
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -43,7 +43,7 @@ std::string make_null_device(const fs::path& path, unsigned minor = 3) {
 TEST(CliOutputPaths, OutToACharDeviceLeavesTheDeviceInPlace) {
   TempDir dir;
   const fs::path dev = dir.path() / "null";
-  const std::string why = make_null_device(dev);
+  const std::string why = make_memory_device(dev);
   if (!why.empty()) GTEST_SKIP() << why;
   const CliResult r = run_cli(std::string(kShortRun) + " --out " + dev.string());
   EXPECT_EQ(r.status, 0) << r.err;
@@ -57,7 +57,7 @@ TEST(CliOutputPaths, AFullDiskExits5NamingTheFileNotAnInternalError) {
   // with jsonl, at its first line): an environment's failure, not a bug (status 1) nor bad input (2).
   TempDir dir;
   const fs::path dev = dir.path() / "full";
-  const std::string why = make_null_device(dev, 7);
+  const std::string why = make_memory_device(dev, 7);
   if (!why.empty()) GTEST_SKIP() << why;
   for (const std::string& command : {std::string(kShortRun), std::string(kShortRun) + " --format jsonl",
                                     std::string("theory"), std::string("toy --time 1")}) {
@@ -75,7 +75,7 @@ TEST(CliOutputPaths, AFullDiskExits5NamingTheFileNotAnInternalError) {
 TEST(CliOutputPaths, JsonlToACharDeviceLeavesTheDeviceAndNoTempFile) {
   TempDir dir;
   const fs::path dev = dir.path() / "null";
-  const std::string why = make_null_device(dev);
+  const std::string why = make_memory_device(dev);
   if (!why.empty()) GTEST_SKIP() << why;
   const CliResult r = run_cli(std::string(kShortRun) + " --format jsonl --out " + dev.string());
   EXPECT_EQ(r.status, 0) << r.err;
@@ -86,7 +86,7 @@ TEST(CliOutputPaths, JsonlToACharDeviceLeavesTheDeviceAndNoTempFile) {
 TEST(CliOutputPaths, ToyOutToACharDeviceLeavesTheDeviceInPlace) {
   TempDir dir;
   const fs::path dev = dir.path() / "null";
-  const std::string why = make_null_device(dev);
+  const std::string why = make_memory_device(dev);
   if (!why.empty()) GTEST_SKIP() << why;
   const CliResult r = run_cli("toy --time 1 --out " + dev.string());
   EXPECT_EQ(r.status, 0) << r.err;
