@@ -128,6 +128,27 @@ TEST(CliSweep, RefusesTheOutputOfAnotherGridAndLeavesItUnchanged) {
   EXPECT_EQ(test::read_text(out), before);
 }
 
+TEST(CliSweep, ADeviceAsResultsIsRefusedAtOnceNotReadWithoutEnd) {
+  // /dev/zero and /dev/full never end: read whole as a results file, they took every byte of memory
+  // until the OOM killer came. The address-space limit turns a regression into a clean failure here.
+  TempDir dir;
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const std::string limit = "ulimit -v 4000000;";
+  const auto out = run_cli("sweep " + test::quoted(grid) + " --out /dev/zero", limit);
+  EXPECT_EQ(out.status, 2) << out.err;
+  EXPECT_NE(out.err.find("--out: got '/dev/zero', allowed: a regular file"), std::string::npos) << out.err;
+  const auto table = run_cli("sweep --table /dev/zero", limit);
+  EXPECT_EQ(table.status, 2) << table.err;
+  EXPECT_NE(table.err.find("/dev/zero: not a results file"), std::string::npos) << table.err;
+  const fs::path merged = dir.path() / "m.jsonl";
+  const auto merge = run_cli("merge /dev/zero " + test::quoted(dir.path()) + " --out " + test::quoted(merged), limit);
+  EXPECT_EQ(merge.status, 2) << merge.err;
+  EXPECT_NE(merge.err.find("/dev/zero: not a results file (a regular file or a pipe is read whole; this is a device)"),
+            std::string::npos) << merge.err;
+  EXPECT_NE(merge.err.find("this is a directory"), std::string::npos) << merge.err;
+  EXPECT_FALSE(fs::exists(merged));
+}
+
 TEST(CliSweep, ShardsMergedEqualTheWholeSweep) {
   TempDir dir;
   const fs::path grid = write_file(dir.path() / "g.json", small_grid());
