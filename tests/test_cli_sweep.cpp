@@ -2,6 +2,8 @@
 // independence, resume, shards and merge, --table and --trajectories.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -108,6 +110,24 @@ TEST(CliSweep, RerunSkipsFinishedPointsAndDropsACutLastLine) {
   const auto again = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(part));
   EXPECT_EQ(again.status, 0);
   EXPECT_EQ(lines_of(part).size(), 13u);
+}
+
+TEST(CliSweep, AFullOutputExits5AndTheRerunCompletesTheSweep) {
+  // A file-size limit (with SIGXFSZ ignored, a write past it fails with EFBIG) stands for a full disk:
+  // 4 KiB hold the header and one point of about 3 KiB, and cut the second.
+  TempDir dir;
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path full = dir.path() / "full.jsonl", cut = dir.path() / "cut.jsonl";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(full)).status, 0);
+  const auto r = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(cut), "trap '' XFSZ; ulimit -f 8;");
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.err.find("--out: cannot write"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(std::strerror(EFBIG)), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+  EXPECT_GE(lines_of(cut).size(), 2u);  // the header and the points finished before
+  const auto rerun = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(cut));
+  ASSERT_EQ(rerun.status, 0) << rerun.err;
+  EXPECT_EQ(points_by_index(cut), points_by_index(full));
 }
 
 TEST(CliSweep, RefusesTheOutputOfAnotherGridAndLeavesItUnchanged) {

@@ -304,7 +304,10 @@ int sweep_command(const std::vector<std::string>& args) {
                    std::to_string(done_before + finished) + "/" + std::to_string(shard_total) + " points, " +
                        std::to_string(failed) + " failed, " + short_rate(rate) + " points/s, ETA " +
                        (rate > 0 ? seconds_text(remaining / rate) : std::string("?")));
-      } catch (const io::IoError& e) {  // an output that cannot be written (disk full, ...): stop taking points
+      } catch (const io::IoError& e) {  // a trajectory file that cannot be written (disk full, ...): stop
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        if (!fatal.exchange(true)) fatal_message = e.what();
+      } catch (const ResultsError& e) {  // --out that cannot be appended to (disk full, ...): the same
         std::lock_guard<std::mutex> lock(progress_mutex);
         if (!fatal.exchange(true)) fatal_message = e.what();
       } catch (const std::exception& e) {  // run_point keeps a point's own errors: this is a bug
