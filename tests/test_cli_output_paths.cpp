@@ -72,6 +72,23 @@ TEST(CliOutputPaths, AFullDiskExits5NamingTheFileNotAnInternalError) {
   EXPECT_EQ(listing(dir.path()), Names{"full"});
 }
 
+TEST(CliOutputPaths, AFileSizeLimitExits5AndLeavesNoTempFileNorState) {
+  // Without root: a file-size limit (SIGXFSZ ignored, so a write past it fails with EFBIG) stands for a
+  // full disk under a regular --out and --save-state.
+  TempDir dir;
+  const std::string limit = "trap '' XFSZ; ulimit -f 4;";
+  const CliResult out = run_cli(std::string(kShortRun) + " --out " + (dir.path() / "r.json").string(), limit);
+  EXPECT_EQ(out.status, 5) << out.err;
+  EXPECT_NE(out.err.find("--out: cannot write"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find(std::strerror(EFBIG)), std::string::npos) << out.err;
+  const CliResult state = run_cli(std::string(kShortRun) + " --dim 256 --per-class 100 --out /dev/null --save-state " +
+                                      (dir.path() / "st").string(), limit);
+  EXPECT_EQ(state.status, 5) << state.err;
+  EXPECT_NE(state.err.find("--save-state: cannot write"), std::string::npos) << state.err;
+  EXPECT_EQ(state.err.find("internal error"), std::string::npos) << state.err;
+  EXPECT_EQ(listing(dir.path()), Names{});
+}
+
 TEST(CliOutputPaths, JsonlToACharDeviceLeavesTheDeviceAndNoTempFile) {
   TempDir dir;
   const fs::path dev = dir.path() / "null";
