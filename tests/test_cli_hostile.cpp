@@ -179,6 +179,17 @@ TEST(CliTheory, CheckTheoryPassesAtDEqualsKMinusOne) {
   EXPECT_TRUE(r.json()["theory_check"]["pass"].get<bool>());
 }
 
+TEST(CliEnvironment, AnAbsurdOmpNumThreadsExits2NamingItInsteadOfCrashing) {
+  // 100,000: libgomp overflowed its stack creating the team (SIGSEGV) in the objective's constructor.
+  for (const std::string command : {"--time 1 --quiet", "theory", "sweep --list nothing.json"}) {
+    const auto r = run_cli(command, "OMP_NUM_THREADS=100000");
+    EXPECT_EQ(r.status, 2) << command << ": " << r.err;
+    EXPECT_EQ(r.err, "ufm-sim: error: OMP_NUM_THREADS: got '100000', allowed: at most 4096 threads\n") << command;
+    EXPECT_TRUE(r.out.empty()) << command;
+  }
+  EXPECT_EQ(run_cli("--time 1 --quiet --out /dev/null", "OMP_NUM_THREADS=3").status, 0);
+}
+
 TEST(CliHelp, TheoryHelpListsModelOptionsOnlyAndEveryHelpStatesExitStatuses) {
   const test::CliResult theory = run_cli("theory --help");
   EXPECT_EQ(theory.status, 0);

@@ -17,6 +17,10 @@ namespace ufm {
 /// parallel region (measured: 70× slower at the medium benchmark size).
 inline constexpr double kParallelFlops = 2e7;
 
+/// The most threads any command takes (OMP_NUM_THREADS, sweep --threads). Far more than any machine's
+/// cores; libgomp itself crashed (SIGSEGV, its stack overflowing) creating a team of 100,000.
+inline constexpr int kMaxThreads = 4096;
+
 /// The OpenMP threads a parallel region started here would have (1 without OpenMP).
 inline int max_threads() {
 #ifdef _OPENMP

@@ -1,4 +1,5 @@
 /// ufm-sim: the command-line front end. `run` is the default subcommand.
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -14,6 +15,7 @@
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/toy_command.hpp"
 #include "ufm/io/atomic_file.hpp"
+#include "ufm/parallel.hpp"
 #include "ufm/version.hpp"
 
 namespace {
@@ -40,6 +42,12 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   ufm::keep_freed_memory_in_heap();  // each checkpoint's buffers reuse the last one's pages
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (ufm::max_threads() > ufm::kMaxThreads) {  // before any parallel region: libgomp would crash creating it
+    const char* requested = std::getenv("OMP_NUM_THREADS");
+    std::cerr << "ufm-sim: error: OMP_NUM_THREADS: got '" << (requested ? requested : "?") << "', allowed: at most "
+              << ufm::kMaxThreads << " threads\n";
+    return ufm::kExitBadInput;
+  }
   try {
     if (!args.empty() && args[0] == "--version") {
       std::cout << "ufm-sim " << ufm::kVersion << "\n";

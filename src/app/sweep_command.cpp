@@ -133,7 +133,7 @@ SweepArgs parse_sweep_args(const std::vector<std::string>& args) {
     }
     if (value.empty()) throw ConfigError("--" + name, "", "a non-empty value");
     if (name == "out") a.out = value;
-    else if (name == "threads") a.threads = static_cast<int>(parse_integer_in("--threads", value, 1, 4096));
+    else if (name == "threads") a.threads = static_cast<int>(parse_integer_in("--threads", value, 1, kMaxThreads));
     else if (name == "shard") a.shard = value;
     else if (name == "trajectories") a.trajectories = value;
     else if (name == "table") a.table = value;
