@@ -1,7 +1,9 @@
 /// Issue 9's reproductions for option and config parsing, sizes, theory and help: each gives a clean
 /// run or exit 2 with one line naming the option.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -101,6 +103,33 @@ TEST(CliInitState, RecordsNoSeedAndAcceptsAPreviousOutputsConfig) {
 }
 
 void write(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+TEST(CliInitState, ADeviceOrAPipeAsAStateFileExits2AtOnce) {
+  // H.npy linked to /dev/zero was read until memory ran out, to /dev/urandom without end, and a FIFO
+  // waited for a writer forever. The limits turn a regression into a failure, not a hung suite.
+  namespace fs = std::filesystem;
+  test::TempDir dir;
+  const fs::path state = saved_state(dir);
+  const fs::path kept = dir.path() / "H.npy";
+  fs::rename(state / "H.npy", kept);
+  const std::string limits = "ulimit -v 4000000; timeout 60";
+  fs::create_symlink("/dev/zero", state / "H.npy");
+  const auto zero = run_cli("--quiet --time 1 --init-state " + state.string(), limits);
+  EXPECT_EQ(zero.status, 2) << zero.err;
+  EXPECT_NE(zero.err.find("H.npy: is not a regular file (a device or a pipe)"), std::string::npos) << zero.err;
+  fs::remove(state / "H.npy");
+  ASSERT_EQ(::mkfifo((state / "H.npy").c_str(), 0600), 0);
+  const auto pipe = run_cli("--quiet --time 1 --init-state " + state.string(), limits);
+  EXPECT_EQ(pipe.status, 2) << pipe.err;
+  EXPECT_NE(pipe.err.find("H.npy: is not a regular file"), std::string::npos) << pipe.err;
+  fs::remove(state / "H.npy");
+  fs::rename(kept, state / "H.npy");
+  fs::remove(state / "state.json");
+  ASSERT_EQ(::mkfifo((state / "state.json").c_str(), 0600), 0);
+  const auto json = run_cli("--quiet --time 1 --init-state " + state.string(), limits);
+  EXPECT_EQ(json.status, 2) << json.err;
+  EXPECT_NE(json.err.find("state.json: is not a regular file"), std::string::npos) << json.err;
+}
 
 TEST(CliConfigFile, NestedAHundredThousandDeepExits2WithAShortMessage) {
   test::TempDir dir;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <new>
 
 #include "ufm/io/detail/npy_format.hpp"
 
@@ -130,11 +131,18 @@ std::string read_whole_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail_npy(path, "file not found");
   if (fs::is_directory(path, ec)) fail_npy(path, "is a directory, not a file");
+  // A device never ends (a link to /dev/zero was read until memory ran out) and a pipe waits for a
+  // writer: an array is read from a regular file only (after symlinks).
+  if (!fs::is_regular_file(path, ec)) fail_npy(path, "is not a regular file (a device or a pipe)");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail_npy(path, std::string("cannot open: ") + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail_npy(path, "read error");
-  return bytes;
+  try {
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) fail_npy(path, "read error");
+    return bytes;
+  } catch (const std::bad_alloc&) {
+    fail_npy(path, "too large to read into memory");
+  }
 }
 
 /// Bytes per element of a supported dtype; throws IoError naming the file for any other.
