@@ -107,6 +107,14 @@ TEST(CliToy, GapApproachesItsLimitLikeOneOverT) {
   EXPECT_LT(std::abs(last["error"].get<double>()), 1e-3);
 }
 
+TEST(CliToy, ADivergingFlowSaysSoOnStderrAndExits3) {
+  // Masses whose risk overflows at the start: the output recorded the divergence, stderr said nothing.
+  const test::CliResult r = run_cli("toy --p 1e308,1e308,1e308 --time 1");
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_EQ(r.err, "ufm-sim toy: diverged: non-finite objective at step 0 (t = 0)\n");
+  EXPECT_EQ(r.json()["summary"]["status"], "diverged");
+}
+
 TEST(CliToy, RejectsBadInput) {
   for (const char* args : {"toy --p 1,2", "toy --p 1,0,1", "toy --a0 1,x,2", "toy --time 0", "toy --bogus"}) {
     const test::CliResult r = run_cli(args);

@@ -116,7 +116,11 @@ int toy_command(const std::vector<std::string>& args) {
       return kExitOutputFailed;
     }
   }
-  return result.summary.status == RunStatus::kDiverged ? kExitDiverged : kExitOk;
+  if (result.summary.status == RunStatus::kDiverged) {  // the output says so too; stderr, as run and net do
+    std::cerr << "ufm-sim toy: diverged: " << result.summary.message << "\n";
+    return kExitDiverged;
+  }
+  return kExitOk;
 }
 
 }  // namespace ufm
