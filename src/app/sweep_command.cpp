@@ -269,6 +269,12 @@ int sweep_command(const std::vector<std::string>& args) {
   std::atomic<bool> fatal{false};
   std::string fatal_message;
   int fatal_status = kExitOutputFailed;
+  const auto stop_taking_points = [&](const std::string& message, int status) {  // the first error wins
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    if (fatal.exchange(true)) return;
+    fatal_message = message;
+    fatal_status = status;
+  };
   const std::atomic<bool>* stop = interrupt_flag();
 
 #ifdef _OPENMP
@@ -304,18 +310,12 @@ int sweep_command(const std::vector<std::string>& args) {
                    std::to_string(done_before + finished) + "/" + std::to_string(shard_total) + " points, " +
                        std::to_string(failed) + " failed, " + short_rate(rate) + " points/s, ETA " +
                        (rate > 0 ? seconds_text(remaining / rate) : std::string("?")));
-      } catch (const io::IoError& e) {  // a trajectory file that cannot be written (disk full, ...): stop
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        if (!fatal.exchange(true)) fatal_message = e.what();
-      } catch (const ResultsError& e) {  // --out that cannot be appended to (disk full, ...): the same
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        if (!fatal.exchange(true)) fatal_message = e.what();
+      } catch (const io::IoError& e) {  // a trajectory file that cannot be written (disk full, ...)
+        stop_taking_points(e.what(), kExitOutputFailed);
+      } catch (const ResultsError& e) {  // --out that cannot be appended to (disk full, ...)
+        stop_taking_points(e.what(), kExitOutputFailed);
       } catch (const std::exception& e) {  // run_point keeps a point's own errors: this is a bug
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        if (!fatal.exchange(true)) {
-          fatal_message = std::string("internal error: ") + e.what();
-          fatal_status = kExitInternal;
-        }
+        stop_taking_points(std::string("internal error: ") + e.what(), kExitInternal);
       }
     }
   }
