@@ -116,19 +116,19 @@ TEST(CliInitState, ADeviceOrAPipeAsAStateFileExits2AtOnce) {
   fs::create_symlink("/dev/zero", state / "H.npy");
   const auto zero = run_cli("--quiet --time 1 --init-state " + state.string(), limits);
   EXPECT_EQ(zero.status, 2) << zero.err;
-  EXPECT_NE(zero.err.find("H.npy: is not a regular file (a device or a pipe)"), std::string::npos) << zero.err;
+  EXPECT_NE(zero.err.find("H.npy: is a device, not a regular file"), std::string::npos) << zero.err;
   fs::remove(state / "H.npy");
   ASSERT_EQ(::mkfifo((state / "H.npy").c_str(), 0600), 0);
   const auto pipe = run_cli("--quiet --time 1 --init-state " + state.string(), limits);
   EXPECT_EQ(pipe.status, 2) << pipe.err;
-  EXPECT_NE(pipe.err.find("H.npy: is not a regular file"), std::string::npos) << pipe.err;
+  EXPECT_NE(pipe.err.find("H.npy: is a pipe, not a regular file"), std::string::npos) << pipe.err;
   fs::remove(state / "H.npy");
   fs::rename(kept, state / "H.npy");
   fs::remove(state / "state.json");
   ASSERT_EQ(::mkfifo((state / "state.json").c_str(), 0600), 0);
   const auto json = run_cli("--quiet --time 1 --init-state " + state.string(), limits);
   EXPECT_EQ(json.status, 2) << json.err;
-  EXPECT_NE(json.err.find("state.json: is not a regular file"), std::string::npos) << json.err;
+  EXPECT_NE(json.err.find("state.json: is a pipe, not a regular file"), std::string::npos) << json.err;
 }
 
 TEST(CliConfigFile, NestedAHundredThousandDeepExits2WithAShortMessage) {
@@ -166,6 +166,26 @@ TEST(CliConfigFile, ADirectoryAnOverflowingNumberAndAnArrayValueExit2) {
   const test::CliResult t = run_cli("--quiet --config " + typo.string());
   EXPECT_EQ(t.status, 2);
   EXPECT_NE(t.err.find("did you mean 'lambda'?"), std::string::npos) << t.err;
+}
+
+TEST(CliConfigFile, ADeviceIsRefusedAtOnceAndANamedPipeIsRead) {
+  // /dev/zero was read up to the 16 MiB limit and refused as too large, a terminal waited for typing;
+  // a pipe ends with its writer, so `--config <(…)` works.
+  test::TempDir dir;
+  const test::CliResult zero = run_cli("--quiet --config /dev/zero", "ulimit -v 4000000;");
+  EXPECT_EQ(zero.status, 2) << zero.err;
+  EXPECT_NE(zero.err.find("--config: got '/dev/zero', allowed: a readable JSON file (this is a device, not a "
+                          "regular file or a pipe)"),
+            std::string::npos)
+      << zero.err;
+  const auto fifo = dir.path() / "config.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto out = dir.path() / "o.json";
+  const test::CliResult piped =
+      run_cli("--quiet --dynamics gd --steps 2 --config " + fifo.string() + " --out " + out.string(),
+              "(printf '{\"classes\": 3}' > " + fifo.string() + " &); timeout 60");
+  ASSERT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(nlohmann::json::parse(test::read_text(out))["config"]["classes"], 3);
 }
 
 TEST(CliTheory, WritesItsDocumentToOutAndNothingToStdout) {

@@ -163,10 +163,27 @@ TEST(CliSweep, ADeviceAsResultsIsRefusedAtOnceNotReadWithoutEnd) {
   const fs::path merged = dir.path() / "m.jsonl";
   const auto merge = run_cli("merge /dev/zero " + test::quoted(dir.path()) + " --out " + test::quoted(merged), limit);
   EXPECT_EQ(merge.status, 2) << merge.err;
-  EXPECT_NE(merge.err.find("/dev/zero: not a results file (a regular file or a pipe is read whole; this is a device)"),
+  EXPECT_NE(merge.err.find("/dev/zero: not a results file: it is a device, not a regular file or a pipe"),
             std::string::npos) << merge.err;
-  EXPECT_NE(merge.err.find("this is a directory"), std::string::npos) << merge.err;
+  EXPECT_NE(merge.err.find("it is a directory"), std::string::npos) << merge.err;
   EXPECT_FALSE(fs::exists(merged));
+}
+
+TEST(CliSweep, ADeviceAsTheGridIsRefusedAtOnceAndANamedPipeIsRead) {
+  TempDir dir;
+  const auto zero = run_cli("sweep /dev/zero --out " + test::quoted(dir.path() / "r.jsonl"), "ulimit -v 4000000;");
+  EXPECT_EQ(zero.status, 2) << zero.err;
+  EXPECT_NE(zero.err.find("/dev/zero: not a readable grid file: it is a device, not a regular file or a pipe"),
+            std::string::npos)
+      << zero.err;
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid(5, 1, "[3]"));
+  const fs::path fifo = dir.path() / "grid.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const fs::path results = dir.path() / "r.jsonl";
+  const auto piped = run_cli("sweep " + test::quoted(fifo) + " --quiet --out " + test::quoted(results),
+                             "(cat " + test::quoted(grid) + " > " + test::quoted(fifo) + " &); timeout 60");
+  ASSERT_EQ(piped.status, 0) << piped.err;
+  EXPECT_EQ(points_by_index(results).size(), 2u);  // lambda 0.001 and 0.01
 }
 
 TEST(CliSweep, ShardsMergedEqualTheWholeSweep) {

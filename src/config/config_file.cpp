@@ -1,13 +1,12 @@
 #include "ufm/config/config_file.hpp"
 
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
+#include "ufm/io/whole_file.hpp"
 
 namespace ufm {
 namespace {
@@ -35,18 +34,13 @@ int nesting_depth(const std::string& text) {
 
 std::string read_text(const std::string& file) {
   if (file.empty()) throw ConfigError("--config", file, "a non-empty path");
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec)) throw ConfigError("--config", file, "a JSON file (this is a directory)");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError("--config", file, "a readable JSON file (" + std::string(std::strerror(errno)) + ")");
-  std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxConfigBytes)
+  try {
+    return io::read_whole_file(file, io::Readable::kRegularFileOrPipe, kMaxConfigBytes);
+  } catch (const io::ReadRefused& e) {
+    if (e.reason() == io::ReadRefused::Reason::kTooLarge)
       throw ConfigError("--config", file, "a JSON file of at most " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
+    throw ConfigError("--config", file, std::string("a readable JSON file (this ") + e.what() + ")");
   }
-  return text;
 }
 
 }  // namespace

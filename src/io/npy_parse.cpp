@@ -4,15 +4,12 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
-#include <new>
 
 #include "ufm/io/detail/npy_format.hpp"
+#include "ufm/io/whole_file.hpp"
 
 namespace ufm::io {
 namespace fs = std::filesystem;
@@ -127,21 +124,13 @@ class HeaderParser {
   std::size_t pos_ = 0;
 };
 
-std::string read_whole_file(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) fail_npy(path, "file not found");
-  if (fs::is_directory(path, ec)) fail_npy(path, "is a directory, not a file");
-  // A device never ends (a link to /dev/zero was read until memory ran out) and a pipe waits for a
-  // writer: an array is read from a regular file only (after symlinks).
-  if (!fs::is_regular_file(path, ec)) fail_npy(path, "is not a regular file (a device or a pipe)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_npy(path, std::string("cannot open: ") + std::strerror(errno));
+/// The file's bytes: an array is read from a regular file only (a pipe of a state directory would wait
+/// for a writer; whole_file.hpp).
+std::string read_array_file(const fs::path& path) {
   try {
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) fail_npy(path, "read error");
-    return bytes;
-  } catch (const std::bad_alloc&) {
-    fail_npy(path, "too large to read into memory");
+    return read_whole_file(path, Readable::kRegularFile);
+  } catch (const ReadRefused& e) {
+    fail_npy(path, e.what());
   }
 }
 
@@ -190,7 +179,7 @@ void decode(const fs::path& path, const unsigned char* p, std::size_t count, Npy
 
 }  // namespace
 
-NpyArray read_npy(const fs::path& path) { return parse_npy(read_whole_file(path), path); }
+NpyArray read_npy(const fs::path& path) { return parse_npy(read_array_file(path), path); }
 
 NpyArray parse_npy(std::string_view bytes, const fs::path& path) {
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +15,7 @@
 #include <system_error>
 
 #include "ufm/io/npy.hpp"
+#include "ufm/io/whole_file.hpp"
 
 namespace ufm::io {
 namespace fs = std::filesystem;
@@ -259,12 +259,12 @@ void write_files(const fs::path& out, const ModelState& s) {
 
 /// state.json: a JSON object whose "format" (if any) is kStateFormat.
 Json read_state_json(const fs::path& path) {
-  std::error_code ec;  // a device or a pipe would be read without end, or wait for a writer
-  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))
-    throw IoError(path.string() + ": is not a regular file (a device or a pipe)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path.string() + ": cannot open for reading");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  try {
+    text = read_whole_file(path, Readable::kRegularFile);
+  } catch (const ReadRefused& e) {
+    throw IoError(path.string() + ": " + e.what());
+  }
   Json j;
   try {
     j = Json::parse(text);

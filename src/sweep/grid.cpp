@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -15,6 +14,7 @@
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/config/resources.hpp"
+#include "ufm/io/whole_file.hpp"
 
 namespace ufm::sweep {
 namespace {
@@ -418,15 +418,12 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
 }
 
 Grid load_grid(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw GridError(path + ": a grid JSON file (this is a directory)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw GridError(path + ": cannot read the grid file");
   std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxGridBytes) throw GridError(path + ": a grid file of at most 16 MiB");
+  try {
+    text = io::read_whole_file(path, io::Readable::kRegularFileOrPipe, kMaxGridBytes);
+  } catch (const io::ReadRefused& e) {
+    if (e.reason() == io::ReadRefused::Reason::kTooLarge) throw GridError(path + ": a grid file of at most 16 MiB");
+    throw GridError(path + ": not a readable grid file: it " + e.what());
   }
   Json source;
   try {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ufm/config/argument_check.hpp"
+#include "ufm/io/whole_file.hpp"
 #include "ufm/version.hpp"
 
 namespace ufm::sweep {
@@ -94,32 +95,14 @@ Json make_header(const Grid& grid, const Shard& shard) {
 }
 
 ResultsFile read_results(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw ResultsError(path + ": cannot read (" + errno_text() + ")");
-  struct stat st {};
-  // A device never ends (/dev/zero, /dev/full: read whole, they took every byte of memory until the
-  // OOM killer came); a directory has no lines. A FIFO ends with its writer (`merge <(cat a.jsonl)`).
-  if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
-    ::close(fd);
-    throw ResultsError(path + ": not a results file (a regular file or a pipe is read whole; this is " +
-                       (S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
-                                                                                                        : "neither") +
-                       ")");
-  }
   std::string text;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = errno_text();
-      ::close(fd);
-      throw ResultsError(path + ": cannot read (" + why + ")");
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
+  try {  // a FIFO ends with its writer: `merge <(cat a.jsonl)`
+    text = io::read_whole_file(path, io::Readable::kRegularFileOrPipe);
+  } catch (const io::ReadRefused& e) {
+    if (e.reason() == io::ReadRefused::Reason::kWrongKind)
+      throw ResultsError(path + ": not a results file: it " + e.what());
+    throw ResultsError(path + ": " + e.what());
   }
-  ::close(fd);
   return parse_results(text, path);
 }
 
