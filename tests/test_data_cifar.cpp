@@ -78,6 +78,14 @@ TEST(Cifar10, NamesAMissingBatch) {
   expect_data_error([&] { load_cifar10_dir(tmp.path()); }, {"data_batch_4.bin", "no such file"});
 }
 
+TEST(Cifar10, NamesABatchThatIsADeviceNotMissing) {
+  TempDir tmp;
+  write_cifar_dir(tmp);
+  std::filesystem::remove(tmp / "data_batch_2.bin");
+  std::filesystem::create_symlink("/dev/zero", tmp / "data_batch_2.bin");
+  expect_data_error([&] { load_cifar10_dir(tmp.path()); }, {"data_batch_2.bin", "is a device, not a regular file"});
+}
+
 TEST(Cifar10, RefusesAnEmptyBatch) {
   TempDir tmp;
   write_cifar_dir(tmp);

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cerrno>
@@ -123,6 +124,19 @@ TEST(IdxDir, NamesTheMissingHalfOfTheTestPair) {
   write_idx_dir(tmp, false);
   std::filesystem::remove(tmp / "t10k-labels-idx1-ubyte");
   expect_data_error([&] { load_idx_dir(tmp.path()); }, {"t10k-labels-idx1-ubyte", "missing"});
+}
+
+TEST(IdxDir, NamesAFileThatIsADeviceOrAPipeNotMissing) {
+  TempDir tmp;
+  write_idx_dir(tmp, false);
+  std::filesystem::remove(tmp / "train-labels-idx1-ubyte");
+  std::filesystem::create_symlink("/dev/zero", tmp / "train-labels-idx1-ubyte");
+  expect_data_error([&] { load_idx_dir(tmp.path()); }, {"train-labels-idx1-ubyte", "is a device, not a regular file"});
+  std::filesystem::remove(tmp / "train-labels-idx1-ubyte");
+  write_idx_dir(tmp, false);
+  std::filesystem::remove(tmp / "t10k-images-idx3-ubyte");
+  ASSERT_EQ(::mkfifo((tmp / "t10k-images-idx3-ubyte").c_str(), 0600), 0);
+  expect_data_error([&] { load_idx_dir(tmp.path()); }, {"t10k-images-idx3-ubyte", "is a pipe, not a regular file"});
 }
 
 TEST(IdxDir, RefusesAMissingDirectory) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ufm/data/data_error.hpp"
+#include "ufm/io/whole_file.hpp"
 
 namespace ufm::data {
 namespace {
@@ -14,7 +15,10 @@ namespace fs = std::filesystem;
 /// Number of records in `file`, from its size on disk.
 Index record_count(const fs::path& file) {
   std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) throw DataError(file.string(), "", "no such file");
+  if (!fs::is_regular_file(file, ec)) {
+    const std::string kind = io::file_kind(file);
+    throw DataError(file.string(), "", kind == "nothing" ? "no such file" : "is " + kind + ", not a regular file");
+  }
   const std::uintmax_t size = fs::file_size(file, ec);
   if (ec) throw DataError(file.string(), "", "cannot read its size (" + ec.message() + ")");
   if (size == 0) throw DataError(file.string(), "", "empty file (no records)");

@@ -4,16 +4,21 @@
 
 #include "ufm/data/data_error.hpp"
 #include "ufm/data/idx.hpp"
+#include "ufm/io/whole_file.hpp"
 
 namespace ufm::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// DIR/name or DIR/name.gz, whichever exists (plain first); nullopt if neither.
+/// DIR/name or DIR/name.gz, whichever exists (plain first); nullopt if neither. One that exists but is
+/// not a regular file (a device never ends, a pipe would be read again for the test split) is named.
 std::optional<fs::path> find_idx(const fs::path& dir, const std::string& name) {
-  for (const fs::path& p : {dir / name, dir / (name + ".gz")})
-    if (fs::is_regular_file(p)) return p;
+  for (const fs::path& p : {dir / name, dir / (name + ".gz")}) {
+    const std::string kind = io::file_kind(p);
+    if (kind == "a regular file") return p;
+    if (kind != "nothing") throw DataError(p.string(), "", "is " + kind + ", not a regular file");
+  }
   return std::nullopt;
 }
 

@@ -27,11 +27,12 @@ class Descriptor {
 };
 
 const char* kind_of(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
   if (S_ISFIFO(mode)) return "a pipe";
   if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
+  return "neither a file nor a directory";
 }
 
 std::string in_mebibytes(std::size_t bytes) {
@@ -39,6 +40,11 @@ std::string in_mebibytes(std::size_t bytes) {
 }
 
 }  // namespace
+
+std::string file_kind(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? kind_of(st.st_mode) : "nothing";
+}
 
 std::string read_whole_file(const std::filesystem::path& path, Readable readable, std::size_t max_bytes) {
   using Reason = ReadRefused::Reason;

@@ -35,6 +35,10 @@ class ReadRefused : public std::runtime_error {
   Reason reason_;
 };
 
+/// What path names, after symlinks: "a regular file", "a directory", "a device", "a pipe", "a socket",
+/// or "nothing" (it does not exist, or cannot be examined). For messages about a file of the wrong kind.
+std::string file_kind(const std::filesystem::path& path);
+
 /// The bytes of the file at path, if it is of a kind `readable` allows and holds at most max_bytes
 /// (a regular file larger than that is refused from its size, before reading). Throws ReadRefused.
 std::string read_whole_file(const std::filesystem::path& path, Readable readable,
