@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -149,6 +150,19 @@ TEST(Csv, RefusesAnUnterminatedQuote) {
 TEST(Csv, RefusesAMissingFile) {
   TempDir tmp;
   expect_data_error([&] { read_csv(tmp / "absent.csv", "-1"); }, {"absent.csv", "no such file"});
+}
+
+TEST(Csv, RefusesADeviceAndReadsAPipe) {
+  // Read, /dev/zero gave "line 1: read error" after a line's worth of bytes, and a terminal waited.
+  expect_data_error([&] { read_csv("/dev/zero", "-1"); }, {"/dev/zero", "is a device, not a regular file or a pipe"});
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string rows = "1,0\n2,1\n";
+  ASSERT_EQ(::write(fds[1], rows.data(), rows.size()), static_cast<ssize_t>(rows.size()));
+  ::close(fds[1]);
+  const Dataset d = read_csv("/proc/self/fd/" + std::to_string(fds[0]), "-1");
+  ::close(fds[0]);
+  EXPECT_EQ(d.labels, (std::vector<int>{0, 1}));
 }
 
 }  // namespace

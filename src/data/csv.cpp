@@ -9,6 +9,7 @@
 
 #include "ufm/data/csv_row.hpp"
 #include "ufm/data/data_error.hpp"
+#include "ufm/io/whole_file.hpp"
 
 namespace ufm::data {
 namespace {
@@ -96,6 +97,9 @@ Dataset read_csv(const fs::path& path, const std::string& label_column) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw DataError(file, "", "no such file");
   if (fs::is_directory(path, ec)) throw DataError(file, "", "is a directory, expected a CSV file");
+  // A device never ends (/dev/zero) or waits for typing (a terminal); a pipe ends with its writer.
+  if (const std::string kind = io::file_kind(path); kind != "a regular file" && kind != "a pipe")
+    throw DataError(file, "", "is " + kind + ", not a regular file or a pipe");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(file, "", "cannot open for reading");
 
