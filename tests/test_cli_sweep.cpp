@@ -186,6 +186,23 @@ TEST(CliSweep, ADeviceAsTheGridIsRefusedAtOnceAndANamedPipeIsRead) {
   EXPECT_EQ(points_by_index(results).size(), 2u);  // lambda 0.001 and 0.01
 }
 
+TEST(CliSweep, TrajectoriesOnADeviceOrAFileExit2NamingWhatItIs) {
+  // It was "filesystem error: cannot create directories: Not a directory [/dev/null]".
+  TempDir dir;
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid(5, 1, "[3]"));
+  const fs::path results = dir.path() / "r.jsonl";
+  const auto device = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(results) + " --trajectories /dev/null");
+  EXPECT_EQ(device.status, 2) << device.err;
+  EXPECT_NE(device.err.find("--trajectories: got '/dev/null', allowed: a directory or a new path (this is a device)"),
+            std::string::npos)
+      << device.err;
+  const auto file = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(results) + " --trajectories " +
+                            test::quoted(grid));
+  EXPECT_EQ(file.status, 2) << file.err;
+  EXPECT_NE(file.err.find("(this is a regular file)"), std::string::npos) << file.err;
+  EXPECT_FALSE(fs::exists(results));
+}
+
 TEST(CliSweep, ShardsMergedEqualTheWholeSweep) {
   TempDir dir;
   const fs::path grid = write_file(dir.path() / "g.json", small_grid());

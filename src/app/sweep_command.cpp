@@ -22,6 +22,7 @@
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/io/atomic_file.hpp"
+#include "ufm/io/whole_file.hpp"
 #include "ufm/parallel.hpp"
 #include "ufm/sweep/grid.hpp"
 #include "ufm/sweep/results_file.hpp"
@@ -229,6 +230,8 @@ int sweep_command(const std::vector<std::string>& args) {
       }
     }
     if (!a.trajectories.empty()) {
+      if (const std::string kind = io::file_kind(a.trajectories); kind != "a directory" && kind != "nothing")
+        throw ConfigError("--trajectories", a.trajectories, "a directory or a new path (this is " + kind + ")");
       try {
         fs::create_directories(a.trajectories);
         io::check_writable(fs::path(a.trajectories) / "probe.json");
