@@ -89,6 +89,40 @@ TEST(CliOutputPaths, AFileSizeLimitExits5AndLeavesNoTempFileNorState) {
   EXPECT_EQ(listing(dir.path()), Names{});
 }
 
+TEST(CliOutputPaths, AFullStdoutExits5NamingStdoutNotSuccess) {
+  // `ufm-sim > r.json` on a full disk exited 0 with the document lost. run_cli sends stdout to a file;
+  // a file-size limit of one block (SIGXFSZ ignored: writes past it fail with EFBIG) fills it.
+  for (const std::string& command : {std::string(kShortRun), std::string(kShortRun) + " --format jsonl",
+                                    std::string("theory"), std::string("toy --time 1")}) {
+    const CliResult r = run_cli(command, "trap '' XFSZ; ulimit -f 1;");
+    EXPECT_EQ(r.status, 5) << command << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("stdout: cannot write (") + std::strerror(EFBIG) + ")"), std::string::npos)
+        << command << ": " << r.err;
+  }
+}
+
+TEST(CliOutputPaths, AClosedStdoutIsRefusedBeforeTheRun) {
+  // `ufm-sim >&-` exited 0, its document written nowhere. Now the run does not start (status 2), and a
+  // command whose document comes after its work exits 5.
+  TempDir dir;
+  const fs::path err = dir.path() / "err";
+  const auto run = [&](const std::string& args) {
+    const int raw = std::system((std::string(UFM_SIM_BINARY) + " " + args + " >&- 2>" + err.string()).c_str());
+    return std::make_pair(WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_text(err));
+  };
+  for (const std::string& command : {std::string(kShortRun), std::string("net --epochs 1 --quiet")}) {
+    const auto [status, message] = run(command);
+    EXPECT_EQ(status, 2) << command << ": " << message;
+    EXPECT_NE(message.find("stdout: closed when ufm-sim started; give --out FILE"), std::string::npos) << message;
+  }
+  const auto [status, message] = run("theory");
+  EXPECT_EQ(status, 5) << message;
+  EXPECT_NE(message.find("stdout: cannot write (it was closed when ufm-sim started"), std::string::npos) << message;
+  const auto [with_out, with_out_message] = run(std::string(kShortRun) + " --out " + (dir.path() / "r.json").string());
+  EXPECT_EQ(with_out, 0) << with_out_message;
+  EXPECT_TRUE(fs::exists(dir.path() / "r.json"));
+}
+
 TEST(CliOutputPaths, JsonlToACharDeviceLeavesTheDeviceAndNoTempFile) {
   TempDir dir;
   const fs::path dev = dir.path() / "null";

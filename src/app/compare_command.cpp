@@ -13,6 +13,7 @@
 #include "ufm/app/output_paths.hpp"
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/simulate.hpp"
+#include "ufm/app/standard_streams.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/config/argument_check.hpp"
 #include "ufm/config/cli.hpp"
@@ -270,11 +271,11 @@ int compare_command(const std::vector<std::string>& args) {
   try {
     const std::string text = doc.dump(1) + "\n";
     if (c.out.empty())
-      std::cout << text << std::flush;
+      write_stdout(text);
     else
       io::write_file_atomic(c.out, text);
   } catch (const io::IoError& e) {
-    std::cerr << "ufm-sim compare: error: --out: " << e.what() << "\n";
+    std::cerr << "ufm-sim compare: error: " << (c.out.empty() ? "" : "--out: ") << e.what() << "\n";
     return kExitOutputFailed;
   }
   try {

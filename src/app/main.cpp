@@ -12,6 +12,7 @@
 #include "ufm/app/merge_command.hpp"
 #include "ufm/app/sweep_command.hpp"
 #include "ufm/app/simulate.hpp"
+#include "ufm/app/standard_streams.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/toy_command.hpp"
 #include "ufm/io/atomic_file.hpp"
@@ -40,6 +41,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  ufm::hold_closed_standard_descriptors();  // before any file is opened
   ufm::keep_freed_memory_in_heap();  // each checkpoint's buffers reuse the last one's pages
   std::vector<std::string> args(argv + 1, argv + argc);
   if (ufm::max_threads() > ufm::kMaxThreads) {  // before any parallel region: libgomp would crash creating it

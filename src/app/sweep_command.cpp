@@ -18,6 +18,7 @@
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/interrupt.hpp"
 #include "ufm/app/progress_bar.hpp"
+#include "ufm/app/standard_streams.hpp"
 #include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
@@ -164,7 +165,7 @@ int table_mode(const SweepArgs& a) {
   if (metrics.empty()) throw ConfigError("--metrics", a.metrics, "a comma-separated list of metric names");
   const Table t = make_table(file, split_list(a.by), metrics);
   if (a.csv.empty()) {
-    std::cout << format_table(t);
+    write_stdout(format_table(t));
   } else {
     try {
       io::write_file_atomic(a.csv, format_csv(t));
@@ -208,8 +209,10 @@ int sweep_command(const std::vector<std::string>& args) {
     shard = parse_shard(a.shard);
     grid = load_grid(a.grid);
     if (a.list) {
+      std::string listing;
       for (const SweepPoint& p : grid.points)
-        if (shard.owns(p.index)) std::cout << Json{{"index", p.index}, {"id", p.id}, {"values", p.values}}.dump() << "\n";
+        if (shard.owns(p.index)) listing += Json{{"index", p.index}, {"id", p.id}, {"values", p.values}}.dump() + "\n";
+      write_stdout(listing);
       return kExitOk;
     }
     // Everything is checked before the output is touched: a refused output changes nothing.

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "ufm/app/exit_status.hpp"
+#include "ufm/app/standard_streams.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/resources.hpp"
@@ -112,7 +113,12 @@ int theory_command(const std::vector<std::string>& args) {
   doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = doc.dump(1) + "\n";
   if (config.given.out.empty()) {
-    std::cout << text;
+    try {
+      write_stdout(text);
+    } catch (const io::IoError& e) {
+      std::cerr << "ufm-sim theory: error: " << e.what() << "\n";
+      return kExitOutputFailed;
+    }
   } else {
     try {
       io::write_file_atomic(config.given.out, text);

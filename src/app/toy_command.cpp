@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "ufm/app/exit_status.hpp"
+#include "ufm/app/standard_streams.hpp"
 #include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
@@ -61,7 +62,8 @@ int toy_command(const std::vector<std::string>& args) {
   app.add_option("--rel-tol", rel_tol, "dopri5 relative tolerance (> 0)")->default_str(rel_tol)->type_name("NUM");
   app.add_option("--out", out, "write the JSON here (atomically; a device or FIFO is written directly) instead of stdout")
       ->type_name("PATH");
-  app.footer("exit status: 0 done, 2 bad input, 3 diverged, 5 --out not written (disk full, I/O error).");
+  app.footer("exit status: 0 done, 2 bad input, 3 diverged, 5 the output (--out or stdout) not written (disk full,\n"
+             "I/O error).");
   for (CLI::Option* o : app.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const std::vector<OptionShape> shapes = {{"p"}, {"a0"}, {"time"}, {"num-checkpoints"}, {"abs-tol"}, {"rel-tol"}, {"out"}};
   ToyFlowInput input;
@@ -107,7 +109,12 @@ int toy_command(const std::vector<std::string>& args) {
   doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = doc.dump(1) + "\n";
   if (out.empty()) {
-    std::cout << text;
+    try {
+      write_stdout(text);
+    } catch (const io::IoError& e) {
+      std::cerr << "ufm-sim toy: error: " << e.what() << "\n";
+      return kExitOutputFailed;
+    }
   } else {
     try {
       io::write_file_atomic(out, text);

@@ -1,7 +1,6 @@
 #include "ufm/app/trajectory_writer.hpp"
 
-#include <iostream>
-
+#include "ufm/app/standard_streams.hpp"
 #include "ufm/io/atomic_file.hpp"
 
 namespace ufm {
@@ -22,7 +21,10 @@ void naming_out(F&& f) {
 
 TrajectoryWriter::TrajectoryWriter(OutputFormat format, const std::string& out_path)
     : format_(format), out_path_(out_path) {
-  if (out_path_.empty()) return;
+  if (out_path_.empty()) {  // the output is stdout: refused before the work if it cannot be written
+    if (stdout_was_closed()) throw io::IoError("stdout: closed when ufm-sim started; give --out FILE");
+    return;
+  }
   naming_out([&] {
     if (format_ == OutputFormat::kJsonl)
       stream_ = std::make_unique<io::AtomicWriter>(out_path_);
@@ -43,7 +45,7 @@ void TrajectoryWriter::emit_line(const nlohmann::ordered_json& record) {
       stream_->flush();  // a killed run keeps every line so far in the temp file
     });
   } else {
-    std::cout << line << std::flush;
+    write_stdout(line);
   }
 }
 
@@ -80,7 +82,7 @@ void TrajectoryWriter::finish(const nlohmann::ordered_json& footer) {
   if (in_memory_) return;
   const std::string text = document_.dump(1) + "\n";
   if (out_path_.empty())
-    std::cout << text << std::flush;
+    write_stdout(text);
   else
     naming_out([&] { io::write_file_atomic(out_path_, text); });
 }
