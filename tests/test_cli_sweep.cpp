@@ -173,7 +173,7 @@ TEST(CliSweep, ADeviceAsTheGridIsRefusedAtOnceAndANamedPipeIsRead) {
   TempDir dir;
   const auto zero = run_cli("sweep /dev/zero --out " + test::quoted(dir.path() / "r.jsonl"), "ulimit -v 4000000;");
   EXPECT_EQ(zero.status, 2) << zero.err;
-  EXPECT_NE(zero.err.find("/dev/zero: not a readable grid file: it is a device, not a regular file or a pipe"),
+  EXPECT_NE(zero.err.find("/dev/zero: not a grid file: it is a device, not a regular file or a pipe"),
             std::string::npos)
       << zero.err;
   const fs::path grid = write_file(dir.path() / "g.json", small_grid(5, 1, "[3]"));

@@ -177,7 +177,7 @@ TEST(NpyErrors, NameTheFileAndTheProblem) {
   auto malformed = file_with("malformed.npy", npy_file("{'descr': '<f8', 'fortran_order': maybe, 'shape': (2, 2), }",
                                                        f64_bytes({1, 2, 3, 4})));
   expect_io_error([&] { read_npy(malformed); }, {"malformed.npy", "malformed header", "True or False"});
-  expect_io_error([&] { read_npy(tmp / "absent.npy"); }, {"absent.npy", "cannot open (No such file or directory)"});
+  expect_io_error([&] { read_npy(tmp / "absent.npy"); }, {"absent.npy", "cannot open: No such file or directory"});
 }
 
 TEST(NpyErrors, EveryTruncationOrCorruptionIsAnIoError) {

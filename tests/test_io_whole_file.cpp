@@ -72,7 +72,7 @@ TEST(WholeFile, RefusesADirectoryAndNamesAMissingFile) {
   EXPECT_EQ(dir.text, "is a directory, not a regular file");
   const Refusal missing = refusal_of(tmp / "absent", Readable::kRegularFile);
   EXPECT_EQ(missing.reason, Reason::kCannotOpen);
-  EXPECT_EQ(missing.text, "cannot open (No such file or directory)");
+  EXPECT_EQ(missing.text, "cannot open: No such file or directory");
 }
 
 TEST(WholeFile, ReadsAPipeOnlyWhereOneIsAllowed) {

@@ -39,7 +39,8 @@ std::string read_text(const std::string& file) {
   } catch (const io::ReadRefused& e) {
     if (e.reason() == io::ReadRefused::Reason::kTooLarge)
       throw ConfigError("--config", file, "a JSON file of at most " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
-    throw ConfigError("--config", file, std::string("a readable JSON file (this ") + e.what() + ")");
+    const bool kind = e.reason() == io::ReadRefused::Reason::kWrongKind;  // "is a device, not …"
+    throw ConfigError("--config", file, std::string("a readable JSON file (") + (kind ? "this " : "") + e.what() + ")");
   }
 }
 

@@ -60,9 +60,9 @@ std::string read_whole_file(const std::filesystem::path& path, Readable readable
   if (::stat(path.c_str(), &st) == 0) check_kind(st);
   const int blocking = S_ISFIFO(st.st_mode) ? 0 : O_NONBLOCK;  // for a pipe, reads wait for its writer
   const Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | blocking));
-  if (fd.get() < 0) throw ReadRefused(Reason::kCannotOpen, std::string("cannot open (") + std::strerror(errno) + ")");
+  if (fd.get() < 0) throw ReadRefused(Reason::kCannotOpen, std::string("cannot open: ") + std::strerror(errno));
   if (::fstat(fd.get(), &st) != 0)
-    throw ReadRefused(Reason::kCannotOpen, std::string("cannot stat (") + std::strerror(errno) + ")");
+    throw ReadRefused(Reason::kCannotOpen, std::string("cannot stat: ") + std::strerror(errno));
   check_kind(st);
   const std::string too_large = "is larger than " + in_mebibytes(max_bytes);
   if (S_ISREG(st.st_mode) && static_cast<unsigned long long>(st.st_size) > max_bytes)
@@ -76,7 +76,7 @@ std::string read_whole_file(const std::filesystem::path& path, Readable readable
       if (n == 0) break;
       if (n < 0) {
         if (errno == EINTR) continue;
-        throw ReadRefused(Reason::kReadFailed, std::string("cannot read (") + std::strerror(errno) + ")");
+        throw ReadRefused(Reason::kReadFailed, std::string("cannot read: ") + std::strerror(errno));
       }
       if (static_cast<std::size_t>(n) > max_bytes - bytes.size()) throw ReadRefused(Reason::kTooLarge, too_large);
       bytes.append(buffer, static_cast<std::size_t>(n));

@@ -423,7 +423,8 @@ Grid load_grid(const std::string& path) {
     text = io::read_whole_file(path, io::Readable::kRegularFileOrPipe, kMaxGridBytes);
   } catch (const io::ReadRefused& e) {
     if (e.reason() == io::ReadRefused::Reason::kTooLarge) throw GridError(path + ": a grid file of at most 16 MiB");
-    throw GridError(path + ": not a readable grid file: it " + e.what());
+    if (e.reason() == io::ReadRefused::Reason::kWrongKind) throw GridError(path + ": not a grid file: it " + e.what());
+    throw GridError(path + ": " + e.what());
   }
   Json source;
   try {

@@ -23,7 +23,7 @@ enum class Readable {
 class ReadRefused : public std::runtime_error {
  public:
   enum class Reason {
-    kCannotOpen,   ///< open(2) failed (what() gives errno's text)
+    kCannotOpen,   ///< open(2) failed: "cannot open: " and errno's text
     kWrongKind,    ///< a directory, a device, a socket, or a pipe where only a regular file is read
     kTooLarge,     ///< more than max_bytes, or more than memory holds
     kReadFailed,   ///< read(2) failed
