@@ -291,6 +291,14 @@ TEST(CliSweep, TableAveragesOverSeedsAndTrajectoriesKeepEachDocument) {
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0], "classes,n,failed,objective,objective_sd,objective_n");
   EXPECT_EQ(rows[1].rfind("3,6,0,", 0), 0u) << rows[1];
+  // A table that cannot be written is status 5 (it was 0 on stdout, 2 for --csv); a --csv that could
+  // never be written is refused first, status 2. No file may grow under `ulimit -f 0`, stderr's neither.
+  const std::string no_room = "trap '' XFSZ; ulimit -f 0;";
+  EXPECT_EQ(run_cli("sweep --table " + test::quoted(out) + " --metrics nc1", no_room).status, 5);
+  EXPECT_EQ(run_cli("sweep --table " + test::quoted(out) + " --csv " + test::quoted(dir.path() / "u.csv"), no_room).status, 5);
+  const auto directory = run_cli("sweep --table " + test::quoted(out) + " --csv " + test::quoted(dir.path()));
+  EXPECT_EQ(directory.status, 2) << directory.err;
+  EXPECT_NE(directory.err.find("--csv: cannot write"), std::string::npos) << directory.err;
 }
 
 TEST(CliSweep, TheoryAndToySweepsRecordTheirResults) {

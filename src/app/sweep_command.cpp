@@ -159,19 +159,26 @@ SweepArgs parse_sweep_args(const std::vector<std::string>& args) {
 }
 
 int table_mode(const SweepArgs& a) {
+  if (!a.csv.empty()) {  // refused before anything is read (status 2); a failed write below is status 5
+    try {
+      io::check_writable(a.csv);
+    } catch (const io::IoError& e) {
+      throw ConfigError(std::string("--csv: ") + e.what());
+    }
+  }
   const ResultsFile file = read_results(a.table);
   if (!file.header) throw ResultsError(a.table + ": empty (no header line)");
   const std::vector<std::string> metrics = split_list(a.metrics);
   if (metrics.empty()) throw ConfigError("--metrics", a.metrics, "a comma-separated list of metric names");
   const Table t = make_table(file, split_list(a.by), metrics);
-  if (a.csv.empty()) {
-    write_stdout(format_table(t));
-  } else {
-    try {
+  try {
+    if (a.csv.empty())
+      write_stdout(format_table(t));
+    else
       io::write_file_atomic(a.csv, format_csv(t));
-    } catch (const io::IoError& e) {
-      throw ConfigError(std::string("--csv: ") + e.what());
-    }
+  } catch (const io::IoError& e) {
+    std::cerr << "ufm-sim sweep: error: " << (a.csv.empty() ? "" : "--csv: ") << e.what() << "\n";
+    return kExitOutputFailed;
   }
   return kExitOk;
 }
