@@ -295,7 +295,8 @@ TEST(CliSweep, TableAveragesOverSeedsAndTrajectoriesKeepEachDocument) {
   // never be written is refused first, status 2. No file may grow under `ulimit -f 0`, stderr's neither.
   const std::string no_room = "trap '' XFSZ; ulimit -f 0;";
   EXPECT_EQ(run_cli("sweep --table " + test::quoted(out) + " --metrics nc1", no_room).status, 5);
-  EXPECT_EQ(run_cli("sweep --table " + test::quoted(out) + " --csv " + test::quoted(dir.path() / "u.csv"), no_room).status, 5);
+  const std::string to_csv = " --csv " + test::quoted(dir.path() / "u.csv");
+  EXPECT_EQ(run_cli("sweep --table " + test::quoted(out) + to_csv, no_room).status, 5);
   const auto directory = run_cli("sweep --table " + test::quoted(out) + " --csv " + test::quoted(dir.path()));
   EXPECT_EQ(directory.status, 2) << directory.err;
   EXPECT_NE(directory.err.find("--csv: cannot write"), std::string::npos) << directory.err;
