@@ -188,6 +188,22 @@ TEST(CliConfigFile, ADeviceIsRefusedAtOnceAndANamedPipeIsRead) {
   EXPECT_EQ(nlohmann::json::parse(test::read_text(out))["config"]["classes"], 3);
 }
 
+TEST(CliFlow, ATimeOfMoreThan2To62StepsOfDtExits2NamingDt) {
+  // --time 1e308 --dt 1e-300 made the rk4 step count (and dopri5's first log-spaced checkpoint)
+  // overflow: an internal error (status 1) from the checkpoint schedule.
+  for (const std::string& command :
+       {std::string("--dynamics flow --integrator rk4 --time 1e300 --dt 1e-10"),
+        std::string("--dynamics flow --integrator dopri5 --time 1e308 --dt 1e-300"),
+        std::string("net --batch-size full --dynamics flow --time 1e308 --dt 1e-300")}) {
+    const test::CliResult r = run_cli(command + " --quiet");
+    EXPECT_EQ(r.status, 2) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("--dt: got '1e-"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("allowed: a step of at least --time / 2^62"), std::string::npos) << r.err;
+  }
+  const test::CliResult fine = run_cli("--dynamics flow --integrator rk4 --time 1 --dt 0.25 --quiet");
+  EXPECT_EQ(fine.status, 0) << fine.err;
+}
+
 TEST(CliTheory, WritesItsDocumentToOutAndNothingToStdout) {
   test::TempDir dir;
   const auto out = dir.path() / "t.json";

@@ -180,11 +180,11 @@ const std::vector<OptionSpec>& option_specs() {
       {"time", "2e4", "flow: integrate up to time T (> 0)", optional_real(&RunConfig::time)},
       {"max-steps", "1e8", "flow: cap on integrator steps (>= 1)",
        [](RunConfig& c, const std::string& o, const std::string& v) {
-         c.max_steps = parse_integer(o, v, 1, 1LL << 62);
+         c.max_steps = parse_integer(o, v, 1, kMaxRunSteps);
        }},
       {"lr", "0.1", "gd, momentum: learning rate (> 0)", optional_real(&RunConfig::lr)},
       {"steps", "10000", "gd, momentum: number of steps (>= 0)",
-       [](RunConfig& c, const std::string& o, const std::string& v) { c.steps = parse_integer(o, v, 0, 1LL << 62); }},
+       [](RunConfig& c, const std::string& o, const std::string& v) { c.steps = parse_integer(o, v, 0, kMaxRunSteps); }},
       {"momentum", "0.9", "momentum: heavy-ball coefficient beta in [0, 1)", optional_real(&RunConfig::momentum)},
       {"grad-tol", "0", "stop as converged when ||grad F|| <= this (>= 0; 0 = never)", real(&RunConfig::grad_tol)},
       {"checkpoints", "log", "log | linear spacing of the checkpoints",

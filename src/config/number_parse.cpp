@@ -83,4 +83,12 @@ void throw_bad_value(const std::string& option, const std::string& text, const s
   throw ConfigError(option, abbreviate(text), allowed);
 }
 
+void check_flow_step_count(double time, double dt) {
+  const double most = static_cast<double>(kMaxRunSteps);
+  if (time / dt <= most) return;  // also false for an infinite quotient
+  throw ConfigError("--dt", format_number(dt),
+                    "a step of at least --time / 2^62 = " + format_number(time / most) +
+                        " (at most 2^62 steps of --dt, as for --steps)");
+}
+
 }  // namespace ufm

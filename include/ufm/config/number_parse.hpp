@@ -22,6 +22,14 @@ std::uint64_t parse_unsigned(const std::string& option, const std::string& text)
 /// The shortest text that reads back as x ("0.1", not "0.10000000000000001").
 std::string format_number(double x);
 
+/// The most steps a run may be given: --steps and --max-steps, and a gradient flow's --time / --dt.
+inline constexpr long long kMaxRunSteps = 1LL << 62;
+
+/// A flow's --time and --dt (both positive): --time / --dt at most kMaxRunSteps, the rk4 step count
+/// (and dopri5's span from its first log-spaced checkpoint at --dt to --time). Otherwise ConfigError
+/// naming --dt and the least step allowed.
+void check_flow_step_count(double time, double dt);
+
 /// Throws ConfigError(option, abbreviate(text), allowed).
 [[noreturn]] void throw_bad_value(const std::string& option, const std::string& text, const std::string& allowed);
 
