@@ -188,13 +188,11 @@ TEST(CliConfigFile, ADeviceIsRefusedAtOnceAndANamedPipeIsRead) {
   EXPECT_EQ(nlohmann::json::parse(test::read_text(out))["config"]["classes"], 3);
 }
 
-TEST(CliFlow, ATimeOfMoreThan2To62StepsOfDtExits2NamingDt) {
-  // --time 1e308 --dt 1e-300 made the rk4 step count (and dopri5's first log-spaced checkpoint)
-  // overflow: an internal error (status 1) from the checkpoint schedule.
-  for (const std::string& command :
-       {std::string("--dynamics flow --integrator rk4 --time 1e300 --dt 1e-10"),
-        std::string("--dynamics flow --integrator dopri5 --time 1e308 --dt 1e-300"),
-        std::string("net --batch-size full --dynamics flow --time 1e308 --dt 1e-300")}) {
+TEST(CliFlow, AnRk4TimeOfMoreThan2To62StepsExits2NamingDtAndAHugeDopri5TimeRuns) {
+  // --time 1e308 --dt 1e-300 overflowed the rk4 step count, and dopri5's and toy's log-spaced
+  // checkpoints: internal errors (status 1) from the checkpoint schedule.
+  for (const std::string& command : {std::string("--dynamics flow --integrator rk4 --time 1e300 --dt 1e-10"),
+                                     std::string("net --batch-size full --dynamics flow --time 1e308 --dt 1e-300")}) {
     const test::CliResult r = run_cli(command + " --quiet");
     EXPECT_EQ(r.status, 2) << command << ": " << r.err;
     EXPECT_NE(r.err.find("--dt: got '1e-"), std::string::npos) << r.err;
@@ -202,6 +200,12 @@ TEST(CliFlow, ATimeOfMoreThan2To62StepsOfDtExits2NamingDt) {
   }
   const test::CliResult fine = run_cli("--dynamics flow --integrator rk4 --time 1 --dt 0.25 --quiet");
   EXPECT_EQ(fine.status, 0) << fine.err;
+  const test::CliResult dopri5 = run_cli("--dynamics flow --time 1e308 --dt 1e-300 --max-steps 20 --quiet");
+  ASSERT_EQ(dopri5.status, 0) << dopri5.err;
+  EXPECT_EQ(dopri5.json()["status"], "max_steps");
+  const test::CliResult toy = run_cli("toy --time 1e308");
+  ASSERT_EQ(toy.status, 0) << toy.err;
+  EXPECT_EQ(toy.json()["trajectory"].back()["t"], 1e308) << toy.out.substr(0, 300);
 }
 
 TEST(CliTheory, WritesItsDocumentToOutAndNothingToStdout) {

@@ -82,6 +82,15 @@ TEST(CheckpointTimes, LogSpacingIsGeometricFromFirstTime) {
   EXPECT_EQ(checkpoint_times(1.0, 5.0, 10, Spacing::kLog), (std::vector<double>{0.0, 1.0}));
 }
 
+TEST(CheckpointTimes, LogSpacingStaysFiniteWhereTheRatioOverflows) {
+  // 1e308 / 1e-300 overflows: the points were inf (toy --time 1e308 was an internal error).
+  const auto t = checkpoint_times(1e308, 1e-300, 9, Spacing::kLog);
+  ASSERT_EQ(t.size(), 9u);
+  expect_valid(t, 1e308, 9);
+  EXPECT_EQ(t[1], 1e-300);
+  for (std::size_t i = 1; i + 1 < t.size(); ++i) EXPECT_NEAR(std::log10(t[i + 1] / t[i]), 608.0 / 7.0, 1e-9);
+}
+
 TEST(CheckpointTimes, LinearSpacingIsEven) {
   const auto t = checkpoint_times(2.0, 123.0, 5, Spacing::kLinear);
   EXPECT_EQ(t, (std::vector<double>{0.0, 0.5, 1.0, 1.5, 2.0}));

@@ -338,7 +338,8 @@ void validate(const NetConfig& c) {
       if (given(c, name))
         throw ConfigError(std::string("--") + name + ": does not apply to --dynamics flow (it integrates up to --time)",
                           std::string("--") + name);
-    check_flow_step_count(c.time.value_or(NetDefaults::kTime), c.dt.value_or(NetDefaults::kDt));
+    if (c.integrator.value_or(NetDefaults::kIntegrator) == Integrator::kRk4)
+      check_flow_step_count(c.time.value_or(NetDefaults::kTime), c.dt.value_or(NetDefaults::kDt));
     if (c.integrator.value_or(NetDefaults::kIntegrator) == Integrator::kRk4)
       for (const char* name : {"abs-tol", "rel-tol", "error-norm"})
         if (given(c, name))

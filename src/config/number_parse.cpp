@@ -88,7 +88,7 @@ void check_flow_step_count(double time, double dt) {
   if (time / dt <= most) return;  // also false for an infinite quotient
   throw ConfigError("--dt", format_number(dt),
                     "a step of at least --time / 2^62 = " + format_number(time / most) +
-                        " (at most 2^62 steps of --dt, as for --steps)");
+                        " (rk4 takes at most 2^62 steps, as --steps)");
 }
 
 }  // namespace ufm

@@ -190,7 +190,8 @@ void validate(const RunConfig& c) {
   if (c.abs_tol) require_positive("--abs-tol", *c.abs_tol);
   if (c.rel_tol) require_positive("--rel-tol", *c.rel_tol);
   if (c.time) require_positive("--time", *c.time);
-  if (flow) check_flow_step_count(c.time.value_or(DynamicsDefaults::kTime), c.dt.value_or(DynamicsDefaults::kDt));
+  if (flow && default_integrator(c) == Integrator::kRk4)
+    check_flow_step_count(c.time.value_or(DynamicsDefaults::kTime), c.dt.value_or(DynamicsDefaults::kDt));
   if (c.lr) require_positive("--lr", *c.lr);
   if (c.steps) require(*c.steps >= 0, "--steps", std::to_string(*c.steps), "an integer >= 0");
   if (c.momentum)

@@ -17,8 +17,14 @@ void check_count(int count, const char* function) {
 std::vector<double> geomspace(double a, double b, int m) {
   if (m == 1) return {b};
   std::vector<double> out(static_cast<std::size_t>(m));
-  const double log_ratio = std::log(b / a);
-  for (int i = 0; i < m; ++i) out[static_cast<std::size_t>(i)] = a * std::exp(log_ratio * i / (m - 1));
+  const double ratio = b / a;
+  if (std::isfinite(ratio)) {
+    const double log_ratio = std::log(ratio);
+    for (int i = 0; i < m; ++i) out[static_cast<std::size_t>(i)] = a * std::exp(log_ratio * i / (m - 1));
+  } else {  // b / a overflows (toy --time 1e308): the same points through the logarithms, each finite
+    const double log_a = std::log(a), log_ratio = std::log(b) - log_a;
+    for (int i = 0; i < m; ++i) out[static_cast<std::size_t>(i)] = std::exp(log_a + log_ratio * i / (m - 1));
+  }
   out.front() = a;
   out.back() = b;
   return out;

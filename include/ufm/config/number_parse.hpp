@@ -25,9 +25,8 @@ std::string format_number(double x);
 /// The most steps a run may be given: --steps and --max-steps, and a gradient flow's --time / --dt.
 inline constexpr long long kMaxRunSteps = 1LL << 62;
 
-/// A flow's --time and --dt (both positive): --time / --dt at most kMaxRunSteps, the rk4 step count
-/// (and dopri5's span from its first log-spaced checkpoint at --dt to --time). Otherwise ConfigError
-/// naming --dt and the least step allowed.
+/// An rk4 flow's --time and --dt (both positive): --time / --dt, its step count, at most kMaxRunSteps.
+/// Otherwise ConfigError naming --dt and the least step allowed.
 void check_flow_step_count(double time, double dt);
 
 /// Throws ConfigError(option, abbreviate(text), allowed).
