@@ -60,6 +60,12 @@ TEST(Grid, ExpandsLogspaceLinspaceAndRangeToRoundNumbers) {
   EXPECT_EQ(g.points.size(), 18u);
 }
 
+TEST(Grid, ALinspaceWhoseSpanOverflowsStillGivesItsFiniteValues) {
+  // b − a times i overflowed before the division: [0, 1e308, 5] was "10^inf is not a finite double".
+  const Grid g = grid_of(std::string("{") + kBase + R"(, "axes": {"init_scale": {"linspace": [0, 1e308, 5]}}})");
+  EXPECT_EQ(Json(g.axes[0].values).dump(), "[0.0,2.5e+307,5e+307,7.5e+307,1e+308]");
+}
+
 TEST(Grid, ZippedAxesVaryTogetherAtThePlaceOfTheFirst) {
   const Grid g = grid_of(std::string("{") + kBase +
                          R"(, "axes": {"lambda_w": [0.001, 0.01], "classes": [3, 4], "lambda_h": [0.002, 0.02]},
@@ -118,6 +124,8 @@ TEST(Grid, RefusesEachBadGridNamingTheProblem) {
       {R"({"command": "theory", "axes": {"lambda": [1e-3]}, "seeds": 2})", "seeds: 'seed' is not an option of `ufm-sim theory`"},
       {R"({"command": "fit"})", "command: got 'fit', allowed: run | theory | toy"},
       {R"({"command": "toy", "axes": {"p": [[1, 2]]}})", "--p: got '[1,2]', allowed: three positive numbers"},
+      {b + R"("axes": {"lambda": {"linspace": [0, 1, 1000]}, "dim": {"range": [1, 1001]}}, "seeds": 2})",
+       "2000000 points; at most 1000000"},
   };
   for (const Case& c : cases) {
     const std::string message = error_of(c.grid);

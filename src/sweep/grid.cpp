@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <new>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -22,7 +23,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr std::size_t kMaxGridBytes = 16u << 20;
-constexpr long kMaxPoints = 10000000;
+/// Points, values per axis and seeds: a grid holds each point's resolved config (about 2 KB), so 10^7
+/// points took 20 GB and ended in std::bad_alloc; 10^6 take about 2 GB.
+constexpr long kMaxPoints = 1000000;
 
 /// Options a grid may not set: the sweep owns the output.
 const std::set<std::string> kForbidden = {"out", "format", "save_state", "quiet", "config", "help"};
@@ -137,9 +140,12 @@ std::vector<Json> expand_axis(const std::string& key, const Json& spec, const st
       const double a = number_in(p[0], at + " a"), b = number_in(p[1], at + " b");
       const long long n = integer_in(p[2], at + " n", 0, kMaxPoints);
       for (long long i = 0; i < n; ++i) {
-        const double x = n == 1 ? a : a + (b - a) * static_cast<double>(i) / static_cast<double>(n - 1);
+        const double t = n == 1 ? 0.0 : static_cast<double>(i) / static_cast<double>(n - 1);
+        double x = n == 1 ? a : a + (b - a) * static_cast<double>(i) / static_cast<double>(n - 1);
+        if (!std::isfinite(x)) x = a * (1.0 - t) + b * t;  // b − a, or its multiple, overflows: [0, 1e308, 5]
         const double v = round15(kind == "logspace" ? std::pow(10.0, x) : x);
-        if (!std::isfinite(v)) throw GridError(at + ": 10^" + format_number(x) + " is not a finite double");
+        if (!std::isfinite(v))
+          throw GridError(at + ": " + (kind == "logspace" ? "10^" : "") + format_number(x) + " is not a finite double");
         values.emplace_back(v);
       }
     } else if (kind == "range") {
@@ -374,7 +380,11 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
   }
   long double total = 1;
   for (const auto& d : dims) total *= static_cast<long double>(grid.axes[d.front()].values.size());
-  if (total > kMaxPoints) throw GridError(name + ": " + std::to_string(static_cast<double>(total)) + " points; at most " + std::to_string(kMaxPoints));
+  if (total > kMaxPoints) {
+    const std::string points =
+        total < 1e18L ? std::to_string(static_cast<long long>(total)) : format_number(static_cast<double>(total));
+    throw GridError(name + ": " + points + " points; at most " + std::to_string(kMaxPoints));
+  }
   const long count = static_cast<long>(total);
 
   // Expand: the first dimension slowest.
@@ -432,7 +442,11 @@ Grid load_grid(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw GridError(path + ": not valid JSON: " + abbreviate(e.what(), 200));
   }
-  return parse_grid(source, path);
+  try {
+    return parse_grid(source, path);
+  } catch (const std::bad_alloc&) {  // a grid within kMaxPoints whose points memory cannot hold
+    throw GridError(path + ": its points do not fit in memory; split it into smaller grids");
+  }
 }
 
 }  // namespace ufm::sweep
