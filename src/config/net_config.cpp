@@ -338,13 +338,13 @@ void validate(const NetConfig& c) {
       if (given(c, name))
         throw ConfigError(std::string("--") + name + ": does not apply to --dynamics flow (it integrates up to --time)",
                           std::string("--") + name);
-    if (c.integrator.value_or(NetDefaults::kIntegrator) == Integrator::kRk4)
+    if (c.integrator.value_or(NetDefaults::kIntegrator) == Integrator::kRk4) {
       check_flow_step_count(c.time.value_or(NetDefaults::kTime), c.dt.value_or(NetDefaults::kDt));
-    if (c.integrator.value_or(NetDefaults::kIntegrator) == Integrator::kRk4)
       for (const char* name : {"abs-tol", "rel-tol", "error-norm"})
         if (given(c, name))
           throw ConfigError(std::string("--") + name + ": applies only to --integrator dopri5 (rk4 takes fixed --dt steps)",
                             std::string("--") + name);
+    }
   }
   if (!c.init_state.empty())
     for (const char* name : {"init", "init-scale"})
