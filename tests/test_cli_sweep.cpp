@@ -191,13 +191,13 @@ TEST(CliSweep, TrajectoriesOnADeviceOrAFileExit2NamingWhatItIs) {
   TempDir dir;
   const fs::path grid = write_file(dir.path() / "g.json", small_grid(5, 1, "[3]"));
   const fs::path results = dir.path() / "r.jsonl";
-  const auto device = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(results) + " --trajectories /dev/null");
+  const std::string sweep = "sweep " + test::quoted(grid) + " --out " + test::quoted(results);
+  const auto device = run_cli(sweep + " --trajectories /dev/null");
   EXPECT_EQ(device.status, 2) << device.err;
   EXPECT_NE(device.err.find("--trajectories: got '/dev/null', allowed: a directory or a new path (this is a device)"),
             std::string::npos)
       << device.err;
-  const auto file = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(results) + " --trajectories " +
-                            test::quoted(grid));
+  const auto file = run_cli(sweep + " --trajectories " + test::quoted(grid));
   EXPECT_EQ(file.status, 2) << file.err;
   EXPECT_NE(file.err.find("(this is a regular file)"), std::string::npos) << file.err;
   EXPECT_FALSE(fs::exists(results));

@@ -153,7 +153,8 @@ TEST(Csv, RefusesAMissingFile) {
 }
 
 TEST(Csv, RefusesADeviceAndReadsAPipe) {
-  // Read, /dev/zero gave "line 1: read error" after a line's worth of bytes, and a terminal waited.
+  // Read, /dev/zero was one endless line: over two minutes and gigabytes before "line 1: read error";
+  // a terminal waited for typing.
   expect_data_error([&] { read_csv("/dev/zero", "-1"); }, {"/dev/zero", "is a device, not a regular file or a pipe"});
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

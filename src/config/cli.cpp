@@ -184,7 +184,9 @@ const std::vector<OptionSpec>& option_specs() {
        }},
       {"lr", "0.1", "gd, momentum: learning rate (> 0)", optional_real(&RunConfig::lr)},
       {"steps", "10000", "gd, momentum: number of steps (>= 0)",
-       [](RunConfig& c, const std::string& o, const std::string& v) { c.steps = parse_integer(o, v, 0, kMaxRunSteps); }},
+       [](RunConfig& c, const std::string& o, const std::string& v) {
+         c.steps = parse_integer(o, v, 0, kMaxRunSteps);
+       }},
       {"momentum", "0.9", "momentum: heavy-ball coefficient beta in [0, 1)", optional_real(&RunConfig::momentum)},
       {"grad-tol", "0", "stop as converged when ||grad F|| <= this (>= 0; 0 = never)", real(&RunConfig::grad_tol)},
       {"checkpoints", "log", "log | linear spacing of the checkpoints",
