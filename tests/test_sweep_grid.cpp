@@ -126,6 +126,8 @@ TEST(Grid, RefusesEachBadGridNamingTheProblem) {
       {R"({"command": "toy", "axes": {"p": [[1, 2]]}})", "--p: got '[1,2]', allowed: three positive numbers"},
       {b + R"("axes": {"lambda": {"linspace": [0, 1, 1000]}, "dim": {"range": [1, 1001]}}, "seeds": 2})",
        "2000000 points; at most 1000000"},
+      {b + R"("axes": {"dim": [16, 1000000000]}})",
+       "point 1 (dim=1000000000): axis 'dim' value 1000000000: --dim: got 1000000000, but the point would need about"},
   };
   for (const Case& c : cases) {
     const std::string message = error_of(c.grid);

@@ -146,7 +146,10 @@ std::uint64_t available_memory_bytes() {
 }
 
 void require_memory(const RunConfig& c, long double needed, const std::string& what) {
-  const std::uint64_t available = available_memory_bytes();
+  require_memory(c, needed, what, available_memory_bytes());
+}
+
+void require_memory(const RunConfig& c, long double needed, const std::string& what, std::uint64_t available) {
   if (needed <= static_cast<long double>(available)) return;
   // Blame the given size option whose value is largest relative to its default.
   struct Candidate {

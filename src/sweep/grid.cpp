@@ -24,7 +24,8 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::size_t kMaxGridBytes = 16u << 20;
 /// Points, values per axis and seeds: a grid holds each point's resolved config, about 5 KB with its id
-/// and values (10^5 points: 0.53 GB, 18 s to resolve), so 10^7 ended in std::bad_alloc; 10^6 take 5 GB.
+/// and values (10^5 points: 0.53 GB, 18 s to resolve before the memory check read /proc once per grid),
+/// so 10^7 ended in std::bad_alloc; 10^6 take 5 GB.
 constexpr long kMaxPoints = 1000000;
 
 /// Options a grid may not set: the sweep owns the output.
@@ -231,7 +232,8 @@ void resolve_toy(const Json& options, SweepPoint& point) {
 
 
 /// Resolves one point exactly as the command would; throws ConfigError / GridError.
-void resolve_point(SweepCommand command, const Json& base, SweepPoint& point, const std::string& where) {
+void resolve_point(SweepCommand command, const Json& base, SweepPoint& point, const std::string& where,
+                   std::uint64_t available_memory) {
   if (command == SweepCommand::kToy) {
     Json options = base;
     for (const auto& [key, v] : point.values.items()) options[key] = v;
@@ -246,7 +248,7 @@ void resolve_point(SweepCommand command, const Json& base, SweepPoint& point, co
   validate(parsed.config);
   require_memory(parsed.config,
                  c == Command::kRun ? estimated_run_bytes(parsed.config) : estimated_theory_bytes(parsed.config),
-                 "the point");
+                 "the point", available_memory);
   point.run = resolve(parsed.config);
   point.config = c == Command::kRun ? to_json(point.run) : model_json(point.run);
 }
@@ -389,6 +391,7 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
 
   // Expand: the first dimension slowest.
   std::map<std::string, long> seen;  // id -> index
+  const std::uint64_t available_memory = available_memory_bytes();  // each point is checked against it
   std::vector<std::size_t> digit(dims.size(), 0);
   grid.points.reserve(count);
   for (long index = 0; index < count; ++index) {
@@ -402,7 +405,7 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
     }
     const std::string where = name + ": point " + std::to_string(index) + " (" + describe(point.values) + ")";
     try {
-      resolve_point(grid.command, base, point, where);
+      resolve_point(grid.command, base, point, where, available_memory);
     } catch (const ConfigError& e) {
       const std::string key = e.option().size() > 2 ? key_of(e.option().substr(2)) : "";
       std::string blame;

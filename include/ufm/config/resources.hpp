@@ -27,6 +27,10 @@ std::uint64_t available_memory_bytes();
 /// Call after validate() and before resolve(), which allocates the K class counts.
 void require_memory(const RunConfig& config, long double needed, const std::string& what);
 
+/// The same against `available` (available_memory_bytes(), read once): a grid checks each of its
+/// points against one reading, not three files read per point (a third of resolving a point).
+void require_memory(const RunConfig& config, long double needed, const std::string& what, std::uint64_t available);
+
 /// "3.2 GiB".
 std::string human_bytes(long double bytes);
 
