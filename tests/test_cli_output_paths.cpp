@@ -99,6 +99,12 @@ TEST(CliOutputPaths, AFullStdoutExits5NamingStdoutNotSuccess) {
     EXPECT_NE(r.err.find(std::string("stdout: cannot write (") + std::strerror(EFBIG) + ")"), std::string::npos)
         << command << ": " << r.err;
   }
+  // A help text (3-7 KB) goes through std::cout's buffer, and main checks that it reached stdout.
+  for (const std::string& command : {std::string("--help"), std::string("help sweep")}) {
+    const CliResult r = run_cli(command, "trap '' XFSZ; ulimit -f 1;");
+    EXPECT_EQ(r.status, 5) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("stdout: cannot write ("), std::string::npos) << command << ": " << r.err;
+  }
 }
 
 TEST(CliOutputPaths, AClosedStdoutIsRefusedBeforeTheRun) {

@@ -1,5 +1,8 @@
 /// ufm-sim: the command-line front end. `run` is the default subcommand.
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -38,12 +41,8 @@ constexpr const char* kUsage =
     "written), 4 --check-theory mismatch, 5 an output not written (disk full, I/O error), 130/143 stopped by\n"
     "SIGINT/SIGTERM (output written, status \"stopped\").\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  ufm::hold_closed_standard_descriptors();  // before any file is opened
-  ufm::keep_freed_memory_in_heap();  // each checkpoint's buffers reuse the last one's pages
-  std::vector<std::string> args(argv + 1, argv + argc);
+/// The command's status; what it wrote through std::cout (help texts, --version) is flushed by main.
+int dispatch(std::vector<std::string> args) {
   if (ufm::max_threads() > ufm::kMaxThreads) {  // before any parallel region: libgomp would crash creating it
     const char* requested = std::getenv("OMP_NUM_THREADS");
     std::cerr << "ufm-sim: error: OMP_NUM_THREADS: got '" << (requested ? requested : "?") << "', allowed: at most "
@@ -84,4 +83,23 @@ int main(int argc, char** argv) {
     std::cerr << "ufm-sim: internal error: " << e.what() << "\n";
     return ufm::kExitInternal;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ufm::hold_closed_standard_descriptors();  // before any file is opened
+  ufm::keep_freed_memory_in_heap();  // each checkpoint's buffers reuse the last one's pages
+  const int status = dispatch({argv + 1, argv + argc});
+  // A help text or --version that stdout could not take (`ufm-sim --help > /dev/full`) is an output
+  // not written; the documents were checked as they were written (write_stdout).
+  // A failed flush says why; a write that failed earlier, when a long text filled the buffer, only
+  // leaves the stream's error flag.
+  const bool flushed = std::fflush(stdout) == 0;
+  const std::string why = flushed ? "a write to it failed" : std::strerror(errno);
+  if ((!flushed || std::ferror(stdout)) && status == ufm::kExitOk) {
+    std::cerr << "ufm-sim: error: stdout: cannot write (" << why << ")\n";
+    return ufm::kExitOutputFailed;
+  }
+  return status;
 }
