@@ -240,8 +240,10 @@ int sweep_command(const std::vector<std::string>& args) {
       }
     }
     if (!a.trajectories.empty()) {
-      if (const std::string kind = io::file_kind(a.trajectories); kind != "a directory" && kind != "nothing")
-        throw ConfigError("--trajectories", a.trajectories, "a directory or a new path (this is " + kind + ")");
+      if (const io::FileKind kind = io::file_kind(a.trajectories);
+          kind != io::FileKind::kDirectory && kind != io::FileKind::kNothing)
+        throw ConfigError("--trajectories", a.trajectories,
+                          std::string("a directory or a new path (this is ") + io::describe(kind) + ")");
       try {
         fs::create_directories(a.trajectories);
         io::check_writable(fs::path(a.trajectories) / "probe.json");

@@ -15,10 +15,10 @@ namespace fs = std::filesystem;
 /// Number of records in `file`, from its size on disk.
 Index record_count(const fs::path& file) {
   std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
-    const std::string kind = io::file_kind(file);
-    throw DataError(file.string(), "", kind == "nothing" ? "no such file" : "is " + kind + ", not a regular file");
-  }
+  if (const io::FileKind kind = io::file_kind(file); kind != io::FileKind::kRegularFile)
+    throw DataError(file.string(), "",
+                    kind == io::FileKind::kNothing ? std::string("no such file")
+                                                   : std::string("is ") + io::describe(kind) + ", not a regular file");
   const std::uintmax_t size = fs::file_size(file, ec);
   if (ec) throw DataError(file.string(), "", "cannot read its size (" + ec.message() + ")");
   if (size == 0) throw DataError(file.string(), "", "empty file (no records)");

@@ -94,12 +94,12 @@ void assign_labels(Dataset& ds, const std::vector<std::string>& texts, const std
 Dataset read_csv(const fs::path& path, const std::string& label_column) {
   if (label_column.empty()) throw std::invalid_argument("read_csv(): 'label_column' must not be empty");
   const std::string file = path.string();
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw DataError(file, "", "no such file");
-  if (fs::is_directory(path, ec)) throw DataError(file, "", "is a directory, expected a CSV file");
   // A device never ends (/dev/zero) or waits for typing (a terminal); a pipe ends with its writer.
-  if (const std::string kind = io::file_kind(path); kind != "a regular file" && kind != "a pipe")
-    throw DataError(file, "", "is " + kind + ", not a regular file or a pipe");
+  const io::FileKind kind = io::file_kind(path);
+  if (kind == io::FileKind::kNothing) throw DataError(file, "", "no such file");
+  if (kind == io::FileKind::kDirectory) throw DataError(file, "", "is a directory, expected a CSV file");
+  if (kind != io::FileKind::kRegularFile && kind != io::FileKind::kPipe)
+    throw DataError(file, "", std::string("is ") + io::describe(kind) + ", not a regular file or a pipe");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(file, "", "cannot open for reading");
 

@@ -15,9 +15,10 @@ namespace fs = std::filesystem;
 /// not a regular file (a device never ends, a pipe would be read again for the test split) is named.
 std::optional<fs::path> find_idx(const fs::path& dir, const std::string& name) {
   for (const fs::path& p : {dir / name, dir / (name + ".gz")}) {
-    const std::string kind = io::file_kind(p);
-    if (kind == "a regular file") return p;
-    if (kind != "nothing") throw DataError(p.string(), "", "is " + kind + ", not a regular file");
+    const io::FileKind kind = io::file_kind(p);
+    if (kind == io::FileKind::kRegularFile) return p;
+    if (kind != io::FileKind::kNothing)
+      throw DataError(p.string(), "", std::string("is ") + io::describe(kind) + ", not a regular file");
   }
   return std::nullopt;
 }

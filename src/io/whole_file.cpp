@@ -26,13 +26,13 @@ class Descriptor {
   int fd_;
 };
 
-const char* kind_of(mode_t mode) {
-  if (S_ISREG(mode)) return "a regular file";
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-  if (S_ISFIFO(mode)) return "a pipe";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "neither a file nor a directory";
+FileKind kind_of(mode_t mode) {
+  if (S_ISREG(mode)) return FileKind::kRegularFile;
+  if (S_ISDIR(mode)) return FileKind::kDirectory;
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return FileKind::kDevice;
+  if (S_ISFIFO(mode)) return FileKind::kPipe;
+  if (S_ISSOCK(mode)) return FileKind::kSocket;
+  return FileKind::kOther;
 }
 
 std::string in_mebibytes(std::size_t bytes) {
@@ -41,9 +41,22 @@ std::string in_mebibytes(std::size_t bytes) {
 
 }  // namespace
 
-std::string file_kind(const std::filesystem::path& path) {
+FileKind file_kind(const std::filesystem::path& path) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? kind_of(st.st_mode) : "nothing";
+  return ::stat(path.c_str(), &st) == 0 ? kind_of(st.st_mode) : FileKind::kNothing;
+}
+
+const char* describe(FileKind kind) {
+  switch (kind) {
+    case FileKind::kNothing: return "nothing";
+    case FileKind::kRegularFile: return "a regular file";
+    case FileKind::kDirectory: return "a directory";
+    case FileKind::kDevice: return "a device";
+    case FileKind::kPipe: return "a pipe";
+    case FileKind::kSocket: return "a socket";
+    case FileKind::kOther: break;
+  }
+  return "neither a file nor a directory";
 }
 
 std::string read_whole_file(const std::filesystem::path& path, Readable readable, std::size_t max_bytes) {
@@ -51,7 +64,7 @@ std::string read_whole_file(const std::filesystem::path& path, Readable readable
   const bool pipe_ok = readable == Readable::kRegularFileOrPipe;
   const auto check_kind = [&](const struct stat& st) {
     if (!S_ISREG(st.st_mode) && !(pipe_ok && S_ISFIFO(st.st_mode)))
-      throw ReadRefused(Reason::kWrongKind, std::string("is ") + kind_of(st.st_mode) + ", not a regular file" +
+      throw ReadRefused(Reason::kWrongKind, std::string("is ") + describe(kind_of(st.st_mode)) + ", not a regular file" +
                                                 (pipe_ok ? " or a pipe" : ""));
   };
   // The kind before opening: opening a named pipe waits for its writer, so one that is refused is

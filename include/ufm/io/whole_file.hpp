@@ -35,9 +35,15 @@ class ReadRefused : public std::runtime_error {
   Reason reason_;
 };
 
-/// What path names, after symlinks: "a regular file", "a directory", "a device", "a pipe", "a socket",
-/// or "nothing" (it does not exist, or cannot be examined). For messages about a file of the wrong kind.
-std::string file_kind(const std::filesystem::path& path);
+/// What a path names, after symlinks.
+enum class FileKind { kNothing, kRegularFile, kDirectory, kDevice, kPipe, kSocket, kOther };
+
+/// The kind of what path names; kNothing when it does not exist or cannot be examined.
+FileKind file_kind(const std::filesystem::path& path);
+
+/// "a regular file", "a directory", "a device", "a pipe", "a socket", "nothing", or "neither a file nor
+/// a directory": for messages about a file of the wrong kind.
+const char* describe(FileKind kind);
 
 /// The bytes of the file at path, if it is of a kind `readable` allows and holds at most max_bytes
 /// (a regular file larger than that is refused from its size, before reading). Throws ReadRefused.
