@@ -269,13 +269,9 @@ int compare_command(const std::vector<std::string>& args) {
   doc["wall_seconds"] = steady_seconds() - start;
   if (talk) std::cerr << table_text(doc["table"]);
   try {
-    const std::string text = doc.dump(1) + "\n";
-    if (c.out.empty())
-      write_stdout(text);
-    else
-      io::write_file_atomic(c.out, text);
+    write_document(c.out, doc.dump(1) + "\n", "--out");
   } catch (const io::IoError& e) {
-    std::cerr << "ufm-sim compare: error: " << (c.out.empty() ? "" : "--out: ") << e.what() << "\n";
+    std::cerr << "ufm-sim compare: error: " << e.what() << "\n";
     return kExitOutputFailed;
   }
   try {

@@ -45,4 +45,13 @@ void write_stdout(std::string_view text) {
   }
 }
 
+void write_document(const std::string& path, std::string_view text, const std::string& option) {
+  if (path.empty()) return write_stdout(text);
+  try {
+    io::write_file_atomic(path, text);
+  } catch (const io::IoError& e) {
+    throw io::IoError(option + ": " + e.what());
+  }
+}
+
 }  // namespace ufm

@@ -172,12 +172,9 @@ int table_mode(const SweepArgs& a) {
   if (metrics.empty()) throw ConfigError("--metrics", a.metrics, "a comma-separated list of metric names");
   const Table t = make_table(file, split_list(a.by), metrics);
   try {
-    if (a.csv.empty())
-      write_stdout(format_table(t));
-    else
-      io::write_file_atomic(a.csv, format_csv(t));
+    write_document(a.csv, a.csv.empty() ? format_table(t) : format_csv(t), "--csv");
   } catch (const io::IoError& e) {
-    std::cerr << "ufm-sim sweep: error: " << (a.csv.empty() ? "" : "--csv: ") << e.what() << "\n";
+    std::cerr << "ufm-sim sweep: error: " << e.what() << "\n";
     return kExitOutputFailed;
   }
   return kExitOk;

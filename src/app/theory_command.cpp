@@ -112,20 +112,11 @@ int theory_command(const std::vector<std::string>& args) {
   doc.update(prediction_json(predict_for(config)));
   doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = doc.dump(1) + "\n";
-  if (config.given.out.empty()) {
-    try {
-      write_stdout(text);
-    } catch (const io::IoError& e) {
-      std::cerr << "ufm-sim theory: error: " << e.what() << "\n";
-      return kExitOutputFailed;
-    }
-  } else {
-    try {
-      io::write_file_atomic(config.given.out, text);
-    } catch (const io::IoError& e) {
-      std::cerr << "ufm-sim theory: error: --out: " << e.what() << "\n";
-      return kExitOutputFailed;
-    }
+  try {
+    write_document(config.given.out, text, "--out");
+  } catch (const io::IoError& e) {
+    std::cerr << "ufm-sim theory: error: " << e.what() << "\n";
+    return kExitOutputFailed;
   }
   return kExitOk;
 }

@@ -108,20 +108,11 @@ int toy_command(const std::vector<std::string>& args) {
   doc.update(to_json(result, input));
   doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string text = doc.dump(1) + "\n";
-  if (out.empty()) {
-    try {
-      write_stdout(text);
-    } catch (const io::IoError& e) {
-      std::cerr << "ufm-sim toy: error: " << e.what() << "\n";
-      return kExitOutputFailed;
-    }
-  } else {
-    try {
-      io::write_file_atomic(out, text);
-    } catch (const io::IoError& e) {
-      std::cerr << "ufm-sim toy: error: --out: " << e.what() << "\n";
-      return kExitOutputFailed;
-    }
+  try {
+    write_document(out, text, "--out");
+  } catch (const io::IoError& e) {
+    std::cerr << "ufm-sim toy: error: " << e.what() << "\n";
+    return kExitOutputFailed;
   }
   if (result.summary.status == RunStatus::kDiverged) {  // the output says so too; stderr, as run and net do
     std::cerr << "ufm-sim toy: diverged: " << result.summary.message << "\n";

@@ -81,10 +81,7 @@ void TrajectoryWriter::finish(const nlohmann::ordered_json& footer) {
   document_.update(footer);
   if (in_memory_) return;
   const std::string text = document_.dump(1) + "\n";
-  if (out_path_.empty())
-    write_stdout(text);
-  else
-    naming_out([&] { io::write_file_atomic(out_path_, text); });
+  write_document(out_path_, text, "--out");
 }
 
 }  // namespace ufm

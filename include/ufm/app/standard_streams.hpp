@@ -1,6 +1,7 @@
 #pragma once
 /// The standard descriptors: held open when the program starts with one closed, and the documents
 /// the commands write to stdout checked like any output file.
+#include <string>
 #include <string_view>
 
 namespace ufm {
@@ -18,5 +19,9 @@ bool stdout_was_closed();
 /// ("stdout: cannot write (…)") when it cannot: a full disk under `> file`, a closed stdout. Such
 /// an output is lost, so the command exits 5 (exit_status.hpp) rather than 0.
 void write_stdout(std::string_view text);
+
+/// A command's document: to stdout when path is empty (write_stdout), else to the file at path
+/// (io::write_file_atomic). Throws io::IoError, prefixed by `option` ("--out: …") for the file.
+void write_document(const std::string& path, std::string_view text, const std::string& option);
 
 }  // namespace ufm
