@@ -1,7 +1,7 @@
 #include "ufm/config/argument_check.hpp"
 
 #include <algorithm>
-#include <map>
+#include <string_view>
 
 #include "ufm/config/config_error.hpp"
 
@@ -42,44 +42,55 @@ std::string abbreviate(const std::string& text, std::size_t max_chars) {
 
 void check_arguments(std::span<const std::string> args, const std::vector<OptionShape>& known,
                      const std::string& command) {
-  std::map<std::string, const OptionShape*> by_name;
-  std::vector<std::string> names;
-  for (const OptionShape& o : known) by_name[o.name] = &o, names.push_back(o.name);
-  std::map<std::string, int> seen;
-  const std::string help = " (see " + command + " --help)";
+  // A scan of `known` per argument, nothing allocated unless an error is thrown: a sweep checks every
+  // point's arguments, and building a map of the hundred names of `run` per call took a sixth of
+  // resolving a point.
+  const auto find = [&](std::string_view name) -> const OptionShape* {
+    for (const OptionShape& o : known)
+      if (o.name == name) return &o;
+    return nullptr;
+  };
+  const auto name_of = [](std::string_view arg) {  // "--name" or "--name=value" -> name
+    return arg.substr(2, arg.find('=') == std::string_view::npos ? std::string_view::npos : arg.find('=') - 2);
+  };
+  const auto help = [&] { return " (see " + command + " --help)"; };
+  std::vector<std::string_view> seen_once;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") continue;
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
       if (!arg.empty() && arg[0] == '-')
-        throw ConfigError("unknown option '" + abbreviate(arg) + "'; options are long, e.g. --classes 4" + help, arg);
-      throw ConfigError("unexpected argument '" + abbreviate(arg) + "': options come as --name value" + help);
+        throw ConfigError("unknown option '" + abbreviate(arg) + "'; options are long, e.g. --classes 4" + help(), arg);
+      throw ConfigError("unexpected argument '" + abbreviate(arg) + "': options come as --name value" + help());
     }
-    const std::size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    const auto it = by_name.find(name);
-    if (it == by_name.end()) {
-      const std::string near = nearest_name(name, names);
-      throw ConfigError("unknown option --" + abbreviate(name) + (near.empty() ? "" : " (did you mean --" + near + "?)") +
-                            help,
-                        "--" + name);
+    const bool has_value = arg.find('=') != std::string::npos;
+    const std::string_view name = name_of(arg);
+    const OptionShape* shape = find(name);
+    if (!shape) {
+      std::vector<std::string> names;
+      for (const OptionShape& o : known) names.push_back(o.name);
+      const std::string near = nearest_name(std::string(name), names);
+      throw ConfigError("unknown option --" + abbreviate(std::string(name)) +
+                            (near.empty() ? "" : " (did you mean --" + near + "?)") + help(),
+                        "--" + std::string(name));
     }
-    const OptionShape& o = *it->second;
-    if (o.once && ++seen[name] > 1)
-      throw ConfigError("--" + name + ": given twice; give it once", "--" + name);
-    if (!o.takes_value) {
-      if (eq != std::string::npos)
-        throw ConfigError("--" + name + ": a flag, it takes no value (got '" + abbreviate(arg) + "')", "--" + name);
+    if (shape->once) {
+      if (std::find(seen_once.begin(), seen_once.end(), name) != seen_once.end())
+        throw ConfigError("--" + shape->name + ": given twice; give it once", "--" + shape->name);
+      seen_once.push_back(name);
+    }
+    if (!shape->takes_value) {
+      if (has_value)
+        throw ConfigError("--" + shape->name + ": a flag, it takes no value (got '" + abbreviate(arg) + "')",
+                          "--" + shape->name);
       continue;
     }
-    if (eq != std::string::npos) continue;  // --name=value
+    if (has_value) continue;  // --name=value
     const auto is_option = [&](const std::string& next) {
-      if (next.size() < 3 || next.compare(0, 2, "--") != 0) return false;
-      const std::size_t e = next.find('=');
-      return by_name.count(next.substr(2, e == std::string::npos ? std::string::npos : e - 2)) > 0;
+      return next.size() >= 3 && next.compare(0, 2, "--") == 0 && find(name_of(next)) != nullptr;
     };
     if (i + 1 >= args.size() || is_option(args[i + 1]))
-      throw ConfigError("--" + name + ": missing value" + help, "--" + name);
+      throw ConfigError("--" + shape->name + ": missing value" + help(), "--" + shape->name);
     ++i;  // the value, whatever it looks like (e.g. -1)
   }
 }

@@ -24,8 +24,8 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::size_t kMaxGridBytes = 16u << 20;
 /// Points, values per axis and seeds: a grid holds each point's resolved config, about 5 KB with its id
-/// and values (10^5 points: 0.53 GB, 18 s to resolve before the memory check read /proc once per grid),
-/// so 10^7 ended in std::bad_alloc; 10^6 take 5 GB.
+/// and values (10^5 points: 0.52 GB, 5 s to resolve; 18 s before the memory check read /proc once per
+/// grid and the option parser was reused), so 10^7 ended in std::bad_alloc; 10^6 take 5 GB.
 constexpr long kMaxPoints = 1000000;
 
 /// Options a grid may not set: the sweep owns the output.
