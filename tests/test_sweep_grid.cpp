@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ufm/sweep/grid.hpp"
+#include "ufm/sweep/run_point.hpp"
 
 namespace ufm::sweep {
 namespace {
@@ -44,9 +45,9 @@ TEST(Grid, ExpandsTheFirstAxisSlowestAndTheSeedFastest) {
   EXPECT_EQ(g.points[11].values.dump(), R"({"lambda":0.01,"classes":5,"seed":1})");
   for (std::size_t i = 0; i < g.points.size(); ++i) {
     EXPECT_EQ(g.points[i].index, static_cast<long>(i));
-    EXPECT_EQ(g.points[i].config["lambda"], g.points[i].values["lambda"]);
-    EXPECT_EQ(g.points[i].config["classes"], g.points[i].values["classes"]);
-    EXPECT_EQ(g.points[i].config["seed"], g.points[i].values["seed"]);
+    EXPECT_EQ(g.points[i].resolved->config["lambda"], g.points[i].values["lambda"]);
+    EXPECT_EQ(g.points[i].resolved->config["classes"], g.points[i].values["classes"]);
+    EXPECT_EQ(g.points[i].resolved->config["seed"], g.points[i].values["seed"]);
   }
 }
 
@@ -74,7 +75,7 @@ TEST(Grid, ZippedAxesVaryTogetherAtThePlaceOfTheFirst) {
   EXPECT_EQ(g.points[0].values.dump(), R"({"lambda_w":0.001,"classes":3,"lambda_h":0.002})");
   EXPECT_EQ(g.points[1].values.dump(), R"({"lambda_w":0.001,"classes":4,"lambda_h":0.002})");
   EXPECT_EQ(g.points[2].values.dump(), R"({"lambda_w":0.01,"classes":3,"lambda_h":0.02})");
-  EXPECT_EQ(g.points[3].config["lambda_h"], 0.02);
+  EXPECT_EQ(g.points[3].resolved->config["lambda_h"], 0.02);
 }
 
 TEST(Grid, IdIsTheDocumentedHashOfTheResolvedConfig) {
@@ -83,7 +84,7 @@ TEST(Grid, IdIsTheDocumentedHashOfTheResolvedConfig) {
                              "axes": {"lambda": [0.001]}, "seeds": 1})");
   ASSERT_EQ(g.points.size(), 1u);
   EXPECT_EQ(g.points[0].id, "72ec35a0f016a0c3");
-  EXPECT_EQ(g.points[0].id, fnv1a64_hex(g.points[0].config.dump()));
+  EXPECT_EQ(g.points[0].id, fnv1a64_hex(g.points[0].resolved->config.dump()));
   // The same point written another way (dashes, base instead of axis) has the same id.
   const Grid h = grid_of(R"({"base": {"dynamics": "gd", "lr": 0.5, "steps": 300, "lambda": 1e-3, "seed": 0}})");
   ASSERT_EQ(h.points.size(), 1u);
@@ -91,14 +92,38 @@ TEST(Grid, IdIsTheDocumentedHashOfTheResolvedConfig) {
   EXPECT_EQ(g.hash, h.hash);
 }
 
+TEST(Grid, KeepsTheResolvedConfigOfTheKeptPointsOnlyWithTheSameIdsAndHash) {
+  const std::string text =
+      R"({"base": {"dynamics": "gd", "steps": 10}, "axes": {"lambda": [0.001, 0.01, 0.1]}, "seeds": 2})";
+  const Grid all = grid_of(text);
+  const Grid odd = parse_grid(Json::parse(text), "grid.json", [](long index) { return index % 2 == 1; });
+  ASSERT_EQ(odd.points.size(), all.points.size());
+  EXPECT_EQ(odd.hash, all.hash);
+  for (std::size_t i = 0; i < all.points.size(); ++i) {
+    EXPECT_EQ(odd.points[i].id, all.points[i].id);
+    EXPECT_EQ(odd.points[i].values, all.points[i].values);
+    ASSERT_TRUE(all.points[i].resolved);
+    if (i % 2 == 0) {
+      EXPECT_FALSE(odd.points[i].resolved) << i;
+      EXPECT_THROW(run_point(SweepCommand::kRun, odd.points[i], false, nullptr), std::invalid_argument);
+    } else {
+      ASSERT_TRUE(odd.points[i].resolved) << i;
+      EXPECT_EQ(odd.points[i].resolved->config, all.points[i].resolved->config);
+    }
+  }
+  // A point that is not kept is still validated: a bad one refuses the grid.
+  EXPECT_THROW(parse_grid(Json::parse(R"({"axes": {"lambda": [0.001, -1]}})"), "grid.json", [](long) { return false; }),
+               GridError);
+}
+
 TEST(Grid, TheoryAndToyPointsResolveLikeTheirCommands) {
   const Grid t = grid_of(R"({"command": "theory", "axes": {"lambda": [0.001, 0.01]}})");
   ASSERT_EQ(t.points.size(), 2u);
-  EXPECT_FALSE(t.points[0].config.contains("seed"));
-  EXPECT_FALSE(t.points[0].config.contains("dynamics"));
+  EXPECT_FALSE(t.points[0].resolved->config.contains("seed"));
+  EXPECT_FALSE(t.points[0].resolved->config.contains("dynamics"));
   const Grid toy = grid_of(R"({"command": "toy", "base": {"time": 100}, "axes": {"p": [[0.2, 0.5, 0.3], "0.25,0.5,0.25"]}})");
   ASSERT_EQ(toy.points.size(), 2u);
-  EXPECT_EQ(toy.points[0].config.dump(),
+  EXPECT_EQ(toy.points[0].resolved->config.dump(),
             R"({"p":[0.2,0.5,0.3],"a0":[0.0,0.0,0.0],"time":100.0,"num_checkpoints":50,"abs_tol":1e-12,"rel_tol":1e-12})");
 }
 

@@ -211,7 +211,9 @@ int sweep_command(const std::vector<std::string>& args) {
     }
     if (!a.table.empty()) return table_mode(a);
     shard = parse_shard(a.shard);
-    grid = load_grid(a.grid);
+    // Only this shard's points keep their resolved config (a listing keeps none): each task of a job
+    // array over a large grid holds its own points, and the ids of the others.
+    grid = load_grid(a.grid, [&](long index) { return !a.list && shard.owns(index); });
     if (a.list) {
       std::string listing;
       for (const SweepPoint& p : grid.points)

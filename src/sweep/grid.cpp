@@ -23,9 +23,10 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr std::size_t kMaxGridBytes = 16u << 20;
-/// Points, values per axis and seeds: a grid holds each point's resolved config, about 5 KB with its id
-/// and values (10^5 points: 0.52 GB, 5 s to resolve; 18 s before the memory check read /proc once per
-/// grid and the option parser was reused), so 10^7 ended in std::bad_alloc; 10^6 take 5 GB.
+/// Points, values per axis and seeds. A point keeps its resolved config, about 5 KB, where the caller
+/// asks for it (its shard's points), and 0.6 KB for its id and values elsewhere; every point is resolved
+/// (10^5 in 5 s; 18 s before the memory check read /proc once per grid and the option parser was
+/// reused). 10^7 points ended in std::bad_alloc when each kept 5 KB; 10^6 keeping all take 5 GB.
 constexpr long kMaxPoints = 1000000;
 
 /// Options a grid may not set: the sweep owns the output.
@@ -202,7 +203,7 @@ double toy_positive(const Json& v, const std::string& option) {
 }
 
 /// A toy point: the options of `ufm-sim toy` (defaults as there), checked by ToyFlowInput::validate.
-void resolve_toy(const Json& options, SweepPoint& point) {
+void resolve_toy(const Json& options, ResolvedPoint& point) {
   ToyFlowInput in;
   in.p = {0.25, 0.5, 0.25};
   in.a0 = {0, 0, 0};
@@ -232,17 +233,17 @@ void resolve_toy(const Json& options, SweepPoint& point) {
 
 
 /// Resolves one point exactly as the command would; throws ConfigError / GridError.
-void resolve_point(SweepCommand command, const Json& base, SweepPoint& point, const std::string& where,
-                   std::uint64_t available_memory) {
+void resolve_point(SweepCommand command, const Json& base, const Json& values, ResolvedPoint& point,
+                   const std::string& where, std::uint64_t available_memory) {
   if (command == SweepCommand::kToy) {
     Json options = base;
-    for (const auto& [key, v] : point.values.items()) options[key] = v;
+    for (const auto& [key, v] : values.items()) options[key] = v;
     resolve_toy(options, point);
     return;
   }
   std::vector<std::string> args;
   for (const auto& [key, v] : base.items()) push_option(args, key, v, where + ": base '" + key + "'");
-  for (const auto& [key, v] : point.values.items()) push_option(args, key, v, where + ": axis '" + key + "'");
+  for (const auto& [key, v] : values.items()) push_option(args, key, v, where + ": axis '" + key + "'");
   const Command c = command == SweepCommand::kRun ? Command::kRun : Command::kTheory;
   const ParsedRun parsed = parse_run_options(args, c);
   validate(parsed.config);
@@ -287,7 +288,7 @@ std::string describe(const nlohmann::ordered_json& values) {
   return s;
 }
 
-Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
+Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, const std::function<bool(long)>& keep) {
   Grid grid;
   grid.source = source;
   if (!source.is_object()) throw GridError(name + ": a grid is a JSON object with \"command\", \"base\" and \"axes\"");
@@ -404,8 +405,9 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
       point.values[grid.axes[a].name] = grid.axes[a].values[digit[dim]];
     }
     const std::string where = name + ": point " + std::to_string(index) + " (" + describe(point.values) + ")";
+    ResolvedPoint resolved;
     try {
-      resolve_point(grid.command, base, point, where, available_memory);
+      resolve_point(grid.command, base, point.values, resolved, where, available_memory);
     } catch (const ConfigError& e) {
       const std::string key = e.option().size() > 2 ? key_of(e.option().substr(2)) : "";
       std::string blame;
@@ -413,7 +415,8 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
       else if (!key.empty() && base.contains(key)) blame = "base '" + key + "' value " + short_dump(base[key]) + ": ";
       throw GridError(where + ": " + blame + e.what());
     }
-    point.id = point_id(point.config);
+    point.id = point_id(resolved.config);
+    if (!keep || keep(index)) point.resolved = std::make_shared<const ResolvedPoint>(std::move(resolved));
     const auto [it, fresh] = seen.emplace(point.id, index);
     if (!fresh)
       throw GridError(name + ": points " + std::to_string(it->second) + " and " + std::to_string(index) + " (" +
@@ -430,7 +433,7 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name) {
   return grid;
 }
 
-Grid load_grid(const std::string& path) {
+Grid load_grid(const std::string& path, const std::function<bool(long)>& keep) {
   std::string text;
   try {
     text = io::read_whole_file(path, io::Readable::kRegularFileOrPipe, kMaxGridBytes);
@@ -446,7 +449,7 @@ Grid load_grid(const std::string& path) {
     throw GridError(path + ": not valid JSON: " + abbreviate(e.what(), 200));
   }
   try {
-    return parse_grid(source, path);
+    return parse_grid(source, path, keep);
   } catch (const std::bad_alloc&) {  // a grid within kMaxPoints whose points memory cannot hold
     throw GridError(path + ": its points do not fit in memory; split it into smaller grids");
   }

@@ -1,6 +1,7 @@
 #include "ufm/sweep/run_point.hpp"
 
 #include <chrono>
+#include <stdexcept>
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/simulate.hpp"
@@ -22,12 +23,12 @@ Json line_start(const SweepPoint& point) {
   line["index"] = point.index;
   line["id"] = point.id;
   line["values"] = point.values;
-  line["config"] = point.config;
+  line["config"] = point.resolved->config;
   return line;
 }
 
 void run_simulation(const SweepPoint& point, bool keep, const std::atomic<bool>* stop, PointOutcome& out) {
-  const ResolvedConfig& config = point.run;
+  const ResolvedConfig& config = point.resolved->run;
   InitialModel init = initial_model(config);
   const DeepUfmObjective f = make_objective(config, init.labels);
   TrajectoryWriter writer{TrajectoryWriter::InMemory{}};
@@ -50,7 +51,7 @@ void run_simulation(const SweepPoint& point, bool keep, const std::atomic<bool>*
 }
 
 void run_theory(const SweepPoint& point, bool keep, PointOutcome& out) {
-  const TheoryOutcome theory = predict_for(point.run);
+  const TheoryOutcome theory = predict_for(point.resolved->run);
   const Json prediction = prediction_json(theory);
   out.line["status"] = theory.outcome.prediction ? "predicted" : "no_prediction";
   out.line["exit_status"] = kExitOk;
@@ -59,13 +60,13 @@ void run_theory(const SweepPoint& point, bool keep, PointOutcome& out) {
   if (keep) {
     out.document["ufm_sim_version"] = kVersion;
     out.document["command"] = "theory";
-    out.document["config"] = point.config;
+    out.document["config"] = point.resolved->config;
     out.document.update(prediction);
   }
 }
 
 void run_toy(const SweepPoint& point, bool keep, PointOutcome& out) {
-  const ToyFlowResult result = run_toy_flow(point.toy);
+  const ToyFlowResult result = run_toy_flow(point.resolved->toy);
   const bool diverged = result.summary.status == RunStatus::kDiverged;
   out.line["status"] = to_string(result.summary.status);
   out.line["exit_status"] = diverged ? kExitDiverged : kExitOk;
@@ -81,7 +82,7 @@ void run_toy(const SweepPoint& point, bool keep, PointOutcome& out) {
   if (keep) {
     out.document["ufm_sim_version"] = kVersion;
     out.document["command"] = "toy";
-    out.document.update(to_json(result, point.toy));
+    out.document.update(to_json(result, point.resolved->toy));
   }
 }
 
@@ -89,6 +90,8 @@ void run_toy(const SweepPoint& point, bool keep, PointOutcome& out) {
 
 PointOutcome run_point(SweepCommand command, const SweepPoint& point, bool keep_document,
                        const std::atomic<bool>* stop_request) {
+  if (!point.resolved)
+    throw std::invalid_argument("run_point: point " + std::to_string(point.index) + " was not kept resolved");
   const auto start = std::chrono::steady_clock::now();
   PointOutcome out;
   out.line = line_start(point);

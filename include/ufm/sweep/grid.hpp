@@ -23,6 +23,8 @@
 /// ensure_ascii=False) for the values ufm-sim writes), as 16 lowercase hex digits. The grid hash is
 /// FNV-1a 64 of the command, a newline, then every point id followed by a newline, in point order.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,14 +50,22 @@ struct Axis {
   std::vector<nlohmann::ordered_json> values;
 };
 
+/// What a point resolves to: the command's own input, and the `config` its output records.
+struct ResolvedPoint {
+  nlohmann::ordered_json config;  ///< the resolved config (the output document's `config`)
+  ResolvedConfig run;             ///< command run / theory
+  ToyFlowInput toy;               ///< command toy
+};
+
 /// One point of the grid, resolved and validated.
 struct SweepPoint {
   long index = 0;
   std::string id;
   nlohmann::ordered_json values;  ///< {"axis": value, ...} of this point, axis order
-  nlohmann::ordered_json config;  ///< the resolved config (the output document's `config`)
-  ResolvedConfig run;             ///< command run / theory
-  ToyFlowInput toy;               ///< command toy
+  /// Kept for the points parse_grid was asked to keep (a shard's own); null for the others, of which
+  /// a sweep needs the id alone. About 5 KB a point where kept, 0.6 KB where not (id, values and
+  /// their share of the sweep's maps), so a task of a job array over 10^6 points holds 0.6 GB, not 5 GB.
+  std::shared_ptr<const ResolvedPoint> resolved;
 };
 
 struct Grid {
@@ -75,9 +85,12 @@ class GridError : public std::invalid_argument {
 /// Parses, expands and validates every point of a grid (`name` labels messages, e.g. the path).
 /// Throws GridError on the first problem: unknown key, empty axis, unknown option, bad zip, a
 /// point that the command would reject, or two points with the same resolved config.
-Grid parse_grid(const nlohmann::ordered_json& grid, const std::string& name);
+/// `keep(index)`: whether point `index` keeps its ResolvedPoint (every point when keep is empty).
+/// Every point is resolved and validated either way: its id is the hash of its resolved config.
+Grid parse_grid(const nlohmann::ordered_json& grid, const std::string& name,
+                const std::function<bool(long)>& keep = {});
 /// Reads the file (at most 16 MiB), then parse_grid. Throws GridError.
-Grid load_grid(const std::string& path);
+Grid load_grid(const std::string& path, const std::function<bool(long)>& keep = {});
 
 /// "lambda=0.001 classes=4 seed=2": a point's axis values, for messages and --list.
 std::string describe(const nlohmann::ordered_json& values);

@@ -22,7 +22,7 @@ struct PointOutcome {
 /// Runs `point` single-threaded-ish (the caller decides the OpenMP context) and never prints.
 /// \param stop_request passed to the dynamics: a run that sees it ends as "stopped".
 /// Exceptions of the run are caught and recorded as status "error" (exit_status 1, or 2 for an
-/// unreadable --init-state).
+/// unreadable --init-state). `point` must have been kept resolved (std::invalid_argument otherwise).
 PointOutcome run_point(SweepCommand command, const SweepPoint& point, bool keep_document,
                        const std::atomic<bool>* stop_request);
 
