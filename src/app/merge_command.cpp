@@ -127,7 +127,8 @@ int merge_command(const std::vector<std::string>& args) {
       }
       const auto [it, fresh] = points.emplace(p.index, Kept{&p, files[i]});
       if (fresh) continue;
-      if (it->second.line->id == p.id && without_wall_time(it->second.line->json) == without_wall_time(p.json)) {
+      if (it->second.line->id == p.id &&
+          without_wall_time(Json::parse(it->second.line->text)) == without_wall_time(Json::parse(p.text))) {
         duplicated.push_back(p.index);
       } else {
         conflicts.push_back("point " + std::to_string(p.index) + ": different results in " + it->second.file + " and " + files[i]);

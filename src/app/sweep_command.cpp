@@ -227,7 +227,8 @@ int sweep_command(const std::vector<std::string>& args) {
     if (out_exists) {
       if (!fs::is_regular_file(a.out, ec))
         throw ConfigError("--out", a.out, "a regular file (a sweep appends to and resumes from it) or a new path");
-      const ResultsFile old = read_results(a.out);  // not ours / another grid: refused below, unchanged
+      // not ours / another grid: refused below, unchanged
+      const ResultsFile old = read_results(a.out, LineDetail::kIdOnly);
       if (old.header && (*old.header).value("grid_hash", Json()) != grid.hash)
         throw ResultsError("--out: '" + a.out + "' holds the results of another grid (grid_hash " +
                            (*old.header).value("grid_hash", Json()).dump() + ", this grid \"" + grid.hash + "\"); give another --out");

@@ -59,7 +59,12 @@ const char* describe(FileKind kind) {
   return "neither a file nor a directory";
 }
 
-std::string read_whole_file(const std::filesystem::path& path, Readable readable, std::size_t max_bytes) {
+namespace {
+
+/// Reads the file at path (see read_whole_file) in pieces of 64 KiB, each handed to `piece`; `size`
+/// first gets the size of a regular file (nothing for a pipe).
+void read_pieces(const std::filesystem::path& path, Readable readable,
+                 const std::function<void(unsigned long long)>& size, const std::function<void(std::string_view)>& piece) {
   using Reason = ReadRefused::Reason;
   const bool pipe_ok = readable == Readable::kRegularFileOrPipe;
   const auto check_kind = [&](const struct stat& st) {
@@ -77,27 +82,45 @@ std::string read_whole_file(const std::filesystem::path& path, Readable readable
   if (::fstat(fd.get(), &st) != 0)
     throw ReadRefused(Reason::kCannotOpen, std::string("cannot stat: ") + std::strerror(errno));
   check_kind(st);
+  if (S_ISREG(st.st_mode)) size(static_cast<unsigned long long>(st.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw ReadRefused(Reason::kReadFailed, std::string("cannot read: ") + std::strerror(errno));
+    }
+    piece(std::string_view(buffer, static_cast<std::size_t>(n)));
+  }
+}
+
+}  // namespace
+
+std::string read_whole_file(const std::filesystem::path& path, Readable readable, std::size_t max_bytes) {
+  using Reason = ReadRefused::Reason;
   const std::string too_large = "is larger than " + in_mebibytes(max_bytes);
-  if (S_ISREG(st.st_mode) && static_cast<unsigned long long>(st.st_size) > max_bytes)
-    throw ReadRefused(Reason::kTooLarge, too_large);
   std::string bytes;
   try {
-    if (S_ISREG(st.st_mode)) bytes.reserve(static_cast<std::size_t>(st.st_size));
-    char buffer[1 << 16];
-    for (;;) {
-      const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-      if (n == 0) break;
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw ReadRefused(Reason::kReadFailed, std::string("cannot read: ") + std::strerror(errno));
-      }
-      if (static_cast<std::size_t>(n) > max_bytes - bytes.size()) throw ReadRefused(Reason::kTooLarge, too_large);
-      bytes.append(buffer, static_cast<std::size_t>(n));
-    }
+    read_pieces(
+        path, readable,
+        [&](unsigned long long size) {
+          if (size > max_bytes) throw ReadRefused(Reason::kTooLarge, too_large);
+          bytes.reserve(static_cast<std::size_t>(size));
+        },
+        [&](std::string_view piece) {
+          if (piece.size() > max_bytes - bytes.size()) throw ReadRefused(Reason::kTooLarge, too_large);
+          bytes.append(piece);
+        });
   } catch (const std::bad_alloc&) {
     throw ReadRefused(Reason::kTooLarge, "is too large to read into memory");
   }
   return bytes;
+}
+
+void read_file_in_chunks(const std::filesystem::path& path, Readable readable,
+                         const std::function<void(std::string_view)>& chunk) {
+  read_pieces(path, readable, [](unsigned long long) {}, chunk);
 }
 
 }  // namespace ufm::io

@@ -19,46 +19,74 @@ using Json = nlohmann::ordered_json;
 
 std::string errno_text() { return std::strerror(errno); }
 
-/// Parses the text of a results file (see ResultsFile).
-ResultsFile parse_results(const std::string& text, const std::string& path) {
-  ResultsFile file;
-  std::size_t pos = 0;
-  long line_no = 0;
-  while (pos < text.size()) {
-    const std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) {
-      file.cut_tail = true;
-      break;
+/// Builds a ResultsFile from the file's bytes as they come, one complete line at a time: of each point
+/// line it keeps what `detail` asks for, so that the file is never held whole (see read_results).
+class ResultsParser {
+ public:
+  ResultsParser(const std::string& path, LineDetail detail) : path_(path), detail_(detail) {}
+
+  void add(std::string_view piece) {
+    std::size_t pos = 0;
+    while (pos < piece.size()) {
+      const std::size_t end = piece.find('\n', pos);
+      if (end == std::string_view::npos) {
+        partial_.append(piece.substr(pos));
+        break;
+      }
+      if (partial_.empty()) {
+        line(piece.substr(pos, end - pos));
+      } else {
+        partial_.append(piece.substr(pos, end - pos));
+        line(partial_);
+        partial_.clear();
+      }
+      pos = end + 1;
+      file_.complete_bytes = read_ + pos;
     }
-    ++line_no;
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    file.complete_bytes = pos;
+    read_ += piece.size();
+  }
+
+  ResultsFile finish() {
+    file_.cut_tail = !partial_.empty();
+    return std::move(file_);
+  }
+
+ private:
+  void line(std::string_view text) {
+    ++line_no_;
     Json j;
     try {
-      j = Json::parse(line);
+      j = Json::parse(text);
     } catch (const nlohmann::json::exception&) {
-      throw ResultsError(path + ":" + std::to_string(line_no) + ": not a JSON line (" + abbreviate(line, 60) +
+      throw ResultsError(where() + ": not a JSON line (" + abbreviate(std::string(text), 60) +
                          "); is this the output of ufm-sim sweep?");
     }
     const std::string type = j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
-    if (line_no == 1) {
+    if (line_no_ == 1) {
       if (type != "header" || !j.contains("grid_hash"))
-        throw ResultsError(path + ":1: not a ufm-sim sweep header (" + abbreviate(line, 60) + ")");
-      file.header = std::move(j);
-      continue;
+        throw ResultsError(path_ + ":1: not a ufm-sim sweep header (" + abbreviate(std::string(text), 60) + ")");
+      file_.header = std::move(j);
+      return;
     }
-    if (type != "point" || !j.contains("index") || !j["index"].is_number_integer() || !j.contains("id") || !j["id"].is_string())
-      throw ResultsError(path + ":" + std::to_string(line_no) + ": not a sweep point line (" + abbreviate(line, 60) + ")");
+    if (type != "point" || !j.contains("index") || !j["index"].is_number_integer() || !j.contains("id") ||
+        !j["id"].is_string())
+      throw ResultsError(where() + ": not a sweep point line (" + abbreviate(std::string(text), 60) + ")");
     PointLine p;
     p.index = j["index"].get<long>();
     p.id = j["id"].get<std::string>();
-    p.text = line;
-    p.json = std::move(j);
-    file.points.push_back(std::move(p));
+    if (detail_ == LineDetail::kText) p.text = text;
+    file_.points.push_back(std::move(p));
   }
-  return file;
-}
+
+  std::string where() const { return path_ + ":" + std::to_string(line_no_); }
+
+  std::string path_;
+  LineDetail detail_;
+  ResultsFile file_;
+  std::string partial_;  ///< the start of a line whose end is in a later piece
+  std::uintmax_t read_ = 0;  ///< bytes of the pieces before the one in hand
+  long line_no_ = 0;
+};
 
 }  // namespace
 
@@ -94,16 +122,16 @@ Json make_header(const Grid& grid, const Shard& shard) {
   return h;
 }
 
-ResultsFile read_results(const std::string& path) {
-  std::string text;
+ResultsFile read_results(const std::string& path, LineDetail detail) {
+  ResultsParser parser(path, detail);
   try {  // a FIFO ends with its writer: `merge <(cat a.jsonl)`
-    text = io::read_whole_file(path, io::Readable::kRegularFileOrPipe);
+    io::read_file_in_chunks(path, io::Readable::kRegularFileOrPipe, [&](std::string_view bytes) { parser.add(bytes); });
   } catch (const io::ReadRefused& e) {
     if (e.reason() == io::ReadRefused::Reason::kWrongKind)
       throw ResultsError(path + ": not a results file: it " + e.what());
     throw ResultsError(path + ": " + e.what());
   }
-  return parse_results(text, path);
+  return parser.finish();
 }
 
 ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : path_(path) {
@@ -123,7 +151,7 @@ ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : 
                        (err == EWOULDBLOCK ? std::string("being written by another ufm-sim sweep") : std::strerror(err)));
   }
   try {
-    existing_ = read_results(path);
+    existing_ = read_results(path, LineDetail::kIdOnly);
     if (existing_.header) {  // before anything is changed: the file must be this grid's (and shard's)
       const Json& old = *existing_.header;
       if (old.value("grid_hash", Json()) != header["grid_hash"])

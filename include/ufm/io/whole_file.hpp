@@ -6,9 +6,11 @@
 /// formats a user may pass as `<(…)` accept one.
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ufm::io {
 
@@ -49,5 +51,11 @@ const char* describe(FileKind kind);
 /// (a regular file larger than that is refused from its size, before reading). Throws ReadRefused.
 std::string read_whole_file(const std::filesystem::path& path, Readable readable,
                             std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+
+/// The same file, opened and checked the same way, handed to `chunk` in pieces of at most 64 KiB as
+/// they are read, so that a reader that keeps only what it needs of a large file (a sweep's results:
+/// gigabytes) never holds it whole. Throws ReadRefused, and whatever `chunk` throws.
+void read_file_in_chunks(const std::filesystem::path& path, Readable readable,
+                         const std::function<void(std::string_view)>& chunk);
 
 }  // namespace ufm::io

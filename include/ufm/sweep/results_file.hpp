@@ -38,8 +38,13 @@ nlohmann::ordered_json make_header(const Grid& grid, const Shard& shard);
 struct PointLine {
   long index = 0;
   std::string id;
-  std::string text;  ///< the line as read, without its newline
-  nlohmann::ordered_json json;
+  std::string text;  ///< the line as read, without its newline (LineDetail::kText)
+};
+
+/// What read_results keeps of each point line, besides its index and id.
+enum class LineDetail {
+  kText,    ///< the line's text (merge, --table): about the file's size in memory
+  kIdOnly,  ///< nothing more (a sweep resuming: about 100 bytes a point, whatever its lines hold)
 };
 
 struct ResultsFile {
@@ -51,8 +56,9 @@ struct ResultsFile {
 
 /// Reads a results file; a last line without '\n' is reported in cut_tail and not parsed.
 /// Throws ResultsError naming the file and line for a line that is not JSON, a first line that is
-/// not a header, or a point line without index / id.
-ResultsFile read_results(const std::string& path);
+/// not a header, or a point line without index / id. The file is read in pieces and never held whole:
+/// every line is parsed to check it, and only `detail` of it is kept.
+ResultsFile read_results(const std::string& path, LineDetail detail = LineDetail::kText);
 
 /// The output of a running sweep: opened O_WRONLY|O_APPEND|O_CREAT, locked (flock LOCK_EX|LOCK_NB: a
 /// second sweep on the same file is refused), a cut last line truncated away, the header written
