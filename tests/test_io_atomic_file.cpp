@@ -61,6 +61,25 @@ TEST(AtomicFile, WritesAndReplacesLeavingNoTempFile) {
   EXPECT_EQ(temp_path_for(tmp / "out.json").parent_path(), tmp.path());  // same directory: rename is atomic
 }
 
+TEST(AtomicFile, PartsAreWrittenInOrderWhateverTheirSizes) {
+  TempDir dir;
+  // Many small parts (gathered into larger writes), an empty one, and parts of 1 MiB and more among
+  // them (written as they are): the file is their concatenation, in order.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 30000; ++i) texts.push_back(std::to_string(i) + (i % 7 == 0 ? "" : ",") + "\n");
+  texts.insert(texts.begin() + 100, std::string(1 << 20, 'a'));
+  texts.insert(texts.begin() + 20000, std::string(3 << 20, 'b'));
+  texts.insert(texts.begin() + 20001, "");
+  texts.push_back(std::string((1 << 20) - 1, 'c'));
+  std::vector<std::string_view> parts(texts.begin(), texts.end());
+  std::string expected;
+  for (const std::string& t : texts) expected += t;
+  write_file_atomic(dir / "out.txt", parts);
+  const std::string written = test::read_bytes(dir / "out.txt");
+  EXPECT_EQ(written.size(), expected.size());
+  EXPECT_TRUE(written == expected);
+}
+
 TEST(AtomicFile, ReaderSeesOldOrNewContentNeverAMix) {
   // A plain truncate-and-write would let the reader see an empty or partial file.
   TempDir tmp;

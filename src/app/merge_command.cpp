@@ -141,7 +141,10 @@ int merge_command(const std::vector<std::string>& args) {
     if (conflicts.size() > 50) std::cerr << "  …\n";
     return kExitBadInput;
   }
-  std::string text = header.dump() + "\n";
+  // The lines are written from where they were read, not copied into one text: shards of a large
+  // grid hold gigabytes.
+  const std::string header_line = header.dump() + "\n";
+  std::vector<std::string_view> parts{header_line};
   std::vector<long> missing;
   for (long k = 0; k < total; ++k) {
     const auto it = points.find(k);
@@ -149,10 +152,11 @@ int merge_command(const std::vector<std::string>& args) {
       missing.push_back(k);
       continue;
     }
-    text += it->second.line->text + "\n";
+    parts.push_back(it->second.line->text);
+    parts.push_back("\n");
   }
   try {
-    io::write_file_atomic(out, text);
+    io::write_file_atomic(out, parts);
   } catch (const io::IoError& e) {
     std::cerr << "ufm-sim merge: error: --out: " << e.what() << "\n";
     return kExitOutputFailed;

@@ -41,6 +41,26 @@ std::optional<std::string> write_all(int fd, std::string_view text) {
   return std::nullopt;
 }
 
+/// Writes the concatenation of `parts`: small ones gathered into writes of about 1 MiB (merge hands
+/// two parts per results line, a million lines for a large grid), large ones as they are.
+std::optional<std::string> write_parts(int fd, std::span<const std::string_view> parts) {
+  constexpr std::size_t kGather = 1u << 20;
+  std::string gathered;
+  for (const std::string_view part : parts) {
+    if (gathered.size() + part.size() > kGather && !gathered.empty()) {
+      if (auto error = write_all(fd, gathered)) return error;
+      gathered.clear();
+    }
+    if (part.size() >= kGather) {
+      if (auto error = write_all(fd, part)) return error;
+    } else {
+      if (gathered.capacity() < kGather) gathered.reserve(kGather);
+      gathered.append(part);
+    }
+  }
+  return write_all(fd, gathered);
+}
+
 fs::path directory_of(const fs::path& path) {
   const fs::path dir = path.parent_path();
   return dir.empty() ? fs::path(".") : dir;
@@ -250,16 +270,14 @@ void write_file_atomic(const fs::path& path, std::span<const std::string_view> p
   const OutputTarget target = resolve_output_target(path);
   if (target.kind != OutputTarget::Kind::kRegular) {
     const int fd = open_target_directly(path, target);
-    std::optional<std::string> error;
-    for (std::size_t i = 0; i < parts.size() && !error; ++i) error = write_all(fd, parts[i]);
+    std::optional<std::string> error = write_parts(fd, parts);
     if (::close(fd) != 0 && !error) error = "close failed: " + errno_text(errno);
     if (error) fail(path, *error);
     return;
   }
   const auto [fd, tmp] = create_temp(path, target.path);
   keep_mode(fd, target);
-  std::optional<std::string> error;
-  for (std::size_t i = 0; i < parts.size() && !error; ++i) error = write_all(fd, parts[i]);
+  std::optional<std::string> error = write_parts(fd, parts);
   if (error) {
     ::close(fd);
   } else {
