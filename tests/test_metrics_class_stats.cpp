@@ -8,6 +8,7 @@
 
 #include "test_metrics_util.hpp"
 #include "ufm/metrics/class_stats.hpp"
+#include "ufm/objectives/labels.hpp"
 
 namespace ufm {
 namespace {
@@ -15,6 +16,21 @@ namespace {
 /// d = 3: rows after the packets only; 16, 20: one slice (and a tail); 32, 37: two slices with AVX2;
 /// 64: four with AVX2, one with AVX-512; 70, 100: beyond the register path, sample by sample.
 const std::vector<Index> kClassStatsRows{3, 16, 20, 32, 37, 64, 70, 100};
+
+TEST(ClassCounts, CountsRunsAndScatteredLabelsAlikeAndRefusesALabelOutOfRange) {
+  const std::vector<int> scattered = {0, 0, 1, 0, 2, 2, 2, 1, 3};
+  EXPECT_EQ(class_counts(scattered, 5), (std::vector<Index>{3, 2, 3, 1, 0}));
+  EXPECT_EQ(class_counts(std::vector<int>(7, 1), 2), (std::vector<Index>{0, 7}));
+  EXPECT_TRUE(class_counts(std::vector<int>{}, 3) == std::vector<Index>(3, 0));
+  for (const std::vector<int>& bad : {std::vector<int>{0, 0, 5}, std::vector<int>{1, 1, -1, 1}, std::vector<int>{3}}) {
+    try {
+      class_counts(bad, 3);
+      ADD_FAILURE() << "a label outside [0, 3) was counted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("outside [0, 3)"), std::string::npos) << e.what();
+    }
+  }
+}
 
 TEST(ClassStats, MeansAndSquaredNormAreSampleOrderSumsBitForBit) {
   // class_stats keeps a class's running sum in registers over a run of its samples (whole packets of

@@ -85,6 +85,7 @@ void add_class_sums(const Eigen::Ref<const Mat>& H, std::span<const int> labels,
 void add_class_sums_from(const Eigen::Ref<const Mat>& H, std::span<const int> labels, Index r0, Mat& means,
                          Vec& sq, const StrongResidual* strong) {
   const Index d = H.rows(), packets_end = r0 + (d - r0) / kStatLanes * kStatLanes;
+  if (r0 >= d) return;  // every row was summed in registers (d = 64: a loop over the samples for nothing)
   double* q = sq.data();
   for (Index i = 0; i < H.cols(); ++i) {
     const double* h = H.col(i).data();
