@@ -281,6 +281,15 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
   std::vector<Index> classes;
   for (Index c = 0; c < K; ++c)
     if (h.counts[c] > 0) classes.push_back(c);
+  // The samples of each class in order (a counting sort): scanning all N labels once per class took
+  // K·N label tests, a sixth of this function's own time at K = 10, N = 1,000.
+  const auto at = [](Index i) { return static_cast<std::size_t>(i); };
+  std::vector<Index> first_of(at(K) + 1, 0), by_class(at(N));
+  for (Index c = 0; c < K; ++c) first_of[at(c) + 1] = first_of[at(c)] + h.counts[c];
+  {
+    std::vector<Index> next(first_of.begin(), first_of.end() - 1);
+    for (Index i = 0; i < N; ++i) by_class[at(next[at(labels[i])]++)] = i;
+  }
   Mat scatters[2] = {Mat::Zero(d0, d0), Mat::Zero(d0, d0)};
   const auto levels_u = static_cast<std::size_t>(m);
   std::vector<double> diagonal(2 * levels_u), below(2 * levels_u);  // [k·m + l]: scatter k, level l
@@ -299,8 +308,8 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
         }
         nb = 0;
       };
-      for (Index i = 0; i < N; ++i) {
-        if (labels[i] != c) continue;
+      for (Index k_i = first_of[at(c)]; k_i < first_of[at(c) + 1]; ++k_i) {
+        const Index i = by_class[at(k_i)];
         members[static_cast<std::size_t>(nb)] = i;
         Eigen::Map<Vec>(xb + nb++ * d0, d0) = H.col(i) - h.means.col(c);
         if (nb == block_cols) add_block();
