@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -114,6 +115,41 @@ TEST(Grid, KeepsTheResolvedConfigOfTheKeptPointsOnlyWithTheSameIdsAndHash) {
   // A point that is not kept is still validated: a bad one refuses the grid.
   EXPECT_THROW(parse_grid(Json::parse(R"({"axes": {"lambda": [0.001, -1]}})"), "grid.json", [](long) { return false; }),
                GridError);
+}
+
+TEST(Grid, AnyThreadCountGivesTheSamePointsAndReportsTheFirstProblemInPointOrder) {
+  // 1,000 points; `bad` (an index, or -1) gets a refused λ, `twin` the λ of the point before it.
+  const auto grid_text = [](int bad, int twin) {
+    Json lambdas = Json::array();
+    for (int i = 0; i < 1000; ++i) lambdas.push_back(i == bad ? -1.0 : i == twin ? 1e-3 * (i - 1) + 1e-6 : 1e-3 * i + 1e-6);
+    return Json{{"base", {{"dynamics", "gd"}, {"steps", 10}}}, {"axes", {{"lambda", lambdas}}}};
+  };
+  const Grid one = parse_grid(grid_text(-1, -1), "grid.json", {}, 1);
+  const Grid four = parse_grid(grid_text(-1, -1), "grid.json", [](long i) { return i % 3 == 0; }, 4);
+  ASSERT_EQ(one.points.size(), 1000u);
+  ASSERT_EQ(four.points.size(), 1000u);
+  EXPECT_EQ(four.hash, one.hash);
+  for (std::size_t i = 0; i < one.points.size(); ++i) {
+    EXPECT_EQ(four.points[i].index, static_cast<long>(i));
+    EXPECT_EQ(four.points[i].id, one.points[i].id);
+    EXPECT_EQ(four.points[i].values, one.points[i].values);
+    EXPECT_EQ(static_cast<bool>(four.points[i].resolved), i % 3 == 0);
+  }
+  const auto message = [&](const Json& grid, int threads) {
+    try {
+      parse_grid(grid, "grid.json", {}, threads);
+    } catch (const GridError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (const auto& [bad, twin, expected] : {std::tuple{700, 301, "points 300 and 301"}, std::tuple{200, 301, "point 200 "},
+                                            std::tuple{999, -1, "point 999 "}, std::tuple{3, 2, "points 1 and 2"}}) {
+    const std::string first = message(grid_text(bad, twin), 1);
+    EXPECT_NE(first.find(expected), std::string::npos) << first;
+    EXPECT_EQ(message(grid_text(bad, twin), 2), first);
+    EXPECT_EQ(message(grid_text(bad, twin), 7), first);
+  }
 }
 
 TEST(Grid, TheoryAndToyPointsResolveLikeTheirCommands) {

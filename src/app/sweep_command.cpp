@@ -213,7 +213,9 @@ int sweep_command(const std::vector<std::string>& args) {
     shard = parse_shard(a.shard);
     // Only this shard's points keep their resolved config (a listing keeps none): each task of a job
     // array over a large grid holds its own points, and the ids of the others.
-    grid = load_grid(a.grid, [&](long index) { return !a.list && shard.owns(index); });
+    // The points resolve on the sweep's threads.
+    grid = load_grid(a.grid, [&](long index) { return !a.list && shard.owns(index); },
+                     a.threads > 0 ? a.threads : max_threads());
     if (a.list) {
       std::string listing;
       for (const SweepPoint& p : grid.points)

@@ -1,6 +1,10 @@
 #include "ufm/sweep/grid.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -25,8 +29,8 @@ using Json = nlohmann::ordered_json;
 constexpr std::size_t kMaxGridBytes = 16u << 20;
 /// Points, values per axis and seeds. A point keeps its resolved config, about 5 KB, where the caller
 /// asks for it (its shard's points), and 0.6 KB for its id and values elsewhere; every point is resolved
-/// (10^5 in 5 s; 18 s before the memory check read /proc once per grid and the option parser was
-/// reused). 10^7 points ended in std::bad_alloc when each kept 5 KB; 10^6 keeping all take 5 GB.
+/// (10^5 in 2.4–3.0 s on one thread; 18 s before the memory check read /proc once per grid and the
+/// option parser was reused). 10^7 points ended in std::bad_alloc when each kept 5 KB; 10^6 keeping all take 5 GB.
 constexpr long kMaxPoints = 1000000;
 
 /// Options a grid may not set: the sweep owns the output.
@@ -288,7 +292,8 @@ std::string describe(const nlohmann::ordered_json& values) {
   return s;
 }
 
-Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, const std::function<bool(long)>& keep) {
+Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, const std::function<bool(long)>& keep,
+                int threads) {
   Grid grid;
   grid.source = source;
   if (!source.is_object()) throw GridError(name + ": a grid is a JSON object with \"command\", \"base\" and \"axes\"");
@@ -390,13 +395,15 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, c
   }
   const long count = static_cast<long>(total);
 
-  // Expand: the first dimension slowest.
-  std::map<std::string, long> seen;  // id -> index
-  const std::uint64_t available_memory = available_memory_bytes();  // each point is checked against it
+  // Expand: every point's values in order (the first dimension slowest), then the points resolved on
+  // up to `threads` threads, each point by one of them: its id, validation and kept config do not
+  // depend on which. A thread skips the points after the first refused one found so far, so every
+  // point before the first refused one is resolved, and the scan below reports the first problem in
+  // point order, as one thread would: a refused point, or a point with the config of one before it.
+  grid.points.resize(static_cast<std::size_t>(count));
   std::vector<std::size_t> digit(dims.size(), 0);
-  grid.points.reserve(count);
   for (long index = 0; index < count; ++index) {
-    SweepPoint point;
+    SweepPoint& point = grid.points[static_cast<std::size_t>(index)];
     point.index = index;
     point.values = Json::object();
     for (std::size_t a = 0; a < grid.axes.size(); ++a) {
@@ -404,28 +411,51 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, c
       while (std::find(dims[dim].begin(), dims[dim].end(), a) == dims[dim].end()) ++dim;
       point.values[grid.axes[a].name] = grid.axes[a].values[digit[dim]];
     }
-    const std::string where = name + ": point " + std::to_string(index) + " (" + describe(point.values) + ")";
-    ResolvedPoint resolved;
-    try {
-      resolve_point(grid.command, base, point.values, resolved, where, available_memory);
-    } catch (const ConfigError& e) {
-      const std::string key = e.option().size() > 2 ? key_of(e.option().substr(2)) : "";
-      std::string blame;
-      if (!key.empty() && point.values.contains(key)) blame = "axis '" + key + "' value " + short_dump(point.values[key]) + ": ";
-      else if (!key.empty() && base.contains(key)) blame = "base '" + key + "' value " + short_dump(base[key]) + ": ";
-      throw GridError(where + ": " + blame + e.what());
-    }
-    point.id = point_id(resolved.config);
-    if (!keep || keep(index)) point.resolved = std::make_shared<const ResolvedPoint>(std::move(resolved));
-    const auto [it, fresh] = seen.emplace(point.id, index);
-    if (!fresh)
-      throw GridError(name + ": points " + std::to_string(it->second) + " and " + std::to_string(index) + " (" +
-                      describe(point.values) + ") resolve to the same config (id " + point.id + ")");
-    grid.points.push_back(std::move(point));
     for (std::size_t d = dims.size(); d-- > 0;) {  // the last dimension fastest
       if (++digit[d] < grid.axes[dims[d].front()].values.size()) break;
       digit[d] = 0;
     }
+  }
+  const std::uint64_t available_memory = available_memory_bytes();  // each point is checked against it
+  std::atomic<long> first_refused{count};
+  std::exception_ptr refusal;
+  std::mutex refusal_mutex;
+  const int team = static_cast<int>(std::clamp<long>(threads, 1, std::max<long>(1, count / 64)));
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 16) num_threads(team)
+#endif
+  for (long index = 0; index < count; ++index) {
+    if (index > first_refused.load(std::memory_order_relaxed)) continue;
+    SweepPoint& point = grid.points[static_cast<std::size_t>(index)];
+    try {
+      const std::string where = name + ": point " + std::to_string(index) + " (" + describe(point.values) + ")";
+      ResolvedPoint resolved;
+      try {
+        resolve_point(grid.command, base, point.values, resolved, where, available_memory);
+      } catch (const ConfigError& e) {
+        const std::string key = e.option().size() > 2 ? key_of(e.option().substr(2)) : "";
+        std::string blame;
+        if (!key.empty() && point.values.contains(key)) blame = "axis '" + key + "' value " + short_dump(point.values[key]) + ": ";
+        else if (!key.empty() && base.contains(key)) blame = "base '" + key + "' value " + short_dump(base[key]) + ": ";
+        throw GridError(where + ": " + blame + e.what());
+      }
+      point.id = point_id(resolved.config);
+      if (!keep || keep(index)) point.resolved = std::make_shared<const ResolvedPoint>(std::move(resolved));
+    } catch (...) {  // nothing leaves an OpenMP loop: kept if it is the first in point order
+      const std::lock_guard<std::mutex> lock(refusal_mutex);
+      if (index < first_refused.load()) {
+        first_refused.store(index);
+        refusal = std::current_exception();
+      }
+    }
+  }
+  std::map<std::string, long> seen;  // id -> index
+  for (const SweepPoint& point : grid.points) {
+    if (point.index == first_refused.load()) std::rethrow_exception(refusal);
+    const auto [it, fresh] = seen.emplace(point.id, point.index);
+    if (!fresh)
+      throw GridError(name + ": points " + std::to_string(it->second) + " and " + std::to_string(point.index) + " (" +
+                      describe(point.values) + ") resolve to the same config (id " + point.id + ")");
   }
   std::string ids = std::string(to_string(grid.command)) + "\n";
   for (const SweepPoint& p : grid.points) ids += p.id + "\n";
@@ -433,7 +463,7 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, c
   return grid;
 }
 
-Grid load_grid(const std::string& path, const std::function<bool(long)>& keep) {
+Grid load_grid(const std::string& path, const std::function<bool(long)>& keep, int threads) {
   std::string text;
   try {
     text = io::read_whole_file(path, io::Readable::kRegularFileOrPipe, kMaxGridBytes);
@@ -449,7 +479,7 @@ Grid load_grid(const std::string& path, const std::function<bool(long)>& keep) {
     throw GridError(path + ": not valid JSON: " + abbreviate(e.what(), 200));
   }
   try {
-    return parse_grid(source, path, keep);
+    return parse_grid(source, path, keep, threads);
   } catch (const std::bad_alloc&) {  // a grid within kMaxPoints whose points memory cannot hold
     throw GridError(path + ": its points do not fit in memory; split it into smaller grids");
   }

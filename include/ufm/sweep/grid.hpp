@@ -87,10 +87,12 @@ class GridError : public std::invalid_argument {
 /// point that the command would reject, or two points with the same resolved config.
 /// `keep(index)`: whether point `index` keeps its ResolvedPoint (every point when keep is empty).
 /// Every point is resolved and validated either way: its id is the hash of its resolved config.
+/// `threads`: OpenMP threads that resolve the points (at least 64 points each); the grid, and the
+/// first problem reported, are the same for any number.
 Grid parse_grid(const nlohmann::ordered_json& grid, const std::string& name,
-                const std::function<bool(long)>& keep = {});
+                const std::function<bool(long)>& keep = {}, int threads = 1);
 /// Reads the file (at most 16 MiB), then parse_grid. Throws GridError.
-Grid load_grid(const std::string& path, const std::function<bool(long)>& keep = {});
+Grid load_grid(const std::string& path, const std::function<bool(long)>& keep = {}, int threads = 1);
 
 /// "lambda=0.001 classes=4 seed=2": a point's axis values, for messages and --list.
 std::string describe(const nlohmann::ordered_json& values);
