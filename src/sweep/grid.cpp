@@ -420,6 +420,7 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, c
   std::atomic<long> first_refused{count};
   std::exception_ptr refusal;
   std::mutex refusal_mutex;
+  const Json& shared_base = base;  // read by every thread: const access only
   const int team = static_cast<int>(std::clamp<long>(threads, 1, std::max<long>(1, count / 64)));
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 16) num_threads(team)
@@ -431,12 +432,14 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, c
       const std::string where = name + ": point " + std::to_string(index) + " (" + describe(point.values) + ")";
       ResolvedPoint resolved;
       try {
-        resolve_point(grid.command, base, point.values, resolved, where, available_memory);
+        resolve_point(grid.command, shared_base, point.values, resolved, where, available_memory);
       } catch (const ConfigError& e) {
         const std::string key = e.option().size() > 2 ? key_of(e.option().substr(2)) : "";
         std::string blame;
-        if (!key.empty() && point.values.contains(key)) blame = "axis '" + key + "' value " + short_dump(point.values[key]) + ": ";
-        else if (!key.empty() && base.contains(key)) blame = "base '" + key + "' value " + short_dump(base[key]) + ": ";
+        if (!key.empty() && point.values.contains(key))
+          blame = "axis '" + key + "' value " + short_dump(point.values.at(key)) + ": ";
+        else if (!key.empty() && shared_base.contains(key))
+          blame = "base '" + key + "' value " + short_dump(shared_base.at(key)) + ": ";
         throw GridError(where + ": " + blame + e.what());
       }
       point.id = point_id(resolved.config);
