@@ -65,6 +65,8 @@ void check_arguments(std::span<const std::string> args, const std::vector<Option
     }
     const bool has_value = arg.find('=') != std::string::npos;
     const std::string_view name = name_of(arg);
+    if (name.empty())  // "--=x": no name to look up or to suggest one for
+      throw ConfigError("unexpected argument '" + abbreviate(arg) + "': options come as --name value" + help());
     const OptionShape* shape = find(name);
     if (!shape) {
       std::vector<std::string> names;
