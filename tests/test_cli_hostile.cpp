@@ -68,7 +68,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Hostile{"--lambda -0.1", "got '-0.1'"}, Hostile{"--bogus", "unknown option --bogus"},
                       Hostile{"--lamda 1", "did you mean --lambda?"}, Hostile{"1 --bogus", "unexpected argument '1'"},
                       Hostile{"--lambda --quiet", "--lambda: missing value"},
-                      Hostile{"--quiet=yes", "--quiet: a flag"}, Hostile{"--=3", "unexpected argument '--=3'"}, Hostile{"toy --bogus 1", "unknown option --bogus"},
+                      Hostile{"--quiet=yes", "--quiet: a flag"},
+                      Hostile{"--=3", "unexpected argument '--=3'"}, Hostile{"toy --bogus 1", "unknown option --bogus"},
                       Hostile{"toy --tim 1", "did you mean --time?"}, Hostile{"help bogus", "run | theory | toy"},
                       Hostile{"--dim " + std::string(5000, '9'), "characters)"}));
 

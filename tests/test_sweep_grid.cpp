@@ -121,7 +121,8 @@ TEST(Grid, AnyThreadCountGivesTheSamePointsAndReportsTheFirstProblemInPointOrder
   // 1,000 points; `bad` (an index, or -1) gets a refused λ, `twin` the λ of the point before it.
   const auto grid_text = [](int bad, int twin) {
     Json lambdas = Json::array();
-    for (int i = 0; i < 1000; ++i) lambdas.push_back(i == bad ? -1.0 : i == twin ? 1e-3 * (i - 1) + 1e-6 : 1e-3 * i + 1e-6);
+    for (int i = 0; i < 1000; ++i)
+      lambdas.push_back(i == bad ? -1.0 : i == twin ? 1e-3 * (i - 1) + 1e-6 : 1e-3 * i + 1e-6);
     return Json{{"base", {{"dynamics", "gd"}, {"steps", 10}}}, {"axes", {{"lambda", lambdas}}}};
   };
   const Grid one = parse_grid(grid_text(-1, -1), "grid.json", {}, 1);
@@ -143,8 +144,9 @@ TEST(Grid, AnyThreadCountGivesTheSamePointsAndReportsTheFirstProblemInPointOrder
     }
     return std::string();
   };
-  for (const auto& [bad, twin, expected] : {std::tuple{700, 301, "points 300 and 301"}, std::tuple{200, 301, "point 200 "},
-                                            std::tuple{999, -1, "point 999 "}, std::tuple{3, 2, "points 1 and 2"}}) {
+  for (const auto& [bad, twin, expected] :
+       {std::tuple{700, 301, "points 300 and 301"}, std::tuple{200, 301, "point 200 "},
+        std::tuple{999, -1, "point 999 "}, std::tuple{3, 2, "points 1 and 2"}}) {
     const std::string first = message(grid_text(bad, twin), 1);
     EXPECT_NE(first.find(expected), std::string::npos) << first;
     EXPECT_EQ(message(grid_text(bad, twin), 2), first);

@@ -211,9 +211,9 @@ int sweep_command(const std::vector<std::string>& args) {
     }
     if (!a.table.empty()) return table_mode(a);
     shard = parse_shard(a.shard);
-    // Only this shard's points keep their resolved config (a listing keeps none): each task of a job
-    // array over a large grid holds its own points, and the ids of the others.
-    // The points resolve on the sweep's threads.
+    // The points resolve on the sweep's threads, and only this shard's keep their resolved config (a
+    // listing keeps none): each task of a job array over a large grid holds its own points, and the
+    // ids of the others.
     grid = load_grid(a.grid, [&](long index) { return !a.list && shard.owns(index); },
                      a.threads > 0 ? a.threads : max_threads());
     if (a.list) {

@@ -64,7 +64,8 @@ namespace {
 /// Reads the file at path (see read_whole_file) in pieces of 64 KiB, each handed to `piece`; `size`
 /// first gets the size of a regular file (nothing for a pipe).
 void read_pieces(const std::filesystem::path& path, Readable readable,
-                 const std::function<void(unsigned long long)>& size, const std::function<void(std::string_view)>& piece) {
+                 const std::function<void(unsigned long long)>& size,
+                 const std::function<void(std::string_view)>& piece) {
   using Reason = ReadRefused::Reason;
   const bool pipe_ok = readable == Readable::kRegularFileOrPipe;
   const auto check_kind = [&](const struct stat& st) {
