@@ -304,6 +304,30 @@ TEST(FewRowsProduct, CentredAndRawProductsAreTheSeparateProductsBitForBit) {
       }
 }
 
+TEST(FewRowsProduct, TwoCentredProductsAreTheSeparateProductsBitForBit) {
+  // Two levels' projections of one centred block in one pass (with AVX-512, d % 8 = 0 and K ≤ 10: one
+  // transpose per tile) against the centred block's two separate block products: every double the
+  // same, and the rows outside j0..j0+nb untouched. d = 19 and K = 11 take the separate products only.
+  for (const Index K : {Index{1}, Index{3}, Index{10}, Index{11}})
+    for (const Index d : {Index{8}, Index{19}, Index{64}})
+      for (const Index nb : {Index{1}, Index{7}, Index{8}, Index{20}, Index{256}}) {
+        const unsigned seed = static_cast<unsigned>(K * 1000 + d * 10 + nb);
+        const Mat A = test::random_mat(K, d, seed), B = test::random_mat(K, d, seed + 1);
+        const Mat At = A.transpose(), Bt = B.transpose();
+        const Vec mu = test::random_vec(d, seed + 2);
+        const Mat Hb = (test::random_mat(d, nb, seed + 3).colwise() + 3.0 * mu).eval();
+        const Index N = nb + 5, j0 = 3;
+        Mat P = Mat::Constant(N, K, 7.0), Q = P, want_P = P, want_Q = P, Xc(d, nb);
+        centred_two_products_block(A, At, B, Bt, mu, Hb.data(), nb, j0, Xc.data(), P, Q);
+        const Mat X = Hb.colwise() - mu;
+        few_rows_product_block(A, At, X.data(), nb, j0, want_P);
+        few_rows_product_block(B, Bt, X.data(), nb, j0, want_Q);
+        const auto where = testing::Message() << "K = " << K << ", d = " << d << ", nb = " << nb;
+        EXPECT_EQ(P, want_P) << where;
+        EXPECT_EQ(Q, want_Q) << where;
+      }
+}
+
 TEST(Simd, BroadcastKeepsNegativeZeroInfinityAndNan) {
   const simd::Doubles z = simd::broadcast(-0.0), inf = simd::broadcast(-std::numeric_limits<double>::infinity()),
                       nan = simd::broadcast(std::numeric_limits<double>::quiet_NaN());

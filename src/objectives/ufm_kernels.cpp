@@ -225,48 +225,59 @@ EIGEN_DONT_INLINE double logits_octet(Index d, const double* W, const double* H,
   }
   return kSquares ? sum_lanes(_mm512_add_pd(sq0, sq1)) + squares_from(H, d, dv, 8) : 0.0;
 }
+/// What centred_pair_octet's second product multiplies: nothing, the raw columns (a level's classifier),
+/// or the centred ones again (a second level's projections, linear_images.cpp).
+enum class SecondProduct { kNone, kRaw, kCentred };
+
 /// Two products of 8 samples in one pass, for a level's metrics and its classifier (d a multiple of 8,
-/// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r],
-/// each logits_octet's sum (r in order from zero), and the centred columns x_s into Xc (d each).
-/// Each 8×8 tile is transposed once; its centred rows are formed after the transpose (x_s[r + j] for
-/// the 8 samples is h_s[r + j] − μ[r + j], the same subtraction). A, W: K×d column-major. Without
-/// kRaw, Pt and Xc only (W and Zt unused): the logits came from the objective's own pass.
-/// Returns Σ_s ‖x_s‖², in logits_octet's order.
-template <int K, bool kRaw>
+/// no bias): Pt[k·ldz + s] = Σ_r A(k, r) x_s[r] with x_s = h_s − μ, and Zt[k·ldz + s] = Σ_r W(k, r) h_s[r]
+/// (kRaw) or Σ_r W(k, r) x_s[r] (kCentred), each logits_octet's sum (r in order from zero); with
+/// kKeepCentred, the centred columns x_s into Xc (d each), and Σ_s ‖x_s‖² in logits_octet's order is
+/// returned (else 0, and Xc is not touched). Each 8×8 tile is transposed once; its centred rows are
+/// formed after the transpose (x_s[r + j] for the 8 samples is h_s[r + j] − μ[r + j], the same
+/// subtraction). A, W: K×d column-major. kNone: Pt only (W and Zt unused): the logits came from the
+/// objective's own pass.
+template <int K, SecondProduct kSecond, bool kKeepCentred>
 EIGEN_DONT_INLINE double centred_pair_octet(Index d, const double* A, const double* W, const double* mu,
                                             const double* H, double* Xc, double* Pt, double* Zt, Index ldz) {
+  constexpr bool kTwo = kSecond != SecondProduct::kNone;
   __m512d acc_a[K], acc_w[K];
   for (int k = 0; k < K; ++k) acc_a[k] = acc_w[k] = _mm512_setzero_pd();
   __m512d sq0 = _mm512_setzero_pd(), sq1 = _mm512_setzero_pd();
   for (Index r = 0; r < d; r += 8) {
-    const __m512d m = _mm512_loadu_pd(mu + r);
     __m512d a[8];
-    for (int s = 0; s < 8; ++s) {
-      a[s] = _mm512_loadu_pd(H + s * d + r);
-      const __m512d x = _mm512_sub_pd(a[s], m);
-      _mm512_storeu_pd(Xc + s * d + r, x);
-      if (s % 2 == 0)
-        sq0 = _mm512_fmadd_pd(x, x, sq0);
-      else
-        sq1 = _mm512_fmadd_pd(x, x, sq1);
+    for (int s = 0; s < 8; ++s) a[s] = _mm512_loadu_pd(H + s * d + r);
+    if constexpr (kKeepCentred) {
+      const __m512d m = _mm512_loadu_pd(mu + r);
+      for (int s = 0; s < 8; ++s) {
+        const __m512d x = _mm512_sub_pd(a[s], m);
+        _mm512_storeu_pd(Xc + s * d + r, x);
+        if (s % 2 == 0)
+          sq0 = _mm512_fmadd_pd(x, x, sq0);
+        else
+          sq1 = _mm512_fmadd_pd(x, x, sq1);
+      }
     }
     __m512d row[8];
     transpose_8x8(a, row);
     for (int j = 0; j < 8; ++j) {  // row[j]: h_s[r + j] for s = 0..7
       const __m512d centred = _mm512_sub_pd(row[j], _mm512_set1_pd(mu[r + j]));
       const double* wa = A + (r + j) * K;
-      [[maybe_unused]] const double* ww = kRaw ? W + (r + j) * K : nullptr;
+      [[maybe_unused]] const double* ww = kTwo ? W + (r + j) * K : nullptr;
       for (int k = 0; k < K; ++k) {
         acc_a[k] = _mm512_fmadd_pd(_mm512_set1_pd(wa[k]), centred, acc_a[k]);
-        if constexpr (kRaw) acc_w[k] = _mm512_fmadd_pd(_mm512_set1_pd(ww[k]), row[j], acc_w[k]);
+        if constexpr (kSecond == SecondProduct::kRaw)
+          acc_w[k] = _mm512_fmadd_pd(_mm512_set1_pd(ww[k]), row[j], acc_w[k]);
+        if constexpr (kSecond == SecondProduct::kCentred)
+          acc_w[k] = _mm512_fmadd_pd(_mm512_set1_pd(ww[k]), centred, acc_w[k]);
       }
     }
   }
   for (int k = 0; k < K; ++k) {
     _mm512_storeu_pd(Pt + k * ldz, acc_a[k]);
-    if constexpr (kRaw) _mm512_storeu_pd(Zt + k * ldz, acc_w[k]);
+    if constexpr (kTwo) _mm512_storeu_pd(Zt + k * ldz, acc_w[k]);
   }
-  return sum_lanes(_mm512_add_pd(sq0, sq1));
+  return kKeepCentred ? sum_lanes(_mm512_add_pd(sq0, sq1)) : 0.0;
 }
 
 /// logits_octet by its name for block_logits.
@@ -765,8 +776,10 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
   if (d % 8 == 0 && K <= kCentredPairClasses)
     with_constant<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
       for (; i + 8 <= nb; i += 8)
-        x_squared += W ? centred_pair_octet<G, true>(d, A, W, mu, Hb + i * d, Xc + i * d, Pt + i, Zt + i, ldz)
-                       : centred_pair_octet<G, false>(d, A, W, mu, Hb + i * d, Xc + i * d, Pt + i, Zt + i, ldz);
+        x_squared += W ? centred_pair_octet<G, SecondProduct::kRaw, true>(d, A, W, mu, Hb + i * d, Xc + i * d,
+                                                                          Pt + i, Zt + i, ldz)
+                       : centred_pair_octet<G, SecondProduct::kNone, true>(d, A, W, mu, Hb + i * d, Xc + i * d,
+                                                                           Pt + i, Zt + i, ldz);
     });
 #endif
   // The samples left (all of them without the pair kernel): centred, then each product by block_logits,
@@ -779,6 +792,27 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
     if (W) block_logits(d, K, W, Wt, Hb + i * d, step, nullptr, Zt + i, nullptr, ldz, false);
   }
   return x_squared;
+}
+
+void block_centred_two(Index d, Index K, const double* A, const double* At, const double* B, const double* Bt,
+                       const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Qt, Index ldz) {
+  Index i = 0;
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if (d % 8 == 0 && K <= kCentredPairClasses)
+    with_constant<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
+      for (; i + 8 <= nb; i += 8)
+        centred_pair_octet<G, SecondProduct::kCentred, false>(d, A, B, mu, Hb + i * d, nullptr, Pt + i, Qt + i, ldz);
+    });
+#endif
+  // The samples left: centred, then each product by block_logits, one sample at a time after octets
+  // (block_centred_pair's order).
+  for (Index j = i; j < nb; ++j)
+    for (Index r = 0; r < d; ++r) Xc[j * d + r] = Hb[j * d + r] - mu[r];
+  const Index step = i == 0 ? nb : 1;
+  for (; i < nb; i += step) {
+    block_logits(d, K, A, At, Xc + i * d, step, nullptr, Pt + i, nullptr, ldz, false);
+    block_logits(d, K, B, Bt, Xc + i * d, step, nullptr, Qt + i, nullptr, ldz, false);
+  }
 }
 
 /// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels. packed: the

@@ -63,6 +63,13 @@ double block_logits_formed(Index d, Index K, const double* W, const double* Wt, 
 double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,
                           const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz);
 
+/// Two levels' products of the same centred columns over a block (linear_images.cpp): Pt[k·ldz + i] =
+/// (A x_i)_k and Qt[k·ldz + i] = (B x_i)_k with x_i = h_i − μ, each block_logits' bits from the centred
+/// columns; with AVX-512, d % 8 = 0 and K ≤ 10 both from one transpose of each tile of H_b, and no
+/// centred column stored. A, B: K×d column-major, At, Bt their transposes; Xc: d×nb scratch.
+void block_centred_two(Index d, Index K, const double* A, const double* At, const double* B, const double* Bt,
+                       const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Qt, Index ldz);
+
 /// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels (K ≤ kMaxKernelK):
 ///   gHb[:, i] = λ h_i + Σ_k G_ki w_k,   gWt[:, k] += Σ_i G_ki h_i.
 /// packed: the block's columns from block_logits, or null to read Hb. For large H: the packed copy
