@@ -58,6 +58,10 @@ TEST(LinearImages, EveryLevelIsTheFormedLevelsUpToRounding) {
       {{12, 9, 14, 10}, 5, {7}, false},                 // no spectra
       {{50, 45, 60, 55, 40}, 12, {12, 3}},              // a width below K − 1
       {{20, 1, 25}, 4, {6}},                            // a class of one sample: zero spread
+      // K ≤ 10 and d₀ % 8 = 0 (with AVX-512, the pair kernel over tiles of 8 samples): two levels in one
+      // pass and the logits in their own; then a third level alone in its pass, with the logits
+      {{21, 18, 20, 19, 22, 17, 20, 23, 18, 21}, 16, {16}},
+      {{21, 18, 20, 19, 22, 17, 20, 23, 18, 21}, 16, {24, 8}},
       // K ≥ 11: every level's projections in one GEMM (with AVX-512), with one level and with two, and
       // M̃ᵀΣ_W M̃ from the class scatters' sum; then from the projections (d₀ ≫ N/K)
       {{9, 12, 10, 11, 8, 13, 9, 10, 12, 11, 9, 10}, 24, {20}},

@@ -373,8 +373,8 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
   const bool logits = W && WHt;
   const Mat P = !logits ? Mat() : m > 0 ? Mat(*W * Q.back()) : Mat(*W);
   // Every level's projections Pt_l = (A_l (H − μ1ᵀ))ᵀ: none when the nearest centres came with the
-  // scatters; else one pass for all levels through our GEMM, or the pair kernels' pass per level (the
-  // last one with the logits).
+  // scatters; else one pass for all levels through our GEMM, or the pair kernels' pass per two levels
+  // (a last level alone takes the logits into its pass).
   std::vector<detail::FeaturePass> passes(static_cast<std::size_t>(m + 1));
   if (!defined || nearest) {
     if (logits) few_rows_product_t(P, H, *WHt);
@@ -385,7 +385,6 @@ std::vector<LevelMetrics> linear_stack_levels(const Eigen::Ref<const Mat>& H, st
       stacked_projections(H, A, h.mu_G, passes);
       if (logits) few_rows_product_t(P, H, *WHt);
     } else {
-      // Two levels per pass; a level left alone takes the logits into its pass.
       const auto u = [](Index l) { return static_cast<std::size_t>(l); };
       Index l = 0;
       for (; l + 1 <= m; l += 2)
