@@ -29,8 +29,8 @@ double centred_products_block(const Mat& A, const Mat& At, const Vec& mu, const 
 
 void centred_two_products_block(const Mat& A, const Mat& At, const Mat& B, const Mat& Bt, const Vec& mu,
                                 const double* Hb, Index nb, Index j0, double* Xc, Mat& Pt, Mat& Qt) {
-  detail::block_centred_two(A.cols(), A.rows(), A.data(), At.data(), B.data(), Bt.data(), mu.data(), Hb, nb, Xc,
-                            Pt.data() + j0, Qt.data() + j0, Pt.rows());
+  detail::block_centred_pair(A.cols(), A.rows(), A.data(), At.data(), B.data(), Bt.data(), mu.data(), Hb, nb, Xc,
+                             Pt.data() + j0, Qt.data() + j0, Pt.rows(), true);
 }
 
 double few_rows_product_t(const Eigen::Ref<const Mat>& A, const Eigen::Ref<const Mat>& X, Mat& out_t) {

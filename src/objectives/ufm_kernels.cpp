@@ -769,17 +769,23 @@ double block_logits_formed(Index d, Index K, const double* W, const double* Wt, 
 }
 
 double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,
-                          const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz) {
+                          const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz,
+                          bool second_centred) {
   double x_squared = 0.0;
   Index i = 0;
 #if defined(EIGEN_VECTORIZE_AVX512)
   if (d % 8 == 0 && K <= kCentredPairClasses)
     with_constant<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
-      for (; i + 8 <= nb; i += 8)
-        x_squared += W ? centred_pair_octet<G, SecondProduct::kRaw, true>(d, A, W, mu, Hb + i * d, Xc + i * d,
-                                                                          Pt + i, Zt + i, ldz)
-                       : centred_pair_octet<G, SecondProduct::kNone, true>(d, A, W, mu, Hb + i * d, Xc + i * d,
-                                                                           Pt + i, Zt + i, ldz);
+      for (; i + 8 <= nb; i += 8) {
+        const double* H = Hb + i * d;
+        double* X = Xc + i * d;
+        if (!W)
+          x_squared += centred_pair_octet<G, SecondProduct::kNone, true>(d, A, W, mu, H, X, Pt + i, Zt + i, ldz);
+        else if (second_centred)
+          centred_pair_octet<G, SecondProduct::kCentred, false>(d, A, W, mu, H, nullptr, Pt + i, Zt + i, ldz);
+        else
+          x_squared += centred_pair_octet<G, SecondProduct::kRaw, true>(d, A, W, mu, H, X, Pt + i, Zt + i, ldz);
+      }
     });
 #endif
   // The samples left (all of them without the pair kernel): centred, then each product by block_logits,
@@ -788,31 +794,11 @@ double block_centred_pair(Index d, Index K, const double* A, const double* At, c
     for (Index r = 0; r < d; ++r) Xc[j * d + r] = Hb[j * d + r] - mu[r];
   const Index step = i == 0 ? nb : 1;
   for (; i < nb; i += step) {
-    x_squared += block_logits(d, K, A, At, Xc + i * d, step, nullptr, Pt + i, nullptr, ldz);
-    if (W) block_logits(d, K, W, Wt, Hb + i * d, step, nullptr, Zt + i, nullptr, ldz, false);
+    x_squared += block_logits(d, K, A, At, Xc + i * d, step, nullptr, Pt + i, nullptr, ldz, !second_centred);
+    if (W)
+      block_logits(d, K, W, Wt, (second_centred ? Xc : Hb) + i * d, step, nullptr, Zt + i, nullptr, ldz, false);
   }
   return x_squared;
-}
-
-void block_centred_two(Index d, Index K, const double* A, const double* At, const double* B, const double* Bt,
-                       const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Qt, Index ldz) {
-  Index i = 0;
-#if defined(EIGEN_VECTORIZE_AVX512)
-  if (d % 8 == 0 && K <= kCentredPairClasses)
-    with_constant<kCentredPairClasses>(static_cast<int>(K), [&]<int G>() {
-      for (; i + 8 <= nb; i += 8)
-        centred_pair_octet<G, SecondProduct::kCentred, false>(d, A, B, mu, Hb + i * d, nullptr, Pt + i, Qt + i, ldz);
-    });
-#endif
-  // The samples left: centred, then each product by block_logits, one sample at a time after octets
-  // (block_centred_pair's order).
-  for (Index j = i; j < nb; ++j)
-    for (Index r = 0; r < d; ++r) Xc[j * d + r] = Hb[j * d + r] - mu[r];
-  const Index step = i == 0 ? nb : 1;
-  for (; i < nb; i += step) {
-    block_logits(d, K, A, At, Xc + i * d, step, nullptr, Pt + i, nullptr, ldz, false);
-    block_logits(d, K, B, Bt, Xc + i * d, step, nullptr, Qt + i, nullptr, ldz, false);
-  }
 }
 
 /// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels. packed: the

@@ -33,7 +33,7 @@ double centred_products_block(const Mat& A, const Mat& At, const Vec& mu, const 
 
 /// Two such products of the same centred block, for two levels' metrics: rows j0.. of Pt = (A (H_b − μ1ᵀ))ᵀ
 /// and of Qt = (B (H_b − μ1ᵀ))ᵀ (N×K each, already sized), in one pass where the kernels allow
-/// (block_centred_two); Xc (d×nb) is scratch. Each product is centred_products_block's, bit for bit.
+/// (block_centred_pair); Xc (d×nb) is scratch. Each product is centred_products_block's, bit for bit.
 void centred_two_products_block(const Mat& A, const Mat& At, const Mat& B, const Mat& Bt, const Vec& mu,
                                 const double* Hb, Index nb, Index j0, double* Xc, Mat& Pt, Mat& Qt);
 

@@ -60,15 +60,12 @@ double block_logits_formed(Index d, Index K, const double* W, const double* Wt, 
 /// Xc (d×nb). A, W: K×d column-major, At, Wt their transposes. Each entry of Pt and Zt is the one
 /// block_logits computes from the same columns, bit for bit; with AVX-512, d % 8 = 0 and K ≤ 10 both
 /// come from one transpose of each tile of H_b. W (and Wt, Zt) null: Pt and Xc only. Returns Σ_i ‖x_i‖².
+/// second_centred: Zt[k·ldz + i] = (W x_i)_k instead, a second level's projections of the same centred
+/// columns (linear_images.cpp); Xc is then scratch (the kernel stores no centred column) and the
+/// return value 0.
 double block_centred_pair(Index d, Index K, const double* A, const double* At, const double* W, const double* Wt,
-                          const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz);
-
-/// Two levels' products of the same centred columns over a block (linear_images.cpp): Pt[k·ldz + i] =
-/// (A x_i)_k and Qt[k·ldz + i] = (B x_i)_k with x_i = h_i − μ, each block_logits' bits from the centred
-/// columns; with AVX-512, d % 8 = 0 and K ≤ 10 both from one transpose of each tile of H_b, and no
-/// centred column stored. A, B: K×d column-major, At, Bt their transposes; Xc: d×nb scratch.
-void block_centred_two(Index d, Index K, const double* A, const double* At, const double* B, const double* Bt,
-                       const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Qt, Index ldz);
+                          const double* mu, const double* Hb, Index nb, double* Xc, double* Pt, double* Zt, Index ldz,
+                          bool second_centred = false);
 
 /// H-gradient of a block and (if gWt) its W-gradient contribution, with the kernels (K ≤ kMaxKernelK):
 ///   gHb[:, i] = λ h_i + Σ_k G_ki w_k,   gWt[:, k] += Σ_i G_ki h_i.
