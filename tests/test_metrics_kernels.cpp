@@ -278,54 +278,63 @@ TEST(FewRowsProduct, StridedColumnsGoThroughEigensProduct) {
   EXPECT_NEAR(x_sq, big.topRows(20).squaredNorm(), 1e-13 * x_sq);
 }
 
-TEST(FewRowsProduct, CentredAndRawProductsAreTheSeparateProductsBitForBit) {
-  // One pass (with AVX-512, d % 8 = 0 and K ≤ 10: one transpose per tile for both products) against
-  // the centred block and the two separate block products: every double the same, and the rows of
-  // Pᵀ and Zᵀ outside j0..j0+nb untouched. d = 19 and K = 11 take the separate products only.
+/// The inputs of the pair kernels' tests, for every K, d and nb of their grid (d = 19 and K = 11 take the
+/// separate products only): two K×d matrices A and B with their transposes, μ, and a block H_b of nb
+/// columns around 3μ, whose products go to rows j0.. of N×K matrices.
+struct PairBlockCase {
+  Index K, d, nb;
+  Mat A, B, At, Bt;
+  Vec mu;
+  Mat Hb;
+  Index N, j0;
+};
+
+template <class Check>
+void for_each_pair_block_case(Check&& check) {
   for (const Index K : {Index{1}, Index{3}, Index{10}, Index{11}})
     for (const Index d : {Index{8}, Index{19}, Index{64}})
       for (const Index nb : {Index{1}, Index{7}, Index{8}, Index{20}, Index{256}}) {
         const unsigned seed = static_cast<unsigned>(K * 1000 + d * 10 + nb);
-        const Mat A = test::random_mat(K, d, seed), W = test::random_mat(K, d, seed + 1);
-        const Mat At = A.transpose(), Wt = W.transpose();
-        const Vec mu = test::random_vec(d, seed + 2);
-        const Mat Hb = (test::random_mat(d, nb, seed + 3).colwise() + 3.0 * mu).eval();
-        const Index N = nb + 5, j0 = 3;
-        Mat P = Mat::Constant(N, K, 7.0), Z = P, want_P = P, want_Z = P, Xc(d, nb);
-        const double x_sq = centred_and_raw_products_block(A, At, W, Wt, mu, Hb.data(), nb, j0, Xc.data(), P, Z);
-        const Mat X = Hb.colwise() - mu;
-        const double want_x_sq = few_rows_product_block(A, At, X.data(), nb, j0, want_P);
-        few_rows_product_block(W, Wt, Hb.data(), nb, j0, want_Z);
-        const auto where = testing::Message() << "K = " << K << ", d = " << d << ", nb = " << nb;
-        EXPECT_EQ(Xc, X) << where;
-        EXPECT_EQ(P, want_P) << where;
-        EXPECT_EQ(Z, want_Z) << where;
-        EXPECT_EQ(x_sq, want_x_sq) << where;
+        PairBlockCase c{K, d, nb, test::random_mat(K, d, seed), test::random_mat(K, d, seed + 1), Mat(), Mat(),
+                        test::random_vec(d, seed + 2), Mat(), nb + 5, 3};
+        c.At = c.A.transpose();
+        c.Bt = c.B.transpose();
+        c.Hb = (test::random_mat(d, nb, seed + 3).colwise() + 3.0 * c.mu).eval();
+        check(c, testing::Message() << "K = " << K << ", d = " << d << ", nb = " << nb);
       }
+}
+
+TEST(FewRowsProduct, CentredAndRawProductsAreTheSeparateProductsBitForBit) {
+  // One pass (with AVX-512, d % 8 = 0 and K ≤ 10: one transpose per tile for both products) against
+  // the centred block and the two separate block products: every double the same, and the rows of
+  // Pᵀ and Zᵀ outside j0..j0+nb untouched. W is the case's B.
+  for_each_pair_block_case([](const PairBlockCase& c, const testing::Message& where) {
+    Mat P = Mat::Constant(c.N, c.K, 7.0), Z = P, want_P = P, want_Z = P, Xc(c.d, c.nb);
+    const double x_sq =
+        centred_and_raw_products_block(c.A, c.At, c.B, c.Bt, c.mu, c.Hb.data(), c.nb, c.j0, Xc.data(), P, Z);
+    const Mat X = c.Hb.colwise() - c.mu;
+    const double want_x_sq = few_rows_product_block(c.A, c.At, X.data(), c.nb, c.j0, want_P);
+    few_rows_product_block(c.B, c.Bt, c.Hb.data(), c.nb, c.j0, want_Z);
+    EXPECT_EQ(Xc, X) << where;
+    EXPECT_EQ(P, want_P) << where;
+    EXPECT_EQ(Z, want_Z) << where;
+    EXPECT_EQ(x_sq, want_x_sq) << where;
+  });
 }
 
 TEST(FewRowsProduct, TwoCentredProductsAreTheSeparateProductsBitForBit) {
   // Two levels' projections of one centred block in one pass (with AVX-512, d % 8 = 0 and K ≤ 10: one
   // transpose per tile) against the centred block's two separate block products: every double the
-  // same, and the rows outside j0..j0+nb untouched. d = 19 and K = 11 take the separate products only.
-  for (const Index K : {Index{1}, Index{3}, Index{10}, Index{11}})
-    for (const Index d : {Index{8}, Index{19}, Index{64}})
-      for (const Index nb : {Index{1}, Index{7}, Index{8}, Index{20}, Index{256}}) {
-        const unsigned seed = static_cast<unsigned>(K * 1000 + d * 10 + nb);
-        const Mat A = test::random_mat(K, d, seed), B = test::random_mat(K, d, seed + 1);
-        const Mat At = A.transpose(), Bt = B.transpose();
-        const Vec mu = test::random_vec(d, seed + 2);
-        const Mat Hb = (test::random_mat(d, nb, seed + 3).colwise() + 3.0 * mu).eval();
-        const Index N = nb + 5, j0 = 3;
-        Mat P = Mat::Constant(N, K, 7.0), Q = P, want_P = P, want_Q = P, Xc(d, nb);
-        centred_two_products_block(A, At, B, Bt, mu, Hb.data(), nb, j0, Xc.data(), P, Q);
-        const Mat X = Hb.colwise() - mu;
-        few_rows_product_block(A, At, X.data(), nb, j0, want_P);
-        few_rows_product_block(B, Bt, X.data(), nb, j0, want_Q);
-        const auto where = testing::Message() << "K = " << K << ", d = " << d << ", nb = " << nb;
-        EXPECT_EQ(P, want_P) << where;
-        EXPECT_EQ(Q, want_Q) << where;
-      }
+  // same, and the rows outside j0..j0+nb untouched.
+  for_each_pair_block_case([](const PairBlockCase& c, const testing::Message& where) {
+    Mat P = Mat::Constant(c.N, c.K, 7.0), Q = P, want_P = P, want_Q = P, Xc(c.d, c.nb);
+    centred_two_products_block(c.A, c.At, c.B, c.Bt, c.mu, c.Hb.data(), c.nb, c.j0, Xc.data(), P, Q);
+    const Mat X = c.Hb.colwise() - c.mu;
+    few_rows_product_block(c.A, c.At, X.data(), c.nb, c.j0, want_P);
+    few_rows_product_block(c.B, c.Bt, X.data(), c.nb, c.j0, want_Q);
+    EXPECT_EQ(P, want_P) << where;
+    EXPECT_EQ(Q, want_Q) << where;
+  });
 }
 
 TEST(Simd, BroadcastKeepsNegativeZeroInfinityAndNan) {
