@@ -2,6 +2,10 @@
 // independence, resume, shards and merge, --table and --trajectories.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -265,6 +269,59 @@ TEST(CliMerge, RefusesMixedGridsAndReportsDuplicatesAndGaps) {
   EXPECT_EQ(conflict.status, 2);
   EXPECT_NE(conflict.err.find("point 1: different results in"), std::string::npos) << conflict.err;
   EXPECT_FALSE(fs::exists(out2));
+}
+
+TEST(CliMerge, ChecksItsOutputBeforeReadingAnyInput) {
+  // A directory as --out was status 5, found only after every input had been read and merged.
+  TempDir dir;
+  const fs::path missing = dir.path() / "missing.jsonl";
+  const auto r = run_cli("merge " + test::quoted(missing) + " --out " + test::quoted(dir.path()));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("--out: cannot write"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("it is a directory"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("missing.jsonl"), std::string::npos) << r.err;  // no input was read
+}
+
+TEST(CliMerge, RefusesToReplaceResultsASweepIsWriting) {
+  // A running sweep holds its --out under flock; this test holds it the same way. merge replaced the
+  // file by a rename, and the sweep went on appending to the replaced one: its points were lost.
+  TempDir dir;
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path out = dir.path() / "r.jsonl";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --shard 0/3 --out " + test::quoted(out)).status, 0);
+  const std::string before = test::read_text(out);
+  {
+    const int fd = ::open(out.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0) << std::strerror(errno);
+    const auto merge = run_cli("merge " + test::quoted(out) + " --out " + test::quoted(out));
+    const auto sweep = run_cli("sweep " + test::quoted(grid) + " --shard 0/3 --out " + test::quoted(out));
+    ::close(fd);
+    EXPECT_EQ(merge.status, 2) << merge.err;
+    EXPECT_NE(merge.err.find("is being written by a running ufm-sim sweep"), std::string::npos) << merge.err;
+    EXPECT_EQ(sweep.status, 2) << sweep.err;
+    EXPECT_NE(sweep.err.find("being written by another ufm-sim sweep"), std::string::npos) << sweep.err;
+    EXPECT_EQ(test::read_text(out), before);
+  }
+  const auto merge = run_cli("merge " + test::quoted(out) + " --out " + test::quoted(out));  // unlocked: merged
+  EXPECT_EQ(merge.status, 3) << merge.err;  // shard 0 of 3: points missing
+  EXPECT_EQ(points_by_index(out).size(), 4u);
+}
+
+TEST(CliSweep, TableRefusesACsvThatIsItsResultsFile) {
+  // --csv R with --table R wrote the table over the results (status 0): every finished point gone.
+  TempDir dir;
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path out = dir.path() / "r.jsonl", link = dir.path() / "link.csv";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --shard 0/3 --out " + test::quoted(out)).status, 0);
+  fs::create_symlink(out, link);
+  const std::string before = test::read_text(out);
+  for (const fs::path& csv : {out, link}) {
+    const auto r = run_cli("sweep --table " + test::quoted(out) + " --metrics nc1 --csv " + test::quoted(csv));
+    EXPECT_EQ(r.status, 2) << csv << ": " << r.err;
+    EXPECT_NE(r.err.find("a file other than the results file --table reads"), std::string::npos) << r.err;
+    EXPECT_EQ(test::read_text(out), before) << csv;
+  }
 }
 
 TEST(CliSweep, TableAveragesOverSeedsAndTrajectoriesKeepEachDocument) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "ufm/app/exit_status.hpp"
@@ -27,8 +28,9 @@ constexpr const char* kMergeHelp =
     "different results it is a conflict. A last line cut by a kill is dropped (its point is missing).\n"
     "Missing points are listed; `ufm-sim sweep GRID.json --out ALL.jsonl` then runs just those.\n"
     "\n"
-    "exit status: 0 complete, 3 written with points missing, 2 mixed grids, conflicts or a bad file\n"
-    "(listed; nothing written), 5 --out not written (disk full, I/O error).\n";
+    "exit status: 0 complete, 3 written with points missing, 2 mixed grids, conflicts, a bad file or a\n"
+    "bad --out (listed; nothing written; --out is checked first, and refused while a sweep is writing it),\n"
+    "5 --out not written (disk full, I/O error).\n";
 
 /// "3-7, 12, 40" (at most `max_items` items, then "…").
 std::string ranges(const std::vector<long>& xs, std::size_t max_items = 30) {
@@ -78,6 +80,19 @@ int merge_command(const std::vector<std::string>& args) {
   }
   if (files.empty() || out.empty()) {
     std::cerr << "ufm-sim merge: error: usage: ufm-sim merge A.jsonl B.jsonl ... --out ALL.jsonl\n";
+    return kExitBadInput;
+  }
+  // --out before anything is read (2, as for every command's bad output path), and held against a
+  // sweep appending to it until the merged file has replaced it; a failed write later is 5.
+  std::optional<ReplacementLock> hold;
+  try {
+    io::check_writable(out);
+    hold.emplace(out);
+  } catch (const io::IoError& e) {
+    std::cerr << "ufm-sim merge: error: --out: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const ResultsError& e) {
+    std::cerr << "ufm-sim merge: error: " << e.what() << "\n";
     return kExitBadInput;
   }
   std::vector<ResultsFile> read;

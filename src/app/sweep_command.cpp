@@ -165,6 +165,9 @@ int table_mode(const SweepArgs& a) {
     } catch (const io::IoError& e) {
       throw ConfigError(std::string("--csv: ") + e.what());
     }
+    std::error_code ec;  // false when either does not exist
+    if (std::filesystem::equivalent(a.csv, a.table, ec))
+      throw ConfigError("--csv", a.csv, "a file other than the results file --table reads (it would replace them)");
   }
   const ResultsFile file = read_results(a.table);
   if (!file.header) throw ResultsError(a.table + ": empty (no header line)");

@@ -134,6 +134,31 @@ ResultsFile read_results(const std::string& path, LineDetail detail) {
   return parser.finish();
 }
 
+ReplacementLock::ReplacementLock(const std::string& path) {
+  // O_NONBLOCK: a FIFO opens at once (and is not held); nothing is read or written here.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;  // a new path, or one the write itself will report
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      throw ResultsError("--out: '" + abbreviate(path) +
+                         "' is being written by a running ufm-sim sweep: its points would be lost; stop the "
+                         "sweep first, or give another --out");
+    return;  // flock unsupported here (some network filesystems): nothing to hold
+  }
+  fd_ = fd;
+}
+
+ReplacementLock::~ReplacementLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
 ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : path_(path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw ResultsError("--out: cannot open '" + path + "': " + errno_text());

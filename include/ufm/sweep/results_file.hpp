@@ -60,6 +60,22 @@ struct ResultsFile {
 /// every line is parsed to check it, and only `detail` of it is kept.
 ResultsFile read_results(const std::string& path, LineDetail detail = LineDetail::kText);
 
+/// A hold on a path that a command is about to replace with a results file of its own (merge --out):
+/// when the path names a regular file, that file's flock (LOCK_EX|LOCK_NB, as ResultsAppender takes),
+/// kept until destruction, so that no sweep appends to the file while it is being replaced (its
+/// finished points would go to the replaced file and be lost). Nothing to hold for a new path or
+/// anything but a regular file. Throws ResultsError when a running sweep holds the file.
+class ReplacementLock {
+ public:
+  explicit ReplacementLock(const std::string& path);
+  ~ReplacementLock();
+  ReplacementLock(const ReplacementLock&) = delete;
+  ReplacementLock& operator=(const ReplacementLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 /// The output of a running sweep: opened O_WRONLY|O_APPEND|O_CREAT, locked (flock LOCK_EX|LOCK_NB: a
 /// second sweep on the same file is refused), a cut last line truncated away, the header written
 /// when the file is empty. append() is thread-safe: one write(2) per line under a mutex.
