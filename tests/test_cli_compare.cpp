@@ -90,5 +90,19 @@ TEST(CliCompare, BadOptionsExit2BeforeTrainingNamingTheOption) {
   }
 }
 
+TEST(CliCompare, CheckTheoryMismatchExits4NamingTheRunAndWritesTheDocument) {
+  // No state matches a prediction to 1e-300: both UFM runs are judged, the first mismatch exits 4.
+  // It exited 0, the option accepted and its verdict (theory_check.pass false) left unread.
+  const test::TempDir dir;
+  const std::string out = (dir.path() / "c.json").string();
+  const test::CliResult r =
+      run_cli(kCompare + " --ufm-check-theory --ufm-theory-tol 1e-300 --quiet --out " + test::quoted(out));
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_NE(r.err.find("ufm: the final state does not match"), std::string::npos) << r.err;
+  const json doc = json::parse(test::read_text(out));
+  EXPECT_EQ(doc["ufm"]["theory_check"]["pass"], false);
+  EXPECT_TRUE(doc["table"].is_array());
+}
+
 }  // namespace
 }  // namespace ufm

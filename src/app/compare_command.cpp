@@ -109,6 +109,7 @@ std::string help() {
          "weight decays: lambda_W = the network's output-layer decay, lambda_H = lambda_W (--ufm-lambda-h to\n"
          "change it), lambda_b = --lambda-b with --last-bias (then --bias reg).\n\n"
          "exit status: 0 done, 2 bad input (nothing run or written), 3 a run diverged (output written),\n"
+         "4 --ufm-check-theory: a UFM run's final state does not match the prediction (output written),\n"
          "5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM (output written).\n";
 }
 
@@ -173,6 +174,15 @@ int exit_status_of(RunStatus status) {
   if (status == RunStatus::kDiverged) return kExitDiverged;
   if (status == RunStatus::kStopped && interrupt_requested()) return exit_status_for_signal(interrupt_signal());
   return kExitOk;
+}
+
+/// exit_status_of, and with --ufm-check-theory a mismatch of the UFM run `which` (4, said on stderr).
+int exit_status_of(const SimulationResult& r, const char* which, const ResolvedConfig& config) {
+  const int status = exit_status_of(r.summary.status);
+  if (status != kExitOk || r.theory_pass != false) return status;
+  std::cerr << "ufm-sim compare: " << which << ": the final state does not match the theory.md §5 prediction within "
+            << "--ufm-theory-tol " << config.theory_tol << " (see its theory_check)\n";
+  return kExitTheoryFailed;
 }
 
 }  // namespace
@@ -245,7 +255,7 @@ int compare_command(const std::vector<std::string>& args) {
     const SimulationResult a = run_ufm(ufm, std::move(init.labels), std::move(init.theta), ufm_doc);
     doc["ufm"] = std::move(ufm_doc);
     ufm_final = a.final;
-    if (status == kExitOk) status = exit_status_of(a.summary.status);
+    if (status == kExitOk) status = exit_status_of(a, "ufm", ufm);
     if (a.summary.status != RunStatus::kStopped) {
       if (talk) std::cerr << "[3/3] the UFM from the network's features and classifier\n";
       const DeepUfmLayout layout(deep_spec(ufm), static_cast<Index>(net.labels.size()));
@@ -258,7 +268,7 @@ int compare_command(const std::vector<std::string>& args) {
       const SimulationResult b = run_ufm(ufm, net.labels, std::move(theta), from_doc);
       doc["ufm_from_network"] = std::move(from_doc);
       from_network_final = b.final;
-      if (status == kExitOk) status = exit_status_of(b.summary.status);
+      if (status == kExitOk) status = exit_status_of(b, "ufm_from_network", ufm);
     }
   }
   const Json theory = prediction_json(predict_for(ufm));
