@@ -82,6 +82,7 @@ TEST(CliCompare, BadOptionsExit2BeforeTrainingNamingTheOption) {
            {" --ufm-time 5", "--ufm-time: applies only to --ufm-dynamics flow"},
            {" --format jsonl", "--format: got 'jsonl', allowed: json (compare writes one document)"},
            {" --widths 0", "--widths"},
+           {" --ufm-bogus 1", "(see ufm-sim run --help)"},  // it said --ufm-help, which no command has
        }) {
     const test::CliResult r = run_cli(kCompare + args);
     EXPECT_EQ(r.status, 2) << args;

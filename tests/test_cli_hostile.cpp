@@ -277,6 +277,9 @@ TEST(CliHelp, TheoryHelpListsModelOptionsOnlyAndEveryHelpStatesExitStatuses) {
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("exit status"), std::string::npos);
   EXPECT_EQ(run_cli("help theory").out, theory.out);
+  const test::CliResult extra = run_cli("help run extra");  // it named only 'run', a valid command
+  EXPECT_EQ(extra.status, 2);
+  EXPECT_NE(extra.err.find("help: got 'run extra', allowed: one of run"), std::string::npos) << extra.err;
 }
 
 TEST(CliSizes, AMemoryCapIsRespectedBeforeAllocating) {

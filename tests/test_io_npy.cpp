@@ -160,7 +160,12 @@ TEST(NpyErrors, NameTheFileAndTheProblem) {
   auto bad_magic = file_with("bad_magic.npy", "PK\x03\x04 this is a zip, not an npy file");
   expect_io_error([&] { read_npy(bad_magic); }, {"bad_magic.npy", "magic"});
   auto truncated = file_with("truncated.npy", good.substr(0, good.size() - 3));
-  expect_io_error([&] { read_npy_matrix(truncated, 2, 2); }, {"truncated.npy", "truncated data"});
+  expect_io_error([&] { read_npy_matrix(truncated, 2, 2); },
+                  {"truncated.npy", "truncated data", "needs 32 bytes but only 29"});
+  // A shape whose size overflows: it read "needs more than 0 bytes but only 0 are present".
+  auto huge = file_with(
+      "huge.npy", npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", ""));
+  expect_io_error([&] { read_npy(huge); }, {"huge.npy", "needs more bytes than the 0 present"});
   auto short_header = file_with("short_header.npy", good.substr(0, 40));
   expect_io_error([&] { read_npy(short_header); }, {"short_header.npy", "truncated header"});
   auto trailing = file_with("trailing.npy", good + "xx");

@@ -85,7 +85,8 @@ std::string with_ufm_prefix(const std::string& message) {
   std::string out;
   for (std::size_t i = 0; i < message.size(); ++i) {
     const bool option = message.compare(i, 2, "--") == 0 && i + 2 < message.size() && std::islower(static_cast<unsigned char>(message[i + 2])) &&
-                        (i == 0 || !std::isalnum(static_cast<unsigned char>(message[i - 1])));
+                        (i == 0 || !std::isalnum(static_cast<unsigned char>(message[i - 1]))) &&
+                        message.compare(i, 6, "--help") != 0;  // "see ufm-sim run --help" stays as it is
     if (option) {
       out += "--ufm-";
       ++i;

@@ -18,6 +18,7 @@
 #include "ufm/app/standard_streams.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/toy_command.hpp"
+#include "ufm/config/argument_check.hpp"
 #include "ufm/io/atomic_file.hpp"
 #include "ufm/parallel.hpp"
 #include "ufm/version.hpp"
@@ -63,7 +64,10 @@ int dispatch(std::vector<std::string> args) {
                                args[1] == "compare" || args[1] == "sweep" || args[1] == "merge")) {
         args = {args[1], "--help"};
       } else {
-        std::cerr << "ufm-sim: error: help: got '" << args[1] << "', allowed: run | theory | toy | net | compare | sweep | merge\n";
+        std::string given;  // every word after help: `help run extra` named only 'run'
+        for (std::size_t i = 1; i < args.size(); ++i) given += (i > 1 ? " " : "") + args[i];
+        std::cerr << "ufm-sim: error: help: got '" << ufm::abbreviate(given)
+                  << "', allowed: one of run | theory | toy | net | compare | sweep | merge\n";
         return ufm::kExitBadInput;
       }
     }

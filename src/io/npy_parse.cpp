@@ -207,8 +207,9 @@ NpyArray parse_npy(std::string_view bytes, const fs::path& path) {
   const std::size_t needed = count > available ? std::numeric_limits<std::size_t>::max() : count * item;
   if (needed > available)
     fail_npy(path, "truncated data: shape " + shape_string(a.shape) + " of '" + a.dtype + "' needs " +
-                   (count > available ? "more than " + std::to_string(available) : std::to_string(needed)) +
-                   " bytes but only " + std::to_string(available) + " are present");
+                   (count > available ? "more bytes than the " + std::to_string(available) + " present"
+                                      : std::to_string(needed) + " bytes but only " + std::to_string(available) +
+                                            " are present"));
   if (needed < available)
     fail_npy(path, std::to_string(available - needed) + " unexpected bytes after the data of shape " +
                    shape_string(a.shape));
