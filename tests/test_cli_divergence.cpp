@@ -74,6 +74,23 @@ TEST(CliDivergence, Dopri5ShrinksItsStepPastNonFiniteTrialsInsteadOfDiverging) {
   }
 }
 
+TEST(CliDivergence, AGradientWhoseSquaresOverflowIsNotDivergence) {
+  // λ = 1e155: every entry of ∇F is finite (about 1e154) and each step shrinks W (lr·λ = 0.1), but the
+  // sum of squares overflows. GD exited 3, "non-finite gradient at step 0"; the flow too.
+  for (const std::string args : {"--dynamics gd --lr 1e-156 --steps 10", "--time 1e-155"}) {
+    SCOPED_TRACE(args);
+    const test::CliResult r =
+        run_cli("--quiet --classes 3 --per-class 4 --dim 4 --num-checkpoints 3 --lambda 1e155 " + args);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json doc = r.json();
+    for (const json& c : doc["trajectory"]) {
+      ASSERT_TRUE(c["grad_norm"].is_number()) << c["grad_norm"];
+      EXPECT_GT(c["grad_norm"].get<double>(), 1e154);
+      EXPECT_TRUE(std::isfinite(c["grad_norm"].get<double>()));
+    }
+  }
+}
+
 TEST(CliOutputPaths, AnUnwritableOutCreatesNoStateDirectory) {
   TempDir dir;
   const test::CliResult r = run_cli("--quiet --time 1 --save-state " + (dir.path() / "nd").string() + " --out " +

@@ -1,5 +1,6 @@
 #pragma once
 /// Eigen aliases used across ufm-sim (double precision, column-major).
+#include <cmath>
 #include <Eigen/Dense>
 
 namespace ufm {
@@ -26,6 +27,15 @@ void resize_large(Vec& v, Index n);
 const char* blas_backend();
 
 #ifdef UFM_USE_OPENBLAS
+/// ‖v‖ from its sum of squares; where that sum overflows with every entry finite (a gradient whose entries
+/// pass 1e154, as at λ = 1e155), Eigen's scaled stableNorm instead: only a non-finite entry gives a
+/// non-finite norm, which the dynamics report as divergence.
+inline double norm_from_squares(double sum_of_squares, const Vec& v) {
+  if (std::isfinite(sum_of_squares) || !v.allFinite()) return std::sqrt(sum_of_squares);
+  return v.stableNorm();
+}
+inline double finite_norm(const Vec& v) { return norm_from_squares(v.squaredNorm(), v); }
+
 namespace detail {
 /// Pins OpenBLAS to the calling thread; true. Our own OpenMP chunks are the parallelism, and
 /// OpenBLAS's thread splits would make results depend on the thread count.

@@ -108,7 +108,8 @@ double gd_chunk(const double* g, double* t, double* v, Index n, double lr, doubl
 
 /// One pass over grad, chunk by chunk from the last to the first (the objective's evaluation
 /// streams the parameters forwards, so the pass starts on data still in cache). Returns ||grad||
-/// (NaN/Inf if an entry is, or if the norm overflows). When theta is not null, in the same pass:
+/// (NaN/Inf if an entry is; a sum of squares that overflows is redone scaled: norm_from_squares).
+/// When theta is not null, in the same pass:
 /// velocity = beta velocity + grad (when velocity is not null), then theta -= lr (velocity or grad).
 /// \param partial one double per chunk (workspace).
 inline double gd_pass(const Vec& grad, Vec* theta, Vec* velocity, double lr, double beta, Vec& partial) {
@@ -127,7 +128,7 @@ inline double gd_pass(const Vec& grad, Vec* theta, Vec* velocity, double lr, dou
   for_each_chunk(chunks, chunks >= 64, chunk, 8);
   double sum = 0.0;
   for (Index c = 0; c < chunks; ++c) sum += partial[c];
-  return std::sqrt(sum);
+  return norm_from_squares(sum, grad);
 }
 
 }  // namespace detail

@@ -244,7 +244,7 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
     if (scheduled || budget || tol > 0.0) {  // the state may be observed
       const Vec& X = x.values();
       const Vec& G = grad.values();
-      const double grad_norm = G.norm();  // NaN/Inf if an entry is, or if the norm overflows
+      const double grad_norm = finite_norm(G);  // NaN/Inf only if an entry is
       if (!std::isfinite(grad_norm)) return diverged(true);
       const Mat* logits = sure && logits_t.size() > 0 ? &logits_t : nullptr;
       if (detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G, logits}, scheduled, tol, budget, s)) {
@@ -298,7 +298,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
                                 : value_and_gradient_at(f, start, gc, 1.0);
   ++s.gradient_evaluations;
   s.initial_value = s.final_value = value;
-  double grad_norm = gc.values().norm();
+  double grad_norm = finite_norm(gc.values());
   if (!std::isfinite(value) || !std::isfinite(grad_norm)) {
     s.status = RunStatus::kDiverged;
     s.message = detail::non_finite_message(std::isfinite(value), 0, 0.0);
@@ -368,7 +368,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
         const double vc = value_gradient_and_logits_at(f, xc, gc, 1.0, logits_t);
         ++s.gradient_evaluations;
         const Vec& Xc = xc.values();
-        const double gc_norm = gc.values().norm();
+        const double gc_norm = finite_norm(gc.values());
         if (!std::isfinite(vc) || !std::isfinite(gc_norm))
           return diverge(detail::non_finite_message(std::isfinite(vc), k, tc));
         const Mat* logits = logits_t.size() > 0 ? &logits_t : nullptr;
@@ -388,7 +388,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
                                                                : std::nullopt;
       const bool observed = scheduled || budget || tol > 0.0;  // the state may be observed
       if (observed) {
-        grad_norm = G.norm();  // finite entries, but the norm may overflow
+        grad_norm = finite_norm(G);  // finite entries: finite unless the norm itself overflows
         if (!std::isfinite(grad_norm)) return diverge(detail::non_finite_message(true, k, t_new));
       }
       value = last.value;
