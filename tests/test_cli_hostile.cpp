@@ -209,6 +209,36 @@ TEST(CliFlow, AnRk4TimeOfMoreThan2To62StepsExits2NamingDtAndAHugeDopri5TimeRuns)
   EXPECT_EQ(toy.json()["trajectory"].back()["t"], 1e308) << toy.out.substr(0, 300);
 }
 
+TEST(CliFlow, ARelativeToleranceBelow100MachineEpsilonsExits2NamingItAndTheFloorRuns) {
+  // --rel-tol 1e-30 made dopri5's error estimate rounding noise: toy and net ran forever, run took 10M+ steps.
+  // The kill guard only turns such a regression into a failure instead of a hung suite.
+  const std::string net = "net --classes 3 --per-class 10 --test-per-class 5 --input-dim 4 --widths 8 "
+                          "--metric-samples 30 --num-checkpoints 3 --batch-size full --dynamics flow "
+                          "--integrator dopri5";
+  const std::string compare = "compare --per-class 10 --widths 8";
+  for (const std::string& command :
+       {std::string("--rel-tol 1e-30 --classes 3 --per-class 4 --dim 4 --time 10 --quiet"),
+        std::string("toy --rel-tol 1e-30 --time 10"), net + " --abs-tol 1e-300 --rel-tol 1e-300 --time 1 --quiet",
+        std::string("--rel-tol 2.2e-14 --time 1 --quiet"), compare + " --ufm-rel-tol 1e-15 --quiet",
+        compare + " --batch-size full --dynamics flow --integrator dopri5 --rel-tol 1e-15 --quiet"}) {
+    const test::CliResult r = run_cli(command, "timeout -s KILL 60");
+    EXPECT_EQ(r.status, 2) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("rel-tol: got '"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("allowed: a finite number >= 2.22e-14 (100 x machine epsilon"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << command;
+  }
+  const test::TempDir dir;
+  const auto config = dir.path() / "c.json";
+  std::ofstream(config) << R"({"rel_tol": 1e-20, "time": 1})";
+  const test::CliResult from_file = run_cli("--quiet --config " + test::quoted(config), "timeout -s KILL 60");
+  EXPECT_EQ(from_file.status, 2) << from_file.err;
+  EXPECT_NE(from_file.err.find("--rel-tol: got '1e-20'"), std::string::npos) << from_file.err;
+  for (const std::string& command : {std::string("--rel-tol 2.22e-14 --abs-tol 1e-300 --time 10 --quiet"),
+                                     std::string("toy --rel-tol 2.22e-14 --abs-tol 1e-300 --time 10"),
+                                     net + " --abs-tol 1e-300 --rel-tol 2.22e-14 --time 1 --quiet"})
+    EXPECT_EQ(run_cli(command + " --out /dev/null", "timeout -s KILL 60").status, 0) << command;
+}
+
 TEST(CliTheory, WritesItsDocumentToOutAndNothingToStdout) {
   test::TempDir dir;
   const auto out = dir.path() / "t.json";

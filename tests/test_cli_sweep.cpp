@@ -373,6 +373,18 @@ TEST(CliSweep, TheoryAndToySweepsRecordTheirResults) {
   EXPECT_NE(y.at(0).find("\"limit\":"), std::string::npos) << y.at(0);
 }
 
+TEST(CliSweep, ARelativeToleranceBelowTheFloorIsRefusedInRunAndToyGrids) {
+  TempDir dir;
+  for (const std::string command : {"run", "toy"}) {
+    const fs::path grid = write_file(dir.path() / (command + ".json"),
+                                     R"({"command": ")" + command + R"(", "base": {"time": 10}, )" +
+                                         R"("axes": {"rel_tol": [1e-6, 1e-30]}})");
+    const auto r = run_cli("sweep " + test::quoted(grid) + " --list", "timeout -s KILL 60");
+    EXPECT_EQ(r.status, 2) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("--rel-tol: got '1e-30', allowed: a finite number >= 2.22e-14"), std::string::npos) << r.err;
+  }
+}
+
 TEST(CliSweep, ADivergingPointIsRecordedAndTheSweepGoesOn) {
   TempDir dir;
   const fs::path grid = write_file(dir.path() / "g.json",

@@ -128,6 +128,8 @@ TEST(RunToyFlow, RejectsBadInputNamingTheField) {
   in = ok;
   in.rel_tol = -1.0;
   EXPECT_NE(message(in).find("'rel_tol'"), std::string::npos);
+  in.rel_tol = 1e-30;  // below 100 machine epsilons: the step size shrank to nothing
+  EXPECT_NE(message(in).find("'rel_tol' must be at least 2.22e-14"), std::string::npos);
 }
 
 }  // namespace

@@ -59,7 +59,9 @@ int toy_command(const std::vector<std::string>& args) {
       ->default_str(num)
       ->type_name("NUM");
   app.add_option("--abs-tol", abs_tol, "dopri5 absolute tolerance (> 0)")->default_str(abs_tol)->type_name("NUM");
-  app.add_option("--rel-tol", rel_tol, "dopri5 relative tolerance (> 0)")->default_str(rel_tol)->type_name("NUM");
+  app.add_option("--rel-tol", rel_tol, "dopri5 relative tolerance (>= 2.22e-14)")
+      ->default_str(rel_tol)
+      ->type_name("NUM");
   app.add_option("--out", out, "write the JSON here (atomically; a device or FIFO is written directly) instead of stdout")
       ->type_name("PATH");
   app.footer("exit status: 0 done, 2 bad input, 3 diverged, 5 the output (--out or stdout) not written (disk full,\n"
@@ -77,6 +79,7 @@ int toy_command(const std::vector<std::string>& args) {
     input.num_checkpoints = static_cast<int>(parse_integer_in("--num-checkpoints", num, 2, 1000000));
     input.abs_tol = parse_positive("--abs-tol", abs_tol);
     input.rel_tol = parse_positive("--rel-tol", rel_tol);
+    check_rel_tol("--rel-tol", input.rel_tol);
     const bool out_given = std::find(args.begin(), args.end(), "--out") != args.end() ||
                            std::any_of(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--out=", 0) == 0; });
     if (out_given && out.empty()) throw ConfigError("--out", "", "a non-empty path");

@@ -171,7 +171,7 @@ const std::vector<OptionSpec>& option_specs() {
        }},
       {"dt", "0.1", "flow: rk4 step, dopri5 initial step (> 0)", optional_real(&RunConfig::dt)},
       {"abs-tol", "1e-10", "flow, dopri5: absolute error tolerance (> 0)", optional_real(&RunConfig::abs_tol)},
-      {"rel-tol", "1e-10", "flow, dopri5: relative error tolerance (> 0)", optional_real(&RunConfig::rel_tol)},
+      {"rel-tol", "1e-10", "flow, dopri5: relative error tolerance (>= 2.22e-14)", optional_real(&RunConfig::rel_tol)},
       {"error-norm", "max", "flow, dopri5: max (odeint's) | rms (scipy solve_ivp's, MATLAB ode45's) of the per-entry "
                             "scaled errors, which the step control keeps <= 1",
        [](RunConfig& c, const std::string& o, const std::string& v) {

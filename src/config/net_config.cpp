@@ -178,7 +178,7 @@ const std::vector<NetOption>& net_options() {
       {"dt", "NUM", "0.01", "flow: rk4 step, dopri5 initial step (> 0)", positive_real(&C::dt)},
       {"time", "NUM", "10", "flow: integrate up to time T (> 0)", positive_real(&C::time)},
       {"abs-tol", "NUM", "1e-8", "flow, dopri5: absolute error tolerance (> 0)", positive_real(&C::abs_tol)},
-      {"rel-tol", "NUM", "1e-8", "flow, dopri5: relative error tolerance (> 0)", positive_real(&C::rel_tol)},
+      {"rel-tol", "NUM", "1e-8", "flow, dopri5: relative error tolerance (>= 2.22e-14)", positive_real(&C::rel_tol)},
       {"error-norm", "CHOICE", "max", "flow, dopri5: max | rms of the per-entry scaled errors (as ufm-sim run's)",
        [](C& c, const std::string& o, const std::string& v) {
          c.error_norm = parse_choice<ErrorNorm>(o, v, {{"max", ErrorNorm::kMax}, {"rms", ErrorNorm::kRms}});
@@ -345,6 +345,7 @@ void validate(const NetConfig& c) {
           throw ConfigError(std::string("--") + name + ": applies only to --integrator dopri5 (rk4 takes fixed --dt steps)",
                             std::string("--") + name);
     }
+    if (c.rel_tol) check_rel_tol("--rel-tol", *c.rel_tol);
   }
   if (!c.init_state.empty())
     for (const char* name : {"init", "init-scale"})

@@ -91,4 +91,11 @@ void check_flow_step_count(double time, double dt) {
                         " (rk4 takes at most 2^62 steps, as --steps)");
 }
 
+void check_rel_tol(const std::string& option, double rel_tol) {
+  if (rel_tol >= kMinRelTol && std::isfinite(rel_tol)) return;
+  throw ConfigError(option, format_number(rel_tol),
+                    "a finite number >= 2.22e-14 (100 x machine epsilon: below it the error estimate is rounding "
+                    "noise and the step size shrinks to nothing)");
+}
+
 }  // namespace ufm

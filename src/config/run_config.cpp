@@ -188,7 +188,10 @@ void validate(const RunConfig& c) {
   }
   if (c.dt) require_positive("--dt", *c.dt);
   if (c.abs_tol) require_positive("--abs-tol", *c.abs_tol);
-  if (c.rel_tol) require_positive("--rel-tol", *c.rel_tol);
+  if (c.rel_tol) {
+    require_positive("--rel-tol", *c.rel_tol);
+    check_rel_tol("--rel-tol", *c.rel_tol);
+  }
   if (c.time) require_positive("--time", *c.time);
   if (flow && default_integrator(c) == Integrator::kRk4)
     check_flow_step_count(c.time.value_or(DynamicsDefaults::kTime), c.dt.value_or(DynamicsDefaults::kDt));

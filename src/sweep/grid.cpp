@@ -221,7 +221,7 @@ void resolve_toy(const Json& options, ResolvedPoint& point) {
     else if (key == "a0") in.a0 = toy_triple(v, option, false);
     else if (key == "time") in.time = toy_positive(v, option);
     else if (key == "abs_tol") in.abs_tol = toy_positive(v, option);
-    else if (key == "rel_tol") in.rel_tol = toy_positive(v, option);
+    else if (key == "rel_tol") check_rel_tol(option, in.rel_tol = toy_positive(v, option));
     else if (key == "num_checkpoints")
       in.num_checkpoints = static_cast<int>(parse_integer_in(option, v.is_string() ? v.get<std::string>() : v.dump(), 2, 1000000));
   }

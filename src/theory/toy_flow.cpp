@@ -48,6 +48,8 @@ void ToyFlowInput::validate() const {
   if (num_checkpoints < 2) bad("'num_checkpoints' must be at least 2");
   if (!(abs_tol > 0) || !std::isfinite(abs_tol)) bad("'abs_tol' must be positive and finite");
   if (!(rel_tol > 0) || !std::isfinite(rel_tol)) bad("'rel_tol' must be positive and finite");
+  if (rel_tol < 2.22e-14)  // about 100 machine epsilons: below, the error estimate is rounding noise
+    bad("'rel_tol' must be at least 2.22e-14 (100 machine epsilons)");
 }
 
 ToyFlowResult run_toy_flow(const ToyFlowInput& in) {

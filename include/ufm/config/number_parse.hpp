@@ -3,6 +3,7 @@
 /// "--lambda: got '1e-400', allowed: a finite number (1e-400 underflows a double: its magnitude must
 /// be 0 or at least 2.2e-308)".
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -28,6 +29,16 @@ inline constexpr long long kMaxRunSteps = 1LL << 62;
 /// An rk4 flow's --time and --dt (both positive): --time / --dt, its step count, at most kMaxRunSteps.
 /// Otherwise ConfigError naming --dt and the least step allowed.
 void check_flow_step_count(double time, double dt);
+
+/// The least relative tolerance dopri5 is given: 100 machine epsilons (2.2204e-14) rounded to the
+/// 2.22e-14 the message states, where scipy's solve_ivp and MATLAB's ode45 floor theirs. Below it the
+/// error estimate is rounding noise, no step passes and the step size shrinks to nothing (1e-30 ran
+/// forever).
+inline constexpr double kMinRelTol = 2.22e-14;
+static_assert(kMinRelTol > 99.9 * std::numeric_limits<double>::epsilon());
+
+/// A relative tolerance (--rel-tol) of at least kMinRelTol; otherwise ConfigError naming `option`.
+void check_rel_tol(const std::string& option, double rel_tol);
 
 /// Throws ConfigError(option, abbreviate(text), allowed).
 [[noreturn]] void throw_bad_value(const std::string& option, const std::string& text, const std::string& allowed);

@@ -38,7 +38,7 @@ struct ToyFlowInput {
   std::array<double, 3> a0{};  ///< a(0), finite
   double time = 0;             ///< flow time T > 0
   int num_checkpoints = 50;    ///< >= 2: t = 0 plus geomspace(1e-2, T, num_checkpoints − 1)
-  double abs_tol = 1e-12, rel_tol = 1e-12;  ///< dopri5 tolerances, > 0
+  double abs_tol = 1e-12, rel_tol = 1e-12;  ///< dopri5 tolerances, > 0; rel_tol >= 2.22e-14
   /// Throws std::invalid_argument("run_toy_flow(): 'p' must ...") naming the bad field.
   void validate() const;
 };
