@@ -252,5 +252,23 @@ TEST(CliOutputPaths, OutToDevNullLeavesDevNullACharDevice) {
   EXPECT_EQ(file_type("/dev/null"), S_IFCHR);
 }
 
+TEST(CliOutputPaths, AFourThousandCharacterPathIsEchoedCutTo80Characters) {
+  // A 4.1k-character --out was echoed in full, twice (the path and its missing directory).
+  TempDir dir;
+  std::string long_path = (dir.path() / "missing").string();
+  while (long_path.size() < 4100) long_path += "/" + std::string(200, 'p');
+  const std::string inside = (dir.path() / "s").string() + "/" + std::string(4000, 'q');
+  for (const std::string& command :
+       {std::string(kShortRun) + " --out " + long_path, "toy --out " + long_path, "net --quiet --out " + long_path,
+        std::string(kShortRun) + " --save-state " + long_path, std::string(kShortRun) + " --init-state " + long_path,
+        std::string(kShortRun) + " --save-state " + (dir.path() / "s").string() + " --out " + inside,
+        "--quiet --config " + long_path, "net --quiet --data csv:" + long_path}) {
+    const CliResult r = run_cli(command);
+    EXPECT_EQ(r.status, 2) << command.substr(0, 60) << ": " << r.err.substr(0, 300);
+    EXPECT_LT(r.err.size(), 400u) << r.err.substr(0, 300);
+    EXPECT_NE(r.err.find(" characters)"), std::string::npos) << r.err.substr(0, 300);
+  }
+}
+
 }  // namespace
 }  // namespace ufm::test

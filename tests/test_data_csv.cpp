@@ -166,5 +166,24 @@ TEST(Csv, RefusesADeviceAndReadsAPipe) {
   EXPECT_EQ(d.labels, (std::vector<int>{0, 1}));
 }
 
+TEST(Csv, EchoesAHugeCellOrColumnNameCutTo80Characters) {
+  // A 50 MiB cell was echoed whole: a 52 MB error line.
+  TempDir tmp;
+  const std::string huge(1 << 20, 'x');
+  for (const auto& [text, label] : {std::pair<std::string, std::string>{"1,2,0\n1," + huge + ",1\n", "-1"},
+                                    {"a," + huge + ",label\n1,2,0\n3,4,1\n", "zzz"},
+                                    {"1,2," + huge + "\n3,4," + huge + "\n", "-1"},
+                                    {"1,2,0\n3,4,1\n", huge}}) {
+    try {
+      csv(tmp, text, label);
+      ADD_FAILURE() << "no DataError";
+    } catch (const DataError& e) {
+      const std::string what = e.what();
+      EXPECT_LT(what.size(), 400u) << what.substr(0, 400);
+      EXPECT_NE(what.find("...(1048"), std::string::npos) << what.substr(0, 400);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ufm::data

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/io/state_dir.hpp"
 
@@ -20,7 +21,8 @@ void check_output_paths(const std::string& out, const std::string& dir) {
     const fs::path out_path = resolved(out), dir_path = resolved(dir);
     const auto [d_end, o_it] = std::mismatch(dir_path.begin(), dir_path.end(), out_path.begin(), out_path.end());
     if (d_end == dir_path.end())  // out is dir or lies inside it
-      throw ConfigError("--out", out, "a path outside the --save-state directory '" + dir + "'");
+      throw ConfigError("--out", abbreviate(out),
+                        "a path outside the --save-state directory '" + abbreviate(dir) + "'");
   }
   io::check_state_dir_writable(dir);
 }

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <stdexcept>
 
+#include "ufm/config/argument_check.hpp"
 #include "ufm/data/csv_row.hpp"
 #include "ufm/data/data_error.hpp"
 #include "ufm/io/whole_file.hpp"
@@ -22,7 +23,7 @@ bool is_blank_line(const std::string& line) {
 
 std::string column_list(const std::vector<std::string>& cells) {
   std::string out;
-  for (std::size_t c = 0; c < cells.size() && c < 12; ++c) out += (c ? ", '" : "'") + cells[c] + "'";
+  for (std::size_t c = 0; c < cells.size() && c < 12; ++c) out += (c ? ", '" : "'") + abbreviate(cells[c]) + "'";
   if (cells.size() > 12) out += ", …";
   return out;
 }
@@ -35,8 +36,9 @@ std::pair<Index, bool> resolve_label_column(const std::string& label_column, con
   if (parse_csv_integer(label_column, index)) {
     if (index < -ncols || index >= ncols)
       throw DataError(file, "line " + std::to_string(line_no),
-                      "label column " + label_column + " out of range for " + std::to_string(ncols) + " columns (0.." +
-                          std::to_string(ncols - 1) + ", or -1..-" + std::to_string(ncols) + " from the end)");
+                      "label column " + abbreviate(label_column) + " out of range for " + std::to_string(ncols) +
+                          " columns (0.." + std::to_string(ncols - 1) + ", or -1..-" + std::to_string(ncols) +
+                          " from the end)");
     const Index label = static_cast<Index>(index < 0 ? index + ncols : index);
     double value = 0;
     bool header = false;
@@ -47,7 +49,8 @@ std::pair<Index, bool> resolve_label_column(const std::string& label_column, con
   const auto it = std::find(first.begin(), first.end(), label_column);
   if (it == first.end())
     throw DataError(file, "line " + std::to_string(line_no),
-                    "no column named '" + label_column + "' in the header row (" + column_list(first) + ")");
+                    "no column named '" + abbreviate(label_column) + "' in the header row (" + column_list(first) +
+                        ")");
   return {static_cast<Index>(it - first.begin()), true};
 }
 
@@ -64,13 +67,14 @@ void assign_labels(Dataset& ds, const std::vector<std::string>& texts, const std
     for (std::size_t i = 0; i < n; ++i) {
       if (ints[i] < 0)
         throw DataError(file, csv_position(lines[i], label_col + 1),
-                        "label " + texts[i] + " is negative (integer labels are the classes 0..K-1)");
+                        "label " + abbreviate(texts[i]) + " is negative (integer labels are the classes 0..K-1)");
       if (ints[i] > ints[arg_max]) arg_max = i;
     }
     if (ints[arg_max] >= static_cast<long long>(n))
       throw DataError(file, csv_position(lines[arg_max], label_col + 1),
-                      "label " + texts[arg_max] + " needs K = " + texts[arg_max] + " + 1 classes, but there are only " +
-                          std::to_string(n) + " samples (every class 0..K-1 must occur)");
+                      "label " + abbreviate(texts[arg_max]) + " needs K = " + abbreviate(texts[arg_max]) +
+                          " + 1 classes, but there are only " + std::to_string(n) +
+                          " samples (every class 0..K-1 must occur)");
     for (std::size_t i = 0; i < n; ++i) ds.labels[i] = static_cast<int>(ints[i]);
     ds.K = static_cast<Index>(ints[arg_max] + 1);
   } else {
@@ -85,7 +89,8 @@ void assign_labels(Dataset& ds, const std::vector<std::string>& texts, const std
     ds.K = static_cast<Index>(classes.size());
   }
   if (ds.K < 2)
-    throw DataError(file, "", "every sample has the label '" + texts.front() + "': at least 2 classes are needed");
+    throw DataError(file, "",
+                    "every sample has the label '" + abbreviate(texts.front()) + "': at least 2 classes are needed");
   require_every_class(ds, file);
 }
 
@@ -142,9 +147,11 @@ Dataset read_csv(const fs::path& path, const std::string& label_column) {
       double value = 0;
       if (!parse_csv_number(cells[c], value))
         throw DataError(file, csv_position(line_no, column),
-                        cells[c].empty() ? "empty cell, expected a number" : "cell '" + cells[c] + "' is not a number");
+                        cells[c].empty() ? "empty cell, expected a number"
+                                         : "cell '" + abbreviate(cells[c]) + "' is not a number");
       if (!std::isfinite(value))
-        throw DataError(file, csv_position(line_no, column), "cell '" + cells[c] + "' is not finite (NaN or Inf)");
+        throw DataError(file, csv_position(line_no, column),
+                        "cell '" + abbreviate(cells[c]) + "' is not finite (NaN or Inf)");
       features.push_back(value);
     }
   }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "ufm/config/argument_check.hpp"
+
 namespace ufm::data {
 namespace {
 
@@ -12,7 +14,7 @@ std::string one_line(std::string s) {
 }
 
 std::string join(const std::string& file, const std::string& position, const std::string& problem) {
-  return one_line(file + ": " + (position.empty() ? "" : position + ": ") + problem);
+  return one_line(abbreviate(file) + ": " + (position.empty() ? "" : position + ": ") + problem);
 }
 
 }  // namespace

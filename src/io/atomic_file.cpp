@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "ufm/config/argument_check.hpp"
+
 namespace ufm::io {
 namespace fs = std::filesystem;
 
@@ -23,7 +25,7 @@ constexpr int kMaxSymlinks = 40;        // Linux's own limit (MAXSYMLINKS)
 constexpr int kMaxTempAttempts = 1000;  // names tried when a temp name is taken
 
 [[noreturn]] void fail(const fs::path& path, const std::string& reason) {
-  throw IoError("cannot write '" + path.string() + "': " + reason);
+  throw IoError("cannot write '" + abbreviate(path.string()) + "': " + reason);
 }
 
 std::string errno_text(int err) { return std::strerror(err); }
@@ -296,7 +298,7 @@ void check_writable(const fs::path& path) {
       return;  // checked open for writing by resolve_output_target
     case OutputTarget::Kind::kSpecial:
       if (::access(target.path.c_str(), W_OK) != 0)
-        fail(path, "'" + target.path.string() + "' is not writable: " + errno_text(errno));
+        fail(path, "'" + abbreviate(target.path.string()) + "' is not writable: " + errno_text(errno));
       return;
     case OutputTarget::Kind::kRegular:
       break;
@@ -304,12 +306,12 @@ void check_writable(const fs::path& path) {
   const fs::path dir = directory_of(target.path);
   std::error_code ec;
   const std::string named = target.path == path ? "" : " (the directory of the symbolic link's target)";
-  if (!fs::exists(dir, ec)) fail(path, "directory '" + dir.string() + "' does not exist" + named);
-  if (!fs::is_directory(dir, ec)) fail(path, "'" + dir.string() + "' is not a directory" + named);
+  if (!fs::exists(dir, ec)) fail(path, "directory '" + abbreviate(dir.string()) + "' does not exist" + named);
+  if (!fs::is_directory(dir, ec)) fail(path, "'" + abbreviate(dir.string()) + "' is not a directory" + named);
   int fd = -1;
   fs::path probe;
   if (const int err = try_create_temp(target.path, fd, probe))
-    fail(path, "cannot create a file in '" + dir.string() + "': " + errno_text(err));
+    fail(path, "cannot create a file in '" + abbreviate(dir.string()) + "': " + errno_text(err));
   ::close(fd);
   ::unlink(probe.c_str());
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "ufm/config/argument_check.hpp"
 #include "ufm/io/npy.hpp"
 #include "ufm/io/whole_file.hpp"
 
@@ -65,7 +66,7 @@ void ensure_directory(const fs::path& dir) {
 }
 
 [[noreturn]] void refuse(const fs::path& dir, const std::string& reason) {
-  throw IoError("cannot write state directory '" + dir.string() + "': " + reason);
+  throw IoError("cannot write state directory '" + abbreviate(dir.string()) + "': " + reason);
 }
 
 std::string errno_message(int err) { return std::strerror(err); }
@@ -113,8 +114,8 @@ Placement place(const fs::path& dir) {
   }
   const std::string via = out.target == p ? "" : " (the symbolic link leads to '" + out.target.string() + "')";
   const fs::path parent = out.target.parent_path().empty() ? fs::path(".") : out.target.parent_path();
-  if (!fs::exists(parent, ec)) refuse(dir, "directory '" + parent.string() + "' does not exist" + via);
-  if (!fs::is_directory(parent, ec)) refuse(dir, "'" + parent.string() + "' is not a directory" + via);
+  if (!fs::exists(parent, ec)) refuse(dir, "directory '" + abbreviate(parent.string()) + "' does not exist" + via);
+  if (!fs::is_directory(parent, ec)) refuse(dir, "'" + abbreviate(parent.string()) + "' is not a directory" + via);
   // access() says yes to root everywhere, even where nothing can be created (/proc): a probe
   // directory, removed at once, tells for sure.
   for (int attempt = 0;; ++attempt) {
@@ -124,7 +125,7 @@ Placement place(const fs::path& dir) {
       break;
     }
     if (errno != EEXIST || attempt == 100)
-      refuse(dir, "cannot create a directory in '" + parent.string() + "': " + errno_message(errno) + via);
+      refuse(dir, "cannot create a directory in '" + abbreviate(parent.string()) + "': " + errno_message(errno) + via);
   }
 
   struct stat st {};
@@ -406,7 +407,7 @@ DeclaredShapes read_meta(const fs::path& dir, ModelState& s) {
 
 void check_is_directory(const fs::path& dir) {
   std::error_code ec;
-  if (!fs::exists(dir, ec)) throw IoError("state directory '" + dir.string() + "' does not exist");
+  if (!fs::exists(dir, ec)) throw IoError("state directory '" + abbreviate(dir.string()) + "' does not exist");
   if (!fs::is_directory(dir, ec)) throw IoError("state directory '" + dir.string() + "' is not a directory");
 }
 
