@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli_runner.hpp"
+#include "ufm/linalg.hpp"
 
 namespace ufm {
 namespace {
@@ -319,6 +320,45 @@ TEST(CliSizes, AMemoryCapIsRespectedBeforeAllocating) {
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("is available"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--dim"), std::string::npos) << r.err;
+}
+
+TEST(CliSizes, AnAddressSpaceLimitCountsOpenBlasBuffersOfEveryThread) {
+  // Under ulimit -v 300000 a tiny run on two threads hung in OpenBLAS, whose first product on a
+  // thread mallocs 128 MiB: the estimate had not counted it. One thread fits.
+  if (std::string(blas_backend()).find("OpenBLAS") == std::string::npos) GTEST_SKIP() << "Eigen's own products";
+  const std::string run = "--classes 3 --per-class 4 --dim 4 --time 1 --num-checkpoints 2 --quiet --out /dev/null";
+  const test::CliResult two = run_cli(run, "ulimit -v 300000; OMP_NUM_THREADS=2 timeout -s KILL 60");
+  EXPECT_EQ(two.status, 2) << two.err;
+  EXPECT_NE(two.err.find("for 2 threads' OpenBLAS buffers"), std::string::npos) << two.err;
+  const test::CliResult one = run_cli(run, "ulimit -v 300000; OMP_NUM_THREADS=1 timeout -s KILL 60");
+  EXPECT_EQ(one.status, 0) << one.err;
+}
+
+TEST(CliSizes, ADeepModelsTrajectoryIsCountedAtItsMeasuredSize) {
+  // 3000 levels x 100 checkpoints held ~1.8 GB (5.9 KB a level and checkpoint), estimated 1.3 GiB:
+  // under ulimit -v 1700000 the run passed the check and died of std::bad_alloc after 11 s.
+  const test::CliResult r =
+      run_cli("--layers 3000 --dim 4 --classes 3 --per-class 4 --time 1 --num-checkpoints 100 --quiet --out /dev/null",
+              "ulimit -v 1700000; OMP_NUM_THREADS=1 timeout -s KILL 120");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("--layers: got 3000, but the run would need about"), std::string::npos) << r.err;
+}
+
+TEST(CliSizes, RunningOutOfMemoryPastTheEstimateExits2WithOneLineNotAnInternalError) {
+  // An 80 MB CSV read under ulimit -v 200000 ended in "internal error: std::bad_alloc", status 1.
+  const test::TempDir dir;
+  const auto csv = dir.path() / "big.csv";
+  {
+    std::string row;
+    for (int c = 0; c < 200; ++c) row += "0.5,";
+    std::ofstream out(csv);
+    for (int i = 0; i < 100000; ++i) out << row << i % 2 << "\n";
+  }
+  const test::CliResult r = run_cli("net --data csv:" + test::quoted(csv) + " --quiet --epochs 1 --out /dev/null",
+                                    "ulimit -v 200000; OMP_NUM_THREADS=1 timeout -s KILL 60");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("ufm-sim: error: out of memory at `ufm-sim net`: raise the memory limit", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,9 @@ constexpr const char* kUsage =
     "       ufm-sim help [COMMAND]      this text, or a command's options\n"
     "       ufm-sim --version\n"
     "\n"
-    "exit status: 0 done, 1 internal error, 2 bad input (nothing run or written), 3 diverged (output so far\n"
-    "written), 4 --check-theory mismatch, 5 an output not written (disk full, I/O error), 130/143 stopped by\n"
-    "SIGINT/SIGTERM (output written, status \"stopped\").\n";
+    "exit status: 0 done, 1 internal error, 2 bad input (nothing run or written) or out of memory during the\n"
+    "run, 3 diverged (output so far written), 4 --check-theory mismatch, 5 an output not written (disk full, I/O\n"
+    "error), 130/143 stopped by SIGINT/SIGTERM (output written, status \"stopped\").\n";
 
 /// The command's status; what it wrote through std::cout (help texts, --version) is flushed by main.
 int dispatch(std::vector<std::string> args) {
@@ -83,6 +84,12 @@ int dispatch(std::vector<std::string> args) {
   } catch (const ufm::io::IoError& e) {  // the work ran, but an output could not be written (disk full, ...)
     std::cerr << "ufm-sim: error: " << e.what() << "\n";
     return ufm::kExitOutputFailed;
+  } catch (const std::bad_alloc&) {  // past the memory estimate, which was short: the sizes do not fit
+    const std::string command = !args.empty() && args[0].rfind("-", 0) != 0 ? args[0] : "run";
+    std::cerr << "ufm-sim: error: out of memory at `ufm-sim " << command
+              << "`: raise the memory limit (ulimit -v/-d, the cgroup's memory.max) or reduce the sizes (--dim, "
+                 "--per-class, --widths, --layers, --num-checkpoints) or the threads (OMP_NUM_THREADS)\n";
+    return ufm::kExitBadInput;
   } catch (const std::exception& e) {
     std::cerr << "ufm-sim: internal error: " << e.what() << "\n";
     return ufm::kExitInternal;

@@ -64,8 +64,8 @@ int toy_command(const std::vector<std::string>& args) {
       ->type_name("NUM");
   app.add_option("--out", out, "write the JSON here (atomically; a device or FIFO is written directly) instead of stdout")
       ->type_name("PATH");
-  app.footer("exit status: 0 done, 2 bad input, 3 diverged, 5 the output (--out or stdout) not written (disk full,\n"
-             "I/O error).");
+  app.footer("exit status: 0 done, 2 bad input or out of memory, 3 diverged, 5 the output (--out or stdout) not\n"
+             "written (disk full, I/O error).");
   for (CLI::Option* o : app.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const std::vector<OptionShape> shapes = {{"p"}, {"a0"}, {"time"}, {"num-checkpoints"}, {"abs-tol"}, {"rel-tol"}, {"out"}};
   ToyFlowInput input;

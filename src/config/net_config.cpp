@@ -446,7 +446,8 @@ std::string net_help_text() {
        "                                line wins\n  -h, --help                    this help\n\n"
        "Checkpoint metrics (every hidden layer on --metric-samples training and test samples) cost a forward\n"
        "pass over those samples and one spectrum per layer.\n\n"
-       "exit status: 0 done, 1 internal error, 2 bad input or data file (nothing run or written), 3 diverged\n"
+       "exit status: 0 done, 1 internal error, 2 bad input or data file (nothing run or written) or out of memory\n"
+       "during the run, 3 diverged\n"
        "(output so far written), 5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM\n"
        "(output written, status \"stopped\").\n";
   return s.str();

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "ufm/config/config_error.hpp"
+#include "ufm/parallel.hpp"
 
 namespace ufm {
 namespace {
@@ -79,6 +80,26 @@ std::uint64_t cgroup_headroom() {
   return std::numeric_limits<std::uint64_t>::max();
 }
 
+constexpr long double kMiB = 1 << 20;
+
+/// Address space each thread that may run a product takes beyond what estimated_run_bytes counts:
+/// OpenBLAS's work buffer (malloc of 128 MiB + a page on the first product a thread runs, mostly
+/// untouched pages) and, for each thread past the first, glibc's arena reservation (64 MiB) and
+/// its stack. Only RLIMIT_AS and RLIMIT_DATA count such pages; MemAvailable and the cgroup do not.
+/// Under ulimit -v 300000 a K = 3, d = 4 run on two threads hung in OpenBLAS's failed malloc.
+long double thread_address_space() {
+  const auto threads = static_cast<long double>(std::max(1, max_threads()));
+#ifdef UFM_USE_OPENBLAS
+  const long double blas = threads * (128 * kMiB + 4096);
+#else
+  const long double blas = 0;
+#endif
+  rlimit stack{};
+  const long double stack_bytes =
+      getrlimit(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur != RLIM_INFINITY ? stack.rlim_cur : 8 * kMiB;
+  return blas + (threads - 1) * (64 * kMiB + stack_bytes);
+}
+
 }  // namespace
 
 std::string human_bytes(long double bytes) {
@@ -118,12 +139,15 @@ long double estimated_run_bytes(const RunConfig& c) {
   const Real gram = std::min(widest, N);
   const Real grams = dims.size() > 1 ? 8 : 4;
   total += (2 * levels + grams * gram * gram + 4 * K * N) * bytes;
-  // --format json holds the trajectory: ~60 numbers and the spectra per level, ~100 bytes each in memory.
+  // --format json holds the trajectory: ~60 numbers and the spectra per level, ~100 bytes each in
+  // memory, the spectra counted twice as a margin. Measured peak per level and checkpoint: 5.1-5.9 KB
+  // with spectra of 4 values (--layers 500 and 3000, d = 4), 11.6 KB with 64 (d = 64); counted 6.8
+  // and 18.8 KB.
   const Real checkpoints = static_cast<Real>(c.num_checkpoints);
   const Real spectrum = c.max_singular_values > 0 ? std::min<Real>(static_cast<Real>(c.max_singular_values), widest)
                                                    : widest;
   if (c.format == OutputFormat::kJson)
-    total += checkpoints * (80 + static_cast<Real>(dims.size()) * (40 + spectrum) + 2 * K) * 100;
+    total += checkpoints * (80 + static_cast<Real>(dims.size()) * (60 + 2 * spectrum) + 2 * K) * 100;
   return total + 32.0L * (1 << 20);  // the program, its libraries and thread stacks
 }
 
@@ -137,10 +161,12 @@ std::uint64_t available_memory_bytes() {
   std::string unit;
   while (meminfo >> key >> kib >> unit)
     if (key == "MemAvailable:") limit = std::min(limit, kib * 1024);
+  const long double threads = thread_address_space();
   for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
     rlimit rl{};
     if (getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-      limit = std::min<std::uint64_t>(limit, rl.rlim_cur);
+      limit = std::min<std::uint64_t>(
+          limit, static_cast<std::uint64_t>(std::max<long double>(0, static_cast<long double>(rl.rlim_cur) - threads)));
   }
   return std::min(limit, cgroup_headroom());
 }
@@ -180,7 +206,9 @@ void require_memory(const RunConfig& c, long double needed, const std::string& w
   value << worst.value;
   throw ConfigError(std::string(worst.option) + ": got " + value.str() + ", but " + what + " would need about " +
                         human_bytes(needed) + " of memory and " + human_bytes(available) +
-                        " is available (the least of MemAvailable, ulimit -v/-d and the cgroup's memory.max); "
+                        " is available (the least of MemAvailable, the cgroup's memory.max and ulimit -v/-d less " +
+                        human_bytes(thread_address_space()) + " for " + std::to_string(std::max(1, max_threads())) +
+                        " threads' OpenBLAS buffers, heaps and stacks; OMP_NUM_THREADS sets their number); "
                         "allowed: sizes that fit",
                     worst.option);
 }

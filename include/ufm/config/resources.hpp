@@ -18,8 +18,10 @@ long double estimated_run_bytes(const RunConfig& config);
 /// Bytes `ufm-sim theory` needs: a few K-sized vectors and their JSON.
 long double estimated_theory_bytes(const RunConfig& config);
 
-/// What this process may allocate: the smallest of MemAvailable (/proc/meminfo), the soft
-/// RLIMIT_AS and RLIMIT_DATA, and the cgroup's memory.max less its current use.
+/// What this process may allocate: the smallest of MemAvailable (/proc/meminfo), the cgroup's
+/// memory.max less its current use, and the soft RLIMIT_AS and RLIMIT_DATA less the address space of
+/// the threads that may run products (OpenBLAS's 128 MiB buffer each, arenas and stacks), which
+/// those limits count and the others do not.
 std::uint64_t available_memory_bytes();
 
 /// Throws ConfigError naming the size option that dominates the estimate, the estimate and the
