@@ -109,9 +109,10 @@ std::string help() {
          "The UFM's samples: the network's balanced evaluation subset (--metric-samples / K per class); its\n"
          "weight decays: lambda_W = the network's output-layer decay, lambda_H = lambda_W (--ufm-lambda-h to\n"
          "change it), lambda_b = --lambda-b with --last-bias (then --bias reg).\n\n"
-         "exit status: 0 done, 2 bad input (nothing run or written) or out of memory during a run, 3 a run diverged\n"
-         "(output written), 4 --ufm-check-theory: a UFM run's final state does not match the prediction (output\n"
-         "written), 5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM (output written).\n";
+         "exit status: 0 done, 2 bad input (nothing run or written) or out of memory during a run, 3 a run\n"
+         "diverged (output written), 4 --ufm-check-theory: a UFM run's final state does not match the prediction\n"
+         "(output written), 5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM\n"
+         "(output written).\n";
 }
 
 /// The rows of the table: (key in the checkpoints, the theory prediction's key or "").
