@@ -99,7 +99,9 @@ TEST(CliNet, BadDataAndOptionsExit2WithOneLineNamingThem) {
       {"net --epoch 3", "did you mean --epochs?"},
       {"net --out ''", "--out"},
       {"net --widths 1000000000,1000000000", "--widths: the network would need"},
-      {"net --per-class 1e12", "--per-class"}};
+      {"net --per-class 1e12", "--per-class"},
+      // A value parsed fine but refused after (--lr <= 0) is echoed cut, as every other value.
+      {"net --lr -" + std::string(300, '0') + "1", "got '-" + std::string(79, '0') + "...(302 characters)'"}};
   for (const auto& [args, mention] : cases) {
     const test::CliResult r = run_cli(args + " --quiet");
     EXPECT_EQ(r.status, 2) << args << "\n" << r.err;

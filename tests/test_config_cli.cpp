@@ -11,6 +11,15 @@
 namespace ufm {
 namespace {
 
+TEST(ConfigError, EchoesTheValueCutToEightyCharactersWithItsLengthAndKeepsTheAllowedTextWhole) {
+  const std::string allowed = "a finite number > 0, " + std::string(100, 'a');
+  const ConfigError cut("--lr", std::string(80, '9') + "12345", allowed);
+  EXPECT_EQ(std::string(cut.what()), "--lr: got '" + std::string(80, '9') + "...(85 characters)', allowed: " + allowed);
+  EXPECT_EQ(cut.option(), "--lr");
+  const ConfigError whole("--lr", std::string(80, '9'), "x");
+  EXPECT_EQ(std::string(whole.what()), "--lr: got '" + std::string(80, '9') + "', allowed: x");
+}
+
 TEST(RunOptions, AParseKeepsNoOptionOfTheParseBeforeIt) {
   const RunConfig given =
       parse_run_options({"--loss", "ce", "--lambda-w", "0.1", "--quiet", "--dynamics", "gd", "--seed", "7"}).config;

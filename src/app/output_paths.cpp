@@ -21,7 +21,7 @@ void check_output_paths(const std::string& out, const std::string& dir) {
     const fs::path out_path = resolved(out), dir_path = resolved(dir);
     const auto [d_end, o_it] = std::mismatch(dir_path.begin(), dir_path.end(), out_path.begin(), out_path.end());
     if (d_end == dir_path.end())  // out is dir or lies inside it
-      throw ConfigError("--out", abbreviate(out),
+      throw ConfigError("--out", out,
                         "a path outside the --save-state directory '" + abbreviate(dir) + "'");
   }
   io::check_state_dir_writable(dir);

@@ -167,7 +167,7 @@ int table_mode(const SweepArgs& a) {
     }
     std::error_code ec;  // false when either does not exist
     if (std::filesystem::equivalent(a.csv, a.table, ec))
-      throw ConfigError("--csv", abbreviate(a.csv),
+      throw ConfigError("--csv", a.csv,
                         "a file other than the results file --table reads (it would replace them)");
   }
   const ResultsFile file = read_results(a.table);

@@ -32,10 +32,10 @@ std::array<double, 3> parse_triple(const std::string& option, const std::string&
     const char* end = item.data() + item.size();
     auto [ptr, ec] = std::from_chars(item.data(), end, x);
     if (i >= 3 || item.empty() || ec != std::errc() || ptr != end || !std::isfinite(x) || (positive && x <= 0))
-      throw ConfigError(option, abbreviate(v), allowed);
+      throw ConfigError(option, v, allowed);
     out[i] = x;
   }
-  if (i != 3) throw ConfigError(option, abbreviate(v), allowed);
+  if (i != 3) throw ConfigError(option, v, allowed);
   return out;
 }
 

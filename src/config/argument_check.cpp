@@ -35,11 +35,6 @@ std::string nearest_name(const std::string& given, const std::vector<std::string
   return best;
 }
 
-std::string abbreviate(const std::string& text, std::size_t max_chars) {
-  if (text.size() <= max_chars) return text;
-  return text.substr(0, max_chars) + "...(" + std::to_string(text.size()) + " characters)";
-}
-
 void check_arguments(std::span<const std::string> args, const std::vector<OptionShape>& known,
                      const std::string& command) {
   // A scan of `known` per argument, nothing allocated unless an error is thrown: a sweep checks every

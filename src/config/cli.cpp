@@ -50,14 +50,14 @@ std::vector<Index> parse_list(const std::string& option, const std::string& v) {
   std::vector<Index> list;
   std::stringstream in(v);
   for (std::string item; std::getline(in, item, ',');) {
-    if (item.empty()) throw ConfigError(option, abbreviate(v), allowed + " (an empty item)");
+    if (item.empty()) throw ConfigError(option, v, allowed + " (an empty item)");
     try {
       list.push_back(parse_integer(option, item, 1, kMaxSize));
     } catch (const ConfigError&) {
-      throw ConfigError(option, abbreviate(v), allowed + " ('" + abbreviate(item, 30) + "' is not)");
+      throw ConfigError(option, v, allowed + " ('" + abbreviate(item, 30) + "' is not)");
     }
   }
-  if (list.empty() || v.back() == ',') throw ConfigError(option, abbreviate(v), allowed);
+  if (list.empty() || v.back() == ',') throw ConfigError(option, v, allowed);
   return list;
 }
 
@@ -132,11 +132,11 @@ const std::vector<OptionSpec>& option_specs() {
          for (std::string item; std::getline(in, item, ',');) {
            const auto eq = item.find('=');
            if (eq == std::string::npos)
-             throw ConfigError(o, abbreviate(v), "l=x pairs separated by commas, e.g. 1=1e-3,2=5e-4");
+             throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3,2=5e-4");
            c.lambda_layer.emplace_back(parse_integer(o, item.substr(0, eq), 1, kMaxLayers),
                                        parse_double(o, item.substr(eq + 1)));
          }
-         if (c.lambda_layer.empty()) throw ConfigError(o, abbreviate(v), "l=x pairs separated by commas, e.g. 1=1e-3");
+         if (c.lambda_layer.empty()) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3");
        }},
       {"lambda-b", "--lambda", "weight decay of the bias b (>= 0; --bias reg only)",
        optional_real(&RunConfig::lambda_b)},

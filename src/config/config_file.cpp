@@ -38,10 +38,10 @@ std::string read_text(const std::string& file) {
     return io::read_whole_file(file, io::Readable::kRegularFileOrPipe, kMaxConfigBytes);
   } catch (const io::ReadRefused& e) {
     if (e.reason() == io::ReadRefused::Reason::kTooLarge)
-      throw ConfigError("--config", abbreviate(file),
+      throw ConfigError("--config", file,
                         "a JSON file of at most " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
     const bool kind = e.reason() == io::ReadRefused::Reason::kWrongKind;  // "is a device, not …"
-    throw ConfigError("--config", abbreviate(file),
+    throw ConfigError("--config", file,
                       std::string("a readable JSON file (") + (kind ? "this " : "") + e.what() + ")");
   }
 }

@@ -34,10 +34,10 @@ std::vector<Index> parse_widths(const std::string& o, const std::string& v) {
     try {
       w.push_back(parse_integer_in(o, item, 1, kSizeCap));
     } catch (const ConfigError&) {
-      throw ConfigError(o, abbreviate(v), allowed);
+      throw ConfigError(o, v, allowed);
     }
   }
-  if (w.empty() || v.back() == ',') throw ConfigError(o, abbreviate(v), allowed);
+  if (w.empty() || v.back() == ',') throw ConfigError(o, v, allowed);
   return w;
 }
 
@@ -125,12 +125,12 @@ const std::vector<NetOption>& net_options() {
          std::stringstream in(v);
          for (std::string item; std::getline(in, item, ',');) {
            const auto eq = item.find('=');
-           if (eq == std::string::npos) throw ConfigError(o, abbreviate(v), "l=x pairs separated by commas, e.g. 1=1e-3");
+           if (eq == std::string::npos) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3");
            const double x = parse_real(o, item.substr(eq + 1), "l=x with x >= 0");
-           if (x < 0) throw ConfigError(o, abbreviate(v), "l=x with x >= 0");
+           if (x < 0) throw ConfigError(o, v, "l=x with x >= 0");
            c.lambda_layer.emplace_back(parse_integer_in(o, item.substr(0, eq), 1, 100000), x);
          }
-         if (c.lambda_layer.empty()) throw ConfigError(o, abbreviate(v), "l=x pairs separated by commas");
+         if (c.lambda_layer.empty()) throw ConfigError(o, v, "l=x pairs separated by commas");
        }},
       {"lambda-b", "NUM", "--lambda", "--last-bias: weight decay of the bias (>= 0)",
        [](C& c, const std::string& o, const std::string& v) {
@@ -147,7 +147,7 @@ const std::vector<NetOption>& net_options() {
          try {
            c.batch_size = parse_integer_in(o, v, 1, kSizeCap);
          } catch (const ConfigError&) {
-           throw ConfigError(o, abbreviate(v), "an integer in [1, 2^40] or full");
+           throw ConfigError(o, v, "an integer in [1, 2^40] or full");
          }
          c.full_batch = false;
        }},

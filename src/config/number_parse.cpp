@@ -32,29 +32,28 @@ std::string format_number(double x) {
 }
 
 double parse_real(const std::string& option, const std::string& text, const std::string& allowed) {
-  const std::string shown = abbreviate(text);
   const std::string_view v = unsigned_body(text);
   double x = 0;
   const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
   if (v.empty() || ptr != v.data() + v.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
-    throw ConfigError(option, shown, allowed);
+    throw ConfigError(option, text, allowed);
   if (ec == std::errc::result_out_of_range || (x != 0 && std::abs(x) < std::numeric_limits<double>::min())) {
     // from_chars does not say which way; strtod does: ±HUGE_VAL on overflow, 0 or subnormal on underflow.
     const bool underflow = std::abs(std::strtod(std::string(v).c_str(), nullptr)) < 1.0;
-    throw ConfigError(option, shown,
+    const std::string shown = abbreviate(text);
+    throw ConfigError(option, text,
                       allowed + (underflow ? " (" + shown + " underflows a double: its magnitude must be 0 or at least 2.2e-308)"
                                            : " (" + shown + " overflows a double: its magnitude must be at most 1.8e308)"));
   }
-  if (!std::isfinite(x)) throw ConfigError(option, shown, allowed);
+  if (!std::isfinite(x)) throw ConfigError(option, text, allowed);
   return x;
 }
 
 long long parse_integer_in(const std::string& option, const std::string& text, long long lo, long long hi) {
-  const std::string shown = abbreviate(text);
   long long x = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
   if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size()) {
-    if (x < lo || x > hi) throw ConfigError(option, shown, range(lo, hi));
+    if (x < lo || x > hi) throw ConfigError(option, text, range(lo, hi));
     return x;
   }
   // "1e6", "2.0", or an integer beyond long long: read it as a real, then require an exact integer.
@@ -63,10 +62,10 @@ long long parse_integer_in(const std::string& option, const std::string& text, l
   const auto [rptr, rec] = std::from_chars(v.data(), v.data() + v.size(), r);
   const bool real = !v.empty() && rptr == v.data() + v.size() && (rec == std::errc() || rec == std::errc::result_out_of_range);
   if (!real || !std::isfinite(r) || rec == std::errc::result_out_of_range) {
-    throw ConfigError(option, shown, range(lo, hi));
+    throw ConfigError(option, text, range(lo, hi));
   }
-  if (r != std::floor(r)) throw ConfigError(option, shown, range(lo, hi) + " (not a whole number)");
-  if (r < static_cast<double>(lo) || r > static_cast<double>(hi)) throw ConfigError(option, shown, range(lo, hi));
+  if (r != std::floor(r)) throw ConfigError(option, text, range(lo, hi) + " (not a whole number)");
+  if (r < static_cast<double>(lo) || r > static_cast<double>(hi)) throw ConfigError(option, text, range(lo, hi));
   return static_cast<long long>(r);
 }
 
@@ -75,12 +74,12 @@ std::uint64_t parse_unsigned(const std::string& option, const std::string& text)
   const std::string_view v = unsigned_body(text);
   std::uint64_t x = 0;
   const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) throw ConfigError(option, abbreviate(text), allowed);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) throw ConfigError(option, text, allowed);
   return x;
 }
 
 void throw_bad_value(const std::string& option, const std::string& text, const std::string& allowed) {
-  throw ConfigError(option, abbreviate(text), allowed);
+  throw ConfigError(option, text, allowed);
 }
 
 void check_flow_step_count(double time, double dt) {

@@ -44,7 +44,7 @@ LrSchedule parse_lr_schedule(const std::string& option, const std::string& text)
     return s;
   }
   const std::size_t first = text.find(':'), last = text.rfind(':');
-  if (text.rfind("step:", 0) != 0 || first == last) throw ConfigError(option, abbreviate(text), allowed);
+  if (text.rfind("step:", 0) != 0 || first == last) throw ConfigError(option, text, allowed);
   s.kind = LrSchedule::Kind::kStep;
   std::stringstream in(text.substr(first + 1, last - first - 1));
   for (std::string item; std::getline(in, item, ',');) {
@@ -52,18 +52,18 @@ LrSchedule parse_lr_schedule(const std::string& option, const std::string& text)
     try {
       e = static_cast<long>(parse_integer_in(option, item, 1, 1000000000));
     } catch (const ConfigError&) {
-      throw ConfigError(option, abbreviate(text), allowed);
+      throw ConfigError(option, text, allowed);
     }
-    if (!s.milestones.empty() && e <= s.milestones.back()) throw ConfigError(option, abbreviate(text), allowed);
+    if (!s.milestones.empty() && e <= s.milestones.back()) throw ConfigError(option, text, allowed);
     s.milestones.push_back(e);
   }
-  if (s.milestones.empty()) throw ConfigError(option, abbreviate(text), allowed);
+  if (s.milestones.empty()) throw ConfigError(option, text, allowed);
   try {
     s.gamma = parse_real(option, text.substr(last + 1), allowed);
   } catch (const ConfigError&) {
-    throw ConfigError(option, abbreviate(text), allowed);
+    throw ConfigError(option, text, allowed);
   }
-  if (!(s.gamma > 0 && s.gamma <= 1)) throw ConfigError(option, abbreviate(text), allowed);
+  if (!(s.gamma > 0 && s.gamma <= 1)) throw ConfigError(option, text, allowed);
   return s;
 }
 

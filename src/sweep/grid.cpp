@@ -182,19 +182,19 @@ std::array<double, 3> toy_triple(const Json& v, const std::string& option, bool 
   std::vector<double> xs;
   if (v.is_array()) {
     for (const Json& item : v) {
-      if (!item.is_number()) throw ConfigError(option, abbreviate(v.dump()), allowed);
+      if (!item.is_number()) throw ConfigError(option, v.dump(), allowed);
       xs.push_back(item.get<double>());
     }
   } else if (v.is_string()) {
     std::stringstream in(v.get<std::string>());
     for (std::string item; std::getline(in, item, ',');) xs.push_back(parse_real(option, item, allowed));
   } else {
-    throw ConfigError(option, abbreviate(v.dump()), allowed);
+    throw ConfigError(option, v.dump(), allowed);
   }
-  if (xs.size() != 3) throw ConfigError(option, abbreviate(v.dump()), allowed);
+  if (xs.size() != 3) throw ConfigError(option, v.dump(), allowed);
   std::array<double, 3> out{};
   for (int i = 0; i < 3; ++i) {
-    if (!std::isfinite(xs[i]) || (positive && xs[i] <= 0)) throw ConfigError(option, abbreviate(v.dump()), allowed);
+    if (!std::isfinite(xs[i]) || (positive && xs[i] <= 0)) throw ConfigError(option, v.dump(), allowed);
     out[i] = xs[i];
   }
   return out;
@@ -202,7 +202,7 @@ std::array<double, 3> toy_triple(const Json& v, const std::string& option, bool 
 
 double toy_positive(const Json& v, const std::string& option) {
   const double x = v.is_string() ? parse_real(option, v.get<std::string>()) : v.is_number() ? v.get<double>() : -1.0;
-  if (!(x > 0) || !std::isfinite(x)) throw ConfigError(option, abbreviate(v.dump()), "a finite number > 0");
+  if (!(x > 0) || !std::isfinite(x)) throw ConfigError(option, v.dump(), "a finite number > 0");
   return x;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "ufm/config/config_error.hpp"  // abbreviate, for this header's users
+
 namespace ufm {
 
 struct OptionShape {
@@ -24,9 +26,5 @@ void check_arguments(std::span<const std::string> args, const std::vector<Option
 /// The known name closest to `given` by edit distance, or "" when none is close (distance <= 2, or
 /// <= a third of the name's length for longer names).
 std::string nearest_name(const std::string& given, const std::vector<std::string>& known);
-
-/// `text` cut to at most `max_chars` characters, with "…(N characters)" appended when cut; for
-/// echoing user values in one-line messages.
-std::string abbreviate(const std::string& text, std::size_t max_chars = 80);
 
 }  // namespace ufm

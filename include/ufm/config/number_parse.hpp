@@ -40,7 +40,7 @@ static_assert(kMinRelTol > 99.9 * std::numeric_limits<double>::epsilon());
 /// A relative tolerance (--rel-tol) of at least kMinRelTol; otherwise ConfigError naming `option`.
 void check_rel_tol(const std::string& option, double rel_tol);
 
-/// Throws ConfigError(option, abbreviate(text), allowed).
+/// Throws ConfigError(option, text, allowed).
 [[noreturn]] void throw_bad_value(const std::string& option, const std::string& text, const std::string& allowed);
 
 /// One of `choices` by name; otherwise ConfigError "--loss: got 'hinge', allowed: ce | mse".
