@@ -20,13 +20,6 @@ using ConstMatMap = Eigen::Map<const Mat>;
 /// errors are unaffected.
 void advise_huge_pages(Vec& v);
 
-/// v resized to n entries (contents unspecified) with advise_huge_pages applied.
-void resize_large(Vec& v, Index n);
-
-/// "OpenBLAS 0.3.21 … (1 thread)" when Eigen's products go through OpenBLAS, else "Eigen".
-const char* blas_backend();
-
-#ifdef UFM_USE_OPENBLAS
 /// ‖v‖ from its sum of squares; where that sum overflows with every entry finite (a gradient whose entries
 /// pass 1e154, as at λ = 1e155), Eigen's scaled stableNorm instead: only a non-finite entry gives a
 /// non-finite norm, which the dynamics report as divergence.
@@ -36,6 +29,13 @@ inline double norm_from_squares(double sum_of_squares, const Vec& v) {
 }
 inline double finite_norm(const Vec& v) { return norm_from_squares(v.squaredNorm(), v); }
 
+/// v resized to n entries (contents unspecified) with advise_huge_pages applied.
+void resize_large(Vec& v, Index n);
+
+/// "OpenBLAS 0.3.21 … (1 thread)" when Eigen's products go through OpenBLAS, else "Eigen".
+const char* blas_backend();
+
+#ifdef UFM_USE_OPENBLAS
 namespace detail {
 /// Pins OpenBLAS to the calling thread; true. Our own OpenMP chunks are the parallelism, and
 /// OpenBLAS's thread splits would make results depend on the thread count.
