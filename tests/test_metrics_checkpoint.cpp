@@ -240,7 +240,10 @@ TEST(NcMetrics, CollapseFromAPrecomputedLevelIsTheOneShotCollapse) {
   const Snapshot sn = m.snapshot();
   const MetricOptions opt{2};
   const LevelMetrics level = level_metrics(sn.H, sn.labels, sn.K, opt);
-  const Mat WHt = (m.W * m.H).transpose();
+  // The logits as collapse_metrics forms them (few_rows_product_t: one FMA chain per entry); Eigen's own
+  // product, in a build without OpenBLAS, associates them otherwise and the last bits differ.
+  Mat WHt;
+  few_rows_product_t(m.W, m.H, WHt);
   EXPECT_EQ(collapse_metrics(sn, level, WHt), collapse_metrics(sn, opt));
   MetricSet alone = MetricSet::object();
   feature_metrics(sn.H, sn.labels, sn.K, opt, alone);
@@ -248,8 +251,7 @@ TEST(NcMetrics, CollapseFromAPrecomputedLevelIsTheOneShotCollapse) {
   EXPECT_THROW(collapse_metrics(sn, level, Mat(WHt.topRows(17))), std::invalid_argument);
   EXPECT_THROW(collapse_metrics(sn, level, Mat(WHt.transpose())), std::invalid_argument);  // K×N, not N×K
   // The loss's residual, as a checkpoint hands it over (its loss and the SQI share one softmax).
-  Mat Rt = (m.W * m.H).colwise() + m.b;
-  Rt.transposeInPlace();
+  Mat Rt = WHt.rowwise() + m.b.transpose();
   loss_and_residual_class_major(sn.loss, Rt, sn.labels);
   EXPECT_EQ(collapse_metrics(sn, level, WHt, &Rt), collapse_metrics(sn, opt));
   const Mat wrong = Rt.topRows(17);

@@ -29,11 +29,17 @@ namespace ufm {
 
 namespace detail {
 
+// Eigen's solvers read an empty matrix's largest entry (a segfault in a build without OpenBLAS, whose
+// spectra go through them): no values, then, as the LAPACK route gives.
 Vec symmetric_eigenvalues_eigen(const Mat& A) {
+  if (A.size() == 0) return Vec(0);
   return Eigen::SelfAdjointEigenSolver<Mat>(A, Eigen::EigenvaluesOnly).eigenvalues();
 }
 
-Vec singular_values_eigen(const Mat& A) { return Eigen::JacobiSVD<Mat>(A).singularValues(); }
+Vec singular_values_eigen(const Mat& A) {
+  if (A.size() == 0) return Vec(0);
+  return Eigen::JacobiSVD<Mat>(A).singularValues();
+}
 
 }  // namespace detail
 
