@@ -340,6 +340,12 @@ TEST(CliSweep, TableAveragesOverSeedsAndTrajectoriesKeepEachDocument) {
   }
   const auto table = run_cli("sweep --table " + test::quoted(out) + " --metrics nc1,objective");
   ASSERT_EQ(table.status, 0) << table.err;
+  // A metric no point has would be an empty column: refused, with the nearest name.
+  const auto typo = run_cli("sweep --table " + test::quoted(out) + " --metrics nc1,ncc3");
+  EXPECT_EQ(typo.status, 2) << typo.err;
+  EXPECT_NE(typo.err.find("--metrics: got 'ncc3', allowed: a metric of the points' final checkpoint (did you mean nc3?)"),
+            std::string::npos) << typo.err;
+  EXPECT_TRUE(typo.out.empty()) << typo.out;
   EXPECT_EQ(table.out.rfind("lambda  classes  n  failed  nc1", 0), 0u) << table.out;
   EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 5);  // header + 2 × 2 groups
   const auto csv = run_cli("sweep --table " + test::quoted(out) + " --by classes --metrics objective --csv " + test::quoted(dir.path() / "t.csv"));

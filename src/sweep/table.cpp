@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 
 namespace ufm::sweep {
@@ -55,6 +57,8 @@ Table make_table(const ResultsFile& file, std::vector<std::string> by, const std
   std::stable_sort(lines.begin(), lines.end(), [](const PointLine* a, const PointLine* b) { return a->index < b->index; });
   std::map<std::string, std::size_t> row_of;
   std::vector<std::vector<std::vector<double>>> samples;  // row, metric, values
+  std::vector<bool> named(metrics.size(), false);  // the metric is in some finished point's final (null too)
+  std::vector<std::string> example;                // the names in the first finished point's final
   for (const PointLine* p : lines) {
     const Json j = Json::parse(p->text);  // read_results checked it; parsed one line at a time
     std::vector<Json> keys;
@@ -81,9 +85,22 @@ Table make_table(const ResultsFile& file, std::vector<std::string> by, const std
     const Json& final = j.contains("final") && j["final"].is_object() ? j["final"]
                         : j.contains("prediction") && j["prediction"].is_object() ? j["prediction"]
                                                                                    : Json::object();
-    for (std::size_t m = 0; m < metrics.size(); ++m)
-      if (final.contains(metrics[m]) && final[metrics[m]].is_number())
-        samples[it->second][m].push_back(final[metrics[m]].get<double>());
+    if (example.empty())
+      for (const auto& [name, _] : final.items()) example.push_back(name);
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
+      if (!final.contains(metrics[m])) continue;
+      named[m] = true;
+      if (final[metrics[m]].is_number()) samples[it->second][m].push_back(final[metrics[m]].get<double>());
+    }
+  }
+  // A name in no finished point is a typo or a metric these runs do not report: its column would be
+  // empty in every row. Judged only when some point finished (a sweep may still be running).
+  for (std::size_t m = 0; m < metrics.size() && !example.empty(); ++m) {
+    if (named[m]) continue;
+    const std::string near = nearest_name(metrics[m], example);
+    throw ConfigError("--metrics", metrics[m],
+                      "a metric of the points' final checkpoint" +
+                          (near.empty() ? " (e.g. " + example.front() + ")" : " (did you mean " + near + "?)"));
   }
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     for (const std::vector<double>& xs : samples[r]) {

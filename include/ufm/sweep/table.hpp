@@ -23,7 +23,8 @@ struct Table {
 /// Groups the points of `file` by the `by` options (read from each line's config, else its values)
 /// and takes mean and sample standard deviation (n − 1; 0 for one point) of each metric of the
 /// final checkpoint (`final`, or `prediction` for theory sweeps) over the points with exit_status 0.
-/// An empty `by` means the grid's axes except seed. Throws ResultsError for an unknown --by.
+/// An empty `by` means the grid's axes except seed. Throws ResultsError for an unknown --by, and
+/// ConfigError for a metric that no finished point's final checkpoint has (a null value counts as had).
 Table make_table(const ResultsFile& file, std::vector<std::string> by, const std::vector<std::string>& metrics);
 
 /// Aligned text: one row per group, `metric` (mean) and `metric_sd` columns, 4 significant digits.
