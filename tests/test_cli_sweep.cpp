@@ -152,6 +152,33 @@ TEST(CliSweep, RefusesTheOutputOfAnotherGridAndLeavesItUnchanged) {
   EXPECT_EQ(test::read_text(out), before);
 }
 
+TEST(CliSweep, RefusesToResumeAFileWhosePointIdsAreNotThisGridsAndLeavesItUnchanged) {
+  // A point whose id is not the grid's at its index was taken for unfinished: it ran again and the
+  // file held two lines for that index, which --table counts twice.
+  TempDir dir;
+  const fs::path grid = write_file(dir.path() / "g.json", small_grid());
+  const fs::path out = dir.path() / "r.jsonl";
+  ASSERT_EQ(run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(out) + " --shard 0/3").status, 0);
+  auto lines = lines_of(out);
+  ASSERT_GE(lines.size(), 3u);
+  const std::string edits[][2] = {{"\"id\":\"", "\"id\":\"0"},                   // another id
+                                  {"\"index\":", "\"index\":9"}};                 // an index past the grid's
+  for (const auto& [from, to] : edits) {
+    std::string text;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string line = lines[i];
+      if (i == 2) line.replace(line.find(from), from.size(), to);
+      text += line + "\n";
+    }
+    write_file(out, text);
+    const auto r = run_cli("sweep " + test::quoted(grid) + " --out " + test::quoted(out) + " --shard 0/3");
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("not this grid's"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("another ufm-sim version"), std::string::npos) << r.err;
+    EXPECT_EQ(test::read_text(out), text) << from;
+  }
+}
+
 TEST(CliSweep, ADeviceAsResultsIsRefusedAtOnceNotReadWithoutEnd) {
   // /dev/zero and /dev/full never end: read whole as a results file, they took every byte of memory
   // until the OOM killer came. The address-space limit turns a regression into a clean failure here.

@@ -29,6 +29,7 @@
 #include "ufm/sweep/results_file.hpp"
 #include "ufm/sweep/run_point.hpp"
 #include "ufm/sweep/table.hpp"
+#include "ufm/version.hpp"
 
 namespace ufm {
 namespace {
@@ -239,6 +240,19 @@ int sweep_command(const std::vector<std::string>& args) {
       if (old.header && (*old.header).value("grid_hash", Json()) != grid.hash)
         throw ResultsError("--out: '" + a.out + "' holds the results of another grid (grid_hash " +
                            (*old.header).value("grid_hash", Json()).dump() + ", this grid \"" + grid.hash + "\"); give another --out");
+      // Each point's id must be this grid's at its index. A line edited by hand, or written by an
+      // ufm-sim whose resolved config differs (another version), would not be recognised as done:
+      // its point would run again and the file would hold two lines for that index.
+      for (const PointLine& p : old.points) {
+        const auto at = static_cast<std::size_t>(p.index);
+        if (p.index >= 0 && at < grid.points.size() && grid.points[at].id == p.id) continue;
+        throw ResultsError("--out: '" + abbreviate(a.out) + "': point " + std::to_string(p.index) + " has id " +
+                           abbreviate(p.id, 20) + ", not this grid's (" +
+                           (at < grid.points.size() && p.index >= 0 ? grid.points[at].id : std::string("no such index")) +
+                           "): an edited file, or one written by another ufm-sim version (its header says " +
+                           abbreviate((*old.header).value("ufm_sim_version", Json("none")).dump(), 20) + ", this is " +
+                           kVersion + "); give another --out");
+      }
     } else {
       try {
         io::check_writable(a.out);
