@@ -282,6 +282,9 @@ TEST(CliTheory, CheckTheoryPassesAtDEqualsKMinusOne) {
 
 TEST(CliEnvironment, AnAbsurdOmpNumThreadsExits2NamingItInsteadOfCrashing) {
   // 100,000: libgomp overflowed its stack creating the team (SIGSEGV) in the objective's constructor.
+#ifndef _OPENMP
+  GTEST_SKIP() << "a build without OpenMP (-DUFM_USE_OPENMP=OFF) reads no OMP_NUM_THREADS";
+#endif
   for (const std::string command : {"--time 1 --quiet", "theory", "sweep --list nothing.json"}) {
     const auto r = run_cli(command, "OMP_NUM_THREADS=100000");
     EXPECT_EQ(r.status, 2) << command << ": " << r.err;
@@ -326,6 +329,9 @@ TEST(CliSizes, AnAddressSpaceLimitCountsOpenBlasBuffersOfEveryThread) {
   // Under ulimit -v 300000 a tiny run on two threads hung in OpenBLAS, whose first product on a
   // thread mallocs 128 MiB: the estimate had not counted it. One thread fits.
   if (std::string(blas_backend()).find("OpenBLAS") == std::string::npos) GTEST_SKIP() << "Eigen's own products";
+#ifndef _OPENMP
+  GTEST_SKIP() << "a build without OpenMP runs one thread";
+#endif
   const std::string run = "--classes 3 --per-class 4 --dim 4 --time 1 --num-checkpoints 2 --quiet --out /dev/null";
   const test::CliResult two = run_cli(run, "ulimit -v 300000; OMP_NUM_THREADS=2 timeout -s KILL 60");
   EXPECT_EQ(two.status, 2) << two.err;

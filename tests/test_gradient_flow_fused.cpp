@@ -177,6 +177,7 @@ TEST(FusedFlow, Rk4AndDopri5AreBitIdenticalForOneAndTwoThreads) {
   EXPECT_EQ(finals[1], finals[3]);  // dopri5
   EXPECT_NE(finals[0], finals[1]);
 }
+#endif
 
 /// The UFM objective with the error-norm overload hidden: GradientFlow then computes every dopri5
 /// error norm in a pass of its own, as before the fold.
@@ -291,6 +292,7 @@ TEST(FusedFlow, Dopri5HandsTheLogitsOfAStepEndSureToBeObserved) {
   EXPECT_EQ(theta_at, theta_plain);
 }
 
+#ifdef _OPENMP
 TEST(FusedFlow, Dopri5WithTheRmsNormIsBitIdenticalForOneAndTwoThreads) {
   // The RMS norm sums squares per chunk, the chunks' sums in chunk order: no thread-count dependence.
   const FusedFlowProblem p = fused_flow_problem(8, 1024, 64, Loss::kCrossEntropy, 3);

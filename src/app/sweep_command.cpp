@@ -238,7 +238,7 @@ int sweep_command(const std::vector<std::string>& args) {
       // not ours / another grid: refused below, unchanged
       const ResultsFile old = read_results(a.out, LineDetail::kIdOnly);
       if (old.header && (*old.header).value("grid_hash", Json()) != grid.hash)
-        throw ResultsError("--out: '" + a.out + "' holds the results of another grid (grid_hash " +
+        throw ResultsError("--out: '" + abbreviate(a.out) + "' holds the results of another grid (grid_hash " +
                            (*old.header).value("grid_hash", Json()).dump() + ", this grid \"" + grid.hash + "\"); give another --out");
       // Each point's id must be this grid's at its index. A line edited by hand, or written by an
       // ufm-sim whose resolved config differs (another version), would not be recognised as done:
@@ -246,9 +246,9 @@ int sweep_command(const std::vector<std::string>& args) {
       for (const PointLine& p : old.points) {
         const auto at = static_cast<std::size_t>(p.index);
         if (p.index >= 0 && at < grid.points.size() && grid.points[at].id == p.id) continue;
+        const std::string grids = p.index >= 0 && at < grid.points.size() ? grid.points[at].id : "no such index";
         throw ResultsError("--out: '" + abbreviate(a.out) + "': point " + std::to_string(p.index) + " has id " +
-                           abbreviate(p.id, 20) + ", not this grid's (" +
-                           (at < grid.points.size() && p.index >= 0 ? grid.points[at].id : std::string("no such index")) +
+                           abbreviate(p.id, 20) + ", not this grid's (" + grids +
                            "): an edited file, or one written by another ufm-sim version (its header says " +
                            abbreviate((*old.header).value("ufm_sim_version", Json("none")).dump(), 20) + ", this is " +
                            kVersion + "); give another --out");
