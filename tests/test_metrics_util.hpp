@@ -96,9 +96,10 @@ inline bool is_null_with_reason(const MetricSet& m, const std::string& name) {
 }
 
 /// "" when got and want have the same keys in the same order, the same nulls and strings, and numbers
-/// within tol relative (arrays: relative to their largest entry); else the path of the first difference.
+/// within tol relative or abs_tol absolute (arrays: tol relative to their largest entry); else the path
+/// of the first difference.
 inline std::string json_difference(const nlohmann::ordered_json& got, const nlohmann::ordered_json& want, double tol,
-                                   const std::string& path = "") {
+                                   const std::string& path = "", double abs_tol = 0.0) {
   if (got.type() != want.type() && !(got.is_number() && want.is_number()))
     return path + ": " + got.dump() + " vs " + want.dump();
   if (got.is_object()) {
@@ -106,7 +107,7 @@ inline std::string json_difference(const nlohmann::ordered_json& got, const nloh
     auto g = got.begin();
     for (auto w = want.begin(); w != want.end(); ++w, ++g) {
       if (g.key() != w.key()) return path + ": key " + g.key() + " where " + w.key() + " was";
-      const std::string d = json_difference(g.value(), w.value(), tol, path + "/" + w.key());
+      const std::string d = json_difference(g.value(), w.value(), tol, path + "/" + w.key(), abs_tol);
       if (!d.empty()) return d;
     }
     return "";
@@ -128,7 +129,9 @@ inline std::string json_difference(const nlohmann::ordered_json& got, const nloh
   }
   if (got.is_number()) {
     const double a = got.get<double>(), b = want.get<double>();
-    return std::abs(a - b) <= tol * std::max(std::abs(a), std::abs(b)) ? "" : path + ": " + got.dump() + " vs " + want.dump();
+    return std::abs(a - b) <= std::max(tol * std::max(std::abs(a), std::abs(b)), abs_tol)
+               ? ""
+               : path + ": " + got.dump() + " vs " + want.dump();
   }
   return got == want ? "" : path + ": " + got.dump() + " vs " + want.dump();
 }
