@@ -257,6 +257,20 @@ TEST(CliSweep, ShardsMergedEqualTheWholeSweep) {
   EXPECT_NE(resume.err.find("0 run now"), std::string::npos) << resume.err;
 }
 
+TEST(CliSweep, AGridOrResultsPathIsEchoedCutTo80Characters) {
+  // A 411-character path was echoed whole in every message about the grid or a merged file.
+  TempDir dir;
+  const std::string missing = (dir.path() / std::string(200, 'a') / (std::string(200, 'b') + ".json")).string();
+  const std::string cut = "...(" + std::to_string(missing.size()) + " characters)";
+  const auto sweep = run_cli("sweep " + test::quoted(missing) + " --list");
+  const auto merge = run_cli("merge " + test::quoted(missing) + " --out " + test::quoted(dir.path() / "m.jsonl"));
+  for (const auto& r : {sweep, merge}) {
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find(missing.substr(0, 80) + cut + ": cannot open"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(missing), std::string::npos) << r.err;
+  }
+}
+
 TEST(CliMerge, RefusesMixedGridsAndReportsDuplicatesAndGaps) {
   TempDir dir;
   const fs::path grid = write_file(dir.path() / "g.json", small_grid());

@@ -100,8 +100,9 @@ int merge_command(const std::vector<std::string>& args) {
   for (const std::string& f : files) {
     try {
       read.push_back(read_results(f));
-      if (!read.back().header) problems.push_back(f + ": empty (no header line)");
-      else if (read.back().cut_tail) std::cerr << "ufm-sim merge: " << f << ": its last line is cut (a killed sweep); dropped\n";
+      if (!read.back().header) problems.push_back(abbreviate(f) + ": empty (no header line)");
+      else if (read.back().cut_tail)
+        std::cerr << "ufm-sim merge: " << abbreviate(f) << ": its last line is cut (a killed sweep); dropped\n";
     } catch (const ResultsError& e) {
       problems.push_back(e.what());
       read.emplace_back();
@@ -115,7 +116,7 @@ int merge_command(const std::vector<std::string>& args) {
     std::string list;
     for (const auto& [hash, names] : by_hash) {
       list += "\n  grid_hash " + hash + ":";
-      for (const std::string& n : names) list += " " + n;
+      for (const std::string& n : names) list += " " + abbreviate(n);
     }
     problems.push_back("the files come from different grids:" + list);
   }
@@ -137,7 +138,8 @@ int merge_command(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < files.size(); ++i) {
     for (const PointLine& p : read[i].points) {
       if (p.index < 0 || p.index >= total) {
-        conflicts.push_back("point " + std::to_string(p.index) + " in " + files[i] + ": the grid has points 0-" + std::to_string(total - 1));
+        conflicts.push_back("point " + std::to_string(p.index) + " in " + abbreviate(files[i]) +
+                            ": the grid has points 0-" + std::to_string(total - 1));
         continue;
       }
       const auto [it, fresh] = points.emplace(p.index, Kept{&p, files[i]});
@@ -146,7 +148,8 @@ int merge_command(const std::vector<std::string>& args) {
           without_wall_time(Json::parse(it->second.line->text)) == without_wall_time(Json::parse(p.text))) {
         duplicated.push_back(p.index);
       } else {
-        conflicts.push_back("point " + std::to_string(p.index) + ": different results in " + it->second.file + " and " + files[i]);
+        conflicts.push_back("point " + std::to_string(p.index) + ": different results in " +
+                            abbreviate(it->second.file) + " and " + abbreviate(files[i]));
       }
     }
   }

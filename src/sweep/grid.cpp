@@ -466,10 +466,11 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, c
   return grid;
 }
 
-Grid load_grid(const std::string& path, const std::function<bool(long)>& keep, int threads) {
+Grid load_grid(const std::string& file, const std::function<bool(long)>& keep, int threads) {
+  const std::string path = abbreviate(file);  // as every message echoes it
   std::string text;
   try {
-    text = io::read_whole_file(path, io::Readable::kRegularFileOrPipe, kMaxGridBytes);
+    text = io::read_whole_file(file, io::Readable::kRegularFileOrPipe, kMaxGridBytes);
   } catch (const io::ReadRefused& e) {
     if (e.reason() == io::ReadRefused::Reason::kTooLarge) throw GridError(path + ": a grid file of at most 16 MiB");
     if (e.reason() == io::ReadRefused::Reason::kWrongKind) throw GridError(path + ": not a grid file: it " + e.what());

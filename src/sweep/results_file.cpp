@@ -23,7 +23,7 @@ std::string errno_text() { return std::strerror(errno); }
 /// line it keeps what `detail` asks for, so that the file is never held whole (see read_results).
 class ResultsParser {
  public:
-  ResultsParser(const std::string& path, LineDetail detail) : path_(path), detail_(detail) {}
+  ResultsParser(const std::string& path, LineDetail detail) : path_(abbreviate(path)), detail_(detail) {}
 
   void add(std::string_view piece) {
     std::size_t pos = 0;
@@ -80,7 +80,7 @@ class ResultsParser {
 
   std::string where() const { return path_ + ":" + std::to_string(line_no_); }
 
-  std::string path_;
+  std::string path_;  // as messages echo it: cut to 80 characters
   LineDetail detail_;
   ResultsFile file_;
   std::string partial_;  ///< the start of a line whose end is in a later piece
@@ -128,8 +128,8 @@ ResultsFile read_results(const std::string& path, LineDetail detail) {
     io::read_file_in_chunks(path, io::Readable::kRegularFileOrPipe, [&](std::string_view bytes) { parser.add(bytes); });
   } catch (const io::ReadRefused& e) {
     if (e.reason() == io::ReadRefused::Reason::kWrongKind)
-      throw ResultsError(path + ": not a results file: it " + e.what());
-    throw ResultsError(path + ": " + e.what());
+      throw ResultsError(abbreviate(path) + ": not a results file: it " + e.what());
+    throw ResultsError(abbreviate(path) + ": " + e.what());
   }
   return parser.finish();
 }
@@ -160,19 +160,20 @@ ReplacementLock::~ReplacementLock() {
 }
 
 ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : path_(path) {
+  const std::string shown = abbreviate(path);  // as messages echo it
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw ResultsError("--out: cannot open '" + path + "': " + errno_text());
+  if (fd_ < 0) throw ResultsError("--out: cannot open '" + shown + "': " + errno_text());
   struct stat st {};
   if (::fstat(fd_, &st) == 0 && !S_ISREG(st.st_mode)) {
     ::close(fd_);
     fd_ = -1;
-    throw ResultsError("--out: '" + path + "' is not a regular file (a sweep appends to and resumes from a file)");
+    throw ResultsError("--out: '" + shown + "' is not a regular file (a sweep appends to and resumes from a file)");
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd_);
     fd_ = -1;
-    throw ResultsError("--out: '" + path + "' is " +
+    throw ResultsError("--out: '" + shown + "' is " +
                        (err == EWOULDBLOCK ? std::string("being written by another ufm-sim sweep") : std::strerror(err)));
   }
   try {
@@ -180,16 +181,17 @@ ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : 
     if (existing_.header) {  // before anything is changed: the file must be this grid's (and shard's)
       const Json& old = *existing_.header;
       if (old.value("grid_hash", Json()) != header["grid_hash"])
-        throw ResultsError("--out: '" + path + "' holds the results of another grid (grid_hash " +
+        throw ResultsError("--out: '" + shown + "' holds the results of another grid (grid_hash " +
                            old.value("grid_hash", Json()).dump() + ", this grid " + header["grid_hash"].dump() +
                            "); give another --out");
       if (old.value("shard", Json()) != header["shard"])
-        throw ResultsError("--out: '" + path + "' holds shard " + old.value("shard", Json()).dump() + " of this grid, not " +
+        throw ResultsError("--out: '" + shown + "' holds shard " + old.value("shard", Json()).dump() +
+                           " of this grid, not " +
                            header["shard"].dump() + "; give another --out");
     }
     if (existing_.cut_tail) {  // a line cut by a kill: drop it, its point runs again
       if (::ftruncate(fd_, static_cast<off_t>(existing_.complete_bytes)) != 0)
-        throw ResultsError("--out: cannot truncate '" + path + "': " + errno_text());
+        throw ResultsError("--out: cannot truncate '" + shown + "': " + errno_text());
       existing_.cut_tail = false;
     }
   } catch (...) {
@@ -214,7 +216,7 @@ void ResultsAppender::append(const std::string& line) {
     const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw ResultsError("--out: cannot write '" + path_ + "': " + errno_text());
+      throw ResultsError("--out: cannot write '" + abbreviate(path_) + "': " + errno_text());
     }
     done += static_cast<std::size_t>(n);
   }
