@@ -15,7 +15,6 @@
 #include "ufm/app/simulate.hpp"
 #include "ufm/app/standard_streams.hpp"
 #include "ufm/app/theory_command.hpp"
-#include "ufm/config/argument_check.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"

@@ -19,7 +19,7 @@
 #include "ufm/app/standard_streams.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/toy_command.hpp"
-#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 #include "ufm/io/atomic_file.hpp"
 #include "ufm/parallel.hpp"
 #include "ufm/version.hpp"

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "ufm/app/exit_status.hpp"
-#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 #include "ufm/io/atomic_file.hpp"
 #include "ufm/sweep/results_file.hpp"
 

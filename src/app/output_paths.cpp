@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/io/state_dir.hpp"
 

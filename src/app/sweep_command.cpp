@@ -245,8 +245,9 @@ int sweep_command(const std::vector<std::string>& args) {
       // its point would run again and the file would hold two lines for that index.
       for (const PointLine& p : old.points) {
         const auto at = static_cast<std::size_t>(p.index);
-        if (p.index >= 0 && at < grid.points.size() && grid.points[at].id == p.id) continue;
-        const std::string grids = p.index >= 0 && at < grid.points.size() ? grid.points[at].id : "no such index";
+        const bool in_grid = p.index >= 0 && at < grid.points.size();
+        if (in_grid && grid.points[at].id == p.id) continue;
+        const std::string grids = in_grid ? grid.points[at].id : "no such index";
         throw ResultsError("--out: '" + abbreviate(a.out) + "': point " + std::to_string(p.index) + " has id " +
                            abbreviate(p.id, 20) + ", not this grid's (" + grids +
                            "): an edited file, or one written by another ufm-sim version (its header says " +

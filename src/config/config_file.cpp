@@ -3,7 +3,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/io/whole_file.hpp"

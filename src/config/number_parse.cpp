@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <limits>
 
-#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 
 namespace ufm {

@@ -7,7 +7,7 @@
 #include <tuple>
 #include <stdexcept>
 
-#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 #include "ufm/data/csv_row.hpp"
 #include "ufm/data/data_error.hpp"
 #include "ufm/io/whole_file.hpp"

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 
 namespace ufm::data {
 namespace {

@@ -4,7 +4,6 @@
 #include <numbers>
 #include <sstream>
 
-#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 

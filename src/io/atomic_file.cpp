@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 
 namespace ufm::io {
 namespace fs = std::filesystem;

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 #include "ufm/io/npy.hpp"
 #include "ufm/io/whole_file.hpp"
 

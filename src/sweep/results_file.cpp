@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "ufm/config/argument_check.hpp"
+#include "ufm/config/config_error.hpp"
 #include "ufm/io/whole_file.hpp"
 #include "ufm/version.hpp"
 

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "ufm/config/config_error.hpp"  // abbreviate, for this header's users
-
 namespace ufm {
 
 struct OptionShape {
