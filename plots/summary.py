@@ -44,7 +44,10 @@ def main(argv=None):
         row = traj[i]
         cells = [f"{row['step']:>11d}", f"{row['time']:>11.4g}"] + [f"{fmt(row.get(c)):>11}" for c in cols[2:]]
         print("  ".join(cells))
-    print(f"status: {doc.get('status')} ({doc.get('message')}), wall {doc.get('wall_seconds', 0):.3f} s")
+    t = doc.get("timing")  # where the wall time went (absent in documents of ufm-sim before it)
+    spent = (f" (dynamics {t['dynamics_seconds']:.3f} s, {t['checkpoints']} checkpoints "
+             f"{t['checkpoint_seconds']:.3f} s)" if t else "")
+    print(f"status: {doc.get('status')} ({doc.get('message')}), wall {doc.get('wall_seconds', 0):.3f} s{spent}")
     return 0
 
 

@@ -66,6 +66,7 @@ TEST(CliNet, FullBatchGdIsSgdWithOneBatchAndNoMomentumBitForBit) {
 
 json without_timing(json d) {
   d.erase("wall_seconds");
+  d.erase("timing");
   d.erase("environment");
   return d;
 }
@@ -76,6 +77,11 @@ TEST(CliNet, TheSameSeedGivesTheSameOutputWithOneAndTwoThreads) {
   const test::CliResult two = run_cli(args, "OMP_NUM_THREADS=2");
   ASSERT_EQ(one.status, 0) << one.err;
   EXPECT_EQ(without_timing(one.json()), without_timing(two.json()));
+  const json doc = one.json();
+  const json& timing = doc["timing"];  // the steps and the checkpoints, each timed
+  EXPECT_EQ(timing["checkpoints"], doc["trajectory"].size());
+  EXPECT_GT(timing["dynamics_seconds"].get<double>(), 0.0);
+  EXPECT_GT(timing["checkpoint_seconds"].get<double>(), 0.0);
   const test::CliResult other = run_cli(args + " --seed 1", "OMP_NUM_THREADS=2");
   EXPECT_NE(without_timing(one.json())["final"], without_timing(other.json())["final"]);
 }

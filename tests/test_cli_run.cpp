@@ -13,6 +13,7 @@ using test::run_cli;
 /// The document without what legitimately differs between identical runs.
 std::string reproducible_part(json doc) {
   doc.erase("wall_seconds");
+  doc.erase("timing");
   doc.erase("environment");
   return doc.dump();
 }
@@ -138,6 +139,30 @@ TEST(CliRun, JsonlStreamsHeaderCheckpointsAndEnd) {
   EXPECT_EQ(records.back()["type"], "end");
   EXPECT_EQ(records.back()["status"], "max_time");
   EXPECT_EQ(records[records.size() - 2]["time"], 20.0);
+}
+
+/// The document's timing: dynamics and checkpoints inside wall_seconds, one checkpoint per record.
+void expect_timing_of(const json& end, std::size_t checkpoints) {
+  ASSERT_TRUE(end.contains("timing")) << end.dump();
+  const json& t = end["timing"];
+  const double dynamics = t["dynamics_seconds"], at_checkpoints = t["checkpoint_seconds"];
+  EXPECT_EQ(t["checkpoints"], checkpoints);
+  EXPECT_GT(dynamics, 0.0);
+  EXPECT_GT(at_checkpoints, 0.0);
+  EXPECT_LE(dynamics + at_checkpoints, end["wall_seconds"].get<double>());
+}
+
+TEST(CliRun, TimingSplitsTheWallTimeIntoDynamicsAndCheckpoints) {
+  const test::CliResult flow = run_cli("--quiet --time 20 --num-checkpoints 6");
+  ASSERT_EQ(flow.status, 0) << flow.err;
+  expect_timing_of(flow.json(), flow.json()["trajectory"].size());
+  const test::CliResult gd = run_cli("--quiet --dynamics gd --steps 300 --num-checkpoints 30 --layers 2 --format jsonl");
+  ASSERT_EQ(gd.status, 0) << gd.err;
+  std::istringstream lines(gd.out);
+  std::vector<json> records;
+  for (std::string line; std::getline(lines, line);) records.push_back(json::parse(line));
+  ASSERT_GE(records.size(), 3u);
+  expect_timing_of(records.back(), records.size() - 2);  // all but the header and the end
 }
 
 TEST(CliRun, SavedStateRestartsWhereTheRunEnded) {

@@ -13,7 +13,7 @@ namespace {
 
 double near_enough(double readme, double actual) { return std::abs(readme - actual) <= 0.02 * actual; }
 
-TEST(ReadmeSample, MessageSummaryAndNullReasonsAreThoseOfTheDefaultRun) {
+TEST(ReadmeSample, MessageSummaryTimingKeysAndNullReasonsAreThoseOfTheDefaultRun) {
   const std::string readme = test::read_text(std::string(UFM_SOURCE_DIR) + "/README.md");
   const test::CliResult r = test::run_cli("--quiet");
   ASSERT_EQ(r.status, 0) << r.err;
@@ -27,6 +27,9 @@ TEST(ReadmeSample, MessageSummaryAndNullReasonsAreThoseOfTheDefaultRun) {
   EXPECT_TRUE(near_enough(std::stod(m[1]), d["summary"]["steps"].get<double>())) << m[1];
   EXPECT_TRUE(near_enough(std::stod(m[2]), d["summary"]["gradient_evaluations"].get<double>()))
       << m[2] << " vs " << d["summary"]["gradient_evaluations"];
+  ASSERT_TRUE(std::regex_search(readme, m, std::regex(R"re( "timing": \{"dynamics_seconds": [0-9.e-]+, )re"
+                                                       R"re("checkpoint_seconds": [0-9.e-]+, "checkpoints": (\d+)\},)re")));
+  EXPECT_EQ(std::stod(m[1]), d["timing"]["checkpoints"].get<double>()) << "the default run's checkpoints";
   EXPECT_EQ(d["final"]["null_reasons"]["eps_tilde_rel_std"], "|eps_tilde_avg| < 1e-12");
   EXPECT_NE(readme.find("{\"eps_tilde_rel_std\": \"|eps_tilde_avg| < 1e-12\""), std::string::npos);
 }

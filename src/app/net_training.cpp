@@ -9,6 +9,7 @@
 #include "ufm/app/interrupt.hpp"
 #include "ufm/app/net_report.hpp"
 #include "ufm/app/progress_bar.hpp"
+#include "ufm/app/run_timing.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/resources.hpp"
 #include "ufm/data/data_error.hpp"
@@ -207,6 +208,8 @@ TrainedNetwork train_network(const NetConfig& c, NetworkInputs inputs, Trajector
     net.final = std::move(j);
     return ObserverAction::kContinue;
   };
+  RunTiming timing;
+  auto timed_observe = timing.timed(observe);
 
   const std::vector<long> steps = checkpoint_steps(total, c.num_checkpoints, Spacing::kLog);
   if (flow) {
@@ -220,14 +223,14 @@ TrainedNetwork train_network(const NetConfig& c, NetworkInputs inputs, Trajector
     o.stop_request = interrupt_flag();
     const std::vector<double> times =
         flow_checkpoint_times(o.integrator == Integrator::kRk4, flow_time, o.dt, c.num_checkpoints, Spacing::kLog);
-    net.summary = GradientFlow(o).run(f, theta, times, observe);
+    net.summary = timing.time_run([&] { return GradientFlow(o).run(f, theta, times, timed_observe); });
   } else if (c.full_batch) {
     GradientDescent::Options o;
     o.lr = c.lr;
     o.max_steps = c.epochs;
     o.momentum = c.dynamics.value_or(Dynamics::kMomentum) == Dynamics::kMomentum ? c.momentum : 0.0;
     o.stop_request = interrupt_flag();
-    net.summary = GradientDescent(o).run(f, theta, steps, observe);
+    net.summary = timing.time_run([&] { return GradientDescent(o).run(f, theta, steps, timed_observe); });
   } else {
     MinibatchSgd::Options o;
     o.batch_size = batch;
@@ -237,7 +240,7 @@ TrainedNetwork train_network(const NetConfig& c, NetworkInputs inputs, Trajector
     o.schedule = c.lr_schedule;
     o.seed = c.seed;
     o.stop_request = interrupt_flag();
-    net.summary = MinibatchSgd(o).run(f, theta, steps, observe);
+    net.summary = timing.time_run([&] { return MinibatchSgd(o).run(f, theta, steps, timed_observe); });
   }
   bar.done();
 
@@ -253,6 +256,7 @@ TrainedNetwork train_network(const NetConfig& c, NetworkInputs inputs, Trajector
                        {"gradient_evaluations", net.summary.gradient_evaluations}};
   footer["full_sets"] = {{"train", network_full_set_report(f, theta)},
                          {"test", f_test ? network_full_set_report(*f_test, theta) : nlohmann::ordered_json(nullptr)}};
+  footer["timing"] = to_json(timing);
   footer["wall_seconds"] = steady_seconds() - start_seconds;
   writer.finish(footer);
 

@@ -18,6 +18,7 @@
 #include "ufm/app/interrupt.hpp"
 #include "ufm/app/output_paths.hpp"
 #include "ufm/app/progress_bar.hpp"
+#include "ufm/app/run_timing.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
@@ -138,6 +139,8 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     result.final = std::move(j);
     return ObserverAction::kContinue;
   };
+  RunTiming timing;
+  auto timed_observe = timing.timed(observe);
 
   if (c.dynamics == Dynamics::kFlow) {
     GradientFlow::Options o;
@@ -156,8 +159,10 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     // error norm) inside its pass over H; bit for bit the DeepUfmObjective's flow, one pass fewer
     // per stage. Linear layers end to end: an EndToEndFlowObjective, which forms a stage point's H₁
     // inside the one-layer pass the same way. The report still reads f.
-    result.summary = with_flow_objective(
-        f, [&](const auto& objective) { return GradientFlow(o).run(objective, theta, times, observe); });
+    result.summary = timing.time_run([&] {
+      return with_flow_objective(
+          f, [&](const auto& objective) { return GradientFlow(o).run(objective, theta, times, timed_observe); });
+    });
   } else {
     GradientDescent::Options o;
     o.lr = config.lr;
@@ -166,7 +171,7 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     o.grad_tol = c.grad_tol;
     o.stop_request = stop_request;
     const std::vector<long> steps = checkpoint_steps(config.steps, c.num_checkpoints, c.checkpoints);
-    result.summary = GradientDescent(o).run(f, theta, steps, observe);
+    result.summary = timing.time_run([&] { return GradientDescent(o).run(f, theta, steps, timed_observe); });
   }
   bar.done();
   if (result.summary.status == RunStatus::kStopped && interrupt_signal() != 0)  // "stopped by SIGINT at step ..."
@@ -190,6 +195,7 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
       result.theory_pass = footer["theory_check"]["pass"].get<bool>();
     }
   }
+  footer["timing"] = to_json(timing);
   footer["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   writer.finish(footer);
   result.theta = std::move(theta);
