@@ -36,19 +36,22 @@ Protocol, per size:
      equal-accuracy comparison; its actual error is in the table.
 
 Timing. scipy: wall clock of the solve_ivp call only (flow_ivp.py, after an untimed warm-up
-solve over (0, T/100)). ufm-sim: its JSON's wall_seconds covers the integration plus fixed costs
-(the output header, the two checkpoints' full metric reports at t = 0 and T, and the first touch
-of the integrator's vectors: about 2 ms at the small size and 1.5-2 s at the paper size on this
-VM, printed above the table), and the JSON has no per-phase timing. So every ufm-sim run is
-paired with the same command over a negligible time (T·1e-6 for dopri5, one step h for rk4),
-which has the same fixed costs and a handful of evaluations, and wall_seconds = fixed +
-evaluations × u is fitted through the two points of each pair, run back to back; u is the median
-over all pairs of all rounds. Runs under 20 ms (the small size) are paired with the same
-integration at about 6× the evaluations instead (dopri5 at tol/10⁴, RK4 at h/6): there the fixed
-costs vary by about a millisecond from process to process, as much as the whole integration, and
-a one-step twin left u uncertain by a factor of 2-4. "wall s" of ufm-sim is evaluations × u, the
-raw wall_seconds is shown next to it, and the speed-up computed from the raw wall_seconds is given in
-brackets (the conservative number).
+solve over (0, T/100)). ufm-sim: its JSON's timing.dynamics_seconds, the integration as ufm-sim
+timed it, without the rest of wall_seconds (the process start, the output header and the two
+checkpoints' full metric reports at t = 0 and T: about 2 ms at the small size and 0.2-2 s at the
+paper size, printed above the table). That time still holds the process's one-off costs, which
+scipy's warm-up keeps out of its own: the first touch of the heap and of the code's pages, about
+0.35 ms at the small size (a first integration of 8 evaluations in a process took 0.43 ms, the
+same again in that process 0.09). So every ufm-sim run is paired with the same command over a
+negligible time (T·1e-6 for dopri5, one step h for rk4), which has the same one-off costs and a
+handful of evaluations, and dynamics_seconds = one-off + evaluations × u is fitted through the two
+points of each pair, run back to back; u is the median over all pairs of all rounds. Runs under
+20 ms (the small size) are paired with the same integration at about 6× the evaluations instead
+(dopri5 at tol/10⁴, RK4 at h/6): the same code per evaluation, thousands more of them. (Before
+ufm-sim reported timing, the pairs were fitted on wall_seconds, whose fixed costs vary by about a
+millisecond from process to process, as much as the small size's whole integration.) "wall s" of
+ufm-sim is evaluations × u, the raw wall_seconds is shown next to it, and the speed-up computed
+from the raw wall_seconds is given in brackets (the conservative number).
 Evaluations: ufm-sim's summary.gradient_evaluations; scipy's nfev. "µs/eval" = wall / evaluations
 (integrator work included); "gradient µs" = the bare gradient: for scipy the time inside fun per
 call (flow_ivp.py measures it), for ufm-sim `ufm-bench flow`'s us_per_gradient_evaluation (when
@@ -182,7 +185,8 @@ def _size_rows(sim, bench, size, dims, T, tol, threads, loss, lam, repeats, matc
         doc = _sim_json(j)
         if doc["status"] not in ("max_time", "converged"):
             raise AnchorError(f"ufm-sim ({tag}) ended with status {doc['status']}: {doc['message']}")
-        return {"wall_json_s": doc["wall_seconds"], "steps": doc["summary"]["steps"],
+        return {"wall_json_s": doc["wall_seconds"], "dynamics_s": doc["timing"]["dynamics_seconds"],
+                "steps": doc["summary"]["steps"],
                 "gradient_evaluations": doc["summary"]["gradient_evaluations"],
                 "final_objective": doc["final"]["objective"], "initial_objective": doc["trajectory"][0]["objective"],
                 "theta": _theta(state) if save else None}
@@ -222,9 +226,9 @@ def _size_rows(sim, bench, size, dims, T, tol, threads, loss, lam, repeats, matc
     say(f"{size}: rk4 pilot {steps0} steps, error {err_pilot:.1e} (dopri5 {err_dopri5:.1e}) -> {rk4_steps} steps")
 
     # 5. timed rounds, interleaved. Each ufm-sim run is paired with the same run over a negligible
-    # time (one step), which has the same fixed costs (header, the two checkpoints' metrics, first
-    # allocations): wall_seconds = fixed + evaluations × u, u through the two points of each pair
-    # run back to back, the median over all pairs.
+    # time (one step), which has the same one-off costs (first touch of the heap and the code):
+    # timing.dynamics_seconds = one-off + evaluations × u, u through the two points of each pair run
+    # back to back, the median over all pairs.
     best, slopes = {}, {}
 
     def keep(table, label, rec, key):
@@ -233,10 +237,9 @@ def _size_rows(sim, bench, size, dims, T, tol, threads, loss, lam, repeats, matc
 
     # ufm-sim runs of a few ms are dominated by their fixed costs: time those 5-10 times per round
     inner = 10 if first["wall_json_s"] < 0.02 else 5 if first["wall_json_s"] < 0.25 else 1
-    # Under 20 ms the fixed costs vary by about a millisecond between processes (most of it the first
-    # checkpoint's first LAPACK calls), as much as the whole integration, and a one-step twin left u
-    # uncertain by a factor of 2-4. There the twin integrates the same T with about 6x the evaluations
-    # instead (dopri5 at tol/10^4, RK4 at h/6): the same code per evaluation, thousands more of them.
+    # Under 20 ms the one-off costs are most of the integration, and a one-step twin left u uncertain
+    # by a factor of 2-4. There the twin integrates the same T with about 6x the evaluations instead
+    # (dopri5 at tol/10^4, RK4 at h/6): the same code per evaluation, thousands more of them.
     many = first["wall_json_s"] < 0.02
 
     def twin(tag, args, short_time, many_args):
@@ -262,14 +265,14 @@ def _size_rows(sim, bench, size, dims, T, tol, threads, loss, lam, repeats, matc
                     rec = ufm_flow("rk4", rk4(h))
                     short = twin("rk4", rk4(h), h, rk4(h / 6))
                 keep(best, label, rec, "wall_json_s")
-                slopes.setdefault(label, []).append((rec["wall_json_s"] - short["wall_json_s"]) /
+                slopes.setdefault(label, []).append((rec["dynamics_s"] - short["dynamics_s"]) /
                                                     (rec["gradient_evaluations"] - short["gradient_evaluations"]))
-    for label, us in slopes.items():  # ufm-sim: wall_seconds = fixed + evaluations × u, u from each pair
+    for label, us in slopes.items():  # ufm-sim: dynamics_seconds = one-off + evaluations × u, u from each pair
         rec = best[label]
         u = float(np.median(us))
-        if not u > 0:  # the run's cost is below the timing noise of the fixed costs: keep the raw number
-            say(f"{size}: {label}: its runs are not slower than their twins; using the raw wall_seconds")
-            u = rec["wall_json_s"] / rec["gradient_evaluations"]
+        if not u > 0:  # the run's cost is below the timing noise of the one-off costs: keep its own time
+            say(f"{size}: {label}: its runs are not slower than their twins; using its dynamics_seconds")
+            u = rec["dynamics_s"] / rec["gradient_evaluations"]
         rec["fixed_s"] = rec["wall_json_s"] - rec["gradient_evaluations"] * u
         rec["wall_s"] = rec["gradient_evaluations"] * u
 
@@ -374,9 +377,10 @@ def header_lines(rs, T, tol, threads, loss, lam, repeats):
         f"fastest of {repeats} interleaved round(s); scipy's gradient: "
         f"{', '.join(sorted({r['backend'] for r in rs if 'backend' in r}))} (flow_ivp.py).",
         f"F(θ0) agreement flow_ivp.py vs ufm-sim: max relative difference {max(f0) if f0 else float('nan'):.1e} "
-        f"(limit {F0_TOL:g}). ufm-sim 'wall s' = its JSON wall_seconds minus the fixed cost (header, the two "
-        f"checkpoints' metrics, first allocations; fitted against a one-step run, or under 20 ms a run with "
-        f"about 6× the evaluations, see the docstring; dopri5: "
+        f"(limit {F0_TOL:g}). ufm-sim 'wall s' = evaluations × the cost of one, fitted on its JSON's "
+        f"timing.dynamics_seconds against a one-step run, or under 20 ms a run with about 6× the evaluations "
+        f"(see the docstring); the rest of its wall_seconds is fixed (start, header, the two checkpoints' "
+        f"metrics, first touch of memory; dopri5: "
         f"{', '.join(f'{k} {1e3 * v:.3g} ms' for k, v in ck.items())}); "
         "speed-up from the raw wall_seconds in brackets.",
         f"error vs reference: ufm-sim dopri5 at tol {rs[0]['reference_tol']:g}; tolerances are equal numbers in "
