@@ -237,7 +237,8 @@ const std::string kRunFooter =
                 "and about one with two ReLU layers (one core, Zen 4 and Zen 5); with two linear layers, whose step\n"
                 "runs end to end, about 4.5-5 at d=64, 17-19 at d=512 and 2.9-3.2 at K=100 (one core, Intel Xeon and\n"
                 "Zen 5); --no-spectra halves the one-layer cost at d=64 and takes it to 1-2 at d=512; see the\n"
-                "README's 'Cost of metrics'.\n\n") +
+                "README's 'Cost of metrics'. The output's timing says what the checkpoints and the dynamics took in\n"
+                "the run itself (checkpoint_seconds, dynamics_seconds).\n\n") +
     kExitStatuses;
 
 const std::string kTheoryFooter =
