@@ -62,6 +62,10 @@ TEST(CliCompare, WritesTheNetworkBothUfmRunsTheTheoryAndTheTable) {
   EXPECT_EQ(d["seed"], json({{"network", 0}, {"ufm", 0}}));
   EXPECT_TRUE(d.contains("environment"));
   EXPECT_TRUE(d.contains("wall_seconds"));
+  for (const char* part : {"network", "ufm", "ufm_from_network"}) {  // each part's own split of its time
+    ASSERT_TRUE(d[part].contains("timing")) << part;
+    EXPECT_EQ(d[part]["timing"]["checkpoints"], d[part]["trajectory"].size()) << part;
+  }
 }
 
 TEST(CliCompare, LambdaHAndTheBiasCarryOverAsDocumented) {
