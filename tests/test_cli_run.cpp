@@ -156,7 +156,8 @@ TEST(CliRun, TimingSplitsTheWallTimeIntoDynamicsAndCheckpoints) {
   const test::CliResult flow = run_cli("--quiet --time 20 --num-checkpoints 6");
   ASSERT_EQ(flow.status, 0) << flow.err;
   expect_timing_of(flow.json(), flow.json()["trajectory"].size());
-  const test::CliResult gd = run_cli("--quiet --dynamics gd --steps 300 --num-checkpoints 30 --layers 2 --format jsonl");
+  const test::CliResult gd =
+      run_cli("--quiet --dynamics gd --steps 300 --num-checkpoints 30 --layers 2 --format jsonl");
   ASSERT_EQ(gd.status, 0) << gd.err;
   std::istringstream lines(gd.out);
   std::vector<json> records;

@@ -27,8 +27,9 @@ TEST(ReadmeSample, MessageSummaryTimingKeysAndNullReasonsAreThoseOfTheDefaultRun
   EXPECT_TRUE(near_enough(std::stod(m[1]), d["summary"]["steps"].get<double>())) << m[1];
   EXPECT_TRUE(near_enough(std::stod(m[2]), d["summary"]["gradient_evaluations"].get<double>()))
       << m[2] << " vs " << d["summary"]["gradient_evaluations"];
-  ASSERT_TRUE(std::regex_search(readme, m, std::regex(R"re( "timing": \{"dynamics_seconds": [0-9.e-]+, )re"
-                                                       R"re("checkpoint_seconds": [0-9.e-]+, "checkpoints": (\d+)\},)re")));
+  const std::regex timing(R"re( "timing": \{"dynamics_seconds": [0-9.e-]+, )re"
+                          R"re("checkpoint_seconds": [0-9.e-]+, "checkpoints": (\d+)\},)re");
+  ASSERT_TRUE(std::regex_search(readme, m, timing));
   EXPECT_EQ(std::stod(m[1]), d["timing"]["checkpoints"].get<double>()) << "the default run's checkpoints";
   EXPECT_EQ(d["final"]["null_reasons"]["eps_tilde_rel_std"], "|eps_tilde_avg| < 1e-12");
   EXPECT_NE(readme.find("{\"eps_tilde_rel_std\": \"|eps_tilde_avg| < 1e-12\""), std::string::npos);
