@@ -159,21 +159,20 @@ ReplacementLock::~ReplacementLock() {
   if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
-ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : path_(path) {
-  const std::string shown = abbreviate(path);  // as messages echo it
+ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : shown_(abbreviate(path)) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw ResultsError("--out: cannot open '" + shown + "': " + errno_text());
+  if (fd_ < 0) throw ResultsError("--out: cannot open '" + shown_ + "': " + errno_text());
   struct stat st {};
   if (::fstat(fd_, &st) == 0 && !S_ISREG(st.st_mode)) {
     ::close(fd_);
     fd_ = -1;
-    throw ResultsError("--out: '" + shown + "' is not a regular file (a sweep appends to and resumes from a file)");
+    throw ResultsError("--out: '" + shown_ + "' is not a regular file (a sweep appends to and resumes from a file)");
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd_);
     fd_ = -1;
-    throw ResultsError("--out: '" + shown + "' is " +
+    throw ResultsError("--out: '" + shown_ + "' is " +
                        (err == EWOULDBLOCK ? std::string("being written by another ufm-sim sweep") : std::strerror(err)));
   }
   try {
@@ -181,17 +180,17 @@ ResultsAppender::ResultsAppender(const std::string& path, const Json& header) : 
     if (existing_.header) {  // before anything is changed: the file must be this grid's (and shard's)
       const Json& old = *existing_.header;
       if (old.value("grid_hash", Json()) != header["grid_hash"])
-        throw ResultsError("--out: '" + shown + "' holds the results of another grid (grid_hash " +
+        throw ResultsError("--out: '" + shown_ + "' holds the results of another grid (grid_hash " +
                            old.value("grid_hash", Json()).dump() + ", this grid " + header["grid_hash"].dump() +
                            "); give another --out");
       if (old.value("shard", Json()) != header["shard"])
-        throw ResultsError("--out: '" + shown + "' holds shard " + old.value("shard", Json()).dump() +
+        throw ResultsError("--out: '" + shown_ + "' holds shard " + old.value("shard", Json()).dump() +
                            " of this grid, not " +
                            header["shard"].dump() + "; give another --out");
     }
     if (existing_.cut_tail) {  // a line cut by a kill: drop it, its point runs again
       if (::ftruncate(fd_, static_cast<off_t>(existing_.complete_bytes)) != 0)
-        throw ResultsError("--out: cannot truncate '" + shown + "': " + errno_text());
+        throw ResultsError("--out: cannot truncate '" + shown_ + "': " + errno_text());
       existing_.cut_tail = false;
     }
   } catch (...) {
@@ -216,7 +215,7 @@ void ResultsAppender::append(const std::string& line) {
     const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw ResultsError("--out: cannot write '" + abbreviate(path_) + "': " + errno_text());
+      throw ResultsError("--out: cannot write '" + shown_ + "': " + errno_text());
     }
     done += static_cast<std::size_t>(n);
   }

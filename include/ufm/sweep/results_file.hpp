@@ -94,7 +94,7 @@ class ResultsAppender {
   void sync();
 
  private:
-  std::string path_;
+  std::string shown_;  ///< the path as messages echo it: cut to 80 characters
   int fd_ = -1;
   std::mutex mutex_;
   ResultsFile existing_;
