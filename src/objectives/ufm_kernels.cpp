@@ -393,8 +393,9 @@ EIGEN_DONT_INLINE double logits_transposed_formed(Index d, const double* W, cons
       // spilled to vector registers and moved back for each load. With d opaque here it adds d per
       // sample and reads each source at base + index: `ufm-bench flow`, one core, three interleaved
       // pairs on the Zen 5, RK4 stage / evaluation small 1.19–1.22 → 1.17–1.21, medium 1.28–1.31 →
-      // 1.20–1.28 (dopri5 1.71–1.73 → 1.47–1.70). Quartets keep the hoisted pointers: 4 × (terms + 1)
-      // fit better, and the AVX2 build's small RK4 stage was 1–2% slower without them.
+      // 1.20–1.28, medium dopri5 1.71–1.73 → 1.47–1.70 (small dopri5 unchanged). Quartets keep the
+      // hoisted pointers: 4 × (terms + 1) fit better, and the AVX2 build's small RK4 stage was 1–2%
+      // slower without them.
       Index column_stride = d;
       if constexpr (L == 8) opaque(column_stride);
       Index at = r;
