@@ -14,6 +14,7 @@
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/simulate.hpp"
 #include "ufm/app/standard_streams.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"

@@ -8,6 +8,7 @@
 #include "ufm/app/net_training.hpp"
 #include "ufm/app/output_paths.hpp"
 #include "ufm/app/progress_bar.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/io/atomic_file.hpp"
 

@@ -1,7 +1,6 @@
 #include "ufm/app/net_training.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <sstream>
 
@@ -10,6 +9,7 @@
 #include "ufm/app/net_report.hpp"
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/run_timing.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/resources.hpp"
 #include "ufm/data/data_error.hpp"
@@ -83,10 +83,6 @@ Index evaluation_per_class(const data::Dataset& ds, Index metric_samples) {
   Index per_class = std::max<Index>(1, metric_samples / ds.K);
   for (Index n : data::class_counts(ds.labels, ds.K)) per_class = std::min(per_class, n);
   return per_class;
-}
-
-double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 NetworkInputs prepare_network(const NetConfig& c) {

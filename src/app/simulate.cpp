@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <cmath>
 #include <iostream>
@@ -19,6 +18,7 @@
 #include "ufm/app/output_paths.hpp"
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/run_timing.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
@@ -114,7 +114,7 @@ void save_model_state(const ResolvedConfig& config, const DeepUfmObjective& f, c
 
 SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& f, Vec theta, TrajectoryWriter& writer,
                           bool progress, const std::atomic<bool>* stop_request) {
-  const auto start = std::chrono::steady_clock::now();
+  const double start = steady_seconds();
   const RunConfig& c = config.given;
   nlohmann::ordered_json header;
   header["ufm_sim_version"] = kVersion;
@@ -196,7 +196,7 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     }
   }
   footer["timing"] = to_json(timing);
-  footer["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  footer["wall_seconds"] = steady_seconds() - start;
   writer.finish(footer);
   result.theta = std::move(theta);
   return result;

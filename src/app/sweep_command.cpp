@@ -1,7 +1,6 @@
 #include "ufm/app/sweep_command.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "ufm/app/interrupt.hpp"
 #include "ufm/app/progress_bar.hpp"
 #include "ufm/app/standard_streams.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
@@ -297,7 +297,7 @@ int sweep_command(const std::vector<std::string>& args) {
   const int threads = std::max(1, std::min<int>(a.threads > 0 ? a.threads : max_threads(),
                                                 static_cast<int>(std::max<std::size_t>(pending.size(), 1))));
   const bool keep = !a.trajectories.empty();
-  const auto start = std::chrono::steady_clock::now();
+  const double start = steady_seconds();
   ProgressBar bar(!a.quiet && stderr_is_terminal());
   std::mutex progress_mutex;
   long finished = 0, failed = 0, abandoned = 0;
@@ -340,7 +340,7 @@ int sweep_command(const std::vector<std::string>& args) {
         ++finished;
         failed += o.failed;
         ++statuses[o.line["status"].get<std::string>()];
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double elapsed = steady_seconds() - start;
         const double rate = elapsed > 0 ? finished / elapsed : 0;
         const long remaining = static_cast<long>(pending.size()) - finished;
         bar.update(static_cast<double>(done_before + finished) / static_cast<double>(shard_total),
@@ -358,7 +358,7 @@ int sweep_command(const std::vector<std::string>& args) {
   }
   bar.done();
   out->sync();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall = steady_seconds() - start;
   if (fatal.load()) {
     std::cerr << "ufm-sim sweep: error: " << fatal_message << "\n";
     return fatal_status;

@@ -1,12 +1,12 @@
 #include "ufm/app/theory_command.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/standard_streams.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/config/cli.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/resources.hpp"
@@ -86,7 +86,7 @@ nlohmann::ordered_json check_against(const TheoryOutcome& theory, const nlohmann
 }
 
 int theory_command(const std::vector<std::string>& args) {
-  const auto start = std::chrono::steady_clock::now();
+  const double start = steady_seconds();
   ResolvedConfig config;
   try {
     const ParsedRun parsed = parse_run_options(args, Command::kTheory);
@@ -110,7 +110,7 @@ int theory_command(const std::vector<std::string>& args) {
   doc["command"] = "theory";
   doc["config"] = model_json(config);
   doc.update(prediction_json(predict_for(config)));
-  doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  doc["wall_seconds"] = steady_seconds() - start;
   const std::string text = doc.dump(1) + "\n";
   try {
     write_document(config.given.out, text, "--out");

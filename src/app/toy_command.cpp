@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <sstream>
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/standard_streams.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
@@ -103,13 +103,13 @@ int toy_command(const std::vector<std::string>& args) {
     std::cerr << "ufm-sim toy: error: " << e.what() << "\n";
     return kExitBadInput;
   }
-  const auto start = std::chrono::steady_clock::now();
+  const double start = steady_seconds();
   const ToyFlowResult result = run_toy_flow(input);
   nlohmann::ordered_json doc;
   doc["ufm_sim_version"] = kVersion;
   doc["command"] = "toy";
   doc.update(to_json(result, input));
-  doc["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  doc["wall_seconds"] = steady_seconds() - start;
   const std::string text = doc.dump(1) + "\n";
   try {
     write_document(out, text, "--out");

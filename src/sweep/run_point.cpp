@@ -1,10 +1,10 @@
 #include "ufm/sweep/run_point.hpp"
 
-#include <chrono>
 #include <stdexcept>
 
 #include "ufm/app/exit_status.hpp"
 #include "ufm/app/simulate.hpp"
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/trajectory_writer.hpp"
 #include "ufm/config/config_error.hpp"
@@ -92,7 +92,7 @@ PointOutcome run_point(SweepCommand command, const SweepPoint& point, bool keep_
                        const std::atomic<bool>* stop_request) {
   if (!point.resolved)
     throw std::invalid_argument("run_point: point " + std::to_string(point.index) + " was not kept resolved");
-  const auto start = std::chrono::steady_clock::now();
+  const double start = steady_seconds();
   PointOutcome out;
   out.line = line_start(point);
   try {
@@ -117,7 +117,7 @@ PointOutcome run_point(SweepCommand command, const SweepPoint& point, bool keep_
     out.failed = true;
     out.document = Json();
   }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall = steady_seconds() - start;
   out.line["wall_seconds"] = wall;
   if (keep_document && !out.document.is_null() && !out.document.contains("wall_seconds")) out.document["wall_seconds"] = wall;
   return out;

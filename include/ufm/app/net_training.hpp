@@ -44,7 +44,8 @@ struct TrainedNetwork {
 
 /// Trains the network (minibatch SGD, or --batch-size full with --dynamics gd|momentum|flow),
 /// writing the header, a checkpoint at each scheduled step and the footer to `writer`; stops
-/// early on interrupt_flag() (interrupt.hpp). `start` is when the command started (wall_seconds).
+/// early on interrupt_flag() (interrupt.hpp). `start_seconds` is when the command started, by
+/// steady_seconds() (steady_seconds.hpp): its footer's wall_seconds counts from there.
 TrainedNetwork train_network(const NetConfig& config, NetworkInputs inputs, TrajectoryWriter& writer, bool progress,
                              double start_seconds);
 
@@ -52,8 +53,5 @@ TrainedNetwork train_network(const NetConfig& config, NetworkInputs inputs, Traj
 /// features S_{L−1} of the evaluation samples as H.npy with labels.npy (state_dir.hpp).
 /// Throws io::IoError.
 void save_network_state(const NetConfig& config, const TrainedNetwork& net);
-
-/// Seconds on a steady clock (for start_seconds).
-double steady_seconds();
 
 }  // namespace ufm

@@ -5,11 +5,11 @@
 /// allocation) and how much the checkpoints (every metric of the state, and writing its record).
 /// The rest of wall_seconds is set-up and the output's header and end (reading a state, the theory
 /// check, the full-set reports of `net`). Two clock reads per checkpoint, none per step.
-#include <chrono>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "ufm/app/steady_seconds.hpp"
 #include "ufm/dynamics/observer.hpp"
 
 namespace ufm {
@@ -20,9 +20,9 @@ class RunTiming {
   template <class Observe>
   auto timed(Observe& observe) {
     return [this, &observe](const Checkpoint& c) {
-      const Clock::time_point start = Clock::now();
+      const double start = steady_seconds();
       const ObserverAction action = observe(c);
-      checkpoint_seconds_ += seconds_since(start);
+      checkpoint_seconds_ += steady_seconds() - start;
       ++checkpoints_;
       return action;
     };
@@ -31,9 +31,9 @@ class RunTiming {
   /// run() (the dynamics, calling a timed() observer), timed into run_seconds(); returns its result.
   template <class Run>
   auto time_run(Run&& run) {
-    const Clock::time_point start = Clock::now();
+    const double start = steady_seconds();
     auto result = std::forward<Run>(run)();
-    run_seconds_ += seconds_since(start);
+    run_seconds_ += steady_seconds() - start;
     return result;
   }
 
@@ -44,11 +44,6 @@ class RunTiming {
   long checkpoints() const { return checkpoints_; }
 
  private:
-  using Clock = std::chrono::steady_clock;
-  static double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-  }
-
   double run_seconds_ = 0.0;
   double checkpoint_seconds_ = 0.0;
   long checkpoints_ = 0;
