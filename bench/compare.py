@@ -29,6 +29,7 @@ import argparse
 import datetime
 import glob
 import json
+import math
 import os
 import platform
 import statistics
@@ -357,13 +358,29 @@ def main():
     a = p.parse_args()
     if a.quick:
         a.target_time, a.repeats = 1.0, 1
+    # Every list is checked before any work (argparse's p.error: the flag, the value, what is allowed, status 2).
+    sizes, losses, models = a.sizes.split(","), a.losses.split(","), a.models.split(",")
+    for flag, one, given, known in (("sizes", "size", sizes, SIZES), ("losses", "loss", losses, ("ce", "mse")),
+                                    ("models", "model", models, MODELS)):
+        for v in given:
+            if v not in known:
+                p.error(f"--{flag} {getattr(a, flag)}: unknown {one} {v!r} (known: {', '.join(known)})")
+    try:
+        threads_list = [int(t) for t in a.threads.split(",")]
+    except ValueError:
+        threads_list = []
+    if not threads_list or min(threads_list) < 1:
+        p.error(f"--threads {a.threads}: must be a comma-separated list of integers >= 1")
+    for name, ok, what in (("target-time", a.target_time > 0 and math.isfinite(a.target_time), "finite and > 0"),
+                           ("repeats", a.repeats >= 1, ">= 1"), ("check-steps", a.check_steps >= 1, ">= 1"),
+                           ("network-epochs", a.network_epochs >= 1, ">= 1"),
+                           ("anchor-time", a.anchor_time > 0 and math.isfinite(a.anchor_time), "finite and > 0"),
+                           ("anchor-tol", 0 < a.anchor_tol < 1, "in (0, 1)")):
+        if not ok:
+            p.error(f"--{name} {getattr(a, name.replace('-', '_'))}: must be {what}")
     bench = os.path.join(a.build_dir, "bench", "ufm-bench")
     if not os.path.exists(bench):
         sys.exit(f"compare.py: {bench} not found; build it with -DUFM_BUILD_BENCH=ON (see the docstring)")
-    sizes = a.sizes.split(",")
-    losses = a.losses.split(",")
-    threads_list = [int(t) for t in a.threads.split(",")]
-    models = a.models.split(",")
     raw = {"limits": [], "steps": [], "metrics": [], "scaling": [], "agreement": [], "network": [], "flow": [],
            "anchor": []}
     if a.network_only:

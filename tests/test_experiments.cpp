@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli_runner.hpp"
@@ -67,6 +68,32 @@ TEST(Plots, EveryScriptDrawsARealOutputAndRefusesABadFile) {
       shell("bash plots/selftest.sh '" + std::string(UFM_SIM_BINARY) + "' '" + (tmp.path() / "p").string() + "'",
             tmp.path());
   EXPECT_EQ(r.status, 0) << r.out;
+}
+
+/// bench/compare.py checks its lists and numbers before anything else (here, before it looks for its
+/// build): a bad entry names the flag, the value and what is known, with status 2. A good list gets
+/// past the check to the missing build (status 1). Stdlib only: no PyTorch needed.
+TEST(BenchScripts, CompareRefusesABadListOrNumberBeforeAnyWork) {
+  test::TempDir tmp;
+  const std::string compare = "/usr/bin/python3 bench/compare.py --build-dir '" + (tmp.path() / "none").string() + "' ";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--models ufm", "--models ufm: unknown model 'ufm' (known: UFM,"},
+      {"--sizes small,huge", "--sizes small,huge: unknown size 'huge' (known: small, medium, paper, large)"},
+      {"--losses l2", "--losses l2: unknown loss 'l2' (known: ce, mse)"},
+      {"--threads 1,0", "--threads 1,0: must be a comma-separated list of integers >= 1"},
+      {"--threads x", "--threads x: must be a comma-separated list of integers >= 1"},
+      {"--repeats 0", "--repeats 0: must be >= 1"},
+      {"--target-time inf", "--target-time inf: must be finite and > 0"},
+      {"--anchor-tol 1", "--anchor-tol 1.0: must be in (0, 1)"}};
+  for (const auto& [args, message] : bad) {
+    const test::CliResult r = shell(compare + args, tmp.path());
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
+  }
+  const test::CliResult good = shell(compare + "--models 'UFM,2-layer ReLU' --sizes medium --losses mse --threads 2",
+                                     tmp.path());
+  EXPECT_EQ(good.status, 1) << good.out;
+  EXPECT_NE(good.out.find("not found"), std::string::npos) << good.out;
 }
 
 }  // namespace
