@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +58,27 @@ TEST_P(Experiment, QuickRunPassesItsOwnCheck) {
   for (const auto& e : fs::directory_iterator(out / "figures", ec))
     pngs += e.path().extension() == ".png" && fs::file_size(e.path()) > 0;
   EXPECT_GT(pngs, 0u) << "no figure in " << (out / "figures");
+}
+
+TEST_P(Experiment, RefusesAnEmptyOrNonDirectoryOutAndUnknownArgumentsBeforeAnyWork) {
+  test::TempDir tmp;
+  const fs::path file = tmp.path() / "a_file";
+  std::ofstream(file) << "keep me\n";
+  const std::string run = "bash experiments/" + GetParam() + "/run.sh --quick ";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--out ''", "run.sh: --out '': an empty path"},
+      {"--out=", "run.sh: --out '': an empty path"},
+      {"--out /dev/null", "run.sh: --out /dev/null: exists and is not a directory"},
+      {"--out '" + file.string() + "'", "run.sh: --out " + file.string() + ": exists and is not a directory"},
+      {"--out", "run.sh: --out needs a directory"},
+      {"--bogus", "run.sh: unknown argument --bogus"}};
+  for (const auto& [args, message] : bad) {
+    const test::CliResult r = shell(run + args, tmp.path());
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
+  }
+  EXPECT_EQ(test::read_text(file), "keep me\n");
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Studies, Experiment, ::testing::ValuesIn(studies()),

@@ -41,8 +41,14 @@ OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1; shift ;;
-    --out) [[ $# -ge 2 ]] || { echo "run.sh: --out needs a directory" >&2; exit 2; }; OUT="$2"; shift 2 ;;
-    --out=*) OUT="${1#--out=}"; shift ;;
+    --out|--out=*)
+      if [[ $1 == --out ]]; then
+        [[ $# -ge 2 ]] || { echo "run.sh: --out needs a directory" >&2; exit 2; }
+        OUT="$2"; shift 2
+      else
+        OUT="${1#--out=}"; shift
+      fi
+      [[ -n "$OUT" ]] || { echo "run.sh: --out '': an empty path; give a directory" >&2; exit 2; } ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$_caller"; exit 0 ;;
     *)
       if [[ " ${STUDY_FLAGS:-} " == *" $1 "* ]]; then
@@ -59,6 +65,11 @@ SUFFIX=""; [[ $QUICK == 1 ]] && SUFFIX="_quick"
 if [[ -n "$OUT" && "$OUT" != /* ]]; then OUT="$CALLER_PWD/$OUT"; fi   # --out is relative to the caller
 if [[ -z "$OUT" ]]; then
   OUT="$STUDY/results"; [[ $QUICK == 1 ]] && OUT="$OUT/quick"
+fi
+# A device, a FIFO or a regular file where the results directory should be: refused before any work.
+if [[ -e "$OUT" && ! -d "$OUT" ]]; then
+  echo "run.sh: --out $OUT: exists and is not a directory; give a directory (it is created if missing)" >&2
+  exit 2
 fi
 UFM_SIM="${UFM_SIM:-build/ufm-sim}"
 [[ -x "$UFM_SIM" ]] || { echo "run.sh: UFM_SIM=$UFM_SIM is not an executable (build it, or set UFM_SIM)" >&2; exit 2; }
