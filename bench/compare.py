@@ -32,6 +32,7 @@ import json
 import math
 import os
 import platform
+import stat
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,44 @@ MODELS = {
     "2-layer linear (layered)": (2, False, ["medium", "paper"], True),
     "2-layer ReLU": (2, True, ["medium", "paper"], False),
 }
+
+
+def check_json_out(p, path):
+    """argparse error (status 2) before any work unless `path` can take --json: its directory exists,
+    and it is absent or a regular file (never a symlink, device, FIFO or directory)."""
+    if path is None:
+        return
+    if not path:
+        p.error("--json '': an empty path; give a file name")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        p.error(f"--json {path}: no such directory '{folder}'")
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        p.error(f"--json {path}: exists and is not a regular file (a symlink, device, FIFO or directory)")
+
+
+def write_json_atomically(path, obj):
+    """json.dump(obj) into a temporary file beside `path`, then renamed over it (a reader never sees
+    half of it; a killed run leaves the old file)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def run_json(cmd, env_extra):
@@ -378,6 +417,7 @@ def main():
                            ("anchor-tol", 0 < a.anchor_tol < 1, "in (0, 1)")):
         if not ok:
             p.error(f"--{name} {getattr(a, name.replace('-', '_'))}: must be {what}")
+    check_json_out(p, a.json)
     bench = os.path.join(a.build_dir, "bench", "ufm-bench")
     if not os.path.exists(bench):
         sys.exit(f"compare.py: {bench} not found; build it with -DUFM_BUILD_BENCH=ON (see the docstring)")
@@ -513,8 +553,7 @@ def main():
                   f"{rec['max_rss_kb'] * 1024 / rec['param_bytes']:.2f} |", flush=True)
     print(f"\nload average at end {loadavg()}")
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(raw, f, indent=1)
+        write_json_atomically(a.json, raw)
 
 
 if __name__ == "__main__":

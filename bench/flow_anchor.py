@@ -428,6 +428,7 @@ def main(argv=None):
     a.repeats = a.repeats if a.repeats is not None else (1 if a.quick else 2)
     a.matched = a.matched and not a.quick
     sizes_table = _compare().SIZES
+    _compare().check_json_out(p, a.json)
     for s in a.sizes:
         if s not in sizes_table:
             p.error(f"--sizes {','.join(a.sizes)}: unknown size {s!r} (known: {', '.join(sizes_table)})")
@@ -454,8 +455,7 @@ def main(argv=None):
     for line in table_lines(rs):
         print(line)
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(rs, f, indent=1)
+        _compare().write_json_atomically(a.json, rs)
     return 0
 
 

@@ -157,6 +157,37 @@ for script in trajectory.py heatmap.py scatter.py spectrum.py; do
 done
 bad_file heatmap.py "$O/run.json" --x lambda --y classes --metric nc1   # a run, not a sweep
 bad_file scatter.py "$O/run.json"                                      # no theory_check
+# --out where a symlink (to /dev/null, or to someone's file), a FIFO or a directory stands: refused
+# before any work, nothing written through it; the plots' write_figure and the studies' save_figure
+echo "keep me" >"$O/victim.txt"
+ln -s "$O/victim.txt" "$O/link.png"
+ln -s /dev/null "$O/null.png"
+mkfifo "$O/fifo.png"
+mkdir "$O/dir.png"
+for target in link.png null.png fifo.png dir.png; do
+    N=$((N + 1))
+    err=$(timeout 60 "$PY" "$PLOTS/trajectory.py" "$O/run.json" --out "$O/$target" 2>&1 >/dev/null)
+    rc=$?
+    [ $rc -eq 2 ] || fail "trajectory.py --out $target: exit status $rc (expected 2): $err"
+    case $err in
+        "plots/trajectory.py: error: $O/$target: exists and is not a regular file"*) ;;
+        *) fail "trajectory.py --out $target: message: $err" ;;
+    esac
+done
+N=$((N + 1))
+err=$(cd "$O" && timeout 60 "$PY" -c "
+import os, sys
+sys.path.insert(0, '$PLOTS/../experiments/lib')
+import study
+fig, ax = study.pyplot().subplots()
+study.save_figure(fig, '.', 'link')" 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "study.save_figure over a symlink: exit status $rc (expected 2): $err"
+[ "$(cat "$O/victim.txt")" = "keep me" ] || fail "a refused --out wrote through its symlink"
+[ -L "$O/link.png" ] && [ -L "$O/null.png" ] && [ -p "$O/fifo.png" ] && [ -d "$O/dir.png" ] ||
+    fail "a refused --out was replaced"
+[ -c /dev/null ] || fail "/dev/null is no longer a character device"
+
 for script in trajectory.py heatmap.py scatter.py spectrum.py make_all.py; do
     run "help-$script" "$PY" "$PLOTS/$script" --help
     grep -q "^usage: plots/$script" "$T/log/help-$script.out" || fail "$script --help: no usage line"
@@ -175,6 +206,8 @@ grep -q "^ok .*good" "$T/log/make_all.out" || fail "make_all: 'good' not reporte
 grep -q "^FAILED broken" "$T/log/make_all.out" || fail "make_all: 'broken' not reported FAILED"
 is_figure "$T/exp/good/results/nc1.pdf" %PDF
 is_figure "$T/exp/good/results/nc1.png" PNG
+leftovers=$(find "$O" "$T/exp" -name '*.tmp')
+[ -z "$leftovers" ] || fail "temporary files left behind: $leftovers"
 run make_all-ok "$PY" "$PLOTS/make_all.py" --experiments "$T/exp" --only trivial
 
 SECONDS_TAKEN=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $START }")

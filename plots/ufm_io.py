@@ -24,7 +24,9 @@ This module imports neither numpy nor matplotlib at load time, so a bad file is 
 import json
 import math
 import os
+import stat
 import sys
+import tempfile
 
 RUN_COMMANDS = ("run", "net")
 COMPARE_RUNS = ("network", "ufm", "ufm_from_network")
@@ -314,13 +316,63 @@ def out_formats(out):
 
 
 def check_out(out):
-    """Validate --out before any work: a .png, .pdf or .svg in an existing directory."""
+    """Validate --out before any work: a .png, .pdf or .svg in an existing directory, and neither it
+    nor a $UFM_PLOTS_FORMATS sibling anything but a regular file where it exists."""
     ext = os.path.splitext(out)[1].lower()
     if ext not in (".png", ".pdf", ".svg"):
         fail(out, "--out must end in .png, .pdf or .svg")
     folder = os.path.dirname(out) or "."
     if not os.path.isdir(folder):
         fail(out, f"no such directory '{folder}'")
+    for path in figure_paths(out):
+        refuse_special(path)
+
+
+def refuse_special(path):
+    """fail() if `path` exists as anything but a regular file: a symlink, a device, a FIFO, a
+    directory. A figure is never written through one (a symlink to /dev/null, or to someone's file)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        fail(path, "exists and is not a regular file (a symlink, device, FIFO or directory); "
+                   "remove it or choose another --out")
+
+
+def write_figure(fig, path, **savefig_kwargs):
+    """fig.savefig(path) atomically: into a temporary file beside `path` (the umask's permissions),
+    then renamed over it, so no reader sees half a figure and an interrupted run leaves the old one.
+    The format is the extension's. Refused (fail(), status 2) where `path` is not a regular file."""
+    refuse_special(path)
+    folder = os.path.dirname(path) or "."
+    fmt = os.path.splitext(path)[1].lower().lstrip(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    except OSError as e:
+        fail(path, f"cannot write: {e.strerror or e}")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, **savefig_kwargs)
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, (OSError, ValueError)):
+            fail(path, f"cannot write: {e}")
+        raise
+    return path
+
+
+def figure_paths(out):
+    """The files `save` writes for `out`: itself, and its $UFM_PLOTS_FORMATS siblings."""
+    stem = os.path.splitext(out)[0]
+    return [out if out.lower().endswith("." + fmt) else f"{stem}.{fmt}" for fmt in out_formats(out)]
 
 
 def figure(nrows=1, ncols=1, width=5.0, height=3.6, bottom=0.55, top=0.4):
@@ -348,17 +400,9 @@ def colour_cycle():
 
 
 def save(fig, out):
-    """Write `out` (format from its extension) and the $UFM_PLOTS_FORMATS siblings; return paths."""
-    stem = os.path.splitext(out)[0]
-    written = []
-    for fmt in out_formats(out):
-        path = out if out.lower().endswith("." + fmt) else f"{stem}.{fmt}"
-        try:
-            fig.savefig(path, format=fmt, dpi=120)
-        except (OSError, ValueError) as e:
-            fail(path, f"cannot write: {e}")
-        written.append(path)
-    return written
+    """Write `out` (format from its extension) and the $UFM_PLOTS_FORMATS siblings, each atomically
+    (write_figure); return the paths."""
+    return [write_figure(fig, path, dpi=120) for path in figure_paths(out)]
 
 
 def scale_for(values):

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "cli_runner.hpp"
 
 namespace ufm {
@@ -116,6 +118,44 @@ TEST(BenchScripts, CompareRefusesABadListOrNumberBeforeAnyWork) {
                                      tmp.path());
   EXPECT_EQ(good.status, 1) << good.out;
   EXPECT_NE(good.out.find("not found"), std::string::npos) << good.out;
+}
+
+/// compare.py's and flow_anchor.py's --json: refused before any work where it is empty, in no
+/// directory, or a symlink, device or FIFO (never written through); written by temp file and rename.
+TEST(BenchScripts, JsonOutputIsRefusedOverASymlinkDeviceOrFifoAndWrittenAtomically) {
+  test::TempDir tmp;
+  const fs::path victim = tmp.path() / "victim", link = tmp.path() / "link.json", fifo = tmp.path() / "fifo.json";
+  std::ofstream(victim) << "keep me\n";
+  fs::create_symlink(victim, link);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string none = (tmp.path() / "none").string();
+  for (const std::string& script : {std::string("bench/compare.py --build-dir '") + none + "'",
+                                    std::string("bench/flow_anchor.py --ufm-sim '") + UFM_SIM_BINARY + "'"}) {
+    for (const auto& [json, message] : std::vector<std::pair<std::string, std::string>>{
+             {"''", "--json '': an empty path"},
+             {"/dev/null", "--json /dev/null: exists and is not a regular file"},
+             {link.string(), "--json " + link.string() + ": exists and is not a regular file"},
+             {fifo.string(), "--json " + fifo.string() + ": exists and is not a regular file"},
+             {none + "/x.json", "--json " + none + "/x.json: no such directory"}}) {
+      const test::CliResult r = shell("timeout 60 /usr/bin/python3 " + script + " --json " + json, tmp.path());
+      EXPECT_EQ(r.status, 2) << script << " --json " << json << "\n" << r.out;
+      EXPECT_NE(r.out.find(message), std::string::npos) << script << " --json " << json << "\n" << r.out;
+    }
+  }
+  EXPECT_EQ(test::read_text(victim), "keep me\n");
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  // The writer itself: a whole file by rename, no temporary left, the umask's permissions.
+  const fs::path out = tmp.path() / "raw.json";
+  const test::CliResult w = shell("/usr/bin/python3 -c \"import sys; sys.path.insert(0, 'bench'); import compare; "
+                                  "compare.write_json_atomically('" + out.string() + "', {'a': [1, 2]})\"",
+                                  tmp.path());
+  ASSERT_EQ(w.status, 0) << w.out;
+  EXPECT_NE(test::read_text(out).find("\"a\": ["), std::string::npos);
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path())) ++files;
+  EXPECT_EQ(files, 5u) << "victim, link, fifo, out (the shell's log) and raw.json, no temporary";
 }
 
 }  // namespace

@@ -168,16 +168,26 @@ def pyplot():
     return plt
 
 
+def figure_writer():
+    """plots/ufm_io.py, whose write_figure writes every figure (atomically, and never through a
+    symlink, device or FIFO); its error messages name the running script."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    plots = os.path.join(root, "plots")
+    if plots not in sys.path:
+        sys.path.insert(0, plots)
+    import ufm_io
+    if ufm_io.SCRIPT is None:
+        ufm_io.SCRIPT = os.path.relpath(os.path.abspath(sys.argv[0] or "figures.py"), root)
+    return ufm_io
+
+
 def save_figure(fig, directory, name, dpi=130, bbox_inches=None, announce=False):
-    """Write DIR/name.png and DIR/name.pdf, close the figure, return the two paths; with announce,
-    print `wrote DIR/name.png, .pdf`."""
+    """Write DIR/name.png and DIR/name.pdf (each atomically: figure_writer), close the figure,
+    return the two paths; with announce, print `wrote DIR/name.png, .pdf`."""
     import matplotlib.pyplot as plt
     extra = {} if bbox_inches is None else {"bbox_inches": bbox_inches}
-    paths = []
-    for ext in ("png", "pdf"):
-        path = os.path.join(directory, name + "." + ext)
-        fig.savefig(path, dpi=dpi, **extra)
-        paths.append(path)
+    write = figure_writer().write_figure
+    paths = [write(fig, os.path.join(directory, name + "." + ext), dpi=dpi, **extra) for ext in ("png", "pdf")]
     plt.close(fig)
     if announce:
         print(f"wrote {directory}/{name}.png, .pdf")

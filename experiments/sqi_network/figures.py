@@ -16,8 +16,13 @@ Writes (PNG and PDF)
 import argparse
 import json
 import os
+import sys
 
 import matplotlib
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -47,13 +52,6 @@ def per_sample(directory, name):
     return eps, Z[mask], Z.shape[0]
 
 
-def save(fig, base):
-    out = []
-    for ext in ("png", "pdf"):
-        fig.savefig(base + "." + ext, dpi=130)
-        out.append(base + "." + ext)
-    plt.close(fig)
-    return out
 
 
 def sqi(directory, nets, ufm_none, figdir):
@@ -92,7 +90,7 @@ def sqi(directory, nets, ufm_none, figdir):
                  "evaluation subset of %d training images" % (c["train_per_class"], c["lambda"], c["metric_samples"]),
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return save(fig, os.path.join(figdir, "sqi_network_sqi"))
+    return study.save_figure(fig, figdir, "sqi_network_sqi")
 
 
 def per_sample_fig(directory, nets, figdir):
@@ -126,7 +124,7 @@ def per_sample_fig(directory, nets, figdir):
         ax.grid(True, alpha=0.3)
     fig.suptitle("Per-sample SQI quantities at the end (recomputed from the saved states, z = W h (+ b))", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
-    return save(fig, os.path.join(figdir, "sqi_network_per_sample"))
+    return study.save_figure(fig, figdir, "sqi_network_per_sample")
 
 
 def nc1_fig(nets, figdir):
@@ -147,7 +145,7 @@ def nc1_fig(nets, figdir):
     ax.legend(fontsize=8)
     ax.set_title("Within-class variability per hidden layer (training evaluation subset)", fontsize=10)
     fig.tight_layout()
-    return save(fig, os.path.join(figdir, "sqi_network_nc1"))
+    return study.save_figure(fig, figdir, "sqi_network_nc1")
 
 
 def spectra_fig(nets, figdir):
@@ -179,7 +177,7 @@ def spectra_fig(nets, figdir):
     fig.suptitle("Spectra of the centered features H − μ_G 1ᵀ of every hidden layer (first %d of all singular values)"
                  % nshow, fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return save(fig, os.path.join(figdir, "sqi_network_spectra"))
+    return study.save_figure(fig, figdir, "sqi_network_spectra")
 
 
 def main():

@@ -14,8 +14,13 @@ Writes (PNG and PDF)
 import argparse
 import json
 import os
+import sys
 
 import matplotlib
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -27,13 +32,6 @@ SIDES = (("network", "network (end of training)", "tab:red"),
          ("ufm_from_network", "UFM from the network's features", "tab:green"))
 
 
-def save(fig, base):
-    out = []
-    for ext in ("png", "pdf"):
-        fig.savefig(base + "." + ext, dpi=130)
-        out.append(base + "." + ext)
-    plt.close(fig)
-    return out
 
 
 def table_fig(doc, figdir):
@@ -67,7 +65,7 @@ def table_fig(doc, figdir):
                  % (m["data"].split(" ")[0], "-".join(str(v) for v in m["dims"]), doc["network"]["summary"]["epochs"],
                     u["classes"], u["per_class"], u["dim"], u["lambda_w"], u["time"]), fontsize=9)
     fig.tight_layout()
-    return save(fig, os.path.join(figdir, "ufm_vs_network_table"))
+    return study.save_figure(fig, figdir, "ufm_vs_network_table")
 
 
 def trajectories_fig(doc, figdir):
@@ -101,7 +99,7 @@ def trajectories_fig(doc, figdir):
     fig.suptitle("The matched UFM, from a random init and from the network's penultimate features and classifier",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
-    return save(fig, os.path.join(figdir, "ufm_vs_network_trajectories"))
+    return study.save_figure(fig, figdir, "ufm_vs_network_trajectories")
 
 
 def main():
