@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "sweep_test_util.hpp"
 
@@ -31,6 +33,44 @@ Shell shell(const std::string& command) {
   const std::string cmd = "( " + command + " ) >'" + (dir.path() / "out").string() + "' 2>&1 </dev/null";
   const int raw = std::system(cmd.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, test::read_text(dir.path() / "out")};
+}
+
+// submit-sweep.sh checks its arguments and the grid before it creates OUTDIR or calls sbatch: each
+// bad one exits 2 with a message naming it. sbatch is a stub here that records any call, so this
+// runs without Slurm.
+TEST(CliSweepSlurm, SubmitRefusesBadArgumentsBeforeCreatingOrQueuingAnything) {
+  TempDir dir;
+  const fs::path grid = test::write_file(dir.path() / "g.json", test::small_grid());
+  const fs::path stub = dir.path() / "bin", calls = dir.path() / "sbatch-calls", outdir = dir.path() / "out";
+  fs::create_directories(stub);
+  test::write_file(stub / "sbatch", "#!/bin/sh\necho \"$@\" >>'" + calls.string() + "'\necho 1\n");
+  fs::permissions(stub / "sbatch", fs::perms::owner_all);
+  const std::string submit = "PATH='" + stub.string() + ":'\"$PATH\" UFM_SIM='" + std::string(UFM_SIM_BINARY) +
+                             "' bash '" + std::string(UFM_SOURCE_DIR) + "/scripts/slurm/submit-sweep.sh' ";
+  const std::string g = "'" + grid.string() + "' ", o = "'" + outdir.string() + "' ";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", "usage: submit-sweep.sh GRID.json OUTDIR SHARDS"},
+      {g + o, "usage: submit-sweep.sh GRID.json OUTDIR SHARDS"},
+      {g + "'' 2", "OUTDIR '': an empty path"},
+      {g + "/dev/null 2", "OUTDIR /dev/null: exists and is not a directory"},
+      {g + o + "0", "SHARDS 0: must be an integer from 1 to 999999"},
+      {g + o + "-3", "SHARDS -3: must be an integer from 1 to 999999"},
+      {g + o + "1e3", "SHARDS 1e3: must be an integer from 1 to 999999"},
+      {g + o + "99999999999999999999", "SHARDS 99999999999999999999: must be an integer from 1 to 999999"},
+      {"'" + (dir.path() / "missing.json").string() + "' " + o + "2", "missing.json: cannot open"}};
+  for (const auto& [args, message] : bad) {
+    const Shell r = shell(submit + args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
+  }
+  EXPECT_FALSE(fs::exists(outdir)) << "a refused submission created OUTDIR";
+  EXPECT_FALSE(fs::exists(calls)) << "a refused submission called sbatch";
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  // The stub accepts a good submission: the checks above refused for their reasons, not the stub's.
+  const Shell good = shell(submit + g + o + "2");
+  EXPECT_EQ(good.status, 0) << good.out;
+  EXPECT_TRUE(fs::is_directory(outdir));
+  EXPECT_NE(test::read_text(calls).find("--array=0-1"), std::string::npos) << test::read_text(calls);
 }
 
 TEST(CliSweepSlurm, ArrayOfThreeShardsThenMergeEqualsTheUnshardedSweep) {

@@ -7,13 +7,18 @@
 # The result is OUTDIR/all.jsonl. Environment: UFM_SIM (the binary, default build/ufm-sim).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-grid=${1:?usage: submit-sweep.sh GRID.json OUTDIR SHARDS [sbatch options]}
-outdir=${2:?usage: submit-sweep.sh GRID.json OUTDIR SHARDS [sbatch options]}
-shards=${3:?usage: submit-sweep.sh GRID.json OUTDIR SHARDS [sbatch options]}
+usage="usage: submit-sweep.sh GRID.json OUTDIR SHARDS [sbatch options]"
+die() { echo "submit-sweep.sh: $*" >&2; exit 2; }
+[[ $# -ge 3 ]] || die "$usage"
+grid=$1 outdir=$2 shards=$3
 shift 3
-mkdir -p "$outdir"
-# Validate the grid here, before anything is queued: a bad grid exits 2 with its message.
+# Everything is checked here, before anything is created or queued; a bad argument exits 2.
+[[ -n "$outdir" ]] || die "OUTDIR '': an empty path; give a directory ($usage)"
+[[ ! -e "$outdir" || -d "$outdir" ]] || die "OUTDIR $outdir: exists and is not a directory"
+[[ $shards =~ ^[1-9][0-9]{0,5}$ ]] || die "SHARDS $shards: must be an integer from 1 to 999999 ($usage)"
+# The grid: a bad one exits 2 with ufm-sim's message.
 "${UFM_SIM:-build/ufm-sim}" sweep "$grid" --list >/dev/null
+mkdir -p "$outdir"
 array=$(sbatch --parsable --array="0-$((shards - 1))" --chdir="$PWD" --output="$outdir/sweep-%A_%a.log" "$@" \
   "$here/sweep.sbatch" "$grid" "$outdir")
 array=${array%%;*}
