@@ -155,6 +155,11 @@ for script in trajectory.py heatmap.py scatter.py spectrum.py; do
     bad_file $script "$O/missing.json" "${args[@]}"
     bad_file $script "$O/notjson.txt" "${args[@]}"
 done
+for script in trajectory.py heatmap.py scatter.py spectrum.py; do
+    args=()
+    [ $script = heatmap.py ] && args=(--x lambda --y classes --metric nc1)
+    (ulimit -v 4000000; bad_file $script /dev/zero "${args[@]}")   # a device: refused, not read forever
+done
 bad_file heatmap.py "$O/run.json" --x lambda --y classes --metric nc1   # a run, not a sweep
 bad_file scatter.py "$O/run.json"                                      # no theory_check
 # --out where a symlink (to /dev/null, or to someone's file), a FIFO or a directory stands: refused
@@ -187,6 +192,29 @@ rc=$?
 [ -L "$O/link.png" ] && [ -L "$O/null.png" ] && [ -p "$O/fifo.png" ] && [ -d "$O/dir.png" ] ||
     fail "a refused --out was replaced"
 [ -c /dev/null ] || fail "/dev/null is no longer a character device"
+
+# summary.py (what scripts/install.sh ends with): a run, a JSONL run and a piped run print their
+# table; a device, an empty path, a sweep and --rows 0 are refused with one line and status 2
+run summary "$PY" "$PLOTS/summary.py" "$O/run.json" --rows 3
+grep -q "^status: " "$T/log/summary.out" || fail "summary.py: no status line"
+run summary-jsonl "$PY" "$PLOTS/summary.py" "$O/run.jsonl"
+run summary-pipe bash -c "\"$PY\" \"$PLOTS/summary.py\" <(cat \"$O/run.json\")"
+for case in "/dev/zero|/dev/zero: a device, not a regular file or a pipe" \
+            "|'': an empty path" \
+            "$O/sweep.jsonl|$O/sweep.jsonl: a sweep output, not a run" \
+            "$O/run.json --rows 0|--rows 0: must be >= 1"; do
+    N=$((N + 1))
+    file=${case%%|*}
+    want=${case#*|}
+    # shellcheck disable=SC2086
+    err=$(ulimit -v 4000000; "$PY" "$PLOTS/summary.py" ${file:-''} 2>&1 >/dev/null)
+    rc=$?
+    [ $rc -eq 2 ] || fail "summary.py ${file:-''}: exit status $rc (expected 2): $err"
+    case $err in
+        *"plots/summary.py: error: $want"*) ;;
+        *) fail "summary.py ${file:-''}: message not '$want': $err" ;;
+    esac
+done
 
 for script in trajectory.py heatmap.py scatter.py spectrum.py make_all.py; do
     run "help-$script" "$PY" "$PLOTS/$script" --help

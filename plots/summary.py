@@ -5,50 +5,64 @@ usage: python3 plots/summary.py RUN.json [--rows 8]
 Reads the JSON document written by `ufm-sim run` (or its --format jsonl stream).
 """
 import argparse
-import json
+import os
 import sys
 
-
-def load(path):
-    with open(path) as f:
-        text = f.read()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:  # jsonl: header, checkpoints, end
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        doc = dict(records[0])
-        doc["trajectory"] = [r for r in records if r.get("type") == "checkpoint"]
-        doc.update(records[-1] if records[-1].get("type") == "end" else {})
-        return doc
+if __package__:
+    from . import ufm_io
+else:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import ufm_io
 
 
 def fmt(x):
-    return "null" if x is None else f"{x:.3e}"
+    return "null" if x is None else f"{x:.3e}" if isinstance(x, (int, float)) else str(x)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="plots/summary.py", description=__doc__.split("\n")[0])
     p.add_argument("path")
-    p.add_argument("--rows", type=int, default=8, help="checkpoints to show (log-spread)")
+    p.add_argument("--rows", type=int, default=8, help="checkpoints to show (log-spread; >= 1)")
     a = p.parse_args(argv)
-    doc = load(a.path)
-    traj = doc["trajectory"]
-    cfg = doc["config"]
-    print(f"ufm-sim {doc['ufm_sim_version']}: loss={cfg['loss']} bias={cfg['bias']} "
-          f"K={cfg['classes']} n={cfg['per_class']} d={cfg['dim']} lambda={cfg['lambda']} "
-          f"dynamics={cfg['dynamics']}")
+    ufm_io.SCRIPT = "plots/summary.py"
+    if a.rows < 1:
+        p.error(f"--rows {a.rows}: must be >= 1")
+    # Any ufm-sim output the plots read (a bad file: one line and status 2); a compare document
+    # prints each of its runs.
+    for label, doc in ufm_io.load_runs(a.path, "a run"):
+        summarize(doc, a.rows, label)
+    return 0
+
+
+def summarize(doc, rows, label=""):
+    traj = doc.get("trajectory") or []
+    cfg = doc.get("config") or {}
+    settings = " ".join(f"{name}={cfg[key]}" for name, key in
+                        (("loss", "loss"), ("bias", "bias"), ("K", "classes"), ("n", "per_class"), ("d", "dim"),
+                         ("lambda", "lambda"), ("dynamics", "dynamics")) if cfg.get(key) is not None)
+    print(f"{label + ': ' if label else ''}ufm-sim {doc.get('ufm_sim_version', '?')}: {settings}")
     cols = ["step", "time", "objective", "nc1", "nc3", "etf_error_h", "accuracy"]
     print("  ".join(f"{c:>11}" for c in cols))
-    idx = sorted({round(i * (len(traj) - 1) / max(1, a.rows - 1)) for i in range(a.rows)})
+    idx = sorted({round(i * (len(traj) - 1) / max(1, rows - 1)) for i in range(rows)}) if traj else []
     for i in idx:
-        row = traj[i]
-        cells = [f"{row['step']:>11d}", f"{row['time']:>11.4g}"] + [f"{fmt(row.get(c)):>11}" for c in cols[2:]]
-        print("  ".join(cells))
-    t = doc.get("timing")  # where the wall time went (absent in documents of ufm-sim before it)
+        print("  ".join(cell(traj[i], c) for c in cols))
+    if not traj:
+        print("(no checkpoints)")
+    t = doc.get("timing") or {}  # where the wall time went (absent in documents of ufm-sim before it)
     spent = (f" (dynamics {t['dynamics_seconds']:.3f} s, {t['checkpoints']} checkpoints "
-             f"{t['checkpoint_seconds']:.3f} s)" if t else "")
+             f"{t['checkpoint_seconds']:.3f} s)"
+             if all(k in t for k in ("dynamics_seconds", "checkpoints", "checkpoint_seconds")) else "")
     print(f"status: {doc.get('status')} ({doc.get('message')}), wall {doc.get('wall_seconds', 0):.3f} s{spent}")
-    return 0
+
+
+def cell(row, column):
+    """One right-aligned cell: the step as an integer, the time to 4 digits, a metric as fmt does."""
+    v = row.get(column)
+    if column == "step" and isinstance(v, int):
+        return f"{v:>11d}"
+    if column == "time" and isinstance(v, (int, float)):
+        return f"{v:>11.4g}"
+    return f"{fmt(v):>11}"
 
 
 if __name__ == "__main__":

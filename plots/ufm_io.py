@@ -66,8 +66,19 @@ def one_line(text):
 # ---------------------------------------------------------------- reading files
 
 def read_text(path):
+    """The file's text, read whole: a regular file, or a pipe such as bash's `<(...)`, which ends with
+    its writer. A device is refused before a byte is read (/dev/zero never ends: read whole, it took
+    every byte of memory), as ufm-sim's own reader does (io/whole_file.hpp)."""
+    if path == "":
+        raise UfmError("''", "an empty path; give a ufm-sim output file")
     try:
         with open(path, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+                kind = ("a directory" if stat.S_ISDIR(mode) else
+                        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+                        "a socket" if stat.S_ISSOCK(mode) else "a special file")
+                raise UfmError(path, f"{kind}, not a regular file or a pipe")
             data = f.read()
     except OSError as e:
         raise UfmError(path, (e.strerror or str(e)).lower()) from None
