@@ -62,7 +62,7 @@ TEST_P(Experiment, QuickRunPassesItsOwnCheck) {
   EXPECT_GT(pngs, 0u) << "no figure in " << (out / "figures");
 }
 
-TEST_P(Experiment, RefusesAnEmptyOrNonDirectoryOutAndUnknownArgumentsBeforeAnyWork) {
+TEST_P(Experiment, RunCheckAndFiguresRefuseBadPathsAndArgumentsBeforeAnyWork) {
   test::TempDir tmp;
   const fs::path file = tmp.path() / "a_file";
   std::ofstream(file) << "keep me\n";
@@ -78,6 +78,24 @@ TEST_P(Experiment, RefusesAnEmptyOrNonDirectoryOutAndUnknownArgumentsBeforeAnyWo
     const test::CliResult r = shell(run + args, tmp.path());
     EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
     EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
+  }
+  // Its check.py and figures.py: a results directory that is not one, a figure directory that is a
+  // file or /dev/null, and empty paths, each one line and status 2 (they ended in tracebacks).
+  const std::string py = "/usr/bin/python3 experiments/" + GetParam();
+  const std::string dir = "'" + tmp.path().string() + "'";
+  const std::vector<std::pair<std::string, std::string>> scripts = {
+      {"/check.py /dev/null", "/check.py: error: /dev/null: not a directory"},
+      {"/check.py ''", "/check.py: error: '': an empty path"},
+      {"/check.py '" + file.string() + "'", "/check.py: error: " + file.string() + ": not a directory"},
+      {"/figures.py " + dir + " --out /dev/null", "/figures.py: error: /dev/null: exists and is not a directory"},
+      {"/figures.py " + dir + " --out '" + file.string() + "'",
+       "/figures.py: error: " + file.string() + ": exists and is not a directory"},
+      {"/figures.py " + dir + " --out ''", "/figures.py: error: '': --out: an empty path"},
+      {"/figures.py /dev/null", "/figures.py: error: /dev/null: not a directory"}};
+  for (const auto& [args, message] : scripts) {
+    const test::CliResult r = shell(py + args, tmp.path());
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("experiments/" + GetParam() + message), std::string::npos) << args << "\n" << r.out;
   }
   EXPECT_EQ(test::read_text(file), "keep me\n");
   EXPECT_TRUE(fs::is_character_file("/dev/null"));

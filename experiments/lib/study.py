@@ -31,19 +31,35 @@ import sys
 
 # ---- command lines ----
 
+def cli_error(path, why):
+    """`<script>: error: <path>: <why>` on stderr and exit status 2 (a bad argument, before any work)."""
+    script = os.path.relpath(os.path.abspath(sys.argv[0] or "study"), os.getcwd())
+    print(f"{script}: error: {path or repr(path)}: {why}", file=sys.stderr)
+    sys.exit(2)
+
+
+def results_dir(directory):
+    """DIR itself if it is a directory; else cli_error."""
+    if not directory:
+        cli_error(directory, "an empty path; give a study's results directory")
+    if not os.path.isdir(directory):
+        cli_error(directory, "not a directory" if os.path.exists(directory) else "no such directory")
+    return directory
+
+
 def check_cli(doc, style="argparse"):
-    """(DIR, quick) of `check.py DIR [--quick]`; doc: the script's docstring."""
+    """(DIR, quick) of `check.py DIR [--quick]`; doc: the script's docstring. DIR must be a directory."""
     if style == "doc":
         args = [a for a in sys.argv[1:] if not a.startswith("--")]
         if len(args) != 1:
             print(doc)
             sys.exit(2)
-        return args[0], "--quick" in sys.argv
+        return results_dir(args[0]), "--quick" in sys.argv
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("dir")
     ap.add_argument("--quick", action="store_true", help="looser thresholds for run.sh --quick")
     args = ap.parse_args()
-    return args.dir, args.quick
+    return results_dir(args.dir), args.quick
 
 
 def figures_cli(doc, style="argparse"):
@@ -60,7 +76,12 @@ def figures_cli(doc, style="argparse"):
         ap.add_argument("dir")
         ap.add_argument("--out", help="figure directory (default DIR/figures)")
         args = ap.parse_args()
-        directory, figdir = args.dir, args.out or os.path.join(args.dir, "figures")
+        directory, figdir = args.dir, os.path.join(args.dir, "figures") if args.out is None else args.out
+    if figdir == "":
+        cli_error("", "--out: an empty path; give a figure directory")
+    results_dir(directory)
+    if os.path.lexists(figdir) and not os.path.isdir(figdir):
+        cli_error(figdir, "exists and is not a directory; give a figure directory (it is created if missing)")
     os.makedirs(figdir, exist_ok=True)
     return directory, figdir
 

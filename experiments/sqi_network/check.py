@@ -17,13 +17,16 @@ Everything is read from DIR (run.sh's output); the per-sample values are recompu
 the saved states (z = W h (+ b): MSE, so the SQI uses the logits). Prints each check with its value
 and PASS/FAIL, and the tables the README quotes; exits 1 if any check fails.
 """
-import argparse
 import json
 import math
 import os
 import sys
 
 import numpy as np
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
 NETS = (("net_1hidden", 1), ("net_2hidden", 2))
 UFMS = (("ufm_bias_none", "none"), ("ufm_bias_free", "free"))
@@ -99,11 +102,7 @@ def spectrum(sv, K):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--quick", action="store_true", help="looser thresholds for run.sh --quick")
-    args = ap.parse_args()
-    directory, quick = args.dir, args.quick
+    directory, quick = study.check_cli(__doc__)
     meta = check_mode(directory, quick)
 
     # thresholds: full / quick (quick: 100 images per class, width 128; only the direction)

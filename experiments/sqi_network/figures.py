@@ -13,7 +13,6 @@ Writes (PNG and PDF)
   sqi_network_spectra: normalized singular values s_i/s_1 and the cumulative explained variance of
       the centered features of every hidden layer, at epoch 0 and at the end.
 """
-import argparse
 import json
 import os
 import sys
@@ -181,15 +180,10 @@ def spectra_fig(nets, figdir):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--out", help="figure directory (default DIR/figures)")
-    args = ap.parse_args()
-    figdir = args.out or os.path.join(args.dir, "figures")
-    os.makedirs(figdir, exist_ok=True)
-    nets = {name: load_json(args.dir, name) for name, _ in NETS}
-    ufm_none = load_json(args.dir, "ufm_bias_none")
-    written = (sqi(args.dir, nets, ufm_none, figdir) + per_sample_fig(args.dir, nets, figdir) +
+    directory, figdir = study.figures_cli(__doc__)
+    nets = {name: load_json(directory, name) for name, _ in NETS}
+    ufm_none = load_json(directory, "ufm_bias_none")
+    written = (sqi(directory, nets, ufm_none, figdir) + per_sample_fig(directory, nets, figdir) +
                nc1_fig(nets, figdir) + spectra_fig(nets, figdir))
     for w in written:
         print(w)

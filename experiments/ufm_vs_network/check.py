@@ -15,11 +15,14 @@ Claims:
   * the trained network is far from collapse: its nc1 is many orders of magnitude above the UFM's.
 Prints each check with its value and PASS/FAIL, then the table; exits 1 if any check fails.
 """
-import argparse
 import json
 import math
 import os
 import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import study  # noqa: E402
 
 TOL = 1e-6
 
@@ -29,11 +32,7 @@ def rel(a, b):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--quick", action="store_true", help="a run.sh --quick directory (same thresholds: the UFM converges either way)")
-    args = ap.parse_args()
-    directory, quick = args.dir, args.quick
+    directory, quick = study.check_cli(__doc__)
     with open(os.path.join(directory, "meta.json")) as f:
         meta = json.load(f)
     if bool(meta.get("quick")) != quick:

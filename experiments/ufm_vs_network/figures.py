@@ -11,7 +11,6 @@ Writes (PNG and PDF)
   ufm_vs_network_trajectories: both UFM runs over gradient-flow time t: relative distance of the
       objective to F*, ||H|| and ||W|| against theory's, and nc1 against the network's final nc1.
 """
-import argparse
 import json
 import os
 import sys
@@ -103,13 +102,8 @@ def trajectories_fig(doc, figdir):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir")
-    ap.add_argument("--out", help="figure directory (default DIR/figures)")
-    args = ap.parse_args()
-    figdir = args.out or os.path.join(args.dir, "figures")
-    os.makedirs(figdir, exist_ok=True)
-    with open(os.path.join(args.dir, "compare.json")) as f:
+    directory, figdir = study.figures_cli(__doc__)
+    with open(os.path.join(directory, "compare.json")) as f:
         doc = json.load(f)
     for w in table_fig(doc, figdir) + trajectories_fig(doc, figdir):
         print(w)
