@@ -2,7 +2,8 @@
 """Print a short table of a ufm-sim trajectory: how the objective and the NC metrics evolve.
 
 usage: python3 plots/summary.py RUN.json [--rows 8]
-Reads the JSON document written by `ufm-sim run` (or its --format jsonl stream).
+Reads the JSON document written by `ufm-sim run` or `net` (or its --format jsonl stream), or each run
+of a `compare` document, through ufm_io (a bad file: one line on stderr and status 2).
 """
 import argparse
 import os
@@ -52,7 +53,7 @@ def summarize(doc, rows, label=""):
     spent = (f" (dynamics {t['dynamics_seconds']:.3f} s, {t['checkpoints']} checkpoints "
              f"{t['checkpoint_seconds']:.3f} s)"
              if all(k in t for k in ("dynamics_seconds", "checkpoints", "checkpoint_seconds")) else "")
-    print(f"status: {doc.get('status')} ({doc.get('message')}), wall {doc.get('wall_seconds', 0):.3f} s{spent}")
+    print(f"status: {doc.get('status')} ({doc.get('message')}), wall {doc.get('wall_seconds') or 0:.3f} s{spent}")
 
 
 def cell(row, column):

@@ -51,8 +51,6 @@ def per_sample(directory, name):
     return eps, Z[mask], Z.shape[0]
 
 
-
-
 def sqi(directory, nets, ufm_none, figdir):
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     K = nets["net_2hidden"]["model"]["K"]

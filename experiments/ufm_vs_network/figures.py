@@ -31,8 +31,6 @@ SIDES = (("network", "network (end of training)", "tab:red"),
          ("ufm_from_network", "UFM from the network's features", "tab:green"))
 
 
-
-
 def table_fig(doc, figdir):
     rows = [r for r in doc["table"] if any(r[k] is not None for k, _, _ in SIDES)]
     rows = rows[::-1]
