@@ -155,10 +155,19 @@ for script in trajectory.py heatmap.py scatter.py spectrum.py; do
     bad_file $script "$O/missing.json" "${args[@]}"
     bad_file $script "$O/notjson.txt" "${args[@]}"
 done
+# a device: refused before a byte is read, not read forever (the limit turns a regression into an
+# error within seconds instead of the machine's memory)
 for script in trajectory.py heatmap.py scatter.py spectrum.py; do
     args=()
     [ $script = heatmap.py ] && args=(--x lambda --y classes --metric nc1)
-    (ulimit -v 4000000; bad_file $script /dev/zero "${args[@]}")   # a device: refused, not read forever
+    N=$((N + 1))
+    err=$(ulimit -v 4000000; "$PY" "$PLOTS/$script" /dev/zero "${args[@]}" --out "$T/out/never.png" 2>&1 >/dev/null)
+    rc=$?
+    [ $rc -eq 2 ] || fail "$script /dev/zero: exit status $rc (expected 2): $err"
+    case $err in
+        "plots/$script: error: /dev/zero: a device, not a regular file or a pipe") ;;
+        *) fail "$script /dev/zero: message: $err" ;;
+    esac
 done
 bad_file heatmap.py "$O/run.json" --x lambda --y classes --metric nc1   # a run, not a sweep
 bad_file scatter.py "$O/run.json"                                      # no theory_check
