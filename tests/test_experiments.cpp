@@ -40,6 +40,20 @@ test::CliResult shell(const std::string& command, const fs::path& dir) {
   return r;
 }
 
+/// Arguments and the message each must be refused with.
+using Refusals = std::vector<std::pair<std::string, std::string>>;
+
+/// Runs `command` + each case's arguments in `dir`: each must exit 2, its output holding
+/// `message_prefix` + the case's message.
+void expect_refusals(const std::string& command, const Refusals& cases, const fs::path& dir,
+                     const std::string& message_prefix = "") {
+  for (const auto& [args, message] : cases) {
+    const test::CliResult r = shell(command + args, dir);
+    EXPECT_EQ(r.status, 2) << command << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(message_prefix + message), std::string::npos) << command << args << "\n" << r.out;
+  }
+}
+
 class Experiment : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Experiment, QuickRunPassesItsOwnCheck) {
@@ -66,37 +80,29 @@ TEST_P(Experiment, RunCheckAndFiguresRefuseBadPathsAndArgumentsBeforeAnyWork) {
   test::TempDir tmp;
   const fs::path file = tmp.path() / "a_file";
   std::ofstream(file) << "keep me\n";
-  const std::string run = "bash experiments/" + GetParam() + "/run.sh --quick ";
-  const std::vector<std::pair<std::string, std::string>> bad = {
-      {"--out ''", "run.sh: --out '': an empty path"},
-      {"--out=", "run.sh: --out '': an empty path"},
-      {"--out /dev/null", "run.sh: --out /dev/null: exists and is not a directory"},
-      {"--out '" + file.string() + "'", "run.sh: --out " + file.string() + ": exists and is not a directory"},
-      {"--out", "run.sh: --out needs a directory"},
-      {"--bogus", "run.sh: unknown argument --bogus"}};
-  for (const auto& [args, message] : bad) {
-    const test::CliResult r = shell(run + args, tmp.path());
-    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
-    EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
-  }
+  expect_refusals("bash experiments/" + GetParam() + "/run.sh --quick ",
+                  {{"--out ''", "run.sh: --out '': an empty path"},
+                   {"--out=", "run.sh: --out '': an empty path"},
+                   {"--out /dev/null", "run.sh: --out /dev/null: exists and is not a directory"},
+                   {"--out '" + file.string() + "'",
+                    "run.sh: --out " + file.string() + ": exists and is not a directory"},
+                   {"--out", "run.sh: --out needs a directory"},
+                   {"--bogus", "run.sh: unknown argument --bogus"}},
+                  tmp.path());
   // Its check.py and figures.py: a results directory that is not one, a figure directory that is a
   // file or /dev/null, and empty paths, each one line and status 2 (they ended in tracebacks).
-  const std::string py = "/usr/bin/python3 experiments/" + GetParam();
   const std::string dir = "'" + tmp.path().string() + "'";
-  const std::vector<std::pair<std::string, std::string>> scripts = {
-      {"/check.py /dev/null", "/check.py: error: /dev/null: not a directory"},
-      {"/check.py ''", "/check.py: error: '': an empty path"},
-      {"/check.py '" + file.string() + "'", "/check.py: error: " + file.string() + ": not a directory"},
-      {"/figures.py " + dir + " --out /dev/null", "/figures.py: error: /dev/null: exists and is not a directory"},
-      {"/figures.py " + dir + " --out '" + file.string() + "'",
-       "/figures.py: error: " + file.string() + ": exists and is not a directory"},
-      {"/figures.py " + dir + " --out ''", "/figures.py: error: '': --out: an empty path"},
-      {"/figures.py /dev/null", "/figures.py: error: /dev/null: not a directory"}};
-  for (const auto& [args, message] : scripts) {
-    const test::CliResult r = shell(py + args, tmp.path());
-    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
-    EXPECT_NE(r.out.find("experiments/" + GetParam() + message), std::string::npos) << args << "\n" << r.out;
-  }
+  expect_refusals("/usr/bin/python3 experiments/" + GetParam(),
+                  {{"/check.py /dev/null", "/check.py: error: /dev/null: not a directory"},
+                   {"/check.py ''", "/check.py: error: '': an empty path"},
+                   {"/check.py '" + file.string() + "'", "/check.py: error: " + file.string() + ": not a directory"},
+                   {"/figures.py " + dir + " --out /dev/null",
+                    "/figures.py: error: /dev/null: exists and is not a directory"},
+                   {"/figures.py " + dir + " --out '" + file.string() + "'",
+                    "/figures.py: error: " + file.string() + ": exists and is not a directory"},
+                   {"/figures.py " + dir + " --out ''", "/figures.py: error: '': --out: an empty path"},
+                   {"/figures.py /dev/null", "/figures.py: error: /dev/null: not a directory"}},
+                  tmp.path(), "experiments/" + GetParam());
   EXPECT_EQ(test::read_text(file), "keep me\n");
   EXPECT_TRUE(fs::is_character_file("/dev/null"));
 }
@@ -118,20 +124,17 @@ TEST(Plots, EveryScriptDrawsARealOutputAndRefusesABadFile) {
 TEST(BenchScripts, CompareRefusesABadListOrNumberBeforeAnyWork) {
   test::TempDir tmp;
   const std::string compare = "/usr/bin/python3 bench/compare.py --build-dir '" + (tmp.path() / "none").string() + "' ";
-  const std::vector<std::pair<std::string, std::string>> bad = {
-      {"--models ufm", "--models ufm: unknown model 'ufm' (known: UFM,"},
-      {"--sizes small,huge", "--sizes small,huge: unknown size 'huge' (known: small, medium, paper, large)"},
-      {"--losses l2", "--losses l2: unknown loss 'l2' (known: ce, mse)"},
-      {"--threads 1,0", "--threads 1,0: must be a comma-separated list of integers >= 1"},
-      {"--threads x", "--threads x: must be a comma-separated list of integers >= 1"},
-      {"--repeats 0", "--repeats 0: must be >= 1"},
-      {"--target-time inf", "--target-time inf: must be finite and > 0"},
-      {"--anchor-tol 1", "--anchor-tol 1.0: must be in (0, 1)"}};
-  for (const auto& [args, message] : bad) {
-    const test::CliResult r = shell(compare + args, tmp.path());
-    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
-    EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
-  }
+  expect_refusals(compare,
+                  {{"--models ufm", "--models ufm: unknown model 'ufm' (known: UFM,"},
+                   {"--sizes small,huge",
+                    "--sizes small,huge: unknown size 'huge' (known: small, medium, paper, large)"},
+                   {"--losses l2", "--losses l2: unknown loss 'l2' (known: ce, mse)"},
+                   {"--threads 1,0", "--threads 1,0: must be a comma-separated list of integers >= 1"},
+                   {"--threads x", "--threads x: must be a comma-separated list of integers >= 1"},
+                   {"--repeats 0", "--repeats 0: must be >= 1"},
+                   {"--target-time inf", "--target-time inf: must be finite and > 0"},
+                   {"--anchor-tol 1", "--anchor-tol 1.0: must be in (0, 1)"}},
+                  tmp.path());
   const test::CliResult good = shell(compare + "--models 'UFM,2-layer ReLU' --sizes medium --losses mse --threads 2",
                                      tmp.path());
   EXPECT_EQ(good.status, 1) << good.out;
@@ -148,18 +151,14 @@ TEST(BenchScripts, JsonOutputIsRefusedOverASymlinkDeviceOrFifoAndWrittenAtomical
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const std::string none = (tmp.path() / "none").string();
   for (const std::string& script : {std::string("bench/compare.py --build-dir '") + none + "'",
-                                    std::string("bench/flow_anchor.py --ufm-sim '") + UFM_SIM_BINARY + "'"}) {
-    for (const auto& [json, message] : std::vector<std::pair<std::string, std::string>>{
-             {"''", "--json '': an empty path"},
-             {"/dev/null", "--json /dev/null: exists and is not a regular file"},
-             {link.string(), "--json " + link.string() + ": exists and is not a regular file"},
-             {fifo.string(), "--json " + fifo.string() + ": exists and is not a regular file"},
-             {none + "/x.json", "--json " + none + "/x.json: no such directory"}}) {
-      const test::CliResult r = shell("timeout 60 /usr/bin/python3 " + script + " --json " + json, tmp.path());
-      EXPECT_EQ(r.status, 2) << script << " --json " << json << "\n" << r.out;
-      EXPECT_NE(r.out.find(message), std::string::npos) << script << " --json " << json << "\n" << r.out;
-    }
-  }
+                                    std::string("bench/flow_anchor.py --ufm-sim '") + UFM_SIM_BINARY + "'"})
+    expect_refusals("timeout 60 /usr/bin/python3 " + script + " --json ",
+                    {{"''", "--json '': an empty path"},
+                     {"/dev/null", "--json /dev/null: exists and is not a regular file"},
+                     {link.string(), "--json " + link.string() + ": exists and is not a regular file"},
+                     {fifo.string(), "--json " + fifo.string() + ": exists and is not a regular file"},
+                     {none + "/x.json", "--json " + none + "/x.json: no such directory"}},
+                    tmp.path());
   EXPECT_EQ(test::read_text(victim), "keep me\n");
   EXPECT_TRUE(fs::is_symlink(link));
   EXPECT_TRUE(fs::is_fifo(fifo));
@@ -171,6 +170,9 @@ TEST(BenchScripts, JsonOutputIsRefusedOverASymlinkDeviceOrFifoAndWrittenAtomical
                                   tmp.path());
   ASSERT_EQ(w.status, 0) << w.out;
   EXPECT_NE(test::read_text(out).find("\"a\": ["), std::string::npos);
+  const ::mode_t umask = ::umask(0);
+  ::umask(umask);
+  EXPECT_EQ(fs::status(out).permissions(), static_cast<fs::perms>(0666 & ~umask));
   std::size_t files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path())) ++files;
   EXPECT_EQ(files, 5u) << "victim, link, fifo, out (the shell's log) and raw.json, no temporary";
