@@ -203,12 +203,17 @@ rc=$?
 [ -c /dev/null ] || fail "/dev/null is no longer a character device"
 
 # summary.py (what scripts/install.sh ends with): a run, a JSONL run and a piped run print their
-# table; a device, an empty path, a sweep and --rows 0 are refused with one line and status 2
+# table; a device, JSON nested 100,000 deep, an empty path, a sweep and --rows 0 are refused with
+# one line and status 2
 run summary "$PY" "$PLOTS/summary.py" "$O/run.json" --rows 3
 grep -q "^status: " "$T/log/summary.out" || fail "summary.py: no status line"
 run summary-jsonl "$PY" "$PLOTS/summary.py" "$O/run.jsonl"
 run summary-pipe bash -c "\"$PY\" \"$PLOTS/summary.py\" <(cat \"$O/run.json\")"
+printf '%*s' 100000 '' | tr ' ' '[' > "$O/deep.json"
+{ echo '{"type": "header"}'; printf '%*s\n' 100000 '' | tr ' ' '['; echo '{}'; } > "$O/deep.jsonl"
 for case in "/dev/zero|/dev/zero: a device, not a regular file or a pipe" \
+            "$O/deep.json|$O/deep.json: not a ufm-sim output (it nests too deeply)" \
+            "$O/deep.jsonl|$O/deep.jsonl: not a ufm-sim output (line 2 nests too deeply)" \
             "|'': an empty path" \
             "$O/sweep.jsonl|$O/sweep.jsonl: a sweep output, not a run" \
             "$O/run.json --rows 0|--rows 0: must be >= 1"; do

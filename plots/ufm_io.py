@@ -97,6 +97,8 @@ def parse_lines(path, text):
     for i, line in enumerate(lines):
         try:
             records.append(json.loads(line))
+        except RecursionError:  # Python's decoder recurses once per level: 1,000 levels end it
+            raise UfmError(path, f"not a ufm-sim output (line {i + 1} nests too deeply)") from None
         except json.JSONDecodeError as e:
             if i == len(lines) - 1 and i > 0:
                 warn(f"{path}: ignoring a cut last line {i + 1}")
@@ -111,6 +113,8 @@ def parse(path, text):
     """A JSON document (dict) or a list of JSONL records."""
     try:
         return json.loads(text)
+    except RecursionError:
+        raise UfmError(path, "not a ufm-sim output (it nests too deeply)") from None
     except json.JSONDecodeError as e:
         if "\n" not in text.strip():
             raise UfmError(path, f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None

@@ -58,6 +58,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Hostile{"--save-state ''", "--save-state"}, Hostile{"--config ''", "--config"},
                       Hostile{"--init-state ''", "--init-state"}, Hostile{"toy --out ''", "--out"},
                       Hostile{"--lambda-layer 1=0.1", "--layers >= 2"},
+                      Hostile{"--layers 3 --lambda-layer 1=0.1,2=0,1=0.2", "at most once (1 is twice)"},
                       Hostile{"--config a.json --config b.json", "given twice"}));
 
 INSTANTIATE_TEST_SUITE_P(
@@ -131,6 +132,18 @@ TEST(CliInitState, ADeviceOrAPipeAsAStateFileExits2AtOnce) {
   const auto json = run_cli("--quiet --time 1 --init-state " + state.string(), limits);
   EXPECT_EQ(json.status, 2) << json.err;
   EXPECT_NE(json.err.find("state.json: is a pipe, not a regular file"), std::string::npos) << json.err;
+}
+
+TEST(CliInitState, AStateJsonNestedAHundredThousandDeepExits2WithAShortMessage) {
+  namespace fs = std::filesystem;
+  test::TempDir dir;
+  const fs::path state = saved_state(dir);
+  write(state / "state.json", "{\"x\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+  const test::CliResult r = run_cli("--quiet --time 1 --init-state " + state.string());
+  EXPECT_EQ(r.status, 2) << r.err.substr(0, 300);
+  EXPECT_NE(r.err.find("state.json: nests arrays or objects deeper than 64 levels"), std::string::npos)
+      << r.err.substr(0, 300);
+  EXPECT_LT(r.err.size(), 400u);
 }
 
 TEST(CliConfigFile, NestedAHundredThousandDeepExits2WithAShortMessage) {

@@ -101,6 +101,7 @@ TEST(CliNet, BadDataAndOptionsExit2WithOneLineNamingThem) {
       {"net --lr-schedule step:5,3:0.1", "--lr-schedule"},
       {"net --widths 0", "--widths"},
       {"net --lambda-layer 4=1", "[1, 3]"},
+      {"net --lambda-layer 2=1,2=1", "at most once (2 is twice)"},
       {"net --init-scale 1", "--init gaussian"},
       {"net --epoch 3", "did you mean --epochs?"},
       {"net --out ''", "--out"},

@@ -200,6 +200,38 @@ TEST(CliSweep, ADeviceAsResultsIsRefusedAtOnceNotReadWithoutEnd) {
   EXPECT_FALSE(fs::exists(merged));
 }
 
+TEST(CliSweep, AGridOrResultsLineNestedAHundredThousandDeepExits2AndChangesNothing) {
+  // nlohmann parses any depth, but copying, comparing or dumping the document recurses once a level:
+  // such a grid parsed, then overflowed the stack (a segfault) when `sweep` copied it.
+  TempDir dir;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const fs::path results = dir.path() / "r.jsonl";
+  const auto grid = run_cli("sweep " + test::quoted(write_file(dir.path() / "deep.json", deep)) + " --out " +
+                            test::quoted(results));
+  EXPECT_EQ(grid.status, 2) << grid.err.substr(0, 300);
+  EXPECT_NE(grid.err.find("deep.json: nests arrays or objects deeper than 64 levels"), std::string::npos)
+      << grid.err.substr(0, 300);
+  EXPECT_LT(grid.err.size(), 400u);
+  EXPECT_FALSE(fs::exists(results));
+
+  const std::string line = R"({"type":"header","grid_hash":"0","deep":)" + deep + "}\n";
+  write_file(results, line);
+  const fs::path ok = write_file(dir.path() / "g.json", small_grid());
+  const fs::path merged = dir.path() / "m.jsonl";
+  for (const std::string& args : {"sweep " + test::quoted(ok) + " --out " + test::quoted(results),
+                                  "merge " + test::quoted(results) + " --out " + test::quoted(merged),
+                                  "sweep --table " + test::quoted(results)}) {
+    const auto r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.err.substr(0, 300);
+    EXPECT_NE(r.err.find("r.jsonl:1: nests arrays or objects deeper than 64 levels"), std::string::npos)
+        << args << "\n" << r.err.substr(0, 300);
+    EXPECT_LT(r.err.size(), 400u) << args;
+  }
+  EXPECT_EQ(fs::file_size(results), line.size());  // the sweep left the file as it was
+  EXPECT_EQ(lines_of(results), std::vector<std::string>{line.substr(0, line.size() - 1)});
+  EXPECT_FALSE(fs::exists(merged));
+}
+
 TEST(CliSweep, ADeviceAsTheGridIsRefusedAtOnceAndANamedPipeIsRead) {
   TempDir dir;
   const auto zero = run_cli("sweep /dev/zero --out " + test::quoted(dir.path() / "r.jsonl"), "ulimit -v 4000000;");

@@ -133,8 +133,10 @@ const std::vector<OptionSpec>& option_specs() {
            const auto eq = item.find('=');
            if (eq == std::string::npos)
              throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3,2=5e-4");
-           c.lambda_layer.emplace_back(parse_integer(o, item.substr(0, eq), 1, kMaxLayers),
-                                       parse_double(o, item.substr(eq + 1)));
+           const Index l = parse_integer(o, item.substr(0, eq), 1, kMaxLayers);
+           for (const auto& [given, x] : c.lambda_layer)
+             if (given == l) throw ConfigError(o, v, "each layer l at most once (" + std::to_string(l) + " is twice)");
+           c.lambda_layer.emplace_back(l, parse_double(o, item.substr(eq + 1)));
          }
          if (c.lambda_layer.empty()) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3");
        }},

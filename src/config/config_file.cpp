@@ -5,31 +5,13 @@
 
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
+#include "ufm/io/json_depth.hpp"
 #include "ufm/io/whole_file.hpp"
 
 namespace ufm {
 namespace {
 
 constexpr std::size_t kMaxConfigBytes = 16u << 20;
-constexpr int kMaxConfigDepth = 64;
-
-/// The deepest nesting of [ and { outside strings.
-int nesting_depth(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char ch : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (ch == '\\') escaped = true;
-      else if (ch == '"') in_string = false;
-      continue;
-    }
-    if (ch == '"') in_string = true;
-    else if (ch == '[' || ch == '{') deepest = std::max(deepest, ++depth);
-    else if (ch == ']' || ch == '}') --depth;
-  }
-  return deepest;
-}
 
 std::string read_text(const std::string& file) {
   if (file.empty()) throw ConfigError("--config", file, "a non-empty path");
@@ -49,8 +31,8 @@ std::string read_text(const std::string& file) {
 
 nlohmann::json read_config_document(const std::string& file) {
   const std::string text = read_text(file);
-  if (nesting_depth(text) > kMaxConfigDepth)
-    throw ConfigError("--config: " + file + " nests arrays or objects deeper than " + std::to_string(kMaxConfigDepth) +
+  if (io::json_too_deep(text))
+    throw ConfigError("--config: " + file + " nests arrays or objects deeper than " + std::to_string(io::kMaxJsonDepth) +
                           " levels; a config is a flat object of options",
                       "--config");
   try {

@@ -128,7 +128,10 @@ const std::vector<NetOption>& net_options() {
            if (eq == std::string::npos) throw ConfigError(o, v, "l=x pairs separated by commas, e.g. 1=1e-3");
            const double x = parse_real(o, item.substr(eq + 1), "l=x with x >= 0");
            if (x < 0) throw ConfigError(o, v, "l=x with x >= 0");
-           c.lambda_layer.emplace_back(parse_integer_in(o, item.substr(0, eq), 1, 100000), x);
+           const Index l = parse_integer_in(o, item.substr(0, eq), 1, 100000);
+           for (const auto& [given, _] : c.lambda_layer)
+             if (given == l) throw ConfigError(o, v, "each layer l at most once (" + std::to_string(l) + " is twice)");
+           c.lambda_layer.emplace_back(l, x);
          }
          if (c.lambda_layer.empty()) throw ConfigError(o, v, "l=x pairs separated by commas");
        }},

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "ufm/config/config_error.hpp"
+#include "ufm/io/json_depth.hpp"
 #include "ufm/io/npy.hpp"
 #include "ufm/io/whole_file.hpp"
 
@@ -266,6 +267,8 @@ Json read_state_json(const fs::path& path) {
   } catch (const ReadRefused& e) {
     throw IoError(path.string() + ": " + e.what());
   }
+  if (json_too_deep(text))
+    throw IoError(path.string() + ": nests arrays or objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   Json j;
   try {
     j = Json::parse(text);

@@ -19,6 +19,7 @@
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/config/resources.hpp"
+#include "ufm/io/json_depth.hpp"
 #include "ufm/io/whole_file.hpp"
 
 namespace ufm::sweep {
@@ -476,6 +477,8 @@ Grid load_grid(const std::string& file, const std::function<bool(long)>& keep, i
     if (e.reason() == io::ReadRefused::Reason::kWrongKind) throw GridError(path + ": not a grid file: it " + e.what());
     throw GridError(path + ": " + e.what());
   }
+  if (io::json_too_deep(text))
+    throw GridError(path + ": nests arrays or objects deeper than " + std::to_string(io::kMaxJsonDepth) + " levels");
   Json source;
   try {
     source = Json::parse(text);

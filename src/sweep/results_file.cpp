@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ufm/config/config_error.hpp"
+#include "ufm/io/json_depth.hpp"
 #include "ufm/io/whole_file.hpp"
 #include "ufm/version.hpp"
 
@@ -54,6 +55,9 @@ class ResultsParser {
  private:
   void line(std::string_view text) {
     ++line_no_;
+    if (io::json_too_deep(text))
+      throw ResultsError(where() + ": nests arrays or objects deeper than " + std::to_string(io::kMaxJsonDepth) +
+                         " levels; is this the output of ufm-sim sweep?");
     Json j;
     try {
       j = Json::parse(text);
