@@ -89,6 +89,20 @@ TEST(CliOutputPaths, AFileSizeLimitExits5AndLeavesNoTempFileNorState) {
   EXPECT_EQ(listing(dir.path()), Names{});
 }
 
+TEST(CliOutputPaths, AFileSizeLimitAloneExits5RatherThanKillingTheRunMidWrite) {
+  // The shell's default leaves SIGXFSZ at its default action, which killed the run at the first write
+  // past `ulimit -f` (status 153) and left the temporary file behind. ufm-sim ignores it itself.
+  TempDir dir;
+  for (const std::string command : {"run", "net"}) {
+    const std::string args = command == "run" ? std::string(kShortRun)
+                                              : "net --quiet --data synthetic --widths 8 --epochs 1";
+    const CliResult r = run_cli(args + " --out " + (dir.path() / "r.json").string(), "ulimit -f 4;");
+    EXPECT_EQ(r.status, 5) << command << ": " << r.err;
+    EXPECT_NE(r.err.find(std::strerror(EFBIG)), std::string::npos) << r.err;
+    EXPECT_EQ(listing(dir.path()), Names{}) << command;
+  }
+}
+
 TEST(CliOutputPaths, AFullStdoutExits5NamingStdoutNotSuccess) {
   // `ufm-sim > r.json` on a full disk exited 0 with the document lost. run_cli sends stdout to a file;
   // a file-size limit of one block (SIGXFSZ ignored: writes past it fail with EFBIG) fills it.

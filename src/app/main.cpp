@@ -1,5 +1,6 @@
 /// ufm-sim: the command-line front end. `run` is the default subcommand.
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,6 +101,10 @@ int dispatch(std::vector<std::string> args) {
 
 int main(int argc, char** argv) {
   ufm::hold_closed_standard_descriptors();  // before any file is opened
+  // Past a file-size limit (`ulimit -f`) a write raises SIGXFSZ, whose default action killed the
+  // process (status 153) and left its temporary files behind. Ignored, the write fails with EFBIG,
+  // and the output's error path reports it, removes the temporary file and exits 5.
+  std::signal(SIGXFSZ, SIG_IGN);
   ufm::keep_freed_memory_in_heap();  // each checkpoint's buffers reuse the last one's pages
   const int status = dispatch({argv + 1, argv + argc});
   // A help text or --version that stdout could not take (`ufm-sim --help > /dev/full`) is an output
