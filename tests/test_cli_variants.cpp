@@ -90,6 +90,25 @@ TEST(CliTheory, PrintsThePredictionOrANullWithTheReason) {
   EXPECT_EQ(run_cli("theory --lambda -1").status, 2);
 }
 
+TEST(CliTheory, TheoryAndToyDocumentsRecordVersionConfigSeedAndWallTime) {
+  // Every output records its config, seed, version and wall time. The toy's options were under
+  // "input" and neither recorded a seed; both draw nothing, so the seed is null.
+  const test::CliResult theory = run_cli("theory --classes 3");
+  const test::CliResult toy = run_cli("toy --p 0.2,0.5,0.3 --time 10");
+  ASSERT_EQ(theory.status, 0) << theory.err;
+  ASSERT_EQ(toy.status, 0) << toy.err;
+  for (const test::CliResult* r : {&theory, &toy}) {
+    const json doc = r->json();
+    for (const char* key : {"ufm_sim_version", "command", "config", "seed", "wall_seconds"})
+      EXPECT_TRUE(doc.contains(key)) << doc["command"] << " lacks " << key;
+    EXPECT_TRUE(doc["seed"].is_null()) << doc["command"];
+  }
+  EXPECT_EQ(theory.json()["config"]["classes"], 3);
+  EXPECT_EQ(toy.json()["config"]["p"], json({0.2, 0.5, 0.3}));
+  EXPECT_EQ(toy.json()["config"]["time"], 10.0);
+  EXPECT_FALSE(toy.json().contains("input"));
+}
+
 TEST(CliTheory, CheckTheoryPassesAtConvergenceAndExits4Before) {
   const std::string model = " --quiet --loss mse --bias free --lambda 1e-2 --classes 3 --per-class 4 --dim 5";
   const test::CliResult done =

@@ -32,7 +32,7 @@ def main():
 
     for p in points:
         doc = p["doc"]
-        pv, a0 = doc["input"]["p"], doc["input"]["a0"]
+        pv, a0 = doc["config"]["p"], doc["config"]["a0"]
         tag = "p=(%g,%g,%g) a0=(%g,%g,%g)" % (*pv, *a0)
         tr = doc["trajectory"]
         T = tr[-1]["t"]

@@ -23,11 +23,11 @@ plt = study.pyplot()
 
 
 def ptag(p):
-    return "p = (%g, %g, %g)" % tuple(p["doc"]["input"]["p"])
+    return "p = (%g, %g, %g)" % tuple(p["doc"]["config"]["p"])
 
 
 def atag(p):
-    return "a(0) = (%g, %g, %g)" % tuple(p["doc"]["input"]["a0"])
+    return "a(0) = (%g, %g, %g)" % tuple(p["doc"]["config"]["a0"])
 
 
 def main():
@@ -35,12 +35,12 @@ def main():
     points = study.load_points(directory)
     ps = []
     for p in points:
-        if tuple(p["doc"]["input"]["p"]) not in ps:
-            ps.append(tuple(p["doc"]["input"]["p"]))
+        if tuple(p["doc"]["config"]["p"]) not in ps:
+            ps.append(tuple(p["doc"]["config"]["p"]))
     a0s = []
     for p in points:
-        if tuple(p["doc"]["input"]["a0"]) not in a0s:
-            a0s.append(tuple(p["doc"]["input"]["a0"]))
+        if tuple(p["doc"]["config"]["a0"]) not in a0s:
+            a0s.append(tuple(p["doc"]["config"]["a0"]))
     colors = {pv: plt.get_cmap("tab10")(i) for i, pv in enumerate(ps)}
     markers = {a: m for a, m in zip(a0s, "os^Dv<>")}
     styles = {a: s for a, s in zip(a0s, ["-", "--", ":", "-."])}
@@ -49,10 +49,10 @@ def main():
     # 1. the gap over time, a(0) = the first initial condition
     fig, ax = plt.subplots(figsize=(8, 5))
     for p in points:
-        if tuple(p["doc"]["input"]["a0"]) != a0s[0]:
+        if tuple(p["doc"]["config"]["a0"]) != a0s[0]:
             continue
         tr = [c for c in p["doc"]["trajectory"] if c["t"] > 0]
-        col = colors[tuple(p["doc"]["input"]["p"])]
+        col = colors[tuple(p["doc"]["config"]["p"])]
         ax.plot([c["t"] for c in tr], [c["gap"] for c in tr], color=col,
                 label="%s, limit %.3f" % (ptag(p), p["doc"]["limit"]))
         ax.axhline(p["doc"]["limit"], color=col, ls="--", lw=0.8)
@@ -72,7 +72,7 @@ def main():
     lo, hi = min(lims) - 0.3, max(lims) + 0.3
     ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, label="h(1) − h(−1) = log(p₃/(2p₁))")
     for p in points:
-        pv, a = tuple(p["doc"]["input"]["p"]), tuple(p["doc"]["input"]["a0"])
+        pv, a = tuple(p["doc"]["config"]["p"]), tuple(p["doc"]["config"]["a0"])
         ax.scatter(math.log(pv[2] / (2 * pv[0])), p["doc"]["trajectory"][-1]["gap"], color=colors[pv],
                    marker=markers[a], s=40, facecolors="none" if a != a0s[0] else colors[pv])
     for pv in ps:
@@ -91,7 +91,7 @@ def main():
     # 3. the 1/t rate
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     for p in points:
-        pv, a = tuple(p["doc"]["input"]["p"]), tuple(p["doc"]["input"]["a0"])
+        pv, a = tuple(p["doc"]["config"]["p"]), tuple(p["doc"]["config"]["a0"])
         tr = [c for c in p["doc"]["trajectory"] if c["t"] > 0]
         t = np.array([c["t"] for c in tr])
         e = np.array([c["error"] for c in tr])

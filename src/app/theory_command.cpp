@@ -109,6 +109,7 @@ int theory_command(const std::vector<std::string>& args) {
   doc["ufm_sim_version"] = kVersion;
   doc["command"] = "theory";
   doc["config"] = model_json(config);
+  doc["seed"] = nullptr;  // a closed form: nothing is drawn
   doc.update(prediction_json(predict_for(config)));
   doc["wall_seconds"] = steady_seconds() - start;
   const std::string text = doc.dump(1) + "\n";

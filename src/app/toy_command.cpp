@@ -109,6 +109,7 @@ int toy_command(const std::vector<std::string>& args) {
   doc["ufm_sim_version"] = kVersion;
   doc["command"] = "toy";
   doc.update(to_json(result, input));
+  doc["config"]["out"] = out.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(out);
   doc["wall_seconds"] = steady_seconds() - start;
   const std::string text = doc.dump(1) + "\n";
   try {

@@ -61,6 +61,7 @@ void run_theory(const SweepPoint& point, bool keep, PointOutcome& out) {
     out.document["ufm_sim_version"] = kVersion;
     out.document["command"] = "theory";
     out.document["config"] = point.resolved->config;
+    out.document["seed"] = nullptr;  // a closed form: nothing is drawn
     out.document.update(prediction);
   }
 }

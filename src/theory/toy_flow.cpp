@@ -83,14 +83,15 @@ ToyFlowResult run_toy_flow(const ToyFlowInput& in) {
 
 nlohmann::ordered_json to_json(const ToyFlowResult& r, const ToyFlowInput& in) {
   nlohmann::ordered_json j;
+  j["config"] = {{"p", in.p},
+                 {"a0", in.a0},
+                 {"time", in.time},
+                 {"num_checkpoints", in.num_checkpoints},
+                 {"abs_tol", in.abs_tol},
+                 {"rel_tol", in.rel_tol}};
+  j["seed"] = nullptr;  // a deterministic flow from a0: nothing is drawn
   j["model"] = "wojtowytsch_e_toy";
   j["theorem"] = "g";
-  j["input"] = {{"p", in.p},
-                {"a0", in.a0},
-                {"time", in.time},
-                {"num_checkpoints", in.num_checkpoints},
-                {"abs_tol", in.abs_tol},
-                {"rel_tol", in.rel_tol}};
   j["limit"] = r.limit;
   j["summary"] = {{"status", std::string(to_string(r.summary.status))},
                   {"message", r.summary.message},

@@ -61,7 +61,8 @@ struct ToyFlowResult {
 /// (grad_tol = 0: the gradient only decays like 1/t), recording every checkpoint.
 ToyFlowResult run_toy_flow(const ToyFlowInput& input);
 
-/// {"model", "input": {...}, "limit", "summary": {...}, "trajectory": [{t, a, risk, gap, error}]}.
+/// {"config": {p, a0, time, num_checkpoints, abs_tol, rel_tol}, "seed": null, "model", "theorem",
+///  "limit", "summary": {...}, "trajectory": [{t, a, risk, gap, error}]}.
 nlohmann::ordered_json to_json(const ToyFlowResult& result, const ToyFlowInput& input);
 
 }  // namespace ufm
