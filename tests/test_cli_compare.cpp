@@ -87,6 +87,7 @@ TEST(CliCompare, BadOptionsExit2BeforeTrainingNamingTheOption) {
            {" --format jsonl", "--format: got 'jsonl', allowed: json (compare writes one document)"},
            {" --widths 0", "--widths"},
            {" --ufm-bogus 1", "(see ufm-sim run --help)"},  // it said --ufm-help, which no command has
+           {" --metric-sample 4", "(did you mean --metric-samples?) (see ufm-sim compare --help)"},  // said net
        }) {
     const test::CliResult r = run_cli(kCompare + args);
     EXPECT_EQ(r.status, 2) << args;

@@ -118,6 +118,18 @@ TEST(Plots, EveryScriptDrawsARealOutputAndRefusesABadFile) {
   EXPECT_EQ(r.status, 0) << r.out;
 }
 
+/// Every `build/ufm-sim` and `python3 plots/` command the README shows runs as written: each in the
+/// README's order, in a scratch directory, stopped by SIGINT after a few seconds (tests/readme_commands.py).
+/// A renamed option or a changed range in the code, with the README left behind, exits 2 here.
+TEST(Readme, EveryUfmSimAndPlotsCommandRunsAsWritten) {
+  test::TempDir tmp;
+  const test::CliResult r = shell("/usr/bin/python3 tests/readme_commands.py README.md '" +
+                                      std::string(UFM_SIM_BINARY) + "' . '" + (tmp.path() / "s").string() + "'",
+                                  tmp.path());
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("README commands run, 0 failed"), std::string::npos) << r.out;
+}
+
 /// bench/compare.py checks its lists and numbers before anything else (here, before it looks for its
 /// build): a bad entry names the flag, the value and what is known, with status 2. A good list gets
 /// past the check to the missing build (status 1). Stdlib only: no PyTorch needed.

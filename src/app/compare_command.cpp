@@ -203,7 +203,7 @@ int compare_command(const std::vector<std::string>& args) {
       }
     const CompareArgs split = split_arguments(args);
     bool unused_help = false;
-    c = parse_net_options(split.net, unused_help);
+    c = parse_net_options(split.net, unused_help, "ufm-sim compare");
     if (c.format != OutputFormat::kJson)
       throw ConfigError("--format", "jsonl", "json (compare writes one document)");
     if (!c.out.empty()) {

@@ -259,11 +259,11 @@ bool given(const NetConfig& c, const std::string& name) {
 
 }  // namespace
 
-NetConfig parse_net_options(const std::vector<std::string>& args, bool& help) {
+NetConfig parse_net_options(const std::vector<std::string>& args, bool& help, const std::string& command) {
   help = std::find(args.begin(), args.end(), "--help") != args.end() ||
          std::find(args.begin(), args.end(), "-h") != args.end();
   if (help) return {};
-  check_arguments(args, shapes(), "ufm-sim net");
+  check_arguments(args, shapes(), command);
   std::string config_file;
   bool has_config = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -285,7 +285,7 @@ NetConfig parse_net_options(const std::vector<std::string>& args, bool& help) {
         for (const NetOption& cand : net_options()) keys.push_back(json_key(cand.name));
         const std::string near = nearest_name(key, keys);
         throw ConfigError(config_file + ": unknown key '" + abbreviate(key, 60) + "'" +
-                              (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see ufm-sim net --help",
+                              (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see " + command + " --help",
                           "--config");
       }
       if (value.is_null() || skipped.count(key)) continue;

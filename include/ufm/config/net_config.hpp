@@ -61,8 +61,10 @@ struct NetConfig {
 };
 
 /// Parses `ufm-sim net` options (without the subcommand); `--config FILE` first, the command line
-/// wins. help: the help text was requested (printed by the caller). Throws ConfigError.
-NetConfig parse_net_options(const std::vector<std::string>& args, bool& help);
+/// wins. help: the help text was requested (printed by the caller). Throws ConfigError, whose
+/// messages send the user to `command --help` (`ufm-sim compare` parses its network options here).
+NetConfig parse_net_options(const std::vector<std::string>& args, bool& help,
+                            const std::string& command = "ufm-sim net");
 
 /// Ranges and combinations; throws ConfigError naming the option.
 void validate(const NetConfig& config);
