@@ -61,6 +61,17 @@ INSTANTIATE_TEST_SUITE_P(
                       Hostile{"--layers 3 --lambda-layer 1=0.1,2=0,1=0.2", "at most once (1 is twice)"},
                       Hostile{"--config a.json --config b.json", "given twice"}));
 
+// A Latin-1 file name is a valid path, but JSON holds UTF-8 only: every command records its options
+// in its output, and the write failed with an internal error (status 1) after the work, output lost.
+INSTANTIATE_TEST_SUITE_P(
+    ArgumentsThatAreNotUtf8, CliRefuses,
+    ::testing::Values(Hostile{"--time 1 --out 'bad\xff.json'", "--out: got \"bad\xef\xbf\xbd.json\", allowed: UTF-8"},
+                      Hostile{"theory --out='t\xfe.json'", "--out: got \"--out=t"},
+                      Hostile{"toy --out 'y\xc3.json'", "--out: got"},
+                      Hostile{"net --epochs 1 --out 'n\xed\xa0\x80.json'", "--out: got"},  // a UTF-16 surrogate
+                      Hostile{"--time 1 --save-state 's\xff'", "--save-state: got"},
+                      Hostile{"sweep 'g\xff.json' --out r.jsonl", "argument 2: got"}));
+
 INSTANTIATE_TEST_SUITE_P(
     Messages, CliRefuses,
     ::testing::Values(Hostile{"--out /nonexistent-dir/x.json", "--out"},

@@ -20,6 +20,7 @@
 #include "ufm/app/standard_streams.hpp"
 #include "ufm/app/theory_command.hpp"
 #include "ufm/app/toy_command.hpp"
+#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/io/atomic_file.hpp"
 #include "ufm/parallel.hpp"
@@ -50,6 +51,10 @@ int dispatch(std::vector<std::string> args) {
     const char* requested = std::getenv("OMP_NUM_THREADS");
     std::cerr << "ufm-sim: error: OMP_NUM_THREADS: got '" << (requested ? requested : "?") << "', allowed: at most "
               << ufm::kMaxThreads << " threads\n";
+    return ufm::kExitBadInput;
+  }
+  if (const std::string why = ufm::non_utf8_argument(args); !why.empty()) {
+    std::cerr << "ufm-sim: error: " << why << "\n";
     return ufm::kExitBadInput;
   }
   try {

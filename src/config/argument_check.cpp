@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "ufm/config/config_error.hpp"
 
 namespace ufm {
@@ -33,6 +35,26 @@ std::string nearest_name(const std::string& given, const std::vector<std::string
     if (d < best_distance) best = name, best_distance = d;
   }
   return best;
+}
+
+std::string non_utf8_argument(std::span<const std::string> args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const nlohmann::json text = args[i];
+    try {
+      (void)text.dump();  // the check nlohmann makes when the output is written
+    } catch (const nlohmann::json::type_error&) {
+      const std::string shown = abbreviate(text.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      const std::string& arg = args[i];
+      const bool value = i > 0 && args[i - 1].rfind("--", 0) == 0 && args[i - 1].find('=') == std::string::npos;
+      const bool joined = arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos;  // --out=VALUE
+      const std::string name = value    ? args[i - 1]
+                               : joined ? arg.substr(0, arg.find('='))
+                                        : "argument " + std::to_string(i + 1);
+      return name + ": got " + shown + ", allowed: UTF-8 text (every output records its options in JSON, which "
+             "holds UTF-8 only; invalid bytes shown as \uFFFD)";
+    }
+  }
+  return "";
 }
 
 void check_arguments(std::span<const std::string> args, const std::vector<OptionShape>& known,

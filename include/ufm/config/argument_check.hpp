@@ -21,6 +21,13 @@ struct OptionShape {
 void check_arguments(std::span<const std::string> args, const std::vector<OptionShape>& known,
                      const std::string& command);
 
+/// The first argument that is not UTF-8 text (a Latin-1 file name, a stray byte), as a message
+/// naming its option ("--out: got \"bad\uFFFD.json\", allowed: UTF-8 text ..."), or "" when every
+/// argument is UTF-8. Every command records its options in its JSON output, and JSON holds UTF-8
+/// only: nlohmann refused to write such a string, and the command ended in an internal error after
+/// its work, its output lost. Checked first, by main, for every command.
+std::string non_utf8_argument(std::span<const std::string> args);
+
 /// The known name closest to `given` by edit distance, or "" when none is close (distance <= 2, or
 /// <= a third of the name's length for longer names).
 std::string nearest_name(const std::string& given, const std::vector<std::string>& known);
