@@ -56,6 +56,8 @@ TEST(CliSweep, EachBadGridExitsTwoWithItsMessageAndWritesNothing) {
       {R"({"axes": {"lr": [0.5]}})", "axis 'lr' value 0.5: --lr"},
       {R"({"axes": {"lambda": [1e-3]}, "zip": [["lambda"]]})", "zip: group [\"lambda\"] must list at least two axis names"},
       {"{not json", "not valid JSON"},
+      // JSON allows a repeated key and nlohmann kept the last: one "lambda" axis of two ran, silently.
+      {R"({"axes": {"lambda": [1e-3], "lambda": [2e-3]}})", "key 'lambda' appears twice in one object (at axes.lambda)"},
   };
   for (const Case& c : cases) {
     const fs::path grid = write_file(dir.path() / "g.json", c.grid);

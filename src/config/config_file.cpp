@@ -5,7 +5,7 @@
 
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
-#include "ufm/io/json_depth.hpp"
+#include "ufm/io/json_input.hpp"
 #include "ufm/io/whole_file.hpp"
 
 namespace ufm {
@@ -31,12 +31,10 @@ std::string read_text(const std::string& file) {
 
 nlohmann::json read_config_document(const std::string& file) {
   const std::string text = read_text(file);
-  if (io::json_too_deep(text))
-    throw ConfigError("--config: " + file + " nests arrays or objects deeper than " + std::to_string(io::kMaxJsonDepth) +
-                          " levels; a config is a flat object of options",
-                      "--config");
   try {
-    return nlohmann::json::parse(text);
+    return io::parse_json_input(text);
+  } catch (const io::JsonInputError& e) {
+    throw ConfigError("--config: " + file + " " + e.what() + "; a config is a flat object of options", "--config");
   } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers such as 1e400 (out_of_range)
     throw ConfigError("--config: " + file + " is not valid JSON: " + abbreviate(e.what(), 200), "--config");
   }

@@ -19,7 +19,7 @@
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/config/resources.hpp"
-#include "ufm/io/json_depth.hpp"
+#include "ufm/io/json_input.hpp"
 #include "ufm/io/whole_file.hpp"
 
 namespace ufm::sweep {
@@ -477,11 +477,11 @@ Grid load_grid(const std::string& file, const std::function<bool(long)>& keep, i
     if (e.reason() == io::ReadRefused::Reason::kWrongKind) throw GridError(path + ": not a grid file: it " + e.what());
     throw GridError(path + ": " + e.what());
   }
-  if (io::json_too_deep(text))
-    throw GridError(path + ": nests arrays or objects deeper than " + std::to_string(io::kMaxJsonDepth) + " levels");
   Json source;
   try {
-    source = Json::parse(text);
+    source = io::parse_json_input<Json>(text);
+  } catch (const io::JsonInputError& e) {
+    throw GridError(path + ": " + e.what());
   } catch (const nlohmann::json::exception& e) {
     throw GridError(path + ": not valid JSON: " + abbreviate(e.what(), 200));
   }
