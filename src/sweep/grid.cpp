@@ -305,6 +305,9 @@ Grid parse_grid(const nlohmann::ordered_json& source, const std::string& name, c
     throw GridError(name + ": unknown key '" + abbreviate(key, 60) + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)") +
                     ", allowed: command | base | axes | seeds | zip | description");
   }
+  if (source.contains("description") && !source["description"].is_string())
+    throw GridError(name + ": description: a string (free text, kept in the results' header), got " +
+                    short_dump(source["description"]));
   if (source.contains("command")) {
     const Json& c = source["command"];
     const std::string s = c.is_string() ? c.get<std::string>() : c.dump();
