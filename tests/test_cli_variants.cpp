@@ -1,6 +1,8 @@
 /// Imbalanced classes, the fixed ETF classifier, `ufm-sim theory` and `--check-theory`, end to end.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "cli_runner.hpp"
 
 namespace ufm {
@@ -107,6 +109,26 @@ TEST(CliTheory, TheoryAndToyDocumentsRecordVersionConfigSeedAndWallTime) {
   EXPECT_EQ(toy.json()["config"]["p"], json({0.2, 0.5, 0.3}));
   EXPECT_EQ(toy.json()["config"]["time"], 10.0);
   EXPECT_FALSE(toy.json().contains("input"));
+}
+
+TEST(CliToy, ConfigOfAPreviousOutputRerunsItAndTheCommandLineWins) {
+  test::TempDir dir;
+  const std::string first = (dir.path() / "a.json").string(), again = (dir.path() / "b.json").string();
+  ASSERT_EQ(run_cli("toy --p 0.2,0.5,0.3 --a0 1,0,-1 --time 100 --out " + first).status, 0);
+  const test::CliResult rerun = run_cli("toy --config " + first + " --out " + again);
+  ASSERT_EQ(rerun.status, 0) << rerun.err;
+  json a = json::parse(test::read_text(first)), b = json::parse(test::read_text(again));
+  for (json* d : {&a, &b}) d->erase("wall_seconds"), (*d)["config"].erase("out");
+  EXPECT_EQ(a, b);  // the same flow, bit for bit
+  const test::CliResult shorter = run_cli("toy --config " + first + " --time 10");
+  ASSERT_EQ(shorter.status, 0) << shorter.err;
+  EXPECT_EQ(shorter.json()["config"]["time"], 10.0);
+  EXPECT_EQ(shorter.json()["config"]["p"], json({0.2, 0.5, 0.3}));
+  const std::string typo = (dir.path() / "typo.json").string();
+  std::ofstream(typo) << R"({"pp": "0.2,0.5,0.3"})";
+  const test::CliResult bad = run_cli("toy --config " + typo);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("unknown key 'pp' (did you mean 'p'?)"), std::string::npos) << bad.err;
 }
 
 TEST(CliTheory, CheckTheoryPassesAtConvergenceAndExits4Before) {

@@ -13,6 +13,7 @@
 #include "ufm/app/steady_seconds.hpp"
 #include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
+#include "ufm/config/config_file.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/io/atomic_file.hpp"
 #include "ufm/theory/toy_flow.hpp"
@@ -45,9 +46,49 @@ double parse_positive(const std::string& option, const std::string& v) {
   return x;
 }
 
+/// The options of `--config FILE` (a JSON object of toy options, or a previous toy output, whose
+/// `config` is used without its `out`), as arguments placed before the command line's, which win.
+std::vector<std::string> with_config_file(const std::vector<std::string>& args, const std::vector<OptionShape>& known) {
+  std::string file;
+  bool given = false;
+  std::vector<std::string> rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      file = args[++i], given = true;
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      file = args[i].substr(9), given = true;
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  if (!given) return args;
+  bool is_output = false;
+  const nlohmann::json doc = config_object(read_config_document(file), file, is_output);
+  std::vector<std::string> keys;
+  for (const OptionShape& o : known)
+    if (o.name != "config") keys.push_back(json_key(o.name));
+  std::vector<std::string> merged;
+  for (const auto& [key, value] : doc.items()) {
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      const std::string near = nearest_name(key, keys);
+      throw ConfigError(file + ": unknown key '" + abbreviate(key, 60) + "'" +
+                            (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see ufm-sim toy --help",
+                        "--config");
+    }
+    if (value.is_null() || (is_output && key == "out")) continue;
+    std::string name = key;
+    std::replace(name.begin(), name.end(), '_', '-');
+    merged.push_back("--" + name);
+    merged.push_back(as_argument(key, value, file));
+  }
+  merged.insert(merged.end(), rest.begin(), rest.end());
+  return merged;
+}
+
 }  // namespace
 
-int toy_command(const std::vector<std::string>& args) {
+int toy_command(const std::vector<std::string>& given_args) {
+  std::vector<std::string> args = given_args;  // with --config FILE's options put first
   CLI::App app{"ufm-sim toy: gradient flow of the Wojtowytsch-E shallow-network toy (theory.md §5 (g)); reports "
                "h(1) - h(-1) = a3 - a2 - a1 against its limit log(p3/(2 p1)) at log-spaced times",
                "ufm-sim toy"};
@@ -64,13 +105,22 @@ int toy_command(const std::vector<std::string>& args) {
       ->type_name("NUM");
   app.add_option("--out", out, "write the JSON here (atomically; a device or FIFO is written directly) instead of stdout")
       ->type_name("PATH");
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "a JSON object of these options (p, a0, time, num_checkpoints, abs_tol, rel_tol, out), or a "
+                 "previous toy output (its config, without out); the command line wins")
+      ->type_name("FILE");
   app.footer("exit status: 0 done, 2 bad input or out of memory, 3 diverged, 5 the output (--out or stdout) not\n"
              "written (disk full, I/O error).");
   for (CLI::Option* o : app.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  const std::vector<OptionShape> shapes = {{"p"}, {"a0"}, {"time"}, {"num-checkpoints"}, {"abs-tol"}, {"rel-tol"}, {"out"}};
+  const std::vector<OptionShape> shapes = {{"p"},       {"a0"},      {"time"}, {"num-checkpoints"},
+                                           {"abs-tol"}, {"rel-tol"}, {"out"},  {"config", true, true}};
   ToyFlowInput input;
   try {
     check_arguments(args, shapes, "ufm-sim toy");
+    if (std::find(args.begin(), args.end(), "--help") == args.end() &&
+        std::find(args.begin(), args.end(), "-h") == args.end())
+      args = with_config_file(args, shapes);
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
     input.p = parse_triple("--p", p, true);
