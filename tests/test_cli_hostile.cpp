@@ -191,7 +191,7 @@ TEST(CliConfigFile, ADirectoryAnOverflowingNumberAndAnArrayValueExit2) {
   write(twice, R"({"lambda": 1e-3, "loss": "ce", "lambda": 2e-3})");  // nlohmann kept the last, silently
   const test::CliResult k = run_cli("--quiet --config " + twice.string());
   EXPECT_EQ(k.status, 2) << k.err;
-  EXPECT_NE(k.err.find("twice.json key 'lambda' appears twice in one object"), std::string::npos) << k.err;
+  EXPECT_NE(k.err.find("twice.json: key 'lambda' appears twice in one object"), std::string::npos) << k.err;
 
   const auto typo = dir.path() / "typo.json";
   write(typo, R"({"lamda": 1})");

@@ -57,7 +57,8 @@ TEST(CliSweep, EachBadGridExitsTwoWithItsMessageAndWritesNothing) {
       {R"({"axes": {"lambda": [1e-3]}, "zip": [["lambda"]]})", "zip: group [\"lambda\"] must list at least two axis names"},
       {"{not json", "not valid JSON"},
       // JSON allows a repeated key and nlohmann kept the last: one "lambda" axis of two ran, silently.
-      {R"({"axes": {"lambda": [1e-3], "lambda": [2e-3]}})", "key 'lambda' appears twice in one object (at axes.lambda)"},
+      {R"({"axes": {"lambda": [1e-3], "lambda": [2e-3]}})",
+       "key 'lambda' appears twice in one object (at axes.lambda)"},
       {R"({"axes": {"lambda": [1e-3]}, "description": 123})", "description: a string (free text"},
   };
   for (const Case& c : cases) {

@@ -34,7 +34,7 @@ nlohmann::json read_config_document(const std::string& file) {
   try {
     return io::parse_json_input(text);
   } catch (const io::JsonInputError& e) {
-    throw ConfigError("--config: " + file + " " + e.what() + "; a config is a flat object of options", "--config");
+    throw ConfigError("--config: " + file + ": " + e.what() + "; a config is a flat object of options", "--config");
   } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers such as 1e400 (out_of_range)
     throw ConfigError("--config: " + file + " is not valid JSON: " + abbreviate(e.what(), 200), "--config");
   }
