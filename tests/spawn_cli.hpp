@@ -1,5 +1,6 @@
 #pragma once
-/// Starting the ufm-sim binary as a child process that a test can signal (SIGINT, SIGTERM, SIGKILL).
+/// Starting the ufm-sim binary as a child process that a test can signal (SIGINT, SIGTERM, SIGHUP,
+/// SIGKILL).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,8 +15,8 @@ extern char** environ;
 
 namespace ufm::test {
 
-/// Starts ufm-sim with `args`, stdout and stderr to files in `dir`, SIGINT and SIGTERM at their
-/// default action and unblocked (whatever the test runner's are).
+/// Starts ufm-sim with `args`, stdout and stderr to files in `dir`, SIGINT, SIGTERM and SIGHUP at
+/// their default action and unblocked (whatever the test runner's are: `nohup` ignores SIGHUP).
 inline pid_t spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& dir) {
   std::vector<std::string> storage{UFM_SIM_BINARY};
   storage.insert(storage.end(), args.begin(), args.end());
@@ -34,6 +35,7 @@ inline pid_t spawn_cli(const std::vector<std::string>& args, const std::filesyst
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attr, &signals);
   posix_spawnattr_setsigmask(&attr, &none);

@@ -43,11 +43,12 @@ unsigned long long caught_signals(pid_t pid) {
   return 0;
 }
 
-/// Waits until `pid` catches SIGINT and SIGTERM, i.e. the run has started and installed its handlers.
+/// Waits until `pid` catches SIGINT, SIGTERM and SIGHUP, i.e. the run has started and installed its
+/// handlers.
 /// False if it exited first (then `status` holds its wait status), or if it never installs them
 /// (then it is killed: a hang guard, far beyond any start-up time, not a timing assertion).
 bool wait_for_handlers(pid_t pid, int& status) {
-  const unsigned long long both = (1ULL << (SIGINT - 1)) | (1ULL << (SIGTERM - 1));
+  const unsigned long long both = (1ULL << (SIGINT - 1)) | (1ULL << (SIGTERM - 1)) | (1ULL << (SIGHUP - 1));
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < give_up) {
     if (::waitpid(pid, &status, WNOHANG) == pid) return false;
@@ -142,6 +143,24 @@ TEST(CliInterrupt, SigtermStopsADopri5FlowWithJsonlOutputAndExits143) {
   EXPECT_EQ(last["time"], end["summary"]["time"]);
   EXPECT_LT(last["time"].get<double>(), 1e12);
   test::expect_finite_state(state);
+  EXPECT_EQ(temp_files(dir.path()), std::vector<std::string>{});
+}
+
+TEST(CliInterrupt, SighupFromAClosedTerminalStopsANetRunWritesItsOutputAndExits129) {
+  // A terminal closed under a run (an ssh session dropped) sent SIGHUP, whose default action ended
+  // the run with nothing written: hours of training lost. It is now a stop request like SIGTERM's.
+  TempDir dir;
+  const fs::path out = dir.path() / "net.json", state = dir.path() / "state";
+  const int status = run_and_signal({"net", "--data", "synthetic", "--widths", "16", "--epochs", "1000000",
+                                     "--num-checkpoints", "2", "--out", out.string(), "--save-state", state.string(),
+                                     "--quiet"},
+                                    dir.path(), SIGHUP);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 129)
+      << describe(status) << "\n" << read_text(dir.path() / "stderr");
+  const auto doc = nlohmann::json::parse(read_text(out));
+  EXPECT_EQ(doc["status"], "stopped");
+  EXPECT_EQ(doc["message"].get<std::string>().rfind("stopped by SIGHUP at step ", 0), 0u) << doc["message"];
+  EXPECT_TRUE(fs::exists(state / "state.json"));
   EXPECT_EQ(temp_files(dir.path()), std::vector<std::string>{});
 }
 

@@ -111,8 +111,8 @@ std::string help() {
          "change it), lambda_b = --lambda-b with --last-bias (then --bias reg).\n\n"
          "exit status: 0 done, 2 bad input (nothing run or written) or out of memory during a run, 3 a run\n"
          "diverged (output written), 4 --ufm-check-theory: a UFM run's final state does not match the prediction\n"
-         "(output written), 5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM\n"
-         "(output written).\n";
+         "(output written), 5 an output not written (disk full, I/O error), 130/143/129 stopped by\n"
+         "SIGINT/SIGTERM/SIGHUP (output written).\n";
 }
 
 /// The rows of the table: (key in the checkpoints, the theory prediction's key or "").

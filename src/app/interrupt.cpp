@@ -1,6 +1,7 @@
 #include "ufm/app/interrupt.hpp"
 
 #include <csignal>
+#include <string>
 
 namespace ufm {
 namespace {
@@ -33,8 +34,10 @@ void install_interrupt_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaddset(&sa.sa_mask, SIGINT);  // one handler at a time: the first signal is recorded whole
   sigaddset(&sa.sa_mask, SIGTERM);
+  sigaddset(&sa.sa_mask, SIGHUP);
   sa.sa_flags = SA_RESTART;  // a signal during a write does not make it fail with EINTR
-  for (int sig : {SIGINT, SIGTERM}) {
+  // SIGHUP too: a terminal closed under a run (an ssh session dropped) killed it with nothing written.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     struct sigaction old {};
     // A signal ignored on entry stays ignored (the shell's `ufm-sim ... &` ignores SIGINT).
     if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
@@ -46,12 +49,20 @@ const std::atomic<bool>* interrupt_flag() { return &g_requested; }
 bool interrupt_requested() { return g_requested.load(); }
 int interrupt_signal() { return g_signal.load(); }
 
+void name_the_signal(RunSummary& summary) {
+  if (summary.status != RunStatus::kStopped || interrupt_signal() == 0) return;
+  summary.message = detail::at_step_message(std::string("stopped by ") + signal_name(interrupt_signal()),
+                                            summary.steps, summary.time);
+}
+
 const char* signal_name(int signal) {
   switch (signal) {
     case SIGINT:
       return "SIGINT";
     case SIGTERM:
       return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
     default:
       return "a signal";
   }

@@ -43,7 +43,7 @@ constexpr const char* kUsage =
     "\n"
     "exit status: 0 done, 1 internal error, 2 bad input (nothing run or written) or out of memory during the\n"
     "run, 3 diverged (output so far written), 4 --check-theory mismatch, 5 an output not written (disk full, I/O\n"
-    "error), 130/143 stopped by SIGINT/SIGTERM (output written, status \"stopped\").\n";
+    "error), 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (output written, status \"stopped\").\n";
 
 /// The command's status; what it wrote through std::cout (help texts, --version) is flushed by main.
 int dispatch(std::vector<std::string> args) {

@@ -239,6 +239,7 @@ TrainedNetwork train_network(const NetConfig& c, NetworkInputs inputs, Trajector
     net.summary = timing.time_run([&] { return MinibatchSgd(o).run(f, theta, steps, timed_observe); });
   }
   bar.done();
+  name_the_signal(net.summary);  // "stopped by SIGINT at step ...", as a run says
 
   nlohmann::ordered_json footer;
   footer["final"] = net.final;

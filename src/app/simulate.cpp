@@ -174,9 +174,7 @@ SimulationResult simulate(const ResolvedConfig& config, const DeepUfmObjective& 
     result.summary = timing.time_run([&] { return GradientDescent(o).run(f, theta, steps, timed_observe); });
   }
   bar.done();
-  if (result.summary.status == RunStatus::kStopped && interrupt_signal() != 0)  // "stopped by SIGINT at step ..."
-    result.summary.message = detail::at_step_message(std::string("stopped by ") + signal_name(interrupt_signal()),
-                                                     result.summary.steps, result.summary.time);
+  name_the_signal(result.summary);  // "stopped by SIGINT at step ..."
 
   nlohmann::ordered_json footer;
   footer["final"] = result.final;

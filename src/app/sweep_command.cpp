@@ -72,13 +72,13 @@ constexpr const char* kSweepHelp =
     "  for b in json.dumps(line[\"config\"], separators=(\",\", \":\"), ensure_ascii=False).encode():\n"
     "      h = ((h ^ b) * 0x100000001b3) % 2**64           # id == f\"{h:016x}\"\n"
     "\n"
-    "SIGINT / SIGTERM: no new points start, running points stop and are not written (they run again on\n"
+    "SIGINT / SIGTERM / SIGHUP: no new points start, running points stop and are not written (they run again on\n"
     "resume); every finished point is in the file. A second signal ends the process at once.\n"
     "\n"
     "exit status: 0 every point of the grid (shard) is in --out, whatever each point's own status;\n"
     "2 bad grid or options (nothing run or written); 5 --out or a trajectory file not written (disk full, I/O\n"
-    "error: the points finished before it are in --out; rerun to resume); 130/143 stopped by SIGINT/SIGTERM;\n"
-    "1 internal error.\n";
+    "error: the points finished before it are in --out; rerun to resume); 130/143/129 stopped by\n"
+    "SIGINT/SIGTERM/SIGHUP; 1 internal error.\n";
 
 struct SweepArgs {
   std::string grid, out, trajectories, table, csv, shard = "0/1";

@@ -228,8 +228,8 @@ const std::vector<OptionSpec>& option_specs() {
 constexpr const char* kExitStatuses =
     "exit status: 0 done (converged, max_steps, max_time), 1 internal error, 2 bad input (nothing run or written)\n"
     "or out of memory during the run (\"out of memory at ...\"), 3 diverged (trajectory and state so far written),\n"
-    "4 --check-theory mismatch, 5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM\n"
-    "(output written with status \"stopped\"; a second signal ends the run at once).";
+    "4 --check-theory mismatch, 5 an output not written (disk full, I/O error), 130/143/129 stopped by\n"
+    "SIGINT/SIGTERM/SIGHUP (output written with status \"stopped\"; a second signal ends the run at once).";
 
 const std::string kRunFooter =
     std::string("Options that do not apply to the chosen dynamics or model are errors. --init-state replaces the random\n"

@@ -452,8 +452,8 @@ std::string net_help_text() {
        "(checkpoint_seconds) beside the training (dynamics_seconds).\n\n"
        "exit status: 0 done, 1 internal error, 2 bad input or data file (nothing run or written) or out of memory\n"
        "during the run, 3 diverged\n"
-       "(output so far written), 5 an output not written (disk full, I/O error), 130/143 stopped by SIGINT/SIGTERM\n"
-       "(output written, status \"stopped\").\n";
+       "(output so far written), 5 an output not written (disk full, I/O error), 130/143/129 stopped by\n"
+       "SIGINT/SIGTERM/SIGHUP (output written, status \"stopped\").\n";
   return s.str();
 }
 
