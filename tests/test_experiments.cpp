@@ -118,6 +118,41 @@ TEST(Plots, EveryScriptDrawsARealOutputAndRefusesABadFile) {
   EXPECT_EQ(r.status, 0) << r.out;
 }
 
+/// A one-grid study killed part way resumes with --resume: the points its results already hold are
+/// kept as they are (not run again), the rest are added; without --resume it starts over. Here the
+/// kill is a results file cut to its header and first points.
+TEST(Experiments, AOneGridStudyResumesKeepingItsFinishedPoints) {
+  test::TempDir tmp;
+  const fs::path out = tmp.path() / "results", results = out / "results.jsonl";
+  const std::string run = "bash experiments/unregularized_ce/run.sh --quick --out '" + out.string() + "'";
+  ASSERT_EQ(shell(run, tmp.path()).status, 0);
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(results);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_GE(lines.size(), 4u);  // a header and at least three points
+  const std::vector<std::string> kept(lines.begin(), lines.begin() + 3);  // the header and two points
+  {
+    std::ofstream cut(results, std::ios::trunc);
+    for (const std::string& line : kept) cut << line << "\n";
+  }
+  const test::CliResult resumed = shell(run + " --resume", tmp.path());
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+  std::vector<std::string> after;
+  {
+    std::ifstream in(results);
+    for (std::string line; std::getline(in, line);) after.push_back(line);
+  }
+  ASSERT_EQ(after.size(), lines.size());
+  EXPECT_TRUE(std::equal(kept.begin(), kept.end(), after.begin()));  // the same bytes: not run again
+  ASSERT_EQ(shell(run, tmp.path()).status, 0);  // without --resume: every point again, new wall times
+  std::ifstream in(results);
+  std::string header, first;
+  std::getline(in, header), std::getline(in, first);
+  EXPECT_NE(first, kept[1]);
+}
+
 /// Every `build/ufm-sim` and `python3 plots/` command the README shows runs as written: each in the
 /// README's order, in a scratch directory, stopped by SIGINT after a few seconds (tests/readme_commands.py).
 /// A renamed option or a changed range in the code, with the README left behind, exits 2 here.

@@ -100,11 +100,17 @@ timing_end() { printf '\n}\n' >> "$OUT/timing.json.tmp"; mv "$OUT/timing.json.tm
 # and writes OUT/results.jsonl (one line per point), OUT/trajectories/<id>.json (each point's
 # whole trajectory), OUT/grid.json (the grid that ran) and OUT/meta.json (study, quick, grid,
 # binary, version, wall seconds), after removing what an earlier run wrote there (nothing else).
+# With --resume (RESUME=1) it keeps the earlier results and trajectories, and the sweep runs only
+# the points they lack (a killed study loses nothing; the sweep refuses results of another grid);
+# wall seconds are then this run's.
 run_sweep_study() {
   local grid="$STUDY/grid$SUFFIX.json" start end wall
   mkdir -p "$OUT"
-  rm -rf "$OUT/trajectories"
-  rm -f "$OUT/results.jsonl" "$OUT/grid.json" "$OUT/meta.json"
+  if [[ ${RESUME:-0} == 0 ]]; then
+    rm -rf "$OUT/trajectories"
+    rm -f "$OUT/results.jsonl"
+  fi
+  rm -f "$OUT/grid.json" "$OUT/meta.json"
   cp "$grid" "$OUT/grid.json"
 
   start=$(now)
