@@ -129,6 +129,11 @@ TEST(CliToy, ConfigOfAPreviousOutputRerunsItAndTheCommandLineWins) {
   const test::CliResult bad = run_cli("toy --config " + typo);
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("unknown key 'pp' (did you mean 'p'?)"), std::string::npos) << bad.err;
+  const std::string theory = (dir.path() / "theory.json").string();
+  ASSERT_EQ(run_cli("theory --out " + theory).status, 0);
+  const test::CliResult other = run_cli("toy --config " + theory);
+  EXPECT_EQ(other.status, 2);
+  EXPECT_NE(other.err.find("the output of `ufm-sim theory`; toy reads a toy output"), std::string::npos) << other.err;
 }
 
 TEST(CliTheory, CheckTheoryPassesAtConvergenceAndExits4Before) {
