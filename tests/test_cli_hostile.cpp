@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli_runner.hpp"
 #include "ufm/linalg.hpp"
@@ -198,6 +200,27 @@ TEST(CliConfigFile, ADirectoryAnOverflowingNumberAndAnArrayValueExit2) {
   const test::CliResult t = run_cli("--quiet --config " + typo.string());
   EXPECT_EQ(t.status, 2);
   EXPECT_NE(t.err.find("did you mean 'lambda'?"), std::string::npos) << t.err;
+}
+
+TEST(CliConfigFile, AnotherCommandsOutputIsNamedAsSuchNotByItsFirstForeignKey) {
+  // `run --config toy.json` said "unknown key 'a0' (did you mean 'dt'?)"; net given a theory
+  // output, "unknown key 'bias'".
+  test::TempDir dir;
+  const std::string toy = (dir.path() / "toy.json").string(), theory = (dir.path() / "theory.json").string();
+  ASSERT_EQ(run_cli("toy --time 1 --out " + toy).status, 0);
+  ASSERT_EQ(run_cli("theory --out " + theory).status, 0);
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--quiet --config " + toy, "toy.json: the output of `ufm-sim toy`; this command reads the output of "
+                                       "`ufm-sim run` or `ufm-sim theory`, or an object of its options"},
+           {"theory --config " + toy, "the output of `ufm-sim toy`"},
+           {"net --config " + theory, "theory.json: the output of `ufm-sim theory`; this command reads the output "
+                                      "of `ufm-sim net`"},
+           {"compare --config " + theory, "the output of `ufm-sim theory`"}}) {
+    const test::CliResult r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+  }
+  EXPECT_EQ(run_cli("theory --config " + theory).status, 0);  // its own output, and a run's, are read
 }
 
 TEST(CliConfigFile, ADeviceIsRefusedAtOnceAndANamedPipeIsRead) {

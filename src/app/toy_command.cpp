@@ -62,14 +62,8 @@ std::vector<std::string> with_config_file(const std::vector<std::string>& args, 
     }
   }
   if (!given) return args;
-  const nlohmann::json whole = read_config_document(file);
-  if (whole.is_object() && whole.contains("ufm_sim_version") && whole.contains("config") &&
-      whole.value("command", std::string()) != "toy")
-    throw ConfigError(file + ": the output of `ufm-sim " + abbreviate(whole.value("command", std::string("?")), 20) +
-                          "`; toy reads a toy output or an object of its options",
-                      "--config");
   bool is_output = false;
-  const nlohmann::json doc = config_object(whole, file, is_output);
+  const nlohmann::json doc = config_object(read_config_document(file), file, is_output, {"toy"});
   std::vector<std::string> keys;
   for (const OptionShape& o : known)
     if (o.name != "config") keys.push_back(json_key(o.name));

@@ -355,7 +355,7 @@ struct App {
 /// The options a --config file gives, as command-line arguments.
 std::vector<std::string> config_file_arguments(const std::string& file, const App& cli) {
   bool is_output = false;
-  const nlohmann::json doc = config_object(read_config_document(file), file, is_output);
+  const nlohmann::json doc = config_object(read_config_document(file), file, is_output, {"run", "theory"});
   // A previous output document: rerun its experiment, but not its output destination.
   std::set<std::string> skipped;
   if (is_output) skipped = {"out", "format", "save_state", "quiet"};

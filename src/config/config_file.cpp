@@ -1,5 +1,6 @@
 #include "ufm/config/config_file.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -40,9 +41,20 @@ nlohmann::json read_config_document(const std::string& file) {
   }
 }
 
-nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& is_output) {
+nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& is_output,
+                             std::initializer_list<std::string_view> readable) {
   is_output = doc.is_object() && doc.contains("ufm_sim_version") && doc.contains("config");
-  if (is_output) doc = doc["config"];
+  if (is_output) {
+    const std::string command = doc.value("command", std::string("?"));
+    if (std::find(readable.begin(), readable.end(), command) == readable.end()) {
+      std::string reads;
+      for (std::string_view r : readable) reads += std::string(reads.empty() ? "" : " or ") + "`ufm-sim " + std::string(r) + "`";
+      throw ConfigError(file + ": the output of `ufm-sim " + abbreviate(command, 20) + "`; this command reads the output of " +
+                            reads + ", or an object of its options",
+                        "--config");
+    }
+    doc = doc["config"];
+  }
   if (!doc.is_object()) throw ConfigError("--config", file, "a JSON object of options");
   return doc;
 }

@@ -273,7 +273,7 @@ NetConfig parse_net_options(const std::vector<std::string>& args, bool& help, co
   std::vector<std::string> merged;
   if (has_config) {
     bool is_output = false;
-    const nlohmann::json doc = config_object(read_config_document(config_file), config_file, is_output);
+    const nlohmann::json doc = config_object(read_config_document(config_file), config_file, is_output, {"net"});
     const std::set<std::string> skipped = is_output ? std::set<std::string>{"out", "format", "save_state", "quiet"}
                                                     : std::set<std::string>{};
     for (const auto& [key, value] : doc.items()) {

@@ -2,7 +2,9 @@
 /// `--config FILE`: a JSON object of options (long names with '_' for '-'), read defensively and
 /// turned into the command-line arguments it stands for, so that a file goes through exactly the
 /// same parsing and validation as the command line. Shared by `run`, `theory` and `net`.
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -13,9 +15,13 @@ namespace ufm {
 /// 1e400 included). Throws ConfigError naming --config and the file.
 nlohmann::json read_config_document(const std::string& file);
 
-/// A previous output document of ufm-sim (it has "ufm_sim_version" and "config"): its config object,
-/// with `is_output` set; otherwise the document itself. Throws ConfigError unless an object results.
-nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& is_output);
+/// A previous output document of ufm-sim (it has "ufm_sim_version" and "config") of one of the
+/// `readable` commands: its config object, with `is_output` set; otherwise the document itself.
+/// Throws ConfigError unless an object results, and for the output of another command ("FILE: the
+/// output of `ufm-sim toy`; this reads the output of `ufm-sim run` or `ufm-sim theory`, or an object
+/// of options"), whose first foreign key the user would otherwise be told about.
+nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& is_output,
+                             std::initializer_list<std::string_view> readable);
 
 /// A JSON value as the string a user would type after the option: strings as they are, numbers in
 /// their shortest form, lists joined by commas. Throws ConfigError for other values ("key 'x' has
