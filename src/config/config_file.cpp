@@ -45,13 +45,16 @@ nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& 
                              std::initializer_list<std::string_view> readable) {
   is_output = doc.is_object() && doc.contains("ufm_sim_version") && doc.contains("config");
   if (is_output) {
-    const std::string command = doc.value("command", std::string("?"));
-    if (std::find(readable.begin(), readable.end(), command) == readable.end()) {
-      std::string reads;
-      for (std::string_view r : readable) reads += std::string(reads.empty() ? "" : " or ") + "`ufm-sim " + std::string(r) + "`";
-      throw ConfigError(file + ": the output of `ufm-sim " + abbreviate(command, 20) + "`; this command reads the output of " +
-                            reads + ", or an object of its options",
-                        "--config");
+    if (doc.contains("command")) {  // without one: an output of an earlier version, read as before
+      const nlohmann::json& c = doc["command"];
+      const std::string name = c.is_string() ? c.get<std::string>() : c.dump();
+      if (std::find(readable.begin(), readable.end(), name) == readable.end()) {
+        std::string reads;
+        for (std::string_view r : readable) reads += (reads.empty() ? "`ufm-sim " : " or `ufm-sim ") + std::string(r) + "`";
+        throw ConfigError(file + ": the output of `ufm-sim " + abbreviate(name, 20) +
+                              "`; this command reads the output of " + reads + ", or an object of its options",
+                          "--config");
+      }
     }
     doc = doc["config"];
   }
