@@ -1,4 +1,4 @@
-/// Fuzz-style: a few hundred generated malformed option values and config files. Every one must end
+/// Fuzz-style: a few thousand generated malformed option values (every command's) and config files. Every one must end
 /// in a clean run (0, or 3/4 with a complete document) or exit 2 with one line on stderr and nothing
 /// on stdout; never a crash, a signal or an internal error.
 #include <gtest/gtest.h>
@@ -25,7 +25,7 @@ const std::vector<std::string> kOptions = {
 const std::vector<std::string> kValues = {
     "''", "abc", "-1", "0", "1e400", "-1e400", "1e-400", "nan", "inf", "-inf", "0x10", "1,,2", ",", "=",
     "1=", "=1", "' '", "99999999999999999999999", "-9223372036854775809", "1.5.2", "+-1", "--", "'\\n'",
-    "/dev/null/x", "/proc/self/mem", "'1e3 '", "٣", "'\"'", "1e-320"};
+    "/dev/null/x", "/proc/self/mem", "'1e3 '", "٣", "'\"'", "1e-320", "'caf\xe9.json'"};
 
 void expect_clean(const test::CliResult& r, const std::string& what) {
   const bool ok_status = r.status == 0 || r.status == 2 || r.status == 3 || r.status == 4;
@@ -50,6 +50,38 @@ TEST(CliFuzz, MalformedOptionValuesGiveACleanRunOrExit2WithOneLine) {
       ++runs;
     }
   EXPECT_GT(runs, 1000);
+}
+
+/// The other commands' options, each with every value above, after a base that keeps a run small.
+TEST(CliFuzz, TheoryToyAndNetOptionValuesGiveACleanRunOrExit2WithOneLine) {
+  test::TempDir cwd;
+  const std::string in_cwd = "cd " + cwd.path().string() + " &&";
+  struct Command {
+    std::string base;
+    std::vector<std::string> options;
+  };
+  const std::vector<Command> commands = {
+      {"theory",
+       {"classes", "per-class", "layers", "width", "widths", "activation", "imbalance", "majority-classes",
+        "class-counts", "dim", "loss", "bias", "lambda", "lambda-w", "lambda-h", "lambda-layer", "lambda-b",
+        "fixed-classifier", "classifier-norm", "out", "config"}},
+      {"toy --time 1 --num-checkpoints 3", {"p", "a0", "time", "num-checkpoints", "abs-tol", "rel-tol", "out", "config"}},
+      {"net --quiet --data synthetic --per-class 4 --test-per-class 2 --widths 4 --epochs 1 --num-checkpoints 2 "
+       "--metric-samples 8",
+       {"data", "label-column", "classes", "per-class", "test-per-class", "input-dim", "separation",
+        "train-per-class", "widths", "activation", "init", "init-scale", "loss", "lambda", "lambda-layer",
+        "lambda-b", "batch-size", "lr", "momentum", "epochs", "lr-schedule", "dynamics", "integrator", "dt", "time",
+        "abs-tol", "rel-tol", "error-norm", "seed", "init-state", "metric-samples", "num-checkpoints",
+        "max-singular-values", "format", "out", "save-state", "config"}}};
+  int runs = 0;
+  for (const Command& c : commands)
+    for (const std::string& option : c.options)
+      for (const std::string& value : kValues) {
+        const std::string args = c.base + " --" + option + " " + value;
+        expect_clean(test::run_cli(args, in_cwd), args);
+        ++runs;
+      }
+  EXPECT_GT(runs, 1900);
 }
 
 /// A random JSON value of a hostile kind.
