@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli_runner.hpp"
@@ -82,6 +83,33 @@ TEST(CliFuzz, TheoryToyAndNetOptionValuesGiveACleanRunOrExit2WithOneLine) {
         ++runs;
       }
   EXPECT_GT(runs, 1900);
+}
+
+/// sweep's and merge's options, on a small theory grid whose results exist.
+TEST(CliFuzz, SweepAndMergeOptionValuesGiveACleanRunOrExit2WithOneLine) {
+  test::TempDir cwd;
+  const std::string in_cwd = "cd " + cwd.path().string() + " &&";
+  std::ofstream(cwd.path() / "g.json") << R"({"command": "theory", "axes": {"lambda": [0.01, 0.2]}})";
+  ASSERT_EQ(test::run_cli("sweep g.json --quiet --out r.jsonl", in_cwd).status, 0);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
+      {"sweep g.json --quiet --out r.jsonl", {"threads", "shard", "trajectories"}},
+      {"sweep g.json --list", {"shard"}},
+      {"sweep --table r.jsonl", {"metrics", "by", "csv"}},
+      {"merge r.jsonl", {"out"}}};
+  int runs = 0;
+  for (const auto& [base, options] : commands)
+    for (const std::string& option : options)
+      for (const std::string& value : kValues) {
+        const std::string args = base + " --" + option + " " + value;
+        const test::CliResult r = test::run_cli(args, in_cwd);
+        const bool ok = r.status == 0 || r.status == 2;
+        EXPECT_TRUE(ok) << args << " -> status " << r.status << "\nstderr: " << r.err.substr(0, 500);
+        if (r.status == 2) {
+          EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << args << ": " << r.err.substr(0, 500);
+        }
+        ++runs;
+      }
+  EXPECT_EQ(runs, 8 * static_cast<int>(kValues.size()));
 }
 
 /// A random JSON value of a hostile kind.
