@@ -66,7 +66,8 @@ TEST(CliFuzz, TheoryToyAndNetOptionValuesGiveACleanRunOrExit2WithOneLine) {
        {"classes", "per-class", "layers", "width", "widths", "activation", "imbalance", "majority-classes",
         "class-counts", "dim", "loss", "bias", "lambda", "lambda-w", "lambda-h", "lambda-layer", "lambda-b",
         "fixed-classifier", "classifier-norm", "out", "config"}},
-      {"toy --time 1 --num-checkpoints 3", {"p", "a0", "time", "num-checkpoints", "abs-tol", "rel-tol", "out", "config"}},
+      {"toy --time 1 --num-checkpoints 3",
+       {"p", "a0", "time", "num-checkpoints", "abs-tol", "rel-tol", "out", "config"}},
       {"net --quiet --data synthetic --per-class 4 --test-per-class 2 --widths 4 --epochs 1 --num-checkpoints 2 "
        "--metric-samples 8",
        {"data", "label-column", "classes", "per-class", "test-per-class", "input-dim", "separation",

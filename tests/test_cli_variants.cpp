@@ -133,7 +133,9 @@ TEST(CliToy, ConfigOfAPreviousOutputRerunsItAndTheCommandLineWins) {
   ASSERT_EQ(run_cli("theory --out " + theory).status, 0);
   const test::CliResult other = run_cli("toy --config " + theory);
   EXPECT_EQ(other.status, 2);
-  EXPECT_NE(other.err.find("the output of `ufm-sim theory`; this command reads the output of `ufm-sim toy`"), std::string::npos) << other.err;
+  EXPECT_NE(other.err.find("the output of `ufm-sim theory`; this command reads the output of `ufm-sim toy`"),
+            std::string::npos)
+      << other.err;
 }
 
 TEST(CliTheory, CheckTheoryPassesAtConvergenceAndExits4Before) {

@@ -39,7 +39,7 @@ void install_interrupt_handlers() {
   // SIGHUP too: a terminal closed under a run (an ssh session dropped) killed it with nothing written.
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     struct sigaction old {};
-    // A signal ignored on entry stays ignored (the shell's `ufm-sim ... &` ignores SIGINT).
+    // A signal ignored on entry stays ignored (the shell's `ufm-sim ... &` ignores SIGINT, nohup SIGHUP).
     if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
     sigaction(sig, &sa, nullptr);
   }

@@ -50,7 +50,8 @@ nlohmann::json config_object(nlohmann::json doc, const std::string& file, bool& 
       const std::string name = c.is_string() ? c.get<std::string>() : c.dump();
       if (std::find(readable.begin(), readable.end(), name) == readable.end()) {
         std::string reads;
-        for (std::string_view r : readable) reads += (reads.empty() ? "`ufm-sim " : " or `ufm-sim ") + std::string(r) + "`";
+        for (std::string_view r : readable)
+          reads += (reads.empty() ? "`ufm-sim " : " or `ufm-sim ") + std::string(r) + "`";
         throw ConfigError(file + ": the output of `ufm-sim " + abbreviate(name, 20) +
                               "`; this command reads the output of " + reads + ", or an object of its options",
                           "--config");
