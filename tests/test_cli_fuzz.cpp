@@ -1,6 +1,6 @@
-/// Fuzz-style: a few thousand generated malformed option values (every command's) and config files. Every one must end
-/// in a clean run (0, or 3/4 with a complete document) or exit 2 with one line on stderr and nothing
-/// on stdout; never a crash, a signal or an internal error.
+/// Fuzz-style: a few thousand generated malformed option values (every command's) and config files.
+/// Every one must end in a clean run (0, or 3/4 with a complete document) or exit 2 with one line on
+/// stderr and nothing on stdout; never a crash, a signal or an internal error.
 #include <gtest/gtest.h>
 
 #include <fstream>
