@@ -49,39 +49,23 @@ double parse_positive(const std::string& option, const std::string& v) {
 /// The options of `--config FILE` (a JSON object of toy options, or a previous toy output, whose
 /// `config` is used without its `out`), as arguments placed before the command line's, which win.
 std::vector<std::string> with_config_file(const std::vector<std::string>& args, const std::vector<OptionShape>& known) {
-  std::string file;
-  bool given = false;
-  std::vector<std::string> rest;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      file = args[++i], given = true;
-    } else if (args[i].rfind("--config=", 0) == 0) {
-      file = args[i].substr(9), given = true;
-    } else {
-      rest.push_back(args[i]);
-    }
-  }
-  if (!given) return args;
+  const std::optional<std::string> file = config_option(args);
+  if (!file) return args;
   bool is_output = false;
-  const nlohmann::json doc = config_object(read_config_document(file), file, is_output, {"toy"});
-  std::vector<std::string> keys;
+  const nlohmann::json doc = config_object(read_config_document(*file), *file, is_output, {"toy"});
+  std::vector<std::string> keys;  // the options a file may give: all but --config itself
   for (const OptionShape& o : known)
     if (o.name != "config") keys.push_back(json_key(o.name));
   std::vector<std::string> merged;
   for (const auto& [key, value] : doc.items()) {
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      const std::string near = nearest_name(key, keys);
-      throw ConfigError(file + ": unknown key '" + abbreviate(key, 60) + "'" +
-                            (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see ufm-sim toy --help",
-                        "--config");
-    }
+    const auto o = std::find_if(known.begin(), known.end(),
+                                [&](const OptionShape& s) { return s.name != "config" && json_key(s.name) == key; });
+    if (o == known.end()) throw unknown_config_key(*file, key, keys, "ufm-sim toy");
     if (value.is_null() || (is_output && key == "out")) continue;
-    std::string name = key;
-    std::replace(name.begin(), name.end(), '_', '-');
-    merged.push_back("--" + name);
-    merged.push_back(as_argument(key, value, file));
+    merged.push_back("--" + o->name);
+    merged.push_back(as_argument(key, value, *file));
   }
-  merged.insert(merged.end(), rest.begin(), rest.end());
+  merged.insert(merged.end(), args.begin(), args.end());  // --config itself too: the app parses it
   return merged;
 }
 

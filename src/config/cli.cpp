@@ -371,10 +371,7 @@ std::vector<std::string> config_file_arguments(const std::string& file, const Ap
     if (it == by_key.end()) {
       std::vector<std::string> keys;
       for (const auto& [k, _] : by_key) keys.push_back(k);
-      const std::string near = nearest_name(key, keys);
-      throw ConfigError(file + ": unknown key '" + abbreviate(key, 60) + "'" +
-                            (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see ufm-sim --help",
-                        "--config");
+      throw unknown_config_key(file, key, keys, "ufm-sim");
     }
     if (value.is_null() || skipped.count(key)) continue;  // null: "does not apply" in an output's config
     // theory reads the model part of a run's config; the rest describes how to simulate it.

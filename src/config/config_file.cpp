@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "ufm/config/argument_check.hpp"
 #include "ufm/config/config_error.hpp"
 #include "ufm/config/number_parse.hpp"
 #include "ufm/io/json_input.hpp"
@@ -29,6 +30,23 @@ std::string read_text(const std::string& file) {
 }
 
 }  // namespace
+
+std::optional<std::string> config_option(std::span<const std::string> args) {
+  std::optional<std::string> file;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) file = args[i + 1];
+    if (args[i].rfind("--config=", 0) == 0) file = args[i].substr(9);
+  }
+  return file;
+}
+
+ConfigError unknown_config_key(const std::string& file, const std::string& key, const std::vector<std::string>& known,
+                               const std::string& command) {
+  const std::string near = nearest_name(key, known);
+  return ConfigError(file + ": unknown key '" + abbreviate(key, 60) + "'" +
+                         (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see " + command + " --help",
+                     "--config");
+}
 
 nlohmann::json read_config_document(const std::string& file) {
   const std::string text = read_text(file);

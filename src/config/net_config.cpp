@@ -264,14 +264,10 @@ NetConfig parse_net_options(const std::vector<std::string>& args, bool& help, co
          std::find(args.begin(), args.end(), "-h") != args.end();
   if (help) return {};
   check_arguments(args, shapes(), command);
-  std::string config_file;
-  bool has_config = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config") config_file = args[i + 1], has_config = true;
-    if (args[i].rfind("--config=", 0) == 0) config_file = args[i].substr(9), has_config = true;
-  }
   std::vector<std::string> merged;
-  if (has_config) {
+  const std::optional<std::string> file = config_option(args);
+  if (file) {
+    const std::string& config_file = *file;
     bool is_output = false;
     const nlohmann::json doc = config_object(read_config_document(config_file), config_file, is_output, {"net"});
     const std::set<std::string> skipped = is_output ? std::set<std::string>{"out", "format", "save_state", "quiet"}
@@ -283,10 +279,7 @@ NetConfig parse_net_options(const std::vector<std::string>& args, bool& help, co
       if (!o) {
         std::vector<std::string> keys;
         for (const NetOption& cand : net_options()) keys.push_back(json_key(cand.name));
-        const std::string near = nearest_name(key, keys);
-        throw ConfigError(config_file + ": unknown key '" + abbreviate(key, 60) + "'" +
-                              (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; see " + command + " --help",
-                          "--config");
+        throw unknown_config_key(config_file, key, keys, command);
       }
       if (value.is_null() || skipped.count(key)) continue;
       if (!o->set) {
@@ -303,7 +296,7 @@ NetConfig parse_net_options(const std::vector<std::string>& args, bool& help, co
   try {
     apply_arguments(merged, c);
   } catch (const ConfigError& e) {
-    throw ConfigError(std::string(e.what()) + (has_config ? " (or in --config " + config_file + ")" : ""), e.option());
+    throw ConfigError(std::string(e.what()) + (file ? " (or in --config " + *file + ")" : ""), e.option());
   }
   validate(c);
   return c;

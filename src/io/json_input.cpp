@@ -10,7 +10,7 @@ namespace ufm::io {
 template <class Json>
 Json parse_json_input(std::string_view text) {
   if (json_too_deep(text))
-    throw JsonInputError("nests arrays or objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    throw JsonInputError(json_too_deep_reason());
   // Per open object or array (innermost last): an object's keys so far, and the key under which it
   // sits ("" for an array's element or the document), for the message's path.
   struct Open {

@@ -268,7 +268,7 @@ Json read_state_json(const fs::path& path) {
     throw IoError(path.string() + ": " + e.what());
   }
   if (json_too_deep(text))
-    throw IoError(path.string() + ": nests arrays or objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    throw IoError(path.string() + ": " + json_too_deep_reason());
   Json j;
   try {
     j = Json::parse(text);

@@ -56,8 +56,7 @@ class ResultsParser {
   void line(std::string_view text) {
     ++line_no_;
     if (io::json_too_deep(text))
-      throw ResultsError(where() + ": nests arrays or objects deeper than " + std::to_string(io::kMaxJsonDepth) +
-                         " levels; is this the output of ufm-sim sweep?");
+      throw ResultsError(where() + ": " + io::json_too_deep_reason() + "; is this the output of ufm-sim sweep?");
     Json j;
     try {
       j = Json::parse(text);

@@ -1,14 +1,24 @@
 #pragma once
 /// `--config FILE`: a JSON object of options (long names with '_' for '-'), read defensively and
 /// turned into the command-line arguments it stands for, so that a file goes through exactly the
-/// same parsing and validation as the command line. Shared by `run`, `theory` and `net`.
+/// same parsing and validation as the command line. Shared by `run`, `theory`, `net`, `compare` and
+/// `toy`.
 #include <initializer_list>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace ufm {
+
+class ConfigError;
+
+/// The FILE of `--config FILE` or `--config=FILE` in args (check_arguments has made sure it is given
+/// at most once, with a value), or nothing.
+std::optional<std::string> config_option(std::span<const std::string> args);
 
 /// The document in FILE: at most 16 MiB, nesting at most 64 deep (checked before parsing, so a
 /// hostile file cannot exhaust the parser's or the destructor's stack), valid JSON (numbers such as
@@ -30,5 +40,10 @@ std::string as_argument(const std::string& key, const nlohmann::json& value, con
 
 /// "lambda-w" → "lambda_w".
 std::string json_key(std::string option_name);
+
+/// The error for a key of `file` that names none of `known` (JSON names): "FILE: unknown key 'x'
+/// (did you mean 'y'?); see COMMAND --help".
+ConfigError unknown_config_key(const std::string& file, const std::string& key, const std::vector<std::string>& known,
+                               const std::string& command);
 
 }  // namespace ufm

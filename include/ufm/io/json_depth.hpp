@@ -4,6 +4,7 @@
 /// per level: a grid of 100,000 nested brackets parsed, then overflowed the stack (a segfault) when
 /// `sweep` copied it. Every JSON input ufm-sim reads (a config, a grid, each line of a results file,
 /// a state's state.json) goes through this check; none of them nests beyond a handful of levels.
+#include <string>
 #include <string_view>
 
 namespace ufm::io {
@@ -17,5 +18,10 @@ int json_nesting_depth(std::string_view text);
 
 /// json_nesting_depth(text) > kMaxJsonDepth.
 inline bool json_too_deep(std::string_view text) { return json_nesting_depth(text) > kMaxJsonDepth; }
+
+/// "nests arrays or objects deeper than 64 levels": the reason each reader puts in its own error.
+inline std::string json_too_deep_reason() {
+  return "nests arrays or objects deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+}
 
 }  // namespace ufm::io
