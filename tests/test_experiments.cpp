@@ -170,7 +170,8 @@ TEST(Readme, EveryUfmSimAndPlotsCommandRunsAsWritten) {
 /// past the check to the missing build (status 1). Stdlib only: no PyTorch needed.
 TEST(BenchScripts, CompareRefusesABadListOrNumberBeforeAnyWork) {
   test::TempDir tmp;
-  const std::string compare = "/usr/bin/python3 bench/compare.py --build-dir '" + (tmp.path() / "none").string() + "' ";
+  const std::string none = (tmp.path() / "none").string();
+  const std::string compare = "/usr/bin/python3 bench/compare.py --build-dir '" + none + "' ";
   expect_refusals(compare,
                   {{"--models ufm", "--models ufm: unknown model 'ufm' (known: UFM,"},
                    {"--sizes small,huge",
@@ -180,12 +181,49 @@ TEST(BenchScripts, CompareRefusesABadListOrNumberBeforeAnyWork) {
                    {"--threads x", "--threads x: must be a comma-separated list of integers >= 1"},
                    {"--repeats 0", "--repeats 0: must be >= 1"},
                    {"--target-time inf", "--target-time inf: must be finite and > 0"},
-                   {"--anchor-tol 1", "--anchor-tol 1.0: must be in (0, 1)"}},
+                   {"--anchor-tol 1", "--anchor-tol 1.0: must be in (0, 1)"},
+                   {"--avx2-only --avx2-build-dir '" + none + "'",
+                    "--avx2-only: " + none + "/bench/ufm-bench not found"}},
                   tmp.path());
   const test::CliResult good = shell(compare + "--models 'UFM,2-layer ReLU' --sizes medium --losses mse --threads 2",
                                      tmp.path());
   EXPECT_EQ(good.status, 1) << good.out;
   EXPECT_NE(good.out.find("not found"), std::string::npos) << good.out;
+}
+
+/// compare.py's AVX2 section runs both sides as an AVX2-only machine would: ufm-bench's AVX2 build
+/// (limits, step, flow) and PyTorch's step with OpenBLAS's Haswell kernels, and PyTorch once more with
+/// this machine's own kernels, shown beside it. run_json is replaced by a recorder: no build or PyTorch.
+TEST(BenchScripts, CompareRunsTheAvx2SectionWithAvx2KernelsOnBothSides) {
+  test::TempDir tmp;
+  const fs::path script = tmp.path() / "avx2_env.py";
+  std::ofstream(script) << R"(import os, sys
+sys.path.insert(0, 'bench')
+import compare
+os.environ.pop('OPENBLAS_CORETYPE', None)
+calls = []
+def fake(cmd, env):
+    calls.append((cmd, env))
+    haswell = env.get('OPENBLAS_CORETYPE') == 'Haswell'
+    if cmd[1] == 'limits':
+        return {'isa': 'AVX2', 'fma_peak_gflops': 50.0, 'eigen_gemm_512_gflops': 40.0, 'triad_gbs': 20.0}
+    if cmd[1] == 'flow':
+        return {k: 1.0 for k in ('rk4_stage_over_evaluation', 'dopri5_stage_over_evaluation',
+                                 'us_per_gradient_evaluation', 'rk4_stage_alone_over_evaluation',
+                                 'dopri5_stage_alone_over_evaluation', 'us_per_rk4_stage', 'us_per_dopri5_stage',
+                                 'rk4_points_alone_over_evaluation', 'dopri5_points_alone_over_evaluation')}
+    return {'steps_per_s': 300.0 if cmd[1] == 'step' else 150.0 if haswell else 250.0, 'isa': 'AVX2'}
+compare.run_json = fake
+compare.other_isa('avx2-bench', [1], 1.0, 1, {'limits': [], 'steps': [], 'flow': []})
+ours = sorted({e.get('OPENBLAS_CORETYPE') or 'none' for c, e in calls if c[0] == 'avx2-bench'})
+torch = [e.get('OPENBLAS_CORETYPE') or 'none' for c, e in calls if any('torch_ufm.py' in x for x in c)]
+print('ours', ours, 'torch', torch)
+)";
+  const test::CliResult r = shell("/usr/bin/python3 '" + script.string() + "'", tmp.path());
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("ours ['Haswell'] torch ['Haswell', 'none']"), std::string::npos) << r.out;
+  // The verdict is against PyTorch on the AVX2 kernels (300 / 150), the other ratio shown beside it.
+  EXPECT_NE(r.out.find("| 300 | 150 | 2.00 | yes | 250 | 1.20 |"), std::string::npos) << r.out;
 }
 
 /// compare.py's and flow_anchor.py's --json: refused before any work where it is empty, in no
