@@ -14,7 +14,8 @@ namespace ufm::bench {
 
 /// Forwards to an objective and counts the θ-sized vectors its evaluations read and write: a plain
 /// evaluation reads θ and writes ∇F; a stage-point evaluation reads each source of the point
-/// (LinearCombination terms), writes ∇F, and writes the point itself when the trajectory keeps it.
+/// (LinearCombination terms), writes ∇F, and writes the point itself when the trajectory keeps it;
+/// RK4's last stage with the state's update in its pass, below.
 /// An evaluation that also computes dopri5's error norm reads nothing more: the norm's sources are
 /// the point's own sources and the gradient it has just written, each block's still in cache.
 template <class F>
@@ -41,7 +42,29 @@ struct TrafficCounter {
     ++error_norms_in_pass;
     return f.value_and_gradient_at(x, grad, store, error, norm);
   }
+  /// RK4's last stage with the state's update in its pass: the update's sources other than the
+  /// point's and the slope are read (the point's sources and the block's slope are in cache), the
+  /// state written, the slope's H part never. `sources` records the entries' sources formed in that
+  /// pass: the point's and the update's.
+  double value_gradient_and_update_at(const LinearCombination& x, Vec& grad, double* store,
+                                      const LinearCombination& update, double* out) const
+    requires UpdateInPassObjective<F>
+  {
+    const auto in = [](const LinearCombination& c, const double* p) {
+      return std::find(c.x.begin(), c.x.begin() + c.terms, p) != c.x.begin() + c.terms;
+    };
+    double more = 0.0;
+    for (int t = 0; t < update.terms; ++t) {
+      const double* p = update.x[static_cast<std::size_t>(t)];
+      more += !in(x, p) && p != grad.data();
+    }
+    sources.push_back(x.terms + update.terms), reads += x.terms + more, writes += store ? 2.0 : 1.0;
+    kept_points += store != nullptr;
+    ++updates_in_pass;
+    return f.value_gradient_and_update_at(x, grad, store, update, out);
+  }
   mutable long kept_points = 0;          ///< evaluations at a stage point the trajectory keeps
+  mutable long updates_in_pass = 0;      ///< RK4 state updates formed inside an evaluation's pass
   mutable long error_norms_in_pass = 0;  ///< dopri5 error norms computed inside an evaluation's pass
 
  private:

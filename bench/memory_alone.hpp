@@ -40,18 +40,25 @@ class MemoryAloneObjective {
                                double& norm) const {
     return pass(&x, nullptr, grad, store, &error, &norm);
   }
+  /// With RK4's state update in the same pass, each block's from a scratch block of its gradient, the
+  /// gradient's entries never written, as the UFM objective forms it (UpdateInPassObjective).
+  double value_gradient_and_update_at(const LinearCombination& x, Vec& grad, double* store,
+                                      const LinearCombination& update, double* out) const {
+    return pass(&x, nullptr, grad, store, nullptr, nullptr, &update, out);
+  }
 
  private:
   static constexpr Index kBlock = 16384;  ///< entries: 128 KiB, the UFM objective's H block at d = 512
   static constexpr double kStreamBytes = 16.0 * (1 << 20);  ///< as UfmObjective's
 
   double pass(const LinearCombination* stage, const double* theta, Vec& grad, double* store,
-              const ScaledErrorSpec* error = nullptr, double* norm = nullptr) const {
+              const ScaledErrorSpec* error = nullptr, double* norm = nullptr,
+              const LinearCombination* update = nullptr, double* out = nullptr) const {
     if (grad.size() != n_) grad.resize(n_);
     double chunk_sum[kMaxRanges] = {}, chunk_error[kMaxRanges] = {};
     double* g = grad.data();
     for_each_range(n_, [&](Index c, Index b, Index e) {
-      alignas(64) static thread_local double block[kBlock];
+      alignas(64) static thread_local double block[kBlock], slope[kBlock];
       double sum = 0.0;
       ScaledErrorSum errors;
       for (Index i0 = b; i0 < e; i0 += kBlock) {
@@ -67,7 +74,17 @@ class MemoryAloneObjective {
           for (int l = 0; l < 8; ++l) lanes[l] += x[j + l] * x[j + l];
         for (; j < len; ++j) lanes[0] += x[j] * x[j];
         for (double l : lanes) sum += l;
-        scaled_copy(x, len, lambda_, g + i0);
+        if (update) {  // the block's gradient in scratch, read by the block's update in place of grad's
+          for (Index j = 0; j < len; ++j) slope[j] = lambda_ * x[j];
+          LinearCombination u = *update;
+          for (int t = 0; t < u.terms; ++t) {
+            const auto k = static_cast<std::size_t>(t);
+            u.x[k] = u.x[k] == g ? slope : u.x[k] + i0;
+          }
+          u.form(0, len, out + i0);
+        } else {
+          scaled_copy(x, len, lambda_, g + i0);
+        }
         if (error) errors.add(*error, i0, i0 + len);
       }
 #if defined(__SSE2__)

@@ -109,6 +109,7 @@ void UfmObjective::ensure_scratch(std::size_t threads) const {
     s.work.resize(3 * block_);
     if (stream_gradient_) s.Hp.resize(block_ * d);
     s.Hs.resize(block_ * d);
+    s.Hg.resize(block_ * d);
   }
 }
 
@@ -142,7 +143,8 @@ void hand_out_logits(double* Zt, Index nb, Index K, const double* b, double* out
 
 void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage,
                              double* store, const double* W, const double* b, double* gH, bool stream,
-                             const double* descend_lr, const ScaledErrorSpec* error, double* logits_t) const {
+                             const double* descend_lr, const ScaledErrorSpec* error, double* logits_t,
+                             const LinearCombination* update, double* update_out) const {
   const Index d = layout_.d, K = layout_.K, N = layout_.N;
   const double inv_n = 1.0 / static_cast<double>(N);
   const bool with_gw = gH && !freeze_w_;
@@ -183,6 +185,7 @@ void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const L
     // cache, instead of a whole gradient written to memory and a second pass over θ.
     const bool descend_after = descend_lr && !(backward_kernels_ && K <= kMaxDescendK);
     if (descend_after) gHb = s.Hs.data();
+    if (update) gHb = s.Hg.data();  // read by the block's update below, never written to gH
     if (backward_kernels_) {
       // The next block streams in from memory while this one computes: of H, or of each source.
       detail::NextBlocks next;
@@ -215,6 +218,14 @@ void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const L
       }
     }
     if (error) c.error.add(*error, c0 * d, (c0 + nb) * d);  // the block's sources are still in cache
+    if (update) {  // the block's entries of the update, its gradient read from scratch in place of gH's
+      LinearCombination block = *update;
+      for (int t = 0; t < block.terms; ++t) {
+        const auto u = static_cast<std::size_t>(t);
+        block.x[u] = block.x[u] == gH ? gHb : block.x[u] + c0 * d;
+      }
+      block.form(0, nb * d, update_out + c0 * d);
+    }
   }
 #if defined(EIGEN_VECTORIZE_SSE2)
   if (stream || store) _mm_sfence();  // order the non-temporal stores before anyone reads gH or the stored point
@@ -227,7 +238,8 @@ ObjectiveParts UfmObjective::evaluate(const Vec& theta, Vec* grad, Vec* descend,
 
 ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombination* stage, double* store,
                                          Vec* grad, Vec* descend, double lr, const ScaledErrorSpec* error,
-                                         double* norm, double* logits_t) const {
+                                         double* norm, double* logits_t, const LinearCombination* update,
+                                         double* update_out) const {
   if (grad && grad->size() != num_params()) grad->resize(num_params());
   const Index h_size = layout_.h_size();
   const double* tail = theta ? theta + h_size : nullptr;  // W, then b
@@ -242,8 +254,11 @@ ObjectiveParts UfmObjective::evaluate_at(const double* theta, const LinearCombin
   // block after the block's own logits; W and b are updated at the end.
   double* gH = descend ? descend->data() : g;
   const double* descend_lr = descend ? &lr : nullptr;  // null: no descent step
+  const bool with_update = update && g && !descend;
   const ObjectiveParts p = evaluate_apart(theta, tail, stage, store, gH, g ? g + h_size : nullptr, descend_lr,
-                                          g && !descend ? error : nullptr, logits_t);
+                                          g && !descend ? error : nullptr, logits_t, with_update ? update : nullptr,
+                                          update_out);
+  if (with_update) update->form(h_size, num_params(), update_out + h_size);  // W's and b's gradients are written
   if (!g) return p;
   if (descend) {  // W and b: GD's update, as GradientDescent makes it
     for (Index i = h_size; i < num_params(); ++i) (*descend)[i] = descended(theta[i], lr, (*grad)[i]);
@@ -264,7 +279,8 @@ double UfmObjective::error_norm_after(const ScaledErrorSpec& error, Index n) con
 
 ObjectiveParts UfmObjective::evaluate_apart(const double* H, const double* tail, const LinearCombination* stage,
                                             double* store, double* gH, double* gwb, const double* descend_lr,
-                                            const ScaledErrorSpec* error, double* logits_t) const {
+                                            const ScaledErrorSpec* error, double* logits_t,
+                                            const LinearCombination* update, double* update_out) const {
   const Index K = layout_.K, d = layout_.d, N = layout_.N;
   const ConstMatMap W(tail, K, d);
   transpose(W.data(), K, d, Wt_.data());
@@ -273,7 +289,9 @@ ObjectiveParts UfmObjective::evaluate_apart(const double* H, const double* tail,
   // Non-temporal stores for a large H-gradient, but not for the new H of a descent step: that is
   // read again by the next step and should stay in L3 (measured: 9.2 ms per paper-size step with
   // them, 4.6 without).
-  const bool stream = gH && !descend_lr && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
+  // Nor for a gradient an update reads right after it is written (value_gradient_and_update_at).
+  const bool stream =
+      gH && !descend_lr && !update && stream_gradient_ && reinterpret_cast<std::uintptr_t>(gH) % 64 == 0;
   const Index chunks = static_cast<Index>(chunks_.size());
   const bool parallel =
       6.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops;
@@ -282,7 +300,7 @@ ObjectiveParts UfmObjective::evaluate_apart(const double* H, const double* tail,
   auto run = [&](Index c) {
     BlockScratch& s = scratch_[static_cast<std::size_t>(team > 1 ? thread_number() : 0)];
     run_chunk(chunks_[static_cast<std::size_t>(c)], s, H, stage, store, W.data(), b, gH, stream, descend_lr, error,
-              logits_t);
+              logits_t, update, update_out);
   };
   for_each_chunk(chunks, parallel, run);
 
@@ -353,6 +371,12 @@ double* UfmObjective::logits_out(Mat& logits_t) const {
 
 double UfmObjective::value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store) const {
   return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0).total();
+}
+
+double UfmObjective::value_gradient_and_update_at(const LinearCombination& x, Vec& grad, double* store,
+                                                  const LinearCombination& update, double* update_out) const {
+  return evaluate_at(nullptr, &x, store, &grad, nullptr, 0.0, nullptr, nullptr, nullptr, &update, update_out)
+      .total();
 }
 
 double UfmObjective::value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,

@@ -140,6 +140,65 @@ class DeferredFsal final : public DeferredEvaluation {
   Mat logits_t_;         ///< sized by the first evaluation that hands them
 };
 
+/// RK4's last stage, put off by the flow's system until the step's state update, which reads its slope
+/// (x ← x + h/6 (k1 + 2k2 + 2k3 + k4), the step's last scale_sum, pending in x and waiting for this
+/// evaluation), is needed: the flow calls run_with_update() before it evaluates x, and an
+/// UpdateInPassObjective forms x's update inside this stage's own pass, each block once the block's
+/// k4 is made, from a scratch block: k4's H part is never written, and the next stage-1 pass reads x
+/// alone, not x and all four slopes again. A step then streams 13 vectors of θ's size, not 16. The
+/// same doubles either way: the same combination from the same values (the state is read for this
+/// stage's point block by block before that block's update overwrites it). Anything else that needs
+/// the slope or the update first (LazyVec::resolve) runs this stage unfused, k4 written.
+template <class F>
+class DeferredLastStage final : public DeferredEvaluation {
+ public:
+  /// state: the flow's state x, the update's destination.
+  DeferredLastStage(const F& f, const LazyVec& state) : f_(f), state_(state) {}
+  /// x: the stage point (pending, not kept); dx receives ∇F at x (sign +1, as the RK4 system writes).
+  void defer(const LazyVec& x, LazyVec& dx) {
+    x_ = &x;
+    dx_ = &dx;
+    dx.overwrite(1.0);  // its storage and sign are fixed now; the values come with the evaluation
+    dx.set_waits_for(this);
+    x.set_waits_for(this);
+    set_outstanding();
+  }
+  /// Runs the stage if it is still outstanding: with the state's update in its pass where the update
+  /// waits for it, else unfused.
+  void run_with_update() {
+    if constexpr (UpdateInPassObjective<F>) {
+      if (updates_state() && claim()) {
+        double* store = x_->store_for_evaluation();
+        Vec& g = dx_->overwrite(1.0);
+        f_.value_gradient_and_update_at(x_->combination(), g, store, state_.combination(),
+                                        state_.store_for_evaluation());
+        if (store) x_->mark_settled();
+        state_.mark_settled();
+        return;
+      }
+    }
+    run();
+  }
+
+ private:
+  double evaluate(const ScaledErrorSpec*) override {
+    value_and_gradient_at(f_, *x_, *dx_, 1.0);
+    return 0.0;
+  }
+  /// The state's pending update reads this stage's slope, and the stage point is pending (the state is
+  /// kept, so it has somewhere to be written).
+  bool updates_state() const {
+    if (!outstanding() || !state_.pending() || !state_.keep() || !x_->pending()) return false;
+    const LinearCombination& c = state_.combination();
+    return std::find(c.x.begin(), c.x.begin() + c.terms, dx_->address()) != c.x.begin() + c.terms;
+  }
+
+  const F& f_;
+  const LazyVec& state_;
+  const LazyVec* x_ = nullptr;
+  LazyVec* dx_ = nullptr;
+};
+
 /// odeint's default_error_checker (a_x = a_dxdt = 1) on LazyVec, with x_err formed inside the norm's
 /// pass (scaled_error) instead of written by a pass of its own, or, when x_err waits for the deferred
 /// last stage (`fsal`), inside that stage's evaluation. Same formula:
@@ -203,9 +262,15 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
   // odeint integrates dx/ds = +grad F(x) with step ds = -dt: the same RK4 stages and update as
   // dx/dt = -grad F with step dt, bit for bit (IEEE products are sign-symmetric). The stage
   // points and the update are formed inside the objective's pass (LazyAlgebra).
-  auto system = [&f, &s](const LazyVec& xs, LazyVec& g, double) {
-    value_and_gradient_at(f, xs, g, 1.0);
+  // The last of the three stages a do_step evaluates is deferred to the update (DeferredLastStage).
+  detail::DeferredLastStage<F> last_stage(f, x);  // declared after x: destroyed before it
+  int stage = 0;                                 // stages evaluated in the current do_step
+  auto system = [&f, &s, &last_stage, &stage](const LazyVec& xs, LazyVec& g, double) {
     ++s.gradient_evaluations;
+    if constexpr (UpdateInPassObjective<F>) {
+      if (++stage == 3 && xs.pending()) return last_stage.defer(xs, g);
+    }
+    value_and_gradient_at(f, xs, g, 1.0);
   };
   std::size_t next = 0;  // first checkpoint not yet observed
   long saved_step = 0;
@@ -218,6 +283,7 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
     // Also the first RK4 stage.
     const bool sure = k >= n_grid || k >= max_steps ||
                       (next < checkpoints.size() && checkpoints[next] <= t + 0.5 * h && checkpoints[next] <= T);
+    last_stage.run_with_update();  // the last step's last stage, and x's update in its pass
     const double value = sure ? value_gradient_and_logits_at(f, x, grad, 1.0, logits_t)
                               : value_and_gradient_at(f, x, grad, 1.0);
     ++s.gradient_evaluations;
@@ -255,7 +321,8 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
     }
     // Between checkpoints a non-finite gradient is caught by the next value: theta turns non-finite.
     const double step = k + 1 >= n_grid ? T - t : h;  // t_{k+1} - t_k
-    stepper.do_step(system, x, grad, -t, -step);       // 3 more evaluations
+    stage = 0;
+    stepper.do_step(system, x, grad, -t, -step);  // 3 more evaluations, the last deferred to the next one
   }
 }
 

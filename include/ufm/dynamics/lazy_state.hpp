@@ -69,6 +69,12 @@ class DeferredEvaluation {
  protected:
   ~DeferredEvaluation() = default;
   void set_outstanding() { outstanding_ = true; }
+  /// For a subclass that runs the evaluation its own way: whether it was outstanding (it no longer is).
+  bool claim() {
+    const bool was = outstanding_;
+    outstanding_ = false;
+    return was;
+  }
   /// The evaluation; with spec, also the error norm it describes (else the return value is unused).
   virtual double evaluate(const ScaledErrorSpec* spec) = 0;
 
@@ -100,6 +106,8 @@ class LazyVec {
     settle();
     return v_;
   }
+  /// Where the storage is, to tell whether a combination reads it (its values may be pending).
+  const double* address() const { return v_.data(); }
   /// Runs the deferred evaluation this vector waits for, if it is still outstanding.
   void resolve() const {
     if (waits_for_ == nullptr) return;

@@ -65,6 +65,15 @@ concept ErrorNormObjective =
       { f.value_and_gradient_at(x, grad, store, error, norm) } -> std::convertible_to<double>;
     };
 
+/// A StagePointObjective that also forms an update reading the gradient it writes (RK4's state update,
+/// with the last stage's slope) in the same pass, each block once the block's gradient is written.
+template <class F>
+concept UpdateInPassObjective =
+    StagePointObjective<F> && requires(const F& f, const LinearCombination& x, Vec& grad, double* store,
+                                       const LinearCombination& update, double* out) {
+      { f.value_gradient_and_update_at(x, grad, store, update, out) } -> std::convertible_to<double>;
+    };
+
 /// An Objective that hands a checkpoint the logits of the state it evaluated: value_and_gradient,
 /// bit for bit, and logits_t = the classifier's logits without the bias, N×K class-major (resized
 /// only if its size is wrong; left empty where the objective does not form them in its pass).

@@ -59,6 +59,15 @@ class UfmObjective {
   /// W's and b's after the pass: per chunk, the chunks' partials in chunk order, then W's and b's.
   double value_and_gradient_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec& error,
                                double& norm) const;
+  /// value_and_gradient_at, and `update`, a combination that may read the gradient (RK4's
+  /// x + h/6 (k1 + 2k2 + 2k3 + k4), k4 being it), formed into update_out in the same pass
+  /// (UpdateInPassObjective): each block of H's entries right after the block's gradient is made,
+  /// from a scratch block where update reads grad, and W's and b's after the pass. grad's H part is
+  /// never written (its W and b parts are): the update is all that reads it. update_out may be a
+  /// source of update and of x (x's block is formed before the block's update is written, x's W and
+  /// b before the pass). The update is bit-identical to value_and_gradient_at, then update formed.
+  double value_gradient_and_update_at(const LinearCombination& x, Vec& grad, double* store,
+                                      const LinearCombination& update, double* update_out) const;
   /// Both: the error norm and the logits (dopri5's last stage where its state is sure to be observed).
   double value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
                                       const ScaledErrorSpec& error, double& norm, Mat& logits_t) const;
@@ -114,6 +123,7 @@ class UfmObjective {
     Vec Hp;    ///< block·d: the block of H, packed by row tiles (large H only)
     Vec Hs;    ///< block·d: the block of a stage point's H (no store, or large H), or of a descent
                ///< step's H-gradient when the kernel cannot take the step in place (K > kMaxDescendK)
+    Vec Hg;    ///< block·d: the block's H-gradient, which an update formed in the pass reads
   };
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
@@ -122,14 +132,17 @@ class UfmObjective {
   /// way (theta null), also written to store when store is not null.
   /// error (with grad): also its norm, into *norm.
   /// logits_t: (W H)ᵀ without the bias, N×K class-major, copied from each block.
+  /// update (with grad): formed into update_out in the pass (value_gradient_and_update_at).
   ObjectiveParts evaluate_at(const double* theta, const LinearCombination* stage, double* store, Vec* grad,
                              Vec* descend, double lr, const ScaledErrorSpec* error = nullptr,
-                             double* norm = nullptr, double* logits_t = nullptr) const;
+                             double* norm = nullptr, double* logits_t = nullptr,
+                             const LinearCombination* update = nullptr, double* update_out = nullptr) const;
   /// evaluate_at's pass with H (or the stage) and the tail W, b apart, and the gradient apart: gH
   /// the H-gradient or the new H (descend_lr), gwb (or null: no gradient) W's, then b's.
   ObjectiveParts evaluate_apart(const double* H, const double* tail, const LinearCombination* stage, double* store,
                                 double* gH, double* gwb, const double* descend_lr, const ScaledErrorSpec* error,
-                                double* logits_t) const;
+                                double* logits_t, const LinearCombination* update = nullptr,
+                                double* update_out = nullptr) const;
   /// gH: the H-gradient, or (descend_lr not null) H itself, which receives the descent step.
   /// stage: H is formed block by block from it, by the logits kernel where it can
   /// (detail::block_logits_formed), into store when not null, else into s.Hs; with the streaming
@@ -137,9 +150,11 @@ class UfmObjective {
   /// error (with gH): each block's scaled errors into c.error once its gradient is written.
   /// logits_t: each block's logits without the bias copied there before the bias is added (the
   /// kernels add it last, so the block's logits are the same doubles).
+  /// update (with gH): each block's entries formed into update_out once the block's gradient is written.
   void run_chunk(Chunk& c, BlockScratch& s, const double* H, const LinearCombination* stage, double* store,
                  const double* W, const double* b, double* gH, bool stream, const double* descend_lr,
-                 const ScaledErrorSpec* error, double* logits_t) const;
+                 const ScaledErrorSpec* error, double* logits_t, const LinearCombination* update,
+                 double* update_out) const;
   /// logits_t sized N×K (resized only if its size is wrong), for the pass to write.
   double* logits_out(Mat& logits_t) const;
 
