@@ -78,13 +78,16 @@ void DeepUfmObjective::form_end_to_end(const double* weights) const {
 double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store,
                                              const double* weights, Vec* grad, Vec* descend, double lr,
                                              DeepObjectiveParts* parts, const ScaledErrorSpec* error,
-                                             double* norm, Mat* logits_t) const {
+                                             double* norm, Mat* logits_t, const LinearCombination* update,
+                                             double* update_out) const {
   const Index L = layout_.layers(), K = spec_.K;
   form_end_to_end(weights);
   // H₁'s block comes first in both layouts: its gradient, or its descent step, in place.
   double* gP = grad ? gPb_.data() : nullptr;
   const ObjectiveParts one =
       descend ? chain_->parts_and_descend_apart(descend->data(), Pb_.data(), lr, gP)
+      : stage && update
+          ? chain_->parts_gradient_and_update_at_apart(*stage, store, Pb_.data(), grad->data(), gP, *update, update_out)
       : stage && logits_t
           ? chain_->parts_gradient_and_logits_at_apart(*stage, store, Pb_.data(), grad->data(), gP, error, *logits_t)
       : stage && error ? chain_->parts_and_gradient_at_apart(*stage, store, Pb_.data(), grad->data(), gP, *error)
@@ -113,6 +116,10 @@ double DeepUfmObjective::evaluate_end_to_end(const double* H, const LinearCombin
   }
   if (layout_.has_bias) layout_.b(*grad) = g.tail(K);
   if (error) *norm = chain_->error_norm_after(*error, num_params());  // H₁'s chunks, then the weights and b
+  if (stage && update) {  // H₁'s entries came with the pass; the weights' and b's gradients are written now
+    const Index first = layout_.offsets[1];
+    update->form(first, num_params(), update_out + first);
+  }
   return value;
 }
 
@@ -235,8 +242,15 @@ double DeepUfmObjective::end_to_end_value_gradient_and_logits_at(const LinearCom
   return end_to_end_at(x, grad, store, &error, &norm, &logits_t);
 }
 
+double DeepUfmObjective::end_to_end_value_gradient_and_update_at(const LinearCombination& x, Vec& grad,
+                                                                  double* store, const LinearCombination& update,
+                                                                  double* update_out) const {
+  return end_to_end_at(x, grad, store, nullptr, nullptr, nullptr, &update, update_out);
+}
+
 double DeepUfmObjective::end_to_end_at(const LinearCombination& x, Vec& grad, double* store,
-                                       const ScaledErrorSpec* error, double* norm, Mat* logits_t) const {
+                                       const ScaledErrorSpec* error, double* norm, Mat* logits_t,
+                                       const LinearCombination* update, double* update_out) const {
   if (!chain_) throw std::logic_error("DeepUfmObjective: end_to_end_value_and_gradient_at without end_to_end()");
   if (grad.size() != num_params()) grad.resize(num_params());
   // The weights and b of x before any gradient is written (grad may be a source): where a kept
@@ -244,7 +258,8 @@ double DeepUfmObjective::end_to_end_at(const LinearCombination& x, Vec& grad, do
   const Index first = layout_.offsets[1];
   double* w = store ? store + first : stage_weights_.data();
   x.form(first, num_params(), w);
-  return evaluate_end_to_end(nullptr, &x, store, w, &grad, nullptr, 0.0, nullptr, error, norm, logits_t);
+  return evaluate_end_to_end(nullptr, &x, store, w, &grad, nullptr, 0.0, nullptr, error, norm, logits_t, update,
+                             update_out);
 }
 
 }  // namespace ufm

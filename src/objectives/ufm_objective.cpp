@@ -360,6 +360,13 @@ ObjectiveParts UfmObjective::parts_gradient_and_logits_at_apart(const LinearComb
   return evaluate_apart(nullptr, wb, &x, store, gH, gwb, nullptr, error, logits_out(logits_t));
 }
 
+ObjectiveParts UfmObjective::parts_gradient_and_update_at_apart(const LinearCombination& x, double* store,
+                                                                const double* wb, double* gH, double* gwb,
+                                                                const LinearCombination& update,
+                                                                double* update_out) const {
+  return evaluate_apart(nullptr, wb, &x, store, gH, gwb, nullptr, nullptr, nullptr, &update, update_out);
+}
+
 ObjectiveParts UfmObjective::parts_and_descend_apart(double* H, const double* wb, double lr, double* gwb) const {
   return evaluate_apart(H, wb, nullptr, nullptr, H, gwb, &lr, nullptr, nullptr);
 }

@@ -88,6 +88,12 @@ class DeepUfmObjective {
                                                  Mat& logits_t) const;
   double end_to_end_value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
                                                  const ScaledErrorSpec& error, double& norm, Mat& logits_t) const;
+  /// end_to_end_value_and_gradient_at, and `update` formed into update_out in the same pass
+  /// (UpdateInPassObjective, RK4's state update): H₁'s entries block by block in the one-layer pass
+  /// from a scratch block of their gradient (grad's H₁ part is never written), the weights' and b's
+  /// once their gradient is written.
+  double end_to_end_value_gradient_and_update_at(const LinearCombination& x, Vec& grad, double* store,
+                                                 const LinearCombination& update, double* update_out) const;
 
  private:
   /// One pass of the stack over H₁: fills the levels and the logits and returns the loss sum
@@ -108,11 +114,13 @@ class DeepUfmObjective {
   double evaluate_end_to_end(const double* H, const LinearCombination* stage, double* store, const double* weights,
                              Vec* grad, Vec* descend = nullptr, double lr = 0.0, DeepObjectiveParts* parts = nullptr,
                              const ScaledErrorSpec* error = nullptr, double* norm = nullptr,
-                             Mat* logits_t = nullptr) const;
+                             Mat* logits_t = nullptr, const LinearCombination* update = nullptr,
+                             double* update_out = nullptr) const;
   /// Every end_to_end_value_and_gradient_at: with error, norm receives its error norm; with logits_t,
-  /// the logits.
+  /// the logits; with update, the update into update_out.
   double end_to_end_at(const LinearCombination& x, Vec& grad, double* store, const ScaledErrorSpec* error,
-                       double* norm, Mat* logits_t = nullptr) const;
+                       double* norm, Mat* logits_t = nullptr, const LinearCombination* update = nullptr,
+                       double* update_out = nullptr) const;
   /// θ's weights: W_1, …, W_L, b from θ's entry offsets[1] on.
   const double* weights(const Vec& theta) const { return theta.data() + layout_.offsets[1]; }
   /// End to end: Q_l = W_L⋯W_{l+1} (K×d_l) for l = L−1 … 0, the last (P) into Pb_, b after it.
@@ -164,12 +172,17 @@ class EndToEndFlowObjective {
                                       const ScaledErrorSpec& error, double& norm, Mat& logits_t) const {
     return f_->end_to_end_value_gradient_and_logits_at(x, grad, store, error, norm, logits_t);
   }
+  double value_gradient_and_update_at(const LinearCombination& x, Vec& grad, double* store,
+                                      const LinearCombination& update, double* update_out) const {
+    return f_->end_to_end_value_gradient_and_update_at(x, grad, store, update, update_out);
+  }
 
  private:
   const DeepUfmObjective* f_;
 };
 
 static_assert(ErrorNormObjective<EndToEndFlowObjective>);
+static_assert(UpdateInPassObjective<EndToEndFlowObjective>);
 static_assert(CheckpointLogitsObjective<EndToEndFlowObjective>);
 
 /// run(objective) with the objective a gradient flow of f drives: f.one_layer() for one layer (a

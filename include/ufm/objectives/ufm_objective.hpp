@@ -91,6 +91,12 @@ class UfmObjective {
   /// error_norm_after combines them with the rest of the entries.
   ObjectiveParts parts_and_gradient_at_apart(const LinearCombination& x, double* store, const double* wb,
                                              double* gH, double* gwb, const ScaledErrorSpec& error) const;
+  /// The same, with `update` formed into update_out for H's entries in the pass, as
+  /// value_gradient_and_update_at forms them (gH's entries are never written); the rest of the update
+  /// is the caller's to form once the rest of the gradient is written.
+  ObjectiveParts parts_gradient_and_update_at_apart(const LinearCombination& x, double* store, const double* wb,
+                                                    double* gH, double* gwb, const LinearCombination& update,
+                                                    double* update_out) const;
   /// Either, with the error's scaled errors where error is not null, and the logits at x without the
   /// bias as value_gradient_and_logits_at hands them.
   ObjectiveParts parts_gradient_and_logits_at_apart(const LinearCombination& x, double* store, const double* wb,
