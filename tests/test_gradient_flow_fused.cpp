@@ -88,7 +88,9 @@ struct Observed {
 };
 
 TEST(FusedFlow, Rk4StatesAreBitIdenticalToOdeintsEigenAlgebra) {
-  for (const auto& [K, n, d] : {std::tuple<Index, Index, Index>{3, 5, 4}, {10, 40, 24}, {4, 2048, 256}}) {
+  // K = 30: the backward through GEMM products (K > 24), the last stage's gradient in scratch too.
+  for (const auto& [K, n, d] :
+       {std::tuple<Index, Index, Index>{3, 5, 4}, {10, 40, 24}, {4, 2048, 256}, {30, 6, 16}}) {
     const FusedFlowProblem p = fused_flow_problem(K, n, d, Loss::kCrossEntropy, 7);
     const int steps = 5;
     const double dt = 0.25;
