@@ -50,13 +50,10 @@ struct TrafficCounter {
                                       const LinearCombination& update, double* out) const
     requires UpdateInPassObjective<F>
   {
-    const auto in = [](const LinearCombination& c, const double* p) {
-      return std::find(c.x.begin(), c.x.begin() + c.terms, p) != c.x.begin() + c.terms;
-    };
     double more = 0.0;
     for (int t = 0; t < update.terms; ++t) {
       const double* p = update.x[static_cast<std::size_t>(t)];
-      more += !in(x, p) && p != grad.data();
+      more += !x.reads(p) && p != grad.data();
     }
     sources.push_back(x.terms + update.terms), reads += x.terms + more, writes += store ? 2.0 : 1.0;
     kept_points += store != nullptr;

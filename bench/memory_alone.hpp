@@ -76,12 +76,7 @@ class MemoryAloneObjective {
         for (double l : lanes) sum += l;
         if (update) {  // the block's gradient in scratch, read by the block's update in place of grad's
           for (Index j = 0; j < len; ++j) slope[j] = lambda_ * x[j];
-          LinearCombination u = *update;
-          for (int t = 0; t < u.terms; ++t) {
-            const auto k = static_cast<std::size_t>(t);
-            u.x[k] = u.x[k] == g ? slope : u.x[k] + i0;
-          }
-          u.form(0, len, out + i0);
+          update->from_entry(i0, g, slope).form(0, len, out + i0);
         } else {
           scaled_copy(x, len, lambda_, g + i0);
         }

@@ -48,6 +48,21 @@ struct LinearCombination {
   /// (an update in place): each vector of entries is read from every source before it is written.
   void form(Index begin, Index end, double* out) const;
 
+  /// Whether `source` is one of the terms' vectors.
+  bool reads(const double* source) const {
+    return std::find(x.begin(), x.begin() + terms, source) != x.begin() + terms;
+  }
+  /// The same combination from entry `begin` on, with `source`'s entries read from `stand_in` instead
+  /// (stand_in[j] for entry begin + j): a block formed from a gradient block held in scratch.
+  LinearCombination from_entry(Index begin, const double* source, const double* stand_in) const {
+    LinearCombination c = *this;
+    for (int t = 0; t < terms; ++t) {
+      const auto u = static_cast<std::size_t>(t);
+      c.x[u] = x[u] == source ? stand_in : x[u] + begin;
+    }
+    return c;
+  }
+
  private:
   template <class Lanes>
   void form_with(const Lanes& lanes, Index begin, Index end, double* out) const {

@@ -218,14 +218,8 @@ void UfmObjective::run_chunk(Chunk& c, BlockScratch& s, const double* H, const L
       }
     }
     if (error) c.error.add(*error, c0 * d, (c0 + nb) * d);  // the block's sources are still in cache
-    if (update) {  // the block's entries of the update, its gradient read from scratch in place of gH's
-      LinearCombination block = *update;
-      for (int t = 0; t < block.terms; ++t) {
-        const auto u = static_cast<std::size_t>(t);
-        block.x[u] = block.x[u] == gH ? gHb : block.x[u] + c0 * d;
-      }
-      block.form(0, nb * d, update_out + c0 * d);
-    }
+    // The block's entries of the update, its gradient read from scratch in place of gH's.
+    if (update) update->from_entry(c0 * d, gH, gHb).form(0, nb * d, update_out + c0 * d);
   }
 #if defined(EIGEN_VECTORIZE_SSE2)
   if (stream || store) _mm_sfence();  // order the non-temporal stores before anyone reads gH or the stored point

@@ -188,9 +188,8 @@ class DeferredLastStage final : public DeferredEvaluation {
   /// The state's pending update reads this stage's slope, and the stage point is pending (the state is
   /// kept, so it has somewhere to be written).
   bool updates_state() const {
-    if (!outstanding() || !state_.pending() || !state_.keep() || !x_->pending()) return false;
-    const LinearCombination& c = state_.combination();
-    return std::find(c.x.begin(), c.x.begin() + c.terms, dx_->address()) != c.x.begin() + c.terms;
+    return outstanding() && state_.pending() && state_.keep() && x_->pending() &&
+           state_.combination().reads(dx_->address());
   }
 
   const F& f_;
