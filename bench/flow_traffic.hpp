@@ -60,6 +60,27 @@ struct TrafficCounter {
     ++updates_in_pass;
     return f.value_gradient_and_update_at(x, grad, store, update, out);
   }
+  /// RK4's stages with low-rank slopes (low_rank_slope.hpp), as run_flow takes them: each reads the
+  /// state's H alone and writes no θ-sized vector (the slope's H part is K·(N + d) numbers); the last
+  /// also writes the updated state. `sources`: 1, nothing to form.
+  bool takes_low_rank_slopes() const
+    requires LowRankSlopeObjective<F>
+  {
+    return f.takes_low_rank_slopes();
+  }
+  bool low_rank_slopes_pay() const
+    requires LowRankSlopeObjective<F>
+  {
+    return f.low_rank_slopes_pay();
+  }
+  double gradient_low_rank_at(const LinearCombination& x, double* grad, LowRankSlope& slope, Mat* logits_t,
+                              const LinearCombination* update, double* out) const
+    requires LowRankSlopeObjective<F>
+  {
+    sources.push_back(1), reads += 1.0, writes += update ? 1.0 : 0.0;
+    updates_in_pass += update != nullptr;
+    return f.gradient_low_rank_at(x, grad, slope, logits_t, update, out);
+  }
   mutable long kept_points = 0;          ///< evaluations at a stage point the trajectory keeps
   mutable long updates_in_pass = 0;      ///< RK4 state updates formed inside an evaluation's pass
   mutable long error_norms_in_pass = 0;  ///< dopri5 error norms computed inside an evaluation's pass

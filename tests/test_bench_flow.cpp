@@ -82,6 +82,25 @@ TEST(FlowTraffic, Rk4StagePointsReadOnlyTheirNonzeroSlopes) {
   EXPECT_EQ(counter.writes, 1.0 + 3 * 4.0);  // k1, k2, k3 and each step's new state
 }
 
+TEST(FlowTraffic, Rk4StagesWithLowRankSlopesReadTheStateAlone) {
+  // Low-rank slopes (low_rank_slope.hpp; where H is beyond the caches by default, always here): every
+  // evaluation reads the state's H and nothing else θ-sized, writes no slope, and the last stage of
+  // each step writes the updated state: 13 + 3 reads and 3 writes, against 28 and 13 above.
+  TinyFlow t;
+  const bench::TrafficCounter<UfmObjective> counter(t.f);
+  GradientFlow::Options o;
+  o.integrator = Integrator::kRk4;
+  o.dt = 0.25;
+  o.max_time = 0.75;
+  o.low_rank_slopes = LowRankSlopes::kAlways;
+  const RunSummary s = GradientFlow(o).run(counter, t.theta, std::span<const double>{}, NullObserver{});
+  ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+  EXPECT_EQ(counter.sources, std::vector<int>(13, 1));
+  EXPECT_EQ(counter.updates_in_pass, 3);
+  EXPECT_EQ(counter.reads, 13.0);
+  EXPECT_EQ(counter.writes, 3.0);
+}
+
 TEST(FlowTraffic, AnRk4StageMovesThreeAndAQuarterVectorsAndADopri5StageFiveAndAHalf) {
   const TinyFlow t;
   const UfmObjective& f = t.f;

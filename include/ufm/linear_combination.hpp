@@ -15,6 +15,8 @@
 
 namespace ufm {
 
+struct LowRankSlope;
+
 namespace detail {
 template <int T>
 struct CombinationLanes;
@@ -25,14 +27,18 @@ struct LinearCombination {
   int terms = 0;
   std::array<double, kMaxTerms> a{};
   std::array<const double*, kMaxTerms> x{};
+  /// The source's low-rank H part where it has one (low_rank_slope.hpp; its entries in x's H range are
+  /// then not written unless it is `formed`), else null.
+  std::array<LowRankSlope*, kMaxTerms> slope{};
   /// Prefetch each source's next tile while forming one: set for vectors too large for the L2
   /// cache (LazyAlgebra), where the sources stream from memory; in cache the prefetches only take
   /// load slots (at the small size they were a sixth of forming a block).
   bool prefetch = false;
 
-  void add(double coefficient, const double* source) {
+  void add(double coefficient, const double* source, LowRankSlope* low_rank = nullptr) {
     a[static_cast<std::size_t>(terms)] = coefficient;
     x[static_cast<std::size_t>(terms)] = source;
+    slope[static_cast<std::size_t>(terms)] = low_rank;
     ++terms;
   }
 

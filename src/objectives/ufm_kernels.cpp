@@ -858,4 +858,38 @@ void block_backward(Index d, Index K, const double* Wt, const double* Hb, const 
   }
 }
 
+namespace {
+/// block_gw for G classes: per packet of rows, G accumulators over the block's samples.
+template <int G>
+EIGEN_DONT_INLINE void gw_tile(Index d, const double* H, Index nb, const double* Gt, Index ldg, double* gWt) {
+  alignas(64) double gs[kMaxBlockColumns * G];  // the residual sample-major: one base pointer per sample
+  for (Index i = 0; i < nb; ++i)
+    for (int k = 0; k < G; ++k) gs[i * G + k] = Gt[k * ldg + i];
+  const Index dv = d - d % kLanes;
+  for (Index r = 0; r < dv; r += kLanes) {
+    Packet acc[G];
+    for (int k = 0; k < G; ++k) acc[k] = ei::pset1<Packet>(0.0);
+    for (Index i = 0; i < nb; ++i) {
+      const Packet x = ei::ploadu<Packet>(H + i * d + r);
+      for (int k = 0; k < G; ++k) acc[k] = ei::pmadd(ei::pset1<Packet>(gs[i * G + k]), x, acc[k]);
+    }
+    for (int k = 0; k < G; ++k) ei::pstoreu(gWt + k * d + r, ei::padd(ei::ploadu<Packet>(gWt + k * d + r), acc[k]));
+  }
+  for (Index r = dv; r < d; ++r) {
+    double acc[G] = {};
+    for (Index i = 0; i < nb; ++i)
+      for (int k = 0; k < G; ++k) acc[k] += gs[i * G + k] * H[i * d + r];
+    for (int k = 0; k < G; ++k) gWt[k * d + r] += acc[k];
+  }
+}
+}  // namespace
+
+void block_gw(Index d, Index K, const double* Hb, Index nb, const double* Gt, Index ldg, double* gWt) {
+  if (nb > kMaxBlockColumns || K > kMaxDescendK)
+    throw std::invalid_argument("block_gw: " + std::to_string(nb) + " columns and " + std::to_string(K) +
+                                " classes, at most " + std::to_string(kMaxBlockColumns) + " and " +
+                                std::to_string(kMaxDescendK));
+  with_constant<kBackwardClasses>(static_cast<int>(K), [&]<int G>() { gw_tile<G>(d, Hb, nb, Gt, ldg, gWt); });
+}
+
 }  // namespace ufm::detail

@@ -152,8 +152,10 @@ class DeferredFsal final : public DeferredEvaluation {
 template <class F>
 class DeferredLastStage final : public DeferredEvaluation {
  public:
-  /// state: the flow's state x, the update's destination.
-  DeferredLastStage(const F& f, const LazyVec& state) : f_(f), state_(state) {}
+  /// state: the flow's state x, the update's destination. low_rank: the slopes are written low rank
+  /// (low_rank_slope.hpp; the objective a LowRankSlopeObjective).
+  DeferredLastStage(const F& f, const LazyVec& state, bool low_rank = false)
+      : f_(f), state_(state), low_rank_(low_rank) {}
   /// x: the stage point (pending, not kept); dx receives ∇F at x (sign +1, as the RK4 system writes).
   void defer(const LazyVec& x, LazyVec& dx) {
     x_ = &x;
@@ -166,6 +168,15 @@ class DeferredLastStage final : public DeferredEvaluation {
   /// Runs the stage if it is still outstanding: with the state's update in its pass where the update
   /// waits for it, else unfused.
   void run_with_update() {
+    if constexpr (LowRankSlopeObjective<F>) {
+      if (low_rank_ && updates_state() && claim()) {
+        const LazyVec::LowRankOut out = dx_->overwrite_low_rank();
+        f_.gradient_low_rank_at(x_->combination(), out.storage, out.slope, nullptr, &state_.combination(),
+                                state_.store_for_evaluation());
+        state_.mark_settled();
+        return;
+      }
+    }
     if constexpr (UpdateInPassObjective<F>) {
       if (updates_state() && claim()) {
         double* store = x_->store_for_evaluation();
@@ -182,6 +193,12 @@ class DeferredLastStage final : public DeferredEvaluation {
 
  private:
   double evaluate(const ScaledErrorSpec*) override {
+    if constexpr (LowRankSlopeObjective<F>) {
+      if (low_rank_) {
+        low_rank_gradient_at(f_, *x_, *dx_);
+        return 0.0;
+      }
+    }
     value_and_gradient_at(f_, *x_, *dx_, 1.0);
     return 0.0;
   }
@@ -196,6 +213,7 @@ class DeferredLastStage final : public DeferredEvaluation {
   const LazyVec& state_;
   const LazyVec* x_ = nullptr;
   LazyVec* dx_ = nullptr;
+  bool low_rank_;
 };
 
 /// odeint's default_error_checker (a_x = a_dxdt = 1) on LazyVec, with x_err formed inside the norm's
@@ -262,14 +280,36 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
   // dx/dt = -grad F with step dt, bit for bit (IEEE products are sign-symmetric). The stage
   // points and the update are formed inside the objective's pass (LazyAlgebra).
   // The last of the three stages a do_step evaluates is deferred to the update (DeferredLastStage).
-  detail::DeferredLastStage<F> last_stage(f, x);  // declared after x: destroyed before it
-  int stage = 0;                                 // stages evaluated in the current do_step
-  auto system = [&f, &s, &last_stage, &stage](const LazyVec& xs, LazyVec& g, double) {
+  // Slopes kept low rank (low_rank_slope.hpp): each stage's pass reads the state alone, and the last
+  // stage's forms the update from the state and the step's residuals.
+  const bool low_rank = [&] {
+    if constexpr (LowRankSlopeObjective<F>) {
+      if (options_.low_rank_slopes == LowRankSlopes::kAlways) return f.takes_low_rank_slopes();
+      return options_.low_rank_slopes == LowRankSlopes::kAuto && f.low_rank_slopes_pay();
+    }
+    return false;
+  }();
+  detail::DeferredLastStage<F> last_stage(f, x, low_rank);  // declared after x: destroyed before it
+  int stage = 0;                                           // stages evaluated in the current do_step
+  auto system = [&f, &s, &last_stage, &stage, low_rank](const LazyVec& xs, LazyVec& g, double) {
     ++s.gradient_evaluations;
     if constexpr (UpdateInPassObjective<F>) {
       if (++stage == 3 && xs.pending()) return last_stage.defer(xs, g);
     }
+    if constexpr (LowRankSlopeObjective<F>) {
+      if (low_rank) {
+        low_rank_gradient_at(f, xs, g);
+        return;
+      }
+    }
     value_and_gradient_at(f, xs, g, 1.0);
+  };
+  // The state's value and gradient (its logits too where it is sure to be observed).
+  auto evaluate_state = [&](bool sure, Mat& logits_t) -> double {
+    if constexpr (LowRankSlopeObjective<F>) {
+      if (low_rank) return low_rank_gradient_at(f, x, grad, sure ? &logits_t : nullptr);
+    }
+    return sure ? value_gradient_and_logits_at(f, x, grad, 1.0, logits_t) : value_and_gradient_at(f, x, grad, 1.0);
   };
   std::size_t next = 0;  // first checkpoint not yet observed
   long saved_step = 0;
@@ -283,8 +323,7 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
     const bool sure = k >= n_grid || k >= max_steps ||
                       (next < checkpoints.size() && checkpoints[next] <= t + 0.5 * h && checkpoints[next] <= T);
     last_stage.run_with_update();  // the last step's last stage, and x's update in its pass
-    const double value = sure ? value_gradient_and_logits_at(f, x, grad, 1.0, logits_t)
-                              : value_and_gradient_at(f, x, grad, 1.0);
+    const double value = evaluate_state(sure, logits_t);
     ++s.gradient_evaluations;
     if (k == 0) s.initial_value = saved_value = value;
     auto diverged = [&](bool value_finite) {  // end the trajectory at its last observed state

@@ -36,6 +36,7 @@
 
 #include "ufm/linalg.hpp"
 #include "ufm/linear_combination.hpp"
+#include "ufm/low_rank_slope.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/parallel.hpp"
 #include "ufm/scaled_error.hpp"
@@ -128,8 +129,25 @@ class LazyVec {
     pending_ = false;
     sign_ = sign;
     waits_for_ = nullptr;
+    low_rank_.active = false;
     return v_;
   }
+  /// Where a writer of a low-rank slope (RK4 flow, sign +1) puts it: W's and b's parts into `storage`
+  /// (its entries past H), the H part into `slope` (low_rank_slope.hpp), whose expansion it sets.
+  struct LowRankOut {
+    double* storage;
+    LowRankSlope& slope;
+  };
+  LowRankOut overwrite_low_rank() {
+    pending_ = false;
+    sign_ = 1.0;
+    waits_for_ = nullptr;
+    low_rank_.active = true;
+    low_rank_.formed = false;
+    return {v_.data(), low_rank_};
+  }
+  /// The low-rank H part (active) or null.
+  const LowRankSlope* low_rank() const { return low_rank_.active ? &low_rank_ : nullptr; }
   /// Values from another vector (odeint's copy).
   void assign(const LazyVec& from) {
     if (&from == this) return settle();
@@ -137,6 +155,7 @@ class LazyVec {
     pending_ = false;
     sign_ = 1.0;
     waits_for_ = nullptr;
+    low_rank_.active = false;
   }
 
   bool pending() const { return pending_; }
@@ -156,6 +175,8 @@ class LazyVec {
   /// The combination start_combination() gave out is this vector's value, waiting for `waits`
   /// (null: for nothing).
   void commit_combination(DeferredEvaluation* waits) {
+    if (low_rank_.active && combination_.reads(v_.data())) form_low_rank_part();  // a source of its own value
+    low_rank_.active = false;
     pending_ = true;
     sign_ = 1.0;
     waits_for_ = waits;
@@ -163,9 +184,11 @@ class LazyVec {
   /// As a source term: coefficient a on this vector is a·sign on its storage. A vector whose values
   /// a deferred evaluation will write is added as it is (its storage and sign are already fixed):
   /// the combination then waits for that evaluation (LazyAlgebra).
+  /// A low-rank slope is added with its payload, which an objective that takes low-rank slopes reads
+  /// for its H part (a deferred slope's payload is written by its evaluation, before it is read).
   void add_to(LinearCombination& c, double a) const {
     if (pending_) settle();
-    c.add(a * sign_, v_.data());
+    c.add(a * sign_, v_.data(), &low_rank_);
   }
 
   /// Whether the state is kept by whoever owns it (a state of the trajectory, not a stage
@@ -181,8 +204,10 @@ class LazyVec {
   /// evaluation it waits for).
   void settle() const {
     resolve();
+    form_low_rank_part();
     if (!pending_) return;
     const LinearCombination& c = combination_;
+    if (has_low_rank_terms(c)) form_low_rank_sources(c);
     double* out = v_.data();
     for_each_range(v_.size(), [&](Index, Index b, Index e) { c.form(b, e, out + b); });
     pending_ = false;
@@ -195,6 +220,26 @@ class LazyVec {
   mutable double sign_ = 1.0;
   mutable bool keep_ = false;
   mutable DeferredEvaluation* waits_for_ = nullptr;
+  mutable LowRankSlope low_rank_;
+
+  /// A low-rank slope's H part written into the storage (once), for a reader of its entries.
+  void form_low_rank_part() const {
+    if (!low_rank_.active || low_rank_.formed) return;
+    form_low_rank(low_rank_.h, low_rank_.Wt.rows(), low_rank_.Rt.rows(), low_rank_.Rt.cols(), v_.data(),
+                  low_rank_.scratch);
+    low_rank_.formed = true;
+  }
+  /// The low-rank sources of c formed into their storage (their H ranges), so that c can be formed
+  /// entry by entry. Their payloads stay active: the expansions remain valid.
+  static void form_low_rank_sources(const LinearCombination& c) {
+    for (int t = 0; t < c.terms; ++t) {
+      LowRankSlope* s = c.slope[static_cast<std::size_t>(t)];
+      if (s == nullptr || !s->active || s->formed) continue;
+      form_low_rank(s->h, s->Wt.rows(), s->Rt.rows(), s->Rt.cols(), const_cast<double*>(c.x[static_cast<std::size_t>(t)]),
+                    s->scratch);
+      s->formed = true;
+    }
+  }
 };
 
 /// F and ∇F at a LazyVec: formed inside the objective's pass when it can, else settled first.
@@ -204,7 +249,7 @@ template <Objective F>
 double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double grad_sign) {
   x.resolve();
   if constexpr (StagePointObjective<F>) {
-    if (x.pending()) {
+    if (x.pending() && !has_low_rank_terms(x.combination())) {
       double* store = x.store_for_evaluation();
       const double value = f.value_and_gradient_at(x.combination(), grad.overwrite(grad_sign), store);
       if (store) x.mark_settled();
@@ -213,6 +258,24 @@ double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double
   }
   const Vec& point = x.values();
   return f.value_and_gradient(point, grad.overwrite(grad_sign));
+}
+
+/// The RK4 flow's evaluation with a low-rank slope (LowRankSlopeObjective): ∇F at x into grad, its H
+/// part low rank; x the state (formed first where it is pending and kept) or a stage point of the
+/// state and low-rank slopes. Returns F at x where x is the state, else NaN. logits_t: as
+/// value_gradient_and_logits_at hands them (the state only).
+template <LowRankSlopeObjective F>
+double low_rank_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, Mat* logits_t = nullptr) {
+  x.resolve();
+  if (x.pending() && x.keep()) x.settle();
+  LinearCombination state;
+  const LinearCombination* c = &x.combination();
+  if (!x.pending()) {
+    state.add(1.0, x.storage().data());
+    c = &state;
+  }
+  const LazyVec::LowRankOut out = grad.overwrite_low_rank();
+  return f.gradient_low_rank_at(*c, out.storage, out.slope, logits_t, nullptr, nullptr);
 }
 
 /// value_and_gradient_at, and the logits at x as a CheckpointLogitsObjective hands them to a checkpoint
@@ -225,7 +288,7 @@ double value_gradient_and_logits_at(const F& f, const LazyVec& x, LazyVec& grad,
     if constexpr (requires(const LinearCombination& c, Vec& g, double* st) {
                     f.value_gradient_and_logits_at(c, g, st, logits_t);
                   }) {
-      if (x.pending()) {
+      if (x.pending() && !has_low_rank_terms(x.combination())) {
         double* store = x.store_for_evaluation();
         Vec& g = grad.overwrite(grad_sign);
         const double value = f.value_gradient_and_logits_at(x.combination(), g, store, logits_t);

@@ -74,6 +74,18 @@ concept UpdateInPassObjective =
       { f.value_gradient_and_update_at(x, grad, store, update, out) } -> std::convertible_to<double>;
     };
 
+/// A StagePointObjective whose gradient the RK4 flow can keep low rank (low_rank_slope.hpp): the
+/// one-layer UFM, where ∇_H F = Wᵀ R + λ_H H. gradient_low_rank_at writes a slope so, at a point of
+/// the state and such slopes, and RK4's update in its pass.
+template <class F>
+concept LowRankSlopeObjective =
+    StagePointObjective<F> && requires(const F& f, const LinearCombination& x, double* g, LowRankSlope& s, Mat* l,
+                                       const LinearCombination* u, double* out) {
+      { f.gradient_low_rank_at(x, g, s, l, u, out) } -> std::convertible_to<double>;
+      { f.takes_low_rank_slopes() } -> std::convertible_to<bool>;
+      { f.low_rank_slopes_pay() } -> std::convertible_to<bool>;
+    };
+
 /// An Objective that hands a checkpoint the logits of the state it evaluated: value_and_gradient,
 /// bit for bit, and logits_t = the classifier's logits without the bias, N×K class-major (resized
 /// only if its size is wrong; left empty where the objective does not form them in its pass).

@@ -12,6 +12,7 @@
 #include "ufm/gemm.hpp"
 #include "ufm/linalg.hpp"
 #include "ufm/linear_combination.hpp"
+#include "ufm/low_rank_slope.hpp"
 #include "ufm/objectives/model_spec.hpp"
 #include "ufm/objectives/objective.hpp"
 #include "ufm/objectives/ufm_layout.hpp"
@@ -71,6 +72,27 @@ class UfmObjective {
   /// Both: the error norm and the logits (dopri5's last stage where its state is sure to be observed).
   double value_gradient_and_logits_at(const LinearCombination& x, Vec& grad, double* store,
                                       const ScaledErrorSpec& error, double& norm, Mat& logits_t) const;
+  /// Whether gradient_low_rank_at runs here: K ≤ 12 (its W-gradient kernel's classes).
+  bool takes_low_rank_slopes() const;
+  /// Whether the RK4 flow's low-rank slopes pay by default (GradientFlow::Options::low_rank_slopes):
+  /// where H is too large for the caches (16 MiB, as for the streamed gradient), each stage then reads
+  /// the state alone instead of the state and a slope, and a step streams θ 5 times instead of 13.
+  bool low_rank_slopes_pay() const;
+  /// The RK4 flow's stage with a low-rank slope (LowRankSlopeObjective, low_rank_slope.hpp): ∇F at
+  /// x = Σ_t a_t x_t, whose sources are one explicit vector (the state) and low-rank slopes, written
+  /// with its H part low rank: W's and b's gradients into grad's entries past H (grad's H range is
+  /// not written), the residual into slope.Rt, the point's Wᵀ into slope.Wt, and slope.h =
+  /// λ_H·(x's H) + Wᵀ R. One pass over the state's H: per block the logits alpha·W x_H plus the stored
+  /// residuals' K×K products, the loss and residual, and the partial W-gradient (block_gw); then
+  /// W's gradient alpha·R x_Hᵀ plus K×K products of the residuals. Returns F at x when x is the state
+  /// alone (then its logits without the bias go to logits_t, if not null: N×K, resized if needed),
+  /// else NaN (a stage point's value would take products of its own; the flow reads the state's).
+  /// update (or null): RK4's state update, formed into update_out in the same pass (its H entries
+  /// block by block once the block's residual is made, a product of the state's block and the
+  /// step's factors; W's and b's after the pass). update_out may be the state itself.
+  /// Throws std::logic_error where !takes_low_rank_slopes(), or x or update is not of that form.
+  double gradient_low_rank_at(const LinearCombination& x, double* grad, LowRankSlope& slope, Mat* logits_t,
+                              const LinearCombination* update, double* update_out) const;
   /// The value's parts and (gH, gwb not null) the gradient, with H and (W, b) apart: H (d×N) at H,
   /// W (K×d) then b at wb; gH receives dF/dH (d×N), gwb dF/dW then dF/db. Bit for bit
   /// value_and_gradient on [H | W | b]. The deep linear UFM evaluates its end-to-end classifier
@@ -130,6 +152,7 @@ class UfmObjective {
     Vec Hs;    ///< block·d: the block of a stage point's H (no store, or large H), or of a descent
                ///< step's H-gradient when the kernel cannot take the step in place (K > kMaxDescendK)
     Vec Hg;    ///< block·d: the block's H-gradient, which an update formed in the pass reads
+    Mat Rg;    ///< block×(terms·K): the block's rows of a low-rank update's residuals (gradient_low_rank_at)
   };
   /// Value parts, and the gradient into *grad when grad is not null.
   /// descend (== &theta, with grad): a descent step of size lr instead of the H-gradient.
@@ -177,6 +200,10 @@ class UfmObjective {
   mutable PackedA Wt_packed_;     ///< Wᵀ packed for gemm once per call (K > kMaxKernelK)
   mutable Vec stage_wb_;          ///< W and b of a stage point (value_and_gradient_at)
   mutable std::vector<Chunk> chunks_;
+  /// gradient_low_rank_at's products of the call: alpha·W and its transpose, the logits' K×K
+  /// corrections [coef_t W Wt_t …], the update's factors [coef_u Wt_u …] packed, and Rt_iᵀ Rt_t.
+  mutable Mat low_rank_aW_, low_rank_aWt_, low_rank_corrections_, low_rank_factors_, low_rank_rr_;
+  mutable PackedA low_rank_update_;
   /// One per thread of the largest team the chunks have run on (made for omp_get_max_threads() when
   /// built; a team grown since gets its own before the chunks run).
   mutable std::vector<BlockScratch> scratch_;

@@ -81,4 +81,9 @@ void block_backward(Index d, Index K, const double* Wt, const double* Hb, const 
                     const double* Gt, double* gHb, double* gWt, double lambda, const double* descend_lr, bool stream,
                     const NextBlocks* next);
 
+/// The W-gradient contribution of a block alone, gWt[:, k] += Σ_i G_ki h_i (G class-major, Gt[k·ldg + i]),
+/// for K ≤ kMaxDescendK: what an RK4 stage with a low-rank slope needs (UfmObjective::gradient_low_rank_at
+/// writes no H-gradient). Each entry's sum runs over the samples in order from zero, then is added to gWt.
+void block_gw(Index d, Index K, const double* Hb, Index nb, const double* Gt, Index ldg, double* gWt);
+
 }  // namespace ufm::detail

@@ -1,0 +1,55 @@
+#include "ufm/low_rank_slope.hpp"
+
+#include <algorithm>
+
+#include "ufm/gemm.hpp"
+
+namespace ufm {
+
+bool LowRankH::add_base(double a, const double* base_) {
+  if (base != nullptr && base != base_) return false;
+  base = base_;
+  alpha += a;
+  return true;
+}
+
+bool LowRankH::add(double a, const LowRankH& h) {
+  if (h.base != nullptr && !add_base(a * h.alpha, h.base)) return false;
+  for (int s = 0; s < h.terms; ++s) {
+    const auto u = static_cast<std::size_t>(s);
+    int t = 0;
+    while (t < terms && !(Wt[static_cast<std::size_t>(t)] == h.Wt[u] && Rt[static_cast<std::size_t>(t)] == h.Rt[u])) ++t;
+    if (t == terms) {
+      if (terms == kMaxTerms) return false;
+      ++terms;
+      Wt[static_cast<std::size_t>(t)] = h.Wt[u];
+      Rt[static_cast<std::size_t>(t)] = h.Rt[u];
+      coef[static_cast<std::size_t>(t)] = 0.0;
+    }
+    coef[static_cast<std::size_t>(t)] += a * h.coef[u];
+  }
+  return true;
+}
+
+void form_low_rank(const LowRankH& h, Index d, Index N, Index K, double* out, Mat& scratch) {
+  constexpr Index kColumns = 256;
+  const Index width = static_cast<Index>(h.terms) * K;
+  if (scratch.rows() != d || scratch.cols() < width) scratch.resize(d, width);
+  for (int t = 0; t < h.terms; ++t) {  // [coef_t Wt_t …]: gemm has no scalar of its own
+    const auto u = static_cast<std::size_t>(t);
+    scratch.middleCols(t * K, K) = h.coef[u] * ConstMatMap(h.Wt[u], d, K);
+  }
+  for (Index c0 = 0; c0 < N; c0 += kColumns) {
+    const Index nb = std::min(kColumns, N - c0);
+    MatMap block(out + c0 * d, d, nb);
+    if (h.base != nullptr)
+      block = h.alpha * ConstMatMap(h.base + c0 * d, d, nb);
+    else
+      block.setZero();
+    for (int t = 0; t < h.terms; ++t)
+      gemm(d, nb, K, {scratch.data() + t * K * d, d}, {h.Rt[static_cast<std::size_t>(t)] + c0, N, true}, 1.0,
+           block.data(), d);
+  }
+}
+
+}  // namespace ufm

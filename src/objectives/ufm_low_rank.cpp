@@ -1,0 +1,198 @@
+// UfmObjective::gradient_low_rank_at: the RK4 flow's stages with low-rank slopes (low_rank_slope.hpp).
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "ufm/gemm.hpp"
+#include "ufm/objectives/detail/ufm_kernels.hpp"
+#include "ufm/objectives/loss.hpp"
+#include "ufm/objectives/ufm_objective.hpp"
+#include "ufm/parallel.hpp"
+#include "ufm/transpose.hpp"
+
+namespace ufm {
+namespace {
+
+/// c's H part as alpha·base + Σ coef_t Wt_t Rt_tᵀ: its one explicit source and its low-rank slopes'
+/// expansions. `who` names the combination in the error.
+LowRankH flatten(const LinearCombination& c, const char* who) {
+  LowRankH h;
+  for (int t = 0; t < c.terms; ++t) {
+    const auto u = static_cast<std::size_t>(t);
+    const LowRankSlope* s = c.slope[u];
+    const bool ok = (s != nullptr && s->active) ? h.add(c.a[u], s->h) : h.add_base(c.a[u], c.x[u]);
+    if (!ok)
+      throw std::logic_error(std::string("UfmObjective::gradient_low_rank_at(): ") + who +
+                             " is not one state plus low-rank slopes");
+  }
+  return h;
+}
+
+}  // namespace
+
+bool UfmObjective::takes_low_rank_slopes() const { return backward_kernels_ && layout_.K <= detail::kMaxDescendK; }
+
+bool UfmObjective::low_rank_slopes_pay() const { return takes_low_rank_slopes() && stream_gradient_; }
+
+double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* grad, LowRankSlope& slope,
+                                          Mat* logits_t, const LinearCombination* update,
+                                          double* update_out) const {
+  if (!takes_low_rank_slopes())
+    throw std::logic_error("UfmObjective::gradient_low_rank_at(): K = " + std::to_string(layout_.K) +
+                           " above the kernel's " + std::to_string(detail::kMaxDescendK));
+  const Index K = layout_.K, d = layout_.d, N = layout_.N, hs = layout_.h_size();
+  const double inv_n = 1.0 / static_cast<double>(N);
+  // x's H part, before anything is written (slope may not be a source of x: its payload is rewritten).
+  for (int t = 0; t < x.terms; ++t)
+    if (x.slope[static_cast<std::size_t>(t)] == &slope)
+      throw std::logic_error("UfmObjective::gradient_low_rank_at(): the slope written is a source of x");
+  const LowRankH point = flatten(x, "x");
+  if (point.base == nullptr)
+    throw std::logic_error("UfmObjective::gradient_low_rank_at(): x has no state among its sources");
+  const bool state_alone = point.terms == 0 && point.alpha == 1.0;
+  // W and b of x, formed before any gradient is written (grad may be a source).
+  double* wb = stage_wb_.data();
+  x.form(hs, hs + static_cast<Index>(stage_wb_.size()), wb);
+  const ConstMatMap W(wb, K, d);
+  const double* b = layout_.has_bias ? wb + layout_.w_size() : nullptr;
+  // The slope's factors: Wᵀ now, the residual in the pass.
+  if (slope.Wt.rows() != d || slope.Wt.cols() != K) slope.Wt.resize(d, K);
+  if (slope.Rt.rows() != N || slope.Rt.cols() != K) slope.Rt.resize(N, K);
+  transpose(W.data(), K, d, slope.Wt.data());
+  // The logits' weights alpha·W (W itself for the state alone: value_and_gradient's logits, bit for bit),
+  // and their corrections Σ_t Rt_t (coef_t W Wt_t)ᵀ, K×K each.
+  if (low_rank_aW_.rows() != K || low_rank_aW_.cols() != d) low_rank_aW_.resize(K, d), low_rank_aWt_.resize(d, K);
+  if (state_alone)
+    low_rank_aW_ = W;
+  else
+    low_rank_aW_ = point.alpha * W;
+  transpose(low_rank_aW_.data(), K, d, low_rank_aWt_.data());
+  if (low_rank_corrections_.rows() != K || low_rank_corrections_.cols() < LowRankH::kMaxTerms * K)
+    low_rank_corrections_.resize(K, LowRankH::kMaxTerms * K);
+  for (int t = 0; t < point.terms; ++t) {
+    const auto u = static_cast<std::size_t>(t);
+    auto M = low_rank_corrections_.middleCols(t * K, K);
+    gemm(K, K, d, {W.data(), K}, {point.Wt[u], d}, 0.0, M.data(), K);  // W Wt_t
+    M *= point.coef[u];
+  }
+  // The slope's expansion: λ_H (x's H part) + Wᵀ R. Set now: an update may read it.
+  LowRankH h;
+  h.add(lambda_.h, point);
+  for (int t = h.terms - 1; t >= 0; --t)  // no zero terms (λ_H = 0): fewer products when it is read
+    if (h.coef[static_cast<std::size_t>(t)] == 0.0) {
+      for (int s = t; s + 1 < h.terms; ++s) {
+        const auto v = static_cast<std::size_t>(s);
+        h.coef[v] = h.coef[v + 1], h.Wt[v] = h.Wt[v + 1], h.Rt[v] = h.Rt[v + 1];
+      }
+      --h.terms;
+    }
+  if (h.alpha == 0.0) h.base = nullptr, h.alpha = 0.0;
+  LowRankH own;
+  own.terms = 1;
+  own.coef[0] = 1.0;
+  own.Wt[0] = slope.Wt.data();
+  own.Rt[0] = slope.Rt.data();
+  if (!h.add(1.0, own)) throw std::logic_error("UfmObjective::gradient_low_rank_at(): too many low-rank terms");
+  slope.h = h;
+  slope.active = true;
+  slope.formed = false;
+  // The update's H part alpha_u·x_H + Σ_u coef_u Wt_u Rt_uᵀ: the factors [coef_u Wt_u …] packed once.
+  LowRankH up;
+  if (update) {
+    up = flatten(*update, "the update");
+    if (up.base != point.base)
+      throw std::logic_error("UfmObjective::gradient_low_rank_at(): the update is not of x's state");
+    if (low_rank_factors_.rows() != d || low_rank_factors_.cols() < LowRankH::kMaxTerms * K)
+      low_rank_factors_.resize(d, LowRankH::kMaxTerms * K);
+    for (int u = 0; u < up.terms; ++u)
+      low_rank_factors_.middleCols(u * K, K) = up.coef[static_cast<std::size_t>(u)] * ConstMatMap(up.Wt[static_cast<std::size_t>(u)], d, K);
+    low_rank_update_.reserve(d, LowRankH::kMaxTerms * K);
+    low_rank_update_.pack(d, up.terms * K, {low_rank_factors_.data(), d});
+  }
+  double* logits = logits_t ? logits_out(*logits_t) : nullptr;
+
+  const Index chunks = static_cast<Index>(chunks_.size());
+  const bool parallel =
+      4.0 * static_cast<double>(K) * static_cast<double>(d) * static_cast<double>(N) >= kParallelFlops;
+  const int team = chunk_team(chunks, parallel);
+  ensure_scratch(static_cast<std::size_t>(team));
+  const bool with_gw = !freeze_w_;
+  auto run = [&](Index ci) {
+    BlockScratch& s = scratch_[static_cast<std::size_t>(team > 1 ? thread_number() : 0)];
+    Chunk& c = chunks_[static_cast<std::size_t>(ci)];
+    c.loss = c.h_squared = 0.0;
+    c.gb.setZero();
+    if (with_gw) c.gWt.setZero();
+    if (update && (s.Rg.rows() < block_ || s.Rg.cols() < up.terms * K)) s.Rg.resize(block_, LowRankH::kMaxTerms * K);
+    for (Index blk = c.first_block; blk < c.end_block; ++blk) {
+      const Index c0 = blk * block_, nb = std::min(block_, N - c0);
+      const double* xb = point.base + c0 * d;
+      double* Zt = slope.Rt.data() + c0;  // nb×K, leading dimension N: the logits, then the residual
+      c.h_squared += detail::block_logits(d, K, low_rank_aW_.data(), low_rank_aWt_.data(), xb, nb, nullptr, Zt,
+                                          nullptr, N, state_alone);
+      for (int t = 0; t < point.terms; ++t)
+        gemm(nb, K, K, {point.Rt[static_cast<std::size_t>(t)] + c0, N},
+             {low_rank_corrections_.data() + t * K * K, K, true}, 1.0, Zt, N);
+      for (Index k = 0; k < K; ++k) {
+        double* z = Zt + k * N;
+        if (logits) std::copy(z, z + nb, logits + k * N + c0);
+        if (b)
+          for (Index i = 0; i < nb; ++i) z[i] += b[k];
+      }
+      c.loss += loss_and_residual_class_major(loss_, Zt, K, nb, N, labels_.data() + c0, inv_n, s.work.data());
+      for (Index k = 0; k < K; ++k) {
+        const double* g = Zt + k * N;
+        double sum = 0.0;
+        for (Index i = 0; i < nb; ++i) sum += g[i];
+        c.gb(k) += sum;
+      }
+      if (with_gw) detail::block_gw(d, K, xb, nb, Zt, N, c.gWt.data());
+      if (update) {  // the block's new state: alpha_u x_b (in place where it is the state), then the factors
+        double* out = update_out + c0 * d;
+        for (Index e = 0; e < nb * d; ++e) out[e] = up.alpha * xb[e];
+        for (int u = 0; u < up.terms; ++u)
+          s.Rg.block(0, u * K, nb, K) = ConstMatMap(up.Rt[static_cast<std::size_t>(u)], N, K).middleRows(c0, nb);
+        gemm(nb, low_rank_update_, {s.Rg.data(), s.Rg.rows(), true}, 1.0, out, d);
+      }
+    }
+  };
+  for_each_chunk(chunks, parallel, run);
+
+  double loss = 0.0, h_squared = 0.0;
+  for (const Chunk& c : chunks_) loss += c.loss, h_squared += c.h_squared;
+  // W's gradient: alpha·R x_Hᵀ (the chunks' partials, in chunk order) + Σ_t coef_t (R R_tᵀ) W_t + λ_W W.
+  MatMap gW(grad + hs, K, d);
+  if (freeze_w_) {
+    gW.setZero();
+  } else {
+    Mat& sum = chunks_[0].gWt;
+    for (std::size_t c = 1; c < chunks_.size(); ++c) sum += chunks_[c].gWt;
+    transpose(sum.data(), d, K, gW.data());
+    if (!state_alone) gW *= point.alpha;
+    if (low_rank_rr_.rows() != K || low_rank_rr_.cols() != K) low_rank_rr_.resize(K, K);
+    for (int t = 0; t < point.terms; ++t) {
+      const auto u = static_cast<std::size_t>(t);
+      gemm(K, K, N, {slope.Rt.data(), N, true}, {point.Rt[u], N}, 0.0, low_rank_rr_.data(), K);
+      low_rank_rr_ *= point.coef[u];
+      gemm(K, d, K, {low_rank_rr_.data(), K}, {point.Wt[u], d, true}, 1.0, gW.data(), K);
+    }
+    gW += lambda_.w * W;
+  }
+  if (layout_.has_bias) {
+    VecMap gb(grad + hs + layout_.w_size(), K);
+    gb = chunks_[0].gb;
+    for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
+    gb += lambda_.b * ConstVecMap(b, K);
+  }
+  if (update) update->form(hs, num_params(), update_out + hs);  // W's and b's, their gradients written
+  if (!state_alone) return std::numeric_limits<double>::quiet_NaN();
+  ObjectiveParts p;
+  p.loss = loss / static_cast<double>(N);
+  p.penalty_w = 0.5 * lambda_.w * W.squaredNorm();
+  p.penalty_h = 0.5 * lambda_.h * h_squared;
+  if (layout_.has_bias) p.penalty_b = 0.5 * lambda_.b * ConstVecMap(b, K).squaredNorm();
+  return p.total();
+}
+
+}  // namespace ufm
