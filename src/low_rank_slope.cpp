@@ -17,16 +17,17 @@ bool LowRankH::add(double a, const LowRankH& h) {
   if (h.base != nullptr && !add_base(a * h.alpha, h.base)) return false;
   for (int s = 0; s < h.terms; ++s) {
     const auto u = static_cast<std::size_t>(s);
-    int t = 0;
-    while (t < terms && !(Wt[static_cast<std::size_t>(t)] == h.Wt[u] && Rt[static_cast<std::size_t>(t)] == h.Rt[u])) ++t;
-    if (t == terms) {
+    std::size_t t = 0;
+    const auto n = static_cast<std::size_t>(terms);
+    while (t < n && !(Wt[t] == h.Wt[u] && Rt[t] == h.Rt[u])) ++t;  // a term with the same factors
+    if (t == n) {
       if (terms == kMaxTerms) return false;
       ++terms;
-      Wt[static_cast<std::size_t>(t)] = h.Wt[u];
-      Rt[static_cast<std::size_t>(t)] = h.Rt[u];
-      coef[static_cast<std::size_t>(t)] = 0.0;
+      Wt[t] = h.Wt[u];
+      Rt[t] = h.Rt[u];
+      coef[t] = 0.0;
     }
-    coef[static_cast<std::size_t>(t)] += a * h.coef[u];
+    coef[t] += a * h.coef[u];
   }
   return true;
 }

@@ -61,7 +61,8 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   if (slope.Rt.rows() != N || slope.Rt.cols() != K) slope.Rt.resize(N, K);
   transpose(W.data(), K, d, slope.Wt.data());
   // The logits' weights alpha·W (W itself for the state alone: value_and_gradient's logits, bit for bit),
-  // and their corrections Σ_t Rt_t (coef_t W Wt_t)ᵀ, K×K each.
+  // and their corrections C = Σ_t Rt_t (coef_t W Wt_t)ᵀ (N×K, class-major as the logits): one product per
+  // term and chunk, at the chunk's start (per block, the calls' packing took as long as their arithmetic).
   if (low_rank_aW_.rows() != K || low_rank_aW_.cols() != d) low_rank_aW_.resize(K, d), low_rank_aWt_.resize(d, K);
   if (state_alone)
     low_rank_aW_ = W;
@@ -76,6 +77,8 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     gemm(K, K, d, {W.data(), K}, {point.Wt[u], d}, 0.0, M.data(), K);  // W Wt_t
     M *= point.coef[u];
   }
+  if (point.terms > 0 && (low_rank_offset_.rows() != N || low_rank_offset_.cols() != K)) low_rank_offset_.resize(N, K);
+  double* offset = point.terms > 0 ? low_rank_offset_.data() : nullptr;
   // The slope's expansion: λ_H (x's H part) + Wᵀ R. Set now: an update may read it.
   LowRankH h;
   h.add(lambda_.h, point);
@@ -105,8 +108,10 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
       throw std::logic_error("UfmObjective::gradient_low_rank_at(): the update is not of x's state");
     if (low_rank_factors_.rows() != d || low_rank_factors_.cols() < LowRankH::kMaxTerms * K)
       low_rank_factors_.resize(d, LowRankH::kMaxTerms * K);
-    for (int u = 0; u < up.terms; ++u)
-      low_rank_factors_.middleCols(u * K, K) = up.coef[static_cast<std::size_t>(u)] * ConstMatMap(up.Wt[static_cast<std::size_t>(u)], d, K);
+    for (int u = 0; u < up.terms; ++u) {
+      const auto v = static_cast<std::size_t>(u);
+      low_rank_factors_.middleCols(u * K, K) = up.coef[v] * ConstMatMap(up.Wt[v], d, K);
+    }
     low_rank_update_.reserve(d, LowRankH::kMaxTerms * K);
     low_rank_update_.pack(d, up.terms * K, {low_rank_factors_.data(), d});
   }
@@ -125,17 +130,22 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     c.gb.setZero();
     if (with_gw) c.gWt.setZero();
     if (update && (s.Rg.rows() < block_ || s.Rg.cols() < up.terms * K)) s.Rg.resize(block_, LowRankH::kMaxTerms * K);
+    const Index r0 = c.first_block * block_, rows = std::min(N, c.end_block * block_) - r0;  // the chunk's samples
+    for (int t = 0; t < point.terms; ++t)
+      gemm(rows, K, K, {point.Rt[static_cast<std::size_t>(t)] + r0, N},
+           {low_rank_corrections_.data() + t * K * K, K, true}, t == 0 ? 0.0 : 1.0, offset + r0, N);
     for (Index blk = c.first_block; blk < c.end_block; ++blk) {
       const Index c0 = blk * block_, nb = std::min(block_, N - c0);
       const double* xb = point.base + c0 * d;
       double* Zt = slope.Rt.data() + c0;  // nb×K, leading dimension N: the logits, then the residual
       c.h_squared += detail::block_logits(d, K, low_rank_aW_.data(), low_rank_aWt_.data(), xb, nb, nullptr, Zt,
                                           nullptr, N, state_alone);
-      for (int t = 0; t < point.terms; ++t)
-        gemm(nb, K, K, {point.Rt[static_cast<std::size_t>(t)] + c0, N},
-             {low_rank_corrections_.data() + t * K * K, K, true}, 1.0, Zt, N);
       for (Index k = 0; k < K; ++k) {
         double* z = Zt + k * N;
+        if (offset) {
+          const double* o = offset + k * N + c0;
+          for (Index i = 0; i < nb; ++i) z[i] += o[i];
+        }
         if (logits) std::copy(z, z + nb, logits + k * N + c0);
         if (b)
           for (Index i = 0; i < nb; ++i) z[i] += b[k];
@@ -156,6 +166,12 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
         gemm(nb, low_rank_update_, {s.Rg.data(), s.Rg.rows(), true}, 1.0, out, d);
       }
     }
+    if (with_gw && point.terms > 0) {  // the chunk's R Rₜᵀ, its residuals all made
+      if (c.rr.rows() != K || c.rr.cols() < point.terms * K) c.rr.resize(K, LowRankH::kMaxTerms * K);
+      for (int t = 0; t < point.terms; ++t)
+        gemm(K, K, rows, {slope.Rt.data() + r0, N, true}, {point.Rt[static_cast<std::size_t>(t)] + r0, N}, 0.0,
+             c.rr.data() + t * K * K, K);
+    }
   };
   for_each_chunk(chunks, parallel, run);
 
@@ -171,9 +187,10 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     transpose(sum.data(), d, K, gW.data());
     if (!state_alone) gW *= point.alpha;
     if (low_rank_rr_.rows() != K || low_rank_rr_.cols() != K) low_rank_rr_.resize(K, K);
-    for (int t = 0; t < point.terms; ++t) {
+    for (int t = 0; t < point.terms; ++t) {  // the chunks' R Rₜᵀ in chunk order, times coef_t, times W_t
       const auto u = static_cast<std::size_t>(t);
-      gemm(K, K, N, {slope.Rt.data(), N, true}, {point.Rt[u], N}, 0.0, low_rank_rr_.data(), K);
+      low_rank_rr_ = chunks_[0].rr.middleCols(t * K, K);
+      for (std::size_t c = 1; c < chunks_.size(); ++c) low_rank_rr_ += chunks_[c].rr.middleCols(t * K, K);
       low_rank_rr_ *= point.coef[u];
       gemm(K, d, K, {low_rank_rr_.data(), K}, {point.Wt[u], d, true}, 1.0, gW.data(), K);
     }

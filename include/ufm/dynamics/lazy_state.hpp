@@ -233,10 +233,10 @@ class LazyVec {
   /// entry by entry. Their payloads stay active: the expansions remain valid.
   static void form_low_rank_sources(const LinearCombination& c) {
     for (int t = 0; t < c.terms; ++t) {
-      LowRankSlope* s = c.slope[static_cast<std::size_t>(t)];
+      const auto u = static_cast<std::size_t>(t);
+      LowRankSlope* s = c.slope[u];
       if (s == nullptr || !s->active || s->formed) continue;
-      form_low_rank(s->h, s->Wt.rows(), s->Rt.rows(), s->Rt.cols(), const_cast<double*>(c.x[static_cast<std::size_t>(t)]),
-                    s->scratch);
+      form_low_rank(s->h, s->Wt.rows(), s->Rt.rows(), s->Rt.cols(), const_cast<double*>(c.x[u]), s->scratch);
       s->formed = true;
     }
   }

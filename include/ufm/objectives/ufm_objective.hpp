@@ -141,6 +141,7 @@ class UfmObjective {
     Vec gb;       ///< K: this chunk's Σ_i g_i
     double loss = 0.0, h_squared = 0.0;
     ScaledErrorSum error;  ///< the chunk's scaled errors (value_and_gradient_at with an error norm)
+    Mat rr;       ///< K×(terms·K): this chunk's R Rₜᵀ of a low-rank stage point (gradient_low_rank_at)
   };
   /// Per-thread workspace for the block in hand: one per OpenMP thread, not one per chunk, so that it
   /// stays in L2 from one block to the next (16 chunks' blocks of H, 128–256 KiB each, and at K = 100
@@ -201,8 +202,9 @@ class UfmObjective {
   mutable Vec stage_wb_;          ///< W and b of a stage point (value_and_gradient_at)
   mutable std::vector<Chunk> chunks_;
   /// gradient_low_rank_at's products of the call: alpha·W and its transpose, the logits' K×K
-  /// corrections [coef_t W Wt_t …], the update's factors [coef_u Wt_u …] packed, and Rt_iᵀ Rt_t.
-  mutable Mat low_rank_aW_, low_rank_aWt_, low_rank_corrections_, low_rank_factors_, low_rank_rr_;
+  /// corrections [coef_t W Wt_t …] and their sum over the residuals (N×K, by chunk), the update's
+  /// factors [coef_u Wt_u …] packed, and R Rₜᵀ summed over the chunks.
+  mutable Mat low_rank_aW_, low_rank_aWt_, low_rank_corrections_, low_rank_offset_, low_rank_factors_, low_rank_rr_;
   mutable PackedA low_rank_update_;
   /// One per thread of the largest team the chunks have run on (made for omp_get_max_threads() when
   /// built; a team grown since gets its own before the chunks run).
