@@ -114,6 +114,32 @@ TEST(LowRankSlopes, ALongRunStaysWithTheFullSlopes) {
                           "T = 30");
 }
 
+TEST(LowRankSlopes, AGradientToleranceAndADivergenceStopWhereTheFullSlopesStop) {
+  // --grad-tol reads the gradient at every step (its low-rank H part formed each time); a step far
+  // too long overflows, and the run ends at its last observed state, as with the full slopes.
+  const UfmObjective f = make(4, 10, 16);
+  const Vec theta0 = start(f, 17);
+  for (const bool diverge : {false, true}) {
+    RunSummary s[2];
+    Vec theta[2] = {theta0, theta0};
+    for (int m = 0; m < 2; ++m) {
+      GradientFlow::Options o;
+      o.integrator = Integrator::kRk4;
+      o.dt = diverge ? 400.0 : 0.5;
+      o.max_time = diverge ? 4e5 : 2000.0;
+      o.grad_tol = diverge ? 0.0 : 2e-3;
+      o.low_rank_slopes = m == 0 ? LowRankSlopes::kAlways : LowRankSlopes::kNever;
+      const std::vector<double> checkpoints = {0.0, 800.0};
+      s[m] = GradientFlow(o).run(f, theta[m], checkpoints, NullObserver{});
+    }
+    EXPECT_EQ(s[0].status, diverge ? RunStatus::kDiverged : RunStatus::kConverged) << s[0].message;
+    EXPECT_EQ(s[0].status, s[1].status);
+    EXPECT_EQ(s[0].steps, s[1].steps);
+    EXPECT_EQ(s[0].message, s[1].message);
+    EXPECT_LE(max_abs(theta[0] - theta[1]), 1e-12 * max_abs(theta[1]));
+  }
+}
+
 TEST(LowRankSlopes, ThreadCountDoesNotChangeTheLowRankTrajectory) {
 #ifdef _OPENMP
   // 4·K·d·N = 2.05e7 flops: the pass runs on the threads (kParallelFlops).
