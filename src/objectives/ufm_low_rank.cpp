@@ -90,7 +90,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
       }
       --h.terms;
     }
-  if (h.alpha == 0.0) h.base = nullptr, h.alpha = 0.0;
+  if (h.alpha == 0.0) h.base = nullptr;  // λ_H = 0: no state term
   LowRankH own;
   own.terms = 1;
   own.coef[0] = 1.0;
