@@ -179,12 +179,10 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   for (const Chunk& c : chunks_) loss += c.loss, h_squared += c.h_squared;
   // W's gradient: alpha·R x_Hᵀ (the chunks' partials, in chunk order) + Σ_t coef_t (R R_tᵀ) W_t + λ_W W.
   MatMap gW(grad + hs, K, d);
+  sum_chunk_gradients(freeze_w_ ? nullptr : gW.data(), grad + hs + layout_.w_size());
   if (freeze_w_) {
     gW.setZero();
   } else {
-    Mat& sum = chunks_[0].gWt;
-    for (std::size_t c = 1; c < chunks_.size(); ++c) sum += chunks_[c].gWt;
-    transpose(sum.data(), d, K, gW.data());
     if (!state_alone) gW *= point.alpha;
     if (low_rank_rr_.rows() != K || low_rank_rr_.cols() != K) low_rank_rr_.resize(K, K);
     for (int t = 0; t < point.terms; ++t) {  // the chunks' R Rₜᵀ in chunk order, times coef_t, times W_t
@@ -196,12 +194,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     }
     gW += lambda_.w * W;
   }
-  if (layout_.has_bias) {
-    VecMap gb(grad + hs + layout_.w_size(), K);
-    gb = chunks_[0].gb;
-    for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
-    gb += lambda_.b * ConstVecMap(b, K);
-  }
+  if (layout_.has_bias) VecMap(grad + hs + layout_.w_size(), K) += lambda_.b * ConstVecMap(b, K);
   if (update) update->form(hs, num_params(), update_out + hs);  // W's and b's, their gradients written
   if (!state_alone) return std::numeric_limits<double>::quiet_NaN();
   ObjectiveParts p;

@@ -310,21 +310,27 @@ ObjectiveParts UfmObjective::evaluate_apart(const double* H, const double* tail,
   if (!gwb) return p;
 
   MatMap gW(gwb, K, d);
-  if (freeze_w_) {
+  sum_chunk_gradients(freeze_w_ ? nullptr : gW.data(), gwb + layout_.w_size());
+  if (freeze_w_)
     gW.setZero();
-  } else {
+  else
+    gW += lambda_.w * W;
+  if (layout_.has_bias) VecMap(gwb + layout_.w_size(), K) += lambda_.b * bias;
+  return p;
+}
+
+void UfmObjective::sum_chunk_gradients(double* gW, double* gb) const {
+  const Index K = layout_.K, d = layout_.d;
+  if (gW) {
     Mat& sum = chunks_[0].gWt;
     for (std::size_t c = 1; c < chunks_.size(); ++c) sum += chunks_[c].gWt;
-    transpose(sum.data(), d, K, gW.data());
-    gW += lambda_.w * W;
+    transpose(sum.data(), d, K, gW);
   }
   if (layout_.has_bias) {
-    VecMap gb(gwb + layout_.w_size(), K);
-    gb = chunks_[0].gb;
-    for (std::size_t c = 1; c < chunks_.size(); ++c) gb += chunks_[c].gb;
-    gb += lambda_.b * bias;
+    VecMap b(gb, K);
+    b = chunks_[0].gb;
+    for (std::size_t c = 1; c < chunks_.size(); ++c) b += chunks_[c].gb;
   }
-  return p;
 }
 
 ObjectiveParts UfmObjective::parts_and_gradient_apart(const double* H, const double* wb, double* gH,

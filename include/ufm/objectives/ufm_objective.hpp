@@ -185,6 +185,9 @@ class UfmObjective {
                  const double* W, const double* b, double* gH, bool stream, const double* descend_lr,
                  const ScaledErrorSpec* error, double* logits_t, const LinearCombination* update,
                  double* update_out) const;
+  /// The chunks' gradient partials added in chunk order: gW (K×d, or null: W frozen) = (Σ_c gWt_c)ᵀ
+  /// and, with a bias, gb (K) = Σ_c gb_c; no weight decay added.
+  void sum_chunk_gradients(double* gW, double* gb) const;
   /// logits_t sized N×K (resized only if its size is wrong), for the pass to write.
   double* logits_out(Mat& logits_t) const;
 
