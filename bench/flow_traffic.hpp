@@ -73,13 +73,17 @@ struct TrafficCounter {
   {
     return f.low_rank_slopes_pay();
   }
+  /// dopri5's last stage (update == &x) also writes the trial state, and may take the error norm.
   double gradient_low_rank_at(const LinearCombination& x, double* grad, LowRankSlope& slope, Mat* logits_t,
-                              const LinearCombination* update, double* out) const
+                              const LinearCombination* update, double* out, const ScaledErrorSpec* error = nullptr,
+                              double* norm = nullptr) const
     requires LowRankSlopeObjective<F>
   {
     sources.push_back(1), reads += 1.0, writes += update ? 1.0 : 0.0;
-    updates_in_pass += update != nullptr;
-    return f.gradient_low_rank_at(x, grad, slope, logits_t, update, out);
+    updates_in_pass += update != nullptr && update != &x;
+    kept_points += update == &x;
+    error_norms_in_pass += error != nullptr;
+    return f.gradient_low_rank_at(x, grad, slope, logits_t, update, out, error, norm);
   }
   mutable long kept_points = 0;          ///< evaluations at a stage point the trajectory keeps
   mutable long updates_in_pass = 0;      ///< RK4 state updates formed inside an evaluation's pass

@@ -32,10 +32,31 @@ bool LowRankH::add(double a, const LowRankH& h) {
   return true;
 }
 
+bool add_expansion(LowRankH& h, double a, const LowRankSlope& s) {
+  const auto fits = [&h](const LowRankH& e) { return e.base == nullptr || h.base == nullptr || e.base == h.base; };
+  if (fits(s.h)) return h.add(a, s.h);
+  if ((s.at_step.base != nullptr || s.at_step.terms > 0) && fits(s.at_step)) return h.add(a, s.at_step);
+  return false;
+}
+
+bool flatten_low_rank(const LinearCombination& c, LowRankH& h) {
+  h = LowRankH{};
+  const auto low_rank = [&c](std::size_t u) { return c.slope[u] != nullptr && c.slope[u]->active; };
+  for (int t = 0; t < c.terms; ++t) {  // the explicit sources first: they fix the base
+    const auto u = static_cast<std::size_t>(t);
+    if (!low_rank(u) && !h.add_base(c.a[u], c.x[u])) return false;
+  }
+  for (int t = 0; t < c.terms; ++t) {
+    const auto u = static_cast<std::size_t>(t);
+    if (low_rank(u) && !add_expansion(h, c.a[u], *c.slope[u])) return false;
+  }
+  return true;
+}
+
 void form_low_rank(const LowRankH& h, Index d, Index N, Index K, double* out, Mat& scratch) {
   constexpr Index kColumns = 256;
   const Index width = static_cast<Index>(h.terms) * K;
-  if (scratch.rows() != d || scratch.cols() < width) scratch.resize(d, width);
+  if (scratch.rows() != d || scratch.cols() < width) scratch.resize(d, LowRankH::kMaxTerms * K);  // once
   for (int t = 0; t < h.terms; ++t) {  // [coef_t Wt_t …]: gemm has no scalar of its own
     const auto u = static_cast<std::size_t>(t);
     scratch.middleCols(t * K, K) = h.coef[u] * ConstMatMap(h.Wt[u], d, K);

@@ -101,6 +101,32 @@ TEST(FlowTraffic, Rk4StagesWithLowRankSlopesReadTheStateAlone) {
   EXPECT_EQ(counter.writes, 3.0);
 }
 
+TEST(FlowTraffic, Dopri5StagesWithLowRankSlopesReadTheStateAlone) {
+  // Low-rank slopes: every evaluation reads the step's start state alone; the last stage of each trial
+  // step also writes the trial state and takes the error norm in its pass. The run's first evaluation
+  // (the start, observed) is the full one: it reads and writes a vector.
+  TinyFlow t;
+  const bench::TrafficCounter<UfmObjective> counter(t.f);
+  GradientFlow::Options o;
+  o.integrator = Integrator::kDopri5;
+  o.dt = 0.25;
+  o.max_time = 0.75;
+  o.low_rank_slopes = LowRankSlopes::kAlways;
+  const RunSummary s = GradientFlow(o).run(counter, t.theta, std::span<const double>{}, NullObserver{});
+  ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
+  const long evaluations = s.gradient_evaluations, trials = counter.error_norms_in_pass;
+  // Three trial steps, all accepted; besides their 6 evaluations each, three plain ones: the start's,
+  // the first step's first slope, and the first slope again where the last step is cut to end at T.
+  EXPECT_EQ(trials, 3);
+  EXPECT_EQ(s.steps, trials);
+  EXPECT_EQ(evaluations, 3 + 6 * trials);
+  EXPECT_EQ(counter.sources, std::vector<int>(static_cast<std::size_t>(evaluations), 1));
+  EXPECT_EQ(counter.kept_points, trials);
+  EXPECT_EQ(counter.updates_in_pass, 0);
+  EXPECT_EQ(counter.reads, static_cast<double>(evaluations));
+  EXPECT_EQ(counter.writes, 1.0 + static_cast<double>(trials));
+}
+
 TEST(FlowTraffic, AnRk4StageMovesThreeAndAQuarterVectorsAndADopri5StageFiveAndAHalf) {
   const TinyFlow t;
   const UfmObjective& f = t.f;

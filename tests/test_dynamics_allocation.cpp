@@ -97,12 +97,19 @@ TEST_P(DynamicsAllocation, NoAllocationAfterTheSecondCheckpoint) {
           return flow.run(f, theta, times, p);
         });
   }
-  expect_no_allocation_after_second_checkpoint("rk4, low-rank slopes", [&](AllocationProbe& p) {
-    Vec theta = theta0;
-    const GradientFlow flow(
-        {.integrator = Integrator::kRk4, .dt = 0.01, .max_time = 2.05, .low_rank_slopes = LowRankSlopes::kAlways});
-    return flow.run(f, theta, times, p);
-  });
+  for (Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    expect_no_allocation_after_second_checkpoint(
+        integrator == Integrator::kRk4 ? "rk4, low-rank slopes" : "dopri5, low-rank slopes", [&](AllocationProbe& p) {
+          Vec theta = theta0;
+          const GradientFlow flow({.integrator = integrator,
+                                   .dt = 0.01,
+                                   .abs_tol = 1e-12,
+                                   .rel_tol = 1e-12,
+                                   .max_time = 2.05,
+                                   .low_rank_slopes = LowRankSlopes::kAlways});
+          return flow.run(f, theta, times, p);
+        });
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(SmallAndMedium, DynamicsAllocation,

@@ -1,4 +1,4 @@
-// The RK4 flow's low-rank slopes (low_rank_slope.hpp): the one-layer UFM's H-gradient Wᵀ R + λ_H H kept
+// The RK4 and dopri5 flows' low-rank slopes (low_rank_slope.hpp): the one-layer UFM's H-gradient Wᵀ R + λ_H H kept
 // as factors, the stage points as the state plus their products. These tests hold the low-rank flow to
 // the full one (GradientFlow with LowRankSlopes::kNever, itself held to odeint's stock algebra in
 // test_gradient_flow_fused.cpp): the same trajectory to rounding, for every loss, bias mode and a fixed
@@ -43,11 +43,14 @@ struct Trajectory {
   long evaluations = 0;
 };
 
-Trajectory rk4(const UfmObjective& f, const Vec& theta0, LowRankSlopes mode, double T = 2.0) {
+Trajectory flow(const UfmObjective& f, const Vec& theta0, LowRankSlopes mode, Integrator integrator, double T,
+                ErrorNorm norm = ErrorNorm::kMax) {
   GradientFlow::Options o;
-  o.integrator = Integrator::kRk4;
+  o.integrator = integrator;
   o.dt = 0.1;
   o.max_time = T;
+  o.abs_tol = o.rel_tol = 1e-7;
+  o.error_norm = norm;
   o.low_rank_slopes = mode;
   Trajectory out;
   out.final_state = theta0;
@@ -58,9 +61,17 @@ Trajectory rk4(const UfmObjective& f, const Vec& theta0, LowRankSlopes mode, dou
     out.values.push_back(c.value);
     return ObserverAction::kContinue;
   });
-  EXPECT_EQ(s.status, RunStatus::kMaxTime);
+  EXPECT_EQ(s.status, RunStatus::kMaxTime) << s.message;
   out.evaluations = s.gradient_evaluations;
   return out;
+}
+
+Trajectory rk4(const UfmObjective& f, const Vec& theta0, LowRankSlopes mode, double T = 2.0) {
+  return flow(f, theta0, mode, Integrator::kRk4, T);
+}
+Trajectory dopri5(const UfmObjective& f, const Vec& theta0, LowRankSlopes mode, double T = 2.0,
+                  ErrorNorm norm = ErrorNorm::kMax) {
+  return flow(f, theta0, mode, Integrator::kDopri5, T, norm);
 }
 
 double max_abs(const Vec& v) { return v.cwiseAbs().maxCoeff(); }
@@ -107,36 +118,88 @@ TEST(LowRankSlopes, Rk4FollowsTheFullSlopesTrajectoryToRounding) {
   }
 }
 
+TEST(LowRankSlopes, Dopri5FollowsTheFullSlopesTrajectoryToRounding) {
+  const struct {
+    const char* name;
+    Index K, n, d;
+    Loss loss;
+    BiasMode bias;
+    Regularization lambda;
+    bool freeze_w;
+    ErrorNorm norm;
+  } cases[] = {
+      {"ce, regularized bias", 4, 10, 16, Loss::kCrossEntropy, BiasMode::kRegularized, {5e-3, 1e-2, 2e-3}, false,
+       ErrorNorm::kMax},
+      {"mse, free bias, rms norm", 5, 7, 13, Loss::kMse, BiasMode::kFree, {5e-3, 1e-2, 0.0}, false, ErrorNorm::kRms},
+      {"ce, no bias, d not a multiple of the lanes", 10, 9, 21, Loss::kCrossEntropy, BiasMode::kNone,
+       {1e-3, 2e-3, 0.0}, false, ErrorNorm::kMax},
+      {"ce, fixed classifier", 3, 12, 8, Loss::kCrossEntropy, BiasMode::kRegularized, {5e-3, 1e-2, 1e-3}, true,
+       ErrorNorm::kRms},
+      {"ce, no weight decay on H", 6, 8, 16, Loss::kCrossEntropy, BiasMode::kRegularized, {5e-3, 0.0, 1e-3}, false,
+       ErrorNorm::kMax},
+      {"mse, twelve classes", 12, 5, 24, Loss::kMse, BiasMode::kRegularized, {5e-3, 1e-2, 1e-3}, false,
+       ErrorNorm::kMax},
+  };
+  for (const auto& c : cases) {
+    const UfmObjective f = make(c.K, c.n, c.d, c.loss, c.bias, c.lambda, c.freeze_w);
+    const Vec theta0 = start(f);
+    const Trajectory low = dopri5(f, theta0, LowRankSlopes::kAlways, 2.0, c.norm),
+                     full = dopri5(f, theta0, LowRankSlopes::kNever, 2.0, c.norm);
+    expect_same_to_rounding(low, full, c.name);
+    EXPECT_GT(max_abs(full.final_state - theta0), 1e-3) << c.name;
+    EXPECT_GT(max_abs(low.final_state - full.final_state), 0.0) << c.name;
+  }
+}
+
 TEST(LowRankSlopes, ALongRunStaysWithTheFullSlopes) {
   const UfmObjective f = make(4, 10, 16);
   const Vec theta0 = start(f, 11);
   expect_same_to_rounding(rk4(f, theta0, LowRankSlopes::kAlways, 30.0), rk4(f, theta0, LowRankSlopes::kNever, 30.0),
                           "T = 30");
+  // dopri5's steps grow along the way: each is a step size the error norms chose.
+  expect_same_to_rounding(dopri5(f, theta0, LowRankSlopes::kAlways, 30.0),
+                          dopri5(f, theta0, LowRankSlopes::kNever, 30.0), "dopri5, T = 30");
 }
 
 TEST(LowRankSlopes, AGradientToleranceAndADivergenceStopWhereTheFullSlopesStop) {
   // --grad-tol reads the gradient at every step (its low-rank H part formed each time); a step far
   // too long overflows, and the run ends at its last observed state, as with the full slopes.
+  // dopri5 rejects such steps and shrinks them (its first trial steps here are non-finite) until
+  // they are finite, with the same steps for both. Its step sizes come from error norms that differ
+  // in the last bits, and over a long run they drift apart (199 steps here: t to 3e-9 relative; from
+  // t ≈ 2000 on with steps of 400, where the steps are at the edge of stability, a step accepted by
+  // one run is at times rejected by the other), so its runs are compared to that, and its message
+  // (which prints t) is not.
   const UfmObjective f = make(4, 10, 16);
   const Vec theta0 = start(f, 17);
-  for (const bool diverge : {false, true}) {
+  for (const auto& [integrator, diverge] : {std::pair{Integrator::kRk4, false}, std::pair{Integrator::kRk4, true},
+                                            std::pair{Integrator::kDopri5, false}, std::pair{Integrator::kDopri5, true}}) {
+    SCOPED_TRACE(testing::Message() << (integrator == Integrator::kRk4 ? "rk4" : "dopri5") << (diverge ? ", 400" : ""));
     RunSummary s[2];
     Vec theta[2] = {theta0, theta0};
     for (int m = 0; m < 2; ++m) {
       GradientFlow::Options o;
-      o.integrator = Integrator::kRk4;
+      o.integrator = integrator;
       o.dt = diverge ? 400.0 : 0.5;
-      o.max_time = diverge ? 4e5 : 2000.0;
+      o.max_time = !diverge ? 2000.0 : integrator == Integrator::kRk4 ? 4e5 : 1200.0;
       o.grad_tol = diverge ? 0.0 : 2e-3;
       o.low_rank_slopes = m == 0 ? LowRankSlopes::kAlways : LowRankSlopes::kNever;
       const std::vector<double> checkpoints = {0.0, 800.0};
       s[m] = GradientFlow(o).run(f, theta[m], checkpoints, NullObserver{});
     }
-    EXPECT_EQ(s[0].status, diverge ? RunStatus::kDiverged : RunStatus::kConverged) << s[0].message;
+    const bool rk4 = integrator == Integrator::kRk4;
+    EXPECT_EQ(s[0].status, diverge && rk4 ? RunStatus::kDiverged : diverge ? RunStatus::kMaxTime : RunStatus::kConverged)
+        << s[0].message;
     EXPECT_EQ(s[0].status, s[1].status);
     EXPECT_EQ(s[0].steps, s[1].steps);
-    EXPECT_EQ(s[0].message, s[1].message);
-    EXPECT_LE(max_abs(theta[0] - theta[1]), 1e-12 * max_abs(theta[1]));
+    EXPECT_EQ(s[0].gradient_evaluations, s[1].gradient_evaluations);
+    if (!rk4 && diverge) {  // rejected steps: more than 6 evaluations per step
+      EXPECT_GT(s[0].gradient_evaluations, 6 * s[0].steps + 1);
+    }
+    if (rk4) {
+      EXPECT_EQ(s[0].message, s[1].message);
+    }
+    EXPECT_LE(max_abs(theta[0] - theta[1]), (rk4 ? 1e-12 : 1e-7) * max_abs(theta[1]));
   }
 }
 
@@ -146,13 +209,16 @@ TEST(LowRankSlopes, ThreadCountDoesNotChangeTheLowRankTrajectory) {
   const UfmObjective f = make(10, 800, 64);
   const Vec theta0 = start(f, 5);
   const int before = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const Trajectory one = rk4(f, theta0, LowRankSlopes::kAlways, 0.4);
-  omp_set_num_threads(2);
-  const Trajectory two = rk4(f, theta0, LowRankSlopes::kAlways, 0.4);
-  omp_set_num_threads(before);
-  EXPECT_EQ(max_abs(one.final_state - two.final_state), 0.0);
-  for (std::size_t i = 0; i < one.grads.size(); ++i) EXPECT_EQ(max_abs(one.grads[i] - two.grads[i]), 0.0);
+  for (const Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    omp_set_num_threads(1);
+    const Trajectory one = flow(f, theta0, LowRankSlopes::kAlways, integrator, 0.4, ErrorNorm::kRms);
+    omp_set_num_threads(2);
+    const Trajectory two = flow(f, theta0, LowRankSlopes::kAlways, integrator, 0.4, ErrorNorm::kRms);
+    omp_set_num_threads(before);
+    EXPECT_EQ(max_abs(one.final_state - two.final_state), 0.0);
+    EXPECT_EQ(one.evaluations, two.evaluations);
+    for (std::size_t i = 0; i < one.grads.size(); ++i) EXPECT_EQ(max_abs(one.grads[i] - two.grads[i]), 0.0);
+  }
 #else
   GTEST_SKIP() << "built without OpenMP";
 #endif
@@ -239,16 +305,18 @@ TEST(LowRankSlopes, APointOfTwoStatesIsRefused) {
   EXPECT_THROW(f.gradient_low_rank_at(c, g.data(), s, nullptr, nullptr, nullptr), std::logic_error);
 }
 
-TEST(LowRankSlopes, TheDefaultTakesThemBeyondTheCachesAndStaysWithOdeintsRk4) {
+TEST(LowRankSlopes, TheDefaultTakesThemBeyondTheCachesAndStaysWithTheFullSlopes) {
   // d·N·8 = 16 MiB: the default flow keeps its slopes low rank (its rounding differs from the full
   // slopes', which are odeint's stock RK4 bit for bit: test_gradient_flow_fused.cpp).
   const UfmObjective f = make(4, 2048, 256);
   ASSERT_TRUE(f.low_rank_slopes_pay());
   const Vec theta0 = start(f, 13);
-  const Trajectory by_default = rk4(f, theta0, LowRankSlopes::kAuto, 1.0);
-  const Trajectory full = rk4(f, theta0, LowRankSlopes::kNever, 1.0);
-  expect_same_to_rounding(by_default, full, "16 MiB");
-  EXPECT_GT(max_abs(by_default.final_state - full.final_state), 0.0);
+  for (const Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+    const Trajectory by_default = flow(f, theta0, LowRankSlopes::kAuto, integrator, 1.0);
+    const Trajectory full = flow(f, theta0, LowRankSlopes::kNever, integrator, 1.0);
+    expect_same_to_rounding(by_default, full, integrator == Integrator::kRk4 ? "rk4, 16 MiB" : "dopri5, 16 MiB");
+    EXPECT_GT(max_abs(by_default.final_state - full.final_state), 0.0);
+  }
 }
 
 TEST(LowRankSlopes, AutoTakesThemWhereHIsBeyondTheCaches) {

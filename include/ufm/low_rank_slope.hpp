@@ -35,17 +35,30 @@ struct LowRankH {
 
 /// A slope's H part kept low rank (LazyVec::low_rank()): its own factors and its expansion `h`,
 /// which has (Wt, Rt) as a term. Written by UfmObjective::gradient_low_rank_at.
+///
+/// dopri5's last stage (FSAL) is the slope at the trial state, which its pass writes: `h` is then
+/// rebased onto that state (λ_H·x_new + Wᵀ R), the first slope of the next step, and `at_step` keeps
+/// its expansion over the step's start state, which the step's error estimate and dense output read.
 struct LowRankSlope {
   bool active = false;  ///< the H part is h (the storage's H range is not written, unless `formed`)
   bool formed = false;  ///< h's value has been written into the storage's H range too
   Mat Wt;               ///< d×K: the stage point's Wᵀ
   Mat Rt;               ///< N×K: the stage's residual, transposed
   LowRankH h;
+  LowRankH at_step;     ///< h over the step's start state, where h was rebased (else no base, no terms)
   Mat scratch;          ///< form_low_rank's scaled factors
 };
 
+/// h += a·(s's expansion): `h`, or where its base differs, `at_step`. False where neither fits (h
+/// unchanged) or the terms overflow (h then partly changed).
+bool add_expansion(LowRankH& h, double a, const LowRankSlope& s);
+
+/// c's H part as one LowRankH: its explicit sources (one base at most) and its low-rank slopes'
+/// expansions. False where c has two bases or too many terms.
+bool flatten_low_rank(const LinearCombination& c, LowRankH& h);
+
 /// out (d×N, column-major) = h's value, by fixed blocks of columns (the same bits for any thread
-/// count). K: the factors' columns. scratch: resized to d×(terms·K) if smaller.
+/// count). K: the factors' columns. scratch: resized to d×(kMaxTerms·K) if smaller than h needs.
 void form_low_rank(const LowRankH& h, Index d, Index N, Index K, double* out, Mat& scratch);
 
 /// Whether a source of c is a low-rank slope (active): its H range must be formed before c is read

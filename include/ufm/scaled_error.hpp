@@ -24,6 +24,9 @@ struct ScaledErrorSpec {
   double abs_tol = 0.0, rel_tol = 0.0;
   double abs_dt = 0.0;  ///< |dt|
   bool rms = false;     ///< reduce to Σ r_i² (the root mean square); else to max_i r_i
+  /// g's H part where it is a low-rank slope not formed (dopri5 with low-rank slopes: the entries
+  /// past H are g's), read by UfmObjective::gradient_low_rank_at; else null (g is all written).
+  const LowRankSlope* g_low_rank = nullptr;
 };
 
 namespace detail {

@@ -18,15 +18,35 @@ namespace {
 /// expansions. `who` names the combination in the error.
 LowRankH flatten(const LinearCombination& c, const char* who) {
   LowRankH h;
-  for (int t = 0; t < c.terms; ++t) {
-    const auto u = static_cast<std::size_t>(t);
-    const LowRankSlope* s = c.slope[u];
-    const bool ok = (s != nullptr && s->active) ? h.add(c.a[u], s->h) : h.add_base(c.a[u], c.x[u]);
-    if (!ok)
-      throw std::logic_error(std::string("UfmObjective::gradient_low_rank_at(): ") + who +
-                             " is not one state plus low-rank slopes");
-  }
+  if (!flatten_low_rank(c, h))
+    throw std::logic_error(std::string("UfmObjective::gradient_low_rank_at(): ") + who +
+                           " is not one state plus low-rank slopes");
   return h;
+}
+
+/// [coef_t Wt_t …] (d×(terms·K)) into `factors` (resized if too small), then packed into `packed`.
+void pack_factors(const LowRankH& h, Index d, Index K, Mat& factors, PackedA& packed) {
+  if (factors.rows() != d || factors.cols() < LowRankH::kMaxTerms * K) factors.resize(d, LowRankH::kMaxTerms * K);
+  for (int u = 0; u < h.terms; ++u) {
+    const auto v = static_cast<std::size_t>(u);
+    factors.middleCols(u * K, K) = h.coef[v] * ConstMatMap(h.Wt[v], d, K);
+  }
+  packed.reserve(d, LowRankH::kMaxTerms * K);
+  packed.pack(d, h.terms * K, {factors.data(), d});
+}
+
+/// out (d×nb) = h.alpha·xb + Σ_t (coef_t Wt_t) (rows c0 … of Rt_t)ᵀ, h's factors packed; Rg: the
+/// terms' rows stacked from column col0 on (nb×(terms·K) within Rg).
+void form_block(const LowRankH& h, const PackedA& packed, const double* xb, Index d, Index nb, Index N, Index K,
+                Index c0, Mat& Rg, Index col0, double* out) {
+  if (h.base != nullptr)
+    for (Index e = 0; e < nb * d; ++e) out[e] = h.alpha * xb[e];
+  else
+    std::fill(out, out + nb * d, 0.0);
+  if (h.terms == 0) return;
+  for (int u = 0; u < h.terms; ++u)
+    Rg.block(0, col0 + u * K, nb, K) = ConstMatMap(h.Rt[static_cast<std::size_t>(u)], N, K).middleRows(c0, nb);
+  gemm(nb, packed, {Rg.data() + col0 * Rg.rows(), Rg.rows(), true}, 1.0, out, d);
 }
 
 }  // namespace
@@ -36,8 +56,8 @@ bool UfmObjective::takes_low_rank_slopes() const { return backward_kernels_ && l
 bool UfmObjective::low_rank_slopes_pay() const { return takes_low_rank_slopes() && stream_gradient_; }
 
 double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* grad, LowRankSlope& slope,
-                                          Mat* logits_t, const LinearCombination* update,
-                                          double* update_out) const {
+                                          Mat* logits_t, const LinearCombination* update, double* update_out,
+                                          const ScaledErrorSpec* error, double* norm) const {
   if (!takes_low_rank_slopes())
     throw std::logic_error("UfmObjective::gradient_low_rank_at(): K = " + std::to_string(layout_.K) +
                            " above the kernel's " + std::to_string(detail::kMaxDescendK));
@@ -51,6 +71,11 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   if (point.base == nullptr)
     throw std::logic_error("UfmObjective::gradient_low_rank_at(): x has no state among its sources");
   const bool state_alone = point.terms == 0 && point.alpha == 1.0;
+  // dopri5's last stage: the point is the update, the trial state written in this pass. F is then
+  // taken at it (its squares from the written blocks), and the slope rebased onto it.
+  const bool at_update = update == &x;
+  if (error && (!norm || !at_update))
+    throw std::logic_error("UfmObjective::gradient_low_rank_at(): an error norm needs its output and the trial state");
   // W and b of x, formed before any gradient is written (grad may be a source).
   double* wb = stage_wb_.data();
   x.form(hs, hs + static_cast<Index>(stage_wb_.size()), wb);
@@ -60,6 +85,9 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   if (slope.Wt.rows() != d || slope.Wt.cols() != K) slope.Wt.resize(d, K);
   if (slope.Rt.rows() != N || slope.Rt.cols() != K) slope.Rt.resize(N, K);
   transpose(W.data(), K, d, slope.Wt.data());
+  // Room for form_low_rank (a reader of the slope's entries) now, so that no later read allocates.
+  if (slope.scratch.rows() != d || slope.scratch.cols() < LowRankH::kMaxTerms * K)
+    slope.scratch.resize(d, LowRankH::kMaxTerms * K);
   // The logits' weights alpha·W (W itself for the state alone: value_and_gradient's logits, bit for bit),
   // and their corrections C = Σ_t Rt_t (coef_t W Wt_t)ᵀ (N×K, class-major as the logits): one product per
   // term and chunk, at the chunk's start (per block, the calls' packing took as long as their arithmetic).
@@ -98,6 +126,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   own.Rt[0] = slope.Rt.data();
   if (!h.add(1.0, own)) throw std::logic_error("UfmObjective::gradient_low_rank_at(): too many low-rank terms");
   slope.h = h;
+  slope.at_step = LowRankH{};
   slope.active = true;
   slope.formed = false;
   // The update's H part alpha_u·x_H + Σ_u coef_u Wt_u Rt_uᵀ: the factors [coef_u Wt_u …] packed once.
@@ -106,15 +135,22 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     up = flatten(*update, "the update");
     if (up.base != point.base)
       throw std::logic_error("UfmObjective::gradient_low_rank_at(): the update is not of x's state");
-    if (low_rank_factors_.rows() != d || low_rank_factors_.cols() < LowRankH::kMaxTerms * K)
-      low_rank_factors_.resize(d, LowRankH::kMaxTerms * K);
-    for (int u = 0; u < up.terms; ++u) {
-      const auto v = static_cast<std::size_t>(u);
-      low_rank_factors_.middleCols(u * K, K) = up.coef[v] * ConstMatMap(up.Wt[v], d, K);
-    }
-    low_rank_update_.reserve(d, LowRankH::kMaxTerms * K);
-    low_rank_update_.pack(d, up.terms * K, {low_rank_factors_.data(), d});
+    pack_factors(up, d, K, low_rank_factors_, low_rank_update_);
   }
+  // The error estimate's H part E and the old slope's G (dopri5), formed per block once the block's
+  // residual is made: E reads this slope (its expansion over the state, set above).
+  LowRankH E, G;
+  if (error) {
+    E = flatten(error->estimate, "the error estimate");
+    if (error->g_low_rank != nullptr && !add_expansion(G, 1.0, *error->g_low_rank))
+      throw std::logic_error("UfmObjective::gradient_low_rank_at(): the old slope is not of x's state");
+    for (const LowRankH* e : {&E, &G})
+      if ((e->base != nullptr && e->base != point.base) || (e == &E && error->x != point.base))
+        throw std::logic_error("UfmObjective::gradient_low_rank_at(): the error estimate is not of x's state");
+    pack_factors(E, d, K, low_rank_error_factors_, low_rank_error_);
+    pack_factors(G, d, K, low_rank_g_factors_, low_rank_g_);
+  }
+  const Index rg_cols = (up.terms + E.terms + G.terms) * K;
   double* logits = logits_t ? logits_out(*logits_t) : nullptr;
 
   const Index chunks = static_cast<Index>(chunks_.size());
@@ -129,7 +165,8 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     c.loss = c.h_squared = 0.0;
     c.gb.setZero();
     if (with_gw) c.gWt.setZero();
-    if (update && (s.Rg.rows() < block_ || s.Rg.cols() < up.terms * K)) s.Rg.resize(block_, LowRankH::kMaxTerms * K);
+    if (error) c.error = {};
+    if (s.Rg.rows() < block_ || s.Rg.cols() < rg_cols) s.Rg.resize(block_, 3 * LowRankH::kMaxTerms * K);
     const Index r0 = c.first_block * block_, rows = std::min(N, c.end_block * block_) - r0;  // the chunk's samples
     for (int t = 0; t < point.terms; ++t)
       gemm(rows, K, K, {point.Rt[static_cast<std::size_t>(t)] + r0, N},
@@ -139,7 +176,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
       const double* xb = point.base + c0 * d;
       double* Zt = slope.Rt.data() + c0;  // nb×K, leading dimension N: the logits, then the residual
       c.h_squared += detail::block_logits(d, K, low_rank_aW_.data(), low_rank_aWt_.data(), xb, nb, nullptr, Zt,
-                                          nullptr, N, state_alone);
+                                          nullptr, N, state_alone && !at_update);
       for (Index k = 0; k < K; ++k) {
         double* z = Zt + k * N;
         if (offset) {
@@ -164,6 +201,22 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
         for (int u = 0; u < up.terms; ++u)
           s.Rg.block(0, u * K, nb, K) = ConstMatMap(up.Rt[static_cast<std::size_t>(u)], N, K).middleRows(c0, nb);
         gemm(nb, low_rank_update_, {s.Rg.data(), s.Rg.rows(), true}, 1.0, out, d);
+        if (at_update) c.h_squared += ConstVecMap(out, nb * d).squaredNorm();
+      }
+      if (error) {  // the block's scaled errors: e = E's block, g = G's (or the explicit old slope's)
+        double* e = s.Hs.data();
+        form_block(E, low_rank_error_, xb, d, nb, N, K, c0, s.Rg, up.terms * K, e);
+        const double* g = error->g + c0 * d;
+        if (error->g_low_rank != nullptr) {
+          form_block(G, low_rank_g_, xb, d, nb, N, K, c0, s.Rg, (up.terms + E.terms) * K, s.Hg.data());
+          g = s.Hg.data();
+        }
+        ScaledErrorSpec block = *error;
+        block.estimate = LinearCombination{};
+        block.estimate.add(1.0, e);
+        block.x = error->x + c0 * d;
+        block.g = g;
+        c.error.add(block, 0, nb * d);
       }
     }
     if (with_gw && point.terms > 0) {  // the chunk's R Rₜᵀ, its residuals all made
@@ -196,7 +249,14 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   }
   if (layout_.has_bias) VecMap(grad + hs + layout_.w_size(), K) += lambda_.b * ConstVecMap(b, K);
   if (update) update->form(hs, num_params(), update_out + hs);  // W's and b's, their gradients written
-  if (!state_alone) return std::numeric_limits<double>::quiet_NaN();
+  if (error) *norm = error_norm_after(*error, num_params());     // the chunks' in chunk order, then W's and b's
+  if (at_update) {  // the next step's first slope: λ_H x_new + Wᵀ R, over the state just written
+    slope.at_step = slope.h;
+    LowRankH r = own;
+    if (lambda_.h != 0.0) r.base = update_out, r.alpha = lambda_.h;
+    slope.h = r;
+  }
+  if (!state_alone && !at_update) return std::numeric_limits<double>::quiet_NaN();
   ObjectiveParts p;
   p.loss = loss / static_cast<double>(N);
   p.penalty_w = 0.5 * lambda_.w * W.squaredNorm();

@@ -36,10 +36,11 @@ enum class Integrator { kRk4, kDopri5 };
 /// root mean square sqrt(Σ r_i² / n) (how scipy's solve_ivp and MATLAB's ode45 aggregate theirs).
 enum class ErrorNorm { kMax, kRms };
 
-/// Whether RK4 keeps its slopes' H parts low rank (low_rank_slope.hpp) with an objective that takes
-/// them (LowRankSlopeObjective: the one-layer UFM, K ≤ 12): where it pays (the objective says:
-/// H beyond the caches), always, or never. The trajectory agrees with the full slopes' to rounding
-/// (the same stage points and update, associated differently), not bit for bit.
+/// Whether RK4 and dopri5 keep their slopes' H parts low rank (low_rank_slope.hpp) with an objective
+/// that takes them (LowRankSlopeObjective: the one-layer UFM, K ≤ 12): where it pays (the objective
+/// says: H beyond the caches), always, or never. The trajectory agrees with the full slopes' to
+/// rounding (the same stage points, update and error estimate, associated differently), not bit for
+/// bit.
 enum class LowRankSlopes { kAuto, kAlways, kNever };
 
 class GradientFlow {
@@ -53,7 +54,7 @@ class GradientFlow {
     double max_time = 100.0;     ///< the run ends (kMaxTime) at exactly this time
     long max_steps = 100000000;  ///< accepted-step budget (kMaxSteps)
     double grad_tol = 0.0;       ///< stop (kConverged) once ||grad|| <= grad_tol; 0 disables
-    LowRankSlopes low_rank_slopes = LowRankSlopes::kAuto;  ///< RK4: slopes kept low rank
+    LowRankSlopes low_rank_slopes = LowRankSlopes::kAuto;  ///< RK4, dopri5: slopes kept low rank
     /// Read once per step (RK4 step / accepted dopri5 step; e.g. set by a signal handler): once
     /// true, the current state is observed as the final checkpoint and the run ends as kStopped
     /// ("stopped on request at step k ...").

@@ -32,6 +32,16 @@ inline long rk4_grid_steps(double T, double h) {
   return static_cast<long>(std::ceil(r));
 }
 
+/// Whether a flow keeps f's slopes low rank (low_rank_slope.hpp), as `choice` asks.
+template <class F>
+bool low_rank_slopes(const F& f, LowRankSlopes choice) {
+  if constexpr (LowRankSlopeObjective<F>) {
+    if (choice == LowRankSlopes::kAlways) return f.takes_low_rank_slopes();
+    return choice == LowRankSlopes::kAuto && f.low_rank_slopes_pay();
+  }
+  return false;
+}
+
 /// What the odeint system saw last: the FSAL stage of dopri5 is the accepted state.
 struct LastEvaluation {
   double value = 0.0;
@@ -56,10 +66,16 @@ struct NonFiniteAtMinimumStep {
 ///
 /// A trial step ending where its state is sure to be observed (hand_logits_when) also hands that
 /// state's logits (Checkpoint::logits_t), so its checkpoint does not form W·H again.
+///
+/// With low-rank slopes (`low_rank`, the objective a LowRankSlopeObjective) the evaluation's pass
+/// reads the step's start state alone: it writes the trial state, its slope low rank (rebased onto
+/// it: the next step's first), and forms the error estimate block by block from the state and the
+/// step's residuals (UfmObjective::gradient_low_rank_at).
 template <class F>
 class DeferredFsal final : public DeferredEvaluation {
  public:
-  DeferredFsal(const F& f, LastEvaluation& last, long& evaluations) : f_(f), last_(last), evaluations_(evaluations) {}
+  DeferredFsal(const F& f, LastEvaluation& last, long& evaluations, bool low_rank = false)
+      : f_(f), last_(last), evaluations_(evaluations), low_rank_(low_rank) {}
   /// x: the trial state (pending, kept); dx receives ∇F at x, declared negated (dx/dt = −∇F).
   void defer(const LazyVec& x, LazyVec& dx, double t) {
     x_ = &x;
@@ -95,6 +111,18 @@ class DeferredFsal final : public DeferredEvaluation {
     double norm = 0.0;
     const bool hand = CheckpointLogitsObjective<F> &&
                       (t_ >= hand_from_ || std::binary_search(pending_.begin(), pending_.end(), t_));
+    if constexpr (LowRankSlopeObjective<F>) {
+      if (low_rank_ && x_->pending() && x_->keep()) {
+        double* store = x_->store_for_evaluation();
+        const LinearCombination& c = x_->combination();
+        const LazyVec::LowRankOut out = dx_->overwrite_low_rank(-1.0);
+        last_.value = f_.gradient_low_rank_at(c, out.storage, out.slope, hand ? &logits_t_ : nullptr, &c, store, error,
+                                              error != nullptr ? &norm : nullptr);
+        handed_ = hand;
+        x_->mark_settled();
+        return finish(norm);
+      }
+    }
     if constexpr (ErrorNormObjective<F>) {
       if (error != nullptr && x_->pending()) {
         double* store = x_->store_for_evaluation();
@@ -131,6 +159,7 @@ class DeferredFsal final : public DeferredEvaluation {
   const F& f_;
   LastEvaluation& last_;
   long& evaluations_;
+  bool low_rank_;
   const LazyVec* x_ = nullptr;
   LazyVec* dx_ = nullptr;
   double t_ = 0.0;
@@ -235,10 +264,14 @@ struct LazyErrorChecker {
   double error(Algebra&, const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double dt) const {
     const bool rms = norm == ErrorNorm::kRms;
     double err;
-    if (fsal != nullptr && x_err.waits_for() == fsal && x_err.pending()) {
-      const ScaledErrorSpec spec{x_err.combination(), x_old.values().data(), dxdt_old.storage().data(),
-                                 abs_tol, rel_tol, std::abs(dt), rms};
-      err = fsal->outstanding() ? fsal->run_with_error(spec) : scaled_error(spec, x_err.size());
+    if (fsal != nullptr && x_err.waits_for() == fsal && x_err.pending() && fsal->outstanding()) {
+      ScaledErrorSpec spec{x_err.combination(), x_old.values().data(), nullptr, abs_tol, rel_tol, std::abs(dt), rms};
+      const LowRankSlope* g = dxdt_old.low_rank();  // with low-rank slopes, formed in the pass
+      if (g != nullptr && !g->formed && !dxdt_old.pending())
+        spec.g = dxdt_old.address(), spec.g_low_rank = g;
+      else
+        spec.g = dxdt_old.storage().data();
+      err = fsal->run_with_error(spec);
     } else {
       err = scaled_error(x_old, dxdt_old, x_err, abs_tol, rel_tol, dt, rms);
     }
@@ -282,13 +315,7 @@ RunSummary GradientFlow::run_rk4(const F& f, Vec& theta, std::span<const double>
   // The last of the three stages a do_step evaluates is deferred to the update (DeferredLastStage).
   // Slopes kept low rank (low_rank_slope.hpp): each stage's pass reads the state alone, and the last
   // stage's forms the update from the state and the step's residuals.
-  const bool low_rank = [&] {
-    if constexpr (LowRankSlopeObjective<F>) {
-      if (options_.low_rank_slopes == LowRankSlopes::kAlways) return f.takes_low_rank_slopes();
-      return options_.low_rank_slopes == LowRankSlopes::kAuto && f.low_rank_slopes_pay();
-    }
-    return false;
-  }();
+  const bool low_rank = detail::low_rank_slopes(f, options_.low_rank_slopes);
   detail::DeferredLastStage<F> last_stage(f, x, low_rank);  // declared after x: destroyed before it
   int stage = 0;                                           // stages evaluated in the current do_step
   auto system = [&f, &s, &last_stage, &stage, low_rank](const LazyVec& xs, LazyVec& g, double) {
@@ -374,15 +401,23 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
   const long max_steps = options_.max_steps;
   RunSummary s;
   detail::LastEvaluation last;
-  detail::DeferredFsal<F> fsal(f, last, s.gradient_evaluations);  // outlives the stepper's vectors
+  // Slopes kept low rank (low_rank_slope.hpp): each stage's pass reads the step's start state alone,
+  // and the last one's writes the trial state and takes the error norm from the step's residuals.
+  const bool low_rank = detail::low_rank_slopes(f, options_.low_rank_slopes);
+  detail::DeferredFsal<F> fsal(f, last, s.gradient_evaluations, low_rank);  // outlives the stepper's vectors
   // dx/dt = −∇F: the system writes ∇F and declares the vector negated (LazyVec's sign), so no pass
   // negates it; the observers read ∇F straight from its storage. The last stage of a step (its
   // point is one of the stepper's two kept states, still pending) is deferred to the error check.
-  auto system = [&f, &s, &last, &fsal](const LazyVec& x, LazyVec& dx, double t) {
+  auto system = [&f, &s, &last, &fsal, low_rank](const LazyVec& x, LazyVec& dx, double t) {
     if constexpr (ErrorNormObjective<F>) {
       if (x.keep() && x.pending()) return fsal.defer(x, dx, t);
     }
-    last.value = value_and_gradient_at(f, x, dx, -1.0);
+    last.value = [&] {
+      if constexpr (LowRankSlopeObjective<F>) {
+        if (low_rank) return low_rank_gradient_at(f, x, dx, nullptr, -1.0);
+      }
+      return value_and_gradient_at(f, x, dx, -1.0);
+    }();
     ++s.gradient_evaluations;
     last.t = t;
     last.x = &x;
@@ -461,7 +496,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
       if (last.x != &x) system(x, g_fsal, t_new);  // never with odeint's FSAL dopri5; kept for safety
       // Accepted: the error checker rejects non-finite values, states and FSAL derivatives.
       const Vec& X = x.values();
-      const Vec& G = last.dxdt->storage();  // ∇F at X
+      const LazyVec& G = *last.dxdt;  // ∇F at X, read only where observed (a low-rank slope is formed then)
       const bool at_end = t_new >= T - end_slack;
       const double t_state = at_end ? T : t_new;
 
@@ -493,7 +528,7 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
                                                                : std::nullopt;
       const bool observed = scheduled || budget || tol > 0.0;  // the state may be observed
       if (observed) {
-        grad_norm = finite_norm(G);  // finite entries: finite unless the norm itself overflows
+        grad_norm = finite_norm(G.storage());  // finite entries: finite unless the norm itself overflows
         if (!std::isfinite(grad_norm)) return diverge(detail::non_finite_message(true, k, t_new));
       }
       value = last.value;
@@ -501,8 +536,8 @@ RunSummary GradientFlow::run_dopri5(const F& f, Vec& theta, std::span<const doub
       stepped = false;
       const Mat* logits = fsal.logits_of(x);
       if (logits) fsal.size_logits_alike(logits_t);
-      if (observed && detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G, logits}, scheduled, tol, budget,
-                                     s)) {
+      if (observed && detail::settle(observe, Checkpoint{k, t, value, grad_norm, X, G.storage(), logits}, scheduled,
+                                     tol, budget, s)) {
         theta = X;
         return s;
       }

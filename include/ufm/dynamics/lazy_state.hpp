@@ -132,15 +132,16 @@ class LazyVec {
     low_rank_.active = false;
     return v_;
   }
-  /// Where a writer of a low-rank slope (RK4 flow, sign +1) puts it: W's and b's parts into `storage`
-  /// (its entries past H), the H part into `slope` (low_rank_slope.hpp), whose expansion it sets.
+  /// Where a writer of a low-rank slope puts it: W's and b's parts into `storage` (its entries past H),
+  /// the H part into `slope` (low_rank_slope.hpp), whose expansion it sets; both describe the storage,
+  /// whose value is sign · storage (the RK4 flow writes +∇F, dopri5's −∇F as sign −1).
   struct LowRankOut {
     double* storage;
     LowRankSlope& slope;
   };
-  LowRankOut overwrite_low_rank() {
+  LowRankOut overwrite_low_rank(double sign = 1.0) {
     pending_ = false;
-    sign_ = 1.0;
+    sign_ = sign;
     waits_for_ = nullptr;
     low_rank_.active = true;
     low_rank_.formed = false;
@@ -207,8 +208,11 @@ class LazyVec {
     form_low_rank_part();
     if (!pending_) return;
     const LinearCombination& c = combination_;
-    if (has_low_rank_terms(c)) form_low_rank_sources(c);
     double* out = v_.data();
+    if (has_low_rank_terms(c)) {
+      if (form_flattened(c)) return;
+      form_low_rank_sources(c);
+    }
     for_each_range(v_.size(), [&](Index, Index b, Index e) { c.form(b, e, out + b); });
     pending_ = false;
   }
@@ -228,6 +232,24 @@ class LazyVec {
     form_low_rank(low_rank_.h, low_rank_.Wt.rows(), low_rank_.Rt.rows(), low_rank_.Rt.cols(), v_.data(),
                   low_rank_.scratch);
     low_rank_.formed = true;
+  }
+  /// c formed into the storage with its H part as one low-rank expansion (flatten_low_rank): one
+  /// product of all its factors, not each source formed; false (nothing written) where c is not of
+  /// that form.
+  bool form_flattened(const LinearCombination& c) const {
+    LowRankH h;
+    if (!flatten_low_rank(c, h)) return false;
+    const LowRankSlope* any = nullptr;
+    for (int t = 0; t < c.terms && any == nullptr; ++t) {
+      const LowRankSlope* s = c.slope[static_cast<std::size_t>(t)];
+      if (s != nullptr && s->active) any = s;
+    }
+    const Index d = any->Wt.rows(), N = any->Rt.rows(), K = any->Rt.cols(), hs = d * N;
+    form_low_rank(h, d, N, K, v_.data(), low_rank_.scratch);  // the sources' H ranges are read only as h's base
+    double* out = v_.data();
+    for_each_range(v_.size() - hs, [&](Index, Index b, Index e) { c.form(hs + b, hs + e, out + hs + b); });
+    pending_ = false;
+    return true;
   }
   /// The low-rank sources of c formed into their storage (their H ranges), so that c can be formed
   /// entry by entry. Their payloads stay active: the expansions remain valid.
@@ -260,12 +282,13 @@ double value_and_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, double
   return f.value_and_gradient(point, grad.overwrite(grad_sign));
 }
 
-/// The RK4 flow's evaluation with a low-rank slope (LowRankSlopeObjective): ∇F at x into grad, its H
-/// part low rank; x the state (formed first where it is pending and kept) or a stage point of the
-/// state and low-rank slopes. Returns F at x where x is the state, else NaN. logits_t: as
-/// value_gradient_and_logits_at hands them (the state only).
+/// A flow's evaluation with a low-rank slope (LowRankSlopeObjective): ∇F at x into grad, its H part
+/// low rank, with sign `grad_sign` declared; x the state (formed first where it is pending and kept)
+/// or a stage point of the state and low-rank slopes. Returns F at x where x is the state, else NaN.
+/// logits_t: as value_gradient_and_logits_at hands them (the state only).
 template <LowRankSlopeObjective F>
-double low_rank_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, Mat* logits_t = nullptr) {
+double low_rank_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, Mat* logits_t = nullptr,
+                            double grad_sign = 1.0) {
   x.resolve();
   if (x.pending() && x.keep()) x.settle();
   LinearCombination state;
@@ -274,7 +297,7 @@ double low_rank_gradient_at(const F& f, const LazyVec& x, LazyVec& grad, Mat* lo
     state.add(1.0, x.storage().data());
     c = &state;
   }
-  const LazyVec::LowRankOut out = grad.overwrite_low_rank();
+  const LazyVec::LowRankOut out = grad.overwrite_low_rank(grad_sign);
   return f.gradient_low_rank_at(*c, out.storage, out.slope, logits_t, nullptr, nullptr);
 }
 
@@ -322,6 +345,7 @@ inline double scaled_error(const ScaledErrorSpec& spec, Index n) {
 inline double scaled_error(const LazyVec& x_old, const LazyVec& dxdt_old, const LazyVec& x_err, double abs_tol,
                            double rel_tol, double dt, bool rms) {
   x_err.resolve();
+  if (x_err.pending() && has_low_rank_terms(x_err.combination())) x_err.settle();  // read entry by entry
   ScaledErrorSpec spec{{}, x_old.values().data(), dxdt_old.storage().data(), abs_tol, rel_tol, std::abs(dt), rms};
   if (x_err.pending())
     spec.estimate = x_err.combination();

@@ -90,9 +90,16 @@ class UfmObjective {
   /// update (or null): RK4's state update, formed into update_out in the same pass (its H entries
   /// block by block once the block's residual is made, a product of the state's block and the
   /// step's factors; W's and b's after the pass). update_out may be the state itself.
+  /// update == &x (dopri5's last stage, at the trial state): x is formed into update_out, F is
+  /// returned at it, and slope.h is rebased onto it (λ_H·update_out + Wᵀ R; slope.at_step keeps the
+  /// expansion over the state). error (then norm too, and update == &x): the step's error norm into
+  /// *norm, each block's scaled errors once its residual is made (the estimate and, where
+  /// error->g_low_rank, the old slope formed from the state's block and the residuals), W's and b's
+  /// after the pass, as value_and_gradient_at takes them.
   /// Throws std::logic_error where !takes_low_rank_slopes(), or x or update is not of that form.
   double gradient_low_rank_at(const LinearCombination& x, double* grad, LowRankSlope& slope, Mat* logits_t,
-                              const LinearCombination* update, double* update_out) const;
+                              const LinearCombination* update, double* update_out,
+                              const ScaledErrorSpec* error = nullptr, double* norm = nullptr) const;
   /// The value's parts and (gH, gwb not null) the gradient, with H and (W, b) apart: H (d×N) at H,
   /// W (K×d) then b at wb; gH receives dF/dH (d×N), gwb dF/dW then dF/db. Bit for bit
   /// value_and_gradient on [H | W | b]. The deep linear UFM evaluates its end-to-end classifier
@@ -209,6 +216,9 @@ class UfmObjective {
   /// factors [coef_u Wt_u …] packed, and R Rₜᵀ summed over the chunks.
   mutable Mat low_rank_aW_, low_rank_aWt_, low_rank_corrections_, low_rank_offset_, low_rank_factors_, low_rank_rr_;
   mutable PackedA low_rank_update_;
+  /// dopri5's error estimate and old slope: their factors [coef_t Wt_t …], and packed.
+  mutable Mat low_rank_error_factors_, low_rank_g_factors_;
+  mutable PackedA low_rank_error_, low_rank_g_;
   /// One per thread of the largest team the chunks have run on (made for omp_get_max_threads() when
   /// built; a team grown since gets its own before the chunks run).
   mutable std::vector<BlockScratch> scratch_;
