@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -172,8 +173,9 @@ TEST(LowRankSlopes, AGradientToleranceAndADivergenceStopWhereTheFullSlopesStop) 
   // (which prints t) is not.
   const UfmObjective f = make(4, 10, 16);
   const Vec theta0 = start(f, 17);
-  for (const auto& [integrator, diverge] : {std::pair{Integrator::kRk4, false}, std::pair{Integrator::kRk4, true},
-                                            std::pair{Integrator::kDopri5, false}, std::pair{Integrator::kDopri5, true}}) {
+  using Case = std::pair<Integrator, bool>;
+  for (const auto& [integrator, diverge] : {Case{Integrator::kRk4, false}, Case{Integrator::kRk4, true},
+                                            Case{Integrator::kDopri5, false}, Case{Integrator::kDopri5, true}}) {
     SCOPED_TRACE(testing::Message() << (integrator == Integrator::kRk4 ? "rk4" : "dopri5") << (diverge ? ", 400" : ""));
     RunSummary s[2];
     Vec theta[2] = {theta0, theta0};
@@ -188,8 +190,10 @@ TEST(LowRankSlopes, AGradientToleranceAndADivergenceStopWhereTheFullSlopesStop) 
       s[m] = GradientFlow(o).run(f, theta[m], checkpoints, NullObserver{});
     }
     const bool rk4 = integrator == Integrator::kRk4;
-    EXPECT_EQ(s[0].status, diverge && rk4 ? RunStatus::kDiverged : diverge ? RunStatus::kMaxTime : RunStatus::kConverged)
-        << s[0].message;
+    const RunStatus expected = diverge && rk4 ? RunStatus::kDiverged
+                               : diverge  ? RunStatus::kMaxTime
+                                          : RunStatus::kConverged;
+    EXPECT_EQ(s[0].status, expected) << s[0].message;
     EXPECT_EQ(s[0].status, s[1].status);
     EXPECT_EQ(s[0].steps, s[1].steps);
     EXPECT_EQ(s[0].gradient_evaluations, s[1].gradient_evaluations);
