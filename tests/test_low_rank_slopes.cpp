@@ -5,6 +5,7 @@
 // classifier, and bit-identical for any thread count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -42,6 +43,8 @@ struct Trajectory {
   std::vector<Vec> states, grads;
   std::vector<double> values;
   long evaluations = 0;
+  int logits_handed = 0;          ///< checkpoints whose logits the evaluation handed (Checkpoint::logits_t)
+  double logits_error = 0.0;      ///< their largest difference from (W H)ᵀ of the checkpoint's state
 };
 
 Trajectory flow(const UfmObjective& f, const Vec& theta0, LowRankSlopes mode, Integrator integrator, double T,
@@ -60,6 +63,13 @@ Trajectory flow(const UfmObjective& f, const Vec& theta0, LowRankSlopes mode, In
     out.states.push_back(c.theta);
     out.grads.push_back(c.grad);
     out.values.push_back(c.value);
+    if (c.logits_t != nullptr) {  // handed by the evaluation: the logits of the state observed
+      const UfmLayout& l = f.layout();
+      const Mat want = (ConstMatMap(c.theta.data() + l.h_size(), l.K, l.d) * l.H(c.theta)).transpose();
+      const double error = (*c.logits_t - want).cwiseAbs().maxCoeff() / want.cwiseAbs().maxCoeff();
+      out.logits_error = std::max(out.logits_error, error);
+      ++out.logits_handed;
+    }
     return ObserverAction::kContinue;
   });
   EXPECT_EQ(s.status, RunStatus::kMaxTime) << s.message;
@@ -149,6 +159,10 @@ TEST(LowRankSlopes, Dopri5FollowsTheFullSlopesTrajectoryToRounding) {
     expect_same_to_rounding(low, full, c.name);
     EXPECT_GT(max_abs(full.final_state - theta0), 1e-3) << c.name;
     EXPECT_GT(max_abs(low.final_state - full.final_state), 0.0) << c.name;
+    // The last state's logits come from the last stage's pass (from the start state and the
+    // residuals, the trial state written beside them): those of the state written, to rounding.
+    EXPECT_GE(low.logits_handed, 1) << c.name;
+    EXPECT_LE(low.logits_error, 1e-13) << c.name;
   }
 }
 
