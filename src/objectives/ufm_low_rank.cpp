@@ -1,10 +1,12 @@
 // UfmObjective::gradient_low_rank_at: the RK4 flow's stages with low-rank slopes (low_rank_slope.hpp).
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "ufm/gemm.hpp"
+#include "ufm/objectives/detail/residual_products.hpp"
 #include "ufm/objectives/detail/ufm_kernels.hpp"
 #include "ufm/objectives/loss.hpp"
 #include "ufm/objectives/ufm_objective.hpp"
@@ -89,8 +91,9 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   if (slope.scratch.rows() != d || slope.scratch.cols() < LowRankH::kMaxTerms * K)
     slope.scratch.resize(d, LowRankH::kMaxTerms * K);
   // The logits' weights alpha·W (W itself for the state alone: value_and_gradient's logits, bit for bit),
-  // and their corrections C = Σ_t Rt_t (coef_t W Wt_t)ᵀ (N×K, class-major as the logits): one product per
-  // term and chunk, at the chunk's start (per block, the calls' packing took as long as their arithmetic).
+  // and their corrections C = Σ_t Rt_t (coef_t W Wt_t)ᵀ (N×K, class-major as the logits): one register
+  // kernel per chunk over all terms, at the chunk's start (detail::residuals_times_transposed; per block,
+  // gemm's packing took as long as its arithmetic).
   if (low_rank_aW_.rows() != K || low_rank_aW_.cols() != d) low_rank_aW_.resize(K, d), low_rank_aWt_.resize(d, K);
   if (state_alone)
     low_rank_aW_ = W;
@@ -168,9 +171,12 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     if (error) c.error = {};
     if (s.Rg.rows() < block_ || s.Rg.cols() < rg_cols) s.Rg.resize(block_, 3 * LowRankH::kMaxTerms * K);
     const Index r0 = c.first_block * block_, rows = std::min(N, c.end_block * block_) - r0;  // the chunk's samples
-    for (int t = 0; t < point.terms; ++t)
-      gemm(rows, K, K, {point.Rt[static_cast<std::size_t>(t)] + r0, N},
-           {low_rank_corrections_.data() + t * K * K, K, true}, t == 0 ? 0.0 : 1.0, offset + r0, N);
+    if (point.terms > 0) {
+      std::array<const double*, LowRankH::kMaxTerms> R{};
+      for (int t = 0; t < point.terms; ++t) R[static_cast<std::size_t>(t)] = point.Rt[static_cast<std::size_t>(t)] + r0;
+      detail::residuals_times_transposed(rows, K, point.terms, R.data(), N, low_rank_corrections_.data(), offset + r0,
+                                         N);
+    }
     for (Index blk = c.first_block; blk < c.end_block; ++blk) {
       const Index c0 = blk * block_, nb = std::min(block_, N - c0);
       const double* xb = point.base + c0 * d;
@@ -222,8 +228,8 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
     if (with_gw && point.terms > 0) {  // the chunk's R Rₜᵀ, its residuals all made
       if (c.rr.rows() != K || c.rr.cols() < point.terms * K) c.rr.resize(K, LowRankH::kMaxTerms * K);
       for (int t = 0; t < point.terms; ++t)
-        gemm(K, K, rows, {slope.Rt.data() + r0, N, true}, {point.Rt[static_cast<std::size_t>(t)] + r0, N}, 0.0,
-             c.rr.data() + t * K * K, K);
+        detail::residual_cross_product(rows, K, slope.Rt.data() + r0, N, point.Rt[static_cast<std::size_t>(t)] + r0, N,
+                                       c.rr.data() + t * K * K);
     }
   };
   for_each_chunk(chunks, parallel, run);
