@@ -49,11 +49,13 @@ RunSummary run_steps(const F& f, Vec& theta, double lr, long steps) {
 }
 
 /// ufm-sim run's gradient flow (`--dynamics flow --integrator … --dt dt --abs-tol tol --rel-tol tol
-/// --time T --max-steps max_steps`), without its observer: the flow the benchmark times.
+/// --time T --max-steps max_steps`), without its observer: the flow the benchmark times. low_rank:
+/// ufm-sim run's is the default, kAuto.
 template <Objective F>
 RunSummary run_flow(const F& f, Vec& theta, Integrator integrator, double dt, double tol, double time,
-                    long max_steps) {
+                    long max_steps, LowRankSlopes low_rank = LowRankSlopes::kAuto) {
   GradientFlow::Options o;
+  o.low_rank_slopes = low_rank;
   o.integrator = integrator;
   o.dt = dt;
   o.abs_tol = tol;

@@ -308,7 +308,14 @@ struct Args {
   long steps = 0, warmup = -1;
   double target_time = 3.0;
   int rounds = 3;  ///< flow: interleaved rounds
+  std::string low_rank_slopes = "auto";  ///< flow: GradientFlow::Options::low_rank_slopes
 };
+
+ufm::LowRankSlopes low_rank_choice(const Args& a) {
+  return a.low_rank_slopes == "always"  ? ufm::LowRankSlopes::kAlways
+         : a.low_rank_slopes == "never" ? ufm::LowRankSlopes::kNever
+                                        : ufm::LowRankSlopes::kAuto;
+}
 
 nlohmann::ordered_json problem_json(const Args& a) {
   nlohmann::ordered_json j;
@@ -421,7 +428,8 @@ nlohmann::ordered_json time_flow(const Args& a) {
     return [&, integrator](long k) {
       const bool rk4 = integrator == ufm::Integrator::kRk4;
       const ufm::RunSummary s = ufm::bench::run_flow(f, theta, integrator, a.p.lr, 1e-10,
-                                                     rk4 ? static_cast<double>(k) * a.p.lr : 1e9, rk4 ? 100000000L : k);
+                                                     rk4 ? static_cast<double>(k) * a.p.lr : 1e9, rk4 ? 100000000L : k,
+                                                     low_rank_choice(a));
       if (s.status == ufm::RunStatus::kDiverged) throw std::runtime_error("ufm-bench flow: " + s.message);
       evaluations = s.gradient_evaluations;
     };
@@ -490,6 +498,8 @@ nlohmann::ordered_json time_flow(const Args& a) {
   j["impl"] = "ufm-sim-flow";
   j.update(problem_json(a));
   j["rounds"] = rounds;
+  j["low_rank_slopes"] = a.low_rank_slopes;  // asked for, and whether the flows took them
+  j["low_rank_slopes_taken"] = ufm::detail::low_rank_slopes(f, low_rank_choice(a));
   j["us_per_gradient_evaluation"] = ufm::bench::median_of(us[kEval]);
   j["us_per_rk4_stage"] = ufm::bench::median_of(us[kRk4]);
   j["us_per_dopri5_stage"] = ufm::bench::median_of(us[kDopri5]);
@@ -582,6 +592,10 @@ int main(int argc, char** argv) {
   for (CLI::App* c : {step, metrics, flow}) add_problem(c), add_common(c);
   flow->add_option("--rounds", a.rounds, "interleaved rounds of the evaluation and the two stages (medians reported)")
       ->check(CLI::Range(1, 100));
+  flow->add_option("--low-rank-slopes", a.low_rank_slopes,
+                   "auto | always | never: the one-layer UFM's slopes kept low rank (auto: where H is 16 MiB or "
+                   "more and K <= 12, as ufm-sim run does)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
   if (const int status = ufm::bench::parse_command_line(app, argc, argv, std::cout, std::cerr); status >= 0)
     return status;
