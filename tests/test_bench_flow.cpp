@@ -82,18 +82,23 @@ TEST(FlowTraffic, Rk4StagePointsReadOnlyTheirNonzeroSlopes) {
   EXPECT_EQ(counter.writes, 1.0 + 3 * 4.0);  // k1, k2, k3 and each step's new state
 }
 
+/// The flow to T = 0.75 from dt = 0.25 with low-rank slopes forced on, counted.
+RunSummary run_low_rank(const bench::TrafficCounter<UfmObjective>& counter, Vec& theta, Integrator integrator) {
+  GradientFlow::Options o;
+  o.integrator = integrator;
+  o.dt = 0.25;
+  o.max_time = 0.75;
+  o.low_rank_slopes = LowRankSlopes::kAlways;
+  return GradientFlow(o).run(counter, theta, std::span<const double>{}, NullObserver{});
+}
+
 TEST(FlowTraffic, Rk4StagesWithLowRankSlopesReadTheStateAlone) {
   // Low-rank slopes (low_rank_slope.hpp; where H is beyond the caches by default, always here): every
   // evaluation reads the state's H and nothing else θ-sized, writes no slope, and the last stage of
   // each step writes the updated state: 13 + 3 reads and 3 writes, against 28 and 13 above.
   TinyFlow t;
   const bench::TrafficCounter<UfmObjective> counter(t.f);
-  GradientFlow::Options o;
-  o.integrator = Integrator::kRk4;
-  o.dt = 0.25;
-  o.max_time = 0.75;
-  o.low_rank_slopes = LowRankSlopes::kAlways;
-  const RunSummary s = GradientFlow(o).run(counter, t.theta, std::span<const double>{}, NullObserver{});
+  const RunSummary s = run_low_rank(counter, t.theta, Integrator::kRk4);
   ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
   EXPECT_EQ(counter.sources, std::vector<int>(13, 1));
   EXPECT_EQ(counter.updates_in_pass, 3);
@@ -107,12 +112,7 @@ TEST(FlowTraffic, Dopri5StagesWithLowRankSlopesReadTheStateAlone) {
   // (the start, observed) is the full one: it reads and writes a vector.
   TinyFlow t;
   const bench::TrafficCounter<UfmObjective> counter(t.f);
-  GradientFlow::Options o;
-  o.integrator = Integrator::kDopri5;
-  o.dt = 0.25;
-  o.max_time = 0.75;
-  o.low_rank_slopes = LowRankSlopes::kAlways;
-  const RunSummary s = GradientFlow(o).run(counter, t.theta, std::span<const double>{}, NullObserver{});
+  const RunSummary s = run_low_rank(counter, t.theta, Integrator::kDopri5);
   ASSERT_EQ(s.status, RunStatus::kMaxTime) << s.message;
   const long evaluations = s.gradient_evaluations, trials = counter.error_norms_in_pass;
   // Three trial steps, all accepted; besides their 6 evaluations each, three plain ones: the start's,

@@ -85,31 +85,23 @@ TEST_P(DynamicsAllocation, NoAllocationAfterTheSecondCheckpoint) {
       return GradientDescent({.lr = 0.01, .max_steps = 200, .momentum = beta}).run(f, theta, steps, p);
     });
   }
-  for (Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
-    expect_no_allocation_after_second_checkpoint(
-        integrator == Integrator::kRk4 ? "rk4" : "dopri5", [&](AllocationProbe& p) {
-          Vec theta = theta0;
-          const GradientFlow flow({.integrator = integrator,
-                                   .dt = 0.01,
-                                   .abs_tol = 1e-12,
-                                   .rel_tol = 1e-12,
-                                   .max_time = 2.05});  // 2.05: a shortened last step
-          return flow.run(f, theta, times, p);
-        });
-  }
-  for (Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
-    expect_no_allocation_after_second_checkpoint(
-        integrator == Integrator::kRk4 ? "rk4, low-rank slopes" : "dopri5, low-rank slopes", [&](AllocationProbe& p) {
-          Vec theta = theta0;
-          const GradientFlow flow({.integrator = integrator,
-                                   .dt = 0.01,
-                                   .abs_tol = 1e-12,
-                                   .rel_tol = 1e-12,
-                                   .max_time = 2.05,
-                                   .low_rank_slopes = LowRankSlopes::kAlways});
-          return flow.run(f, theta, times, p);
-        });
-  }
+  // The default slopes (full at these sizes), then the low-rank ones forced on.
+  for (const LowRankSlopes slopes : {LowRankSlopes::kAuto, LowRankSlopes::kAlways})
+    for (const Integrator integrator : {Integrator::kRk4, Integrator::kDopri5}) {
+      const bool rk4 = integrator == Integrator::kRk4;
+      const char* name = slopes == LowRankSlopes::kAlways ? (rk4 ? "rk4, low-rank slopes" : "dopri5, low-rank slopes")
+                                                          : (rk4 ? "rk4" : "dopri5");
+      expect_no_allocation_after_second_checkpoint(name, [&](AllocationProbe& p) {
+        Vec theta = theta0;
+        const GradientFlow flow({.integrator = integrator,
+                                 .dt = 0.01,
+                                 .abs_tol = 1e-12,
+                                 .rel_tol = 1e-12,
+                                 .max_time = 2.05,  // 2.05: a shortened last step
+                                 .low_rank_slopes = slopes});
+        return flow.run(f, theta, times, p);
+      });
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(SmallAndMedium, DynamicsAllocation,

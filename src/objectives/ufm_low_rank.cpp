@@ -38,7 +38,7 @@ void pack_factors(const LowRankH& h, Index d, Index K, Mat& factors, PackedA& pa
 }
 
 /// out (d×nb) = h.alpha·xb + Σ_t (coef_t Wt_t) (rows c0 … of Rt_t)ᵀ, h's factors packed; Rg: the
-/// terms' rows stacked from column col0 on (nb×(terms·K) within Rg).
+/// terms' rows stacked from column col0 on (nb×(terms·K) within Rg). out may be xb (an update in place).
 void form_block(const LowRankH& h, const PackedA& packed, const double* xb, Index d, Index nb, Index N, Index K,
                 Index c0, Mat& Rg, Index col0, double* out) {
   if (h.base != nullptr)
@@ -203,10 +203,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
       if (with_gw) detail::block_gw(d, K, xb, nb, Zt, N, c.gWt.data());
       if (update) {  // the block's new state: alpha_u x_b (in place where it is the state), then the factors
         double* out = update_out + c0 * d;
-        for (Index e = 0; e < nb * d; ++e) out[e] = up.alpha * xb[e];
-        for (int u = 0; u < up.terms; ++u)
-          s.Rg.block(0, u * K, nb, K) = ConstMatMap(up.Rt[static_cast<std::size_t>(u)], N, K).middleRows(c0, nb);
-        gemm(nb, low_rank_update_, {s.Rg.data(), s.Rg.rows(), true}, 1.0, out, d);
+        form_block(up, low_rank_update_, xb, d, nb, N, K, c0, s.Rg, 0, out);
         if (at_update) c.h_squared += ConstVecMap(out, nb * d).squaredNorm();
       }
       if (error) {  // the block's scaled errors: e = E's block, g = G's (or the explicit old slope's)
