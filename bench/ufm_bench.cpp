@@ -311,11 +311,7 @@ struct Args {
   std::string low_rank_slopes = "auto";  ///< flow: GradientFlow::Options::low_rank_slopes
 };
 
-ufm::LowRankSlopes low_rank_choice(const Args& a) {
-  return a.low_rank_slopes == "always"  ? ufm::LowRankSlopes::kAlways
-         : a.low_rank_slopes == "never" ? ufm::LowRankSlopes::kNever
-                                        : ufm::LowRankSlopes::kAuto;
-}
+ufm::LowRankSlopes low_rank_choice(const Args& a) { return ufm::bench::low_rank_slopes_named(a.low_rank_slopes); }
 
 nlohmann::ordered_json problem_json(const Args& a) {
   nlohmann::ordered_json j;
@@ -592,10 +588,7 @@ int main(int argc, char** argv) {
   for (CLI::App* c : {step, metrics, flow}) add_problem(c), add_common(c);
   flow->add_option("--rounds", a.rounds, "interleaved rounds of the evaluation and the two stages (medians reported)")
       ->check(CLI::Range(1, 100));
-  flow->add_option("--low-rank-slopes", a.low_rank_slopes,
-                   "auto | always | never: the one-layer UFM's slopes kept low rank (auto: where H is 16 MiB or "
-                   "more and K <= 12, as ufm-sim run does)")
-      ->check(CLI::IsMember({"auto", "always", "never"}));
+  ufm::bench::add_low_rank_slopes_option(flow, a.low_rank_slopes);
   lim->add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
   if (const int status = ufm::bench::parse_command_line(app, argc, argv, std::cout, std::cerr); status >= 0)
     return status;

@@ -3,6 +3,7 @@
 
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../bench/bench_cli.hpp"
@@ -54,6 +55,30 @@ TEST(BenchCli, HelpExitsZeroAndAGoodCommandLineGoesOn) {
   BenchLikeApp good;
   EXPECT_EQ(good.parse({"ufm-bench", "step", "--K", "100"}, out, err), -1) << err;
   EXPECT_EQ(good.K, 100);
+}
+
+TEST(BenchCli, LowRankSlopesTakesAutoAlwaysOrNeverAndRejectsTheRest) {
+  for (const char* bad : {"sometimes", "", "Always"}) {
+    CLI::App app{"ufm-bench: test", "ufm-bench"};
+    std::string choice = "auto";
+    bench::add_low_rank_slopes_option(app.add_subcommand("flow", "flow"), choice);
+    const std::vector<const char*> argv = {"ufm-bench", "flow", "--low-rank-slopes", bad};
+    std::ostringstream out, err;
+    EXPECT_EQ(bench::parse_command_line(app, static_cast<int>(argv.size()), argv.data(), out, err), kExitBadInput)
+        << bad;
+    EXPECT_NE(err.str().find("--low-rank-slopes"), std::string::npos) << err.str();
+  }
+  const std::pair<const char*, LowRankSlopes> good[] = {
+      {"auto", LowRankSlopes::kAuto}, {"always", LowRankSlopes::kAlways}, {"never", LowRankSlopes::kNever}};
+  for (const auto& [name, want] : good) {
+    CLI::App app{"ufm-bench: test", "ufm-bench"};
+    std::string choice;
+    bench::add_low_rank_slopes_option(app.add_subcommand("flow", "flow"), choice);
+    const std::vector<const char*> argv = {"ufm-bench", "flow", "--low-rank-slopes", name};
+    std::ostringstream out, err;
+    EXPECT_EQ(bench::parse_command_line(app, static_cast<int>(argv.size()), argv.data(), out, err), -1) << err.str();
+    EXPECT_EQ(bench::low_rank_slopes_named(choice), want) << name;
+  }
 }
 
 TEST(BenchRounds, MedianTakesTheMiddleValueOrTheMeanOfTheMiddleTwo) {
