@@ -56,7 +56,7 @@ bool flatten_low_rank(const LinearCombination& c, LowRankH& h) {
 void form_low_rank(const LowRankH& h, Index d, Index N, Index K, double* out, Mat& scratch) {
   constexpr Index kColumns = 256;
   const Index width = static_cast<Index>(h.terms) * K;
-  if (scratch.rows() != d || scratch.cols() < width) scratch.resize(d, LowRankH::kMaxTerms * K);  // once
+  reserve_term_columns(scratch, d, K, width);
   for (int t = 0; t < h.terms; ++t) {  // [coef_t Wt_t …]: gemm has no scalar of its own
     const auto u = static_cast<std::size_t>(t);
     scratch.middleCols(t * K, K) = h.coef[u] * ConstMatMap(h.Wt[u], d, K);

@@ -33,6 +33,12 @@ struct LowRankH {
   bool add(double a, const LowRankH& h);
 };
 
+/// m sized rows × (kMaxTerms·K), once, where it has other rows or fewer than `needed` columns: room
+/// for the per-term blocks of any expansion, so that no later call allocates.
+inline void reserve_term_columns(Mat& m, Index rows, Index K, Index needed) {
+  if (m.rows() != rows || m.cols() < needed) m.resize(rows, LowRankH::kMaxTerms * K);
+}
+
 /// A slope's H part kept low rank (LazyVec::low_rank()): its own factors and its expansion `h`,
 /// which has (Wt, Rt) as a term. Written by UfmObjective::gradient_low_rank_at.
 ///

@@ -28,7 +28,7 @@ LowRankH flatten(const LinearCombination& c, const char* who) {
 
 /// [coef_t Wt_t …] (d×(terms·K)) into `factors` (resized if too small), then packed into `packed`.
 void pack_factors(const LowRankH& h, Index d, Index K, Mat& factors, PackedA& packed) {
-  if (factors.rows() != d || factors.cols() < LowRankH::kMaxTerms * K) factors.resize(d, LowRankH::kMaxTerms * K);
+  reserve_term_columns(factors, d, K, LowRankH::kMaxTerms * K);
   for (int u = 0; u < h.terms; ++u) {
     const auto v = static_cast<std::size_t>(u);
     factors.middleCols(u * K, K) = h.coef[v] * ConstMatMap(h.Wt[v], d, K);
@@ -88,8 +88,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   if (slope.Rt.rows() != N || slope.Rt.cols() != K) slope.Rt.resize(N, K);
   transpose(W.data(), K, d, slope.Wt.data());
   // Room for form_low_rank (a reader of the slope's entries) now, so that no later read allocates.
-  if (slope.scratch.rows() != d || slope.scratch.cols() < LowRankH::kMaxTerms * K)
-    slope.scratch.resize(d, LowRankH::kMaxTerms * K);
+  reserve_term_columns(slope.scratch, d, K, LowRankH::kMaxTerms * K);
   // The logits' weights alpha·W (W itself for the state alone: value_and_gradient's logits, bit for bit),
   // and their corrections C = Σ_t Rt_t (coef_t W Wt_t)ᵀ (N×K, class-major as the logits): one register
   // kernel per chunk over all terms, at the chunk's start (detail::residuals_times_transposed; per block,
@@ -100,8 +99,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
   else
     low_rank_aW_ = point.alpha * W;
   transpose(low_rank_aW_.data(), K, d, low_rank_aWt_.data());
-  if (low_rank_corrections_.rows() != K || low_rank_corrections_.cols() < LowRankH::kMaxTerms * K)
-    low_rank_corrections_.resize(K, LowRankH::kMaxTerms * K);
+  reserve_term_columns(low_rank_corrections_, K, K, LowRankH::kMaxTerms * K);
   for (int t = 0; t < point.terms; ++t) {
     const auto u = static_cast<std::size_t>(t);
     auto M = low_rank_corrections_.middleCols(t * K, K);
@@ -223,7 +221,7 @@ double UfmObjective::gradient_low_rank_at(const LinearCombination& x, double* gr
       }
     }
     if (with_gw && point.terms > 0) {  // the chunk's R Rₜᵀ, its residuals all made
-      if (c.rr.rows() != K || c.rr.cols() < point.terms * K) c.rr.resize(K, LowRankH::kMaxTerms * K);
+      reserve_term_columns(c.rr, K, K, point.terms * K);
       for (int t = 0; t < point.terms; ++t)
         detail::residual_cross_product(rows, K, slope.Rt.data() + r0, N, point.Rt[static_cast<std::size_t>(t)] + r0, N,
                                        c.rr.data() + t * K * K);
